@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Actor is who made a change: a user, an API token, the CLI, an integration,
+// or Herald itself (the maintenance clock).
+type Actor struct {
+	Type string `json:"type"` // "token", "user", "cli", "integration", "system"
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// SystemActor is Herald acting on its own, e.g. starting maintenance on time.
+var SystemActor = Actor{Type: "system", ID: "herald", Name: "Herald"}
+
+type actorKey struct{}
+
+// WithActor returns a context whose changes are recorded as made by a.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor recorded in ctx, SystemActor when none is.
+func ActorFrom(ctx context.Context) Actor {
+	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+		return a
+	}
+	return SystemActor
+}
+
+// AuditEntry is one row of the append-only audit log.
+type AuditEntry struct {
+	ID         int64           `json:"id"`
+	At         time.Time       `json:"at"`
+	Actor      Actor           `json:"actor"`
+	Action     string          `json:"action"`
+	ObjectType string          `json:"object_type"`
+	ObjectID   string          `json:"object_id"`
+	Before     json.RawMessage `json:"before"`
+	After      json.RawMessage `json:"after"`
+}
+
+// audit records a change in the same transaction as the change itself.
+// before and after are marshalled to JSON; nil stays NULL.
+func (t *tx) audit(action, objectType, objectID string, before, after any) error {
+	enc := func(v any) (any, error) {
+		if v == nil {
+			return nil, nil
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return string(b), nil
+	}
+	b, err := enc(before)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	a, err := enc(after)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	actor := ActorFrom(t.ctx)
+	_, err = t.exec(`INSERT INTO audit_log (at, actor_type, actor_id, actor_name, action, object_type, object_id, before_json, after_json)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.now, actor.Type, actor.ID, actor.Name, action, objectType, objectID, b, a)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// AuditLog returns audit entries, newest first. objectType and objectID
+// filter when not empty.
+func (s *Store) AuditLog(ctx context.Context, objectType, objectID string, limit int) ([]AuditEntry, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, at, actor_type, actor_id, actor_name, action, object_type, object_id, before_json, after_json
+		FROM audit_log WHERE (? = '' OR object_type = ?) AND (? = '' OR object_id = ?) ORDER BY id DESC LIMIT ?`,
+		objectType, objectType, objectID, objectID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var before, after *string
+		if err := rows.Scan(&e.ID, &e.At, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.ObjectType, &e.ObjectID, &before, &after); err != nil {
+			return nil, fmt.Errorf("store: audit log: %w", err)
+		}
+		if before != nil {
+			e.Before = json.RawMessage(*before)
+		}
+		if after != nil {
+			e.After = json.RawMessage(*after)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: audit log: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,439 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ComponentGroup gathers components on the page ("API", "Web app", …).
+type ComponentGroup struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Position    int       `json:"position"`
+	Components  []string  `json:"components"` // component ids, in page order
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Component is one part of the service whose status visitors follow.
+type Component struct {
+	ID          string          `json:"id"`
+	GroupID     string          `json:"group_id,omitempty"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Position    int             `json:"position"`
+	Status      ComponentStatus `json:"status"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+// ComponentGroupInput creates a group. Position nil means "after the others".
+type ComponentGroupInput struct {
+	Name        string
+	Description string
+	Position    *int
+}
+
+// ComponentGroupPatch changes the fields that are not nil.
+type ComponentGroupPatch struct {
+	Name        *string
+	Description *string
+	Position    *int
+}
+
+// ComponentInput creates a component. GroupID "" means ungrouped; Status ""
+// means operational; Position nil means "after the others in its group".
+type ComponentInput struct {
+	Name        string
+	Description string
+	GroupID     string
+	Position    *int
+	Status      ComponentStatus
+}
+
+// ComponentPatch changes the fields that are not nil. GroupID pointing at ""
+// removes the component from its group.
+type ComponentPatch struct {
+	Name        *string
+	Description *string
+	GroupID     *string
+	Position    *int
+	Status      *ComponentStatus
+}
+
+const componentColumns = `id, coalesce(group_id, ''), name, description, position, status, created_at, updated_at`
+
+func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
+	var c Component
+	err := row.Scan(&c.ID, &c.GroupID, &c.Name, &c.Description, &c.Position, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+	return c, err
+}
+
+// ListComponents returns every component in page order (group, then position).
+func (s *Store) ListComponents(ctx context.Context) ([]Component, error) {
+	return listComponents(ctx, s.read)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func listComponents(ctx context.Context, q querier) ([]Component, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+componentColumns+` FROM components ORDER BY position, name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list components: %w", err)
+	}
+	defer rows.Close()
+	var out []Component
+	for rows.Next() {
+		c, err := scanComponent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list components: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list components: %w", err)
+	}
+	return out, nil
+}
+
+// GetComponent returns one component.
+func (s *Store) GetComponent(ctx context.Context, id string) (Component, error) {
+	c, err := getComponent(ctx, s.read, id)
+	if err != nil {
+		return Component{}, fmt.Errorf("store: get component: %w", err)
+	}
+	return c, nil
+}
+
+func getComponent(ctx context.Context, q querier, id string) (Component, error) {
+	c, err := scanComponent(q.QueryRowContext(ctx, `SELECT `+componentColumns+` FROM components WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Component{}, &NotFoundError{Kind: "component", ID: id}
+	}
+	return c, err
+}
+
+func (t *tx) component(id string) (Component, error) { return getComponent(t.ctx, t.Tx, id) }
+
+// CreateComponent adds a component and records its first status.
+func (s *Store) CreateComponent(ctx context.Context, in ComponentInput) (Component, error) {
+	var c Component
+	err := s.inTx(ctx, func(t *tx) error {
+		name, err := checkText("name", in.Name, MaxNameLength, true)
+		if err != nil {
+			return err
+		}
+		desc, err := checkText("description", in.Description, MaxDescriptionLength, false)
+		if err != nil {
+			return err
+		}
+		status := in.Status
+		if status == "" {
+			status = Operational
+		}
+		if !status.Valid() {
+			return invalid("status", "unknown component status %q; use one of %s", status, joinValues(ComponentStatuses))
+		}
+		if in.GroupID != "" {
+			if _, err := t.group(in.GroupID); err != nil {
+				return asFieldError("group_id", err)
+			}
+		}
+		pos := 0
+		if in.Position != nil {
+			pos = *in.Position
+		} else if err := t.QueryRowContext(t.ctx, `SELECT coalesce(max(position), -1) + 1 FROM components WHERE coalesce(group_id, '') = ?`, in.GroupID).Scan(&pos); err != nil {
+			return err
+		}
+		c = Component{ID: newID(), GroupID: in.GroupID, Name: name, Description: desc, Position: pos, Status: status, CreatedAt: t.now, UpdatedAt: t.now}
+		if _, err := t.exec(`INSERT INTO components (id, group_id, name, description, position, status, created_at, updated_at) VALUES (?, nullif(?, ''), ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.GroupID, c.Name, c.Description, c.Position, c.Status, c.CreatedAt, c.UpdatedAt); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, c.ID, c.Status, t.now); err != nil {
+			return err
+		}
+		if err := t.audit("component.create", "component", c.ID, nil, c); err != nil {
+			return err
+		}
+		return t.event("component.created", "component", c.ID)
+	})
+	if err != nil {
+		return Component{}, fmt.Errorf("store: create component: %w", err)
+	}
+	return c, nil
+}
+
+// UpdateComponent changes a component's fields.
+func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch) (Component, error) {
+	var c Component
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.component(id)
+		if err != nil {
+			return err
+		}
+		c = before
+		if p.Name != nil {
+			if c.Name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+				return err
+			}
+		}
+		if p.Description != nil {
+			if c.Description, err = checkText("description", *p.Description, MaxDescriptionLength, false); err != nil {
+				return err
+			}
+		}
+		if p.GroupID != nil {
+			if *p.GroupID != "" {
+				if _, err := t.group(*p.GroupID); err != nil {
+					return asFieldError("group_id", err)
+				}
+			}
+			c.GroupID = *p.GroupID
+		}
+		if p.Position != nil {
+			c.Position = *p.Position
+		}
+		if p.Status != nil && !p.Status.Valid() {
+			return invalid("status", "unknown component status %q; use one of %s", *p.Status, joinValues(ComponentStatuses))
+		}
+		c.UpdatedAt = t.now
+		if _, err := t.exec(`UPDATE components SET group_id = nullif(?, ''), name = ?, description = ?, position = ?, updated_at = ? WHERE id = ?`,
+			c.GroupID, c.Name, c.Description, c.Position, c.UpdatedAt, c.ID); err != nil {
+			return err
+		}
+		if p.Status != nil {
+			if _, err := t.setComponentStatus(c.ID, *p.Status); err != nil {
+				return err
+			}
+			c.Status = *p.Status
+		}
+		if err := t.audit("component.update", "component", c.ID, before, c); err != nil {
+			return err
+		}
+		return t.event("component.updated", "component", c.ID)
+	})
+	if err != nil {
+		return Component{}, fmt.Errorf("store: update component: %w", err)
+	}
+	return c, nil
+}
+
+// DeleteComponent removes a component. Incident timelines keep its name.
+func (s *Store) DeleteComponent(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.component(id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM components WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := t.audit("component.delete", "component", id, before, nil); err != nil {
+			return err
+		}
+		return t.event("component.deleted", "component", id)
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete component: %w", err)
+	}
+	return nil
+}
+
+// setComponentStatus changes a component's status and records the change in
+// its history. It returns the previous status; nothing is written when the
+// status does not change.
+func (t *tx) setComponentStatus(id string, status ComponentStatus) (ComponentStatus, error) {
+	var old ComponentStatus
+	if err := t.QueryRowContext(t.ctx, `SELECT status FROM components WHERE id = ?`, id).Scan(&old); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", &NotFoundError{Kind: "component", ID: id}
+		}
+		return "", fmt.Errorf("read status of component %s: %w", id, err)
+	}
+	if old == status {
+		return old, nil
+	}
+	if _, err := t.exec(`UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, status, t.now, id); err != nil {
+		return "", fmt.Errorf("set status of component %s: %w", id, err)
+	}
+	if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, id, status, t.now); err != nil {
+		return "", fmt.Errorf("record status of component %s: %w", id, err)
+	}
+	return old, t.event("component.updated", "component", id)
+}
+
+// ListComponentGroups returns every group in page order, with its components' ids.
+func (s *Store) ListComponentGroups(ctx context.Context) ([]ComponentGroup, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, name, description, position, created_at, updated_at FROM component_groups ORDER BY position, name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list component groups: %w", err)
+	}
+	defer rows.Close()
+	var out []ComponentGroup
+	index := map[string]int{}
+	for rows.Next() {
+		var g ComponentGroup
+		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &g.Position, &g.CreatedAt, &g.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("store: list component groups: %w", err)
+		}
+		g.Components = []string{}
+		index[g.ID] = len(out)
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list component groups: %w", err)
+	}
+	components, err := s.ListComponents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range components {
+		if i, ok := index[c.GroupID]; ok {
+			out[i].Components = append(out[i].Components, c.ID)
+		}
+	}
+	return out, nil
+}
+
+// GetComponentGroup returns one group with its components' ids.
+func (s *Store) GetComponentGroup(ctx context.Context, id string) (ComponentGroup, error) {
+	groups, err := s.ListComponentGroups(ctx)
+	if err != nil {
+		return ComponentGroup{}, err
+	}
+	for _, g := range groups {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	return ComponentGroup{}, fmt.Errorf("store: get component group: %w", &NotFoundError{Kind: "component group", ID: id})
+}
+
+func (t *tx) group(id string) (ComponentGroup, error) {
+	var g ComponentGroup
+	err := t.QueryRowContext(t.ctx, `SELECT id, name, description, position, created_at, updated_at FROM component_groups WHERE id = ?`, id).
+		Scan(&g.ID, &g.Name, &g.Description, &g.Position, &g.CreatedAt, &g.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return g, &NotFoundError{Kind: "component group", ID: id}
+	}
+	return g, err
+}
+
+// CreateComponentGroup adds a group.
+func (s *Store) CreateComponentGroup(ctx context.Context, in ComponentGroupInput) (ComponentGroup, error) {
+	var g ComponentGroup
+	err := s.inTx(ctx, func(t *tx) error {
+		name, err := checkText("name", in.Name, MaxNameLength, true)
+		if err != nil {
+			return err
+		}
+		desc, err := checkText("description", in.Description, MaxDescriptionLength, false)
+		if err != nil {
+			return err
+		}
+		pos := 0
+		if in.Position != nil {
+			pos = *in.Position
+		} else if err := t.QueryRowContext(t.ctx, `SELECT coalesce(max(position), -1) + 1 FROM component_groups`).Scan(&pos); err != nil {
+			return err
+		}
+		g = ComponentGroup{ID: newID(), Name: name, Description: desc, Position: pos, Components: []string{}, CreatedAt: t.now, UpdatedAt: t.now}
+		if _, err := t.exec(`INSERT INTO component_groups (id, name, description, position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			g.ID, g.Name, g.Description, g.Position, g.CreatedAt, g.UpdatedAt); err != nil {
+			return err
+		}
+		if err := t.audit("component_group.create", "component_group", g.ID, nil, g); err != nil {
+			return err
+		}
+		return t.event("component_group.created", "component_group", g.ID)
+	})
+	if err != nil {
+		return ComponentGroup{}, fmt.Errorf("store: create component group: %w", err)
+	}
+	return g, nil
+}
+
+// UpdateComponentGroup changes a group's fields.
+func (s *Store) UpdateComponentGroup(ctx context.Context, id string, p ComponentGroupPatch) (ComponentGroup, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.group(id)
+		if err != nil {
+			return err
+		}
+		g := before
+		if p.Name != nil {
+			if g.Name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+				return err
+			}
+		}
+		if p.Description != nil {
+			if g.Description, err = checkText("description", *p.Description, MaxDescriptionLength, false); err != nil {
+				return err
+			}
+		}
+		if p.Position != nil {
+			g.Position = *p.Position
+		}
+		g.UpdatedAt = t.now
+		if _, err := t.exec(`UPDATE component_groups SET name = ?, description = ?, position = ?, updated_at = ? WHERE id = ?`,
+			g.Name, g.Description, g.Position, g.UpdatedAt, g.ID); err != nil {
+			return err
+		}
+		if err := t.audit("component_group.update", "component_group", g.ID, before, g); err != nil {
+			return err
+		}
+		return t.event("component_group.updated", "component_group", g.ID)
+	})
+	if err != nil {
+		return ComponentGroup{}, fmt.Errorf("store: update component group: %w", err)
+	}
+	return s.GetComponentGroup(ctx, id)
+}
+
+// DeleteComponentGroup removes a group; its components stay, ungrouped.
+func (s *Store) DeleteComponentGroup(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.group(id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM component_groups WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := t.audit("component_group.delete", "component_group", id, before, nil); err != nil {
+			return err
+		}
+		return t.event("component_group.deleted", "component_group", id)
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete component group: %w", err)
+	}
+	return nil
+}
+
+// asFieldError turns "the referenced object does not exist" into a
+// validation error on the field that referenced it.
+func asFieldError(field string, err error) error {
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		return invalid(field, "%s %q does not exist", nf.Kind, nf.ID)
+	}
+	return err
+}
+
+func joinValues[T ~string](values []T) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,588 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Incident is something going wrong, told to visitors as a timeline of updates.
+type Incident struct {
+	ID           string           `json:"id"`
+	Name         string           `json:"name"`
+	Status       IncidentStatus   `json:"status"`
+	Impact       Impact           `json:"impact"`
+	CreatedAt    time.Time        `json:"created_at"`
+	UpdatedAt    time.Time        `json:"updated_at"`
+	MonitoringAt *time.Time       `json:"monitoring_at"`
+	ResolvedAt   *time.Time       `json:"resolved_at"`
+	Components   []string         `json:"components"`       // ids of the components it affects
+	Updates      []IncidentUpdate `json:"incident_updates"` // newest first
+	Postmortem   *Postmortem      `json:"postmortem"`
+}
+
+// IncidentUpdate is one message on an incident's timeline.
+type IncidentUpdate struct {
+	ID                 string              `json:"id"`
+	IncidentID         string              `json:"incident_id"`
+	Status             IncidentStatus      `json:"status"`
+	Body               string              `json:"body"`
+	CreatedAt          time.Time           `json:"created_at"`
+	AffectedComponents []AffectedComponent `json:"affected_components"`
+}
+
+// AffectedComponent is a component status change made by an update.
+type AffectedComponent struct {
+	ComponentID string          `json:"component_id"`
+	Name        string          `json:"name"`
+	OldStatus   ComponentStatus `json:"old_status"`
+	NewStatus   ComponentStatus `json:"new_status"`
+}
+
+// Postmortem is the published account of a resolved incident.
+type Postmortem struct {
+	Body        string    `json:"body"`
+	PublishedAt time.Time `json:"published_at"`
+}
+
+// Open reports whether the incident is not yet resolved.
+func (i Incident) Open() bool { return i.Status != Resolved }
+
+// IncidentInput opens an incident. Status "" means investigating; Impact ""
+// is derived from the worst new component status.
+type IncidentInput struct {
+	Name       string
+	Status     IncidentStatus
+	Impact     Impact
+	Body       string
+	Components map[string]ComponentStatus
+}
+
+// IncidentUpdateInput posts an update. Status "" keeps the current status.
+type IncidentUpdateInput struct {
+	Status     IncidentStatus
+	Body       string
+	Components map[string]ComponentStatus
+}
+
+// IncidentPatch changes the fields that are not nil.
+type IncidentPatch struct {
+	Name   *string
+	Impact *Impact
+}
+
+// IncidentFilter selects incidents for ListIncidents.
+type IncidentFilter struct {
+	Unresolved bool      // only open incidents
+	Resolved   bool      // only resolved incidents
+	Since      time.Time // created at or after, when not zero
+	Limit      int       // default 50
+	Offset     int
+}
+
+// impactFor derives an impact from component statuses, as Statuspage does
+// when the commander does not choose one.
+func impactFor(components map[string]ComponentStatus) Impact {
+	worst := 0
+	for _, s := range components {
+		worst = max(worst, s.Severity())
+	}
+	switch worst {
+	case 4:
+		return ImpactCritical
+	case 3:
+		return ImpactMajor
+	case 2:
+		return ImpactMinor
+	}
+	return ImpactNone
+}
+
+func checkComponentChanges(components map[string]ComponentStatus) error {
+	for id, st := range components {
+		if !st.Valid() {
+			return invalid("components."+id, "unknown component status %q; use one of %s", st, joinValues(ComponentStatuses))
+		}
+	}
+	return nil
+}
+
+// CreateIncident opens an incident with its first update and applies its
+// component statuses, all in one transaction.
+func (s *Store) CreateIncident(ctx context.Context, in IncidentInput) (Incident, error) {
+	var id string
+	err := s.inTx(ctx, func(t *tx) error {
+		name, err := checkText("name", in.Name, MaxNameLength, true)
+		if err != nil {
+			return err
+		}
+		status := in.Status
+		if status == "" {
+			status = Investigating
+		}
+		if !status.Valid() {
+			return invalid("status", "unknown incident status %q; use one of %s", status, joinValues(IncidentStatuses))
+		}
+		impact := in.Impact
+		if impact == "" {
+			impact = impactFor(in.Components)
+		}
+		if !impact.Valid() {
+			return invalid("impact", "unknown impact %q; use one of %s", impact, joinValues(Impacts))
+		}
+		if err := checkComponentChanges(in.Components); err != nil {
+			return err
+		}
+		id = newID()
+		if _, err := t.exec(`INSERT INTO incidents (id, name, status, impact, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, name, Investigating, impact, t.now, t.now); err != nil {
+			return err
+		}
+		if err := t.postIncidentUpdate(id, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components}); err != nil {
+			return err
+		}
+		after, err := getIncident(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if err := t.audit("incident.create", "incident", id, nil, after); err != nil {
+			return err
+		}
+		return t.event("incident.created", "incident", id)
+	})
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: create incident: %w", err)
+	}
+	return s.GetIncident(ctx, id)
+}
+
+// PostIncidentUpdate adds an update to an incident's timeline, moves it to
+// the update's status and applies the update's component statuses. Resolving
+// returns the incident's components to operational, unless another open
+// incident or a maintenance in progress still holds them.
+func (s *Store) PostIncidentUpdate(ctx context.Context, incidentID string, in IncidentUpdateInput) (Incident, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := getIncident(t.ctx, t.Tx, incidentID)
+		if err != nil {
+			return err
+		}
+		if in.Status == "" {
+			in.Status = before.Status
+		}
+		if err := t.postIncidentUpdate(incidentID, in); err != nil {
+			return err
+		}
+		after, err := getIncident(t.ctx, t.Tx, incidentID)
+		if err != nil {
+			return err
+		}
+		if err := t.audit("incident.update_posted", "incident", incidentID, before, after); err != nil {
+			return err
+		}
+		return t.event("incident.updated", "incident", incidentID)
+	})
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: post incident update: %w", err)
+	}
+	return s.GetIncident(ctx, incidentID)
+}
+
+func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error {
+	if !in.Status.Valid() {
+		return invalid("status", "unknown incident status %q; use one of %s", in.Status, joinValues(IncidentStatuses))
+	}
+	body, err := checkText("body", in.Body, MaxBodyLength, true)
+	if err != nil {
+		return err
+	}
+	if err := checkComponentChanges(in.Components); err != nil {
+		return err
+	}
+	updateID := newID()
+	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+		updateID, incidentID, in.Status, body, t.now); err != nil {
+		return fmt.Errorf("insert update: %w", err)
+	}
+
+	// Apply explicit component changes in a stable order.
+	ids := make([]string, 0, len(in.Components))
+	for id := range in.Components {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, cid := range ids {
+		c, err := t.component(cid)
+		if err != nil {
+			return asFieldError("components", err)
+		}
+		if _, err := t.exec(`INSERT OR IGNORE INTO incident_components (incident_id, component_id) VALUES (?, ?)`, incidentID, cid); err != nil {
+			return fmt.Errorf("link component: %w", err)
+		}
+		if err := t.changeComponentForUpdate(updateID, c, in.Components[cid]); err != nil {
+			return err
+		}
+	}
+
+	set := `status = ?, updated_at = ?`
+	args := []any{in.Status, t.now}
+	switch in.Status {
+	case Monitoring:
+		set += `, monitoring_at = coalesce(monitoring_at, ?), resolved_at = NULL`
+		args = append(args, t.now)
+	case Resolved:
+		set += `, resolved_at = coalesce(resolved_at, ?)`
+		args = append(args, t.now)
+	default:
+		set += `, resolved_at = NULL`
+	}
+	if _, err := t.exec(`UPDATE incidents SET `+set+` WHERE id = ?`, append(args, incidentID)...); err != nil {
+		return fmt.Errorf("update incident: %w", err)
+	}
+
+	if in.Status == Resolved {
+		linked, err := t.incidentComponents(incidentID)
+		if err != nil {
+			return err
+		}
+		for _, cid := range linked {
+			if _, explicit := in.Components[cid]; explicit {
+				continue
+			}
+			c, err := t.component(cid)
+			if err != nil {
+				return err
+			}
+			restored, err := t.restingStatus(cid, incidentID, "")
+			if err != nil {
+				return err
+			}
+			if restored != c.Status {
+				if err := t.changeComponentForUpdate(updateID, c, restored); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// changeComponentForUpdate sets a component's status and records the change
+// on the update's timeline entry.
+func (t *tx) changeComponentForUpdate(updateID string, c Component, status ComponentStatus) error {
+	old, err := t.setComponentStatus(c.ID, status)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(`INSERT OR REPLACE INTO incident_update_components (update_id, component_id, component_name, old_status, new_status) VALUES (?, ?, ?, ?, ?)`,
+		updateID, c.ID, c.Name, old, status); err != nil {
+		return fmt.Errorf("record component change: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) incidentComponents(incidentID string) ([]string, error) {
+	rows, err := t.QueryContext(t.ctx, `SELECT component_id FROM incident_components WHERE incident_id = ? ORDER BY component_id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("list incident components: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// restingStatus is the status a component should have once the incident
+// exceptIncident (or the maintenance exceptMaintenance) no longer holds it:
+// the status the latest other open incident gave it; else its current status
+// if another open incident affects it without having set one; else
+// under_maintenance while a maintenance is in progress on it; else operational.
+func (t *tx) restingStatus(componentID, exceptIncident, exceptMaintenance string) (ComponentStatus, error) {
+	var st ComponentStatus
+	err := t.QueryRowContext(t.ctx, `
+		SELECT iuc.new_status FROM incident_update_components iuc
+		JOIN incident_updates iu ON iu.id = iuc.update_id
+		JOIN incidents i ON i.id = iu.incident_id
+		WHERE iuc.component_id = ? AND i.status <> 'resolved' AND i.id <> ?
+		ORDER BY iu.created_at DESC, iu.rowid DESC LIMIT 1`, componentID, exceptIncident).Scan(&st)
+	switch {
+	case err == nil:
+		return st, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("resting status of %s: %w", componentID, err)
+	}
+	var n int
+	if err := t.QueryRowContext(t.ctx, `
+		SELECT count(*) FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id
+		WHERE ic.component_id = ? AND i.status <> 'resolved' AND i.id <> ?`, componentID, exceptIncident).Scan(&n); err != nil {
+		return "", fmt.Errorf("resting status of %s: %w", componentID, err)
+	}
+	if n > 0 {
+		c, err := t.component(componentID)
+		return c.Status, err
+	}
+	if err := t.QueryRowContext(t.ctx, `
+		SELECT count(*) FROM maintenance_components mc JOIN maintenances m ON m.id = mc.maintenance_id
+		WHERE mc.component_id = ? AND m.status IN ('in_progress', 'verifying') AND m.id <> ?`, componentID, exceptMaintenance).Scan(&n); err != nil {
+		return "", fmt.Errorf("resting status of %s: %w", componentID, err)
+	}
+	if n > 0 {
+		return UnderMaintenance, nil
+	}
+	return Operational, nil
+}
+
+// UpdateIncident changes an incident's name or impact.
+func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) (Incident, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := getIncident(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		name, impact := before.Name, before.Impact
+		if p.Name != nil {
+			if name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+				return err
+			}
+		}
+		if p.Impact != nil {
+			if !p.Impact.Valid() {
+				return invalid("impact", "unknown impact %q; use one of %s", *p.Impact, joinValues(Impacts))
+			}
+			impact = *p.Impact
+		}
+		if _, err := t.exec(`UPDATE incidents SET name = ?, impact = ?, updated_at = ? WHERE id = ?`, name, impact, t.now, id); err != nil {
+			return err
+		}
+		after, err := getIncident(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if err := t.audit("incident.update", "incident", id, before, after); err != nil {
+			return err
+		}
+		return t.event("incident.updated", "incident", id)
+	})
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: update incident: %w", err)
+	}
+	return s.GetIncident(ctx, id)
+}
+
+// PublishPostmortem publishes (or revises) a resolved incident's postmortem.
+func (s *Store) PublishPostmortem(ctx context.Context, id, body string) (Incident, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := getIncident(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if before.Status != Resolved {
+			return &ConflictError{Message: "a postmortem can be published once the incident is resolved"}
+		}
+		body, err := checkText("body", body, MaxBodyLength, true)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`UPDATE incidents SET postmortem_body = ?, postmortem_published_at = coalesce(postmortem_published_at, ?), updated_at = ? WHERE id = ?`,
+			body, t.now, t.now, id); err != nil {
+			return err
+		}
+		after, err := getIncident(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if err := t.audit("incident.postmortem_published", "incident", id, before.Postmortem, after.Postmortem); err != nil {
+			return err
+		}
+		return t.event("incident.updated", "incident", id)
+	})
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: publish postmortem: %w", err)
+	}
+	return s.GetIncident(ctx, id)
+}
+
+// GetIncident returns one incident with its timeline.
+func (s *Store) GetIncident(ctx context.Context, id string) (Incident, error) {
+	inc, err := getIncident(ctx, s.read, id)
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: get incident: %w", err)
+	}
+	return inc, nil
+}
+
+// ListIncidents returns incidents newest first, each with its timeline.
+func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
+	var where []string
+	var args []any
+	if f.Unresolved {
+		where = append(where, "status <> 'resolved'")
+	}
+	if f.Resolved {
+		where = append(where, "status = 'resolved'")
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, f.Since.UTC())
+	}
+	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	q += ` ORDER BY created_at DESC, id LIMIT ? OFFSET ?`
+	args = append(args, f.Limit, f.Offset)
+	incidents, err := queryIncidents(ctx, s.read, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list incidents: %w", err)
+	}
+	return incidents, nil
+}
+
+// CountIncidents counts incidents matching f (ignoring Limit and Offset).
+func (s *Store) CountIncidents(ctx context.Context, f IncidentFilter) (int, error) {
+	q := `SELECT count(*) FROM incidents WHERE (? = 0 OR status <> 'resolved') AND (? = 0 OR status = 'resolved') AND created_at >= ?`
+	var n int
+	since := f.Since
+	if since.IsZero() {
+		since = time.Unix(0, 0)
+	}
+	if err := s.read.QueryRowContext(ctx, q, f.Unresolved, f.Resolved, since.UTC()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count incidents: %w", err)
+	}
+	return n, nil
+}
+
+const incidentColumns = `id, name, status, impact, created_at, updated_at, monitoring_at, resolved_at, postmortem_body, postmortem_published_at`
+
+func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
+	list, err := queryIncidents(ctx, q, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	if len(list) == 0 {
+		return Incident{}, &NotFoundError{Kind: "incident", ID: id}
+	}
+	return list[0], nil
+}
+
+// queryIncidents runs a query selecting incidentColumns and loads each
+// incident's components and timeline with one query each, not one per incident.
+func queryIncidents(ctx context.Context, q querier, query string, args ...any) ([]Incident, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []Incident
+	index := map[string]int{}
+	for rows.Next() {
+		var inc Incident
+		var monitoring, resolved, pmAt sql.NullTime
+		var pmBody string
+		if err := rows.Scan(&inc.ID, &inc.Name, &inc.Status, &inc.Impact, &inc.CreatedAt, &inc.UpdatedAt, &monitoring, &resolved, &pmBody, &pmAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		inc.MonitoringAt = timePtr(monitoring)
+		inc.ResolvedAt = timePtr(resolved)
+		if pmAt.Valid {
+			inc.Postmortem = &Postmortem{Body: pmBody, PublishedAt: pmAt.Time}
+		}
+		inc.Components = []string{}
+		inc.Updates = []IncidentUpdate{}
+		index[inc.ID] = len(out)
+		out = append(out, inc)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]any, 0, len(out))
+	for _, inc := range out {
+		ids = append(ids, inc.ID)
+	}
+	in := placeholders(len(ids))
+
+	crow, err := q.QueryContext(ctx, `SELECT incident_id, component_id FROM incident_components WHERE incident_id IN (`+in+`) ORDER BY component_id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	for crow.Next() {
+		var iid, cid string
+		if err := crow.Scan(&iid, &cid); err != nil {
+			crow.Close()
+			return nil, err
+		}
+		out[index[iid]].Components = append(out[index[iid]].Components, cid)
+	}
+	if err := crow.Close(); err != nil {
+		return nil, err
+	}
+
+	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at FROM incident_updates WHERE incident_id IN (`+in+`) ORDER BY created_at DESC, rowid DESC`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	updateAt := map[string][2]int{}
+	for urow.Next() {
+		var u IncidentUpdate
+		if err := urow.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.CreatedAt); err != nil {
+			urow.Close()
+			return nil, err
+		}
+		u.AffectedComponents = []AffectedComponent{}
+		i := index[u.IncidentID]
+		updateAt[u.ID] = [2]int{i, len(out[i].Updates)}
+		out[i].Updates = append(out[i].Updates, u)
+	}
+	if err := urow.Close(); err != nil {
+		return nil, err
+	}
+
+	arow, err := q.QueryContext(ctx, `SELECT iuc.update_id, iuc.component_id, iuc.component_name, iuc.old_status, iuc.new_status
+		FROM incident_update_components iuc JOIN incident_updates iu ON iu.id = iuc.update_id
+		WHERE iu.incident_id IN (`+in+`) ORDER BY iuc.component_name, iuc.component_id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer arow.Close()
+	for arow.Next() {
+		var uid string
+		var a AffectedComponent
+		if err := arow.Scan(&uid, &a.ComponentID, &a.Name, &a.OldStatus, &a.NewStatus); err != nil {
+			return nil, err
+		}
+		at := updateAt[uid]
+		u := &out[at[0]].Updates[at[1]]
+		u.AffectedComponents = append(u.AffectedComponents, a)
+	}
+	return out, arow.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
+}

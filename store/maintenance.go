@@ -1,0 +1,466 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Maintenance is planned work announced ahead. While it is in progress (or
+// being verified) its components are under maintenance.
+type Maintenance struct {
+	ID             string              `json:"id"`
+	Name           string              `json:"name"`
+	Status         MaintenanceStatus   `json:"status"`
+	ScheduledFor   time.Time           `json:"scheduled_for"`
+	ScheduledUntil time.Time           `json:"scheduled_until"`
+	AutoTransition bool                `json:"auto_transition"` // start and complete at the scheduled times
+	CreatedAt      time.Time           `json:"created_at"`
+	UpdatedAt      time.Time           `json:"updated_at"`
+	StartedAt      *time.Time          `json:"started_at"`
+	CompletedAt    *time.Time          `json:"completed_at"`
+	Components     []string            `json:"components"`
+	Updates        []MaintenanceUpdate `json:"maintenance_updates"` // newest first
+}
+
+// MaintenanceUpdate is one message on a maintenance's timeline.
+type MaintenanceUpdate struct {
+	ID            string            `json:"id"`
+	MaintenanceID string            `json:"maintenance_id"`
+	Status        MaintenanceStatus `json:"status"`
+	Body          string            `json:"body"`
+	CreatedAt     time.Time         `json:"created_at"`
+}
+
+// MaintenanceInput schedules a maintenance. AutoTransition nil means true.
+type MaintenanceInput struct {
+	Name           string
+	Body           string
+	Components     []string
+	ScheduledFor   time.Time
+	ScheduledUntil time.Time
+	AutoTransition *bool
+}
+
+// MaintenancePatch changes the fields that are not nil.
+type MaintenancePatch struct {
+	Name           *string
+	Components     *[]string
+	ScheduledFor   *time.Time
+	ScheduledUntil *time.Time
+	AutoTransition *bool
+}
+
+// MaintenanceUpdateInput posts an update; Status "" keeps the current one.
+type MaintenanceUpdateInput struct {
+	Status MaintenanceStatus
+	Body   string
+}
+
+// MaintenanceFilter selects maintenance for ListMaintenances.
+type MaintenanceFilter struct {
+	Statuses []MaintenanceStatus // any of these; all when empty
+	Limit    int                 // default 50
+	Offset   int
+}
+
+// CreateMaintenance schedules a maintenance window.
+func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Maintenance, error) {
+	var id string
+	err := s.inTx(ctx, func(t *tx) error {
+		name, err := checkText("name", in.Name, MaxNameLength, true)
+		if err != nil {
+			return err
+		}
+		body, err := checkText("body", in.Body, MaxBodyLength, true)
+		if err != nil {
+			return err
+		}
+		if err := checkWindow(in.ScheduledFor, in.ScheduledUntil); err != nil {
+			return err
+		}
+		auto := in.AutoTransition == nil || *in.AutoTransition
+		id = newID()
+		if _, err := t.exec(`INSERT INTO maintenances (id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, name, MaintenanceScheduled, in.ScheduledFor.UTC(), in.ScheduledUntil.UTC(), auto, t.now, t.now); err != nil {
+			return err
+		}
+		if err := t.linkMaintenanceComponents(id, in.Components); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO maintenance_updates (id, maintenance_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+			newID(), id, MaintenanceScheduled, body, t.now); err != nil {
+			return err
+		}
+		after, err := getMaintenance(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if err := t.audit("maintenance.create", "maintenance", id, nil, after); err != nil {
+			return err
+		}
+		return t.event("maintenance.created", "maintenance", id)
+	})
+	if err != nil {
+		return Maintenance{}, fmt.Errorf("store: create maintenance: %w", err)
+	}
+	return s.GetMaintenance(ctx, id)
+}
+
+func checkWindow(from, until time.Time) error {
+	if from.IsZero() {
+		return invalid("scheduled_for", "is required")
+	}
+	if until.IsZero() {
+		return invalid("scheduled_until", "is required")
+	}
+	if !until.After(from) {
+		return invalid("scheduled_until", "must be after scheduled_for")
+	}
+	return nil
+}
+
+func (t *tx) linkMaintenanceComponents(id string, components []string) error {
+	if _, err := t.exec(`DELETE FROM maintenance_components WHERE maintenance_id = ?`, id); err != nil {
+		return err
+	}
+	for _, cid := range components {
+		if _, err := t.component(cid); err != nil {
+			return asFieldError("components", err)
+		}
+		if _, err := t.exec(`INSERT OR IGNORE INTO maintenance_components (maintenance_id, component_id) VALUES (?, ?)`, id, cid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateMaintenance changes a maintenance's name, window or components.
+func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenancePatch) (Maintenance, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := getMaintenance(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if before.Status == MaintenanceCompleted {
+			return &ConflictError{Message: "a completed maintenance cannot be changed"}
+		}
+		m := before
+		if p.Name != nil {
+			if m.Name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+				return err
+			}
+		}
+		if p.ScheduledFor != nil {
+			m.ScheduledFor = p.ScheduledFor.UTC()
+		}
+		if p.ScheduledUntil != nil {
+			m.ScheduledUntil = p.ScheduledUntil.UTC()
+		}
+		if err := checkWindow(m.ScheduledFor, m.ScheduledUntil); err != nil {
+			return err
+		}
+		if p.AutoTransition != nil {
+			m.AutoTransition = *p.AutoTransition
+		}
+		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, updated_at = ? WHERE id = ?`,
+			m.Name, m.ScheduledFor, m.ScheduledUntil, m.AutoTransition, t.now, id); err != nil {
+			return err
+		}
+		if p.Components != nil {
+			if err := t.linkMaintenanceComponents(id, *p.Components); err != nil {
+				return err
+			}
+			if before.Status.Active() {
+				// Components added to a running window go under maintenance;
+				// those removed from it return to rest.
+				if err := t.applyMaintenanceStatus(id, before.Components, *p.Components); err != nil {
+					return err
+				}
+			}
+		}
+		after, err := getMaintenance(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if err := t.audit("maintenance.update", "maintenance", id, before, after); err != nil {
+			return err
+		}
+		return t.event("maintenance.updated", "maintenance", id)
+	})
+	if err != nil {
+		return Maintenance{}, fmt.Errorf("store: update maintenance: %w", err)
+	}
+	return s.GetMaintenance(ctx, id)
+}
+
+// applyMaintenanceStatus puts the components in now under maintenance and
+// returns those only in was to their resting status.
+func (t *tx) applyMaintenanceStatus(id string, was, now []string) error {
+	keep := map[string]bool{}
+	for _, cid := range now {
+		keep[cid] = true
+		if err := t.holdForMaintenance(cid); err != nil {
+			return err
+		}
+	}
+	for _, cid := range was {
+		if keep[cid] {
+			continue
+		}
+		st, err := t.restingStatus(cid, "", id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.setComponentStatus(cid, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holdForMaintenance marks a component under maintenance unless an open
+// incident has it degraded or down: an outage is more important to show.
+func (t *tx) holdForMaintenance(cid string) error {
+	c, err := t.component(cid)
+	if err != nil {
+		return err
+	}
+	if c.Status.Severity() > UnderMaintenance.Severity() {
+		return nil
+	}
+	_, err = t.setComponentStatus(cid, UnderMaintenance)
+	return err
+}
+
+// PostMaintenanceUpdate posts a message and, when the status moves forward
+// (scheduled → in_progress → verifying → completed), applies it to the
+// components. Moving backwards is refused.
+func (s *Store) PostMaintenanceUpdate(ctx context.Context, id string, in MaintenanceUpdateInput) (Maintenance, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := getMaintenance(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		body, err := checkText("body", in.Body, MaxBodyLength, true)
+		if err != nil {
+			return err
+		}
+		if err := t.transitionMaintenance(before, in.Status, body); err != nil {
+			return err
+		}
+		after, err := getMaintenance(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if err := t.audit("maintenance.update_posted", "maintenance", id, before, after); err != nil {
+			return err
+		}
+		return t.event("maintenance.updated", "maintenance", id)
+	})
+	if err != nil {
+		return Maintenance{}, fmt.Errorf("store: post maintenance update: %w", err)
+	}
+	return s.GetMaintenance(ctx, id)
+}
+
+func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body string) error {
+	if status == "" {
+		status = m.Status
+	}
+	if !status.Valid() {
+		return invalid("status", "unknown maintenance status %q; use one of %s", status, joinValues(MaintenanceStatuses))
+	}
+	if status.step() < m.Status.step() {
+		return &ConflictError{Message: fmt.Sprintf("maintenance is %s; it cannot go back to %s", m.Status, status)}
+	}
+	if _, err := t.exec(`INSERT INTO maintenance_updates (id, maintenance_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+		newID(), m.ID, status, body, t.now); err != nil {
+		return err
+	}
+	set, args := `status = ?, updated_at = ?`, []any{status, t.now}
+	if status.Active() || status == MaintenanceCompleted {
+		set += `, started_at = coalesce(started_at, ?)`
+		args = append(args, t.now)
+	}
+	if status == MaintenanceCompleted {
+		set += `, completed_at = coalesce(completed_at, ?)`
+		args = append(args, t.now)
+	}
+	if _, err := t.exec(`UPDATE maintenances SET `+set+` WHERE id = ?`, append(args, m.ID)...); err != nil {
+		return err
+	}
+	switch {
+	case status.Active() && !m.Status.Active():
+		return t.applyMaintenanceStatus(m.ID, nil, m.Components)
+	case status == MaintenanceCompleted && m.Status != MaintenanceCompleted:
+		return t.applyMaintenanceStatus(m.ID, m.Components, nil)
+	}
+	return nil
+}
+
+// AdvanceMaintenances starts the scheduled windows whose time has come and
+// completes the running ones whose time is up, for windows that transition
+// automatically. It returns how many it moved.
+func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
+	moved := 0
+	err := s.inTx(WithActor(ctx, SystemActor), func(t *tx) error {
+		due, err := queryMaintenances(t.ctx, t.Tx, `SELECT `+maintenanceColumns+` FROM maintenances
+			WHERE auto_transition = 1 AND ((status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= ?))
+			ORDER BY scheduled_for`, t.now, t.now)
+		if err != nil {
+			return err
+		}
+		for _, m := range due {
+			next, body := MaintenanceInProgress, "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+			if !m.ScheduledUntil.After(t.now) {
+				next, body = MaintenanceCompleted, "The scheduled maintenance has been completed."
+			}
+			if err := t.transitionMaintenance(m, next, body); err != nil {
+				return fmt.Errorf("advance maintenance %s: %w", m.ID, err)
+			}
+			after, err := getMaintenance(t.ctx, t.Tx, m.ID)
+			if err != nil {
+				return err
+			}
+			if err := t.audit("maintenance.update_posted", "maintenance", m.ID, m, after); err != nil {
+				return err
+			}
+			if err := t.event("maintenance.updated", "maintenance", m.ID); err != nil {
+				return err
+			}
+			moved++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: advance maintenances: %w", err)
+	}
+	return moved, nil
+}
+
+// GetMaintenance returns one maintenance with its timeline.
+func (s *Store) GetMaintenance(ctx context.Context, id string) (Maintenance, error) {
+	m, err := getMaintenance(ctx, s.read, id)
+	if err != nil {
+		return Maintenance{}, fmt.Errorf("store: get maintenance: %w", err)
+	}
+	return m, nil
+}
+
+// ListMaintenances returns maintenance windows by scheduled start, latest first.
+func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Maintenance, error) {
+	q := `SELECT ` + maintenanceColumns + ` FROM maintenances`
+	var args []any
+	if len(f.Statuses) > 0 {
+		q += ` WHERE status IN (` + placeholders(len(f.Statuses)) + `)`
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	q += ` ORDER BY scheduled_for DESC, id LIMIT ? OFFSET ?`
+	args = append(args, f.Limit, f.Offset)
+	list, err := queryMaintenances(ctx, s.read, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list maintenances: %w", err)
+	}
+	return list, nil
+}
+
+const maintenanceColumns = `id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at, started_at, completed_at`
+
+func getMaintenance(ctx context.Context, q querier, id string) (Maintenance, error) {
+	list, err := queryMaintenances(ctx, q, `SELECT `+maintenanceColumns+` FROM maintenances WHERE id = ?`, id)
+	if err != nil {
+		return Maintenance{}, err
+	}
+	if len(list) == 0 {
+		return Maintenance{}, &NotFoundError{Kind: "maintenance", ID: id}
+	}
+	return list[0], nil
+}
+
+func queryMaintenances(ctx context.Context, q querier, query string, args ...any) ([]Maintenance, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []Maintenance
+	index := map[string]int{}
+	for rows.Next() {
+		var m Maintenance
+		var started, completed sql.NullTime
+		if err := rows.Scan(&m.ID, &m.Name, &m.Status, &m.ScheduledFor, &m.ScheduledUntil, &m.AutoTransition, &m.CreatedAt, &m.UpdatedAt, &started, &completed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.StartedAt, m.CompletedAt = timePtr(started), timePtr(completed)
+		m.Components, m.Updates = []string{}, []MaintenanceUpdate{}
+		index[m.ID] = len(out)
+		out = append(out, m)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	ids := make([]any, 0, len(out))
+	for _, m := range out {
+		ids = append(ids, m.ID)
+	}
+	in := placeholders(len(ids))
+	crow, err := q.QueryContext(ctx, `SELECT maintenance_id, component_id FROM maintenance_components WHERE maintenance_id IN (`+in+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	for crow.Next() {
+		var mid, cid string
+		if err := crow.Scan(&mid, &cid); err != nil {
+			crow.Close()
+			return nil, err
+		}
+		out[index[mid]].Components = append(out[index[mid]].Components, cid)
+	}
+	if err := crow.Close(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		sort.Strings(out[i].Components)
+	}
+	urow, err := q.QueryContext(ctx, `SELECT id, maintenance_id, status, body, created_at FROM maintenance_updates WHERE maintenance_id IN (`+in+`) ORDER BY created_at DESC, rowid DESC`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer urow.Close()
+	for urow.Next() {
+		var u MaintenanceUpdate
+		if err := urow.Scan(&u.ID, &u.MaintenanceID, &u.Status, &u.Body, &u.CreatedAt); err != nil {
+			return nil, err
+		}
+		out[index[u.MaintenanceID]].Updates = append(out[index[u.MaintenanceID]].Updates, u)
+	}
+	return out, urow.Err()
+}
+
+// ParseMaintenanceStatuses turns "scheduled,in_progress" into statuses.
+func ParseMaintenanceStatuses(s string) ([]MaintenanceStatus, error) {
+	var out []MaintenanceStatus
+	for _, part := range strings.Split(s, ",") {
+		st := MaintenanceStatus(strings.TrimSpace(part))
+		if st == "" {
+			continue
+		}
+		if !st.Valid() {
+			return nil, invalid("status", "unknown maintenance status %q; use one of %s", st, joinValues(MaintenanceStatuses))
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
