@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/web"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("herald serve", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	db := dbFlag(fs)
+	baseURL := fs.String("base-url", "", "public URL of the status page (default http://ADDR)")
+	pageName := fs.String("page-name", "Herald", "name shown at the top of the status page")
+	demo := fs.Bool("demo", false, "fill an empty database with an example status page")
+	logFormat := fs.String("log-format", "json", "log format: json or text")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *baseURL == "" {
+		*baseURL = "http://" + *addr
+	}
+	if !strings.HasPrefix(*baseURL, "http://") && !strings.HasPrefix(*baseURL, "https://") {
+		return fmt.Errorf("--base-url %q must start with http:// or https://", *baseURL)
+	}
+
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if *demo {
+		filled, err := fillDemo(ctx, st)
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		if filled {
+			logger.Info("filled the empty database with demo data")
+		} else {
+			logger.Info("demo data not added: the database already has components")
+		}
+	}
+	firstToken, err := firstStartToken(ctx, st)
+	if err != nil {
+		return err
+	}
+
+	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger}, st)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// No WriteTimeout: live-update streams stay open for hours. Each
+		// handler that needs a write deadline sets its own.
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	fmt.Fprintf(stdout, "Herald is running at %s (database %s)\n", *baseURL, st.Path())
+	if firstToken != "" {
+		fmt.Fprintf(stdout, "\nThis is a new database, so an API token was created. It is shown only this once:\n\n    %s\n\n", firstToken)
+		fmt.Fprintf(stdout, "Try it:\n    curl -H 'Authorization: Bearer %s' %s/api/v1/components\n\n", firstToken, *baseURL)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", *baseURL, "db", st.Path(), "version", version())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	background := make(chan error, 1)
+	go func() { background <- srv.Run(ctx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	logger.Info("shutting down")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	err = httpServer.Shutdown(shutdownCtx)
+	cancel()
+	if bgErr := <-background; bgErr != nil {
+		err = errors.Join(err, bgErr)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// firstStartToken creates an API token when the database has never had one,
+// so a new user can start using the API; it returns "" otherwise.
+func firstStartToken(ctx context.Context, st *store.Store) (string, error) {
+	n, err := st.CountTokens(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	_, raw, err := st.CreateToken(store.WithActor(ctx, store.SystemActor), "initial")
+	if err != nil {
+		return "", fmt.Errorf("create first API token: %w", err)
+	}
+	return raw, nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use json or text", format)
+}

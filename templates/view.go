@@ -1,0 +1,99 @@
+// Package templates holds the templ components for Herald's pages and the
+// view models they render. It imports only store's types: the web package
+// builds views from data, these components turn views into HTML.
+package templates
+
+import (
+	"time"
+
+	"github.com/herald-status/herald/store"
+)
+
+// Site is what every public page needs to know about the deployment.
+type Site struct {
+	Name    string
+	BaseURL string
+	Assets  Assets
+}
+
+// Assets are the content-hashed URLs of our static files.
+type Assets struct {
+	CSS     string
+	JS      string
+	Favicon string
+}
+
+// ComponentView is a component with its 90-day record.
+type ComponentView struct {
+	store.Component
+	Uptime store.Uptime
+}
+
+// GroupView is a component group as shown; Group.ID is "" for the
+// components that belong to no group.
+type GroupView struct {
+	Group      store.ComponentGroup
+	Components []ComponentView
+}
+
+// DayIncidents is one day of the "past incidents" list.
+type DayIncidents struct {
+	Date      time.Time
+	Incidents []store.Incident
+}
+
+// HomePage is the public status page.
+type HomePage struct {
+	Site        Site
+	Overall     store.ComponentStatus
+	Groups      []GroupView
+	Active      []store.Incident
+	Maintenance []store.Maintenance // in progress first, then upcoming by start
+	PastDays    []DayIncidents      // newest first
+	Components  map[string]store.Component
+	UptimeDays  int
+	GeneratedAt time.Time
+}
+
+// IncidentPage is one incident, whole.
+type IncidentPage struct {
+	Site       Site
+	Incident   store.Incident
+	Components map[string]store.Component
+}
+
+// MaintenancePage is one maintenance window, whole.
+type MaintenancePage struct {
+	Site        Site
+	Maintenance store.Maintenance
+	Components  map[string]store.Component
+}
+
+// HistoryItem is an incident or a completed maintenance in the history.
+type HistoryItem struct {
+	At          time.Time
+	Incident    *store.Incident
+	Maintenance *store.Maintenance
+}
+
+// HistoryMonth is one month of the history page.
+type HistoryMonth struct {
+	Month time.Time
+	Items []HistoryItem
+}
+
+// HistoryPage lists past incidents and maintenance, a page at a time.
+type HistoryPage struct {
+	Site   Site
+	Months []HistoryMonth
+	Page   int
+	Prev   string // URL of the newer page, "" on the first
+	Next   string // URL of the older page, "" on the last
+}
+
+// ErrorPage is a plain page for 404s and the like.
+type ErrorPage struct {
+	Site    Site
+	Title   string
+	Message string
+}

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+)
+
+// maxBodyBytes caps every API request body.
+const maxBodyBytes = 1 << 20
+
+// apiError is the one error shape of the API:
+// {"error":{"code":"…","message":"…","field":"…"}}.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func badRequest(code, field, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// decodeJSON reads the request body into dst strictly: one JSON object, no
+// unknown fields, at most maxBodyBytes.
+func decodeJSON(c echo.Context, dst any) error {
+	req := c.Request()
+	if ct := req.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
+	}
+	body := http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return jsonError(err)
+		}
+		return badRequest("malformed_json", "", "the body must hold a single JSON object")
+	}
+	return nil
+}
+
+// jsonError explains a decoding failure in terms of the request.
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("the request body is over %d bytes", maxBodyBytes)}
+	case errors.Is(err, io.EOF):
+		return badRequest("malformed_json", "", "the request body is empty; send a JSON object")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("malformed_json", "", "the body is not valid JSON: %v", err)
+	case errors.As(err, &typeErr):
+		return badRequest("invalid_type", typeErr.Field, "%s must be a JSON %s", fieldName(typeErr.Field), typeErr.Type.String())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest("unknown_field", field, "unknown field %q", field)
+	}
+	return badRequest("malformed_json", "", "the body could not be read: %v", err)
+}
+
+func fieldName(f string) string {
+	if f == "" {
+		return "the body"
+	}
+	return f
+}
+
+// httpErrorHandler turns every error a handler returns into the API's error
+// shape (under /api) or a plain page (elsewhere), and logs server faults.
+func (s *Server) httpErrorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	e := s.classify(err)
+	if e.Status >= 500 {
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		if e.Status == http.StatusUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+		}
+		if werr := c.JSON(e.Status, map[string]*apiError{"error": e}); werr != nil {
+			s.log.Error("write error response", "err", werr)
+		}
+		return
+	}
+	if e.Status == http.StatusNotFound {
+		if werr := s.notFoundPage(c, "Page not found", "There is nothing at this address."); werr != nil {
+			s.log.Error("write error page", "err", werr)
+		}
+		return
+	}
+	if werr := c.String(e.Status, http.StatusText(e.Status)+"\n"); werr != nil {
+		s.log.Error("write error response", "err", werr)
+	}
+}
+
+// classify maps an error to a status and an API error body.
+func (s *Server) classify(err error) *apiError {
+	var ae *apiError
+	var ve *store.ValidationError
+	var ce *store.ConflictError
+	var nf *store.NotFoundError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &ve):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_value", Field: ve.Field, Message: ve.Error()}
+	case errors.As(err, &nf):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: nf.Error()}
+	case errors.As(err, &ce):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: ce.Message}
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		}
+		code := strings.ReplaceAll(strings.ToLower(http.StatusText(he.Code)), " ", "_")
+		if he.Code == http.StatusRequestEntityTooLarge {
+			code = "body_too_large"
+		}
+		return &apiError{Status: he.Code, Code: code, Message: msg}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "something went wrong on our side; it has been logged"}
+}

@@ -1,0 +1,154 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+)
+
+// incidentRequest opens an incident (POST /api/v1/incidents).
+type incidentRequest struct {
+	Name       string                           `json:"name"`
+	Status     store.IncidentStatus             `json:"status"`
+	Impact     store.Impact                     `json:"impact"`
+	Body       string                           `json:"body"`
+	Components map[string]store.ComponentStatus `json:"components"`
+}
+
+// incidentPatchRequest changes an incident (PATCH /api/v1/incidents/{id}).
+type incidentPatchRequest struct {
+	Name   *string       `json:"name"`
+	Impact *store.Impact `json:"impact"`
+}
+
+// incidentUpdateRequest posts an update (POST /api/v1/incidents/{id}/updates).
+type incidentUpdateRequest struct {
+	Status     store.IncidentStatus             `json:"status"`
+	Body       string                           `json:"body"`
+	Components map[string]store.ComponentStatus `json:"components"`
+}
+
+type postmortemRequest struct {
+	Body string `json:"body"`
+}
+
+func (s *Server) apiListIncidents(c echo.Context) error {
+	f := store.IncidentFilter{Limit: 50}
+	q := c.QueryParams()
+	if v := q.Get("unresolved"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return badRequest("invalid_value", "unresolved", "unresolved must be true or false")
+		}
+		f.Unresolved = b
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return badRequest("invalid_value", "since", "since must be an RFC 3339 time, such as 2026-11-25T09:00:00Z")
+		}
+		f.Since = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return badRequest("invalid_value", "limit", "limit must be a number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return badRequest("invalid_value", "offset", "offset must be a number from 0")
+		}
+		f.Offset = n
+	}
+	list, err := s.store.ListIncidents(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, nonNil(list))
+}
+
+func (s *Server) apiGetIncident(c echo.Context) error {
+	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, inc)
+}
+
+func (s *Server) apiCreateIncident(c echo.Context) error {
+	var req incidentRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
+		Name: req.Name, Status: req.Status, Impact: req.Impact, Body: req.Body, Components: req.Components,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, inc)
+}
+
+func (s *Server) apiUpdateIncident(c echo.Context) error {
+	var req incidentPatchRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	inc, err := s.store.UpdateIncident(c.Request().Context(), c.Param("id"), store.IncidentPatch{Name: req.Name, Impact: req.Impact})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, inc)
+}
+
+func (s *Server) apiPostIncidentUpdate(c echo.Context) error {
+	var req incidentUpdateRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	inc, err := s.store.PostIncidentUpdate(c.Request().Context(), c.Param("id"), store.IncidentUpdateInput{
+		Status: req.Status, Body: req.Body, Components: req.Components,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, inc)
+}
+
+func (s *Server) apiListIncidentUpdates(c echo.Context) error {
+	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, inc.Updates)
+}
+
+func (s *Server) apiGetPostmortem(c echo.Context) error {
+	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if inc.Postmortem == nil {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "this incident has no published postmortem"}
+	}
+	return c.JSON(http.StatusOK, inc.Postmortem)
+}
+
+func (s *Server) apiPublishPostmortem(c echo.Context) error {
+	var req postmortemRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	inc, err := s.store.PublishPostmortem(c.Request().Context(), c.Param("id"), req.Body)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, inc)
+}
