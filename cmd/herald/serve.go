@@ -31,10 +31,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *baseURL == "" {
-		*baseURL = "http://" + *addr
-	}
-	if !strings.HasPrefix(*baseURL, "http://") && !strings.HasPrefix(*baseURL, "https://") {
+	if *baseURL != "" && !strings.HasPrefix(*baseURL, "http://") && !strings.HasPrefix(*baseURL, "https://") {
 		return fmt.Errorf("--base-url %q must start with http:// or https://", *baseURL)
 	}
 
@@ -60,13 +57,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger}, st)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	if *baseURL == "" {
+		*baseURL = "http://" + ln.Addr().String()
+	}
+	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger}, st)
+	if err != nil {
+		return err
 	}
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
