@@ -56,6 +56,9 @@ func (t *tx) audit(action, objectType, objectID string, before, after any) error
 		if err != nil {
 			return nil, err
 		}
+		if string(b) == "null" { // a typed nil (*Postmortem(nil), say) is absent too
+			return nil, nil
+		}
 		return string(b), nil
 	}
 	b, err := enc(before)

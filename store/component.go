@@ -328,6 +328,27 @@ func (t *tx) group(id string) (ComponentGroup, error) {
 	return g, err
 }
 
+func (t *tx) groupWithComponents(id string) (ComponentGroup, error) {
+	g, err := t.group(id)
+	if err != nil {
+		return g, err
+	}
+	rows, err := t.QueryContext(t.ctx, `SELECT id FROM components WHERE group_id = ? ORDER BY position, name, id`, id)
+	if err != nil {
+		return g, err
+	}
+	defer rows.Close()
+	g.Components = []string{}
+	for rows.Next() {
+		var cid string
+		if err := rows.Scan(&cid); err != nil {
+			return g, err
+		}
+		g.Components = append(g.Components, cid)
+	}
+	return g, rows.Err()
+}
+
 // CreateComponentGroup adds a group.
 func (s *Store) CreateComponentGroup(ctx context.Context, in ComponentGroupInput) (ComponentGroup, error) {
 	var g ComponentGroup

@@ -296,7 +296,9 @@ func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body
 	switch {
 	case status.Active() && !m.Status.Active():
 		return t.applyMaintenanceStatus(m.ID, nil, m.Components)
-	case status == MaintenanceCompleted && m.Status != MaintenanceCompleted:
+	case status == MaintenanceCompleted && m.Status.Active():
+		// Only a window that had started put its components under
+		// maintenance; one completed straight from scheduled leaves them be.
 		return t.applyMaintenanceStatus(m.ID, m.Components, nil)
 	}
 	return nil

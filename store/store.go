@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -199,8 +200,10 @@ type tx struct {
 	*sql.Tx
 	ctx     context.Context
 	now     time.Time
-	changed bool
+	pending []pendingEvent
 }
+
+type pendingEvent struct{ typ, objectType, objectID string }
 
 // inTx runs fn in a write transaction and, once it has committed, tells
 // subscribers that something changed.
@@ -210,7 +213,11 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now()}
-	if err := fn(t); err != nil {
+	err = fn(t)
+	if err == nil {
+		err = t.writeEvents()
+	}
+	if err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
@@ -219,7 +226,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	if t.changed {
+	if len(t.pending) > 0 {
 		s.notify()
 	}
 	return nil
@@ -229,27 +236,66 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	return t.ExecContext(t.ctx, query, args...)
 }
 
-// event appends a row to the change feed.
+// event queues an entry for the change feed. Entries are written when the
+// transaction's work is done, each once, carrying the object's final state.
 func (t *tx) event(typ, objectType, objectID string) error {
-	if _, err := t.exec(`INSERT INTO events (type, object_type, object_id, created_at) VALUES (?, ?, ?, ?)`, typ, objectType, objectID, t.now); err != nil {
-		return fmt.Errorf("record event %s: %w", typ, err)
+	for _, p := range t.pending {
+		if p.typ == typ && p.objectID == objectID {
+			return nil
+		}
 	}
-	t.changed = true
+	t.pending = append(t.pending, pendingEvent{typ, objectType, objectID})
+	return nil
+}
+
+// writeEvents appends the queued events, each with its object as the API
+// shows it (just {"id"} for a deleted object).
+func (t *tx) writeEvents() error {
+	for _, p := range t.pending {
+		var obj any
+		var err error
+		switch {
+		case strings.HasSuffix(p.typ, ".deleted"):
+			obj = map[string]string{"id": p.objectID}
+		case p.objectType == "component":
+			obj, err = t.component(p.objectID)
+		case p.objectType == "component_group":
+			obj, err = t.groupWithComponents(p.objectID)
+		case p.objectType == "incident":
+			obj, err = getIncident(t.ctx, t.Tx, p.objectID)
+		case p.objectType == "maintenance":
+			obj, err = getMaintenance(t.ctx, t.Tx, p.objectID)
+		default:
+			obj = map[string]string{"id": p.objectID}
+		}
+		if err != nil {
+			return fmt.Errorf("event %s %s: %w", p.typ, p.objectID, err)
+		}
+		payload, err := json.Marshal(obj)
+		if err != nil {
+			return fmt.Errorf("event %s %s: %w", p.typ, p.objectID, err)
+		}
+		if _, err := t.exec(`INSERT INTO events (type, object_type, object_id, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
+			p.typ, p.objectType, p.objectID, string(payload), t.now); err != nil {
+			return fmt.Errorf("record event %s: %w", p.typ, err)
+		}
+	}
 	return nil
 }
 
 // Event is one entry of the change feed.
 type Event struct {
-	ID         int64     `json:"id"`
-	Type       string    `json:"type"`
-	ObjectType string    `json:"object_type"`
-	ObjectID   string    `json:"object_id"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID         int64           `json:"id"`
+	Type       string          `json:"type"` // "incident.created", "component.updated", …
+	ObjectType string          `json:"object_type"`
+	ObjectID   string          `json:"object_id"`
+	Payload    json.RawMessage `json:"payload"` // the object after the change, as the API shows it
+	CreatedAt  time.Time       `json:"created_at"`
 }
 
 // EventsSince returns the events after id, oldest first, at most limit.
 func (s *Store) EventsSince(ctx context.Context, id int64, limit int) ([]Event, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, type, object_type, object_id, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?`, id, limit)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, type, object_type, object_id, payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?`, id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: events since %d: %w", id, err)
 	}
@@ -257,9 +303,11 @@ func (s *Store) EventsSince(ctx context.Context, id int64, limit int) ([]Event, 
 	var out []Event
 	for rows.Next() {
 		var e Event
-		if err := rows.Scan(&e.ID, &e.Type, &e.ObjectType, &e.ObjectID, &e.CreatedAt); err != nil {
+		var payload string
+		if err := rows.Scan(&e.ID, &e.Type, &e.ObjectType, &e.ObjectID, &payload, &e.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: events since %d: %w", id, err)
 		}
+		e.Payload = json.RawMessage(payload)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -275,4 +323,28 @@ func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: last event id: %w", err)
 	}
 	return id.Int64, nil
+}
+
+// OldestEventID is the id of the oldest event still kept, 0 when none is.
+func (s *Store) OldestEventID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := s.read.QueryRowContext(ctx, `SELECT min(id) FROM events`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: oldest event id: %w", err)
+	}
+	return id.Int64, nil
+}
+
+// PruneEvents deletes all but the newest keep events and returns how many
+// it deleted. The feed only serves reconnecting clients; older history lives
+// in the entities themselves and the audit log.
+func (s *Store) PruneEvents(ctx context.Context, keep int) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?`, keep)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: prune events: %w", err)
+	}
+	return n, nil
 }

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,7 +108,9 @@ func componentNames(ids []string, all map[string]store.Component) string {
 func incidentURL(id string) string    { return "/incidents/" + id }
 func maintenanceURL(id string) string { return "/maintenance/" + id }
 
-func itoa(i int) string { return fmt.Sprint(i) }
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func itoa64(i int64) string { return strconv.FormatInt(i, 10) }
 
 func duration(from time.Time, until *time.Time) string {
 	if until == nil {

@@ -14,6 +14,10 @@ type Site struct {
 	Name    string
 	BaseURL string
 	Assets  Assets
+	// Version is the change-feed position the page shows; the page script
+	// resumes the live stream from it, so no change slips between render
+	// and connect.
+	Version int64
 }
 
 // Assets are the content-hashed URLs of our static files.

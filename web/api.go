@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -45,8 +46,7 @@ func decodeJSON(c echo.Context, dst any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if bodyTooLarge(err) {
 			return jsonError(err)
 		}
 		return badRequest("malformed_json", "", "the body must hold a single JSON object")
@@ -54,25 +54,55 @@ func decodeJSON(c echo.Context, dst any) error {
 	return nil
 }
 
+// bodyTooLarge reports whether reading the body failed because it is over
+// the limit: ours, or the BodyLimit middleware's when the body came without a
+// Content-Length (chunked) and so was not refused before the handler ran.
+func bodyTooLarge(err error) bool {
+	var tooLarge *http.MaxBytesError
+	var he *echo.HTTPError
+	return errors.As(err, &tooLarge) || (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge)
+}
+
 // jsonError explains a decoding failure in terms of the request.
 func jsonError(err error) error {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
-	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
+	case bodyTooLarge(err):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("the request body is over %d bytes", maxBodyBytes)}
 	case errors.Is(err, io.EOF):
 		return badRequest("malformed_json", "", "the request body is empty; send a JSON object")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("malformed_json", "", "the body is not valid JSON: %v", err)
 	case errors.As(err, &typeErr):
-		return badRequest("invalid_type", typeErr.Field, "%s must be a JSON %s", fieldName(typeErr.Field), typeErr.Type.String())
+		return badRequest("invalid_type", typeErr.Field, "%s must be a JSON %s, not %s", fieldName(typeErr.Field), jsonTypeName(typeErr.Type), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return badRequest("unknown_field", field, "unknown field %q", field)
 	}
 	return badRequest("malformed_json", "", "the body could not be read: %v", err)
+}
+
+// jsonTypeName names a Go type as the JSON a client should send, so that
+// errors speak JSON rather than Go ("integer", not "*int").
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return "object"
 }
 
 func fieldName(f string) string {

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,13 +15,48 @@ import (
 // "message" is the announcement; "body" is accepted as its synonym, as in
 // updates.
 type maintenanceRequest struct {
-	Name           *string    `json:"name"`
-	Message        *string    `json:"message"`
-	Body           *string    `json:"body"`
-	Components     *[]string  `json:"components"`
-	ScheduledFor   *time.Time `json:"scheduled_for"`
-	ScheduledUntil *time.Time `json:"scheduled_until"`
-	AutoTransition *bool      `json:"auto_transition"`
+	Name       *string   `json:"name"`
+	Message    *string   `json:"message"`
+	Body       *string   `json:"body"`
+	Components *[]string `json:"components"`
+	// Times are parsed here rather than by encoding/json, whose time errors
+	// do not say which field was wrong.
+	ScheduledFor   *string `json:"scheduled_for"`
+	ScheduledUntil *string `json:"scheduled_until"`
+	AutoTransition *bool   `json:"auto_transition"`
+}
+
+// times parses the window's bounds; nil for those not sent.
+func (r maintenanceRequest) times() (from, until *time.Time, err error) {
+	if from, err = parseTimeField("scheduled_for", r.ScheduledFor); err != nil {
+		return nil, nil, err
+	}
+	if until, err = parseTimeField("scheduled_until", r.ScheduledUntil); err != nil {
+		return nil, nil, err
+	}
+	return from, until, nil
+}
+
+func parseTimeField(field string, s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_value", Field: field,
+			Message: field + " must be an RFC 3339 time, such as 2026-11-25T09:00:00Z"}
+	}
+	return &t, nil
+}
+
+// renameField reports a store validation error on field from as one on to,
+// the name the client actually used.
+func renameField(err error, from, to string) error {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) && ve.Field == from {
+		return &store.ValidationError{Field: to, Message: ve.Message}
+	}
+	return err
 }
 
 type maintenanceUpdateRequest struct {
@@ -45,7 +82,8 @@ func (s *Server) apiListMaintenances(c echo.Context) error {
 	if v := c.QueryParam("status"); v != "" {
 		statuses, err := store.ParseMaintenanceStatuses(v)
 		if err != nil {
-			return err
+			// A bad query parameter is a bad request, as for incidents.
+			return badRequest("invalid_value", "status", "%s", strings.TrimPrefix(err.Error(), "status: "))
 		}
 		f.Statuses = statuses
 	}
@@ -77,14 +115,21 @@ func (s *Server) apiCreateMaintenance(c echo.Context) error {
 	if req.Components != nil {
 		in.Components = *req.Components
 	}
-	if req.ScheduledFor != nil {
-		in.ScheduledFor = *req.ScheduledFor
+	from, until, err := req.times()
+	if err != nil {
+		return err
 	}
-	if req.ScheduledUntil != nil {
-		in.ScheduledUntil = *req.ScheduledUntil
+	if from != nil {
+		in.ScheduledFor = *from
+	}
+	if until != nil {
+		in.ScheduledUntil = *until
 	}
 	m, err := s.store.CreateMaintenance(c.Request().Context(), in)
 	if err != nil {
+		if req.Body == nil {
+			err = renameField(err, "body", "message")
+		}
 		return err
 	}
 	return c.JSON(http.StatusCreated, m)
@@ -98,8 +143,12 @@ func (s *Server) apiUpdateMaintenance(c echo.Context) error {
 	if req.Message != nil || req.Body != nil {
 		return badRequest("unknown_field", "message", "post a message with POST /api/v1/maintenances/{id}/updates")
 	}
+	from, until, err := req.times()
+	if err != nil {
+		return err
+	}
 	m, err := s.store.UpdateMaintenance(c.Request().Context(), c.Param("id"), store.MaintenancePatch{
-		Name: req.Name, Components: req.Components, ScheduledFor: req.ScheduledFor, ScheduledUntil: req.ScheduledUntil, AutoTransition: req.AutoTransition,
+		Name: req.Name, Components: req.Components, ScheduledFor: from, ScheduledUntil: until, AutoTransition: req.AutoTransition,
 	})
 	if err != nil {
 		return err
@@ -118,6 +167,9 @@ func (s *Server) apiPostMaintenanceUpdate(c echo.Context) error {
 	}
 	m, err := s.store.PostMaintenanceUpdate(c.Request().Context(), c.Param("id"), store.MaintenanceUpdateInput{Status: req.Status, Body: msg})
 	if err != nil {
+		if req.Body == nil && req.Message != nil {
+			err = renameField(err, "body", "message")
+		}
 		return err
 	}
 	return c.JSON(http.StatusCreated, m)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -27,9 +28,24 @@ type testServer struct {
 	token string // a valid admin API token
 }
 
+// testOption adjusts a test server before it starts.
+type testOption func(*testSetup)
+
+type testSetup struct {
+	cfg Config
+	// smallSocketBuffers shrinks the kernel send buffer of every accepted
+	// connection, so that a client that stops reading stalls the server's
+	// writes after kilobytes instead of megabytes.
+	smallSocketBuffers bool
+}
+
 // newTestServer starts Herald on a fresh database in t.TempDir().
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T, opts ...testOption) *testServer {
 	t.Helper()
+	setup := testSetup{cfg: Config{BaseURL: "http://status.example.test", PageName: "Acme"}}
+	for _, o := range opts {
+		o(&setup)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
 	if err != nil {
@@ -43,7 +59,8 @@ func newTestServer(t *testing.T) *testServer {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
-	srv, err := New(ctx, Config{BaseURL: "http://status.example.test", PageName: "Acme", Logger: logger}, st)
+	setup.cfg.Logger = logger
+	srv, err := New(ctx, setup.cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +71,29 @@ func newTestServer(t *testing.T) *testServer {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if setup.smallSocketBuffers {
+		hs.Listener = smallBufferListener{hs.Listener}
+	}
+	hs.Start()
 	t.Cleanup(func() {
+		srv.CloseStreams() // live streams never finish on their own
 		hs.Close()
 		cancel()
 		<-done
 		st.Close()
 	})
 	return &testServer{Server: hs, srv: srv, store: st, token: token}
+}
+
+type smallBufferListener struct{ net.Listener }
+
+func (l smallBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
 
 type testWriter struct{ t *testing.T }

@@ -99,7 +99,7 @@ func (s *Server) handleIncidentPage(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return newPage(c.Request().Context(), templates.Incident(templates.IncidentPage{Site: s.site, Incident: inc, Components: snap.components}))
+		return newPage(c.Request().Context(), templates.Incident(templates.IncidentPage{Site: snap.site, Incident: inc, Components: snap.components}))
 	})
 	if err != nil {
 		return err
@@ -124,7 +124,7 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return newPage(c.Request().Context(), templates.Maintenance(templates.MaintenancePage{Site: s.site, Maintenance: m, Components: snap.components}))
+		return newPage(c.Request().Context(), templates.Maintenance(templates.MaintenancePage{Site: snap.site, Maintenance: m, Components: snap.components}))
 	})
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 	}
 	snap := s.snap.Load()
 	p, err := snap.lazyPage("history:"+strconv.Itoa(n), func() (*page, error) {
-		view, err := s.historyView(c.Request().Context(), n)
+		view, err := s.historyView(c.Request().Context(), snap.site, n)
 		if err != nil || view == nil {
 			return nil, err
 		}
@@ -166,7 +166,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 
 // historyView merges resolved incidents and completed maintenance by date,
 // newest first, and cuts page n out of them. nil means past the end.
-func (s *Server) historyView(ctx context.Context, n int) (*templates.HistoryPage, error) {
+func (s *Server) historyView(ctx context.Context, site templates.Site, n int) (*templates.HistoryPage, error) {
 	// Take enough of each list to fill page n whatever the mix.
 	limit := n*historyPageSize + 1
 	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Limit: limit})
@@ -190,7 +190,7 @@ func (s *Server) historyView(ctx context.Context, n int) (*templates.HistoryPage
 		return nil, nil
 	}
 	end := min(start+historyPageSize, len(items))
-	view := &templates.HistoryPage{Site: s.site, Page: n}
+	view := &templates.HistoryPage{Site: site, Page: n}
 	for _, it := range items[start:end] {
 		month := time.Date(it.At.Year(), it.At.Month(), 1, 0, 0, 0, 0, time.UTC)
 		if len(view.Months) == 0 || !view.Months[len(view.Months)-1].Month.Equal(month) {

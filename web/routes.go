@@ -11,6 +11,12 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpErrorHandler
+	// Client addresses come from the connection unless a trusted proxy
+	// sets them; otherwise anyone could dodge per-address limits.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if s.cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
 	e.Use(s.recoverPanics, requestID, securityHeaders)
 
 	// Public pages, served from the snapshot.
@@ -25,6 +31,7 @@ func (s *Server) routes() *echo.Echo {
 	get("/history", s.handleHistory)
 	get("/static/*", s.handleStatic)
 	get("/favicon.ico", s.handleFavicon)
+	public.GET("/events", s.handleEvents)
 	get("/healthz", s.handleHealthz)
 	get("/readyz", s.handleReadyz)
 

@@ -27,7 +27,22 @@ type Config struct {
 	// MaintenanceClock is how often scheduled maintenance is checked for
 	// starting and ending. Default 15s.
 	MaintenanceClock time.Duration
-	Logger           *slog.Logger
+	// Heartbeat is how often an idle live stream gets a comment line, so
+	// proxies keep it open. Default 20s.
+	Heartbeat time.Duration
+	// StreamBuffer is how many events a live client may fall behind before
+	// it is dropped. Default 64.
+	StreamBuffer int
+	// MaxStreamsPerIP caps live streams per client address (0: default 32;
+	// negative: no cap).
+	MaxStreamsPerIP int
+	// TrustProxy takes client addresses from X-Forwarded-For / X-Real-IP.
+	// Only set it behind a proxy that overwrites those headers.
+	TrustProxy bool
+	// EventRetention is how many change-feed events are kept for
+	// reconnecting clients. Default 10000.
+	EventRetention int
+	Logger         *slog.Logger
 }
 
 // Server is Herald's HTTP server.
@@ -38,6 +53,11 @@ type Server struct {
 	log    *slog.Logger
 	echo   *echo.Echo
 	site   templates.Site
+
+	hub *Hub
+	// published is the last change-feed id broadcast to the hub; only the
+	// Run loop touches it after New.
+	published int64
 
 	snap atomic.Pointer[snapshot]
 	// rebuilt is closed and replaced after each snapshot rebuild; waiters
@@ -56,6 +76,21 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if cfg.MaintenanceClock <= 0 {
 		cfg.MaintenanceClock = 15 * time.Second
 	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 20 * time.Second
+	}
+	if cfg.StreamBuffer <= 0 {
+		cfg.StreamBuffer = 64
+	}
+	switch {
+	case cfg.MaxStreamsPerIP == 0:
+		cfg.MaxStreamsPerIP = 32
+	case cfg.MaxStreamsPerIP < 0:
+		cfg.MaxStreamsPerIP = 0
+	}
+	if cfg.EventRetention <= 0 {
+		cfg.EventRetention = 10000
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	assets, err := static.Load()
 	if err != nil {
@@ -66,6 +101,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		store:  st,
 		assets: assets,
 		log:    cfg.Logger,
+		hub:    NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
 		site: templates.Site{
 			Name:    cfg.PageName,
 			BaseURL: cfg.BaseURL,
@@ -78,9 +114,13 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	}
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
-	if err := s.rebuildSnapshot(ctx); err != nil {
+	snap, err := s.buildSnapshot(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("web: first snapshot: %w", err)
 	}
+	s.published = snap.version
+	s.hub.setPosition(snap.version, snap.liveFrame)
+	s.setSnapshot(snap)
 	s.echo = s.routes()
 	return s, nil
 }
@@ -93,9 +133,7 @@ func (s *Server) Run(ctx context.Context) error {
 	changes, stop := s.store.Subscribe()
 	defer stop()
 	// Catch changes committed between New and Subscribe.
-	if err := s.rebuildSnapshot(ctx); err != nil {
-		s.log.Error("rebuild snapshot", "err", err)
-	}
+	s.refresh(ctx)
 	clock := time.NewTicker(s.cfg.MaintenanceClock)
 	defer clock.Stop()
 	// The page shows days and "today"; rebuild at least once a minute so the
@@ -108,17 +146,47 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		case <-changes:
 		case <-refresh.C:
+			if _, err := s.store.PruneEvents(ctx, s.cfg.EventRetention); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("prune change feed", "err", err)
+			}
 		case <-clock.C:
 			if _, err := s.store.AdvanceMaintenances(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Error("advance maintenance", "err", err)
 			}
 			continue // a change, if any, arrives on changes
 		}
-		if err := s.rebuildSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Error("rebuild snapshot", "err", err)
-		}
+		s.refresh(ctx)
 	}
 }
+
+// refresh rebuilds the snapshot, pushes what changed to live clients, and
+// only then serves the new pages: a page rendered at version V may resume
+// its live stream from V at once, so the hub must already be there.
+func (s *Server) refresh(ctx context.Context) {
+	if err := s.rebuildSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Error("refresh snapshot", "err", err)
+	}
+}
+
+func (s *Server) rebuildSnapshot(ctx context.Context) error {
+	snap, err := s.buildSnapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("build snapshot: %w", err)
+	}
+	if err := s.publish(ctx, snap); err != nil {
+		// The pages are still right; live clients catch up on the next change.
+		s.log.Error("publish live events", "err", err)
+	}
+	s.setSnapshot(snap)
+	return nil
+}
+
+// CloseStreams ends every live stream and refuses new ones. Call it when
+// shutting down, before waiting for requests to finish: streams never do.
+func (s *Server) CloseStreams() { s.hub.Close() }
+
+// LiveClients is the number of open live streams.
+func (s *Server) LiveClients() int { return s.hub.Clients() }
 
 // WaitFresh blocks until the snapshot reflects every change committed before
 // the call, or ctx ends. Tests and the CLI use it for read-your-writes.

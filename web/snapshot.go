@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -42,6 +43,10 @@ type snapshot struct {
 	incidents  map[string]*page
 	maintenances map[string]*page
 	components map[string]store.Component
+	site       templates.Site
+	// liveFrame is the SSE event that brings open status pages up to this
+	// snapshot: the live region's HTML and the banner text.
+	liveFrame *frame
 
 	lazyMu sync.Mutex
 	lazy   map[string]*page
@@ -58,7 +63,9 @@ func newPage(ctx context.Context, c templ.Component) (*page, error) {
 
 func newPageBytes(body []byte, contentType string) (*page, error) {
 	var gz bytes.Buffer
-	w, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	// Level 6: within a few percent of level 9's size at a fraction of the
+	// time, and a rebuild compresses every hot page.
+	w, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
@@ -77,37 +84,38 @@ func newPageBytes(body []byte, contentType string) (*page, error) {
 	}, nil
 }
 
-// rebuildSnapshot reads the public state once and renders every hot page.
-func (s *Server) rebuildSnapshot(ctx context.Context) error {
+// buildSnapshot reads the public state once and renders every hot page.
+// The caller publishes it (see refresh).
+func (s *Server) buildSnapshot(ctx context.Context) (*snapshot, error) {
 	version, err := s.store.LastEventID(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := time.Now().UTC()
 	components, err := s.store.ListComponents(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	groups, err := s.store.ListComponentGroups(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	active, err := s.store.ListIncidents(ctx, store.IncidentFilter{Unresolved: true, Limit: 1000})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	recent, err := s.store.ListIncidents(ctx, store.IncidentFilter{Since: today.AddDate(0, 0, -(pastDays - 1)), Limit: 1000})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceScheduled, store.MaintenanceInProgress, store.MaintenanceVerifying}, Limit: 1000})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	history, err := s.store.StatusHistory(ctx, today.AddDate(0, 0, -(uptimeDays-1)))
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	byID := make(map[string]store.Component, len(components))
@@ -121,8 +129,10 @@ func (s *Server) rebuildSnapshot(ctx context.Context) error {
 		}
 		return maint[i].ScheduledFor.Before(maint[j].ScheduledFor)
 	})
+	site := s.site
+	site.Version = version
 	home := templates.HomePage{
-		Site:        s.site,
+		Site:        site,
 		Overall:     overallStatus(components),
 		Groups:      groupComponents(groups, components, history, now),
 		Active:      active,
@@ -138,34 +148,67 @@ func (s *Server) rebuildSnapshot(ctx context.Context) error {
 		incidents:  map[string]*page{},
 		maintenances: map[string]*page{},
 		components: byID,
+		site:       site,
 		lazy:       map[string]*page{},
 	}
 	if snap.home, err = newPage(ctx, templates.Home(home)); err != nil {
-		return fmt.Errorf("home page: %w", err)
+		return nil, fmt.Errorf("home page: %w", err)
 	}
-	for _, list := range [][]store.Incident{active, recent} {
-		for _, inc := range list {
-			if _, done := snap.incidents[inc.ID]; done {
-				continue
-			}
-			p, err := newPage(ctx, templates.Incident(templates.IncidentPage{Site: s.site, Incident: inc, Components: byID}))
-			if err != nil {
-				return fmt.Errorf("incident page %s: %w", inc.ID, err)
-			}
-			snap.incidents[inc.ID] = p
+	if snap.liveFrame, err = s.liveFrame(ctx, home); err != nil {
+		return nil, fmt.Errorf("live fragment: %w", err)
+	}
+	// Active incidents are what the crowd opens; older ones are rendered on
+	// first request (lazyPage), which keeps a rebuild's cost flat as the
+	// history grows.
+	for _, inc := range active {
+		p, err := newPage(ctx, templates.Incident(templates.IncidentPage{Site: site, Incident: inc, Components: byID}))
+		if err != nil {
+			return nil, fmt.Errorf("incident page %s: %w", inc.ID, err)
 		}
+		snap.incidents[inc.ID] = p
 	}
 	for _, m := range maint {
-		p, err := newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: s.site, Maintenance: m, Components: byID}))
+		p, err := newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: site, Maintenance: m, Components: byID}))
 		if err != nil {
-			return fmt.Errorf("maintenance page %s: %w", m.ID, err)
+			return nil, fmt.Errorf("maintenance page %s: %w", m.ID, err)
 		}
 		snap.maintenances[m.ID] = p
 	}
+	return snap, nil
+}
+
+// setSnapshot makes snap the one every request reads, and wakes WaitFresh.
+func (s *Server) setSnapshot(snap *snapshot) {
 	s.snap.Store(snap)
 	next := make(chan struct{})
 	close(*s.rebuilt.Swap(&next))
-	return nil
+}
+
+// liveFrame renders the live region once as the "page" SSE event. When the
+// fragment has not changed since the last snapshot, the last frame is reused
+// so that nothing is pushed.
+func (s *Server) liveFrame(ctx context.Context, home templates.HomePage) (*frame, error) {
+	var buf bytes.Buffer
+	if err := templates.LiveRegion(home).Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	if prev := s.snap.Load(); prev != nil && prev.liveFrame != nil && bytes.Equal(prev.liveFrame.html, buf.Bytes()) {
+		return prev.liveFrame, nil
+	}
+	// HTML escaping (\u003c for <) would only inflate every frame: the
+	// data is parsed with JSON.parse, never inserted into HTML as JSON.
+	var data bytes.Buffer
+	enc := json.NewEncoder(&data)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct {
+		Version int64  `json:"version"`
+		Banner  string `json:"banner"`
+		HTML    string `json:"html"`
+	}{home.Site.Version, templates.BannerText(home.Overall), buf.String()}); err != nil {
+		return nil, err
+	}
+	payload := bytes.TrimRight(data.Bytes(), "\n")
+	return &frame{id: home.Site.Version, kind: kindPage, bytes: encodeFrame(home.Site.Version, "page", payload), html: buf.Bytes()}, nil
 }
 
 // overallStatus is the worst status of any component.

@@ -79,6 +79,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
+	// Live streams never end by themselves: close them as shutdown begins,
+	// or Shutdown would wait for them until its deadline.
+	httpServer.RegisterOnShutdown(srv.CloseStreams)
+
 	fmt.Fprintf(stdout, "Herald is running at %s (database %s)\n", *baseURL, st.Path())
 	if firstToken != "" {
 		fmt.Fprintf(stdout, "\nThis is a new database, so an API token was created. It is shown only this once:\n\n    %s\n\n", firstToken)

@@ -1,0 +1,180 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Hub fans live events out to every connected stream. Each event is encoded
+// once as SSE bytes and the same slice is handed to every client. Sending
+// never blocks: a client whose buffer is full is dropped, so a reader that
+// stalls cannot delay anyone else.
+type Hub struct {
+	bufferSize int
+	maxPerIP   int
+
+	mu      sync.Mutex
+	clients map[*streamClient]struct{}
+	perIP   map[string]int
+	lastID  int64  // id of the last change-feed event broadcast
+	page    *frame // latest page fragment
+	closed  bool
+}
+
+// frame is one encoded SSE event.
+type frame struct {
+	id    int64
+	kind  frameKind
+	bytes []byte
+	html  []byte // page frames: the fragment, to tell whether it changed
+}
+
+type frameKind uint8
+
+const (
+	kindJSON frameKind = 1 << iota // API-shaped change events
+	kindPage                       // page fragments for the status page script
+)
+
+// streamClient is one open /events connection.
+type streamClient struct {
+	ip    string
+	kinds frameKind
+	ch    chan *frame
+	gone  chan struct{} // closed when the hub drops the client or shuts down
+	once  sync.Once
+}
+
+func (c *streamClient) drop() { c.once.Do(func() { close(c.gone) }) }
+
+var (
+	errTooManyStreams = errors.New("too many live streams from this address")
+	errHubClosed      = errors.New("server is shutting down")
+)
+
+// NewHub makes a hub whose clients buffer bufferSize events and which admits
+// at most maxPerIP streams per client address (0: no limit).
+func NewHub(bufferSize, maxPerIP int) *Hub {
+	return &Hub{bufferSize: bufferSize, maxPerIP: maxPerIP, clients: map[*streamClient]struct{}{}, perIP: map[string]int{}}
+}
+
+// subscribe registers a client and returns, atomically with registering,
+// the position it joins at: the last change-feed id already broadcast (the
+// client replays anything after its Last-Event-ID up to here from the
+// database) and the current page fragment. Every later event reaches the
+// client's channel, so nothing falls between replay and live.
+func (h *Hub) subscribe(ip string, kinds frameKind) (*streamClient, int64, *frame, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, 0, nil, errHubClosed
+	}
+	if h.maxPerIP > 0 && h.perIP[ip] >= h.maxPerIP {
+		return nil, 0, nil, errTooManyStreams
+	}
+	c := &streamClient{ip: ip, kinds: kinds, ch: make(chan *frame, h.bufferSize), gone: make(chan struct{})}
+	h.clients[c] = struct{}{}
+	h.perIP[ip]++
+	return c, h.lastID, h.page, nil
+}
+
+// unsubscribe removes a client; safe to call after the hub dropped it.
+func (h *Hub) unsubscribe(c *streamClient) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.remove(c)
+}
+
+func (h *Hub) remove(c *streamClient) {
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	delete(h.clients, c)
+	if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
+		delete(h.perIP, c.ip)
+	}
+	c.drop()
+}
+
+// broadcast hands f to every client that wants its kind, dropping those
+// that cannot take it now.
+func (h *Hub) broadcast(f *frame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch f.kind {
+	case kindJSON:
+		h.lastID = f.id
+	case kindPage:
+		h.page = f
+	}
+	for c := range h.clients {
+		if c.kinds&f.kind == 0 {
+			continue
+		}
+		select {
+		case c.ch <- f:
+		default:
+			h.remove(c) // too slow: its buffer is full
+		}
+	}
+}
+
+// setPosition records the change-feed position at start, before any client
+// connects, so that the first clients replay from the right place.
+func (h *Hub) setPosition(lastID int64, page *frame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastID = lastID
+	h.page = page
+}
+
+func (h *Hub) currentPage() *frame {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.page
+}
+
+// Close drops every client and refuses new ones; their handlers return.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.clients {
+		h.remove(c)
+	}
+}
+
+// Clients is the number of open streams.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// newlines normalises every SSE line ending (CRLF, CR, LF) to LF.
+var newlines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// encodeFrame writes one SSE event. data may hold newlines: each line gets
+// its own "data:" field, as the SSE framing requires.
+func encodeFrame(id int64, event string, data []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(data) + len(event) + 40)
+	if id > 0 {
+		b.WriteString("id: ")
+		b.WriteString(strconv.FormatInt(id, 10))
+		b.WriteByte('\n')
+	}
+	b.WriteString("event: ")
+	b.WriteString(event)
+	b.WriteByte('\n')
+	for _, line := range strings.Split(newlines.Replace(string(data)), "\n") {
+		b.WriteString("data: ")
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
