@@ -22,6 +22,7 @@ Usage:
   herald token revoke ID        revoke an API token
   herald migrate                apply database migrations and exit
   herald backup FILE            write an online, consistent copy of the database to FILE
+  herald watch URL              print a status page's live events as they happen
   herald version                print the version
 
 Every flag has an environment variable: --db is HERALD_DB, --addr is HERALD_ADDR, and so on.
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
+	case "watch":
+		return cmdWatch(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "herald", version())
 		return nil

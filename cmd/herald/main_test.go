@@ -217,3 +217,50 @@ func TestServeFirstStartPrintsTokenOnce(t *testing.T) {
 		t.Fatalf("second start printed a token again:\n%s", out2.String())
 	}
 }
+
+func TestWatchPrintsLiveEvents(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "h.db")
+	url, out, stop := startServe(t, "--db", db)
+	defer stop()
+	var token string
+	for _, f := range strings.Fields(out.String()) {
+		if strings.HasPrefix(f, "hrld_") {
+			token = f
+			break
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"watch", url}, watched, io.Discard) }()
+	// Wait until the watcher is connected before changing anything.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(watched.String(), "Watching") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+
+	req, _ := http.NewRequest("POST", url+"/api/v1/incidents", strings.NewReader(`{"name":"Payments failing","body":"We are looking into it."}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create incident: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(watched.String(), "incident.created") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	got := watched.String()
+	if !strings.Contains(got, "incident.created") || !strings.Contains(got, "Payments failing") || !strings.Contains(got, "[investigating]") {
+		t.Fatalf("watch printed:\n%s", got)
+	}
+	if _, err := herald(t, "watch", "ftp://example.test"); err == nil {
+		t.Fatal("watch should refuse a non-http URL")
+	}
+}
