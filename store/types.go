@@ -201,7 +201,7 @@ type NotFoundError struct {
 	ID   string
 }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.ID) }
+func (e *NotFoundError) Error() string        { return fmt.Sprintf("%s %q not found", e.Kind, e.ID) }
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // Limits on user-supplied text.

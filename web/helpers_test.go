@@ -98,7 +98,10 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // apiResponse is a response with its body read.
 type apiResponse struct {

@@ -37,13 +37,13 @@ type page struct {
 // snapshot is everything the public pages show, pre-rendered. It is
 // immutable once published; a change builds a new one.
 type snapshot struct {
-	version    int64 // the last change-feed event it includes
-	builtAt    time.Time
-	home       *page
-	incidents  map[string]*page
+	version      int64 // the last change-feed event it includes
+	builtAt      time.Time
+	home         *page
+	incidents    map[string]*page
 	maintenances map[string]*page
-	components map[string]store.Component
-	site       templates.Site
+	components   map[string]store.Component
+	site         templates.Site
 	// liveFrame is the SSE event that brings open status pages up to this
 	// snapshot: the live region's HTML and the banner text.
 	liveFrame *frame
@@ -143,13 +143,13 @@ func (s *Server) buildSnapshot(ctx context.Context) (*snapshot, error) {
 		GeneratedAt: now,
 	}
 	snap := &snapshot{
-		version:    version,
-		builtAt:    now,
-		incidents:  map[string]*page{},
+		version:      version,
+		builtAt:      now,
+		incidents:    map[string]*page{},
 		maintenances: map[string]*page{},
-		components: byID,
-		site:       site,
-		lazy:       map[string]*page{},
+		components:   byID,
+		site:         site,
+		lazy:         map[string]*page{},
 	}
 	if snap.home, err = newPage(ctx, templates.Home(home)); err != nil {
 		return nil, fmt.Errorf("home page: %w", err)
