@@ -205,6 +205,9 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 		if p.Status != nil && !p.Status.Valid() {
 			return invalid("status", "unknown component status %q; use one of %s", *p.Status, joinValues(ComponentStatuses))
 		}
+		if c == before && (p.Status == nil || *p.Status == before.Status) {
+			return nil // nothing changes: no write, no audit entry, no event
+		}
 		c.UpdatedAt = t.now
 		if _, err := t.exec(`UPDATE components SET group_id = nullif(?, ''), name = ?, description = ?, position = ?, updated_at = ? WHERE id = ?`,
 			c.GroupID, c.Name, c.Description, c.Position, c.UpdatedAt, c.ID); err != nil {
@@ -403,6 +406,9 @@ func (s *Store) UpdateComponentGroup(ctx context.Context, id string, p Component
 		}
 		if p.Position != nil {
 			g.Position = *p.Position
+		}
+		if g.Name == before.Name && g.Description == before.Description && g.Position == before.Position {
+			return nil // nothing changes
 		}
 		g.UpdatedAt = t.now
 		if _, err := t.exec(`UPDATE component_groups SET name = ?, description = ?, position = ?, updated_at = ? WHERE id = ?`,

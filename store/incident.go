@@ -202,6 +202,13 @@ func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error
 	if err := checkComponentChanges(in.Components); err != nil {
 		return err
 	}
+	// Components are returned to rest only when the incident becomes
+	// resolved: a follow-up note on a resolved incident must not undo
+	// statuses set since.
+	var previous IncidentStatus
+	if err := t.QueryRowContext(t.ctx, `SELECT status FROM incidents WHERE id = ?`, incidentID).Scan(&previous); err != nil {
+		return fmt.Errorf("read incident status: %w", err)
+	}
 	updateID := newID()
 	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
 		updateID, incidentID, in.Status, body, t.now); err != nil {
@@ -243,7 +250,7 @@ func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error
 		return fmt.Errorf("update incident: %w", err)
 	}
 
-	if in.Status == Resolved {
+	if in.Status == Resolved && previous != Resolved {
 		linked, err := t.incidentComponents(incidentID)
 		if err != nil {
 			return err
@@ -359,6 +366,9 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) 
 				return invalid("impact", "unknown impact %q; use one of %s", *p.Impact, joinValues(Impacts))
 			}
 			impact = *p.Impact
+		}
+		if name == before.Name && impact == before.Impact {
+			return nil // nothing changes
 		}
 		if _, err := t.exec(`UPDATE incidents SET name = ?, impact = ?, updated_at = ? WHERE id = ?`, name, impact, t.now, id); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -166,6 +167,11 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 		if p.AutoTransition != nil {
 			m.AutoTransition = *p.AutoTransition
 		}
+		sameComponents := p.Components == nil || slices.Equal(sortedCopy(*p.Components), before.Components)
+		if m.Name == before.Name && m.ScheduledFor.Equal(before.ScheduledFor) && m.ScheduledUntil.Equal(before.ScheduledUntil) &&
+			m.AutoTransition == before.AutoTransition && sameComponents {
+			return nil // nothing changes
+		}
 		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, updated_at = ? WHERE id = ?`,
 			m.Name, m.ScheduledFor, m.ScheduledUntil, m.AutoTransition, t.now, id); err != nil {
 			return err
@@ -195,6 +201,12 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 		return Maintenance{}, fmt.Errorf("store: update maintenance: %w", err)
 	}
 	return s.GetMaintenance(ctx, id)
+}
+
+func sortedCopy(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // applyMaintenanceStatus puts the components in now under maintenance and

@@ -443,3 +443,30 @@ func TestAPIBadQueryParams(t *testing.T) {
 	)
 	f.run(t, cases)
 }
+
+// A PATCH that changes nothing writes nothing: no audit entry, no event.
+func TestAPIEmptyPatchChangesNothing(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.createComponent(t, "API", nil)
+	var g store.ComponentGroup
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core"}, &g)
+	inc := ts.createIncident(t, map[string]any{"name": "Down", "body": "x"})
+	var m store.Maintenance
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{"name": "Upgrade", "message": "m",
+		"scheduled_for": "2030-01-01T00:00:00Z", "scheduled_until": "2030-01-01T01:00:00Z", "components": []string{c.ID}}, &m)
+	last := ts.lastEventID(t)
+	for _, tc := range []struct{ path, body string }{
+		{"/api/v1/components/" + c.ID, `{}`},
+		{"/api/v1/components/" + c.ID, `{"name":"API","status":"operational"}`},
+		{"/api/v1/component-groups/" + g.ID, `{"name":"Core"}`},
+		{"/api/v1/incidents/" + inc.ID, `{"name":"Down"}`},
+		{"/api/v1/maintenances/" + m.ID, `{"components":["` + c.ID + `"]}`},
+	} {
+		if r := ts.call(t, "PATCH", tc.path, tc.body); r.Status != http.StatusOK {
+			t.Fatalf("PATCH %s %s: %d %s", tc.path, tc.body, r.Status, r.Body)
+		}
+	}
+	if got := ts.lastEventID(t); got != last {
+		t.Fatalf("no-op PATCHes appended %d events", got-last)
+	}
+}
