@@ -68,6 +68,12 @@ type ComponentPatch struct {
 
 const componentColumns = `id, coalesce(group_id, ''), name, description, position, status, created_at, updated_at`
 
+// componentPageOrder lists components as the page shows them: ungrouped ones
+// first, then each group in its order, each by position.
+const componentPageOrder = `SELECT c.id, coalesce(c.group_id, ''), c.name, c.description, c.position, c.status, c.created_at, c.updated_at
+	FROM components c LEFT JOIN component_groups g ON g.id = c.group_id
+	ORDER BY c.group_id IS NOT NULL, g.position, g.id, c.position, c.name, c.id`
+
 func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
 	var c Component
 	err := row.Scan(&c.ID, &c.GroupID, &c.Name, &c.Description, &c.Position, &c.Status, &c.CreatedAt, &c.UpdatedAt)
@@ -85,7 +91,7 @@ type querier interface {
 }
 
 func listComponents(ctx context.Context, q querier) ([]Component, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+componentColumns+` FROM components ORDER BY position, name, id`)
+	rows, err := q.QueryContext(ctx, componentPageOrder)
 	if err != nil {
 		return nil, fmt.Errorf("store: list components: %w", err)
 	}
@@ -195,6 +201,12 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 			if *p.GroupID != "" {
 				if _, err := t.group(*p.GroupID); err != nil {
 					return asFieldError("group_id", err)
+				}
+			}
+			if *p.GroupID != before.GroupID && p.Position == nil {
+				// Moved without a position: it goes after the others there.
+				if err := t.QueryRowContext(t.ctx, `SELECT coalesce(max(position), -1) + 1 FROM components WHERE coalesce(group_id, '') = ?`, *p.GroupID).Scan(&c.Position); err != nil {
+					return err
 				}
 			}
 			c.GroupID = *p.GroupID

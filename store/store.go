@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
@@ -34,8 +35,8 @@ type Store struct {
 	read  *sql.DB
 	path  string
 
-	// now is the clock; tests replace it.
-	now func() time.Time
+	// clock is the time source; tests and the demo data replace it.
+	clock atomic.Pointer[func() time.Time]
 
 	mu        sync.Mutex
 	listeners map[chan struct{}]struct{}
@@ -53,6 +54,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		params.Add("_pragma", p)
 	}
 	params.Set("_time_format", "sqlite")
+	params.Set("_timezone", "UTC") // read times back in UTC whatever TZ says
 	writeParams := url.Values{}
 	for k, v := range params {
 		writeParams[k] = v
@@ -67,7 +69,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	s := &Store{write: write, path: abs, now: func() time.Time { return time.Now().UTC() }, listeners: map[chan struct{}]struct{}{}}
+	s := &Store{write: write, path: abs, listeners: map[chan struct{}]struct{}{}}
+	s.SetClock(time.Now)
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -93,7 +96,10 @@ func (s *Store) Close() error {
 func (s *Store) Path() string { return s.path }
 
 // SetClock replaces the store's clock. For tests and the demo data set.
-func (s *Store) SetClock(now func() time.Time) { s.now = func() time.Time { return now().UTC() } }
+func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+// now is the current time in UTC by the store's clock.
+func (s *Store) now() time.Time { return (*s.clock.Load())().UTC() }
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +103,7 @@ func componentNames(ids []string, all map[string]store.Component) string {
 			names = append(names, c.Name)
 		}
 	}
+	sort.Strings(names) // ids are random; names read better in order
 	return strings.Join(names, ", ")
 }
 

@@ -72,6 +72,7 @@ const maxRenderedCache = 4096
 func renderMarkdownUncached(src string, top int) string {
 	source := []byte(src)
 	doc := md.Parser().Parse(text.NewReader(source))
+	imagesToLinks(doc)
 	if top > 0 {
 		placeHeadings(doc, top)
 	}
@@ -82,6 +83,33 @@ func renderMarkdownUncached(src string, top int) string {
 		return templ.EscapeString(src)
 	}
 	return policy.Sanitize(buf.String())
+}
+
+// imagesToLinks turns every image into a link to it. Pages load nothing from
+// other hosts (a status page must render when everything else is down, and
+// a remote image would tell a third party who is reading), so an image in an
+// update is offered as a link to follow instead.
+func imagesToLinks(doc ast.Node) {
+	var images []*ast.Image
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if img, ok := n.(*ast.Image); ok && entering {
+			images = append(images, img)
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, img := range images {
+		link := ast.NewLink()
+		link.Destination, link.Title = img.Destination, img.Title
+		for child := img.FirstChild(); child != nil; {
+			next := child.NextSibling()
+			link.AppendChild(link, child)
+			child = next
+		}
+		if !link.HasChildren() {
+			link.AppendChild(link, ast.NewString([]byte("image")))
+		}
+		img.Parent().ReplaceChild(img.Parent(), img, link)
+	}
 }
 
 // placeHeadings renumbers the headings of doc by rank: the levels in use,
