@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/web"
+)
+
+func TestParseWrk(t *testing.T) {
+	const out = `Running 10s test @ http://127.0.0.1:33119/
+  2 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.87ms    3.02ms  47.09ms   90.64%
+    Req/Sec    20.35k     7.62k   36.29k    75.00%
+  Latency Distribution
+     50%  803.00us
+     75%    2.16ms
+     90%    4.67ms
+     99%   14.73ms
+  409260 requests in 10.03s, 45.70MB read
+  Socket errors: connect 0, read 0, write 0, timeout 5
+  Non-2xx or 3xx responses: 12
+Requests/sec:  39835.46
+Transfer/sec:      4.44MB
+`
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.rps != 39835.46 || r.requests != 409260 || r.transfer != "4.44MB/s" {
+		t.Errorf("rps %v, requests %d, transfer %q", r.rps, r.requests, r.transfer)
+	}
+	if r.latAvg != 1870*time.Microsecond || r.latMax != 47090*time.Microsecond || r.p50 != 803*time.Microsecond || r.p99 != 14730*time.Microsecond {
+		t.Errorf("latency avg %v max %v p50 %v p99 %v", r.latAvg, r.latMax, r.p50, r.p99)
+	}
+	if r.errors != "Socket errors: connect 0, read 0, write 0, timeout 5; 12 non-2xx/3xx responses" {
+		t.Errorf("errors %q", r.errors)
+	}
+
+	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused"); err == nil {
+		t.Error("no error for a report without Requests/sec")
+	}
+}
+
+func TestParseWrkDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"312.45us": 312450 * time.Nanosecond,
+		"1.02ms":   1020 * time.Microsecond,
+		"1.20s":    1200 * time.Millisecond,
+		"2.00m":    2 * time.Minute,
+	} {
+		if got, err := parseWrkDuration(in); err != nil || got != want {
+			t.Errorf("parseWrkDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseWrkDuration("3furlongs"); err == nil {
+		t.Error("no error for an unknown unit")
+	}
+}
+
+func TestWrkDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Second: "1s", 10 * time.Second: "10s", 2500 * time.Millisecond: "3s"} {
+		if got := wrkDuration(d); got != want {
+			t.Errorf("wrkDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// The data set is what the README's figure is quoted for: check it is the
+// one the issue describes, and that the check run before measuring passes.
+func TestDataSet(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := buildDataSet(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+
+	components, err := st.ListComponents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := st.ListComponentGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notOperational := 0
+	for _, c := range components {
+		if c.GroupID == "" {
+			t.Errorf("component %s has no group", c.Name)
+		}
+		if c.Status != store.Operational {
+			notOperational++
+		}
+	}
+	if len(components) != 30 || len(groups) != 5 || notOperational == 0 {
+		t.Errorf("%d components in %d groups, %d not operational; want 30 in 5, some not operational", len(components), len(groups), notOperational)
+	}
+	active, err := st.ListIncidents(ctx, store.IncidentFilter{Unresolved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(active) != 3 {
+		t.Fatalf("%d active incidents, want 3", len(active))
+	}
+	for _, inc := range active {
+		if len(inc.Updates) != 10 {
+			t.Errorf("incident %q has %d updates, want 10", inc.Name, len(inc.Updates))
+		}
+		if inc.CreatedAt.After(time.Now()) {
+			t.Errorf("incident %q starts in the future", inc.Name)
+		}
+	}
+
+	srv, err := web.New(ctx, web.Config{BaseURL: "http://127.0.0.1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	check, err := checkHome(ctx, hs.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if check.etag == "" || check.gzipLen >= check.htmlLen {
+		t.Errorf("ETag %q, %d bytes gzip for %d bytes HTML", check.etag, check.gzipLen, check.htmlLen)
+	}
+}
