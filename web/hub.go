@@ -131,6 +131,14 @@ func (h *Hub) setPosition(lastID int64, page *frame) {
 	h.page = page
 }
 
+// advance moves the hub's change-feed position to id without an event (for
+// ids that no event carries).
+func (h *Hub) advance(id int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastID = max(h.lastID, id)
+}
+
 func (h *Hub) currentPage() *frame {
 	h.mu.Lock()
 	defer h.mu.Unlock()

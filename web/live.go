@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -51,55 +52,84 @@ func (s *Server) handleEvents(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	defer s.hub.unsubscribe(client)
 
-	w := c.Response()
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache, no-transform")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-
-	write := func(b []byte) error {
-		if err := rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return err
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		return rc.Flush()
+	// Take the connection over from net/http: a stream lives for hours, and
+	// the request's goroutine, buffers and echo context would be held all
+	// that time. What a stream needs is the socket, a small goroutine and
+	// its channel (see the README for the memory this saves per client).
+	conn, brw, err := http.NewResponseController(c.Response()).Hijack()
+	if err != nil {
+		s.hub.unsubscribe(client)
+		return fmt.Errorf("live stream: take over connection: %w", err)
 	}
-	if err := write([]byte("retry: " + strconv.Itoa(retryMillis) + "\n\n")); err != nil {
-		return nil // the client went away
+	stream := &hijackedStream{conn: conn}
+	abandon := func() {
+		s.hub.unsubscribe(client)
+		conn.Close()
 	}
-	if err := s.catchUp(c, client, lastRaw, joinedAt, page, write); err != nil {
-		s.log.Debug("live stream catch-up ended", "err", err)
+	// A client that sent more than its request (pipelining) has no room
+	// for a second request on a stream.
+	if brw.Reader.Buffered() > 0 {
+		abandon()
 		return nil
 	}
+	if err := stream.write(streamHeader); err != nil {
+		abandon() // the client went away
+		return nil
+	}
+	if err := s.catchUp(c, client, lastRaw, joinedAt, page, stream.write); err != nil {
+		s.log.Debug("live stream catch-up ended", "err", err)
+		abandon()
+		return nil
+	}
+	go s.pump(client, stream)
+	return nil
+}
 
-	heartbeat := time.NewTicker(s.cfg.Heartbeat)
-	defer heartbeat.Stop()
-	ctx := c.Request().Context()
+// streamHeader opens every stream. The body runs until either side closes
+// the connection, so it needs neither a length nor chunking.
+var streamHeader = []byte("HTTP/1.1 200 OK\r\n" +
+	"Content-Type: text/event-stream; charset=utf-8\r\n" +
+	"Cache-Control: no-cache, no-transform\r\n" +
+	"X-Accel-Buffering: no\r\n" +
+	"X-Content-Type-Options: nosniff\r\n" +
+	"Connection: close\r\n" +
+	"\r\n" +
+	"retry: " + strconv.Itoa(retryMillis) + "\n\n")
+
+// hijackedStream writes straight to the client's socket, each frame in one
+// system call, with a deadline so that a client that stops reading is cut
+// off instead of holding its goroutine forever.
+type hijackedStream struct{ conn net.Conn }
+
+func (h *hijackedStream) write(b []byte) error {
+	if err := h.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
+		return err
+	}
+	_, err := h.conn.Write(b)
+	return err
+}
+
+// pump writes the client's frames until it is dropped or its connection
+// fails. It is the only goroutine a connected client costs.
+func (s *Server) pump(client *streamClient, stream *hijackedStream) {
+	defer stream.conn.Close()
+	defer s.hub.unsubscribe(client)
 	for {
 		select {
 		case f := <-client.ch:
-			if err := write(f.bytes); err != nil {
-				return nil
-			}
-		case <-heartbeat.C:
-			if err := write(heartbeatFrame); err != nil {
-				return nil
+			if err := stream.write(f.bytes); err != nil {
+				return
 			}
 		case <-client.gone:
-			return nil
-		case <-ctx.Done():
-			return nil
+			return
 		}
 	}
 }
 
-var heartbeatFrame = []byte(": heartbeat\n\n")
+// heartbeatFrame is an SSE comment, sent to every stream at once: it keeps
+// proxies from closing idle streams and finds dead connections.
+var heartbeatFrame = &frame{kind: kindJSON | kindPage, bytes: []byte(": heartbeat\n\n")}
 
 // catchUp sends what a (re)connecting client missed before it joined the
 // live broadcast at joinedAt.
@@ -146,10 +176,10 @@ func (s *Server) catchUp(c echo.Context, client *streamClient, lastRaw string, j
 	return nil
 }
 
-// publish broadcasts the change-feed events the snapshot includes, then the
-// snapshot's page fragment. Each is encoded once for every client.
-func (s *Server) publish(ctx context.Context, snap *snapshot) error {
-	for s.published < snap.version {
+// publishEvents broadcasts the change-feed events up to id upTo, each
+// encoded once for every client.
+func (s *Server) publishEvents(ctx context.Context, upTo int64) error {
+	for s.published < upTo {
 		events, err := s.store.EventsSince(ctx, s.published, 500)
 		if err != nil {
 			return err
@@ -158,21 +188,26 @@ func (s *Server) publish(ctx context.Context, snap *snapshot) error {
 			break
 		}
 		for _, e := range events {
-			if e.ID > snap.version {
-				break
+			if e.ID > upTo {
+				return nil
 			}
 			s.hub.broadcast(&frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, e.Payload)})
 			s.published = e.ID
 		}
-		if events[len(events)-1].ID > snap.version {
-			break
-		}
 	}
-	s.published = max(s.published, snap.version)
+	// Ids can have gaps (a pruned or rolled-back range): still, the hub is
+	// now at upTo.
+	s.published = max(s.published, upTo)
+	s.hub.advance(upTo)
+	return nil
+}
+
+// publishPage pushes a snapshot's page fragment, unless open pages already
+// show exactly that.
+func (s *Server) publishPage(snap *snapshot) {
 	if snap.liveFrame != nil && snap.liveFrame != s.hub.currentPage() {
 		s.hub.broadcast(snap.liveFrame)
 	}
-	return nil
 }
 
 // reloadFrame tells a client that its state cannot be brought up to date

@@ -374,8 +374,7 @@ func TestLiveStreamsPerIPAreCapped(t *testing.T) {
 }
 
 func TestLiveHeartbeat(t *testing.T) {
-	ts := newTestServer(t)
-	ts.srv.cfg.Heartbeat = 50 * time.Millisecond
+	ts := newTestServer(t, func(s *testSetup) { s.cfg.Heartbeat = 50 * time.Millisecond })
 	// Our parser drops comments, so read the wire directly.
 	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
 	if err != nil {

@@ -114,7 +114,11 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	}
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
-	snap, err := s.buildSnapshot(ctx)
+	version, err := st.LastEventID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	snap, err := s.buildSnapshot(ctx, version)
 	if err != nil {
 		return nil, fmt.Errorf("web: first snapshot: %w", err)
 	}
@@ -136,6 +140,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.refresh(ctx)
 	clock := time.NewTicker(s.cfg.MaintenanceClock)
 	defer clock.Stop()
+	heartbeat := time.NewTicker(s.cfg.Heartbeat)
+	defer heartbeat.Stop()
 	// The page shows days and "today"; rebuild at least once a minute so the
 	// day rolls over and uptime bars stay current without any write.
 	refresh := time.NewTicker(time.Minute)
@@ -149,6 +155,9 @@ func (s *Server) Run(ctx context.Context) error {
 			if _, err := s.store.PruneEvents(ctx, s.cfg.EventRetention); err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Error("prune change feed", "err", err)
 			}
+		case <-heartbeat.C:
+			s.hub.broadcast(heartbeatFrame)
+			continue
 		case <-clock.C:
 			if _, err := s.store.AdvanceMaintenances(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Error("advance maintenance", "err", err)
@@ -159,24 +168,34 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
-// refresh rebuilds the snapshot, pushes what changed to live clients, and
-// only then serves the new pages: a page rendered at version V may resume
-// its live stream from V at once, so the hub must already be there.
+// refresh is rebuildSnapshot for the background loop, which logs failures.
 func (s *Server) refresh(ctx context.Context) {
 	if err := s.rebuildSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Error("refresh snapshot", "err", err)
 	}
 }
 
+// rebuildSnapshot pushes what changed to live clients and only then serves
+// the new pages: a page rendered at version V may resume its live stream
+// from V at once, so the hub must already be there.
+//
+// API consumers get the change events first, before the pages are rendered;
+// then open pages get the new fragment; then new requests get the new pages.
 func (s *Server) rebuildSnapshot(ctx context.Context) error {
-	snap, err := s.buildSnapshot(ctx)
+	version, err := s.store.LastEventID(ctx)
+	if err != nil {
+		return fmt.Errorf("read change feed position: %w", err)
+	}
+	if err := s.publishEvents(ctx, version); err != nil {
+		// The pages will still be right; API consumers catch up on the
+		// next change, or by reconnecting.
+		s.log.Error("publish live events", "err", err)
+	}
+	snap, err := s.buildSnapshot(ctx, version)
 	if err != nil {
 		return fmt.Errorf("build snapshot: %w", err)
 	}
-	if err := s.publish(ctx, snap); err != nil {
-		// The pages are still right; live clients catch up on the next change.
-		s.log.Error("publish live events", "err", err)
-	}
+	s.publishPage(snap)
 	s.setSnapshot(snap)
 	return nil
 }

@@ -85,12 +85,9 @@ func newPageBytes(body []byte, contentType string) (*page, error) {
 }
 
 // buildSnapshot reads the public state once and renders every hot page.
-// The caller publishes it (see refresh).
-func (s *Server) buildSnapshot(ctx context.Context) (*snapshot, error) {
-	version, err := s.store.LastEventID(ctx)
-	if err != nil {
-		return nil, err
-	}
+// version is the change-feed position it is known to include (it may
+// include later changes too). The caller publishes it (see refresh).
+func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, error) {
 	now := time.Now().UTC()
 	components, err := s.store.ListComponents(ctx)
 	if err != nil {

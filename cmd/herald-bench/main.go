@@ -66,6 +66,23 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		var err error
+		switch os.Args[1] {
+		case "sse":
+			err = sseMain(os.Args[2:])
+		case "sse-server": // the child process of "sse"
+			err = sseServeChild(os.Args[2:])
+		default:
+			goto wrk
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "herald-bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+wrk:
 	var o options
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each wrk run lasts (wrk -d)")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "an unrecorded wrk run against each server before measuring (0 to skip)")
