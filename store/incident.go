@@ -23,6 +23,10 @@ type Incident struct {
 	Components   []string         `json:"components"`       // ids of the components it affects
 	Updates      []IncidentUpdate `json:"incident_updates"` // newest first
 	Postmortem   *Postmortem      `json:"postmortem"`
+	// Draft marks an incident proposed by an integration and not yet
+	// published; drafts live apart (see draft.go) and no public surface
+	// reads them.
+	Draft bool `json:"draft"`
 }
 
 // IncidentUpdate is one message on an incident's timeline.
@@ -114,50 +118,53 @@ func checkComponentChanges(components map[string]ComponentStatus) error {
 // CreateIncident opens an incident with its first update and applies its
 // component statuses, all in one transaction.
 func (s *Store) CreateIncident(ctx context.Context, in IncidentInput) (Incident, error) {
-	var id string
-	err := s.inTx(ctx, func(t *tx) error {
-		name, err := checkText("name", in.Name, MaxNameLength, true)
-		if err != nil {
-			return err
-		}
-		status := in.Status
-		if status == "" {
-			status = Investigating
-		}
-		if !status.Valid() {
-			return invalid("status", "unknown incident status %q; use one of %s", status, joinValues(IncidentStatuses))
-		}
-		impact := in.Impact
-		if impact == "" {
-			impact = impactFor(in.Components)
-		}
-		if !impact.Valid() {
-			return invalid("impact", "unknown impact %q; use one of %s", impact, joinValues(Impacts))
-		}
-		if err := checkComponentChanges(in.Components); err != nil {
-			return err
-		}
-		id = newID()
-		if _, err := t.exec(`INSERT INTO incidents (id, name, status, impact, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, name, Investigating, impact, t.now, t.now); err != nil {
-			return err
-		}
-		if err := t.postIncidentUpdate(id, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components}); err != nil {
-			return err
-		}
-		after, err := getIncident(t.ctx, t.Tx, id)
-		if err != nil {
-			return err
-		}
-		if err := t.audit("incident.create", "incident", id, nil, after); err != nil {
-			return err
-		}
-		return t.event("incident.created", "incident", id)
-	})
+	id := newID()
+	err := s.inTx(ctx, func(t *tx) error { return t.createIncident(id, in) })
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: create incident: %w", err)
 	}
 	return s.GetIncident(ctx, id)
+}
+
+// createIncident is CreateIncident inside a transaction, under a chosen id:
+// publishing a draft keeps the draft's id.
+func (t *tx) createIncident(id string, in IncidentInput) error {
+	name, err := checkText("name", in.Name, MaxNameLength, true)
+	if err != nil {
+		return err
+	}
+	status := in.Status
+	if status == "" {
+		status = Investigating
+	}
+	if !status.Valid() {
+		return invalid("status", "unknown incident status %q; use one of %s", status, joinValues(IncidentStatuses))
+	}
+	impact := in.Impact
+	if impact == "" {
+		impact = impactFor(in.Components)
+	}
+	if !impact.Valid() {
+		return invalid("impact", "unknown impact %q; use one of %s", impact, joinValues(Impacts))
+	}
+	if err := checkComponentChanges(in.Components); err != nil {
+		return err
+	}
+	if _, err := t.exec(`INSERT INTO incidents (id, name, status, impact, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, name, Investigating, impact, t.now, t.now); err != nil {
+		return err
+	}
+	if err := t.postIncidentUpdate(id, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components}); err != nil {
+		return err
+	}
+	after, err := getIncident(t.ctx, t.Tx, id)
+	if err != nil {
+		return err
+	}
+	if err := t.audit("incident.create", "incident", id, nil, after); err != nil {
+		return err
+	}
+	return t.event("incident.created", "incident", id)
 }
 
 // PostIncidentUpdate adds an update to an incident's timeline, moves it to
@@ -165,30 +172,34 @@ func (s *Store) CreateIncident(ctx context.Context, in IncidentInput) (Incident,
 // returns the incident's components to operational, unless another open
 // incident or a maintenance in progress still holds them.
 func (s *Store) PostIncidentUpdate(ctx context.Context, incidentID string, in IncidentUpdateInput) (Incident, error) {
-	err := s.inTx(ctx, func(t *tx) error {
-		before, err := getIncident(t.ctx, t.Tx, incidentID)
-		if err != nil {
-			return err
-		}
-		if in.Status == "" {
-			in.Status = before.Status
-		}
-		if err := t.postIncidentUpdate(incidentID, in); err != nil {
-			return err
-		}
-		after, err := getIncident(t.ctx, t.Tx, incidentID)
-		if err != nil {
-			return err
-		}
-		if err := t.audit("incident.update_posted", "incident", incidentID, before, after); err != nil {
-			return err
-		}
-		return t.event("incident.updated", "incident", incidentID)
-	})
+	err := s.inTx(ctx, func(t *tx) error { return t.postUpdate(incidentID, in) })
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: post incident update: %w", err)
 	}
 	return s.GetIncident(ctx, incidentID)
+}
+
+// postUpdate is PostIncidentUpdate inside a transaction: the update with its
+// audit row and change-feed event.
+func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) error {
+	before, err := getIncident(t.ctx, t.Tx, incidentID)
+	if err != nil {
+		return err
+	}
+	if in.Status == "" {
+		in.Status = before.Status
+	}
+	if err := t.postIncidentUpdate(incidentID, in); err != nil {
+		return err
+	}
+	after, err := getIncident(t.ctx, t.Tx, incidentID)
+	if err != nil {
+		return err
+	}
+	if err := t.audit("incident.update_posted", "incident", incidentID, before, after); err != nil {
+		return err
+	}
+	return t.event("incident.updated", "incident", incidentID)
 }
 
 func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error {
