@@ -37,6 +37,8 @@ type testSetup struct {
 	// connection, so that a client that stops reading stalls the server's
 	// writes after kilobytes instead of megabytes.
 	smallSocketBuffers bool
+	// wrapListener, if set, wraps the raw listener (under Herald's own).
+	wrapListener func(net.Listener) net.Listener
 }
 
 // newTestServer starts Herald on a fresh database in t.TempDir().
@@ -71,10 +73,16 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 			t.Errorf("Run: %v", err)
 		}
 	}()
+	// Served exactly as `herald serve` serves it.
 	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Config = NewHTTPServer(srv.Handler(), logger)
 	if setup.smallSocketBuffers {
 		hs.Listener = smallBufferListener{hs.Listener}
 	}
+	if setup.wrapListener != nil {
+		hs.Listener = setup.wrapListener(hs.Listener)
+	}
+	hs.Listener = CoalescingListener(hs.Listener)
 	hs.Start()
 	t.Cleanup(func() {
 		srv.CloseStreams() // live streams never finish on their own

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -47,18 +49,27 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // requestID gives every request an id, echoed in X-Request-Id and in logs.
+// Ids need to be unique, not secret: a random per-process prefix and a
+// counter, with no system call per request.
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
 		if id == "" || len(id) > 64 {
-			var b [8]byte
-			_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-			id = hex.EncodeToString(b[:])
+			id = requestIDPrefix + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
 		c.Response().Header()[echo.HeaderXRequestID] = []string{id}
 		return next(c)
 	}
 }
+
+var (
+	requestIDPrefix = func() string {
+		var b [4]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	requestCounter atomic.Uint64
+)
 
 // accessLog logs each request as one structured line. The public pages are
 // left out unless they fail: during an outage they are hit thousands of

@@ -19,24 +19,25 @@ import (
 // gzip bytes when the client takes them. No rendering, no query.
 func servePage(c echo.Context, p *page) error {
 	h := c.Response().Header()
-	h["Content-Type"] = []string{p.contentType}
-	h["Etag"] = []string{p.etag}
+	h["Content-Type"] = p.typeHeader
+	h["Etag"] = p.etagHeader
 	h["Vary"] = varyEncoding
 	h["Cache-Control"] = revalidate
 	if etagMatches(c.Request().Header.Get("If-None-Match"), p.etag) {
 		c.Response().WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	body := p.body
+	body, length := p.body, p.bodyLenHeader
 	if acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
 		h["Content-Encoding"] = gzipEncoding
-		body = p.gzip
+		body, length = p.gzip, p.gzipLenHeader
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = length
 	c.Response().WriteHeader(http.StatusOK)
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
+	expectResponse(c.Request().Context(), len(body))
 	_, err := c.Response().Write(body)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type page struct {
 	gzip        []byte
 	etag        string
 	contentType string
+
+	// Header values, allocated once here rather than on every request.
+	etagHeader, typeHeader, bodyLenHeader, gzipLenHeader []string
 }
 
 // snapshot is everything the public pages show, pre-rendered. It is
@@ -76,12 +80,15 @@ func newPageBytes(body []byte, contentType string) (*page, error) {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	sum := sha256.Sum256(body)
-	return &page{
+	p := &page{
 		body:        body,
 		gzip:        gz.Bytes(),
 		etag:        `W/"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`,
 		contentType: contentType,
-	}, nil
+	}
+	p.etagHeader, p.typeHeader = []string{p.etag}, []string{contentType}
+	p.bodyLenHeader, p.gzipLenHeader = []string{strconv.Itoa(len(p.body))}, []string{strconv.Itoa(len(p.gzip))}
+	return p, nil
 }
 
 // buildSnapshot reads the public state once and renders every hot page.

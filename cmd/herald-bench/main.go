@@ -313,14 +313,9 @@ func serveLoopback(h http.Handler, logger *slog.Logger) (string, func(), error) 
 	if err != nil {
 		return "", nil, err
 	}
-	hs := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	go func() { _ = hs.Serve(ln) }()
+	// Both servers run exactly as `herald serve` runs Herald.
+	hs := web.NewHTTPServer(h, logger)
+	go func() { _ = hs.Serve(web.CoalescingListener(ln)) }()
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -69,15 +69,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	httpServer := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		// No WriteTimeout: live-update streams stay open for hours. Each
-		// handler that needs a write deadline sets its own.
-		IdleTimeout: 120 * time.Second,
-		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	httpServer := web.NewHTTPServer(srv.Handler(), logger)
 
 	// Live streams never end by themselves: close them as shutdown begins,
 	// or Shutdown would wait for them until its deadline.
@@ -95,7 +87,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	background := make(chan error, 1)
 	go func() { background <- srv.Run(ctx) }()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(ln) }()
+	go func() { serveErr <- httpServer.Serve(web.CoalescingListener(ln)) }()
 
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,149 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// countingListener counts the writes that reach the socket.
+type countingListener struct {
+	net.Listener
+	mu     sync.Mutex
+	writes []int
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, l: l}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	l *countingListener
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.l.mu.Lock()
+	c.l.writes = append(c.l.writes, len(p))
+	c.l.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (l *countingListener) take() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.writes
+	l.writes = nil
+	return w
+}
+
+// A status page bigger than Go's 4 KiB write buffer still leaves in one
+// write, complete and intact, and keep-alive goes on working after it.
+func TestPageLeavesInOneWrite(t *testing.T) {
+	var counter *countingListener
+	ts := newTestServer(t, func(s *testSetup) {
+		s.wrapListener = func(l net.Listener) net.Listener { counter = &countingListener{Listener: l}; return counter }
+	})
+	// Enough content for a page well over 4 KiB even compressed.
+	for i := range 12 {
+		c := ts.createComponent(t, "Component "+strings.Repeat("x", i), nil)
+		ts.createIncident(t, map[string]any{"name": "Incident " + c.ID, "body": strings.Repeat(c.ID+" is failing for some users. ", 20),
+			"components": map[string]string{c.ID: "partial_outage"}})
+	}
+	waitFresh(t, ts)
+	plain := ts.srv.snap.Load().home.body
+
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, enc := range []string{"gzip", "identity", "gzip"} {
+		req, _ := http.NewRequest("GET", ts.URL+"/", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		counter.take()
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc == "gzip" {
+			if len(body) <= 4096 {
+				t.Fatalf("the gzipped page is only %d bytes; the test needs more than 4 KiB", len(body))
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(body, plain) {
+			t.Fatalf("%s: the page arrived altered (%d bytes, want %d)", enc, len(body), len(plain))
+		}
+		if w := counter.take(); len(w) != 1 {
+			t.Errorf("%s: the response took %d writes %v, want 1", enc, len(w), w)
+		}
+	}
+}
+
+// Unarmed, the connection passes writes straight through; armed, it holds
+// them only until the announced response is complete.
+func TestCoalescingConnReleasesExactlyTheResponse(t *testing.T) {
+	server, client := net.Pipe()
+	defer client.Close()
+	c := &coalescingConn{Conn: server}
+	got := make(chan []byte, 10)
+	go func() {
+		buf := make([]byte, 1<<16)
+		for {
+			n, err := client.Read(buf)
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- append([]byte(nil), buf[:n]...)
+		}
+	}()
+
+	c.Write([]byte("plain"))
+	if b := <-got; string(b) != "plain" {
+		t.Fatalf("unarmed write arrived as %q", b)
+	}
+	body := bytes.Repeat([]byte("b"), 5000)
+	c.expectResponse(len(body))
+	head := "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"
+	resp := append([]byte(head), body...)
+	c.Write(resp[:4096])
+	select {
+	case b := <-got:
+		t.Fatalf("the first part left early: %d bytes", len(b))
+	default:
+	}
+	c.Write(resp[4096:])
+	if b := <-got; !bytes.Equal(b, resp) {
+		t.Fatalf("the response arrived as %d bytes, want %d in one piece", len(b), len(resp))
+	}
+	// Disarmed again: the next response passes through.
+	c.Write([]byte("next"))
+	if b := <-got; string(b) != "next" {
+		t.Fatalf("after the response, a write arrived as %q", b)
+	}
+	// A small response is never held.
+	c.expectResponse(100)
+	c.Write([]byte("small"))
+	if b := <-got; string(b) != "small" {
+		t.Fatalf("small response arrived as %q", b)
+	}
+	server.Close()
+}
