@@ -95,3 +95,14 @@ func version() string {
 	}
 	return v
 }
+
+func (fs *flagSet) Int(name string, def int, usage string) *int {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fs.envErrs = append(fs.envErrs, fmt.Errorf("%s=%q: want a whole number", envName(name), v))
+		}
+		def = n
+	}
+	return fs.FlagSet.Int(name, def, usage+" ("+envName(name)+")")
+}

@@ -24,6 +24,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "fill an empty database with an example status page")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	maxStreams := fs.Int("max-streams-per-ip", 32, "live-update streams allowed per client address (0: no limit)")
+	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,7 +67,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
 	}
-	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger}, st)
+	streamsCap := *maxStreams
+	if streamsCap == 0 {
+		streamsCap = -1 // web.Config: negative means no cap
+	}
+	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
+		MaxStreamsPerIP: streamsCap, TrustProxy: *trustProxy}, st)
 	if err != nil {
 		return err
 	}
