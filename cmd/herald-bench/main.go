@@ -152,7 +152,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(out, "Building the data set (30 components in 5 groups, 3 active incidents × 10 updates)…\n")
-	if err := buildDataSet(ctx, st); err != nil {
+	if err := web.BuildBenchmarkDataSet(ctx, st); err != nil {
 		return fmt.Errorf("build data set: %w", err)
 	}
 
@@ -363,9 +363,9 @@ func checkHome(ctx context.Context, url string) (homeCheck, error) {
 	if err != nil {
 		return homeCheck{}, fmt.Errorf("body is not gzip: %w", err)
 	}
-	for _, bi := range benchIncidents {
-		if !bytes.Contains(html, []byte(bi.name)) {
-			return homeCheck{}, fmt.Errorf("the page does not show the incident %q", bi.name)
+	for _, name := range web.BenchmarkIncidentNames() {
+		if !bytes.Contains(html, []byte(name)) {
+			return homeCheck{}, fmt.Errorf("the page does not show the incident %q", name)
 		}
 	}
 	return homeCheck{etag: resp.Header.Get("ETag"), gzipLen: len(body), htmlLen: len(html), header: resp.Header, body: body}, nil

@@ -83,7 +83,7 @@ func TestDataSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := buildDataSet(ctx, st); err != nil {
+	if err := web.BuildBenchmarkDataSet(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 

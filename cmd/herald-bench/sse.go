@@ -67,7 +67,7 @@ func sseMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := buildDataSet(ctx, st); err != nil {
+	if err := web.BuildBenchmarkDataSet(ctx, st); err != nil {
 		return fmt.Errorf("build data set: %w", err)
 	}
 	comps, err := st.ListComponents(ctx)

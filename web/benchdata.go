@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"github.com/herald-status/herald/store"
 )
 
-// The data set the README's performance figure is quoted for (issue 2,
+// The data set the README's performance figures are quoted for (issue 2,
 // "Speed"): 30 components in 5 groups, and 3 active incidents with 10
-// updates each, some components not operational. web/bench_test.go builds
-// the same set for the Go benchmarks; keep the two in step.
+// updates each, some components not operational. It lives here, beside the
+// pages it exercises, so that cmd/herald-bench and the Go benchmarks in this
+// package build exactly the same one.
 
 var benchGroups = []struct {
 	name       string
@@ -91,10 +92,10 @@ var benchIncidents = []benchIncident{
 	},
 }
 
-// buildDataSet fills an empty store with the benchmark data set. History is
+// BuildBenchmarkDataSet fills an empty store with the benchmark data set. History is
 // written as of the times it happened, so the page shows a realistic
 // timeline; the clock is restored before returning.
-func buildDataSet(ctx context.Context, st *store.Store) error {
+func BuildBenchmarkDataSet(ctx context.Context, st *store.Store) error {
 	ctx = store.WithActor(ctx, store.Actor{Type: "system", ID: "herald-bench", Name: "herald-bench"})
 	now := time.Now().UTC()
 	at := func(t time.Time) { st.SetClock(func() time.Time { return t }) }
@@ -147,4 +148,14 @@ func buildDataSet(ctx context.Context, st *store.Store) error {
 		}
 	}
 	return nil
+}
+
+// BenchmarkIncidentNames are the active incidents the data set opens, for a
+// load generator to check the page it measures shows them.
+func BenchmarkIncidentNames() []string {
+	names := make([]string, len(benchIncidents))
+	for i, bi := range benchIncidents {
+		names[i] = bi.name
+	}
+	return names
 }
