@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:embed app.css app.js favicon.svg
+//go:embed app.css app.js favicon.svg console.css console.js
 var files embed.FS
 
 // Asset is one embedded file, ready to serve.

@@ -51,6 +51,11 @@ type AffectedComponent struct {
 type Postmortem struct {
 	Body        string    `json:"body"`
 	PublishedAt time.Time `json:"published_at"`
+	// The structured parts written in the console's postmortem editor
+	// (store/postmortem.go); empty when only a body was published.
+	RootCause  string             `json:"root_cause,omitempty"`
+	Resolution string             `json:"resolution,omitempty"`
+	Actions    []CorrectiveAction `json:"corrective_actions,omitempty"`
 }
 
 // Open reports whether the incident is not yet resolved.
@@ -71,6 +76,9 @@ type IncidentUpdateInput struct {
 	Status     IncidentStatus
 	Body       string
 	Components map[string]ComponentStatus
+	// Impact, when not "", changes the incident's impact in the same
+	// transaction (the console's one update form carries it).
+	Impact Impact
 }
 
 // IncidentPatch changes the fields that are not nil.
@@ -188,6 +196,14 @@ func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) error {
 	}
 	if in.Status == "" {
 		in.Status = before.Status
+	}
+	if in.Impact != "" && in.Impact != before.Impact {
+		if !in.Impact.Valid() {
+			return invalid("impact", "unknown impact %q; use one of %s", in.Impact, joinValues(Impacts))
+		}
+		if _, err := t.exec(`UPDATE incidents SET impact = ? WHERE id = ?`, in.Impact, incidentID); err != nil {
+			return err
+		}
 	}
 	if err := t.postIncidentUpdate(incidentID, in); err != nil {
 		return err
@@ -553,6 +569,10 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 		out[index[iid]].Components = append(out[index[iid]].Components, cid)
 	}
 	if err := crow.Close(); err != nil {
+		return nil, err
+	}
+
+	if err := loadPostmortemParts(ctx, q, out, index); err != nil {
 		return nil, err
 	}
 

@@ -21,6 +21,16 @@ type APIToken struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+	// UserID owns the token; "" only for tokens made before the first admin
+	// existed, which that admin adopts when created.
+	UserID    string `json:"user_id"`
+	UserEmail string `json:"user_email"`
+	// Role narrows the owner's role; "" means the owner's role.
+	Role Role `json:"role"`
+	// EffectiveRole is what the token may do: the narrower of its role and
+	// its owner's (admin for an unowned token, as only an operator with the
+	// database could have made one).
+	EffectiveRole Role `json:"effective_role"`
 }
 
 // ErrBadToken is any token that does not authenticate: malformed, unknown,
@@ -29,13 +39,35 @@ var ErrBadToken = errors.New("invalid or revoked API token")
 
 const tokenPrefix = "hrld_"
 
-// CreateToken makes a new API token and returns it with its secret form,
+// TokenInput makes a token for a user. Role "" acts with the user's role.
+type TokenInput struct {
+	Name   string
+	UserID string
+	Role   Role
+}
+
+// CreateToken makes a new API token owned by the first active admin (or by
+// nobody until an admin exists) and returns it with its secret form,
 // "hrld_<id>_<secret>", which is never stored.
 func (s *Store) CreateToken(ctx context.Context, name string) (APIToken, string, error) {
+	return s.CreateUserToken(ctx, TokenInput{Name: name})
+}
+
+// CreateUserToken makes a new API token for in.UserID (the first active
+// admin when empty) and returns it with its secret form, shown once.
+func (s *Store) CreateUserToken(ctx context.Context, in TokenInput) (APIToken, string, error) {
 	var tok APIToken
 	var raw string
+	name := in.Name
 	err := s.inTx(ctx, func(t *tx) error {
 		n, err := checkText("name", name, MaxNameLength, true)
+		if err != nil {
+			return err
+		}
+		if in.Role != "" && !in.Role.Valid() {
+			return invalid("role", "unknown role %q; use one of %s", in.Role, joinValues(Roles))
+		}
+		owner, err := t.tokenOwner(in.UserID)
 		if err != nil {
 			return err
 		}
@@ -44,10 +76,14 @@ func (s *Store) CreateToken(ctx context.Context, name string) (APIToken, string,
 			return fmt.Errorf("random secret: %w", err)
 		}
 		enc := base64.RawURLEncoding.EncodeToString(secret)
-		tok = APIToken{ID: newID(), Name: n, CreatedAt: t.now}
+		tok = APIToken{ID: newID(), Name: n, CreatedAt: t.now, UserID: owner.ID, UserEmail: owner.Email, Role: in.Role, EffectiveRole: RoleAdmin}
+		if owner.ID != "" {
+			tok.EffectiveRole = owner.Role.Narrower(in.Role)
+		}
 		raw = tokenPrefix + tok.ID + "_" + enc
 		hash := sha256.Sum256([]byte(enc))
-		if _, err := t.exec(`INSERT INTO api_tokens (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)`, tok.ID, tok.Name, hash[:], tok.CreatedAt); err != nil {
+		if _, err := t.exec(`INSERT INTO api_tokens (id, name, secret_hash, created_at, user_id, role) VALUES (?, ?, ?, ?, nullif(?, ''), ?)`,
+			tok.ID, tok.Name, hash[:], tok.CreatedAt, tok.UserID, tok.Role); err != nil {
 			return err
 		}
 		return t.audit("token.create", "api_token", tok.ID, nil, tok)
@@ -68,11 +104,12 @@ func (s *Store) AuthenticateToken(ctx context.Context, raw string) (APIToken, er
 	if !ok || len(id) != 12 || secret == "" {
 		return APIToken{}, ErrBadToken
 	}
-	var tok APIToken
 	var hash []byte
-	var lastUsed, revoked sql.NullTime
-	err := s.read.QueryRowContext(ctx, `SELECT id, name, secret_hash, created_at, last_used_at, revoked_at FROM api_tokens WHERE id = ?`, id).
-		Scan(&tok.ID, &tok.Name, &hash, &tok.CreatedAt, &lastUsed, &revoked)
+	var disabled sql.NullTime
+	var ownerRole string
+	row := s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+`, t.secret_hash, coalesce(u.role, ''), u.disabled_at
+		FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id)
+	tok, err := scanToken(row, &hash, &ownerRole, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return APIToken{}, ErrBadToken
 	}
@@ -80,10 +117,11 @@ func (s *Store) AuthenticateToken(ctx context.Context, raw string) (APIToken, er
 		return APIToken{}, fmt.Errorf("store: authenticate token: %w", err)
 	}
 	got := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(got[:], hash) != 1 || revoked.Valid {
+	// A disabled owner's tokens stop working with them.
+	if subtle.ConstantTimeCompare(got[:], hash) != 1 || tok.RevokedAt != nil || disabled.Valid {
 		return APIToken{}, ErrBadToken
 	}
-	tok.LastUsedAt = timePtr(lastUsed)
+	tok.EffectiveRole = effectiveTokenRole(tok, Role(ownerRole))
 	// Record use at most once a minute: a busy integration must not turn
 	// every read into a write.
 	now := s.now()
@@ -98,19 +136,19 @@ func (s *Store) AuthenticateToken(ctx context.Context, raw string) (APIToken, er
 
 // ListTokens returns every token, revoked ones included, oldest first.
 func (s *Store) ListTokens(ctx context.Context) ([]APIToken, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at, id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+tokenColumns+`, coalesce(u.role, '') FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id ORDER BY t.created_at, t.id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []APIToken
 	for rows.Next() {
-		var tok APIToken
-		var lastUsed, revoked sql.NullTime
-		if err := rows.Scan(&tok.ID, &tok.Name, &tok.CreatedAt, &lastUsed, &revoked); err != nil {
+		var ownerRole string
+		tok, err := scanToken(rows, &ownerRole)
+		if err != nil {
 			return nil, fmt.Errorf("store: list tokens: %w", err)
 		}
-		tok.LastUsedAt, tok.RevokedAt = timePtr(lastUsed), timePtr(revoked)
+		tok.EffectiveRole = effectiveTokenRole(tok, Role(ownerRole))
 		out = append(out, tok)
 	}
 	if err := rows.Err(); err != nil {
@@ -146,4 +184,59 @@ func (s *Store) CountTokens(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: count tokens: %w", err)
 	}
 	return n, nil
+}
+
+const tokenColumns = `t.id, t.name, t.created_at, t.last_used_at, t.revoked_at, coalesce(t.user_id, ''), coalesce(u.email, ''), t.role`
+
+// scanToken reads tokenColumns, then extra columns into extra.
+func scanToken(row interface{ Scan(...any) error }, extra ...any) (APIToken, error) {
+	var tok APIToken
+	var lastUsed, revoked sql.NullTime
+	dest := append([]any{&tok.ID, &tok.Name, &tok.CreatedAt, &lastUsed, &revoked, &tok.UserID, &tok.UserEmail, &tok.Role}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return APIToken{}, err
+	}
+	tok.LastUsedAt, tok.RevokedAt = timePtr(lastUsed), timePtr(revoked)
+	return tok, nil
+}
+
+func effectiveTokenRole(tok APIToken, ownerRole Role) Role {
+	if tok.UserID == "" {
+		return RoleAdmin
+	}
+	return ownerRole.Narrower(tok.Role)
+}
+
+// tokenOwner is the user a new token belongs to: userID, or the first
+// active admin when userID is empty (User{} when there is none yet).
+func (t *tx) tokenOwner(userID string) (User, error) {
+	if userID != "" {
+		u, err := getUser(t.ctx, t.Tx, userID)
+		if err != nil {
+			return User{}, asFieldError("user_id", err)
+		}
+		if !u.Active() {
+			return User{}, invalid("user_id", "user %s is disabled", u.Email)
+		}
+		return u, nil
+	}
+	u, err := scanUser(t.QueryRowContext(t.ctx, `SELECT `+userColumns+` FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY created_at, id LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, nil
+	}
+	return u, err
+}
+
+// GetToken returns one token.
+func (s *Store) GetToken(ctx context.Context, id string) (APIToken, error) {
+	var ownerRole string
+	tok, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+`, coalesce(u.role, '') FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id), &ownerRole)
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIToken{}, fmt.Errorf("store: get token: %w", &NotFoundError{Kind: "API token", ID: id})
+	}
+	if err != nil {
+		return APIToken{}, fmt.Errorf("store: get token: %w", err)
+	}
+	tok.EffectiveRole = effectiveTokenRole(tok, Role(ownerRole))
+	return tok, nil
 }

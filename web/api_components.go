@@ -57,6 +57,11 @@ func (s *Server) apiUpdateComponent(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	// Commanders set a component's status; renaming, describing or moving
+	// it is configuration, for admins (see accessRules).
+	if (req.Name != nil || req.Description != nil || req.GroupID != nil || req.Position != nil) && !roleOf(c).Allows(store.RoleAdmin) {
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "only admins change a component's name, description, group or position; commanders may change its status"}
+	}
 	comp, err := s.store.UpdateComponent(c.Request().Context(), c.Param("id"), store.ComponentPatch{
 		Name: req.Name, Description: req.Description, GroupID: req.GroupID, Position: req.Position, Status: req.Status,
 	})

@@ -25,8 +25,17 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ctx := store.WithActor(c.Request().Context(), store.Actor{Type: "token", ID: tok.ID, Name: tok.Name})
+		// The audit log names the token and, when it has one, its owner.
+		name := tok.Name
+		if tok.UserEmail != "" {
+			name += " (" + tok.UserEmail + ")"
+		}
+		ctx := store.WithActor(c.Request().Context(), store.Actor{Type: "token", ID: tok.ID, Name: name})
 		c.SetRequest(c.Request().WithContext(ctx))
+		// Tokens act with their owner's role or a narrower one; authorize
+		// checks it against the route's rule.
+		c.Set(ctxRole, tok.EffectiveRole)
+		c.Set(ctxAPITokenID, tok.ID)
 		return next(c)
 	}
 }

@@ -36,7 +36,8 @@ func (s *Server) routes() *echo.Echo {
 	get("/readyz", s.handleReadyz)
 
 	// Admin API.
-	api := e.Group("/api/v1", s.accessLog(false), middleware.BodyLimit("1M"), s.requireToken)
+	// Every API route needs a token and the role its rule in access.go says.
+	api := e.Group("/api/v1", s.accessLog(false), middleware.BodyLimit("1M"), s.requireToken, s.authorize)
 	api.GET("/component-groups", s.apiListGroups)
 	api.POST("/component-groups", s.apiCreateGroup)
 	api.GET("/component-groups/:id", s.apiGetGroup)
@@ -68,6 +69,73 @@ func (s *Server) routes() *echo.Echo {
 	api.PATCH("/maintenances/:id", s.apiUpdateMaintenance)
 	api.PUT("/maintenances/:id", s.apiUpdateMaintenance)
 	api.POST("/maintenances/:id/updates", s.apiPostMaintenanceUpdate)
+
+	api.GET("/audit-log", s.apiAuditLog)
+
+	// Console sign-in: no session yet; the form's CSRF token comes from a
+	// pre-session cookie.
+	login := e.Group("/console", s.accessLog(false), middleware.BodyLimit("64K"), s.consoleErrors, s.preSession, s.checkCSRF)
+	login.GET("/login", s.consoleLoginForm)
+	login.POST("/login", s.consoleLogin)
+
+	// Console: a signed-in user, the role access.go requires, and a CSRF
+	// token on every form.
+	con := e.Group("/console", s.accessLog(false), middleware.BodyLimit("1M"), s.consoleErrors, s.requireSession, s.authorize, s.checkCSRF)
+	con.GET("", s.consoleDashboard)
+	con.POST("/logout", s.consoleLogout)
+	con.GET("/account", s.consoleAccount)
+	con.POST("/account/password", s.consoleChangePassword)
+	con.POST("/account/sign-out-everywhere", s.consoleSignOutEverywhere)
+
+	con.GET("/incidents", s.consoleIncidents)
+	con.GET("/incidents/new", s.consoleNewIncident)
+	con.POST("/incidents", s.consoleCreateIncident)
+	con.POST("/preview", s.consolePreview)
+	con.GET("/incidents/:id", s.consoleIncident)
+	con.POST("/incidents/:id/updates", s.consolePostUpdate)
+	con.GET("/incidents/:id/postmortem", s.consolePostmortem)
+	con.POST("/incidents/:id/postmortem", s.consoleSavePostmortem)
+
+	con.GET("/templates", s.consoleTemplates)
+	con.GET("/templates/new", s.consoleNewTemplate)
+	con.POST("/templates", s.consoleCreateTemplate)
+	con.GET("/templates/:id", s.consoleTemplate)
+	con.POST("/templates/:id", s.consoleEditTemplate)
+	con.POST("/templates/:id/delete", s.consoleDeleteTemplate)
+
+	con.GET("/maintenances", s.consoleMaintenances)
+	con.GET("/maintenances/new", s.consoleNewMaintenance)
+	con.POST("/maintenances", s.consoleCreateMaintenance)
+	con.GET("/maintenances/:id", s.consoleMaintenance)
+	con.POST("/maintenances/:id", s.consoleEditMaintenance)
+	con.POST("/maintenances/:id/updates", s.consoleMaintenanceUpdate)
+	con.POST("/maintenances/:id/cancel", s.consoleCancelMaintenance)
+
+	con.GET("/components", s.consoleComponents)
+	con.POST("/components", s.consoleCreateComponent)
+	con.GET("/components/:id", s.consoleComponent)
+	con.POST("/components/:id", s.consoleEditComponent)
+	con.POST("/components/:id/status", s.consoleComponentStatus)
+	con.POST("/components/:id/move", s.consoleMoveComponent)
+	con.POST("/components/:id/delete", s.consoleDeleteComponent)
+	con.POST("/groups", s.consoleCreateGroup)
+	con.GET("/groups/:id", s.consoleGroup)
+	con.POST("/groups/:id", s.consoleEditGroup)
+	con.POST("/groups/:id/move", s.consoleMoveGroup)
+	con.POST("/groups/:id/delete", s.consoleDeleteGroup)
+
+	con.GET("/audit", s.consoleAudit)
+	con.GET("/audit.csv", s.consoleAuditCSV)
+
+	con.GET("/users", s.consoleUsers)
+	con.POST("/users", s.consoleCreateUser)
+	con.GET("/users/:id", s.consoleUser)
+	con.POST("/users/:id", s.consoleEditUser)
+	con.POST("/users/:id/reset-password", s.consoleResetPassword)
+	con.POST("/users/:id/sign-out", s.consoleSignOutUser)
+	con.GET("/tokens", s.consoleTokens)
+	con.POST("/tokens", s.consoleCreateToken)
+	con.POST("/tokens/:id/revoke", s.consoleRevokeToken)
 
 	// Unknown API paths answer in the API's error shape, authenticated or not.
 	e.Any("/api/*", func(c echo.Context) error {

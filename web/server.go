@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +43,12 @@ type Config struct {
 	// EventRetention is how many change-feed events are kept for
 	// reconnecting clients. Default 10000.
 	EventRetention int
-	Logger         *slog.Logger
+	// SessionIdle ends a console session after this long without a
+	// request (default 8h); SessionMax ends it this long after sign-in
+	// however active (default 7 days).
+	SessionIdle time.Duration
+	SessionMax  time.Duration
+	Logger      *slog.Logger
 }
 
 // Server is Herald's HTTP server.
@@ -58,6 +64,14 @@ type Server struct {
 	// published is the last change-feed id broadcast to the hub; only the
 	// Run loop touches it after New.
 	published int64
+
+	// Console accounts (session.go, csrf.go, signin.go): cookies are
+	// Secure when the base URL is https.
+	secureCookies bool
+	signIns       *signInLimiter
+	unruled       sync.Map // routes already reported as lacking an access rule
+	consoleCSS    string
+	consoleJS     string
 
 	snap atomic.Pointer[snapshot]
 	// rebuilt is closed and replaced after each snapshot rebuild; waiters
@@ -91,6 +105,12 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = 10000
 	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 8 * time.Hour
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = 7 * 24 * time.Hour
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	assets, err := static.Load()
 	if err != nil {
@@ -112,6 +132,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 			},
 		},
 	}
+	s.secureCookies = strings.HasPrefix(cfg.BaseURL, "https://")
+	s.signIns = newSignInLimiter()
+	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
 	version, err := st.LastEventID(ctx)

@@ -20,6 +20,11 @@ Usage:
   herald token create --name N  create an API token (printed once, on the last line)
   herald token list             list API tokens
   herald token revoke ID        revoke an API token
+  herald user add --email E --role R
+                                add a console user (admin, commander or viewer); prints a one-time password on the last line
+  herald user list              list console users
+  herald user reset-password --email E
+                                give a user a new one-time password and sign them out
   herald migrate                apply database migrations and exit
   herald backup FILE            write an online, consistent copy of the database to FILE
   herald watch URL              print a status page's live events as they happen
@@ -53,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "backup":

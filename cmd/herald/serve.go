@@ -26,7 +26,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	maxStreams := fs.Int("max-streams-per-ip", 32, "live-update streams allowed per client address (0: no limit)")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
+	adminEmail := fs.String("admin-email", "admin@localhost", "email of the first admin, created on an empty database")
+	sessionIdle := fs.String("session-idle", "8h", "console sessions end after this long without a request")
+	sessionMax := fs.String("session-max", "168h", "console sessions end this long after sign-in, however active")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	idle, maxAge, err := sessionDurations(*sessionIdle, *sessionMax)
+	if err != nil {
 		return err
 	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
@@ -54,6 +61,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			logger.Info("demo data not added: the database already has components")
 		}
 	}
+	// The first admin before the first token, so the token is theirs.
+	admin, adminPassword, _, err := st.EnsureFirstAdmin(store.WithActor(ctx, store.SystemActor), *adminEmail)
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
 	firstToken, err := firstStartToken(ctx, st)
 	if err != nil {
 		return err
@@ -72,7 +84,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		streamsCap = -1 // web.Config: negative means no cap
 	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
-		MaxStreamsPerIP: streamsCap, TrustProxy: *trustProxy}, st)
+		MaxStreamsPerIP: streamsCap, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge}, st)
 	if err != nil {
 		return err
 	}
@@ -83,6 +95,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	httpServer.RegisterOnShutdown(srv.CloseStreams)
 
 	fmt.Fprintf(stdout, "Herald is running at %s (database %s)\n", *baseURL, st.Path())
+	if adminPassword != "" {
+		fmt.Fprintf(stdout, "\nThis is a new database, so a first admin was created. Sign in at %s/console/login as\n\n    email:    %s\n    password: %s\n\nThe password is shown only this once and must be changed at the first sign-in.\n", *baseURL, admin.Email, adminPassword)
+	}
 	if firstToken != "" {
 		fmt.Fprintf(stdout, "\nThis is a new database, so an API token was created. It is shown only this once:\n\n    %s\n\n", firstToken)
 		fmt.Fprintf(stdout, "Try it:\n    curl -H 'Authorization: Bearer %s' %s/api/v1/components\n\n", firstToken, *baseURL)
@@ -144,4 +159,17 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use json or text", format)
+}
+
+// sessionDurations parses --session-idle and --session-max.
+func sessionDurations(idle, maxAge string) (time.Duration, time.Duration, error) {
+	i, err := time.ParseDuration(idle)
+	if err != nil || i <= 0 {
+		return 0, 0, fmt.Errorf("--session-idle %q: give a duration such as 8h or 30m", idle)
+	}
+	m, err := time.ParseDuration(maxAge)
+	if err != nil || m < i {
+		return 0, 0, fmt.Errorf("--session-max %q: give a duration such as 168h, at least --session-idle", maxAge)
+	}
+	return i, m, nil
 }

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1
+// lane). They are written into every hash, so raising them later only
+// affects new passwords and old hashes keep verifying.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024 // KiB
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// Password length limits. Long passphrases are welcome; the upper bound only
+// stops a megabyte "password" from costing a megabyte of hashing.
+const (
+	MinPasswordLength = 12
+	MaxPasswordLength = 256
+)
+
+// hashSlots bounds concurrent hashing: each argon2id call holds 19 MiB, and
+// a burst of sign-ins must not become a burst of memory.
+var hashSlots = make(chan struct{}, max(2, runtime.NumCPU()))
+
+// hashPassword returns the PHC string of an argon2id hash of password.
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("random salt: %w", err)
+	}
+	hashSlots <- struct{}{}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	<-hashSlots
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+var errBadHash = errors.New("unrecognised password hash")
+
+// checkPassword reports whether password matches the PHC string encoded,
+// comparing in constant time.
+func checkPassword(encoded, password string) (bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errBadHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errBadHash
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
+		return false, errBadHash
+	}
+	enc := base64.RawStdEncoding
+	salt, err := enc.DecodeString(parts[4])
+	if err != nil {
+		return false, errBadHash
+	}
+	want, err := enc.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, errBadHash
+	}
+	hashSlots <- struct{}{}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	<-hashSlots
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// dummyHash is verified against when an email is unknown, so that a
+// failed sign-in takes as long whether or not the account exists.
+var dummyHash = sync.OnceValue(func() string {
+	h, err := hashPassword("not a real password, only for timing")
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// checkNewPassword validates a password a person chose.
+func checkNewPassword(field, pw string) error {
+	if !utf8.ValidString(pw) {
+		return invalid(field, "must be valid UTF-8")
+	}
+	n := utf8.RuneCountInString(pw)
+	if n < MinPasswordLength {
+		return invalid(field, "must be at least %d characters long", MinPasswordLength)
+	}
+	if n > MaxPasswordLength {
+		return invalid(field, "is %d characters long; the limit is %d", n, MaxPasswordLength)
+	}
+	return nil
+}
+
+// oneTimePassword is a random password for a person to type once: 20
+// characters from an alphabet without look-alikes (about 100 bits).
+func oneTimePassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("store: crypto/rand failed: %v", err))
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

@@ -1,0 +1,529 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Role is what a user (and the API tokens they own) may do.
+type Role string
+
+const (
+	// RoleViewer reads everything and changes nothing.
+	RoleViewer Role = "viewer"
+	// RoleCommander runs incidents, maintenance, component status and
+	// templates, and reads subscribers and webhooks.
+	RoleCommander Role = "commander"
+	// RoleAdmin does everything, including users, tokens and settings.
+	RoleAdmin Role = "admin"
+)
+
+// Roles lists every role, least powerful first.
+var Roles = []Role{RoleViewer, RoleCommander, RoleAdmin}
+
+func (r Role) rank() int {
+	switch r {
+	case RoleViewer:
+		return 1
+	case RoleCommander:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r.rank() > 0 }
+
+// Allows reports whether someone with role r may do what needs role need.
+func (r Role) Allows(need Role) bool { return r.Valid() && need.Valid() && r.rank() >= need.rank() }
+
+// Label is the role as people read it.
+func (r Role) Label() string {
+	switch r {
+	case RoleViewer:
+		return "Viewer"
+	case RoleCommander:
+		return "Commander"
+	case RoleAdmin:
+		return "Admin"
+	}
+	return string(r)
+}
+
+// Narrower returns the less powerful of r and other; an empty other means r.
+func (r Role) Narrower(other Role) Role {
+	if other == "" || r.rank() <= other.rank() {
+		return r
+	}
+	return other
+}
+
+// User is a person who signs in to the console.
+type User struct {
+	ID                 string     `json:"id"`
+	Email              string     `json:"email"`
+	Name               string     `json:"name"`
+	Role               Role       `json:"role"`
+	MustChangePassword bool       `json:"must_change_password"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	LastSignInAt       *time.Time `json:"last_sign_in_at"`
+	DisabledAt         *time.Time `json:"disabled_at"`
+}
+
+// Active reports whether the user may sign in.
+func (u User) Active() bool { return u.DisabledAt == nil }
+
+// DisplayName is the name when there is one, else the email.
+func (u User) DisplayName() string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Email
+}
+
+// Actor is the user as the audit log records them.
+func (u User) Actor() Actor { return Actor{Type: "user", ID: u.ID, Name: u.Email} }
+
+// UserInput creates a user.
+type UserInput struct {
+	Email string
+	Name  string
+	Role  Role
+}
+
+// UserPatch changes the fields that are not nil.
+type UserPatch struct {
+	Name     *string
+	Role     *Role
+	Disabled *bool
+}
+
+// ErrBadCredentials is every failed sign-in: unknown email, wrong password,
+// disabled account. Callers must not tell these apart to the person.
+var ErrBadCredentials = errors.New("the email or password is not right")
+
+const userColumns = `id, email, name, role, must_change_password, created_at, updated_at, last_sign_in_at, disabled_at`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var last, disabled sql.NullTime
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled); err != nil {
+		return User{}, err
+	}
+	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)
+	return u, nil
+}
+
+func getUser(ctx context.Context, q querier, id string) (User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, &NotFoundError{Kind: "user", ID: id}
+	}
+	return u, err
+}
+
+// checkEmail normalises an email address and refuses what is not one.
+func checkEmail(email string) (string, error) {
+	e, err := checkText("email", email, 254, true)
+	if err != nil {
+		return "", err
+	}
+	addr, perr := mail.ParseAddress(e)
+	if perr != nil || addr.Address != e || !strings.Contains(e, "@") {
+		return "", invalid("email", "%q is not an email address", e)
+	}
+	return strings.ToLower(e), nil
+}
+
+// CreateUser adds a user with a random one-time password, returned once;
+// they must choose their own at first sign-in.
+func (s *Store) CreateUser(ctx context.Context, in UserInput) (User, string, error) {
+	var u User
+	password := oneTimePassword()
+	// Hash before taking the write lock: hashing is slow on purpose.
+	hash, err := hashPassword(password)
+	if err != nil {
+		return User{}, "", fmt.Errorf("store: create user: %w", err)
+	}
+	err = s.inTx(ctx, func(t *tx) error {
+		var err error
+		u, err = t.createUser(in, hash)
+		return err
+	})
+	if err != nil {
+		return User{}, "", fmt.Errorf("store: create user: %w", err)
+	}
+	return u, password, nil
+}
+
+func (t *tx) createUser(in UserInput, hash string) (User, error) {
+	email, err := checkEmail(in.Email)
+	if err != nil {
+		return User{}, err
+	}
+	name, err := checkText("name", in.Name, MaxNameLength, false)
+	if err != nil {
+		return User{}, err
+	}
+	if !in.Role.Valid() {
+		return User{}, invalid("role", "unknown role %q; use one of %s", in.Role, joinValues(Roles))
+	}
+	var n int
+	if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users WHERE email = ?`, email).Scan(&n); err != nil {
+		return User{}, err
+	}
+	if n > 0 {
+		return User{}, invalid("email", "a user with the email %s already exists", email)
+	}
+	u := User{ID: newID(), Email: email, Name: name, Role: in.Role, MustChangePassword: true, CreatedAt: t.now, UpdatedAt: t.now}
+	if _, err := t.exec(`INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+		u.ID, u.Email, u.Name, u.Role, hash, u.CreatedAt, u.UpdatedAt); err != nil {
+		return User{}, err
+	}
+	if err := t.audit("user.create", "user", u.ID, nil, u); err != nil {
+		return User{}, err
+	}
+	if u.Role == RoleAdmin {
+		if err := t.adoptOrphanTokens(u); err != nil {
+			return User{}, err
+		}
+	}
+	return u, nil
+}
+
+// adoptOrphanTokens gives the tokens made before any admin existed (the
+// first-start token, tokens from before accounts) to admin.
+func (t *tx) adoptOrphanTokens(admin User) error {
+	rows, err := t.QueryContext(t.ctx, `SELECT id FROM api_tokens WHERE user_id IS NULL`)
+	if err != nil {
+		return fmt.Errorf("find unowned tokens: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := t.exec(`UPDATE api_tokens SET user_id = ? WHERE id = ?`, admin.ID, id); err != nil {
+			return fmt.Errorf("adopt token %s: %w", id, err)
+		}
+		if err := t.audit("token.adopt", "api_token", id, map[string]any{"user_id": nil}, map[string]any{"user_id": admin.ID, "user_email": admin.Email}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnsureFirstAdmin creates an admin with a one-time password when the
+// database has no user at all, and reports whether it did.
+func (s *Store) EnsureFirstAdmin(ctx context.Context, email string) (User, string, bool, error) {
+	n, err := s.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return User{}, "", false, err
+	}
+	password := oneTimePassword()
+	hash, err := hashPassword(password)
+	if err != nil {
+		return User{}, "", false, fmt.Errorf("store: first admin: %w", err)
+	}
+	var u User
+	created := false
+	err = s.inTx(ctx, func(t *tx) error {
+		// Checked again under the write lock: two starts must not make two.
+		var n int
+		if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		var err error
+		u, err = t.createUser(UserInput{Email: email, Name: "Administrator", Role: RoleAdmin}, hash)
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return User{}, "", false, fmt.Errorf("store: first admin: %w", err)
+	}
+	if !created {
+		return User{}, "", false, nil
+	}
+	return u, password, true, nil
+}
+
+// GetUser returns one user.
+func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
+	u, err := getUser(ctx, s.read, id)
+	if err != nil {
+		return User{}, fmt.Errorf("store: get user: %w", err)
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns the user with that email (any case).
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) {
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.TrimSpace(email)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("store: get user: %w", &NotFoundError{Kind: "user", ID: email})
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: get user: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers returns every user, disabled ones included, by email.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	return out, nil
+}
+
+// CountUsers counts users, disabled ones included.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count users: %w", err)
+	}
+	return n, nil
+}
+
+// UpdateUser changes a user's name, role or whether they may sign in.
+// Disabling a user ends their sessions. The last active admin can be
+// neither demoted nor disabled: nobody could manage users after that.
+func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, error) {
+	var u User
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := getUser(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		u = before
+		if p.Name != nil {
+			if u.Name, err = checkText("name", *p.Name, MaxNameLength, false); err != nil {
+				return err
+			}
+		}
+		if p.Role != nil {
+			if !p.Role.Valid() {
+				return invalid("role", "unknown role %q; use one of %s", *p.Role, joinValues(Roles))
+			}
+			u.Role = *p.Role
+		}
+		if p.Disabled != nil {
+			switch {
+			case *p.Disabled && u.DisabledAt == nil:
+				now := t.now
+				u.DisabledAt = &now
+			case !*p.Disabled:
+				u.DisabledAt = nil
+			}
+		}
+		if u.Name == before.Name && u.Role == before.Role && (u.DisabledAt == nil) == (before.DisabledAt == nil) {
+			return nil // nothing changes
+		}
+		if before.Role == RoleAdmin && before.Active() && (u.Role != RoleAdmin || !u.Active()) {
+			var others int
+			if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> ?`, id).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return &ConflictError{Message: "this is the last active admin; make another user admin first"}
+			}
+		}
+		u.UpdatedAt = t.now
+		if _, err := t.exec(`UPDATE users SET name = ?, role = ?, disabled_at = ?, updated_at = ? WHERE id = ?`,
+			u.Name, u.Role, u.DisabledAt, u.UpdatedAt, id); err != nil {
+			return err
+		}
+		if !u.Active() {
+			if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return t.audit("user.update", "user", id, before, u)
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: update user: %w", err)
+	}
+	return u, nil
+}
+
+// ResetPassword gives a user a new one-time password, returned once, and
+// ends their sessions.
+func (s *Store) ResetPassword(ctx context.Context, id string) (string, error) {
+	password := oneTimePassword()
+	hash, err := hashPassword(password)
+	if err != nil {
+		return "", fmt.Errorf("store: reset password: %w", err)
+	}
+	err = s.inTx(ctx, func(t *tx) error {
+		before, err := getUser(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 1, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+			return err
+		}
+		after, err := getUser(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		return t.audit("user.password_reset", "user", id, before, after)
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: reset password: %w", err)
+	}
+	return password, nil
+}
+
+// ChangePassword replaces a user's password after checking the current one,
+// and ends their other sessions (keepSession, a raw session id, survives).
+func (s *Store) ChangePassword(ctx context.Context, id, current, next, keepSession string) error {
+	if err := checkNewPassword("new_password", next); err != nil {
+		return fmt.Errorf("store: change password: %w", err)
+	}
+	if current == next {
+		return fmt.Errorf("store: change password: %w", invalid("new_password", "must differ from the current password"))
+	}
+	var stored string
+	if err := s.read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&stored); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: change password: %w", &NotFoundError{Kind: "user", ID: id})
+		}
+		return fmt.Errorf("store: change password: %w", err)
+	}
+	ok, err := checkPassword(stored, current)
+	if err != nil {
+		return fmt.Errorf("store: change password: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("store: change password: %w", invalid("current_password", "is not right"))
+	}
+	hash, err := hashPassword(next)
+	if err != nil {
+		return fmt.Errorf("store: change password: %w", err)
+	}
+	keep := sessionKey(keepSession)
+	err = s.inTx(ctx, func(t *tx) error {
+		before, err := getUser(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 0, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, id, keep); err != nil {
+			return err
+		}
+		after, err := getUser(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		return t.audit("user.password_change", "user", id, before, after)
+	})
+	if err != nil {
+		return fmt.Errorf("store: change password: %w", err)
+	}
+	return nil
+}
+
+// Authenticate checks an email and password and returns the user, or
+// ErrBadCredentials whatever the reason. An unknown email costs the same
+// hashing as a wrong password, so timing does not reveal which accounts exist.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
+	if len(password) > 4*MaxPasswordLength {
+		return User{}, ErrBadCredentials
+	}
+	var stored string
+	u, err := scanUserWithHash(s.read.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, strings.TrimSpace(email)), &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = checkPassword(dummyHash(), password)
+		return User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: authenticate: %w", err)
+	}
+	ok, err := checkPassword(stored, password)
+	if err != nil {
+		return User{}, fmt.Errorf("store: authenticate %s: %w", u.ID, err)
+	}
+	if !ok || !u.Active() {
+		return User{}, ErrBadCredentials
+	}
+	now := s.now()
+	if _, err := s.write.ExecContext(ctx, `UPDATE users SET last_sign_in_at = ? WHERE id = ?`, now, u.ID); err != nil {
+		return User{}, fmt.Errorf("store: record sign-in: %w", err)
+	}
+	u.LastSignInAt = &now
+	return u, nil
+}
+
+func scanUserWithHash(row *sql.Row, hash *string) (User, error) {
+	var u User
+	var last, disabled sql.NullTime
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, hash); err != nil {
+		return User{}, err
+	}
+	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)
+	return u, nil
+}
+
+// SetPassword sets a user's password directly, without the one-time step.
+// For the CLI's scripted setups and for tests; people use ChangePassword.
+func (s *Store) SetPassword(ctx context.Context, id, password string) error {
+	if err := checkNewPassword("password", password); err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	err = s.inTx(ctx, func(t *tx) error {
+		before, err := getUser(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 0, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
+			return err
+		}
+		after, err := getUser(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		return t.audit("user.password_change", "user", id, before, after)
+	})
+	if err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package templates
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/herald-status/herald/store"
+)
+
+func sortedKeys(errs FormErrors) []string {
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fieldID turns a field name into the id part of its input ("actions.0.owner"
+// becomes "actions-0-owner").
+func fieldID(field string) string { return strings.NewReplacer(".", "-", ":", "-").Replace(field) }
+
+// describedBy is the aria-describedby of a field: its error message, if any.
+func describedBy(errs FormErrors, field string) string {
+	if _, ok := errs[field]; ok {
+		return "e-" + fieldID(field)
+	}
+	return ""
+}
+
+// prettyJSON indents an audit entry's before or after for reading.
+func prettyJSON(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+func actorKey(a store.Actor) string { return a.Type + ":" + a.ID }
+
+func actorLabel(a store.Actor) string {
+	switch a.Type {
+	case "user":
+		return a.Name + " (user)"
+	case "token":
+		return a.Name + " (API token)"
+	case "cli":
+		return a.Name + " (command line)"
+	case "integration":
+		return a.Name + " (integration)"
+	case "system":
+		return "Herald (automatic)"
+	}
+	return a.Name + " (" + a.Type + ")"
+}
+
+func componentName(id string, all map[string]store.Component) string {
+	if c, ok := all[id]; ok {
+		return c.Name
+	}
+	return id
+}
+
+// nextMaintenanceStatuses are the statuses an update may move a window to:
+// where it is, and forward.
+func nextMaintenanceStatuses(cur store.MaintenanceStatus) []store.MaintenanceStatus {
+	var out []store.MaintenanceStatus
+	seen := false
+	for _, s := range store.MaintenanceStatuses {
+		if s == cur {
+			seen = true
+		}
+		if seen {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func tokenState(t store.APIToken) string {
+	if t.RevokedAt != nil {
+		return "Revoked"
+	}
+	return "Active"
+}
+
+func userState(u store.User) string {
+	if !u.Active() {
+		return "Disabled"
+	}
+	if u.MustChangePassword {
+		return "Active (one-time password not yet changed)"
+	}
+	return "Active"
+}
+
+func roleOrOwner(r store.Role) string {
+	if r == "" {
+		return "Owner's role"
+	}
+	return r.Label()
+}
+
+func groupLabel(g store.ComponentGroup) string {
+	if g.ID == "" {
+		return "Components not in a group"
+	}
+	return "Group " + g.Name
+}
+
+func templateTitle(tp store.IncidentTemplate) string {
+	if tp.ID == "" {
+		return "New template"
+	}
+	return "Template: " + tp.Name
+}
+
+func templateAction(tp store.IncidentTemplate) string {
+	if tp.ID == "" {
+		return "/console/templates"
+	}
+	return "/console/templates/" + tp.ID
+}

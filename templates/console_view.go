@@ -1,0 +1,264 @@
+package templates
+
+import (
+	"time"
+
+	"github.com/herald-status/herald/store"
+)
+
+// Console is what every console page knows: who is signed in, the CSRF
+// token its forms carry, and where in the console it is.
+type Console struct {
+	Site    Site
+	User    store.User
+	CSRF    string
+	Section string // "dashboard", "incidents", … for the current nav link
+	Flash   string // a one-line confirmation after a change
+	// ConsoleCSS and ConsoleJS are the console's own static files.
+	ConsoleCSS string
+	ConsoleJS  string
+}
+
+// Can reports whether the signed-in user's role reaches need.
+func (c Console) Can(need store.Role) bool { return c.User.Role.Allows(need) }
+
+// FormErrors are a form's problems: "" for the form as a whole, else by field.
+type FormErrors map[string]string
+
+// Has reports whether there is any problem at all.
+func (e FormErrors) Has() bool { return len(e) > 0 }
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Site  Site
+	CSRF  string
+	Email string
+	Next  string
+	Error string
+	CSS   string
+}
+
+// AccountPage is the signed-in user's own page: password and sessions.
+type AccountPage struct {
+	Console  Console
+	Sessions []store.Session
+	Current  string // the key of this browser's session
+	Errors   FormErrors
+	Must     bool // the password is one-time and must be changed now
+}
+
+// DashboardPage is the console's first page.
+type DashboardPage struct {
+	Console      Console
+	Open         []store.Incident
+	Maintenance  []store.Maintenance
+	Groups       []GroupView
+	Components   map[string]store.Component
+	Overall      store.ComponentStatus
+	Notification *NotificationHealth // nil where notifications do not exist
+}
+
+// NotificationHealth summarises delivery for the dashboard.
+type NotificationHealth struct {
+	Queued           int
+	Failed           int
+	DisabledWebhooks int
+}
+
+// ComponentChoice is one component in a form that can change its status;
+// New "" means "no change".
+type ComponentChoice struct {
+	Component store.Component
+	New       store.ComponentStatus
+	Checked   bool // for forms that pick components (maintenance)
+}
+
+// ChoiceGroup is a group's components in a form.
+type ChoiceGroup struct {
+	Name    string
+	Choices []ComponentChoice
+}
+
+// IncidentForm is the one form that opens an incident or posts an update.
+type IncidentForm struct {
+	Console    Console
+	Incident   *store.Incident // nil when opening a new one
+	Name       string
+	Status     store.IncidentStatus
+	Impact     store.Impact // "" lets the components decide (new incidents)
+	Body       string
+	Groups     []ChoiceGroup
+	Templates  []store.IncidentTemplate
+	TemplateID string
+	Preview    string // sanitised HTML of Body, when asked for
+	// NotifyAvailable is false until notifications exist; then the
+	// "notify subscribers" box shows, ticked by default.
+	NotifyAvailable bool
+	Notify          bool
+	Errors          FormErrors
+	Components      map[string]store.Component
+}
+
+// IncidentsPage lists incidents in the console.
+type IncidentsPage struct {
+	Console  Console
+	Open     []store.Incident
+	Resolved []store.Incident
+}
+
+// PostmortemForm is the postmortem editor.
+type PostmortemForm struct {
+	Console  Console
+	Incident store.Incident
+	Draft    store.PostmortemDraft
+	Errors   FormErrors
+	Preview  bool
+}
+
+// TemplatesPage lists incident templates.
+type TemplatesPage struct {
+	Console   Console
+	Templates []store.IncidentTemplate
+}
+
+// TemplateForm creates or edits a template.
+type TemplateForm struct {
+	Console  Console
+	Template store.IncidentTemplate // ID "" when new
+	Errors   FormErrors
+}
+
+// MaintenancesPage lists maintenance windows.
+type MaintenancesPage struct {
+	Console    Console
+	Upcoming   []store.Maintenance // scheduled and in progress
+	Completed  []store.Maintenance
+	Components map[string]store.Component
+}
+
+// MaintenanceForm schedules or edits a window; on an existing one it also
+// posts updates and cancels.
+type MaintenanceForm struct {
+	Console     Console
+	Maintenance *store.Maintenance
+	Name        string
+	Body        string
+	From        string // datetime-local value, UTC
+	Until       string
+	Auto        bool
+	Groups      []ChoiceGroup
+	Components  map[string]store.Component
+	Errors      FormErrors
+	// UpdateStatus and UpdateBody re-fill the update form after an error.
+	UpdateStatus store.MaintenanceStatus
+	UpdateBody   string
+	UpdateErrors FormErrors
+}
+
+// ComponentsPage shows groups and components with their controls.
+type ComponentsPage struct {
+	Console Console
+	Groups  []GroupView // the ungrouped first, Group.ID ""
+	AllGroups []store.ComponentGroup
+	NewComponent ComponentValues
+	NewGroup     GroupValues
+	Errors       FormErrors // keyed "component.*" and "group.*"
+}
+
+// ComponentValues are a component form's fields.
+type ComponentValues struct {
+	Name        string
+	Description string
+	GroupID     string
+	Status      store.ComponentStatus
+}
+
+// GroupValues are a group form's fields.
+type GroupValues struct {
+	Name        string
+	Description string
+}
+
+// ComponentForm edits one component.
+type ComponentForm struct {
+	Console   Console
+	Component store.Component
+	Values    ComponentValues
+	Groups    []store.ComponentGroup
+	Errors    FormErrors
+}
+
+// GroupForm edits one group.
+type GroupForm struct {
+	Console Console
+	Group   store.ComponentGroup
+	Values  GroupValues
+	Errors  FormErrors
+}
+
+// AuditPage is the audit log with its filters.
+type AuditPage struct {
+	Console     Console
+	Entries     []store.AuditEntry
+	Actors      []store.Actor
+	ObjectTypes []string
+	Actor       string // "type:id"
+	ObjectType  string
+	ObjectID    string
+	From        string // YYYY-MM-DD
+	To          string
+	Older       string // URL of the next page, "" at the end
+	CSV         string // URL of the CSV export with these filters
+	Error       string
+}
+
+// UsersPage lists users and adds one.
+type UsersPage struct {
+	Console  Console
+	Users    []store.User
+	New      store.UserInput
+	Errors   FormErrors
+	Created  *store.User // just created: show its one-time password once
+	Password string
+}
+
+// UserForm edits one user.
+type UserForm struct {
+	Console  Console
+	Target   store.User
+	Sessions []store.Session
+	Errors   FormErrors
+	Password string // a one-time password just set, shown once
+}
+
+// TokensPage lists API tokens and makes one.
+type TokensPage struct {
+	Console Console
+	Tokens  []store.APIToken
+	Users   []store.User
+	Name    string
+	UserID  string
+	Role    store.Role
+	Errors  FormErrors
+	Created *store.APIToken
+	Secret  string // the new token, shown once
+}
+
+// ConsoleError is a console page for a refusal or a missing object.
+type ConsoleError struct {
+	Console Console
+	Status  int
+	Title   string
+	Message string
+}
+
+// localInput formats t for a datetime-local input, in UTC.
+func localInput(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04")
+}
+
+// LocalInput is localInput for handlers filling forms.
+func LocalInput(t time.Time) string { return localInput(t) }

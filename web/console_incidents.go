@@ -1,0 +1,279 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+func (s *Server) consoleDashboard(c echo.Context) error {
+	ctx := c.Request().Context()
+	open, err := s.store.ListIncidents(ctx, store.IncidentFilter{Unresolved: true, Limit: 100})
+	if err != nil {
+		return err
+	}
+	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{
+		store.MaintenanceScheduled, store.MaintenanceInProgress, store.MaintenanceVerifying}, Limit: 100})
+	if err != nil {
+		return err
+	}
+	groups, comps, err := s.componentGroups(ctx)
+	if err != nil {
+		return err
+	}
+	overall := store.Operational
+	for _, comp := range comps {
+		if comp.Status.Severity() > overall.Severity() {
+			overall = comp.Status
+		}
+	}
+	return s.render(c, http.StatusOK, templates.Dashboard(templates.DashboardPage{
+		Console: s.consoleView(c, "dashboard"), Open: open, Maintenance: maint, Groups: groups, Components: comps, Overall: overall,
+	}))
+}
+
+// componentGroups returns components grouped in page order (the ungrouped
+// first) and by id.
+func (s *Server) componentGroups(ctx context.Context) ([]templates.GroupView, map[string]store.Component, error) {
+	groups, err := s.store.ListComponentGroups(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	comps, err := s.store.ListComponents(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]store.Component, len(comps))
+	for _, comp := range comps {
+		byID[comp.ID] = comp
+	}
+	out := []templates.GroupView{{}}
+	for _, comp := range comps {
+		if comp.GroupID == "" {
+			out[0].Components = append(out[0].Components, templates.ComponentView{Component: comp})
+		}
+	}
+	for _, g := range groups {
+		gv := templates.GroupView{Group: g}
+		for _, id := range g.Components {
+			gv.Components = append(gv.Components, templates.ComponentView{Component: byID[id]})
+		}
+		out = append(out, gv)
+	}
+	if len(out[0].Components) == 0 {
+		out = out[1:]
+	}
+	return out, byID, nil
+}
+
+// choiceGroups lays out the components for a form, with the statuses (or
+// ticks) the form had.
+func (s *Server) choiceGroups(ctx context.Context, chosen map[string]store.ComponentStatus, checked map[string]bool) ([]templates.ChoiceGroup, map[string]store.Component, error) {
+	groups, byID, err := s.componentGroups(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]templates.ChoiceGroup, 0, len(groups))
+	for _, g := range groups {
+		cg := templates.ChoiceGroup{Name: g.Group.Name}
+		for _, cv := range g.Components {
+			cg.Choices = append(cg.Choices, templates.ComponentChoice{Component: cv.Component, New: chosen[cv.ID], Checked: checked[cv.ID]})
+		}
+		out = append(out, cg)
+	}
+	return out, byID, nil
+}
+
+func (s *Server) consoleIncidents(c echo.Context) error {
+	ctx := c.Request().Context()
+	open, err := s.store.ListIncidents(ctx, store.IncidentFilter{Unresolved: true, Limit: 200})
+	if err != nil {
+		return err
+	}
+	resolved, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Limit: 100})
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.Incidents(templates.IncidentsPage{Console: s.consoleView(c, "incidents"), Open: open, Resolved: resolved}))
+}
+
+// incidentValues is what the incident form sent.
+type incidentValues struct {
+	Name       string
+	Status     store.IncidentStatus
+	Impact     store.Impact
+	Body       string
+	Components map[string]store.ComponentStatus
+	Notify     bool
+	Preview    bool
+	Template   string
+}
+
+func readIncidentForm(c echo.Context) (incidentValues, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return incidentValues{}, &apiError{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"}
+	}
+	v := incidentValues{
+		Name:       params.Get("name"),
+		Status:     store.IncidentStatus(params.Get("status")),
+		Impact:     store.Impact(params.Get("impact")),
+		Body:       params.Get("body"),
+		Components: map[string]store.ComponentStatus{},
+		Notify:     params.Get("notify") == "on",
+		Preview:    params.Get("action") == "preview",
+		Template:   params.Get("template"),
+	}
+	for key, vals := range params {
+		id, ok := strings.CutPrefix(key, "component.")
+		if ok && len(vals) > 0 && vals[0] != "" {
+			v.Components[id] = store.ComponentStatus(vals[0])
+		}
+	}
+	return v, nil
+}
+
+// incidentForm builds the form view for a new incident (inc nil) or an
+// update to inc, from what was sent.
+func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentValues, errs templates.FormErrors) (templates.IncidentForm, error) {
+	ctx := c.Request().Context()
+	groups, byID, err := s.choiceGroups(ctx, v.Components, nil)
+	if err != nil {
+		return templates.IncidentForm{}, err
+	}
+	tps, err := s.store.ListIncidentTemplates(ctx)
+	if err != nil {
+		return templates.IncidentForm{}, err
+	}
+	f := templates.IncidentForm{
+		Console: s.consoleView(c, "incidents"), Incident: inc, Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body,
+		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID,
+		NotifyAvailable: notifyAvailable, Notify: v.Notify,
+	}
+	if v.Preview && strings.TrimSpace(v.Body) != "" {
+		f.Preview = templates.RenderMarkdown(v.Body)
+	}
+	return f, nil
+}
+
+// notifyAvailable says whether posting can choose to notify subscribers.
+// Notifications are another issue's work; until store.IncidentUpdateInput
+// carries a Notify choice, the form leaves the checkbox out.
+const notifyAvailable = false
+
+func (s *Server) consoleNewIncident(c echo.Context) error {
+	v := incidentValues{Status: store.Investigating, Notify: true, Template: c.QueryParam("template")}
+	if v.Template != "" {
+		tp, err := s.store.GetIncidentTemplate(c.Request().Context(), v.Template)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			v.Name, v.Status, v.Impact, v.Body = tp.Title, tp.Status, tp.Impact, tp.Body
+		}
+	}
+	f, err := s.incidentForm(c, nil, v, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.IncidentNew(f))
+}
+
+func (s *Server) consoleCreateIncident(c echo.Context) error {
+	v, err := readIncidentForm(c)
+	if err != nil {
+		return err
+	}
+	if !v.Preview {
+		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
+			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, Components: v.Components,
+		})
+		if err == nil {
+			return done(c, "/console/incidents/"+inc.ID, "incident-created")
+		}
+		errs, err := formErrors(err, "")
+		if err != nil {
+			return err
+		}
+		f, err := s.incidentForm(c, nil, v, errs)
+		if err != nil {
+			return err
+		}
+		return s.render(c, http.StatusUnprocessableEntity, templates.IncidentNew(f))
+	}
+	f, err := s.incidentForm(c, nil, v, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.IncidentNew(f))
+}
+
+func (s *Server) consoleIncident(c echo.Context) error {
+	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	f, err := s.incidentForm(c, &inc, incidentValues{Status: inc.Status, Impact: inc.Impact, Notify: true}, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.IncidentDetail(f))
+}
+
+func (s *Server) consolePostUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	inc, err := s.store.GetIncident(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v, err := readIncidentForm(c)
+	if err != nil {
+		return err
+	}
+	// Without the page script, picking a template and submitting with an
+	// empty message fills the message in for editing instead of posting.
+	if v.Template != "" && strings.TrimSpace(v.Body) == "" {
+		if tp, err := s.store.GetIncidentTemplate(ctx, v.Template); err == nil {
+			v.Body, v.Status, v.Preview = tp.Body, tp.Status, true
+		}
+	}
+	if !v.Preview {
+		_, err := s.store.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{
+			Status: v.Status, Body: v.Body, Components: v.Components, Impact: v.Impact,
+		})
+		if err == nil {
+			return done(c, "/console/incidents/"+inc.ID, "update-posted")
+		}
+		errs, ferr := formErrors(err, "")
+		if ferr != nil {
+			return ferr
+		}
+		f, err := s.incidentForm(c, &inc, v, errs)
+		if err != nil {
+			return err
+		}
+		return s.render(c, http.StatusUnprocessableEntity, templates.IncidentDetail(f))
+	}
+	f, err := s.incidentForm(c, &inc, v, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.IncidentDetail(f))
+}
+
+// consolePreview renders Markdown for the page script's live preview, with
+// the same sanitiser the public page uses.
+func (s *Server) consolePreview(c echo.Context) error {
+	body := c.FormValue("body")
+	if len(body) > store.MaxBodyLength*4 {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the message is too long"}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTML(http.StatusOK, templates.RenderMarkdown(body))
+}

@@ -1,0 +1,217 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+func (s *Server) consoleMaintenances(c echo.Context) error {
+	ctx := c.Request().Context()
+	upcoming, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{
+		store.MaintenanceScheduled, store.MaintenanceInProgress, store.MaintenanceVerifying}, Limit: 200})
+	if err != nil {
+		return err
+	}
+	completed, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceCompleted}, Limit: 50})
+	if err != nil {
+		return err
+	}
+	_, comps, err := s.componentGroups(ctx)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.Maintenances(templates.MaintenancesPage{
+		Console: s.consoleView(c, "maintenance"), Upcoming: upcoming, Completed: completed, Components: comps,
+	}))
+}
+
+// maintenanceValues is what the schedule form sent.
+type maintenanceValues struct {
+	Name, Body, From, Until string
+	Auto                    bool
+	Components              []string
+}
+
+func readMaintenanceForm(c echo.Context) (maintenanceValues, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return maintenanceValues{}, &apiError{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"}
+	}
+	return maintenanceValues{
+		Name: params.Get("name"), Body: params.Get("body"), From: params.Get("scheduled_for"), Until: params.Get("scheduled_until"),
+		Auto: params.Get("auto") == "on", Components: params["components"],
+	}, nil
+}
+
+// times parses the window, entered in UTC as datetime-local values.
+func (v maintenanceValues) times() (time.Time, time.Time, templates.FormErrors) {
+	errs := templates.FormErrors{}
+	parse := func(field, s string) time.Time {
+		if s == "" {
+			errs[field] = "Give a date and time"
+			return time.Time{}
+		}
+		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
+			if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+				return t
+			}
+		}
+		errs[field] = "Write the time like 2026-12-31T22:00 (UTC)"
+		return time.Time{}
+	}
+	from, until := parse("scheduled_for", v.From), parse("scheduled_until", v.Until)
+	if len(errs) > 0 {
+		return from, until, errs
+	}
+	return from, until, nil
+}
+
+func (s *Server) maintenanceForm(c echo.Context, m *store.Maintenance, v maintenanceValues, errs templates.FormErrors) (templates.MaintenanceForm, error) {
+	checked := map[string]bool{}
+	for _, id := range v.Components {
+		checked[id] = true
+	}
+	groups, byID, err := s.choiceGroups(c.Request().Context(), nil, checked)
+	if err != nil {
+		return templates.MaintenanceForm{}, err
+	}
+	return templates.MaintenanceForm{
+		Console: s.consoleView(c, "maintenance"), Maintenance: m, Name: v.Name, Body: v.Body, From: v.From, Until: v.Until,
+		Auto: v.Auto, Groups: groups, Components: byID, Errors: errs,
+	}, nil
+}
+
+func (s *Server) consoleNewMaintenance(c echo.Context) error {
+	start := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
+	f, err := s.maintenanceForm(c, nil, maintenanceValues{
+		From: templates.LocalInput(start), Until: templates.LocalInput(start.Add(2 * time.Hour)), Auto: true,
+	}, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.MaintenanceNew(f))
+}
+
+func (s *Server) consoleCreateMaintenance(c echo.Context) error {
+	v, err := readMaintenanceForm(c)
+	if err != nil {
+		return err
+	}
+	from, until, errs := v.times()
+	if errs == nil {
+		auto := v.Auto
+		m, err := s.store.CreateMaintenance(c.Request().Context(), store.MaintenanceInput{
+			Name: v.Name, Body: v.Body, Components: v.Components, ScheduledFor: from, ScheduledUntil: until, AutoTransition: &auto,
+		})
+		if err == nil {
+			return done(c, "/console/maintenances/"+m.ID, "maintenance-created")
+		}
+		if errs, err = formErrors(err, ""); err != nil {
+			return err
+		}
+	}
+	f, err := s.maintenanceForm(c, nil, v, errs)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusUnprocessableEntity, templates.MaintenanceNew(f))
+}
+
+func valuesOf(m store.Maintenance) maintenanceValues {
+	return maintenanceValues{Name: m.Name, From: templates.LocalInput(m.ScheduledFor), Until: templates.LocalInput(m.ScheduledUntil),
+		Auto: m.AutoTransition, Components: m.Components}
+}
+
+func (s *Server) consoleMaintenance(c echo.Context) error {
+	m, err := s.store.GetMaintenance(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	f, err := s.maintenanceForm(c, &m, valuesOf(m), nil)
+	if err != nil {
+		return err
+	}
+	f.UpdateStatus = m.Status
+	return s.render(c, http.StatusOK, templates.MaintenanceDetail(f))
+}
+
+func (s *Server) consoleEditMaintenance(c echo.Context) error {
+	ctx := c.Request().Context()
+	m, err := s.store.GetMaintenance(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v, err := readMaintenanceForm(c)
+	if err != nil {
+		return err
+	}
+	from, until, errs := v.times()
+	if errs == nil {
+		auto, comps := v.Auto, v.Components
+		if comps == nil {
+			comps = []string{}
+		}
+		_, err := s.store.UpdateMaintenance(ctx, m.ID, store.MaintenancePatch{
+			Name: &v.Name, ScheduledFor: &from, ScheduledUntil: &until, AutoTransition: &auto, Components: &comps,
+		})
+		if err == nil {
+			return done(c, "/console/maintenances/"+m.ID, "maintenance-saved")
+		}
+		if errs, err = formErrors(err, ""); err != nil {
+			return err
+		}
+	}
+	f, err := s.maintenanceForm(c, &m, v, errs)
+	if err != nil {
+		return err
+	}
+	f.UpdateStatus = m.Status
+	return s.render(c, http.StatusUnprocessableEntity, templates.MaintenanceDetail(f))
+}
+
+func (s *Server) consoleMaintenanceUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	m, err := s.store.GetMaintenance(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	status, body := store.MaintenanceStatus(c.FormValue("status")), c.FormValue("body")
+	_, err = s.store.PostMaintenanceUpdate(ctx, m.ID, store.MaintenanceUpdateInput{Status: status, Body: body})
+	if err == nil {
+		return done(c, "/console/maintenances/"+m.ID, "maintenance-updated")
+	}
+	errs, err := formErrors(err, "")
+	if err != nil {
+		return err
+	}
+	f, err := s.maintenanceForm(c, &m, valuesOf(m), nil)
+	if err != nil {
+		return err
+	}
+	f.UpdateStatus, f.UpdateBody, f.UpdateErrors = status, body, errs
+	return s.render(c, http.StatusUnprocessableEntity, templates.MaintenanceDetail(f))
+}
+
+func (s *Server) consoleCancelMaintenance(c echo.Context) error {
+	ctx := c.Request().Context()
+	m, err := s.store.GetMaintenance(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != "yes" {
+		f, err := s.maintenanceForm(c, &m, valuesOf(m), templates.FormErrors{"": "Tick the box to confirm the cancellation."})
+		if err != nil {
+			return err
+		}
+		return s.render(c, http.StatusUnprocessableEntity, templates.MaintenanceDetail(f))
+	}
+	if err := s.store.CancelMaintenance(ctx, m.ID); err != nil {
+		return err
+	}
+	return done(c, "/console/maintenances", "maintenance-canceled")
+}

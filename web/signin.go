@@ -1,0 +1,120 @@
+package web
+
+import (
+	"encoding/hex"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// signInFailed is the one message for every failed sign-in — unknown email,
+// wrong password, disabled account, too many attempts — so the form tells
+// a guesser nothing about which accounts exist or how close they are.
+const signInFailed = "Sign-in failed. Check your email and password and try again. After several failed attempts, sign-in is paused for 15 minutes."
+
+func (s *Server) loginPage(c echo.Context, status int, email, next, msg string) error {
+	return s.render(c, status, templates.Login(templates.LoginPage{
+		Site: s.site, CSRF: csrfToken(c), Email: email, Next: safeNext(next), Error: msg, CSS: s.consoleCSS,
+	}))
+}
+
+func (s *Server) consoleLoginForm(c echo.Context) error {
+	// Already signed in: straight to the console.
+	if _, _, err := s.store.SessionUser(c.Request().Context(), s.sessionFromCookie(c), s.sessionPolicy()); err == nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return s.loginPage(c, http.StatusOK, "", c.QueryParam("next"), "")
+}
+
+func (s *Server) consoleLogin(c echo.Context) error {
+	ctx := c.Request().Context()
+	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
+	ip := c.RealIP()
+	if !s.signIns.allowed(email, ip) {
+		s.log.Warn("sign-in refused: too many failures", "ip", ip)
+		return s.loginPage(c, http.StatusUnauthorized, email, next, signInFailed)
+	}
+	user, err := s.store.Authenticate(ctx, email, password)
+	if errors.Is(err, store.ErrBadCredentials) {
+		s.signIns.failed(email, ip)
+		s.log.Info("sign-in failed", "ip", ip)
+		return s.loginPage(c, http.StatusUnauthorized, email, next, signInFailed)
+	}
+	if err != nil {
+		return err
+	}
+	s.signIns.succeeded(email)
+	if _, err := s.store.PruneSessions(ctx, s.sessionPolicy()); err != nil {
+		s.log.Error("prune sessions", "err", err)
+	}
+	// A new session id at every sign-in, and the one the browser held
+	// before (if any) ended: an id planted in the browser beforehand never
+	// becomes a signed-in session.
+	raw, err := s.store.CreateSession(ctx, store.SessionInput{
+		UserID: user.ID, IP: ip, UserAgent: c.Request().UserAgent(), Replace: s.sessionFromCookie(c),
+	})
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, raw)
+	s.log.Info("signed in", "user", user.ID)
+	if user.MustChangePassword {
+		return c.Redirect(http.StatusSeeOther, "/console/account?msg=change-password")
+	}
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+func (s *Server) consoleLogout(c echo.Context) error {
+	if raw, _ := c.Get(ctxSession).(string); raw != "" {
+		if err := s.store.EndSession(c.Request().Context(), raw); err != nil {
+			return err
+		}
+	}
+	s.clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/console/login")
+}
+
+func (s *Server) accountPage(c echo.Context, status int, errs templates.FormErrors) error {
+	u := userOf(c)
+	sessions, err := s.store.ListSessions(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	raw, _ := c.Get(ctxSession).(string)
+	sum := sha256.Sum256([]byte(raw))
+	return s.render(c, status, templates.Account(templates.AccountPage{
+		Console: s.consoleView(c, ""), Sessions: sessions, Current: hex.EncodeToString(sum[:]),
+		Errors: errs, Must: u.MustChangePassword,
+	}))
+}
+
+func (s *Server) consoleAccount(c echo.Context) error {
+	return s.accountPage(c, http.StatusOK, nil)
+}
+
+func (s *Server) consoleChangePassword(c echo.Context) error {
+	u := userOf(c)
+	raw, _ := c.Get(ctxSession).(string)
+	err := s.store.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"), c.FormValue("new_password"), raw)
+	if err != nil {
+		errs, err := formErrors(err, "")
+		if err != nil {
+			return err
+		}
+		return s.accountPage(c, http.StatusUnprocessableEntity, errs)
+	}
+	return done(c, "/console", "password-changed")
+}
+
+func (s *Server) consoleSignOutEverywhere(c echo.Context) error {
+	if _, err := s.store.EndUserSessions(c.Request().Context(), userOf(c).ID); err != nil {
+		return err
+	}
+	s.clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/console/login")
+}
