@@ -283,6 +283,9 @@ func (t *tx) setComponentStatus(id string, status ComponentStatus) (ComponentSta
 	if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, id, status, t.now); err != nil {
 		return "", fmt.Errorf("record status of component %s: %w", id, err)
 	}
+	if err := t.enqueueComponentChange(id, old); err != nil {
+		return "", err
+	}
 	return old, t.event("component.updated", "component", id)
 }
 

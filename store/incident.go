@@ -69,6 +69,8 @@ type IncidentInput struct {
 	Impact     Impact
 	Body       string
 	Components map[string]ComponentStatus
+	// SkipNotify keeps subscribers from being told (the zero value notifies).
+	SkipNotify bool
 }
 
 // IncidentUpdateInput posts an update. Status "" keeps the current status.
@@ -79,6 +81,9 @@ type IncidentUpdateInput struct {
 	// Impact, when not "", changes the incident's impact in the same
 	// transaction (the console's one update form carries it).
 	Impact Impact
+	// SkipNotify keeps subscribers from being told of this update (the
+	// commander's "notify" switch; the zero value notifies).
+	SkipNotify bool
 }
 
 // IncidentPatch changes the fields that are not nil.
@@ -172,6 +177,9 @@ func (t *tx) createIncident(id string, in IncidentInput) error {
 	if err := t.audit("incident.create", "incident", id, nil, after); err != nil {
 		return err
 	}
+	if err := t.enqueueIncident(JobIncidentCreated, after, in.SkipNotify); err != nil {
+		return err
+	}
 	return t.event("incident.created", "incident", id)
 }
 
@@ -213,6 +221,13 @@ func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) error {
 		return err
 	}
 	if err := t.audit("incident.update_posted", "incident", incidentID, before, after); err != nil {
+		return err
+	}
+	kind := JobIncidentUpdated
+	if after.Status == Resolved && before.Status != Resolved {
+		kind = JobIncidentResolved
+	}
+	if err := t.enqueueIncident(kind, after, in.SkipNotify); err != nil {
 		return err
 	}
 	return t.event("incident.updated", "incident", incidentID)
@@ -438,6 +453,10 @@ func (s *Store) PublishPostmortem(ctx context.Context, id, body string) (Inciden
 			return err
 		}
 		if err := t.audit("incident.postmortem_published", "incident", id, before.Postmortem, after.Postmortem); err != nil {
+			return err
+		}
+		// Subscribers hear of the first publication, not of every revision.
+		if err := t.enqueueIncident(JobPostmortemPublished, after, before.Postmortem != nil); err != nil {
 			return err
 		}
 		return t.event("incident.updated", "incident", id)

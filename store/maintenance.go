@@ -44,6 +44,8 @@ type MaintenanceInput struct {
 	ScheduledFor   time.Time
 	ScheduledUntil time.Time
 	AutoTransition *bool
+	// SkipNotify keeps subscribers from being told (the zero value notifies).
+	SkipNotify bool
 }
 
 // MaintenancePatch changes the fields that are not nil.
@@ -59,6 +61,9 @@ type MaintenancePatch struct {
 type MaintenanceUpdateInput struct {
 	Status MaintenanceStatus
 	Body   string
+	// SkipNotify keeps subscribers from being told of a start or completion
+	// (the zero value notifies).
+	SkipNotify bool
 }
 
 // MaintenanceFilter selects maintenance for ListMaintenances.
@@ -101,6 +106,9 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 			return err
 		}
 		if err := t.audit("maintenance.create", "maintenance", id, nil, after); err != nil {
+			return err
+		}
+		if err := t.enqueueMaintenance(JobMaintenanceScheduled, after, in.SkipNotify); err != nil {
 			return err
 		}
 		return t.event("maintenance.created", "maintenance", id)
@@ -261,7 +269,7 @@ func (s *Store) PostMaintenanceUpdate(ctx context.Context, id string, in Mainten
 		if err != nil {
 			return err
 		}
-		if err := t.transitionMaintenance(before, in.Status, body); err != nil {
+		if err := t.transitionMaintenance(before, in.Status, body, in.SkipNotify); err != nil {
 			return err
 		}
 		after, err := getMaintenance(t.ctx, t.Tx, id)
@@ -279,7 +287,7 @@ func (s *Store) PostMaintenanceUpdate(ctx context.Context, id string, in Mainten
 	return s.GetMaintenance(ctx, id)
 }
 
-func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body string) error {
+func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body string, skipNotify bool) error {
 	if status == "" {
 		status = m.Status
 	}
@@ -305,15 +313,39 @@ func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body
 	if _, err := t.exec(`UPDATE maintenances SET `+set+` WHERE id = ?`, append(args, m.ID)...); err != nil {
 		return err
 	}
+	var err error
 	switch {
 	case status.Active() && !m.Status.Active():
-		return t.applyMaintenanceStatus(m.ID, nil, m.Components)
+		err = t.applyMaintenanceStatus(m.ID, nil, m.Components)
 	case status == MaintenanceCompleted && m.Status.Active():
 		// Only a window that had started put its components under
 		// maintenance; one completed straight from scheduled leaves them be.
-		return t.applyMaintenanceStatus(m.ID, m.Components, nil)
+		err = t.applyMaintenanceStatus(m.ID, m.Components, nil)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return t.notifyMaintenanceStep(m, status, skipNotify)
+}
+
+// notifyMaintenanceStep tells subscribers that a window started or
+// completed, whether by hand or by the clock; other updates are not mailed.
+func (t *tx) notifyMaintenanceStep(m Maintenance, status MaintenanceStatus, skip bool) error {
+	kind := ""
+	switch {
+	case status == MaintenanceCompleted && m.Status != MaintenanceCompleted:
+		kind = JobMaintenanceCompleted
+	case status.Active() && m.Status == MaintenanceScheduled:
+		kind = JobMaintenanceStarted
+	}
+	if kind == "" || skip {
+		return nil
+	}
+	after, err := getMaintenance(t.ctx, t.Tx, m.ID)
+	if err != nil {
+		return err
+	}
+	return t.enqueueMaintenance(kind, after, false)
 }
 
 // AdvanceMaintenances starts the scheduled windows whose time has come and
@@ -333,7 +365,7 @@ func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 			if !m.ScheduledUntil.After(t.now) {
 				next, body = MaintenanceCompleted, "The scheduled maintenance has been completed."
 			}
-			if err := t.transitionMaintenance(m, next, body); err != nil {
+			if err := t.transitionMaintenance(m, next, body, false); err != nil {
 				return fmt.Errorf("advance maintenance %s: %w", m.ID, err)
 			}
 			after, err := getMaintenance(t.ctx, t.Tx, m.ID)

@@ -40,6 +40,8 @@ type Store struct {
 
 	mu        sync.Mutex
 	listeners map[chan struct{}]struct{}
+
+	outbox *outboxState // notification wake-ups and the link-signing key
 }
 
 // Open opens (creating if needed) the SQLite database at path and runs every
@@ -69,7 +71,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	s := &Store{write: write, path: abs, listeners: map[chan struct{}]struct{}{}}
+	s := &Store{write: write, path: abs, listeners: map[chan struct{}]struct{}{}, outbox: newOutboxState()}
 	s.SetClock(time.Now)
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
@@ -207,6 +209,9 @@ type tx struct {
 	ctx     context.Context
 	now     time.Time
 	pending []pendingEvent
+	// enqueued is set when the transaction wrote notification jobs.
+	enqueued bool
+	outbox   *outboxState
 }
 
 type pendingEvent struct{ typ, objectType, objectID string }
@@ -218,7 +223,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now()}
+	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), outbox: s.outbox}
 	err = fn(t)
 	if err == nil {
 		err = t.writeEvents()
@@ -234,6 +239,9 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 	}
 	if len(t.pending) > 0 {
 		s.notify()
+	}
+	if t.enqueued {
+		s.wakeOutbox()
 	}
 	return nil
 }

@@ -1,0 +1,449 @@
+// Package notify is Herald's delivery side: the dispatcher that turns
+// outbox jobs into per-recipient deliveries and sends them, by email over
+// SMTP and by signed webhooks, with retries, leases and idempotency ids so
+// that a crash at any point loses nothing.
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-status/herald/store"
+)
+
+// Config is what the dispatcher needs.
+type Config struct {
+	BaseURL  string // public URL of the status page, for links
+	PageName string
+	// SMTP configures email; nil turns email off (no email deliveries are
+	// made, and the subscribe form should be hidden).
+	SMTP *SMTPConfig
+	// Webhooks configures webhook delivery; nil means the defaults with a
+	// guard that allows nothing internal.
+	Webhooks *WebhookConfig
+	// Lease is how long a claimed job or delivery stays claimed. A crash
+	// leaves its claims to expire; a restart resumes after at most this
+	// long. It must exceed the longest send (SMTP and webhook timeouts).
+	// Default 2m.
+	Lease time.Duration
+	// ExpandBatch is how many subscribers one expansion transaction scans.
+	// Default 1000.
+	ExpandBatch int
+	// Poll is the longest the dispatcher sleeps without looking for due
+	// work; committed jobs wake it at once. Default 15s.
+	Poll time.Duration
+	// ShutdownGrace is how long sends in flight may finish after Run's
+	// context ends. Default 10s.
+	ShutdownGrace time.Duration
+	// Jitter spreads retries by ±Jitter of their delay, so that endpoints
+	// that failed together do not retry together. 0 means 0.2; negative none.
+	Jitter float64
+	Logger *slog.Logger
+}
+
+// Dispatcher expands jobs and sends deliveries until its Run ends.
+type Dispatcher struct {
+	st       *store.Store
+	cfg      Config
+	owner    string // this process's lease owner id
+	log      *slog.Logger
+	jobs     *jobCache
+	pipes    []*pipeline
+	channels []string
+	wake     chan struct{}
+	email    *emailSender
+	hooks    *webhookSender
+}
+
+// pipeline is one channel's sending machinery: a pool of workers fed with
+// claimed deliveries.
+type pipeline struct {
+	channel    string
+	workers    int
+	claimBatch int
+	newWorker  func() worker
+	wake       chan struct{}
+}
+
+// worker sends deliveries one at a time; an email worker keeps its SMTP
+// connection between messages.
+type worker interface {
+	send(ctx context.Context, job *preparedJob, d store.Delivery) store.DeliveryResult
+	close()
+}
+
+// New builds a dispatcher. It does not start anything.
+func New(st *store.Store, cfg Config) (*Dispatcher, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.ExpandBatch <= 0 {
+		cfg.ExpandBatch = 1000
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 15 * time.Second
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.Jitter == 0 {
+		cfg.Jitter = 0.2
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.PageName == "" {
+		cfg.PageName = "Herald"
+	}
+	d := &Dispatcher{st: st, cfg: cfg, owner: newOwnerID(), log: cfg.Logger.With("component", "notify"), wake: make(chan struct{}, 1)}
+	d.jobs = &jobCache{st: st, m: map[int64]*preparedJob{}}
+
+	wcfg := WebhookConfig{}
+	if cfg.Webhooks != nil {
+		wcfg = *cfg.Webhooks
+	}
+	hooks, err := newWebhookSender(d, wcfg)
+	if err != nil {
+		return nil, err
+	}
+	d.hooks = hooks
+	d.channels = append(d.channels, store.ChannelWebhook)
+	d.pipes = append(d.pipes, &pipeline{channel: store.ChannelWebhook, workers: hooks.cfg.Concurrency, claimBatch: max(32, hooks.cfg.Concurrency),
+		newWorker: func() worker { return hooks }, wake: make(chan struct{}, 1)})
+
+	if cfg.SMTP != nil {
+		email, err := newEmailSender(d, *cfg.SMTP)
+		if err != nil {
+			return nil, err
+		}
+		d.email = email
+		d.channels = append(d.channels, store.ChannelEmail)
+		d.pipes = append(d.pipes, &pipeline{channel: store.ChannelEmail, workers: email.cfg.Concurrency, claimBatch: max(64, 8*email.cfg.Concurrency),
+			newWorker: func() worker { return email.newWorker() }, wake: make(chan struct{}, 1)})
+	}
+	return d, nil
+}
+
+func newOwnerID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Wake makes the dispatcher look for work now rather than at its next poll.
+func (d *Dispatcher) Wake() {
+	poke(d.wake)
+	for _, p := range d.pipes {
+		poke(p.wake)
+	}
+}
+
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Run expands and sends until ctx ends, then lets sends in flight finish
+// (up to ShutdownGrace), records their results and hands back every claim
+// it holds, so a restart repeats nothing that was finished.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	signal, stop := d.st.SubscribeOutbox()
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { d.expandLoop(ctx) })
+	for _, p := range d.pipes {
+		wg.Go(func() { d.runPipeline(ctx, p) })
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-signal:
+			d.Wake()
+		}
+	}
+}
+
+// expandLoop turns jobs into deliveries, a batch per transaction, waking
+// the senders after each batch so that sending starts while expansion goes on.
+func (d *Dispatcher) expandLoop(ctx context.Context) {
+	for {
+		for ctx.Err() == nil {
+			job, ok, err := d.st.ClaimJob(ctx, d.owner, d.cfg.Lease)
+			if err != nil {
+				d.logErr(ctx, "claim job", err)
+				break
+			}
+			if !ok {
+				break
+			}
+			d.expand(ctx, job)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-time.After(d.cfg.Poll):
+		}
+	}
+}
+
+func (d *Dispatcher) expand(ctx context.Context, job store.Job) {
+	start, total := time.Now(), 0
+	for {
+		made, done, err := d.st.ExpandJob(ctx, job.ID, d.owner, d.cfg.ExpandBatch, d.cfg.Lease, d.channels)
+		if err != nil {
+			// The lease runs out and the job is claimed again later.
+			d.logErr(ctx, "expand job", err, "job", job.ID)
+			return
+		}
+		total += made
+		if made > 0 {
+			for _, p := range d.pipes {
+				poke(p.wake)
+			}
+		}
+		if done {
+			d.log.Info("notification queued", "job", job.ID, "kind", job.Kind, "object", job.ObjectType+"/"+job.ObjectID,
+				"deliveries", total, "took", time.Since(start).Round(time.Millisecond))
+			return
+		}
+	}
+}
+
+// runPipeline claims due deliveries for one channel and feeds them to its
+// workers, never holding more claims than the workers can start soon.
+func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
+	work := make(chan store.Delivery)
+	results := make(chan store.DeliveryResult, 2*p.workers)
+	// Sends in flight outlive ctx by the grace period: cutting a message
+	// off half-sent would only make a retry, and so a possible duplicate.
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+	var workers sync.WaitGroup
+	for range p.workers {
+		workers.Go(func() {
+			w := p.newWorker()
+			defer w.close()
+			for dl := range work {
+				results <- d.deliver(sendCtx, w, dl)
+			}
+		})
+	}
+	var inflight atomic.Int64
+	freed := make(chan struct{}, 1)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		d.record(p, results, &inflight, freed)
+	}()
+
+	capacity := int64(p.workers + p.claimBatch)
+	var pending []store.Delivery
+	for ctx.Err() == nil {
+		if len(pending) > 0 {
+			select {
+			case work <- pending[0]:
+				pending = pending[1:]
+			case <-ctx.Done():
+			}
+			continue
+		}
+		room := capacity - inflight.Load()
+		if room <= 0 {
+			select {
+			case <-freed:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		ds, err := d.st.ClaimDeliveries(ctx, p.channel, d.owner, int(min(room, int64(p.claimBatch))), d.cfg.Lease)
+		if err != nil {
+			d.logErr(ctx, "claim deliveries", err, "channel", p.channel)
+			d.sleep(ctx, time.Second)
+			continue
+		}
+		if len(ds) > 0 {
+			inflight.Add(int64(len(ds)))
+			pending = ds
+			continue
+		}
+		wait := d.cfg.Poll
+		if next, ok, err := d.st.NextDue(ctx, p.channel); err == nil && ok {
+			wait = min(wait, max(next, 5*time.Millisecond))
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case <-freed:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	// Stopping: hand back what no worker has started.
+	for _, dl := range pending {
+		results <- store.DeliveryResult{Delivery: dl, Outcome: store.Released}
+	}
+	close(work)
+	grace := time.AfterFunc(d.cfg.ShutdownGrace, cancelSends)
+	workers.Wait()
+	grace.Stop()
+	close(results)
+	<-recorded
+}
+
+// record writes results in batches: whatever has arrived while the last
+// batch was being written goes in the next transaction, so a busy channel
+// commits hundreds of results at once and an idle one commits each at once.
+func (d *Dispatcher) record(p *pipeline, results <-chan store.DeliveryResult, inflight *atomic.Int64, freed chan struct{}) {
+	const maxBatch = 512
+	batch := make([]store.DeliveryResult, 0, maxBatch)
+	for r := range results {
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		// Not the Run context: results of sends that finished during
+		// shutdown must still be written, or they would be sent again.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := d.st.RecordResults(ctx, d.owner, batch); err != nil {
+			// The claims expire and the deliveries are tried again: at least
+			// once, with the same idempotency id.
+			d.log.Error("record delivery results", "channel", p.channel, "results", len(batch), "err", err)
+		}
+		cancel()
+		for _, r := range batch {
+			d.logResult(r)
+		}
+		inflight.Add(-int64(len(batch)))
+		poke(freed)
+	}
+}
+
+func (d *Dispatcher) logResult(r store.DeliveryResult) {
+	dl := r.Delivery
+	switch r.Outcome {
+	case store.Retry:
+		d.log.Warn("delivery failed; will retry", "channel", dl.Channel, "delivery", dl.ID, "recipient", dl.RecipientID, "attempt", dl.Attempt,
+			"status", r.Status, "err", r.Error, "retry_in", r.RetryIn.Round(time.Second))
+	case store.Failed:
+		d.log.Error("delivery failed for good", "channel", dl.Channel, "delivery", dl.ID, "recipient", dl.RecipientID, "attempt", dl.Attempt,
+			"status", r.Status, "err", r.Error)
+	}
+}
+
+// deliver sends one delivery with a worker.
+func (d *Dispatcher) deliver(ctx context.Context, w worker, dl store.Delivery) store.DeliveryResult {
+	job, err := d.jobs.get(ctx, dl.JobID)
+	if err != nil {
+		return store.DeliveryResult{Delivery: dl, Outcome: store.Retry, RetryIn: time.Minute, Error: err.Error()}
+	}
+	return w.send(ctx, job, dl)
+}
+
+// retryIn is the wait before the attempt after attempt (1-based) under
+// schedule, with jitter; ok is false when the schedule is exhausted.
+func (d *Dispatcher) retryIn(schedule []time.Duration, attempt int) (time.Duration, bool) {
+	if attempt < 1 || attempt > len(schedule) {
+		return 0, false
+	}
+	return d.jitter(schedule[attempt-1]), true
+}
+
+func (d *Dispatcher) jitter(wait time.Duration) time.Duration {
+	if d.cfg.Jitter <= 0 {
+		return wait
+	}
+	f := 1 + d.cfg.Jitter*(2*mrand.Float64()-1)
+	return time.Duration(float64(wait) * f)
+}
+
+func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (d *Dispatcher) logErr(ctx context.Context, what string, err error, args ...any) {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return
+	}
+	d.log.Error(what, append(args, "err", err)...)
+}
+
+// preparedJob is a job with its rendered bodies, made once per job and
+// shared by every delivery of it.
+type preparedJob struct {
+	store.Job
+	emailOnce sync.Once
+	email     *emailTemplate
+	emailErr  error
+	hookOnce  sync.Once
+	hook      *webhookBodies
+	hookErr   error
+}
+
+// jobCache keeps the jobs being delivered, so that 100,000 deliveries of
+// one job load and render it once.
+type jobCache struct {
+	st *store.Store
+	mu sync.Mutex
+	m  map[int64]*preparedJob
+}
+
+const jobCacheSize = 256
+
+func (c *jobCache) get(ctx context.Context, id int64) (*preparedJob, error) {
+	c.mu.Lock()
+	j, ok := c.m[id]
+	c.mu.Unlock()
+	if ok {
+		return j, nil
+	}
+	job, err := c.st.GetJob(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load job %d: %w", id, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if j, ok := c.m[id]; ok {
+		return j, nil
+	}
+	if len(c.m) >= jobCacheSize {
+		for k := range c.m { // drop an arbitrary one; they reload cheaply
+			delete(c.m, k)
+			break
+		}
+	}
+	j = &preparedJob{Job: job}
+	c.m[id] = j
+	return j, nil
+}

@@ -1,0 +1,241 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+	"time"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// Every delivery of a job gets the same email but for its subscription
+// links. The job is rendered once with these stand-ins where the tokens
+// go; each message replaces them. They are random per process so that no
+// commander's text can contain them.
+var (
+	manageStandIn  = "hrldmanage" + randomHex(8)
+	confirmStandIn = "hrldconfirm" + randomHex(8)
+)
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// emailTemplate is a job's email, rendered once.
+type emailTemplate struct {
+	subject string
+	text    string
+	html    string
+	// thread is the Message-ID stem every message about the same incident
+	// or maintenance refers to ("incident.<id>"); "" for no thread.
+	thread string
+	// opensThread marks the message that starts the thread: its own
+	// Message-ID is the thread's root.
+	opensThread bool
+	// list marks a notification (with List-Unsubscribe), as opposed to a
+	// message about the subscription itself.
+	list bool
+}
+
+// Link paths; the web package serves them.
+const (
+	ConfirmPath     = "/subscriptions/confirm/"
+	ManagePath      = "/subscriptions/manage/"
+	UnsubscribePath = "/subscriptions/unsubscribe/"
+)
+
+func (s *emailSender) template(ctx context.Context, job *preparedJob) (*emailTemplate, error) {
+	job.emailOnce.Do(func() { job.email, job.emailErr = s.render(ctx, job.Job) })
+	return job.email, job.emailErr
+}
+
+// render builds the email for a job from the templates.
+func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate, error) {
+	base, page := s.d.cfg.BaseURL, s.d.cfg.PageName
+	v := templates.EmailView{
+		Site:           templates.Site{Name: page, BaseURL: base},
+		Kind:           job.Kind,
+		ManageURL:      base + ManagePath + manageStandIn,
+		UnsubscribeURL: base + UnsubscribePath + manageStandIn,
+	}
+	t := &emailTemplate{list: true}
+	p := job.Payload
+	for _, c := range p.Components {
+		v.Components = append(v.Components, templates.EmailComponent{Name: c.Name, Status: c.Status.Label()})
+	}
+	switch {
+	case job.Kind == store.JobSubscriberConfirm:
+		t.subject, t.list = "Confirm your subscription to "+page+" status updates", false
+		v.ConfirmURL = base + ConfirmPath + confirmStandIn
+	case job.Kind == store.JobSubscriberReminder:
+		t.subject, t.list = "Your subscription to "+page+" status updates", false
+	case p.Incident != nil:
+		inc := p.Incident
+		t.subject, t.thread = "["+page+"] "+inc.Name, "incident."+inc.ID
+		t.opensThread = job.Kind == store.JobIncidentCreated
+		v.Heading, v.Status = inc.Name, inc.Status.Label()
+		v.LinkURL, v.LinkText = base+"/incidents/"+inc.ID, "View the incident"
+		if len(inc.Updates) > 0 {
+			v.Body, v.At = inc.Updates[0].Body, inc.Updates[0].CreatedAt
+		}
+		switch job.Kind {
+		case store.JobIncidentCreated:
+			v.Intro = "We are reporting a new incident."
+		case store.JobIncidentResolved:
+			v.Intro = "This incident has been resolved."
+		case store.JobPostmortemPublished:
+			v.Intro, v.Status = "The postmortem for this incident has been published.", "Postmortem"
+			if inc.Postmortem != nil {
+				v.Body, v.At = inc.Postmortem.Body, inc.Postmortem.PublishedAt
+			}
+			v.LinkText = "Read the postmortem"
+		default:
+			v.Intro = "There is an update on this incident."
+		}
+	case p.Maintenance != nil:
+		m := p.Maintenance
+		t.subject, t.thread = "["+page+"] Maintenance: "+m.Name, "maintenance."+m.ID
+		t.opensThread = job.Kind == store.JobMaintenanceScheduled
+		v.Heading, v.Status = m.Name, m.Status.Label()
+		v.From, v.Until = m.ScheduledFor, m.ScheduledUntil
+		v.LinkURL, v.LinkText = base+"/maintenance/"+m.ID, "View the maintenance"
+		if len(m.Updates) > 0 {
+			v.Body, v.At = m.Updates[0].Body, m.Updates[0].CreatedAt
+		}
+		switch job.Kind {
+		case store.JobMaintenanceScheduled:
+			v.Intro = "Maintenance has been scheduled."
+		case store.JobMaintenanceStarted:
+			v.Intro = "The scheduled maintenance has started."
+		case store.JobMaintenanceCompleted:
+			v.Intro = "The scheduled maintenance has been completed."
+		}
+	default:
+		return nil, fmt.Errorf("job %d: %s has nothing to tell by email", job.ID, job.Kind)
+	}
+	// Names reach the Subject header: line breaks in one must not end it.
+	t.subject = strings.Join(strings.Fields(t.subject), " ")
+	text, html, err := templates.RenderEmail(ctx, v)
+	if err != nil {
+		return nil, fmt.Errorf("job %d: %w", job.ID, err)
+	}
+	t.text, t.html = text, html
+	return t, nil
+}
+
+// message builds one delivery's email: headers and a multipart/alternative
+// body with the plain-text and HTML parts.
+func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.Delivery, now time.Time) ([]byte, error) {
+	t, err := s.template(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseMailbox("recipient", dl.Email)
+	if err != nil {
+		return nil, err
+	}
+	links := strings.NewReplacer(manageStandIn, dl.ManageToken, confirmStandIn, dl.ConfirmToken)
+	id := "<" + dl.IdempotencyID() + "@" + s.domain + ">"
+	h := &headerWriter{}
+	h.add("From", s.from.String())
+	h.add("To", to.String())
+	if s.replyTo != nil {
+		h.add("Reply-To", s.replyTo.String())
+	}
+	h.addText("Subject", t.subject)
+	h.add("Date", now.UTC().Format(time.RFC1123Z))
+	if t.thread != "" {
+		// Each recipient's thread has its own root: the first message they
+		// were sent about it. All later ones point at it, so mail clients
+		// group them, and every Message-ID stays unique and stable.
+		root := "<" + t.thread + "." + dl.RecipientID + "@" + s.domain + ">"
+		if t.opensThread {
+			id = root
+		} else {
+			h.add("In-Reply-To", root)
+			h.add("References", root)
+		}
+	}
+	h.add("Message-ID", id)
+	if t.list {
+		h.add("List-Unsubscribe", "<"+s.d.cfg.BaseURL+UnsubscribePath+dl.ManageToken+">")
+		h.add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
+	h.add("Auto-Submitted", "auto-generated")
+	h.add("X-Herald-Delivery", dl.IdempotencyID())
+	boundary := "herald-" + randomHex(12)
+	h.add("MIME-Version", "1.0")
+	h.add("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
+	if h.err != nil {
+		return nil, h.err
+	}
+	var b bytes.Buffer
+	b.Write(h.buf.Bytes())
+	b.WriteString("\r\n")
+	for _, part := range []struct{ ctype, body string }{
+		{"text/plain; charset=utf-8", links.Replace(t.text)},
+		{"text/html; charset=utf-8", links.Replace(t.html)},
+	} {
+		b.WriteString("--" + boundary + "\r\n")
+		b.WriteString("Content-Type: " + part.ctype + "\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		qp := quotedprintable.NewWriter(&b)
+		if _, err := qp.Write([]byte(part.body)); err != nil {
+			return nil, err
+		}
+		if err := qp.Close(); err != nil {
+			return nil, err
+		}
+		b.WriteString("\r\n")
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return b.Bytes(), nil
+}
+
+// headerWriter writes header fields, refusing any value with a line break.
+type headerWriter struct {
+	buf bytes.Buffer
+	err error
+}
+
+func (h *headerWriter) add(name, value string) {
+	if h.err != nil {
+		return
+	}
+	if err := noCRLF(name, value); err != nil {
+		h.err = err
+		return
+	}
+	h.buf.WriteString(name + ": " + value + "\r\n")
+}
+
+// addText adds unstructured text, checked before it is encoded and folded.
+func (h *headerWriter) addText(name, value string) {
+	if h.err != nil {
+		return
+	}
+	if err := noCRLF(name, value); err != nil {
+		h.err = err
+		return
+	}
+	h.buf.WriteString(name + ": " + encodeHeader(value) + "\r\n")
+}
+
+// encodeHeader encodes non-ASCII text as RFC 2047 words, folded between
+// words so no line exceeds the limit. The fold is the one place a line
+// break enters a header, after the value was checked.
+func encodeHeader(s string) string {
+	enc := mime.QEncoding.Encode("utf-8", s)
+	if enc == s {
+		return s
+	}
+	return strings.ReplaceAll(enc, "?= =?", "?=\r\n =?")
+}

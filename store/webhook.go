@@ -1,0 +1,502 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WebhookStatus is whether an endpoint receives deliveries.
+type WebhookStatus string
+
+const (
+	WebhookActive   WebhookStatus = "active"
+	WebhookPaused   WebhookStatus = "paused"   // by an administrator; deliveries meanwhile are skipped
+	WebhookDisabled WebhookStatus = "disabled" // by Herald: 410 Gone, or a day of failures
+)
+
+// Webhook body formats.
+const (
+	FormatStatuspage = "statuspage" // Statuspage's webhook shape
+	FormatSlack      = "slack"      // {"text", "blocks"}: Slack, Mattermost, Discord's /slack
+)
+
+// Webhook is an endpoint that receives signed notifications.
+type Webhook struct {
+	ID             string        `json:"id"`
+	URL            string        `json:"url"`
+	Description    string        `json:"description"`
+	Events         []string      `json:"events"`     // empty means all
+	Components     []string      `json:"components"` // empty means all
+	Format         string        `json:"format"`
+	Status         WebhookStatus `json:"status"`
+	DisabledReason string        `json:"disabled_reason"`
+	FailingSince   *time.Time    `json:"failing_since"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+// WebhookTarget is an endpoint with its signing secret, for the sender only.
+type WebhookTarget struct {
+	Webhook
+	Secret string
+}
+
+// WebhookInput registers an endpoint.
+type WebhookInput struct {
+	URL         string
+	Description string
+	Events      []string
+	Components  []string
+	Format      string // "" means statuspage
+}
+
+// WebhookPatch changes the fields that are not nil. Paused false also
+// re-enables an endpoint Herald disabled.
+type WebhookPatch struct {
+	URL         *string
+	Description *string
+	Events      *[]string
+	Components  *[]string
+	Format      *string
+	Paused      *bool
+}
+
+// MaxURLLength bounds webhook URLs.
+const MaxURLLength = 2048
+
+// CheckWebhookURL checks the form of an endpoint URL. Whether its host may
+// be dialled (the SSRF guard) is the notify package's call.
+func CheckWebhookURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", invalid("url", "is required")
+	}
+	if len(raw) > MaxURLLength {
+		return "", invalid("url", "is %d characters long; the limit is %d", len(raw), MaxURLLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", invalid("url", "is not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", invalid("url", "must start with https:// or http://")
+	}
+	if u.Hostname() == "" {
+		return "", invalid("url", "has no host")
+	}
+	if u.User != nil {
+		return "", invalid("url", "must not carry a user name or password; the signature authenticates Herald")
+	}
+	if u.Fragment != "" {
+		return "", invalid("url", "must not have a #fragment")
+	}
+	return u.String(), nil
+}
+
+func checkEvents(events []string) ([]string, error) {
+	out := sortedCopy(events)
+	for _, e := range out {
+		family, all := strings.CutSuffix(e, ".*")
+		if all && slices.ContainsFunc(EventKinds, func(k string) bool { return strings.HasPrefix(k, family+".") }) {
+			continue
+		}
+		if !slices.Contains(EventKinds, e) {
+			return nil, invalid("events", "unknown event %q; use any of %s, or incident.*, maintenance.*, component.*", e, strings.Join(EventKinds, ", "))
+		}
+	}
+	return out, nil
+}
+
+func checkFormat(f string) (string, error) {
+	switch f {
+	case "":
+		return FormatStatuspage, nil
+	case FormatStatuspage, FormatSlack:
+		return f, nil
+	}
+	return "", invalid("format", "unknown format %q; use statuspage or slack", f)
+}
+
+// newWebhookSecret makes a Standard Webhooks secret: "whsec_" and the
+// base64 of 32 random bytes, which are the HMAC key.
+func newWebhookSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random secret: %w", err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// CreateWebhook registers an endpoint and returns its secret, which is
+// shown this once.
+func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (Webhook, string, error) {
+	id := newID()
+	var secret string
+	err := s.inTx(ctx, func(t *tx) error {
+		u, err := CheckWebhookURL(in.URL)
+		if err != nil {
+			return err
+		}
+		desc, err := checkText("description", in.Description, MaxDescriptionLength, false)
+		if err != nil {
+			return err
+		}
+		events, err := checkEvents(in.Events)
+		if err != nil {
+			return err
+		}
+		comps, err := t.checkSubscriberComponents(in.Components)
+		if err != nil {
+			return err
+		}
+		format, err := checkFormat(in.Format)
+		if err != nil {
+			return err
+		}
+		if secret, err = newWebhookSecret(); err != nil {
+			return err
+		}
+		ev, _ := json.Marshal(events)
+		co, _ := json.Marshal(comps)
+		if _, err := t.exec(`INSERT INTO webhooks (id, url, description, secret, events, components, format, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`, id, u, desc, secret, string(ev), string(co), format, t.now, t.now); err != nil {
+			return err
+		}
+		after, err := t.webhook(id)
+		if err != nil {
+			return err
+		}
+		return t.audit("webhook.create", "webhook", id, nil, after)
+	})
+	if err != nil {
+		return Webhook{}, "", fmt.Errorf("store: create webhook: %w", err)
+	}
+	w, err := s.GetWebhook(ctx, id)
+	return w, secret, err
+}
+
+// UpdateWebhook changes an endpoint.
+func (s *Store) UpdateWebhook(ctx context.Context, id string, p WebhookPatch) (Webhook, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.webhook(id)
+		if err != nil {
+			return err
+		}
+		w := before
+		if p.URL != nil {
+			if w.URL, err = CheckWebhookURL(*p.URL); err != nil {
+				return err
+			}
+		}
+		if p.Description != nil {
+			if w.Description, err = checkText("description", *p.Description, MaxDescriptionLength, false); err != nil {
+				return err
+			}
+		}
+		if p.Events != nil {
+			if w.Events, err = checkEvents(*p.Events); err != nil {
+				return err
+			}
+		}
+		if p.Components != nil {
+			if w.Components, err = t.checkSubscriberComponents(*p.Components); err != nil {
+				return err
+			}
+		}
+		if p.Format != nil {
+			if w.Format, err = checkFormat(*p.Format); err != nil {
+				return err
+			}
+		}
+		failing := before.FailingSince
+		if p.Paused != nil {
+			switch {
+			case *p.Paused:
+				w.Status = WebhookPaused
+			case w.Status != WebhookActive:
+				w.Status, w.DisabledReason, failing = WebhookActive, "", nil
+			}
+		}
+		ev, _ := json.Marshal(w.Events)
+		co, _ := json.Marshal(w.Components)
+		if _, err := t.exec(`UPDATE webhooks SET url = ?, description = ?, events = ?, components = ?, format = ?, status = ?, disabled_reason = ?, failing_since = ?, updated_at = ? WHERE id = ?`,
+			w.URL, w.Description, string(ev), string(co), w.Format, w.Status, w.DisabledReason, failing, t.now, id); err != nil {
+			return err
+		}
+		after, err := t.webhook(id)
+		if err != nil {
+			return err
+		}
+		return t.audit("webhook.update", "webhook", id, before, after)
+	})
+	if err != nil {
+		return Webhook{}, fmt.Errorf("store: update webhook: %w", err)
+	}
+	return s.GetWebhook(ctx, id)
+}
+
+// RotateWebhookSecret replaces an endpoint's secret and returns the new
+// one, shown this once. Deliveries from now on are signed with it.
+func (s *Store) RotateWebhookSecret(ctx context.Context, id string) (Webhook, string, error) {
+	var secret string
+	err := s.inTx(ctx, func(t *tx) error {
+		if _, err := t.webhook(id); err != nil {
+			return err
+		}
+		var err error
+		if secret, err = newWebhookSecret(); err != nil {
+			return err
+		}
+		if _, err := t.exec(`UPDATE webhooks SET secret = ?, updated_at = ? WHERE id = ?`, secret, t.now, id); err != nil {
+			return err
+		}
+		return t.audit("webhook.rotate_secret", "webhook", id, nil, nil)
+	})
+	if err != nil {
+		return Webhook{}, "", fmt.Errorf("store: rotate webhook secret: %w", err)
+	}
+	w, err := s.GetWebhook(ctx, id)
+	return w, secret, err
+}
+
+// DeleteWebhook removes an endpoint; its deliveries are skipped.
+func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.webhook(id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM webhooks WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return t.audit("webhook.delete", "webhook", id, before, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete webhook: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) disableWebhook(id, reason string) error {
+	res, err := t.exec(`UPDATE webhooks SET status = 'disabled', disabled_reason = ?, updated_at = ? WHERE id = ? AND status = 'active'`, reason, t.now, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	t.ctx = WithActor(t.ctx, SystemActor)
+	return t.audit("webhook.disable", "webhook", id, nil, map[string]string{"status": string(WebhookDisabled), "reason": reason})
+}
+
+// GetWebhook returns one endpoint.
+func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
+	list, err := queryWebhooks(ctx, s.read, `WHERE id = ?`, id)
+	if err != nil {
+		return Webhook{}, fmt.Errorf("store: get webhook: %w", err)
+	}
+	if len(list) == 0 {
+		return Webhook{}, fmt.Errorf("store: get webhook: %w", &NotFoundError{Kind: "webhook", ID: id})
+	}
+	return list[0].Webhook, nil
+}
+
+// ListWebhooks returns every endpoint, oldest first.
+func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
+	list, err := queryWebhooks(ctx, s.read, `ORDER BY rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list webhooks: %w", err)
+	}
+	out := make([]Webhook, 0, len(list))
+	for _, w := range list {
+		out = append(out, w.Webhook)
+	}
+	return out, nil
+}
+
+func (t *tx) webhook(id string) (Webhook, error) {
+	list, err := queryWebhooks(t.ctx, t.Tx, `WHERE id = ?`, id)
+	if err != nil {
+		return Webhook{}, err
+	}
+	if len(list) == 0 {
+		return Webhook{}, &NotFoundError{Kind: "webhook", ID: id}
+	}
+	return list[0].Webhook, nil
+}
+
+func queryWebhooks(ctx context.Context, q querier, cond string, args ...any) ([]WebhookTarget, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, url, description, secret, events, components, format, status, disabled_reason, failing_since, created_at, updated_at FROM webhooks `+cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []WebhookTarget
+	for rows.Next() {
+		var w WebhookTarget
+		var ev, co string
+		var failing sql.NullTime
+		if err := rows.Scan(&w.ID, &w.URL, &w.Description, &w.Secret, &ev, &co, &w.Format, &w.Status, &w.DisabledReason, &failing, &w.CreatedAt, &w.UpdatedAt); err != nil {
+			return nil, err
+		}
+		if err := errors.Join(json.Unmarshal([]byte(ev), &w.Events), json.Unmarshal([]byte(co), &w.Components)); err != nil {
+			return nil, fmt.Errorf("webhook %s filters: %w", w.ID, err)
+		}
+		w.FailingSince = timePtr(failing)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) loadWebhookTargets(ds []Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ids := make([]any, 0, len(ds))
+	for _, d := range ds {
+		ids = append(ids, d.RecipientID)
+	}
+	list, err := queryWebhooks(t.ctx, t.Tx, `WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return err
+	}
+	byID := map[string]*WebhookTarget{}
+	for i := range list {
+		byID[list[i].ID] = &list[i]
+	}
+	for i := range ds {
+		ds[i].Webhook = byID[ds[i].RecipientID]
+	}
+	return nil
+}
+
+// WebhookDelivery is one entry of an endpoint's delivery log.
+type WebhookDelivery struct {
+	ID            int64            `json:"id"`
+	WebhookID     string           `json:"webhook_id"`
+	MessageID     string           `json:"message_id"` // the webhook-id header, the same on every attempt
+	Event         string           `json:"event"`
+	State         string           `json:"state"` // pending | sending | sent | failed | skipped
+	Attempts      int              `json:"attempts"`
+	NextAttemptAt *time.Time       `json:"next_attempt_at"`
+	LastStatus    int              `json:"last_status"`
+	LastError     string           `json:"last_error"`
+	CreatedAt     time.Time        `json:"created_at"`
+	SentAt        *time.Time       `json:"sent_at"`
+	Log           []WebhookAttempt `json:"attempt_log"` // oldest first
+}
+
+// WebhookAttempt is one try at a delivery.
+type WebhookAttempt struct {
+	Attempt    int       `json:"attempt"`
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"status_code"`
+	LatencyMS  int64     `json:"latency_ms"`
+	Error      string    `json:"error"`
+}
+
+// ListWebhookDeliveries returns an endpoint's deliveries, newest first.
+func (s *Store) ListWebhookDeliveries(ctx context.Context, webhookID string, limit, offset int) ([]WebhookDelivery, error) {
+	if _, err := s.GetWebhook(ctx, webhookID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	list, err := queryWebhookDeliveries(ctx, s.read, `WHERE d.recipient_id = ? AND d.channel = 'webhook' ORDER BY d.id DESC LIMIT ? OFFSET ?`, webhookID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("store: list webhook deliveries: %w", err)
+	}
+	return list, nil
+}
+
+// ReplayWebhookDelivery makes a finished delivery due again at once, with
+// the same message id, and returns it.
+func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, deliveryID int64) (WebhookDelivery, error) {
+	err := s.inTx(ctx, func(t *tx) error {
+		list, err := queryWebhookDeliveries(t.ctx, t.Tx, `WHERE d.id = ? AND d.recipient_id = ? AND d.channel = 'webhook'`, deliveryID, webhookID)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return &NotFoundError{Kind: "delivery", ID: strconv.FormatInt(deliveryID, 10)}
+		}
+		if st := list[0].State; st == "pending" || st == "sending" {
+			return &ConflictError{Message: "this delivery is already waiting to be sent"}
+		}
+		if _, err := t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL WHERE id = ?`, t.now, deliveryID); err != nil {
+			return err
+		}
+		t.enqueued = true // wake the dispatcher
+		return t.audit("webhook.replay", "webhook", webhookID, nil, map[string]any{"delivery_id": deliveryID})
+	})
+	if err != nil {
+		return WebhookDelivery{}, fmt.Errorf("store: replay webhook delivery: %w", err)
+	}
+	list, err := queryWebhookDeliveries(ctx, s.read, `WHERE d.id = ?`, deliveryID)
+	if err != nil || len(list) == 0 {
+		return WebhookDelivery{}, fmt.Errorf("store: replay webhook delivery: %w", errors.Join(err, ErrNotFound))
+	}
+	return list[0], nil
+}
+
+func queryWebhookDeliveries(ctx context.Context, q querier, cond string, args ...any) ([]WebhookDelivery, error) {
+	rows, err := q.QueryContext(ctx, `SELECT d.id, d.recipient_id, d.job_id, j.kind, d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.sent_at
+		FROM outbox_deliveries d JOIN outbox_jobs j ON j.id = d.job_id `+cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []WebhookDelivery
+	index := map[int64]int{}
+	for rows.Next() {
+		var d WebhookDelivery
+		var jobID int64
+		var next time.Time
+		var sent sql.NullTime
+		if err := rows.Scan(&d.ID, &d.WebhookID, &jobID, &d.Event, &d.State, &d.Attempts, &next, &d.LastStatus, &d.LastError, &d.CreatedAt, &sent); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.MessageID = Delivery{JobID: jobID, RecipientID: d.WebhookID}.IdempotencyID()
+		if d.State == "pending" || d.State == "sending" {
+			n := next.UTC()
+			d.NextAttemptAt = &n
+		}
+		d.SentAt = timePtr(sent)
+		d.Log = []WebhookAttempt{}
+		index[d.ID] = len(out)
+		out = append(out, d)
+	}
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil || len(out) == 0 {
+		return out, err
+	}
+	ids := make([]any, 0, len(out))
+	for _, d := range out {
+		ids = append(ids, d.ID)
+	}
+	arows, err := q.QueryContext(ctx, `SELECT delivery_id, attempt, at, status_code, latency_ms, error FROM webhook_attempts WHERE delivery_id IN (`+placeholders(len(ids))+`) ORDER BY id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var id int64
+		var a WebhookAttempt
+		if err := arows.Scan(&id, &a.Attempt, &a.At, &a.StatusCode, &a.LatencyMS, &a.Error); err != nil {
+			return nil, err
+		}
+		a.At = a.At.UTC()
+		out[index[id]].Log = append(out[index[id]].Log, a)
+	}
+	return out, arows.Err()
+}

@@ -1,0 +1,90 @@
+package templates
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// EmailView is one notification email, for both its plain-text and HTML
+// parts. The web package never sees it; the notify package fills it in.
+type EmailView struct {
+	Site Site
+	// Kind is the notification kind (store.Job* constants).
+	Kind string
+	// Heading is what the email is about: the incident or maintenance name.
+	Heading string
+	// Status is where it stands now, in words: "Resolved", "In progress".
+	Status string
+	// Intro is one sentence saying what happened: "A new incident was opened."
+	Intro string
+	// Body is the commander's message, Markdown.
+	Body       string
+	Components []EmailComponent
+	// Window is the maintenance window, zero otherwise.
+	From, Until time.Time
+	At          time.Time // when it was posted
+	LinkURL     string    // the incident or maintenance page
+	LinkText    string
+	// Subscription links; empty for the confirmation email's manage links.
+	ConfirmURL     string
+	ManageURL      string
+	UnsubscribeURL string
+}
+
+// EmailComponent is a component an email mentions, with its status in words.
+type EmailComponent struct {
+	Name   string
+	Status string
+}
+
+// RenderEmail renders both parts of an email.
+func RenderEmail(ctx context.Context, v EmailView) (text, html string, err error) {
+	var t bytes.Buffer
+	if err := emailText.Execute(&t, v); err != nil {
+		return "", "", fmt.Errorf("templates: email text: %w", err)
+	}
+	var h bytes.Buffer
+	if err := EmailHTML(v).Render(ctx, &h); err != nil {
+		return "", "", fmt.Errorf("templates: email html: %w", err)
+	}
+	return t.String(), h.String(), nil
+}
+
+// The plain-text part is a text/template, not templ: templ escapes for HTML,
+// and "&" must stay "&" in plain text. The Markdown body is sent as written;
+// Markdown is made to read well as plain text.
+var emailText = template.Must(template.New("email").Funcs(template.FuncMap{
+	"time": func(t time.Time) string { return t.UTC().Format("Mon Jan 2, 2006 15:04 UTC") },
+	"trim": strings.TrimSpace,
+}).Parse(`{{if .ConfirmURL}}Please confirm your subscription to {{.Site.Name}} status updates.
+
+Confirm: {{.ConfirmURL}}
+
+If you did not ask for this, ignore this email: without confirmation you will
+receive nothing more.
+{{else if eq .Kind "subscriber.reminder"}}You are already subscribed to {{.Site.Name}} status updates.
+
+Change what you receive, or unsubscribe: {{.ManageURL}}
+{{else}}{{.Heading}}
+{{.Status}}{{if not .At.IsZero}} · {{time .At}}{{end}}
+
+{{.Intro}}
+{{if trim .Body}}
+{{trim .Body}}
+{{end}}{{if not .From.IsZero}}
+Scheduled: {{time .From}} – {{time .Until}}
+{{end}}{{if .Components}}
+Affected components:
+{{range .Components}}- {{.Name}}: {{.Status}}
+{{end}}{{end}}
+{{.LinkText}}: {{.LinkURL}}
+
+--
+You receive this because you subscribed to {{.Site.Name}} status updates.
+Manage your subscription: {{.ManageURL}}
+Unsubscribe: {{.UnsubscribeURL}}
+{{end}}`))
