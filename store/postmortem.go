@@ -36,6 +36,9 @@ type PostmortemInput struct {
 	Resolution string
 	Actions    []CorrectiveAction // ID and order are assigned on save
 	Publish    bool
+	// SkipNotify keeps subscribers from hearing of the first publication
+	// (they never hear of later revisions).
+	SkipNotify bool
 }
 
 // GetPostmortemDraft returns a resolved or open incident's postmortem as it
@@ -195,10 +198,19 @@ func (s *Store) SavePostmortem(ctx context.Context, incidentID string, in Postmo
 		if err := t.audit(action, "incident", incidentID, before, d); err != nil {
 			return err
 		}
-		if publish {
-			return t.event("incident.updated", "incident", incidentID)
+		if !publish {
+			return nil
 		}
-		return nil
+		if before.PublishedAt == nil {
+			after, err := getIncident(t.ctx, t.Tx, incidentID)
+			if err != nil {
+				return err
+			}
+			if err := t.enqueueIncident(JobPostmortemPublished, after, in.SkipNotify); err != nil {
+				return err
+			}
+		}
+		return t.event("incident.updated", "incident", incidentID)
 	})
 	if err != nil {
 		return PostmortemDraft{}, fmt.Errorf("store: save postmortem: %w", err)

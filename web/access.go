@@ -53,6 +53,12 @@ var accessRules = map[string]store.Role{
 
 	"GET /api/v1/audit-log": store.RoleAdmin,
 
+	// Incident drafts and integrations (issue 6): commanders publish or
+	// discard drafts; an integration posts with a commander's token.
+	"DELETE /api/v1/incidents/:id":           store.RoleCommander,
+	"POST /api/v1/incidents/:id/publish":     store.RoleCommander,
+	"POST /api/v1/integrations/alertmanager": store.RoleCommander,
+
 	// Console.
 	"GET /console":                              store.RoleViewer,
 	"POST /console/logout":                      store.RoleViewer,
@@ -84,18 +90,18 @@ var accessRules = map[string]store.Role{
 	"POST /console/maintenances/:id/updates": store.RoleCommander,
 	"POST /console/maintenances/:id/cancel":  store.RoleCommander,
 
-	"GET /console/components":              store.RoleViewer,
-	"POST /console/components":             store.RoleAdmin,
-	"GET /console/components/:id":          store.RoleViewer,
-	"POST /console/components/:id":         store.RoleAdmin,
-	"POST /console/components/:id/status":  store.RoleCommander,
-	"POST /console/components/:id/move":    store.RoleAdmin,
-	"POST /console/components/:id/delete":  store.RoleAdmin,
-	"POST /console/groups":                 store.RoleAdmin,
-	"GET /console/groups/:id":              store.RoleViewer,
-	"POST /console/groups/:id":             store.RoleAdmin,
-	"POST /console/groups/:id/move":        store.RoleAdmin,
-	"POST /console/groups/:id/delete":      store.RoleAdmin,
+	"GET /console/components":             store.RoleViewer,
+	"POST /console/components":            store.RoleAdmin,
+	"GET /console/components/:id":         store.RoleViewer,
+	"POST /console/components/:id":        store.RoleAdmin,
+	"POST /console/components/:id/status": store.RoleCommander,
+	"POST /console/components/:id/move":   store.RoleAdmin,
+	"POST /console/components/:id/delete": store.RoleAdmin,
+	"POST /console/groups":                store.RoleAdmin,
+	"GET /console/groups/:id":             store.RoleViewer,
+	"POST /console/groups/:id":            store.RoleAdmin,
+	"POST /console/groups/:id/move":       store.RoleAdmin,
+	"POST /console/groups/:id/delete":     store.RoleAdmin,
 
 	// The audit log is for reading: viewers (auditors) read it in the
 	// console like everything else; nothing anywhere edits it.

@@ -33,9 +33,47 @@ func (s *Server) consoleDashboard(c echo.Context) error {
 			overall = comp.Status
 		}
 	}
+	health, err := s.notificationHealth(ctx)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, templates.Dashboard(templates.DashboardPage{
 		Console: s.consoleView(c, "dashboard"), Open: open, Maintenance: maint, Groups: groups, Components: comps, Overall: overall,
+		Notification: health,
 	}))
+}
+
+// notificationHealth is what the dashboard says about delivery: messages
+// waiting (jobs not yet expanded count too), messages that failed for
+// good, and webhooks Herald switched off.
+func (s *Server) notificationHealth(ctx context.Context) (*templates.NotificationHealth, error) {
+	counts, err := s.store.OutboxCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := s.store.PendingJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := s.store.ListWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := &templates.NotificationHealth{Queued: jobs}
+	for key, n := range counts {
+		switch {
+		case strings.HasSuffix(key, "/pending"), strings.HasSuffix(key, "/sending"):
+			h.Queued += n
+		case strings.HasSuffix(key, "/failed"):
+			h.Failed += n
+		}
+	}
+	for _, w := range hooks {
+		if w.Status == store.WebhookDisabled {
+			h.DisabledWebhooks++
+		}
+	}
+	return h, nil
 }
 
 // componentGroups returns components grouped in page order (the ungrouped
@@ -162,10 +200,9 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	return f, nil
 }
 
-// notifyAvailable says whether posting can choose to notify subscribers.
-// Notifications are another issue's work; until store.IncidentUpdateInput
-// carries a Notify choice, the form leaves the checkbox out.
-const notifyAvailable = false
+// notifyAvailable shows the "notify subscribers" box (ticked by default);
+// unticking it sets the store's SkipNotify.
+const notifyAvailable = true
 
 func (s *Server) consoleNewIncident(c echo.Context) error {
 	v := incidentValues{Status: store.Investigating, Notify: true, Template: c.QueryParam("template")}
@@ -192,7 +229,7 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 	}
 	if !v.Preview {
 		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
-			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, Components: v.Components,
+			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, Components: v.Components, SkipNotify: !v.Notify,
 		})
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "incident-created")
@@ -245,7 +282,7 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 	}
 	if !v.Preview {
 		_, err := s.store.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{
-			Status: v.Status, Body: v.Body, Components: v.Components, Impact: v.Impact,
+			Status: v.Status, Body: v.Body, Components: v.Components, Impact: v.Impact, SkipNotify: !v.Notify,
 		})
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "update-posted")

@@ -50,7 +50,7 @@ func (s *Server) consoleSavePostmortem(c echo.Context) error {
 	}
 	in := store.PostmortemInput{
 		Body: params.Get("body"), RootCause: params.Get("root_cause"), Resolution: params.Get("resolution"),
-		Publish: params.Get("action") == "publish", Actions: readActions(params),
+		Publish: params.Get("action") == "publish", Actions: readActions(params), SkipNotify: params.Get("notify") != "on",
 	}
 	d, err := s.store.SavePostmortem(ctx, inc.ID, in)
 	if err != nil {
