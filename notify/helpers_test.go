@@ -40,7 +40,7 @@ type smtpSink struct {
 
 	mu       sync.Mutex
 	msgs     []sinkMessage
-	sessions int // connections opened
+	sessions int // connections opened (not SMTP sessions: STARTTLS restarts those)
 	auths    []string
 	// refuse, when set, answers RCPT TO for an address with an error.
 	refuse func(rcpt string) error
@@ -73,9 +73,15 @@ type sinkOptions struct {
 func newSMTPSink(t testing.TB, o sinkOptions) *smtpSink {
 	t.Helper()
 	k := &smtpSink{changed: make(chan struct{}, 1), discard: o.discard, delay: o.delay}
+	conns := map[string]bool{}
 	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		k.mu.Lock()
-		k.sessions++
+		// STARTTLS starts a new session on the same connection: count
+		// connections by their address.
+		if remote := c.Conn().RemoteAddr().String(); !conns[remote] {
+			conns[remote] = true
+			k.sessions++
+		}
 		n := k.sessions
 		k.mu.Unlock()
 		return &sinkSession{k: k, n: n, users: o.users, mechs: o.mechs}, nil

@@ -18,6 +18,8 @@ type Site struct {
 	// resumes the live stream from it, so no change slips between render
 	// and connect.
 	Version int64
+	// Subscribe offers email subscriptions (email delivery is configured).
+	Subscribe bool
 }
 
 // Assets are the content-hashed URLs of our static files.

@@ -53,6 +53,22 @@ var accessRules = map[string]store.Role{
 
 	"GET /api/v1/audit-log": store.RoleAdmin,
 
+	// Subscribers are personal data and webhook URLs often carry
+	// credentials: admins only, reading included.
+	"GET /api/v1/subscribers":                               store.RoleAdmin,
+	"POST /api/v1/subscribers":                              store.RoleAdmin,
+	"GET /api/v1/subscribers/export":                        store.RoleAdmin,
+	"GET /api/v1/subscribers/:id":                           store.RoleAdmin,
+	"DELETE /api/v1/subscribers/:id":                        store.RoleAdmin,
+	"GET /api/v1/webhooks":                                  store.RoleAdmin,
+	"POST /api/v1/webhooks":                                 store.RoleAdmin,
+	"GET /api/v1/webhooks/:id":                              store.RoleAdmin,
+	"PATCH /api/v1/webhooks/:id":                            store.RoleAdmin,
+	"DELETE /api/v1/webhooks/:id":                           store.RoleAdmin,
+	"POST /api/v1/webhooks/:id/rotate-secret":               store.RoleAdmin,
+	"GET /api/v1/webhooks/:id/deliveries":                   store.RoleAdmin,
+	"POST /api/v1/webhooks/:id/deliveries/:delivery/replay": store.RoleAdmin,
+
 	// Incident drafts and integrations (issue 6): commanders publish or
 	// discard drafts; an integration posts with a commander's token.
 	"DELETE /api/v1/incidents/:id":           store.RoleCommander,

@@ -35,6 +35,18 @@ func (s *Server) routes() *echo.Echo {
 	get("/healthz", s.handleHealthz)
 	get("/readyz", s.handleReadyz)
 
+	// Email subscriptions (subscribe.go): the form and the pages the links
+	// in every email lead to. The links' tokens authorise the POSTs.
+	subs := e.Group("", s.accessLog(false), middleware.BodyLimit("64K"))
+	subs.GET("/subscribe", s.handleSubscribeForm)
+	subs.POST("/subscribe", s.handleSubscribe)
+	subs.GET("/subscriptions/confirm/:token", s.handleConfirmPage)
+	subs.POST("/subscriptions/confirm/:token", s.handleConfirm)
+	subs.GET("/subscriptions/manage/:token", s.handleManagePage)
+	subs.POST("/subscriptions/manage/:token", s.handleManage)
+	subs.GET("/subscriptions/unsubscribe/:token", s.handleUnsubscribePage)
+	subs.POST("/subscriptions/unsubscribe/:token", s.handleUnsubscribe)
+
 	// Admin API.
 	// Every API route needs a token and the role its rule in access.go says.
 	api := e.Group("/api/v1", s.accessLog(false), middleware.BodyLimit("1M"), s.requireToken, s.authorize)
@@ -71,6 +83,21 @@ func (s *Server) routes() *echo.Echo {
 	api.POST("/maintenances/:id/updates", s.apiPostMaintenanceUpdate)
 
 	api.GET("/audit-log", s.apiAuditLog)
+
+	api.GET("/subscribers", s.apiListSubscribers)
+	api.POST("/subscribers", s.apiAddSubscriber)
+	api.GET("/subscribers/export", s.apiExportSubscribers)
+	api.GET("/subscribers/:id", s.apiGetSubscriber)
+	api.DELETE("/subscribers/:id", s.apiDeleteSubscriber)
+
+	api.GET("/webhooks", s.apiListWebhooks)
+	api.POST("/webhooks", s.apiCreateWebhook)
+	api.GET("/webhooks/:id", s.apiGetWebhook)
+	api.PATCH("/webhooks/:id", s.apiUpdateWebhook)
+	api.DELETE("/webhooks/:id", s.apiDeleteWebhook)
+	api.POST("/webhooks/:id/rotate-secret", s.apiRotateWebhookSecret)
+	api.GET("/webhooks/:id/deliveries", s.apiWebhookDeliveries)
+	api.POST("/webhooks/:id/deliveries/:delivery/replay", s.apiReplayWebhookDelivery)
 
 	// Console sign-in: no session yet; the form's CSRF token comes from a
 	// pre-session cookie.

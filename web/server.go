@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/static"
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
@@ -43,6 +44,15 @@ type Config struct {
 	// EventRetention is how many change-feed events are kept for
 	// reconnecting clients. Default 10000.
 	EventRetention int
+	// Subscriptions offers the public email subscribe form; set it when
+	// email delivery is configured.
+	Subscriptions bool
+	// SubscribeLimit is how many subscribe-form posts one client address
+	// may make in ten minutes. Default 5.
+	SubscribeLimit int
+	// WebhookGuard checks webhook URLs at registration (notify checks the
+	// dialled address again at delivery). Nil refuses every internal address.
+	WebhookGuard *notify.Guard
 	// SessionIdle ends a console session after this long without a
 	// request (default 8h); SessionMax ends it this long after sign-in
 	// however active (default 7 days).
@@ -61,6 +71,8 @@ type Server struct {
 	site   templates.Site
 
 	hub *Hub
+	// subLimit caps subscribe-form posts per client address.
+	subLimit *subscribeLimiter
 	// published is the last change-feed id broadcast to the hub; only the
 	// Run loop touches it after New.
 	published int64
@@ -117,14 +129,16 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg:    cfg,
-		store:  st,
-		assets: assets,
-		log:    cfg.Logger,
-		hub:    NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
+		cfg:      cfg,
+		store:    st,
+		assets:   assets,
+		log:      cfg.Logger,
+		hub:      NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
+		subLimit: newSubscribeLimiter(cfg.SubscribeLimit),
 		site: templates.Site{
-			Name:    cfg.PageName,
-			BaseURL: cfg.BaseURL,
+			Subscribe: cfg.Subscriptions,
+			Name:      cfg.PageName,
+			BaseURL:   cfg.BaseURL,
 			Assets: templates.Assets{
 				CSS:     assets.URL("app.css"),
 				JS:      assets.URL("app.js"),
@@ -137,6 +151,11 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
+	if s.cfg.WebhookGuard == nil {
+		if s.cfg.WebhookGuard, err = notify.NewGuard(""); err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+	}
 	version, err := st.LastEventID(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

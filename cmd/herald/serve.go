@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	adminEmail := fs.String("admin-email", "admin@localhost", "email of the first admin, created on an empty database")
 	sessionIdle := fs.String("session-idle", "8h", "console sessions end after this long without a request")
 	sessionMax := fs.String("session-max", "168h", "console sessions end this long after sign-in, however active")
+	notifyOpts := addNotifyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,7 +84,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if streamsCap == 0 {
 		streamsCap = -1 // web.Config: negative means no cap
 	}
+	dispatcher, guard, emailOn, err := notifyOpts.build(st, *baseURL, *pageName, logger)
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
+		Subscriptions: emailOn, WebhookGuard: guard,
 		MaxStreamsPerIP: streamsCap, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge}, st)
 	if err != nil {
 		return err
@@ -108,6 +114,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	background := make(chan error, 1)
 	go func() { background <- srv.Run(ctx) }()
+	// The dispatcher stops after the HTTP server: an update posted during
+	// shutdown is in the outbox either way, and is sent at the next start.
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- dispatcher.Run(ctx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(web.CoalescingListener(ln)) }()
 
@@ -125,6 +135,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cancel()
 	if bgErr := <-background; bgErr != nil {
 		err = errors.Join(err, bgErr)
+	}
+	if dErr := <-dispatched; dErr != nil {
+		err = errors.Join(err, dErr)
 	}
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/herald-status/herald/notify"
+	"github.com/herald-status/herald/store"
+)
+
+// notifyFlags are the serve flags for delivering notifications: the SMTP
+// relay for email subscribers, and the webhook SSRF allow list.
+type notifyFlags struct {
+	smtpHost, smtpPort, smtpUser, smtpPassword, smtpTLS *string
+	smtpFrom, smtpReplyTo, smtpConcurrency, smtpRate    *string
+	webhookAllow, webhookConcurrency                    *string
+}
+
+func addNotifyFlags(fs *flagSet) *notifyFlags {
+	return &notifyFlags{
+		smtpHost:           fs.String("smtp-host", "", "SMTP relay for email subscribers (default: email is off and the subscribe form hidden)"),
+		smtpPort:           fs.String("smtp-port", "", "SMTP port (default 587 for starttls, 465 for tls, 25 for none)"),
+		smtpUser:           fs.String("smtp-username", "", "SMTP AUTH user name (PLAIN, or LOGIN when that is all the relay offers)"),
+		smtpPassword:       fs.String("smtp-password", "", "SMTP AUTH password"),
+		smtpTLS:            fs.String("smtp-tls", "starttls", "SMTP transport security: none, starttls or tls (implicit)"),
+		smtpFrom:           fs.String("smtp-from", "", `sender of notification emails, e.g. "Acme Status <status@acme.com>"`),
+		smtpReplyTo:        fs.String("smtp-reply-to", "", "Reply-To of notification emails (default: none)"),
+		smtpConcurrency:    fs.String("smtp-concurrency", "4", "SMTP connections sending at once"),
+		smtpRate:           fs.String("smtp-rate", "0", "at most this many emails per second (0: no limit)"),
+		webhookAllow:       fs.String("webhook-allow", "", "hosts or CIDRs webhooks may reach although internal, comma-separated (e.g. 10.1.2.3,hooks.internal)"),
+		webhookConcurrency: fs.String("webhook-concurrency", "200", "webhook requests in flight at once"),
+	}
+}
+
+// build makes the dispatcher and what the web server needs to know of it.
+func (f *notifyFlags) build(st *store.Store, baseURL, pageName string, logger *slog.Logger) (*notify.Dispatcher, *notify.Guard, bool, error) {
+	guard, err := notify.NewGuard(*f.webhookAllow)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("--webhook-allow: %w", err)
+	}
+	hooks, err := positive("--webhook-concurrency", *f.webhookConcurrency)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	cfg := notify.Config{BaseURL: baseURL, PageName: pageName, Logger: logger,
+		Webhooks: &notify.WebhookConfig{Guard: guard, Concurrency: hooks}}
+	if *f.smtpHost != "" {
+		port := 0
+		if *f.smtpPort != "" {
+			if port, err = positive("--smtp-port", *f.smtpPort); err != nil {
+				return nil, nil, false, err
+			}
+		}
+		conc, err := positive("--smtp-concurrency", *f.smtpConcurrency)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		rate, err := strconv.ParseFloat(*f.smtpRate, 64)
+		if err != nil || rate < 0 {
+			return nil, nil, false, fmt.Errorf("--smtp-rate %q: want a number of emails per second, 0 for no limit", *f.smtpRate)
+		}
+		cfg.SMTP = &notify.SMTPConfig{Host: *f.smtpHost, Port: port, Username: *f.smtpUser, Password: *f.smtpPassword, TLS: *f.smtpTLS,
+			From: *f.smtpFrom, ReplyTo: *f.smtpReplyTo, Concurrency: conc, Rate: rate, Timeout: 30 * time.Second}
+	}
+	d, err := notify.New(st, cfg)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("notifications: %w", err)
+	}
+	return d, guard, cfg.SMTP != nil, nil
+}
+
+func positive(flag, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s %q: want a whole number from 1", flag, v)
+	}
+	return n, nil
+}

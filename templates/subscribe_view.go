@@ -1,0 +1,49 @@
+package templates
+
+import "github.com/herald-status/herald/store"
+
+// SubscribePage is the public subscribe form, and the form again with the
+// problem when the address was refused.
+type SubscribePage struct {
+	Site       Site
+	Groups     []GroupView
+	Email      string
+	Selected   map[string]bool // component ids ticked
+	Error      string
+	Subscribed bool // the form was accepted: "check your inbox"
+}
+
+// SubscriptionPage is a page reached from a link in an email: confirm,
+// manage preferences, unsubscribe, or the outcome of one of those.
+type SubscriptionPage struct {
+	Site       Site
+	Token      string
+	Subscriber store.Subscriber
+	Groups     []GroupView
+	// Step is what the page offers or reports: "confirm", "confirmed",
+	// "manage", "saved", "unsubscribe", "unsubscribed", "invalid".
+	Step  string
+	Error string
+}
+
+// Follows reports whether the subscriber follows component id specifically.
+func (p SubscriptionPage) Follows(id string) bool {
+	for _, c := range p.Subscriber.Components {
+		if c == id {
+			return true
+		}
+	}
+	return false
+}
+
+func subscriptionState(s store.SubscriberStatus) string {
+	switch s {
+	case store.SubscriberConfirmed:
+		return "subscribed"
+	case store.SubscriberPending:
+		return "waiting for confirmation"
+	case store.SubscriberSuspended:
+		return "suspended because messages to it bounced"
+	}
+	return "unsubscribed"
+}

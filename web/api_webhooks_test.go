@@ -1,0 +1,292 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-status/herald/store"
+)
+
+// receiver is a webhook endpoint that verifies every request's Standard
+// Webhooks signature with the secret Herald showed once, records what it
+// got, and answers what the test says.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	secret string
+	got    []received
+	answer func(n int) (status int, header map[string]string)
+}
+
+type received struct {
+	ID      string
+	Body    map[string]any
+	SigOK   bool
+	Headers http.Header
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		n := len(r.got)
+		rec := received{ID: req.Header.Get("webhook-id"), Headers: req.Header, SigOK: verify(r.secret, req.Header, body)}
+		json.Unmarshal(body, &rec.Body)
+		r.got = append(r.got, rec)
+		answer := r.answer
+		r.mu.Unlock()
+		status := 204
+		if answer != nil {
+			var h map[string]string
+			status, h = answer(n)
+			for k, v := range h {
+				w.Header().Set(k, v)
+			}
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// verify checks a request as a receiver following the Standard Webhooks
+// spec would, written from the spec rather than from Herald's code.
+func verify(secret string, h http.Header, body []byte) bool {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil || len(key) == 0 {
+		return false
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "." + string(body)))
+	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		if v, s, _ := strings.Cut(sig, ","); v == "v1" && hmac.Equal([]byte(s), []byte(want)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *receiver) requests() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type createdWebhook struct {
+	store.Webhook
+	Secret string `json:"secret"`
+}
+
+func (ts *testServer) registerWebhook(t *testing.T, r *receiver, extra map[string]any) createdWebhook {
+	t.Helper()
+	body := map[string]any{"url": r.URL + "/hook", "description": "ops"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	var w createdWebhook
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/webhooks", body, &w)
+	r.mu.Lock()
+	r.secret = w.Secret
+	r.mu.Unlock()
+	return w
+}
+
+// Registration refuses internal targets unless the operator allowed them:
+// by address, by name that resolves inward, in either IP version.
+func TestAPIWebhookSSRFRefusedAtRegistration(t *testing.T) {
+	ts := newTestServer(t) // no allow list
+	for _, u := range []string{
+		"http://127.0.0.1:8080/hook", "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data/",
+		"http://[::1]/hook", "http://localhost:9/hook", "http://192.168.1.10/", "http://[fd00::1]/", "http://[::ffff:127.0.0.1]/",
+		"http://0.0.0.0/",
+	} {
+		t.Run(u, func(t *testing.T) {
+			resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": u})
+			var e apiErr
+			resp.decode(t, &e)
+			if resp.Status != 422 || e.Error.Field != "url" || !strings.Contains(e.Error.Message, "HERALD_WEBHOOK_ALLOW") {
+				t.Errorf("%d %+v", resp.Status, e.Error)
+			}
+		})
+	}
+	for _, tt := range []struct{ url, field string }{{"ftp://example.com/", "url"}, {"https://user:pw@example.com/", "url"}, {"", "url"}} {
+		resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": tt.url})
+		var e apiErr
+		resp.decode(t, &e)
+		if resp.Status != 422 || e.Error.Field != tt.field {
+			t.Errorf("%q: %d %+v", tt.url, resp.Status, e.Error)
+		}
+	}
+	list, _ := ts.store.ListWebhooks(t.Context())
+	if len(list) != 0 {
+		t.Errorf("%d webhooks stored", len(list))
+	}
+}
+
+// The whole path: register (secret shown once), an incident, a signed
+// Statuspage-shaped delivery, the delivery log, and a replay with the same id.
+func TestAPIWebhookDeliveryAndReplay(t *testing.T) {
+	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
+	r := newReceiver(t)
+	w := ts.registerWebhook(t, r, map[string]any{"events": []string{"incident.*"}})
+	if !strings.HasPrefix(w.Secret, "whsec_") || w.Status != store.WebhookActive {
+		t.Fatalf("created %+v", w)
+	}
+	get := ts.call(t, "GET", "/api/v1/webhooks/"+w.ID, nil)
+	if strings.Contains(string(get.Body), w.Secret) || strings.Contains(string(get.Body), "secret") {
+		t.Errorf("GET shows the secret: %s", get.Body)
+	}
+	ts.startDispatcher(t)
+	api := ts.createComponent(t, "API", nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Login failures", "body": "Investigating.", "components": map[string]string{api.ID: "major_outage"}})
+
+	waitUntil(t, "the delivery", func() bool { return len(r.requests()) == 1 })
+	got := r.requests()[0]
+	if !got.SigOK {
+		t.Fatal("the signature does not verify with the secret shown at registration")
+	}
+	incident, _ := got.Body["incident"].(map[string]any)
+	page, _ := got.Body["page"].(map[string]any)
+	if incident["name"] != "Login failures" || incident["id"] != inc.ID || page["status_indicator"] != "critical" {
+		t.Errorf("body %v", got.Body)
+	}
+	if updates, _ := incident["incident_updates"].([]any); len(updates) != 1 {
+		t.Errorf("incident_updates %v", incident["incident_updates"])
+	}
+	// The component status change is not sent: the filter is incident.* only.
+	time.Sleep(100 * time.Millisecond)
+	if n := len(r.requests()); n != 1 {
+		t.Errorf("%d requests, want 1 (component.updated is filtered out)", n)
+	}
+
+	var log []store.WebhookDelivery
+	waitUntil(t, "the log to record success", func() bool {
+		ts.mustCall(t, 200, "GET", "/api/v1/webhooks/"+w.ID+"/deliveries", nil, &log)
+		return len(log) == 1 && log[0].State == "sent"
+	})
+	d := log[0]
+	if d.MessageID != got.ID || d.Event != "incident.created" || len(d.Log) != 1 || d.Log[0].StatusCode != 204 {
+		t.Errorf("log %+v", d)
+	}
+
+	var replayed store.WebhookDelivery
+	ts.mustCall(t, http.StatusAccepted, "POST", "/api/v1/webhooks/"+w.ID+"/deliveries/"+deliveryIDText(d.ID)+"/replay", nil, &replayed)
+	waitUntil(t, "the replay", func() bool { return len(r.requests()) == 2 })
+	if again := r.requests()[1]; again.ID != got.ID || !again.SigOK {
+		t.Errorf("replay id %q (want %q), signature ok %v", again.ID, got.ID, again.SigOK)
+	}
+
+	// Rotation: a new secret, shown once; the old one no longer verifies.
+	var rotated createdWebhook
+	ts.mustCall(t, 200, "POST", "/api/v1/webhooks/"+w.ID+"/rotate-secret", nil, &rotated)
+	if rotated.Secret == w.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
+		t.Fatalf("rotated secret %q", rotated.Secret)
+	}
+	ts.call(t, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "identified", "body": "Found it."})
+	waitUntil(t, "the update", func() bool { return len(r.requests()) == 3 })
+	if r.requests()[2].SigOK {
+		t.Error("a delivery after rotation verifies with the old secret")
+	}
+	r.mu.Lock()
+	r.secret = rotated.Secret
+	r.mu.Unlock()
+	ts.call(t, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."})
+	waitUntil(t, "the resolution", func() bool { return len(r.requests()) == 4 })
+	if !r.requests()[3].SigOK {
+		t.Error("a delivery after rotation does not verify with the new secret")
+	}
+}
+
+// A receiver that says 503 with Retry-After is asked again when it said,
+// not on the schedule; one that says 410 Gone disables the endpoint.
+func TestAPIWebhookRetryAfterAndGone(t *testing.T) {
+	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
+	busy, gone := newReceiver(t), newReceiver(t)
+	busy.answer = func(int) (int, map[string]string) { return 503, map[string]string{"Retry-After": "120"} }
+	gone.answer = func(int) (int, map[string]string) { return 410, nil }
+	wb := ts.registerWebhook(t, busy, nil)
+	wg := ts.registerWebhook(t, gone, nil)
+	ts.startDispatcher(t)
+	start := time.Now()
+	ts.createIncident(t, map[string]any{"name": "Slow", "body": "Slow."})
+
+	var log []store.WebhookDelivery
+	waitUntil(t, "the busy endpoint's first attempt to be logged", func() bool {
+		ts.mustCall(t, 200, "GET", "/api/v1/webhooks/"+wb.ID+"/deliveries", nil, &log)
+		return len(log) == 1 && len(log[0].Log) == 1
+	})
+	d := log[0]
+	if d.State != "pending" || d.LastStatus != 503 || d.NextAttemptAt == nil {
+		t.Fatalf("busy delivery %+v", d)
+	}
+	if wait := d.NextAttemptAt.Sub(start); wait < 110*time.Second || wait > 130*time.Second {
+		t.Errorf("next attempt in %s, want the 120s Retry-After asked for", wait)
+	}
+
+	waitUntil(t, "the gone endpoint to be disabled", func() bool {
+		var w store.Webhook
+		ts.mustCall(t, 200, "GET", "/api/v1/webhooks/"+wg.ID, nil, &w)
+		return w.Status == store.WebhookDisabled
+	})
+	ts.createIncident(t, map[string]any{"name": "Again", "body": "Again."})
+	time.Sleep(200 * time.Millisecond)
+	if n := len(gone.requests()); n != 1 {
+		t.Errorf("a disabled endpoint got %d requests, want 1", n)
+	}
+	// Resuming it by hand sends again.
+	ts.mustCall(t, 200, "PATCH", "/api/v1/webhooks/"+wg.ID, map[string]any{"paused": false}, nil)
+	var w store.Webhook
+	ts.mustCall(t, 200, "GET", "/api/v1/webhooks/"+wg.ID, nil, &w)
+	if w.Status != store.WebhookActive || w.DisabledReason != "" {
+		t.Errorf("after resuming: %+v", w)
+	}
+}
+
+// The Slack format: text and blocks, still signed.
+func TestAPIWebhookSlackFormat(t *testing.T) {
+	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
+	r := newReceiver(t)
+	ts.registerWebhook(t, r, map[string]any{"format": "slack", "events": []string{"incident.created"}})
+	ts.startDispatcher(t)
+	ts.createIncident(t, map[string]any{"name": "Chat <down> & out", "body": "Investigating."})
+	waitUntil(t, "the delivery", func() bool { return len(r.requests()) == 1 })
+	got := r.requests()[0]
+	text, _ := got.Body["text"].(string)
+	blocks, _ := got.Body["blocks"].([]any)
+	if !got.SigOK || !strings.Contains(text, "Chat &lt;down&gt; &amp; out") || len(blocks) != 2 {
+		t.Errorf("slack body %v (signature ok %v)", got.Body, got.SigOK)
+	}
+	if resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": r.URL, "format": "teams"}); resp.Status != 422 {
+		t.Errorf("unknown format: %d", resp.Status)
+	}
+	if resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": r.URL, "events": []string{"incident.exploded"}}); resp.Status != 422 {
+		t.Errorf("unknown event: %d", resp.Status)
+	}
+}
+
+func deliveryIDText(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,248 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// The public side of email subscriptions: the subscribe form, and the pages
+// the links in every email lead to. Links carry a token and no cookie, so
+// there is nothing for a forged cross-site form to ride on. A GET never
+// changes anything (mail scanners fetch links); the pages' buttons POST.
+
+// subscribeLimiter caps subscribe-form posts per client address.
+type subscribeLimiter struct {
+	mu     sync.Mutex
+	window time.Duration
+	limit  int
+	hits   map[string][]time.Time
+}
+
+func newSubscribeLimiter(limit int) *subscribeLimiter {
+	if limit <= 0 {
+		limit = 5
+	}
+	return &subscribeLimiter{window: 10 * time.Minute, limit: limit, hits: map[string][]time.Time{}}
+}
+
+// allow records a post from ip and reports whether it is within the limit.
+func (l *subscribeLimiter) allow(ip string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.hits) >= maxTracked { // bound memory: forget addresses gone quiet
+		for k, v := range l.hits {
+			if now.Sub(v[len(v)-1]) > l.window {
+				delete(l.hits, k)
+			}
+		}
+	}
+	recent := l.hits[ip][:0:0]
+	for _, t := range l.hits[ip] {
+		if now.Sub(t) < l.window {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= l.limit {
+		l.hits[ip] = recent
+		return false
+	}
+	l.hits[ip] = append(recent, now)
+	return true
+}
+
+func (s *Server) subscribePage(c echo.Context, status int, p templates.SubscribePage) error {
+	p.Site = s.site
+	if p.Groups == nil && !p.Subscribed {
+		groups, err := s.subscribableGroups(c)
+		if err != nil {
+			return err
+		}
+		p.Groups = groups
+	}
+	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(status)
+	return templates.Subscribe(p).Render(c.Request().Context(), c.Response())
+}
+
+// subscribableGroups lists components as the page groups them, for the forms.
+func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, error) {
+	ctx := c.Request().Context()
+	groups, err := s.store.ListComponentGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	comps, err := s.store.ListComponents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return groupComponents(groups, comps, nil, time.Now()), nil
+}
+
+func (s *Server) handleSubscribeForm(c echo.Context) error {
+	if !s.cfg.Subscriptions {
+		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
+	}
+	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{})
+}
+
+// handleSubscribe takes the form. Whatever the address's history, a valid
+// address gets the same answer; only a malformed one is told so.
+func (s *Server) handleSubscribe(c echo.Context) error {
+	if !s.cfg.Subscriptions {
+		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
+	}
+	if !s.subLimit.allow(c.RealIP(), time.Now()) {
+		c.Response().Header().Set("Retry-After", "600")
+		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{
+			Email: c.FormValue("email"), Error: "Too many attempts from your network. Please try again in a few minutes."})
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{Error: "The form could not be read. Please try again."})
+	}
+	email, comps := form.Get("email"), form["components"]
+	selected := map[string]bool{}
+	for _, id := range comps {
+		selected[id] = true
+	}
+	err = s.store.SubscribeEmail(c.Request().Context(), store.SubscriberInput{Email: email, Components: comps})
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		msg := "Please enter an email address such as name@example.com."
+		if ve.Field == "components" {
+			msg = "One of the chosen components no longer exists. Please choose again."
+		}
+		return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Email: email, Selected: selected, Error: msg})
+	}
+	if err != nil {
+		return err
+	}
+	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{Email: email, Subscribed: true})
+}
+
+// subscriptionPage renders a link page; an invalid link gets 404.
+func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) error {
+	p.Site = s.site
+	status := http.StatusOK
+	if p.Step == "invalid" {
+		status = http.StatusNotFound
+	}
+	if p.Step == "manage" || p.Step == "saved" {
+		groups, err := s.subscribableGroups(c)
+		if err != nil {
+			return err
+		}
+		p.Groups = groups
+	}
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	// The token is in the URL: keep it out of Referer headers to other sites.
+	h.Set("Referrer-Policy", "no-referrer")
+	c.Response().WriteHeader(status)
+	return templates.Subscription(p).Render(c.Request().Context(), c.Response())
+}
+
+// linkResult renders the outcome of a store call made from a link.
+func (s *Server) linkResult(c echo.Context, sub store.Subscriber, err error, step string) error {
+	if errors.Is(err, store.ErrBadLink) {
+		return s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+	}
+	if err != nil {
+		return err
+	}
+	return s.subscriptionPage(c, templates.SubscriptionPage{Token: c.Param("token"), Subscriber: sub, Step: step})
+}
+
+func (s *Server) handleConfirmPage(c echo.Context) error {
+	token := c.Param("token")
+	if err := s.store.CheckConfirmLink(c.Request().Context(), token); err != nil {
+		if errors.Is(err, store.ErrBadLink) {
+			return s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+		}
+		return err
+	}
+	id, _, _ := strings.Cut(token, ".")
+	sub, err := s.store.GetSubscriber(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if sub.Status == store.SubscriberConfirmed {
+		return s.confirmedPage(c, sub)
+	}
+	return s.subscriptionPage(c, templates.SubscriptionPage{Token: token, Subscriber: sub, Step: "confirm"})
+}
+
+func (s *Server) handleConfirm(c echo.Context) error {
+	sub, err := s.store.ConfirmSubscription(c.Request().Context(), c.Param("token"))
+	if errors.Is(err, store.ErrBadLink) {
+		return s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+	}
+	if err != nil {
+		return err
+	}
+	return s.confirmedPage(c, sub)
+}
+
+// confirmedPage links to preferences with the manage token, which the
+// confirmation link (a different token) does not carry.
+func (s *Server) confirmedPage(c echo.Context, sub store.Subscriber) error {
+	manage, _, err := s.store.SubscriberLinks(c.Request().Context(), sub.ID)
+	if err != nil {
+		return err
+	}
+	return s.subscriptionPage(c, templates.SubscriptionPage{Token: manage, Subscriber: sub, Step: "confirmed"})
+}
+
+func (s *Server) handleManagePage(c echo.Context) error {
+	sub, err := s.store.SubscriberByLink(c.Request().Context(), c.Param("token"))
+	return s.linkResult(c, sub, err, "manage")
+}
+
+// handleManage saves preferences, or turns an unsubscribed address back on.
+func (s *Server) handleManage(c echo.Context) error {
+	ctx, token := c.Request().Context(), c.Param("token")
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "the form could not be read")
+	}
+	switch form.Get("action") {
+	case "resubscribe":
+		sub, err := s.store.Resubscribe(ctx, token)
+		return s.linkResult(c, sub, err, "saved")
+	case "save":
+		sub, err := s.store.SetSubscriptionComponents(ctx, token, form["components"])
+		var ve *store.ValidationError
+		if errors.As(err, &ve) {
+			sub, err = s.store.SubscriberByLink(ctx, token)
+			if err == nil {
+				return s.subscriptionPage(c, templates.SubscriptionPage{Token: token, Subscriber: sub, Step: "manage",
+					Error: "One of the chosen components no longer exists. Please choose again."})
+			}
+		}
+		return s.linkResult(c, sub, err, "saved")
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "unknown action")
+}
+
+func (s *Server) handleUnsubscribePage(c echo.Context) error {
+	sub, err := s.store.SubscriberByLink(c.Request().Context(), c.Param("token"))
+	return s.linkResult(c, sub, err, "unsubscribe")
+}
+
+// handleUnsubscribe serves both the page's button and RFC 8058 one-click
+// unsubscription: a mail provider POSTs "List-Unsubscribe=One-Click" to the
+// List-Unsubscribe URL, with no cookie and no confirmation step.
+func (s *Server) handleUnsubscribe(c echo.Context) error {
+	sub, err := s.store.Unsubscribe(c.Request().Context(), c.Param("token"))
+	return s.linkResult(c, sub, err, "unsubscribed")
+}

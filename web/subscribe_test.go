@@ -1,0 +1,311 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/herald-status/herald/notify"
+	"github.com/herald-status/herald/store"
+)
+
+// withSubscriptions offers the subscribe form, as when SMTP is configured.
+func withSubscriptions() testOption { return func(s *testSetup) { s.cfg.Subscriptions = true } }
+
+// withWebhookAllow lets webhooks reach these hosts or CIDRs (the httptest
+// receivers listen on 127.0.0.1).
+func withWebhookAllow(t *testing.T, allow string) testOption {
+	g, err := notify.NewGuard(allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(s *testSetup) { s.cfg.WebhookGuard = g }
+}
+
+// startDispatcher runs the notification dispatcher on the test server's
+// database, webhooks only.
+func (ts *testServer) startDispatcher(t *testing.T) *notify.Dispatcher {
+	t.Helper()
+	d, err := notify.New(ts.store, notify.Config{BaseURL: "http://status.example.test", PageName: "Acme", Poll: 50 * time.Millisecond,
+		Webhooks: &notify.WebhookConfig{Guard: ts.srv.cfg.WebhookGuard, Timeout: 5 * time.Second}, Jitter: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return d
+}
+
+// form posts a form the way a browser (or a mail provider) does: no token,
+// no cookie.
+func (ts *testServer) form(t *testing.T, path string, values url.Values) (*goquery.Document, int) {
+	t.Helper()
+	resp, err := http.PostForm(ts.URL+path, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, resp.StatusCode
+}
+
+func (ts *testServer) getPage(t *testing.T, path string) (*goquery.Document, int) {
+	t.Helper()
+	resp, err := http.Get(ts.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, resp.StatusCode
+}
+
+func subscriberByEmail(t *testing.T, st *store.Store, email string) (store.Subscriber, bool) {
+	t.Helper()
+	list, err := st.ListSubscribers(t.Context(), store.SubscriberFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.Email == email {
+			return s, true
+		}
+	}
+	return store.Subscriber{}, false
+}
+
+func pendingJobs(t *testing.T, st *store.Store) int {
+	t.Helper()
+	n, err := st.PendingJobs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The whole double opt-in as a visitor lives it: the form, the confirmation
+// link (a page with a button, since mail scanners follow links), and only
+// then a subscription. Subscribing again tells nothing and mails nothing
+// more within the hour.
+func TestSubscribeDoubleOptIn(t *testing.T) {
+	ts := newTestServer(t, withSubscriptions())
+	api := ts.createComponent(t, "API", nil)
+
+	home, _ := ts.page(t, "/")
+	if href, _ := home.Find(".subscribe-link a").Attr("href"); href != "/subscribe" {
+		t.Fatalf("the status page does not offer subscriptions (link %q)", href)
+	}
+	form, status := ts.getPage(t, "/subscribe")
+	if status != 200 || form.Find(`form[action="/subscribe"] input[name=email]`).Length() != 1 || form.Find(`input[name=components][value="`+api.ID+`"]`).Length() != 1 {
+		t.Fatalf("subscribe form: status %d", status)
+	}
+	checkAccessible(t, "/subscribe", form)
+
+	doc, status := ts.form(t, "/subscribe", url.Values{"email": {"Ada@Example.com"}, "components": {api.ID}})
+	if status != 200 || !strings.Contains(text(doc.Find("main")), "Check your inbox") {
+		t.Fatalf("after subscribing: %d %q", status, text(doc.Find("main")))
+	}
+	sub, ok := subscriberByEmail(t, ts.store, "ada@example.com")
+	if !ok || sub.Status != store.SubscriberPending || strings.Join(sub.Components, ",") != api.ID {
+		t.Fatalf("subscriber %+v (found %v)", sub, ok)
+	}
+	if n := pendingJobs(t, ts.store); n != 1 {
+		t.Fatalf("%d notification jobs after subscribing, want the one confirmation email", n)
+	}
+
+	manage, confirm, err := ts.store.SubscriberLinks(t.Context(), sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Following the link shows a button and changes nothing yet.
+	page, status := ts.getPage(t, "/subscriptions/confirm/"+confirm)
+	if status != 200 || page.Find(`form[method=post][action="/subscriptions/confirm/`+confirm+`"] button`).Length() != 1 {
+		t.Fatalf("confirmation page: %d", status)
+	}
+	if s, _ := subscriberByEmail(t, ts.store, "ada@example.com"); s.Status != store.SubscriberPending {
+		t.Fatalf("a GET confirmed the subscription")
+	}
+	page, status = ts.form(t, "/subscriptions/confirm/"+confirm, nil)
+	if status != 200 || text(page.Find("h1")) != "You are subscribed" {
+		t.Fatalf("after confirming: %d %q", status, text(page.Find("h1")))
+	}
+	if href, _ := page.Find(`a[href^="/subscriptions/manage/"]`).Attr("href"); href != "/subscriptions/manage/"+manage {
+		t.Errorf("manage link %q", href)
+	}
+	if s, _ := subscriberByEmail(t, ts.store, "ada@example.com"); s.Status != store.SubscriberConfirmed {
+		t.Fatalf("status %s after confirming", s.Status)
+	}
+
+	// Again, for a known address: the same answer, and no more email within the hour.
+	doc, status = ts.form(t, "/subscribe", url.Values{"email": {"ada@example.com"}})
+	if status != 200 || !strings.Contains(text(doc.Find("main")), "Check your inbox") {
+		t.Fatalf("re-subscribing: %d", status)
+	}
+	if n := pendingJobs(t, ts.store); n != 1 {
+		t.Errorf("%d jobs after re-subscribing within the hour, want still 1", n)
+	}
+	if s, _ := subscriberByEmail(t, ts.store, "ada@example.com"); strings.Join(s.Components, ",") != api.ID {
+		t.Errorf("the public form changed a confirmed subscription's components to %v", s.Components)
+	}
+	// A forged or mistyped link is a 404 and changes nothing.
+	for _, bad := range []string{"nope", sub.ID + ".AAAAAAAAAAAAAAAAAAAAAAAA", manage} {
+		if _, status := ts.form(t, "/subscriptions/confirm/"+bad, nil); status != 404 {
+			t.Errorf("confirm with %q: %d, want 404", bad, status)
+		}
+	}
+}
+
+// Bad addresses are refused with the form shown again, and store nothing.
+func TestSubscribeRefusesBadAddresses(t *testing.T) {
+	ts := newTestServer(t, withSubscriptions(), func(s *testSetup) { s.cfg.SubscribeLimit = 100 })
+	for _, email := range []string{"", "not-an-email", "a@b.com\r\nBcc: victim@example.com", "Ada <ada@example.com>", "ada@localhost", strings.Repeat("a", 250) + "@example.com"} {
+		t.Run(email, func(t *testing.T) {
+			doc, status := ts.form(t, "/subscribe", url.Values{"email": {email}})
+			if status != http.StatusUnprocessableEntity {
+				t.Errorf("status %d, want 422", status)
+			}
+			if msg := text(doc.Find(".form-error")); !strings.Contains(msg, "email address") {
+				t.Errorf("error %q", msg)
+			}
+			if v, _ := doc.Find("input[name=email]").Attr("aria-invalid"); v != "true" {
+				t.Error("the field is not marked invalid")
+			}
+		})
+	}
+	if n, _ := ts.store.CountSubscribers(t.Context(), ""); n != 0 {
+		t.Errorf("%d subscribers stored", n)
+	}
+	if _, status := ts.form(t, "/subscribe", url.Values{"email": {"ada@example.com"}, "components": {"nosuchcomponent"}}); status != 422 {
+		t.Errorf("unknown component: %d", status)
+	}
+}
+
+func TestSubscribeRateLimitedPerAddress(t *testing.T) {
+	ts := newTestServer(t, withSubscriptions())
+	for i := range 6 {
+		_, status := ts.form(t, "/subscribe", url.Values{"email": {"user" + string(rune('a'+i)) + "@example.com"}})
+		want := 200
+		if i == 5 {
+			want = http.StatusTooManyRequests
+		}
+		if status != want {
+			t.Errorf("post %d: %d, want %d", i+1, status, want)
+		}
+	}
+	if n, _ := ts.store.CountSubscribers(t.Context(), ""); n != 5 {
+		t.Errorf("%d subscribers, want the 5 within the limit", n)
+	}
+}
+
+// Without SMTP there is no form, and the page does not offer one.
+func TestSubscribeOffOnlyWhenConfigured(t *testing.T) {
+	ts := newTestServer(t)
+	home, _ := ts.page(t, "/")
+	if home.Find(".subscribe-link").Length() != 0 {
+		t.Error("the page offers subscriptions without email configured")
+	}
+	if _, status := ts.getPage(t, "/subscribe"); status != 404 {
+		t.Errorf("GET /subscribe: %d", status)
+	}
+}
+
+// RFC 8058 one-click: the mail provider POSTs List-Unsubscribe=One-Click to
+// the List-Unsubscribe URL with no cookie; the page's button does the same.
+func TestUnsubscribeByLinkAndOneClick(t *testing.T) {
+	ts := newTestServer(t, withSubscriptions())
+	tests := []struct {
+		name string
+		post func(t *testing.T, path string) int
+	}{
+		{"one-click POST", func(t *testing.T, path string) int {
+			resp, err := http.Post(ts.URL+path, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}},
+		{"page button", func(t *testing.T, path string) int {
+			doc, status := ts.getPage(t, path)
+			if status != 200 || doc.Find(`form[method=post][action="`+path+`"] button`).Length() != 1 {
+				t.Fatalf("unsubscribe page: %d", status)
+			}
+			_, status = ts.form(t, path, nil)
+			return status
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub, err := ts.store.AddSubscriber(t.Context(), store.SubscriberInput{Email: "u" + string(rune('a'+i)) + "@example.com", Confirmed: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			manage, _, _ := ts.store.SubscriberLinks(t.Context(), sub.ID)
+			path := notify.UnsubscribePath + manage
+			for range 2 { // a provider may POST twice
+				if status := tt.post(t, path); status != 200 {
+					t.Fatalf("unsubscribe: %d", status)
+				}
+			}
+			got, _ := ts.store.GetSubscriber(t.Context(), sub.ID)
+			if got.Status != store.SubscriberUnsubscribed {
+				t.Errorf("status %s after unsubscribing", got.Status)
+			}
+		})
+	}
+}
+
+// The preferences link changes what a subscriber follows and can bring an
+// unsubscribed address back.
+func TestManagePreferences(t *testing.T) {
+	ts := newTestServer(t, withSubscriptions())
+	api, web := ts.createComponent(t, "API", nil), ts.createComponent(t, "Website", nil)
+	sub, err := ts.store.AddSubscriber(t.Context(), store.SubscriberInput{Email: "ada@example.com", Confirmed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manage, _, _ := ts.store.SubscriberLinks(t.Context(), sub.ID)
+	path := notify.ManagePath + manage
+
+	doc, status := ts.getPage(t, path)
+	if status != 200 || doc.Find("input[name=components]").Length() != 2 {
+		t.Fatalf("manage page: %d", status)
+	}
+	checkAccessible(t, path, doc)
+	doc, status = ts.form(t, path, url.Values{"action": {"save"}, "components": {web.ID}})
+	if status != 200 || !strings.Contains(text(doc.Find(".notice")), "saved") {
+		t.Fatalf("save: %d", status)
+	}
+	if checked, _ := doc.Find(`input[value="` + web.ID + `"]`).Attr("checked"); checked == "" && !doc.Find(`input[value="`+web.ID+`"]`).Is("[checked]") {
+		t.Error("the saved choice is not shown ticked")
+	}
+	got, _ := ts.store.GetSubscriber(t.Context(), sub.ID)
+	if strings.Join(got.Components, ",") != web.ID {
+		t.Errorf("components %v, want [%s]", got.Components, web.ID)
+	}
+	_ = api
+
+	ts.form(t, notify.UnsubscribePath+manage, nil)
+	if _, status := ts.form(t, path, url.Values{"action": {"resubscribe"}}); status != 200 {
+		t.Fatalf("resubscribe: %d", status)
+	}
+	if got, _ := ts.store.GetSubscriber(t.Context(), sub.ID); got.Status != store.SubscriberConfirmed {
+		t.Errorf("status %s after resubscribing", got.Status)
+	}
+}
