@@ -67,7 +67,8 @@ func (s *Server) apiListIncidents(c echo.Context) error {
 		}
 		f.Offset = n
 	}
-	list, err := s.store.ListIncidents(c.Request().Context(), f)
+	// Drafts waiting for approval come first, marked "draft": true.
+	list, err := s.store.ListIncidentsWithDrafts(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func (s *Server) apiListIncidents(c echo.Context) error {
 }
 
 func (s *Server) apiGetIncident(c echo.Context) error {
-	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
+	inc, err := s.store.GetIncidentOrDraft(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func (s *Server) apiPostIncidentUpdate(c echo.Context) error {
 }
 
 func (s *Server) apiListIncidentUpdates(c echo.Context) error {
-	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
+	inc, err := s.store.GetIncidentOrDraft(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func (s *Server) routes() *echo.Echo {
 	if s.cfg.TrustProxy {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
-	e.Use(s.recoverPanics, requestID, securityHeaders)
+	e.Use(s.measure, s.recoverPanics, requestID, securityHeaders)
 
 	// Public pages, served from the snapshot.
 	public := e.Group("", s.accessLog(true))
@@ -34,6 +34,19 @@ func (s *Server) routes() *echo.Echo {
 	public.GET("/events", s.handleEvents)
 	get("/healthz", s.handleHealthz)
 	get("/readyz", s.handleReadyz)
+
+	// What other tools read, from the snapshot too (ecosystem.go): the
+	// Statuspage-compatible API, the feeds, badges and the embed script.
+	for _, path := range []string{v2Summary, v2Status, v2Components, v2Incidents, v2Unresolved, v2Maintenance, v2Upcoming, v2Active} {
+		get(path, s.handleStatuspage)
+		public.OPTIONS(path, s.handlePreflight)
+	}
+	get(feedAtom, s.handleFeed)
+	get(feedRSS, s.handleFeed)
+	get("/badge.svg", s.handleBadge)
+	get("/components/:id/badge.svg", s.handleComponentBadge)
+	get("/embed.js", s.handleEmbed)
+	get("/metrics", s.handleMetrics())
 
 	// Email subscriptions (subscribe.go): the form and the pages the links
 	// in every email lead to. The links' tokens authorise the POSTs.
@@ -67,13 +80,17 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/incidents", s.apiListIncidents)
 	api.POST("/incidents", s.apiCreateIncident)
 	api.GET("/incidents/:id", s.apiGetIncident)
-	api.PATCH("/incidents/:id", s.apiUpdateIncident)
-	api.PUT("/incidents/:id", s.apiUpdateIncident)
+	api.PATCH("/incidents/:id", s.apiUpdateIncident, s.refuseDraft)
+	api.PUT("/incidents/:id", s.apiUpdateIncident, s.refuseDraft)
+	api.DELETE("/incidents/:id", s.apiDiscardDraft)
+	api.POST("/incidents/:id/publish", s.apiPublishDraft)
 	api.GET("/incidents/:id/updates", s.apiListIncidentUpdates)
-	api.POST("/incidents/:id/updates", s.apiPostIncidentUpdate)
+	api.POST("/incidents/:id/updates", s.apiPostIncidentUpdate, s.refuseDraft)
 	api.GET("/incidents/:id/postmortem", s.apiGetPostmortem)
-	api.POST("/incidents/:id/postmortem", s.apiPublishPostmortem)
-	api.PUT("/incidents/:id/postmortem", s.apiPublishPostmortem)
+	api.POST("/incidents/:id/postmortem", s.apiPublishPostmortem, s.refuseDraft)
+	api.PUT("/incidents/:id/postmortem", s.apiPublishPostmortem, s.refuseDraft)
+
+	api.POST("/integrations/alertmanager", s.apiAlertmanager)
 
 	api.GET("/maintenances", s.apiListMaintenances)
 	api.POST("/maintenances", s.apiCreateMaintenance)
@@ -168,5 +185,6 @@ func (s *Server) routes() *echo.Echo {
 	e.Any("/api/*", func(c echo.Context) error {
 		return &apiError{Status: 404, Code: "not_found", Message: "no such API endpoint"}
 	})
+	s.metrics.addRoutes(e.Routes())
 	return e
 }

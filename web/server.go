@@ -41,6 +41,13 @@ type Config struct {
 	// TrustProxy takes client addresses from X-Forwarded-For / X-Real-IP.
 	// Only set it behind a proxy that overwrites those headers.
 	TrustProxy bool
+	// MetricsToken, when set, serves /metrics to requests that bear it
+	// (Authorization: Bearer); MetricsPublic serves it to anyone. With
+	// neither, /metrics is not served.
+	MetricsToken  string
+	MetricsPublic bool
+	// Alertmanager says how alerts become incidents.
+	Alertmanager AlertmanagerConfig
 	// EventRetention is how many change-feed events are kept for
 	// reconnecting clients. Default 10000.
 	EventRetention int
@@ -85,6 +92,9 @@ type Server struct {
 	consoleCSS    string
 	consoleJS     string
 
+	metrics *metrics
+	embed   *page // /embed.js
+
 	snap atomic.Pointer[snapshot]
 	// rebuilt is closed and replaced after each snapshot rebuild; waiters
 	// use it to learn that a newer snapshot exists.
@@ -124,6 +134,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		cfg.SessionMax = 7 * 24 * time.Hour
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if err := cfg.Alertmanager.Normalize(); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	assets, err := static.Load()
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -151,6 +164,10 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
+	s.metrics = newMetrics(s)
+	if s.embed, err = newEmbedScript(); err != nil {
+		return nil, fmt.Errorf("web: embed script: %w", err)
+	}
 	if s.cfg.WebhookGuard == nil {
 		if s.cfg.WebhookGuard, err = notify.NewGuard(""); err != nil {
 			return nil, fmt.Errorf("web: %w", err)
@@ -212,7 +229,10 @@ func (s *Server) Run(ctx context.Context) error {
 
 // refresh is rebuildSnapshot for the background loop, which logs failures.
 func (s *Server) refresh(ctx context.Context) {
-	if err := s.rebuildSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	start := time.Now()
+	err := s.rebuildSnapshot(ctx)
+	s.metrics.observeRebuild(time.Since(start), err)
+	if err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Error("refresh snapshot", "err", err)
 	}
 }

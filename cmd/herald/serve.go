@@ -29,11 +29,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	adminEmail := fs.String("admin-email", "admin@localhost", "email of the first admin, created on an empty database")
 	sessionIdle := fs.String("session-idle", "8h", "console sessions end after this long without a request")
 	sessionMax := fs.String("session-max", "168h", "console sessions end this long after sign-in, however active")
+	integrations := addIntegrationFlags(fs)
 	notifyOpts := addNotifyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	idle, maxAge, err := sessionDurations(*sessionIdle, *sessionMax)
+	if err != nil {
+		return err
+	}
+	eco, err := integrations.parse()
 	if err != nil {
 		return err
 	}
@@ -90,7 +95,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
 		Subscriptions: emailOn, WebhookGuard: guard,
-		MaxStreamsPerIP: streamsCap, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge}, st)
+		MaxStreamsPerIP: streamsCap, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge,
+		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager}, st)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestServeIntegrationFlags(t *testing.T) {
+	t.Run("bad values are refused before anything starts", func(t *testing.T) {
+		tests := []struct{ name, flag, value, want string }{
+			{"unknown status", "--alertmanager-severity", "critical=down", "alertmanager"},
+			{"pair without =", "--alertmanager-components", "checkout", "--alertmanager-components"},
+			{"bad on-resolved", "--alertmanager-on-resolved", "identified", "on-resolved"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				db := filepath.Join(t.TempDir(), "h.db")
+				_, err := herald(t, "serve", "--addr", "127.0.0.1:0", "--db", db, tt.flag, tt.value)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("serve %s %s: %v, want an error about %s", tt.flag, tt.value, err, tt.want)
+				}
+				if _, err := os.Stat(db); !os.IsNotExist(err) {
+					t.Errorf("the database was created before the flags were checked")
+				}
+			})
+		}
+		if _, err := herald(t, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "h.db"), "--metrics-public", "--metrics-token", "x"); err == nil {
+			t.Error("--metrics-public with --metrics-token was accepted")
+		}
+	})
+
+	t.Run("metrics token from the environment", func(t *testing.T) {
+		t.Setenv("HERALD_METRICS_TOKEN", "scrape-me")
+		url, _, stop := startServe(t, "--db", filepath.Join(t.TempDir(), "h.db"))
+		defer stop()
+		get := func(token string) int {
+			req, _ := http.NewRequest("GET", url+"/metrics", nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if got := get(""); got != http.StatusUnauthorized {
+			t.Errorf("without the token: %d, want 401", got)
+		}
+		if got := get("scrape-me"); got != http.StatusOK {
+			t.Errorf("with the token: %d, want 200", got)
+		}
+	})
+}

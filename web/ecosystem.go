@@ -1,0 +1,159 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/herald-status/herald/store"
+)
+
+// ecosystem is what other tools read, kept with each snapshot so that
+// serving it costs no query: the Statuspage-compatible API, the history
+// feeds and the badges.
+//
+// What follows the present (summary, status, components, unresolved and
+// current maintenance, the overall badge) is encoded with every rebuild:
+// that is what tools poll during an outage. The history (incidents.json,
+// scheduled-maintenances.json, the feeds) is encoded on its first request
+// after a change, once however many ask at the same moment, and then served
+// from memory like the rest: a long history must not slow down every
+// rebuild, and so every live update. Component badges are rendered on first
+// request too (badges.go).
+type ecosystem struct {
+	enc           *statuspageEncoder
+	hot           map[string]*page // by route, "/api/v2/summary.json"
+	history       map[string]*onDemand
+	badge         *page
+	openIncidents int
+
+	// latest is the history the on-demand documents share, read once.
+	latestMu    sync.Mutex
+	latestRead  bool
+	incidents   []store.Incident
+	maintenance []store.Maintenance
+}
+
+// onDemand is a document rendered on first request. The mutex makes
+// concurrent first requests wait for one rendering rather than each doing
+// it; a failure is not kept, so the next request tries again.
+type onDemand struct {
+	mu     sync.Mutex
+	p      *page
+	render func(ctx context.Context) (*page, error)
+}
+
+func (d *onDemand) get() (*page, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.p != nil {
+		return d.p, nil
+	}
+	// Not the request's context: one visitor giving up must not fail the
+	// rendering the others are waiting for.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := d.render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.p = p
+	return p, nil
+}
+
+// buildEcosystem encodes the hot documents and prepares the others.
+func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components []store.Component, groups []store.ComponentGroup, active []store.Incident, open []store.Maintenance) (*ecosystem, error) {
+	updated, err := s.lastPublicChange(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	d := statuspageData{components: components, groups: groups, active: active, open: open, updatedAt: updated}
+	eco := &ecosystem{enc: s.newStatuspageEncoder(d), openIncidents: len(active)}
+	if eco.hot, err = eco.enc.hotDocuments(d); err != nil {
+		return nil, fmt.Errorf("statuspage API: %w", err)
+	}
+	if eco.badge, err = newBadge(s.cfg.PageName, overallStatus(components)); err != nil {
+		return nil, fmt.Errorf("badge: %w", err)
+	}
+	eco.history = map[string]*onDemand{
+		v2Incidents: {render: func(ctx context.Context) (*page, error) {
+			inc, _, err := eco.latest(ctx, s.store)
+			if err != nil {
+				return nil, err
+			}
+			return eco.enc.incidentsDocument(inc)
+		}},
+		v2Maintenance: {render: func(ctx context.Context) (*page, error) {
+			_, maint, err := eco.latest(ctx, s.store)
+			if err != nil {
+				return nil, err
+			}
+			return eco.enc.maintenancesDocument(maint)
+		}},
+		feedAtom: {render: func(ctx context.Context) (*page, error) {
+			inc, maint, err := eco.latest(ctx, s.store)
+			if err != nil {
+				return nil, err
+			}
+			return s.atomFeed(s.feedItems(inc, maint), updated)
+		}},
+		feedRSS: {render: func(ctx context.Context) (*page, error) {
+			inc, maint, err := eco.latest(ctx, s.store)
+			if err != nil {
+				return nil, err
+			}
+			return s.rssFeed(s.feedItems(inc, maint), updated)
+		}},
+	}
+	return eco, nil
+}
+
+// document is the page for a route: a hot one, or a history one rendered
+// now if it is the first request. nil means no such document.
+func (eco *ecosystem) document(route string) (*page, error) {
+	if p, ok := eco.hot[route]; ok {
+		return p, nil
+	}
+	if d, ok := eco.history[route]; ok {
+		return d.get()
+	}
+	return nil, nil
+}
+
+// latest reads the newest incidents and maintenance (any status), once per
+// snapshot, for the history documents.
+func (eco *ecosystem) latest(ctx context.Context, st *store.Store) ([]store.Incident, []store.Maintenance, error) {
+	eco.latestMu.Lock()
+	defer eco.latestMu.Unlock()
+	if eco.latestRead {
+		return eco.incidents, eco.maintenance, nil
+	}
+	inc, err := st.ListIncidents(ctx, store.IncidentFilter{Limit: v2Limit})
+	if err != nil {
+		return nil, nil, fmt.Errorf("latest incidents: %w", err)
+	}
+	maint, err := st.ListMaintenances(ctx, store.MaintenanceFilter{Limit: v2Limit})
+	if err != nil {
+		return nil, nil, fmt.Errorf("latest maintenance: %w", err)
+	}
+	eco.incidents, eco.maintenance, eco.latestRead = inc, maint, true
+	return inc, maint, nil
+}
+
+// lastPublicChange is when anything public last changed: the time of the
+// newest change-feed event the snapshot includes. It is the page's
+// updated_at, and depends only on the data, so unchanged documents keep
+// their ETags across the periodic rebuilds.
+func (s *Server) lastPublicChange(ctx context.Context, snap *snapshot) (time.Time, error) {
+	if snap.version > 0 {
+		events, err := s.store.EventsSince(ctx, snap.version-1, 1)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("last change: %w", err)
+		}
+		if len(events) == 1 {
+			return events[0].CreatedAt, nil
+		}
+	}
+	return snap.builtAt, nil // nothing has ever changed: an empty page
+}

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserEmbedBannerOnAnotherSite puts embed.js on a customer's page,
+// served from another origin under a strict Content-Security-Policy of the
+// customer's own, and checks that the banner appears while an incident is
+// open and goes once it is resolved.
+func TestBrowserEmbedBannerOnAnotherSite(t *testing.T) {
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	inc := ts.createIncident(t, map[string]any{"name": `Logins <b>failing</b>`, "impact": "major", "body": "Investigating.", "components": map[string]string{api.ID: "major_outage"}})
+
+	customer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only what the banner needs: our script and our API. No inline
+		// script or style is allowed, as on a careful customer's site.
+		w.Header().Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; script-src %s; connect-src %s", ts.URL, ts.URL))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Customer</title></head><body><main><h1>Shop</h1></main>
+<script src="%s/embed.js" async></script></body></html>`, ts.URL)
+	}))
+	defer customer.Close()
+	waitCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.srv.WaitFresh(waitCtx); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := newBrowser(t, 30*time.Second)
+	var problems consoleProblems
+	if err := problems.listen(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(customer.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`div[role="status"] a`)),
+	); err != nil {
+		t.Fatalf("browser: banner did not appear: %v (console: %q)", err, problems.get())
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`div[role="status"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "Logins <b>failing</b>") || !strings.Contains(text, "Investigating") {
+		t.Errorf("banner reads %q, want the incident's name as text and its status", text)
+	}
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('div[role="status"] a').href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if href != "http://status.example.test/incidents/"+inc.ID {
+		t.Errorf("banner links to %q, want the incident's page", href)
+	}
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+
+	// Resolved: a fresh visit shows no banner.
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
+	if err := ts.srv.WaitFresh(waitCtx); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(customer.URL+"/"), chromedp.WaitReady(chromedp.CSS("main"))); err != nil {
+		t.Fatal(err)
+	}
+	// The banner would show as soon as the script's request answers (a
+	// local round trip); a second is ample to be sure it does not.
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise(r => setTimeout(() => r(String(document.querySelectorAll('div[role="status"]').length)), 1000))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != "0" {
+		t.Errorf("%s banners after the incident was resolved, want none", n)
+	}
+}

@@ -1,0 +1,217 @@
+package web
+
+import (
+	"bytes"
+	"encoding/xml"
+	"html"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// The history feeds: /history.atom (Atom 1.0) and /history.rss (RSS 2.0).
+// Each incident and maintenance is one entry with its own link; an entry's
+// updated time moves with every update, and its content is the whole
+// timeline, so a feed reader shows the latest state.
+
+// feedItem is an incident or a maintenance as a feed entry.
+type feedItem struct {
+	id, title, link string
+	published       time.Time
+	updated         time.Time
+	summary         string // the latest update, as plain text
+	content         string // the timeline, as HTML
+}
+
+func (s *Server) feedItems(incidents []store.Incident, maint []store.Maintenance) []feedItem {
+	items := make([]feedItem, 0, len(incidents)+len(maint))
+	for _, inc := range incidents {
+		it := feedItem{id: inc.ID, title: inc.Name, link: s.cfg.BaseURL + "/incidents/" + inc.ID, published: inc.CreatedAt, updated: inc.UpdatedAt}
+		var b strings.Builder
+		for _, u := range inc.Updates {
+			timelineEntry(&b, u.CreatedAt, u.Status.Label(), u.Body)
+		}
+		it.content = b.String()
+		if len(inc.Updates) > 0 {
+			it.summary = inc.Updates[0].Status.Label() + " - " + inc.Updates[0].Body
+		}
+		items = append(items, it)
+	}
+	for _, m := range maint {
+		it := feedItem{id: m.ID, title: m.Name, link: s.cfg.BaseURL + "/maintenance/" + m.ID, published: m.CreatedAt, updated: m.UpdatedAt}
+		var b strings.Builder
+		b.WriteString("<p><strong>Scheduled for</strong> ")
+		b.WriteString(html.EscapeString(feedTime(m.ScheduledFor) + " – " + feedTime(m.ScheduledUntil)))
+		b.WriteString("</p>")
+		for _, u := range m.Updates {
+			timelineEntry(&b, u.CreatedAt, u.Status.Label(), u.Body)
+		}
+		it.content = b.String()
+		if len(m.Updates) > 0 {
+			it.summary = m.Updates[0].Status.Label() + " - " + m.Updates[0].Body
+		}
+		items = append(items, it)
+	}
+	// Most recently changed first: that is what a reader wants on top.
+	slices.SortStableFunc(items, func(a, b feedItem) int { return b.updated.Compare(a.updated) })
+	return items[:min(len(items), v2Limit)]
+}
+
+// timelineEntry writes one update as HTML: the body is the same sanitized
+// Markdown rendering the pages use.
+func timelineEntry(b *strings.Builder, at time.Time, status, body string) {
+	b.WriteString("<p><small>")
+	b.WriteString(html.EscapeString(feedTime(at)))
+	b.WriteString("</small><br><strong>")
+	b.WriteString(html.EscapeString(status))
+	b.WriteString("</strong></p>")
+	b.WriteString(templates.RenderMarkdown(body))
+}
+
+func feedTime(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04 UTC") }
+
+// atomTime is RFC 3339 with milliseconds, so that two updates within a
+// second still read as a change.
+func atomTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+type atomFeed struct {
+	XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
+	ID      string      `xml:"id"`
+	Title   string      `xml:"title"`
+	Updated string      `xml:"updated"`
+	Links   []atomLink  `xml:"link"`
+	Author  atomAuthor  `xml:"author"`
+	Entries []atomEntry `xml:"entry"`
+}
+
+type atomLink struct {
+	Href string `xml:"href,attr"`
+	Rel  string `xml:"rel,attr,omitempty"`
+	Type string `xml:"type,attr,omitempty"`
+}
+
+type atomAuthor struct {
+	Name string `xml:"name"`
+}
+
+type atomEntry struct {
+	ID        string   `xml:"id"`
+	Title     string   `xml:"title"`
+	Published string   `xml:"published"`
+	Updated   string   `xml:"updated"`
+	Link      atomLink `xml:"link"`
+	Summary   string   `xml:"summary"`
+	Content   atomText `xml:"content"`
+}
+
+type atomText struct {
+	Type string `xml:"type,attr"`
+	Body string `xml:",chardata"`
+}
+
+type rssFeed struct {
+	XMLName xml.Name   `xml:"rss"`
+	Version string     `xml:"version,attr"`
+	AtomNS  string     `xml:"xmlns:atom,attr"`
+	Channel rssChannel `xml:"channel"`
+}
+
+type rssChannel struct {
+	Title         string    `xml:"title"`
+	Link          string    `xml:"link"`
+	Description   string    `xml:"description"`
+	LastBuildDate string    `xml:"lastBuildDate"`
+	Self          atomLink  `xml:"atom:link"`
+	Items         []rssItem `xml:"item"`
+}
+
+type rssItem struct {
+	Title       string  `xml:"title"`
+	Link        string  `xml:"link"`
+	Description string  `xml:"description"`
+	PubDate     string  `xml:"pubDate"`
+	GUID        rssGUID `xml:"guid"`
+}
+
+type rssGUID struct {
+	IsPermaLink bool   `xml:"isPermaLink,attr"`
+	Value       string `xml:",chardata"`
+}
+
+// Routes of the feeds.
+const (
+	feedAtom = "/history.atom"
+	feedRSS  = "/history.rss"
+)
+
+// feedUpdated is when the feed last changed: its newest entry's time, so an
+// unchanged history keeps its ETag.
+func feedUpdated(items []feedItem, fallback time.Time) time.Time {
+	if len(items) > 0 {
+		return items[0].updated
+	}
+	return fallback
+}
+
+func (s *Server) feedTitle() string { return s.cfg.PageName + " status history" }
+
+// atomFeed encodes the history as Atom 1.0.
+func (s *Server) atomFeed(items []feedItem, fallback time.Time) (*page, error) {
+	af := atomFeed{
+		ID: s.cfg.BaseURL + "/history", Title: s.feedTitle(), Updated: atomTime(feedUpdated(items, fallback)),
+		Links: []atomLink{
+			{Href: s.cfg.BaseURL + feedAtom, Rel: "self", Type: "application/atom+xml"},
+			{Href: s.cfg.BaseURL + "/history", Rel: "alternate", Type: "text/html"},
+		},
+		Author: atomAuthor{Name: s.cfg.PageName},
+	}
+	for _, it := range items {
+		af.Entries = append(af.Entries, atomEntry{
+			// The link is the entry's permanent address, hence its id.
+			ID: it.link, Title: it.title, Link: atomLink{Href: it.link, Rel: "alternate", Type: "text/html"},
+			Published: atomTime(it.published), Updated: atomTime(it.updated),
+			Summary: it.summary, Content: atomText{Type: "html", Body: it.content},
+		})
+	}
+	return xmlPage(af, "application/atom+xml; charset=utf-8")
+}
+
+// rssFeed encodes the history as RSS 2.0.
+func (s *Server) rssFeed(items []feedItem, fallback time.Time) (*page, error) {
+	rf := rssFeed{Version: "2.0", AtomNS: "http://www.w3.org/2005/Atom", Channel: rssChannel{
+		Title: s.feedTitle(), Link: s.cfg.BaseURL + "/history", Description: "Incidents and maintenance on the " + s.cfg.PageName + " status page",
+		LastBuildDate: feedUpdated(items, fallback).UTC().Format(time.RFC1123Z),
+		Self:          atomLink{Href: s.cfg.BaseURL + feedRSS, Rel: "self", Type: "application/rss+xml"},
+	}}
+	for _, it := range items {
+		rf.Channel.Items = append(rf.Channel.Items, rssItem{
+			Title: it.title, Link: it.link, Description: it.content,
+			PubDate: it.updated.UTC().Format(time.RFC1123Z), GUID: rssGUID{IsPermaLink: true, Value: it.link},
+		})
+	}
+	return xmlPage(rf, "application/rss+xml; charset=utf-8")
+}
+
+func xmlPage(v any, contentType string) (*page, error) {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	if err := xml.NewEncoder(&b).Encode(v); err != nil {
+		return nil, err
+	}
+	b.WriteByte('\n')
+	return newPageBytes(b.Bytes(), contentType)
+}
+
+// handleFeed serves /history.atom and /history.rss.
+func (s *Server) handleFeed(c echo.Context) error {
+	p, err := s.snap.Load().eco.document(c.Path())
+	if err != nil {
+		return err
+	}
+	return servePage(c, p)
+}
