@@ -63,6 +63,7 @@ type Dispatcher struct {
 	wake     chan struct{}
 	email    *emailSender
 	hooks    *webhookSender
+	metrics  *deliveryMetrics
 }
 
 // pipeline is one channel's sending machinery: a pool of workers fed with
@@ -108,6 +109,7 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{st: st, cfg: cfg, owner: newOwnerID(), log: cfg.Logger.With("component", "notify"), wake: make(chan struct{}, 1)}
 	d.jobs = &jobCache{st: st, m: map[int64]*preparedJob{}}
+	d.metrics = newDeliveryMetrics(st)
 
 	wcfg := WebhookConfig{}
 	if cfg.Webhooks != nil {
@@ -339,6 +341,7 @@ func (d *Dispatcher) record(p *pipeline, results <-chan store.DeliveryResult, in
 		cancel()
 		for _, r := range batch {
 			d.logResult(r)
+			d.metrics.observe(r)
 		}
 		inflight.Add(-int64(len(batch)))
 		poke(freed)

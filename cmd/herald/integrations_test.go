@@ -37,6 +37,7 @@ func TestServeIntegrationFlags(t *testing.T) {
 		t.Setenv("HERALD_METRICS_TOKEN", "scrape-me")
 		url, _, stop := startServe(t, "--db", filepath.Join(t.TempDir(), "h.db"))
 		defer stop()
+		var body string
 		get := func(token string) int {
 			req, _ := http.NewRequest("GET", url+"/metrics", nil)
 			if token != "" {
@@ -46,8 +47,9 @@ func TestServeIntegrationFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			io.Copy(io.Discard, resp.Body)
+			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			body = string(b)
 			return resp.StatusCode
 		}
 		if got := get(""); got != http.StatusUnauthorized {
@@ -55,6 +57,12 @@ func TestServeIntegrationFlags(t *testing.T) {
 		}
 		if got := get("scrape-me"); got != http.StatusOK {
 			t.Errorf("with the token: %d, want 200", got)
+		}
+		// The server's own series and the notification dispatcher's.
+		for _, name := range []string{"herald_http_requests_total", "herald_live_clients", "herald_deliveries_total", "herald_outbox_jobs_pending"} {
+			if !strings.Contains(body, "\n"+name) {
+				t.Errorf("/metrics lacks %s", name)
+			}
 		}
 	})
 }

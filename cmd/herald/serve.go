@@ -100,6 +100,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	for _, c := range dispatcher.Collectors() {
+		if err := srv.Metrics().Register(c); err != nil {
+			return fmt.Errorf("notification metrics: %w", err)
+		}
+	}
 	httpServer := web.NewHTTPServer(srv.Handler(), logger)
 
 	// Live streams never end by themselves: close them as shutdown begins,
