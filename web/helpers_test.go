@@ -39,6 +39,11 @@ type testSetup struct {
 	smallSocketBuffers bool
 	// wrapListener, if set, wraps the raw listener (under Herald's own).
 	wrapListener func(net.Listener) net.Listener
+	// logHandler, if set, also receives every log record the server writes.
+	logHandler slog.Handler
+	// beforeServe, if set, runs after the server is built and before it
+	// takes requests (to add a route only a test needs, say).
+	beforeServe func(*Server)
 }
 
 // newTestServer starts Herald on a fresh database in t.TempDir().
@@ -61,10 +66,16 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
+	if setup.logHandler != nil {
+		logger = slog.New(slog.NewMultiHandler(logger.Handler(), setup.logHandler))
+	}
 	setup.cfg.Logger = logger
 	srv, err := New(ctx, setup.cfg, st)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup.beforeServe != nil {
+		setup.beforeServe(srv)
 	}
 	done := make(chan struct{})
 	go func() {

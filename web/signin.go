@@ -1,8 +1,8 @@
 package web
 
 import (
-	"encoding/hex"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 
@@ -35,20 +35,20 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
 	ip := c.RealIP()
-	if !s.signIns.allowed(email, ip) {
+	if !s.signIns.begin(email, ip) {
 		s.log.Warn("sign-in refused: too many failures", "ip", ip)
 		return s.loginPage(c, http.StatusUnauthorized, email, next, signInFailed)
 	}
 	user, err := s.store.Authenticate(ctx, email, password)
 	if errors.Is(err, store.ErrBadCredentials) {
-		s.signIns.failed(email, ip)
+		// Already counted by begin.
 		s.log.Info("sign-in failed", "ip", ip)
 		return s.loginPage(c, http.StatusUnauthorized, email, next, signInFailed)
 	}
 	if err != nil {
 		return err
 	}
-	s.signIns.succeeded(email)
+	s.signIns.succeeded(email, ip)
 	if _, err := s.store.PruneSessions(ctx, s.sessionPolicy()); err != nil {
 		s.log.Error("prune sessions", "err", err)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -36,37 +37,47 @@ func newSignInLimiter() *signInLimiter {
 	}
 }
 
-// allowed reports whether a sign-in for email from ip may be tried.
-func (l *signInLimiter) allowed(email, ip string) bool {
+// begin reports whether a sign-in for email from ip may be tried and, if
+// so, counts it as a failure at once, before the password is checked.
+// Checking and counting under one lock is what makes the limit hold
+// against a burst: were they separate, a hundred concurrent guesses would
+// all pass the check while the first ones were still hashing.
+func (l *signInLimiter) begin(email, ip string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	return len(l.recent(l.accounts, accountKey(email), now)) < l.perAccount &&
-		len(l.recent(l.ips, ip, now)) < l.perIP
-}
-
-// failed records a failed attempt against both the account and the address.
-func (l *signInLimiter) failed(email, ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
+	account, addr := accountKey(email), ipKey(ip)
+	if len(l.recent(l.accounts, account, now)) >= l.perAccount || len(l.recent(l.ips, addr, now)) >= l.perIP {
+		return false
+	}
 	for _, kv := range []struct {
 		m   map[string][]time.Time
 		key string
-	}{{l.accounts, accountKey(email)}, {l.ips, ip}} {
+	}{{l.accounts, account}, {l.ips, addr}} {
 		if len(kv.m) >= maxTracked {
 			l.sweep(kv.m, now)
 		}
 		kv.m[kv.key] = append(l.recent(kv.m, kv.key, now), now)
 	}
+	return true
 }
 
-// succeeded clears the account's count: its owner got in. The address's
-// count stays, so one good account does not launder guesses at others.
-func (l *signInLimiter) succeeded(email string) {
+// succeeded undoes what begin counted for a sign-in that was right: the
+// account's count is cleared (its owner got in) and the address gets its
+// attempt back. The address's failures stay, so one good account does not
+// launder guesses at others.
+func (l *signInLimiter) succeeded(email, ip string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.accounts, accountKey(email))
+	addr := ipKey(ip)
+	if list := l.ips[addr]; len(list) > 0 {
+		if len(list) == 1 {
+			delete(l.ips, addr)
+		} else {
+			l.ips[addr] = list[:len(list)-1]
+		}
+	}
 }
 
 func (l *signInLimiter) recent(m map[string][]time.Time, key string, now time.Time) []time.Time {
@@ -103,3 +114,18 @@ func (l *signInLimiter) sweep(m map[string][]time.Time, now time.Time) {
 }
 
 func accountKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// ipKey is the address an attempt counts against. An IPv6 client usually
+// holds a whole /64 and can pick a fresh address in it for every request,
+// so IPv6 attempts count against their /64; IPv4 ones against the address.
+func ipKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
+}
