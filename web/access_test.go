@@ -99,8 +99,8 @@ GET    /console/groups/:id                      viewer
 POST   /console/groups/:id                      admin
 POST   /console/groups/:id/move                 admin
 POST   /console/groups/:id/delete               admin
-GET    /console/audit                           viewer
-GET    /console/audit.csv                       viewer
+GET    /console/audit                           admin
+GET    /console/audit.csv                       admin
 GET    /console/users                           admin
 POST   /console/users                           admin
 GET    /console/users/:id                       admin

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/herald-status/herald/store"
 )
 
@@ -104,5 +106,63 @@ func TestConsoleSignInLimitIPv6Prefix(t *testing.T) {
 	}
 	if st := signIn("2001:db8:1:3::1", "bob@example.com", testPassword); st != http.StatusSeeOther {
 		t.Errorf("a sign-in from another /64: %d, want signed in", st)
+	}
+}
+
+// A route someone forgets to give a rule in access.go must be closed to
+// all but admins, reading included: the forgotten route may well be one
+// that exports personal data.
+func TestAccessUnruledRouteIsAdminOnly(t *testing.T) {
+	ts := newTestServer(t, func(s *testSetup) {
+		s.beforeServe = func(srv *Server) {
+			g := srv.echo.Group("/api/v1", srv.requireToken, srv.authorize)
+			g.GET("/no-rule-for-this", func(c echo.Context) error { return c.String(http.StatusOK, "secret") })
+		}
+	})
+	for _, r := range store.Roles {
+		u := ts.addUser(t, string(r)+"@example.com", r)
+		_, raw, err := ts.store.CreateUserToken(t.Context(), store.TokenInput{Name: string(r), UserID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := ts.callWithToken(t, raw, "GET", "/api/v1/no-rule-for-this", nil)
+		if allowed := resp.Status == http.StatusOK; allowed != (r == store.RoleAdmin) {
+			t.Errorf("as %s: %d, want only admins let through", r, resp.Status)
+		}
+	}
+}
+
+// The audit log repeats every object's data in its before/after values,
+// including what only admins may read elsewhere (webhook URLs, which often
+// carry credentials; subscribers' emails): reading it is for admins, in
+// the console as in the API.
+func TestConsoleAuditLogIsAdminOnly(t *testing.T) {
+	ts := newTestServer(t)
+	const hookURL = "https://hooks.example.com/services/T0/B0/s3cretpathtoken"
+	if _, _, err := ts.store.CreateWebhook(t.Context(), store.WebhookInput{URL: hookURL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.AddSubscriber(t.Context(), store.SubscriberInput{Email: "private.person@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range store.Roles {
+		b := ts.signedIn(t, ts.addUser(t, string(r)+"@example.com", r))
+		for _, path := range []string{"/console/audit", "/console/audit.csv"} {
+			p := b.get(path)
+			leaks := strings.Contains(p.Body, "s3cretpathtoken") || strings.Contains(p.Body, "private.person@example.org")
+			if r == store.RoleAdmin {
+				if p.Status != http.StatusOK || !leaks {
+					t.Errorf("admin %s: %d, want the full log", path, p.Status)
+				}
+				continue
+			}
+			if p.Status != http.StatusForbidden || leaks {
+				t.Errorf("%s %s: %d (shows admin-only data: %v), want 403", r, path, p.Status, leaks)
+			}
+		}
+		nav := b.get("/console").Doc.Find(`nav a[href="/console/audit"]`).Length()
+		if (nav > 0) != (r == store.RoleAdmin) {
+			t.Errorf("%s: audit log in the navigation: %v", r, nav > 0)
+		}
 	}
 }
