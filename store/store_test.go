@@ -327,7 +327,7 @@ func everyChange() []change {
 		}, "token.create", "api_token", "", false, true},
 		{"revoke token", token, func(ctx context.Context, st *Store, id string) (string, error) {
 			return id, st.RevokeToken(ctx, id)
-		}, "token.revoke", "api_token", "", false, false},
+		}, "token.revoke", "api_token", "", true, true},
 	}
 }
 

@@ -157,19 +157,25 @@ func (s *Store) ListTokens(ctx context.Context) ([]APIToken, error) {
 	return out, nil
 }
 
-// RevokeToken makes a token unusable. Revoking twice is not an error.
+// RevokeToken makes a token unusable. Revoking twice is not an error, and
+// the second time changes (and audits) nothing.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		res, err := t.exec(`UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, t.now, id)
+		before, err := getToken(t.ctx, t.Tx, id)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return &NotFoundError{Kind: "API token", ID: id}
+		if before.RevokedAt != nil {
+			return nil
 		}
-		return t.audit("token.revoke", "api_token", id, nil, nil)
+		if _, err := t.exec(`UPDATE api_tokens SET revoked_at = ? WHERE id = ?`, t.now, id); err != nil {
+			return err
+		}
+		after, err := getToken(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		return t.audit("token.revoke", "api_token", id, before, after)
 	})
 	if err != nil {
 		return fmt.Errorf("store: revoke token: %w", err)
@@ -229,13 +235,21 @@ func (t *tx) tokenOwner(userID string) (User, error) {
 
 // GetToken returns one token.
 func (s *Store) GetToken(ctx context.Context, id string) (APIToken, error) {
-	var ownerRole string
-	tok, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+`, coalesce(u.role, '') FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id), &ownerRole)
-	if errors.Is(err, sql.ErrNoRows) {
-		return APIToken{}, fmt.Errorf("store: get token: %w", &NotFoundError{Kind: "API token", ID: id})
-	}
+	tok, err := getToken(ctx, s.read, id)
 	if err != nil {
 		return APIToken{}, fmt.Errorf("store: get token: %w", err)
+	}
+	return tok, nil
+}
+
+func getToken(ctx context.Context, q querier, id string) (APIToken, error) {
+	var ownerRole string
+	tok, err := scanToken(q.QueryRowContext(ctx, `SELECT `+tokenColumns+`, coalesce(u.role, '') FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id), &ownerRole)
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIToken{}, &NotFoundError{Kind: "API token", ID: id}
+	}
+	if err != nil {
+		return APIToken{}, err
 	}
 	tok.EffectiveRole = effectiveTokenRole(tok, Role(ownerRole))
 	return tok, nil

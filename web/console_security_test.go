@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -164,5 +165,53 @@ func TestConsoleAuditLogIsAdminOnly(t *testing.T) {
 		if (nav > 0) != (r == store.RoleAdmin) {
 			t.Errorf("%s: audit log in the navigation: %v", r, nav > 0)
 		}
+	}
+}
+
+// Revoking a token is audited with what changed, once.
+func TestConsoleTokenRevokeAudited(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.addUser(t, "ann@example.com", store.RoleAdmin)
+	tok, _, err := ts.store.CreateUserToken(t.Context(), store.TokenInput{Name: "ci", UserID: admin.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ts.signedIn(t, admin)
+	for range 2 {
+		if p := b.post("/console/tokens/"+tok.ID+"/revoke", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("revoke: %d %s", p.Status, p.Body)
+		}
+	}
+	resp := ts.call(t, "GET", "/api/v1/audit-log?object_type=api_token&object_id="+tok.ID, nil)
+	var entries []store.AuditEntry
+	resp.decode(t, &entries)
+	var revokes []store.AuditEntry
+	for _, e := range entries {
+		if e.Action == "token.revoke" {
+			revokes = append(revokes, e)
+		}
+	}
+	if len(revokes) != 1 {
+		t.Fatalf("%d token.revoke entries, want 1 (revoking again changes nothing)", len(revokes))
+	}
+	e := revokes[0]
+	var before, after struct {
+		Name      string  `json:"name"`
+		RevokedAt *string `json:"revoked_at"`
+	}
+	if len(e.Before) == 0 || len(e.After) == 0 {
+		t.Fatalf("token.revoke before=%s after=%s, want both recorded", e.Before, e.After)
+	}
+	if err := json.Unmarshal(e.Before, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(e.After, &after); err != nil {
+		t.Fatal(err)
+	}
+	if before.Name != "ci" || before.RevokedAt != nil || after.RevokedAt == nil {
+		t.Errorf("before %s, after %s: want the token, not revoked then revoked", e.Before, e.After)
+	}
+	if e.Actor.Type != "user" || e.Actor.ID != admin.ID {
+		t.Errorf("actor %+v, want the admin", e.Actor)
 	}
 }
