@@ -131,7 +131,7 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 		}
 		d.email = email
 		d.channels = append(d.channels, store.ChannelEmail)
-		d.pipes = append(d.pipes, &pipeline{channel: store.ChannelEmail, workers: email.cfg.Concurrency, claimBatch: max(64, 8*email.cfg.Concurrency),
+		d.pipes = append(d.pipes, &pipeline{channel: store.ChannelEmail, workers: email.cfg.Concurrency, claimBatch: max(256, 16*email.cfg.Concurrency),
 			newWorker: func() worker { return email.newWorker() }, wake: make(chan struct{}, 1)})
 	}
 	return d, nil
@@ -208,10 +208,24 @@ func (d *Dispatcher) expandLoop(ctx context.Context) {
 func (d *Dispatcher) expand(ctx context.Context, job store.Job) {
 	start, total := time.Now(), 0
 	for {
+		if ctx.Err() != nil {
+			// Stopping: hand the job back so the next start goes on from
+			// its cursor at once rather than after the lease.
+			release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := d.st.ReleaseJob(release, job.ID, d.owner); err != nil {
+				d.log.Error("release job", "job", job.ID, "err", err)
+			}
+			return
+		}
 		made, done, err := d.st.ExpandJob(ctx, job.ID, d.owner, d.cfg.ExpandBatch, d.cfg.Lease, d.channels)
 		if err != nil {
-			// The lease runs out and the job is claimed again later.
+			// Unless we are stopping (above, next turn), the lease runs out
+			// and the job is claimed again later.
 			d.logErr(ctx, "expand job", err, "job", job.ID)
+			if ctx.Err() != nil {
+				continue
+			}
 			return
 		}
 		total += made
@@ -231,8 +245,13 @@ func (d *Dispatcher) expand(ctx context.Context, job store.Job) {
 // runPipeline claims due deliveries for one channel and feeds them to its
 // workers, never holding more claims than the workers can start soon.
 func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
-	work := make(chan store.Delivery)
-	results := make(chan store.DeliveryResult, 2*p.workers)
+	// Buffered by a claim's worth, so the pump can write its next claim
+	// while the workers work through the last one.
+	work := make(chan store.Delivery, p.claimBatch)
+	// Room for every claim in flight: a worker never waits for the
+	// recorder's transaction to finish before sending its next message.
+	capacity := int64(p.workers + 2*p.claimBatch)
+	results := make(chan store.DeliveryResult, capacity)
 	// Sends in flight outlive ctx by the grace period: cutting a message
 	// off half-sent would only make a retry, and so a possible duplicate.
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
@@ -243,6 +262,10 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 			w := p.newWorker()
 			defer w.close()
 			for dl := range work {
+				if ctx.Err() != nil { // stopping: hand back what was not started
+					results <- store.DeliveryResult{Delivery: dl, Outcome: store.Released}
+					continue
+				}
 				results <- d.deliver(sendCtx, w, dl)
 			}
 		})
@@ -255,7 +278,6 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 		d.record(p, results, &inflight, freed)
 	}()
 
-	capacity := int64(p.workers + p.claimBatch)
 	var pending []store.Delivery
 	for ctx.Err() == nil {
 		if len(pending) > 0 {
@@ -266,15 +288,17 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 			}
 			continue
 		}
+		// Claim ahead, a batch at a time, so the workers never run dry
+		// while a claim is being written.
 		room := capacity - inflight.Load()
-		if room <= 0 {
+		if room < int64(p.claimBatch) {
 			select {
 			case <-freed:
 			case <-ctx.Done():
 			}
 			continue
 		}
-		ds, err := d.st.ClaimDeliveries(ctx, p.channel, d.owner, int(min(room, int64(p.claimBatch))), d.cfg.Lease)
+		ds, err := d.st.ClaimDeliveries(ctx, p.channel, d.owner, p.claimBatch, d.cfg.Lease)
 		if err != nil {
 			d.logErr(ctx, "claim deliveries", err, "channel", p.channel)
 			d.sleep(ctx, time.Second)
@@ -310,14 +334,22 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 	<-recorded
 }
 
-// record writes results in batches: whatever has arrived while the last
-// batch was being written goes in the next transaction, so a busy channel
-// commits hundreds of results at once and an idle one commits each at once.
+// recordGather is how long the recorder collects results into one
+// transaction. It bounds how many sent messages a crash can leave
+// unrecorded (and so send twice after a restart) to about this long's worth.
+const recordGather = 20 * time.Millisecond
+
+// record writes results in batches of what arrives within recordGather, so
+// a busy channel commits hundreds of results per transaction.
 func (d *Dispatcher) record(p *pipeline, results <-chan store.DeliveryResult, inflight *atomic.Int64, freed chan struct{}) {
 	const maxBatch = 512
 	batch := make([]store.DeliveryResult, 0, maxBatch)
 	for r := range results {
 		batch = append(batch[:0], r)
+		// Gather for a moment: under load results trickle in one by one,
+		// and a transaction per handful would make SQLite the bottleneck.
+		// A result waits at most this long to be recorded.
+		gather := time.NewTimer(recordGather)
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -326,10 +358,11 @@ func (d *Dispatcher) record(p *pipeline, results <-chan store.DeliveryResult, in
 					break drain
 				}
 				batch = append(batch, r)
-			default:
+			case <-gather.C:
 				break drain
 			}
 		}
+		gather.Stop()
 		// Not the Run context: results of sends that finished during
 		// shutdown must still be written, or they would be sent again.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -66,7 +66,13 @@ func TestStopMidFanOutThenResume(t *testing.T) {
 	st.Close()
 	st2 := openStore(t, path)
 	startDispatcher(t, st2, cfg)
-	eventually(t, "the rest of the fan-out", func() bool { return counts(t, st2)["email/sent"] == len(emails) })
+	eventually(t, "the rest of the fan-out", func() bool {
+		c := counts(t, st2)
+		if c["email/sent"] == len(emails) {
+			return true
+		}
+		return false
+	})
 	got := sink.byRecipient()
 	for _, e := range emails {
 		if got[e] != 1 {
@@ -216,4 +222,3 @@ func TestDispatcherChildProcess(t *testing.T) {
 	}
 	d.Run(context.Background()) // until killed
 }
-

@@ -16,13 +16,18 @@ import (
 )
 
 // Every delivery of a job gets the same email but for its subscription
-// links. The job is rendered once with these stand-ins where the tokens
-// go; each message replaces them. They are random per process so that no
-// commander's text can contain them.
+// links. The job is rendered and encoded once with these stand-ins where
+// the tokens go; each message puts its tokens in their place. A stand-in
+// has a token's length and alphabet, so the encoded text around it is the
+// same either way. They are random per process so that no commander's text
+// can contain them.
 var (
-	manageStandIn  = "hrldmanage" + randomHex(8)
-	confirmStandIn = "hrldconfirm" + randomHex(8)
+	manageStandIn  = "M" + randomHex(18)[:tokenLength-1]
+	confirmStandIn = "C" + randomHex(18)[:tokenLength-1]
 )
+
+// tokenLength is the length of a subscriber link token (see store).
+const tokenLength = 37
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -44,6 +49,19 @@ type emailTemplate struct {
 	// list marks a notification (with List-Unsubscribe), as opposed to a
 	// message about the subscription itself.
 	list bool
+	// boundary and body are the MIME body, both parts encoded, cut where
+	// the tokens go.
+	boundary string
+	body     []bodySegment
+}
+
+// bodySegment is encoded text followed by a token slot (or none, last).
+type bodySegment struct {
+	text []byte
+	slot string // manageStandIn, confirmStandIn, or "" after the last
+	// breaks are the offsets within the token where the encoder put soft
+	// line breaks ("=\r\n") into the stand-in.
+	breaks []int
 }
 
 // Link paths; the web package serves them.
@@ -129,7 +147,74 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		return nil, fmt.Errorf("job %d: %w", job.ID, err)
 	}
 	t.text, t.html = text, html
+	t.boundary = "herald-" + randomHex(12)
+	var b bytes.Buffer
+	if err := writeParts(&b, t.boundary, text, html); err != nil {
+		return nil, fmt.Errorf("job %d: %w", job.ID, err)
+	}
+	t.body = cutAtStandIns(b.Bytes())
 	return t, nil
+}
+
+// writeParts writes the multipart/alternative body: plain text, then HTML,
+// each quoted-printable.
+func writeParts(b *bytes.Buffer, boundary, text, html string) error {
+	for _, part := range []struct{ ctype, body string }{
+		{"text/plain; charset=utf-8", text},
+		{"text/html; charset=utf-8", html},
+	} {
+		b.WriteString("--" + boundary + "\r\n")
+		b.WriteString("Content-Type: " + part.ctype + "\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		qp := quotedprintable.NewWriter(b)
+		if _, err := qp.Write([]byte(part.body)); err != nil {
+			return err
+		}
+		if err := qp.Close(); err != nil {
+			return err
+		}
+		b.WriteString("\r\n")
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return nil
+}
+
+// cutAtStandIns splits an encoded body at each stand-in, noting where soft
+// line breaks fell inside it.
+func cutAtStandIns(enc []byte) []bodySegment {
+	var out []bodySegment
+	last := 0
+	for i := 0; i < len(enc); i++ {
+		for _, standIn := range []string{manageStandIn, confirmStandIn} {
+			if enc[i] != standIn[0] {
+				continue
+			}
+			end, breaks, ok := matchSoftBroken(enc, i, standIn)
+			if !ok {
+				continue
+			}
+			out = append(out, bodySegment{text: enc[last:i], slot: standIn, breaks: breaks})
+			last, i = end, end-1
+			break
+		}
+	}
+	return append(out, bodySegment{text: enc[last:]})
+}
+
+// matchSoftBroken matches s at enc[i:], allowing "=\r\n" between its bytes.
+func matchSoftBroken(enc []byte, i int, s string) (end int, breaks []int, ok bool) {
+	k := i
+	for j := 0; j < len(s); {
+		if k+3 <= len(enc) && j > 0 && string(enc[k:k+3]) == "=\r\n" {
+			breaks = append(breaks, j)
+			k += 3
+			continue
+		}
+		if k >= len(enc) || enc[k] != s[j] {
+			return 0, nil, false
+		}
+		j, k = j+1, k+1
+	}
+	return k, breaks, true
 }
 
 // message builds one delivery's email: headers and a multipart/alternative
@@ -143,7 +228,6 @@ func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.De
 	if err != nil {
 		return nil, err
 	}
-	links := strings.NewReplacer(manageStandIn, dl.ManageToken, confirmStandIn, dl.ConfirmToken)
 	id := "<" + dl.IdempotencyID() + "@" + s.domain + ">"
 	h := &headerWriter{}
 	h.add("From", s.from.String())
@@ -172,31 +256,33 @@ func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.De
 	}
 	h.add("Auto-Submitted", "auto-generated")
 	h.add("X-Herald-Delivery", dl.IdempotencyID())
-	boundary := "herald-" + randomHex(12)
 	h.add("MIME-Version", "1.0")
-	h.add("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
+	h.add("Content-Type", `multipart/alternative; boundary="`+t.boundary+`"`)
 	if h.err != nil {
 		return nil, h.err
 	}
+	tokens := map[string]string{manageStandIn: dl.ManageToken, confirmStandIn: dl.ConfirmToken}
 	var b bytes.Buffer
+	b.Grow(h.buf.Len() + 2 + len(t.html) + len(t.text) + 512)
 	b.Write(h.buf.Bytes())
 	b.WriteString("\r\n")
-	for _, part := range []struct{ ctype, body string }{
-		{"text/plain; charset=utf-8", links.Replace(t.text)},
-		{"text/html; charset=utf-8", links.Replace(t.html)},
-	} {
-		b.WriteString("--" + boundary + "\r\n")
-		b.WriteString("Content-Type: " + part.ctype + "\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-		qp := quotedprintable.NewWriter(&b)
-		if _, err := qp.Write([]byte(part.body)); err != nil {
-			return nil, err
+	for _, seg := range t.body {
+		b.Write(seg.text)
+		if seg.slot == "" {
+			continue
 		}
-		if err := qp.Close(); err != nil {
-			return nil, err
+		tok := tokens[seg.slot]
+		if len(tok) != tokenLength {
+			return nil, fmt.Errorf("delivery %d: link token of %d characters, want %d", dl.ID, len(tok), tokenLength)
 		}
-		b.WriteString("\r\n")
+		from := 0
+		for _, at := range seg.breaks {
+			b.WriteString(tok[from:at])
+			b.WriteString("=\r\n")
+			from = at
+		}
+		b.WriteString(tok[from:])
 	}
-	b.WriteString("--" + boundary + "--\r\n")
 	return b.Bytes(), nil
 }
 

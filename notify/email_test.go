@@ -248,10 +248,10 @@ func TestSMTPTemporaryAndPermanentFailures(t *testing.T) {
 		subs, _ := st.ListSubscribers(ctx, store.SubscriberFilter{Status: store.SubscriberSuspended})
 		return len(subs) == 1 && subs[0].Email == "gone@example.com"
 	})
-	c := counts(t, st)
-	if c["email/failed"] != store.BounceLimit || c["email/sent"] != store.BounceLimit {
-		t.Errorf("outbox %v", c)
-	}
+	eventually(t, "the outbox to record three sent and three bounced", func() bool {
+		c := counts(t, st)
+		return c["email/failed"] == store.BounceLimit && c["email/sent"] == store.BounceLimit
+	})
 	subs, _ := st.ListSubscribers(ctx, store.SubscriberFilter{Status: store.SubscriberSuspended})
 	if !strings.Contains(subs[0].LastError, "no such user") || subs[0].Bounces != store.BounceLimit {
 		t.Errorf("suspended subscriber %+v", subs[0])

@@ -228,6 +228,15 @@ func (s *Store) ClaimJob(ctx context.Context, owner string, lease time.Duration)
 	return job, true, nil
 }
 
+// ReleaseJob hands back a job lease before it runs out, so that a
+// dispatcher stopping mid-expansion lets the next one carry on at once.
+func (s *Store) ReleaseJob(ctx context.Context, jobID int64, owner string) error {
+	if _, err := s.write.ExecContext(ctx, `UPDATE outbox_jobs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`, jobID, owner); err != nil {
+		return fmt.Errorf("store: release job %d: %w", jobID, err)
+	}
+	return nil
+}
+
 func decodeJob(j *Job, comps, payload string) error {
 	if err := json.Unmarshal([]byte(comps), &j.Components); err != nil {
 		return fmt.Errorf("components: %w", err)
@@ -568,12 +577,17 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []Deliv
 		return nil
 	}
 	err := s.inTx(ctx, func(t *tx) error {
+		var sentEmail []DeliveryResult
 		for _, r := range results {
+			if r.Outcome == Sent && r.Delivery.Channel == ChannelEmail {
+				sentEmail = append(sentEmail, r)
+				continue
+			}
 			if err := t.recordResult(owner, r); err != nil {
 				return fmt.Errorf("delivery %d: %w", r.Delivery.ID, err)
 			}
 		}
-		return nil
+		return t.recordSentEmail(owner, sentEmail)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record results: %w", err)
@@ -618,6 +632,33 @@ func (t *tx) recordResult(owner string, r DeliveryResult) error {
 		return t.recordEmailResult(r)
 	case ChannelWebhook:
 		return t.recordWebhookResult(r)
+	}
+	return nil
+}
+
+// recordSentEmail records successful emails a few hundred per statement:
+// at 100,000 recipients this is most of the dispatcher's writing, and one
+// statement per delivery would make SQLite, not SMTP, the bottleneck.
+func (t *tx) recordSentEmail(owner string, results []DeliveryResult) error {
+	const chunk = 500
+	for len(results) > 0 {
+		n := min(chunk, len(results))
+		ids := make([]any, 0, n)
+		subs := make([]any, 0, n)
+		for _, r := range results[:n] {
+			ids = append(ids, r.Delivery.ID)
+			subs = append(subs, r.Delivery.RecipientID)
+		}
+		in := placeholders(n)
+		if _, err := t.exec(`UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = 250, last_error = ''
+			WHERE state = 'sending' AND lease_owner = ? AND id IN (`+in+`)`, append([]any{t.now, owner}, ids...)...); err != nil {
+			return fmt.Errorf("record sent emails: %w", err)
+		}
+		// A delivered message ends a run of bounces.
+		if _, err := t.exec(`UPDATE subscribers SET bounces = 0 WHERE bounces > 0 AND id IN (`+in+`)`, subs...); err != nil {
+			return fmt.Errorf("record sent emails: %w", err)
+		}
+		results = results[n:]
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ type incidentRequest struct {
 	Impact     store.Impact                     `json:"impact"`
 	Body       string                           `json:"body"`
 	Components map[string]store.ComponentStatus `json:"components"`
+	Notify     *bool                            `json:"notify"` // tell subscribers; default true
 }
 
 // incidentPatchRequest changes an incident (PATCH /api/v1/incidents/{id}).
@@ -30,11 +31,15 @@ type incidentUpdateRequest struct {
 	Status     store.IncidentStatus             `json:"status"`
 	Body       string                           `json:"body"`
 	Components map[string]store.ComponentStatus `json:"components"`
+	Notify     *bool                            `json:"notify"` // tell subscribers; default true
 }
 
 type postmortemRequest struct {
 	Body string `json:"body"`
 }
+
+// skipNotify reads the API's "notify" switch: absent means notify.
+func skipNotify(notify *bool) bool { return notify != nil && !*notify }
 
 func (s *Server) apiListIncidents(c echo.Context) error {
 	f := store.IncidentFilter{Limit: 50}
@@ -90,6 +95,7 @@ func (s *Server) apiCreateIncident(c echo.Context) error {
 	}
 	inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
 		Name: req.Name, Status: req.Status, Impact: req.Impact, Body: req.Body, Components: req.Components,
+		SkipNotify: skipNotify(req.Notify),
 	})
 	if err != nil {
 		return err
@@ -116,6 +122,7 @@ func (s *Server) apiPostIncidentUpdate(c echo.Context) error {
 	}
 	inc, err := s.store.PostIncidentUpdate(c.Request().Context(), c.Param("id"), store.IncidentUpdateInput{
 		Status: req.Status, Body: req.Body, Components: req.Components,
+		SkipNotify: skipNotify(req.Notify),
 	})
 	if err != nil {
 		return err

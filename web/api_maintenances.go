@@ -24,6 +24,7 @@ type maintenanceRequest struct {
 	ScheduledFor   *string `json:"scheduled_for"`
 	ScheduledUntil *string `json:"scheduled_until"`
 	AutoTransition *bool   `json:"auto_transition"`
+	Notify         *bool   `json:"notify"` // on create: tell subscribers; default true
 }
 
 // times parses the window's bounds; nil for those not sent.
@@ -63,6 +64,7 @@ type maintenanceUpdateRequest struct {
 	Status  store.MaintenanceStatus `json:"status"`
 	Body    *string                 `json:"body"`
 	Message *string                 `json:"message"`
+	Notify  *bool                   `json:"notify"` // tell subscribers of a start or completion; default true
 }
 
 // messageOf picks the message from "message" or "body"; both differing is
@@ -111,7 +113,7 @@ func (s *Server) apiCreateMaintenance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := store.MaintenanceInput{Name: deref(req.Name), Body: msg, AutoTransition: req.AutoTransition}
+	in := store.MaintenanceInput{Name: deref(req.Name), Body: msg, AutoTransition: req.AutoTransition, SkipNotify: skipNotify(req.Notify)}
 	if req.Components != nil {
 		in.Components = *req.Components
 	}
@@ -143,6 +145,9 @@ func (s *Server) apiUpdateMaintenance(c echo.Context) error {
 	if req.Message != nil || req.Body != nil {
 		return badRequest("unknown_field", "message", "post a message with POST /api/v1/maintenances/{id}/updates")
 	}
+	if req.Notify != nil {
+		return badRequest("unknown_field", "notify", "changing a maintenance notifies no one; notify applies when it is created or updated")
+	}
 	from, until, err := req.times()
 	if err != nil {
 		return err
@@ -165,7 +170,7 @@ func (s *Server) apiPostMaintenanceUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.store.PostMaintenanceUpdate(c.Request().Context(), c.Param("id"), store.MaintenanceUpdateInput{Status: req.Status, Body: msg})
+	m, err := s.store.PostMaintenanceUpdate(c.Request().Context(), c.Param("id"), store.MaintenanceUpdateInput{Status: req.Status, Body: msg, SkipNotify: skipNotify(req.Notify)})
 	if err != nil {
 		if req.Body == nil && req.Message != nil {
 			err = renameField(err, "body", "message")
