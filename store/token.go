@@ -122,16 +122,22 @@ func (s *Store) AuthenticateToken(ctx context.Context, raw string) (APIToken, er
 		return APIToken{}, ErrBadToken
 	}
 	tok.EffectiveRole = effectiveTokenRole(tok, Role(ownerRole))
-	// Record use at most once a minute: a busy integration must not turn
-	// every read into a write.
-	now := s.now()
-	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) > time.Minute {
-		if _, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, tok.ID); err != nil {
-			return APIToken{}, fmt.Errorf("store: record token use: %w", err)
-		}
-		tok.LastUsedAt = &now
-	}
 	return tok, nil
+}
+
+// RecordTokenUse notes that tok was just used, at most once a minute: a busy
+// integration must not turn every read into a write. It is bookkeeping, so
+// callers log a failure and go on serving the request.
+func (s *Store) RecordTokenUse(ctx context.Context, tok APIToken) error {
+	now := s.now()
+	if tok.LastUsedAt != nil && now.Sub(*tok.LastUsedAt) <= time.Minute {
+		return nil
+	}
+	if _, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		now, tok.ID, now.Add(-time.Minute)); err != nil {
+		return fmt.Errorf("store: record use of token %s: %w", tok.ID, err)
+	}
+	return nil
 }
 
 // ListTokens returns every token, revoked ones included, oldest first.

@@ -143,8 +143,8 @@ func TestTokenLastUsed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.LastUsedAt == nil || !got.LastUsedAt.Equal(s.want) {
-			t.Errorf("step %d: returned LastUsedAt = %v, want %v", i, got.LastUsedAt, s.want)
+		if err := st.RecordTokenUse(t.Context(), got); err != nil {
+			t.Fatal(err)
 		}
 		if stored := lastUsed(); stored == nil || !stored.Equal(s.want) {
 			t.Errorf("step %d: stored LastUsedAt = %v, want %v", i, stored, s.want)

@@ -30,6 +30,11 @@ var (
 // RenderMarkdown returns sanitized HTML for src, its headings as written.
 func RenderMarkdown(src string) string { return renderMarkdown(src, 0) }
 
+// RenderMarkdownPreview is RenderMarkdown for text still being written: it
+// bypasses the cache, which is for bodies that were posted and will be
+// rendered again, not for every draft a commander previews.
+func RenderMarkdownPreview(src string) string { return renderMarkdownUncached(src, 0) }
+
 // renderMarkdown is RenderMarkdown with the headings placed under the page's
 // own when top > 0: the highest heading level used in src becomes h<top> and
 // each lower one the next level down (h6 at most). Otherwise a commander's

@@ -25,6 +25,9 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := s.store.RecordTokenUse(c.Request().Context(), tok); err != nil {
+			s.log.Warn("could not record API token use", "token", tok.ID, "err", err)
+		}
 		// The audit log names the token and, when it has one, its owner.
 		name := tok.Name
 		if tok.UserEmail != "" {

@@ -195,7 +195,7 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 		NotifyAvailable: notifyAvailable, Notify: v.Notify,
 	}
 	if v.Preview && strings.TrimSpace(v.Body) != "" {
-		f.Preview = templates.RenderMarkdown(v.Body)
+		f.Preview = templates.RenderMarkdownPreview(v.Body)
 	}
 	return f, nil
 }
@@ -276,7 +276,11 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 	// Without the page script, picking a template and submitting with an
 	// empty message fills the message in for editing instead of posting.
 	if v.Template != "" && strings.TrimSpace(v.Body) == "" {
-		if tp, err := s.store.GetIncidentTemplate(ctx, v.Template); err == nil {
+		tp, err := s.store.GetIncidentTemplate(ctx, v.Template)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil {
 			v.Body, v.Status, v.Preview = tp.Body, tp.Status, true
 		}
 	}
@@ -312,5 +316,5 @@ func (s *Server) consolePreview(c echo.Context) error {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the message is too long"}
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.HTML(http.StatusOK, templates.RenderMarkdown(body))
+	return c.HTML(http.StatusOK, templates.RenderMarkdownPreview(body))
 }
