@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -241,4 +245,57 @@ func benchConcurrency() int {
 		return n
 	}
 	return 8
+}
+
+// BenchmarkWebhookFanOut sends one update to 1,000 endpoints of which 10%
+// fail — by answering 500, or by hanging past the 15 s timeout — and reports
+// how long until every healthy endpoint has its delivery.
+//
+//	go test -run '^$' -bench BenchmarkWebhookFanOut -benchtime 1x ./notify/
+func BenchmarkWebhookFanOut(b *testing.B) {
+	for _, mode := range []string{"500", "hang"} {
+		b.Run("failing="+mode, func(b *testing.B) {
+			ctx := context.Background()
+			st := newStore(b)
+			var healthy sync.Map
+			var got atomic.Int64
+			release := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				i, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/h/"))
+				if i%10 == 0 { // every tenth endpoint fails
+					if mode == "hang" {
+						select {
+						case <-release:
+						case <-r.Context().Done():
+						}
+					}
+					w.WriteHeader(500)
+					return
+				}
+				if _, dup := healthy.LoadOrStore(i, true); !dup {
+					got.Add(1)
+				}
+				w.WriteHeader(204)
+			}))
+			defer srv.Close()
+			defer close(release)
+			for i := range 1000 {
+				if _, _, err := st.CreateWebhook(ctx, store.WebhookInput{URL: fmt.Sprintf("%s/h/%d", srv.URL, i), Events: []string{"incident.*"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			g, _ := NewGuard("127.0.0.1")
+			startDispatcher(b, st, Config{Webhooks: &WebhookConfig{Guard: g}})
+			b.ResetTimer()
+			start := time.Now()
+			mustIncident(b, st, store.IncidentInput{Name: "Down"})
+			for got.Load() < 900 {
+				time.Sleep(time.Millisecond)
+			}
+			took := time.Since(start)
+			b.ReportMetric(took.Seconds(), "s-until-all-healthy")
+			b.Logf("failing endpoints %s: all 900 healthy endpoints delivered %s after posting", mode, took.Round(time.Millisecond))
+		})
+	}
 }

@@ -170,6 +170,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for _, p := range d.pipes {
 		wg.Go(func() { d.runPipeline(ctx, p) })
 	}
+	if d.email == nil {
+		if n, err := d.st.CountSubscribers(ctx, store.SubscriberConfirmed); err == nil && n > 0 {
+			d.log.Warn("email is not configured (HERALD_SMTP_HOST), so confirmed subscribers will not be mailed", "subscribers", n)
+		}
+	}
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -177,9 +184,21 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		case <-signal:
 			d.Wake()
+		case <-prune.C:
+			// Finished jobs and their delivery logs are kept for a while
+			// for the API and for replays, then deleted.
+			if n, err := d.st.PruneOutbox(ctx, time.Now().Add(-OutboxRetention)); err != nil {
+				d.logErr(ctx, "prune outbox", err)
+			} else if n > 0 {
+				d.log.Info("pruned old notification jobs", "jobs", n)
+			}
 		}
 	}
 }
+
+// OutboxRetention is how long finished notification jobs, their deliveries
+// and webhook attempt logs are kept.
+const OutboxRetention = 30 * 24 * time.Hour
 
 // expandLoop turns jobs into deliveries, a batch per transaction, waking
 // the senders after each batch so that sending starts while expansion goes on.

@@ -279,3 +279,64 @@ func TestSMTPRelayDown(t *testing.T) {
 		}
 	}
 }
+
+// Maintenance is announced when scheduled, when it starts (here by the
+// clock) and when it completes, in one thread; a published postmortem is
+// mailed into its incident's thread.
+func TestEmailMaintenanceAndPostmortem(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	sink := newSMTPSink(t, sinkOptions{})
+	subscribers(t, st, 1)
+	db := mustComponent(t, st, "Database")
+	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
+
+	from := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	m, err := st.CreateMaintenance(ctx, store.MaintenanceInput{Name: "Database upgrade", Body: "Upgrading to 17.", Components: []string{db.ID},
+		ScheduledFor: from, ScheduledUntil: from.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetClock(func() time.Time { return from.Add(time.Minute) })
+	if n, err := st.AdvanceMaintenances(ctx); err != nil || n != 1 {
+		t.Fatalf("AdvanceMaintenances = %d, %v", n, err)
+	}
+	if _, err := st.PostMaintenanceUpdate(ctx, m.ID, store.MaintenanceUpdateInput{Status: store.MaintenanceCompleted, Body: "Done."}); err != nil {
+		t.Fatal(err)
+	}
+	inc := mustIncident(t, st, store.IncidentInput{Name: "Replica lag"})
+	if _, err := st.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{Status: store.Resolved, Body: "Caught up.", SkipNotify: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PublishPostmortem(ctx, inc.ID, "The replica ran out of IOPS."); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "five messages", func() bool { return counts(t, st)["email/sent"] == 5 })
+
+	intros := map[string]string{}
+	var root string
+	for _, msg := range sink.messages() {
+		for _, intro := range []string{"Maintenance has been scheduled.", "The scheduled maintenance has started.", "The scheduled maintenance has been completed.", "postmortem for this incident has been published"} {
+			if strings.Contains(msg.Text, intro) {
+				intros[intro] = msg.Header.Get("In-Reply-To") + "|" + msg.Header.Get("Message-ID")
+			}
+		}
+		if strings.Contains(msg.Text, "Maintenance has been scheduled.") {
+			root = msg.Header.Get("Message-ID")
+			if msg.Header.Get("Subject") != "[Acme] Maintenance: Database upgrade" {
+				t.Errorf("subject %q", msg.Header.Get("Subject"))
+			}
+		}
+	}
+	if len(intros) != 4 {
+		t.Fatalf("messages seen: %v", intros)
+	}
+	for _, intro := range []string{"The scheduled maintenance has started.", "The scheduled maintenance has been completed."} {
+		if !strings.HasPrefix(intros[intro], root+"|") {
+			t.Errorf("%q is not in the maintenance thread %s: %s", intro, root, intros[intro])
+		}
+	}
+	if !strings.HasPrefix(intros["postmortem for this incident has been published"], "<incident."+inc.ID+".") {
+		t.Errorf("postmortem not threaded under its incident: %s", intros["postmortem for this incident has been published"])
+	}
+}

@@ -372,20 +372,21 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
 		return 0, 0, err
 	}
-	rows, err := t.QueryContext(t.ctx, `SELECT rowid, id, events, components FROM webhooks WHERE rowid > ? ORDER BY rowid LIMIT ?`, cursor, batch)
+	rows, err := t.QueryContext(t.ctx, `SELECT rowid, id, events, components, status FROM webhooks WHERE rowid > ? ORDER BY rowid LIMIT ?`, cursor, batch)
 	if err != nil {
 		return 0, 0, err
 	}
 	type candidate struct {
 		id                 string
 		events, components []string
+		status             WebhookStatus
 	}
 	var list []candidate
 	next := int64(-1)
 	for rows.Next() {
 		var c candidate
 		var ev, co string
-		if err := rows.Scan(&next, &c.id, &ev, &co); err != nil {
+		if err := rows.Scan(&next, &c.id, &ev, &co, &c.status); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
@@ -400,7 +401,9 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 	}
 	made := 0
 	for _, c := range list {
-		if !WebhookWants(c.events, c.components, kind, jobComps) {
+		// A paused or disabled endpoint gets nothing queued: its log shows
+		// what was sent to it, not what it missed.
+		if c.status != WebhookActive || !WebhookWants(c.events, c.components, kind, jobComps) {
 			continue
 		}
 		res, err := t.exec(`INSERT OR IGNORE INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)

@@ -135,3 +135,43 @@ func TestSubscriberLinksAndBadLinks(t *testing.T) {
 		t.Fatalf("unsubscribe: %+v %v", got, err)
 	}
 }
+
+// Paused endpoints get nothing queued; finished jobs are pruned with their
+// deliveries once old enough, unfinished ones never.
+func TestOutboxPausedWebhooksAndPrune(t *testing.T) {
+	ctx := t.Context()
+	st := newTestStore(t)
+	clock := useClock(st, t0)
+	active, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused, _, _ := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/b"})
+	if _, err := st.UpdateWebhook(ctx, paused.ID, WebhookPatch{Paused: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+	job, _, _ := st.ClaimJob(ctx, "a", time.Minute)
+	for done := false; !done; {
+		if _, done, err = st.ExpandJob(ctx, job.ID, "a", 10, time.Minute, []string{ChannelWebhook}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, _ := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 10, time.Minute)
+	if len(ds) != 1 || ds[0].RecipientID != active.ID || ds[0].Webhook == nil || ds[0].Webhook.Secret == "" {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	clock.Advance(40 * 24 * time.Hour)
+	if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 0 {
+		t.Errorf("pruned %d jobs with a delivery in flight", n)
+	}
+	if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent, Status: 204}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 1 {
+		t.Errorf("pruned %d jobs, want 1", n)
+	}
+	if n := countRows(t, st, "outbox_deliveries") + countRows(t, st, "webhook_attempts"); n != 0 {
+		t.Errorf("%d delivery and attempt rows left after pruning", n)
+	}
+}

@@ -101,4 +101,3 @@ func TestAPISubscribersExportLarge(t *testing.T) {
 		t.Errorf("%d rows, want header + 2500", len(rows))
 	}
 }
-
