@@ -68,6 +68,20 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 	if err != nil {
 		return nil, err
 	}
+	// Times the objects carry count too: their clock, not the feed's, is
+	// what a client compares (data imported with past times, say).
+	for _, c := range components {
+		updated = later(updated, c.UpdatedAt)
+	}
+	for _, g := range groups {
+		updated = later(updated, g.UpdatedAt)
+	}
+	for _, i := range active {
+		updated = later(updated, i.UpdatedAt)
+	}
+	for _, m := range open {
+		updated = later(updated, m.UpdatedAt)
+	}
 	d := statuspageData{components: components, groups: groups, active: active, open: open, updatedAt: updated}
 	eco := &ecosystem{enc: s.newStatuspageEncoder(d), openIncidents: len(active)}
 	if eco.hot, err = eco.enc.hotDocuments(d); err != nil {
@@ -156,4 +170,11 @@ func (s *Server) lastPublicChange(ctx context.Context, snap *snapshot) (time.Tim
 		}
 	}
 	return snap.builtAt, nil // nothing has ever changed: an empty page
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
