@@ -353,6 +353,12 @@ func queryWebhooks(ctx context.Context, q querier, cond string, args ...any) ([]
 			return nil, fmt.Errorf("webhook %s filters: %w", w.ID, err)
 		}
 		w.FailingSince = timePtr(failing)
+		if w.Events == nil { // stored as null by older rows or nil input: always a list in the API
+			w.Events = []string{}
+		}
+		if w.Components == nil {
+			w.Components = []string{}
+		}
 		out = append(out, w)
 	}
 	return out, rows.Err()

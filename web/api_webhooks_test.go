@@ -151,7 +151,7 @@ func TestAPIWebhookDeliveryAndReplay(t *testing.T) {
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	w := ts.registerWebhook(t, r, map[string]any{"events": []string{"incident.*"}})
-	if !strings.HasPrefix(w.Secret, "whsec_") || w.Status != store.WebhookActive {
+	if !strings.HasPrefix(w.Secret, "whsec_") || w.Status != store.WebhookActive || w.Components == nil {
 		t.Fatalf("created %+v", w)
 	}
 	get := ts.call(t, "GET", "/api/v1/webhooks/"+w.ID, nil)
