@@ -301,6 +301,39 @@ func TestDraftPublishAndDiscard(t *testing.T) {
 	}
 }
 
+func TestDraftsNotifyOnlyWhenPublishedAndOnce(t *testing.T) {
+	st := newTestStore(t)
+	mustCreateComponent(t, st, "API")
+	mustCreateComponent(t, st, "Database")
+	incidentJobs := func() int {
+		var n int
+		if err := st.read.QueryRowContext(t.Context(), `SELECT count(*) FROM outbox_jobs WHERE object_type = 'incident'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	jobs := countRows(t, st, "outbox_jobs")
+	res := apply(t, st, AlertBatch{Alerts: []Alert{firing("a1", "API", MajorOutage)}})
+	apply(t, st, AlertBatch{Alerts: []Alert{firing("a1", "API", MajorOutage), firing("a2", "Database", PartialOutage)}})
+	if got := countRows(t, st, "outbox_jobs"); got != jobs {
+		t.Fatalf("%d notification jobs queued for a draft, want none", got-jobs)
+	}
+	if _, err := st.PublishDraft(t.Context(), res.IncidentID, IncidentPatch{}); err != nil {
+		t.Fatal(err)
+	}
+	// Component changes go to webhooks as usual; the incident is told once.
+	if got := incidentJobs(); got != 1 {
+		t.Errorf("%d incident notifications queued on publishing a draft of two updates, want one", got)
+	}
+	var kind, payload string
+	if err := st.read.QueryRowContext(t.Context(), `SELECT kind, payload FROM outbox_jobs WHERE object_type = 'incident' ORDER BY id DESC LIMIT 1`).Scan(&kind, &payload); err != nil {
+		t.Fatal(err)
+	}
+	if kind != JobIncidentCreated || !strings.Contains(payload, "Alert a2") {
+		t.Errorf("job %s carries %s, want incident.created with the incident as published (both alerts)", kind, payload)
+	}
+}
+
 func TestDraftResolvedBeforeApprovalPublishesAsARecord(t *testing.T) {
 	st := newTestStore(t)
 	api := mustCreateComponent(t, st, "API")

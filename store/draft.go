@@ -293,7 +293,9 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 		if err != nil {
 			return err
 		}
-		if err := t.createIncident(id, IncidentInput{Name: d.Name, Status: first.Status, Impact: d.Impact, Body: first.Body, Components: comps}); err != nil {
+		// Subscribers hear of it once, as it stands after the replay, not
+		// once per update the draft gathered while it waited.
+		if err := t.createIncident(id, IncidentInput{Name: d.Name, Status: first.Status, Impact: d.Impact, Body: first.Body, Components: comps, SkipNotify: true}); err != nil {
 			return err
 		}
 		for _, u := range d.Updates[1:] {
@@ -301,9 +303,16 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 			if err != nil {
 				return err
 			}
-			if err := t.postUpdate(id, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: comps}); err != nil {
+			if err := t.postUpdate(id, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: comps, SkipNotify: true}); err != nil {
 				return err
 			}
+		}
+		final, err := getIncident(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if err := t.enqueueIncident(JobIncidentCreated, final, false); err != nil {
+			return err
 		}
 		if _, err := t.exec(`DELETE FROM incident_drafts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete draft: %w", err)
