@@ -83,6 +83,17 @@ type worker interface {
 	close()
 }
 
+// batchWorker can send several deliveries back to back (SMTP pipelining).
+type batchWorker interface {
+	sendBatch(ctx context.Context, d *Dispatcher, dls []store.Delivery) []store.DeliveryResult
+}
+
+// maxBatchSend bounds a pipelined batch: a crash loses the results of at
+// most this many messages per connection, besides those being recorded.
+const maxBatchSend = 16
+
+var _ batchWorker = (*smtpWorker)(nil)
+
 // New builds a dispatcher. It does not start anything.
 func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 	if cfg.Logger == nil {
@@ -280,12 +291,33 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 		workers.Go(func() {
 			w := p.newWorker()
 			defer w.close()
+			bw, batches := w.(batchWorker)
 			for dl := range work {
 				if ctx.Err() != nil { // stopping: hand back what was not started
 					results <- store.DeliveryResult{Delivery: dl, Outcome: store.Released}
 					continue
 				}
-				results <- d.deliver(sendCtx, w, dl)
+				if !batches {
+					results <- d.deliver(sendCtx, w, dl)
+					continue
+				}
+				// Take what else is waiting, up to a few, to send back to back.
+				batch := []store.Delivery{dl}
+			more:
+				for len(batch) < maxBatchSend {
+					select {
+					case next, ok := <-work:
+						if !ok {
+							break more
+						}
+						batch = append(batch, next)
+					default:
+						break more
+					}
+				}
+				for _, r := range bw.sendBatch(sendCtx, d, batch) {
+					results <- r
+				}
 			}
 		})
 	}
