@@ -47,7 +47,7 @@ type smtpSink struct {
 	// discard keeps only counts, for benchmarks.
 	discard bool
 	// delay slows every DATA, so a test can stop a fan-out midway.
-	delay time.Duration
+	delay   time.Duration
 	count   int
 	changed chan struct{}
 }
@@ -63,11 +63,11 @@ type sinkMessage struct {
 }
 
 type sinkOptions struct {
-	tls      string // "", "starttls" or "tls"
-	users    map[string]string
-	mechs    []string // AUTH mechanisms offered, default PLAIN and LOGIN
-	discard  bool
-	delay    time.Duration
+	tls     string // "", "starttls" or "tls"
+	users   map[string]string
+	mechs   []string // AUTH mechanisms offered, default PLAIN and LOGIN
+	discard bool
+	delay   time.Duration
 }
 
 func newSMTPSink(t testing.TB, o sinkOptions) *smtpSink {
