@@ -100,11 +100,19 @@ var streamHeader = []byte("HTTP/1.1 200 OK\r\n" +
 // hijackedStream writes straight to the client's socket, each frame in one
 // system call, with a deadline so that a client that stops reading is cut
 // off instead of holding its goroutine forever.
-type hijackedStream struct{ conn net.Conn }
+type hijackedStream struct {
+	conn     net.Conn
+	deadline time.Time
+}
 
 func (h *hijackedStream) write(b []byte) error {
-	if err := h.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
-		return err
+	// Moving a deadline costs timer work; with thousands of streams written
+	// at once, move it only when it has come a second closer.
+	if now := time.Now(); h.deadline.Sub(now) < streamWriteTimeout-time.Second {
+		h.deadline = now.Add(streamWriteTimeout)
+		if err := h.conn.SetWriteDeadline(h.deadline); err != nil {
+			return err
+		}
 	}
 	_, err := h.conn.Write(b)
 	return err

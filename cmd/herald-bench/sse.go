@@ -121,7 +121,8 @@ func sseMain(args []string) error {
 		if err := patchStatus(base, token, comp.ID, string(status)); err != nil {
 			return err
 		}
-		var last time.Time
+		answered := time.Since(start)
+		var first, last time.Time
 		deadline := time.Now().Add(30 * time.Second)
 		for _, c := range clients {
 			got, ok := c.wait(time.Until(deadline))
@@ -131,10 +132,14 @@ func sseMain(args []string) error {
 			if got.After(last) {
 				last = got
 			}
+			if first.IsZero() || got.Before(first) {
+				first = got
+			}
 		}
 		d := last.Sub(start)
 		times = append(times, d)
-		fmt.Printf("  round %d: update reached all %d clients in %v\n", round+1, len(clients), d.Round(100*time.Microsecond))
+		fmt.Printf("  round %d: update reached all %d clients in %v (API answered after %v; first client after %v)\n",
+			round+1, len(clients), d.Round(100*time.Microsecond), answered.Round(100*time.Microsecond), first.Sub(start).Round(100*time.Microsecond))
 		time.Sleep(200 * time.Millisecond)
 	}
 	sorted := slices.Clone(times)
