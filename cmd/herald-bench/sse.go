@@ -55,7 +55,7 @@ func sseMain(args []string) error {
 		return errors.New("-clients and -rounds must be at least 1, -sources 1 to 250")
 	}
 	ctx := context.Background()
-	raiseFileLimit()
+	fmt.Printf("Open-file limit per process: %d (each client is a descriptor in this process and one in the server)\n", raiseFileLimit())
 
 	dir, err := os.MkdirTemp("", "herald-bench-sse-")
 	if err != nil {
@@ -158,7 +158,7 @@ func sseMain(args []string) error {
 			defer c.conn.Close()
 		}
 		if err != nil {
-			fmt.Printf("Ramp: held %d clients at once; the next connection failed: %v\n", total, err)
+			fmt.Printf("Ramp: held %d clients at once (server RSS %d KB); the next connection failed: %v\n", total, rssKB(child.Process.Pid), err)
 		} else {
 			fmt.Printf("Ramp: held all %d clients at once (server RSS %d KB)\n", total, rssKB(child.Process.Pid))
 		}
@@ -399,16 +399,17 @@ func rssKB(pid int) int64 {
 
 // raiseFileLimit lifts the open-file limit as far as this process may:
 // every client is a descriptor on each side.
-func raiseFileLimit() {
+func raiseFileLimit() uint64 {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return
+		return 0
 	}
 	for _, want := range []uint64{1 << 20, 500000, 200000, lim.Max} {
 		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: max(want, lim.Max)}) == nil {
-			return
+			return want
 		}
 	}
+	return lim.Cur
 }
 
 func signalNotify(ch chan os.Signal) { signal.Notify(ch, syscall.SIGTERM, os.Interrupt) }
