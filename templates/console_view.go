@@ -157,9 +157,9 @@ type MaintenanceForm struct {
 
 // ComponentsPage shows groups and components with their controls.
 type ComponentsPage struct {
-	Console Console
-	Groups  []GroupView // the ungrouped first, Group.ID ""
-	AllGroups []store.ComponentGroup
+	Console      Console
+	Groups       []GroupView // the ungrouped first, Group.ID ""
+	AllGroups    []store.ComponentGroup
 	NewComponent ComponentValues
 	NewGroup     GroupValues
 	Errors       FormErrors // keyed "component.*" and "group.*"

@@ -24,7 +24,7 @@ func TestConsoleIncidentLifecycle(t *testing.T) {
 
 	form := url.Values{
 		"name": {"Logins failing"}, "status": {"investigating"}, "impact": {""},
-		"body":                 {"We are **investigating** failed logins. <script>alert(1)</script>"},
+		"body":                {"We are **investigating** failed logins. <script>alert(1)</script>"},
 		"component." + api.ID: {"major_outage"}, "component." + web.ID: {"degraded_performance"},
 	}
 	preview := url.Values{"action": {"preview"}}
