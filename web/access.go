@@ -54,20 +54,22 @@ var accessRules = map[string]store.Role{
 
 	"GET /api/v1/audit-log": store.RoleAdmin,
 
-	// Subscribers are personal data and webhook URLs often carry
-	// credentials: admins only, reading included.
-	"GET /api/v1/subscribers":                               store.RoleAdmin,
+	// Commanders read subscribers and webhooks (issue 5: they need to see
+	// who will hear about an incident, and a delivery's fate); changing them
+	// is for admins: subscribers are personal data and webhook URLs often
+	// carry credentials.
+	"GET /api/v1/subscribers":                               store.RoleCommander,
 	"POST /api/v1/subscribers":                              store.RoleAdmin,
-	"GET /api/v1/subscribers/export":                        store.RoleAdmin,
-	"GET /api/v1/subscribers/:id":                           store.RoleAdmin,
+	"GET /api/v1/subscribers/export":                        store.RoleCommander,
+	"GET /api/v1/subscribers/:id":                           store.RoleCommander,
 	"DELETE /api/v1/subscribers/:id":                        store.RoleAdmin,
-	"GET /api/v1/webhooks":                                  store.RoleAdmin,
+	"GET /api/v1/webhooks":                                  store.RoleCommander,
 	"POST /api/v1/webhooks":                                 store.RoleAdmin,
-	"GET /api/v1/webhooks/:id":                              store.RoleAdmin,
+	"GET /api/v1/webhooks/:id":                              store.RoleCommander,
 	"PATCH /api/v1/webhooks/:id":                            store.RoleAdmin,
 	"DELETE /api/v1/webhooks/:id":                           store.RoleAdmin,
 	"POST /api/v1/webhooks/:id/rotate-secret":               store.RoleAdmin,
-	"GET /api/v1/webhooks/:id/deliveries":                   store.RoleAdmin,
+	"GET /api/v1/webhooks/:id/deliveries":                   store.RoleCommander,
 	"POST /api/v1/webhooks/:id/deliveries/:delivery/replay": store.RoleAdmin,
 
 	// Incident drafts and integrations (issue 6): commanders publish or

@@ -47,18 +47,18 @@ PATCH  /api/v1/maintenances/:id                 commander
 PUT    /api/v1/maintenances/:id                 commander
 POST   /api/v1/maintenances/:id/updates         commander
 GET    /api/v1/audit-log                        admin
-GET    /api/v1/subscribers                      admin
+GET    /api/v1/subscribers                      commander
 POST   /api/v1/subscribers                      admin
-GET    /api/v1/subscribers/export               admin
-GET    /api/v1/subscribers/:id                  admin
+GET    /api/v1/subscribers/export               commander
+GET    /api/v1/subscribers/:id                  commander
 DELETE /api/v1/subscribers/:id                  admin
-GET    /api/v1/webhooks                         admin
+GET    /api/v1/webhooks                         commander
 POST   /api/v1/webhooks                         admin
-GET    /api/v1/webhooks/:id                     admin
+GET    /api/v1/webhooks/:id                     commander
 PATCH  /api/v1/webhooks/:id                     admin
 DELETE /api/v1/webhooks/:id                     admin
 POST   /api/v1/webhooks/:id/rotate-secret       admin
-GET    /api/v1/webhooks/:id/deliveries          admin
+GET    /api/v1/webhooks/:id/deliveries          commander
 POST   /api/v1/webhooks/:id/deliveries/:delivery/replay admin
 
 GET    /console                                 viewer
