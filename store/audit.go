@@ -78,33 +78,8 @@ func (t *tx) audit(action, objectType, objectID string, before, after any) error
 	return nil
 }
 
-// AuditLog returns audit entries, newest first. objectType and objectID
-// filter when not empty.
+// AuditLog returns audit entries about one kind of object (or one object),
+// newest first; empty arguments do not filter. See QueryAuditLog for more.
 func (s *Store) AuditLog(ctx context.Context, objectType, objectID string, limit int) ([]AuditEntry, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, at, actor_type, actor_id, actor_name, action, object_type, object_id, before_json, after_json
-		FROM audit_log WHERE (? = '' OR object_type = ?) AND (? = '' OR object_id = ?) ORDER BY id DESC LIMIT ?`,
-		objectType, objectType, objectID, objectID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: audit log: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var before, after *string
-		if err := rows.Scan(&e.ID, &e.At, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.ObjectType, &e.ObjectID, &before, &after); err != nil {
-			return nil, fmt.Errorf("store: audit log: %w", err)
-		}
-		if before != nil {
-			e.Before = json.RawMessage(*before)
-		}
-		if after != nil {
-			e.After = json.RawMessage(*after)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: audit log: %w", err)
-	}
-	return out, nil
+	return s.QueryAuditLog(ctx, AuditFilter{ObjectType: objectType, ObjectID: objectID, Limit: limit})
 }
