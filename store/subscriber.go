@@ -54,6 +54,7 @@ type SubscriberInput struct {
 // SubscriberFilter selects subscribers for ListSubscribers.
 type SubscriberFilter struct {
 	Status SubscriberStatus // all when ""
+	Email  string           // a part of the address to search for; all when ""
 	Limit  int              // default 100
 	Offset int
 }
@@ -367,7 +368,10 @@ func (s *Store) ListSubscribers(ctx context.Context, f SubscriberFilter) ([]Subs
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	list, err := querySubscribers(ctx, s.read, `WHERE (? = '' OR s.status = ?) ORDER BY s.rowid LIMIT ? OFFSET ?`, f.Status, f.Status, f.Limit, f.Offset)
+	// instr, not LIKE: the search is plain text, "_" and "%" included.
+	email := strings.ToLower(strings.TrimSpace(f.Email))
+	list, err := querySubscribers(ctx, s.read, `WHERE (? = '' OR s.status = ?) AND (? = '' OR instr(s.email, ?) > 0) ORDER BY s.rowid LIMIT ? OFFSET ?`,
+		f.Status, f.Status, email, email, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("store: list subscribers: %w", err)
 	}

@@ -3,7 +3,9 @@ package templates
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/herald-status/herald/store"
@@ -127,3 +129,90 @@ func templateAction(tp store.IncidentTemplate) string {
 	}
 	return "/console/templates/" + tp.ID
 }
+
+// componentsText names the components a subscriber or webhook follows;
+// none means every one.
+func componentsText(ids []string, all map[string]store.Component) string {
+	if len(ids) == 0 {
+		return "All components"
+	}
+	if names := componentNames(ids, all); names != "" {
+		return names
+	}
+	return "None that still exist"
+}
+
+// eventsText is a webhook's event filter; none means every event.
+func eventsText(events []string) string {
+	if len(events) == 0 {
+		return "All events"
+	}
+	return strings.Join(events, ", ")
+}
+
+func subscriberStatusLabel(s store.SubscriberStatus) string {
+	switch s {
+	case store.SubscriberPending:
+		return "Waiting for confirmation"
+	case store.SubscriberConfirmed:
+		return "Confirmed"
+	case store.SubscriberUnsubscribed:
+		return "Unsubscribed"
+	case store.SubscriberSuspended:
+		return "Suspended (bounced)"
+	}
+	return string(s)
+}
+
+func webhookStatusLabel(w store.Webhook) string {
+	switch w.Status {
+	case store.WebhookActive:
+		return "Active"
+	case store.WebhookPaused:
+		return "Paused"
+	case store.WebhookDisabled:
+		if w.DisabledReason != "" {
+			return "Disabled by Herald: " + w.DisabledReason
+		}
+		return "Disabled by Herald"
+	}
+	return string(w.Status)
+}
+
+// attemptResult is one delivery attempt's outcome in words.
+func attemptResult(a store.WebhookAttempt) string {
+	if a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300 {
+		return "Delivered"
+	}
+	if a.Error != "" {
+		return "Failed: " + a.Error
+	}
+	return "Failed"
+}
+
+func statusCodeText(n int) string {
+	if n == 0 {
+		return "none"
+	}
+	return strconv.Itoa(n)
+}
+
+func latencyText(ms int64) string { return strconv.FormatInt(ms, 10) + " ms" }
+
+func deliveryStateLabel(state string) string {
+	switch state {
+	case "pending":
+		return "Waiting to be sent"
+	case "sending":
+		return "Sending"
+	case "sent":
+		return "Delivered"
+	case "failed":
+		return "Failed for good"
+	case "skipped":
+		return "Skipped (paused or disabled)"
+	}
+	return state
+}
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }

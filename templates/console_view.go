@@ -262,3 +262,49 @@ func localInput(t time.Time) string {
 
 // LocalInput is localInput for handlers filling forms.
 func LocalInput(t time.Time) string { return localInput(t) }
+
+// SubscribersPage lists subscribers, searched and filtered, a page at a
+// time, and adds one.
+type SubscribersPage struct {
+	Console     Console
+	Subscribers []store.Subscriber
+	Search      string // part of an address
+	Status      store.SubscriberStatus
+	FilterError string
+	Next, Prev  string // URLs of the neighbouring pages, "" at the ends
+	Groups      []ChoiceGroup
+	Components  map[string]store.Component
+	New         store.SubscriberInput
+	Errors      FormErrors
+}
+
+// SubscriberPage shows one subscriber and removes it.
+type SubscriberPage struct {
+	Console    Console
+	Subscriber store.Subscriber
+	Components map[string]store.Component
+	Errors     FormErrors
+}
+
+// WebhooksPage lists webhook endpoints and registers one.
+type WebhooksPage struct {
+	Console    Console
+	Webhooks   []store.Webhook
+	Events     []string
+	Groups     []ChoiceGroup
+	Components map[string]store.Component
+	New        store.WebhookInput
+	Errors     FormErrors
+}
+
+// WebhookPage is one endpoint with its controls and delivery log.
+type WebhookPage struct {
+	Console      Console
+	Webhook      store.Webhook
+	Deliveries   []store.WebhookDelivery
+	Components   map[string]store.Component
+	Secret       string // just created or rotated: shown once
+	Created      bool
+	Errors       FormErrors
+	Older, Newer string // URLs of the neighbouring log pages
+}

@@ -129,6 +129,21 @@ var accessRules = map[string]store.Role{
 	"GET /console/audit":     store.RoleAdmin,
 	"GET /console/audit.csv": store.RoleAdmin,
 
+	// Subscribers and webhooks, as in the API: commanders read, admins change.
+	"GET /console/subscribers":                               store.RoleCommander,
+	"POST /console/subscribers":                              store.RoleAdmin,
+	"GET /console/subscribers.csv":                           store.RoleCommander,
+	"GET /console/subscribers/:id":                           store.RoleCommander,
+	"POST /console/subscribers/:id/delete":                   store.RoleAdmin,
+	"GET /console/webhooks":                                  store.RoleCommander,
+	"POST /console/webhooks":                                 store.RoleAdmin,
+	"GET /console/webhooks/:id":                              store.RoleCommander,
+	"POST /console/webhooks/:id/pause":                       store.RoleAdmin,
+	"POST /console/webhooks/:id/resume":                      store.RoleAdmin,
+	"POST /console/webhooks/:id/rotate-secret":               store.RoleAdmin,
+	"POST /console/webhooks/:id/delete":                      store.RoleAdmin,
+	"POST /console/webhooks/:id/deliveries/:delivery/replay": store.RoleAdmin,
+
 	"GET /console/users":                     store.RoleAdmin,
 	"POST /console/users":                    store.RoleAdmin,
 	"GET /console/users/:id":                 store.RoleAdmin,

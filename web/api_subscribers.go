@@ -42,7 +42,7 @@ func pageParams(c echo.Context, def, maxLimit int) (limit, offset int, err error
 }
 
 func (s *Server) apiListSubscribers(c echo.Context) error {
-	f := store.SubscriberFilter{Status: store.SubscriberStatus(c.QueryParam("status"))}
+	f := store.SubscriberFilter{Status: store.SubscriberStatus(c.QueryParam("status")), Email: c.QueryParam("email")}
 	if f.Status != "" && !f.Status.Valid() {
 		return badRequest("invalid_value", "status", "status must be one of pending, confirmed, unsubscribed, suspended")
 	}

@@ -38,6 +38,12 @@ var flashes = map[string]string{
 	"user-saved":           "User saved.",
 	"signed-out-user":      "That user is signed out everywhere.",
 	"token-revoked":        "Token revoked. It no longer works.",
+	"subscriber-added":     "Subscriber added.",
+	"subscriber-removed":   "Subscriber removed.",
+	"webhook-paused":       "Webhook paused. Deliveries meanwhile are skipped.",
+	"webhook-resumed":      "Webhook resumed.",
+	"webhook-deleted":      "Webhook deleted.",
+	"delivery-replayed":    "Delivery queued to be sent again.",
 	"password-changed":     "Your password is changed; your other sessions are signed out.",
 	"change-password":      "",
 }

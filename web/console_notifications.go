@@ -1,0 +1,287 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// The console's subscriber and webhook pages (issue 5). Commanders read
+// them; changes are for admins (access.go). Every change goes through the
+// same store calls and checks as the JSON API in api_subscribers.go and
+// api_webhooks.go.
+
+// subscribersPerPage is one page of the console's subscriber list.
+const subscribersPerPage = 50
+
+// deliveriesPerPage is one page of a webhook's delivery log.
+const deliveriesPerPage = 50
+
+// pageNumber reads ?page= (1 and up); anything else is page 1.
+func pageNumber(c echo.Context) int {
+	n, err := strconv.Atoi(c.QueryParam("page"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// pageURL is path with the query q and the page n.
+func pageURL(path string, q url.Values, n int) string {
+	v := url.Values{}
+	for k, vs := range q {
+		if k != "page" && k != "msg" {
+			v[k] = vs
+		}
+	}
+	if n > 1 {
+		v.Set("page", strconv.Itoa(n))
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+func (s *Server) subscribersPage(c echo.Context, status int, view templates.SubscribersPage) error {
+	ctx := c.Request().Context()
+	q := c.Request().URL.Query()
+	view.Console = s.consoleView(c, "subscribers")
+	view.Search = q.Get("q")
+	f := store.SubscriberFilter{Email: view.Search, Status: store.SubscriberStatus(q.Get("status"))}
+	if f.Status != "" && !f.Status.Valid() {
+		view.FilterError = "Choose a status from the list."
+		f.Status = ""
+	}
+	view.Status = f.Status
+	page := pageNumber(c)
+	f.Limit, f.Offset = subscribersPerPage+1, (page-1)*subscribersPerPage
+	list, err := s.store.ListSubscribers(ctx, f)
+	if err != nil {
+		return err
+	}
+	if len(list) > subscribersPerPage {
+		list = list[:subscribersPerPage]
+		view.Next = pageURL("/console/subscribers", q, page+1)
+	}
+	if page > 1 {
+		view.Prev = pageURL("/console/subscribers", q, page-1)
+	}
+	view.Subscribers = list
+	checked := map[string]bool{}
+	for _, id := range view.New.Components {
+		checked[id] = true
+	}
+	if view.Groups, view.Components, err = s.choiceGroups(ctx, nil, checked); err != nil {
+		return err
+	}
+	return s.render(c, status, templates.Subscribers(view))
+}
+
+func (s *Server) consoleSubscribers(c echo.Context) error {
+	return s.subscribersPage(c, http.StatusOK, templates.SubscribersPage{})
+}
+
+func (s *Server) consoleAddSubscriber(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	in := store.SubscriberInput{Email: form.Get("email"), Components: form["components"], Confirmed: form.Get("confirmed") == "on"}
+	if _, err := s.store.AddSubscriber(c.Request().Context(), in); err != nil {
+		errs, err := formErrors(err, "")
+		if err != nil {
+			return err
+		}
+		return s.subscribersPage(c, http.StatusUnprocessableEntity, templates.SubscribersPage{New: in, Errors: errs})
+	}
+	return done(c, "/console/subscribers", "subscriber-added")
+}
+
+func (s *Server) subscriberForm(c echo.Context, status int, sub store.Subscriber, errs templates.FormErrors) error {
+	_, byID, err := s.componentGroups(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return s.render(c, status, templates.SubscriberView(templates.SubscriberPage{
+		Console: s.consoleView(c, "subscribers"), Subscriber: sub, Components: byID, Errors: errs}))
+}
+
+func (s *Server) consoleSubscriber(c echo.Context) error {
+	sub, err := s.store.GetSubscriber(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.subscriberForm(c, http.StatusOK, sub, nil)
+}
+
+func (s *Server) consoleRemoveSubscriber(c echo.Context) error {
+	ctx := c.Request().Context()
+	sub, err := s.store.GetSubscriber(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != "yes" {
+		return s.subscriberForm(c, http.StatusUnprocessableEntity, sub, templates.FormErrors{"confirm": "Tick the box to confirm the removal."})
+	}
+	if err := s.store.DeleteSubscriber(ctx, sub.ID); err != nil {
+		return err
+	}
+	return done(c, "/console/subscribers", "subscriber-removed")
+}
+
+// consoleExportSubscribers is the API's CSV export for a console session.
+func (s *Server) consoleExportSubscribers(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return s.apiExportSubscribers(c)
+}
+
+// webhookInput is what the register form sent.
+func webhookInput(c echo.Context) (store.WebhookInput, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return store.WebhookInput{}, err
+	}
+	return store.WebhookInput{URL: form.Get("url"), Description: form.Get("description"), Events: form["events"],
+		Components: form["components"], Format: form.Get("format")}, nil
+}
+
+// webhookFormErrors is formErrors that also knows the SSRF guard's refusal,
+// which checkWebhookTarget reports as the API's error against "url".
+func webhookFormErrors(err error) (templates.FormErrors, error) {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && ae.Field != "" {
+		return templates.FormErrors{ae.Field: capitalise(ae.Message, "")}, nil
+	}
+	return formErrors(err, "")
+}
+
+func (s *Server) webhooksPage(c echo.Context, status int, view templates.WebhooksPage) error {
+	ctx := c.Request().Context()
+	list, err := s.store.ListWebhooks(ctx)
+	if err != nil {
+		return err
+	}
+	checked := map[string]bool{}
+	for _, id := range view.New.Components {
+		checked[id] = true
+	}
+	view.Console, view.Webhooks, view.Events = s.consoleView(c, "webhooks"), list, store.EventKinds
+	if view.Groups, view.Components, err = s.choiceGroups(ctx, nil, checked); err != nil {
+		return err
+	}
+	return s.render(c, status, templates.Webhooks(view))
+}
+
+func (s *Server) consoleWebhooks(c echo.Context) error {
+	return s.webhooksPage(c, http.StatusOK, templates.WebhooksPage{})
+}
+
+func (s *Server) consoleCreateWebhook(c echo.Context) error {
+	in, err := webhookInput(c)
+	if err != nil {
+		return err
+	}
+	err = s.checkWebhookTarget(c, in.URL)
+	var w store.Webhook
+	var secret string
+	if err == nil {
+		w, secret, err = s.store.CreateWebhook(c.Request().Context(), in)
+	}
+	if err != nil {
+		errs, err := webhookFormErrors(err)
+		if err != nil {
+			return err
+		}
+		return s.webhooksPage(c, http.StatusUnprocessableEntity, templates.WebhooksPage{New: in, Errors: errs})
+	}
+	// The secret is on this response only (no-store), never again.
+	return s.webhookPage(c, http.StatusCreated, w, templates.WebhookPage{Secret: secret, Created: true})
+}
+
+func (s *Server) webhookPage(c echo.Context, status int, w store.Webhook, view templates.WebhookPage) error {
+	ctx := c.Request().Context()
+	page := pageNumber(c)
+	list, err := s.store.ListWebhookDeliveries(ctx, w.ID, deliveriesPerPage+1, (page-1)*deliveriesPerPage)
+	if err != nil {
+		return err
+	}
+	path := "/console/webhooks/" + w.ID
+	if len(list) > deliveriesPerPage {
+		list = list[:deliveriesPerPage]
+		view.Older = pageURL(path, nil, page+1)
+	}
+	if page > 1 {
+		view.Newer = pageURL(path, nil, page-1)
+	}
+	_, byID, err := s.componentGroups(ctx)
+	if err != nil {
+		return err
+	}
+	view.Console, view.Webhook, view.Deliveries, view.Components = s.consoleView(c, "webhooks"), w, list, byID
+	return s.render(c, status, templates.WebhookView(view))
+}
+
+func (s *Server) consoleWebhook(c echo.Context) error {
+	w, err := s.store.GetWebhook(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.webhookPage(c, http.StatusOK, w, templates.WebhookPage{})
+}
+
+func (s *Server) setWebhookPaused(c echo.Context, paused bool, flash string) error {
+	w, err := s.store.UpdateWebhook(c.Request().Context(), c.Param("id"), store.WebhookPatch{Paused: &paused})
+	if err != nil {
+		return err
+	}
+	return done(c, "/console/webhooks/"+w.ID, flash)
+}
+
+func (s *Server) consolePauseWebhook(c echo.Context) error {
+	return s.setWebhookPaused(c, true, "webhook-paused")
+}
+
+func (s *Server) consoleResumeWebhook(c echo.Context) error {
+	return s.setWebhookPaused(c, false, "webhook-resumed")
+}
+
+func (s *Server) consoleRotateWebhookSecret(c echo.Context) error {
+	w, secret, err := s.store.RotateWebhookSecret(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.webhookPage(c, http.StatusOK, w, templates.WebhookPage{Secret: secret})
+}
+
+func (s *Server) consoleDeleteWebhook(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := s.store.GetWebhook(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != "yes" {
+		return s.webhookPage(c, http.StatusUnprocessableEntity, w, templates.WebhookPage{Errors: templates.FormErrors{"confirm": "Tick the box to confirm the deletion."}})
+	}
+	if err := s.store.DeleteWebhook(ctx, w.ID); err != nil {
+		return err
+	}
+	return done(c, "/console/webhooks", "webhook-deleted")
+}
+
+func (s *Server) consoleReplayDelivery(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("delivery"), 10, 64)
+	if err != nil {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such delivery"}
+	}
+	if _, err := s.store.ReplayWebhookDelivery(c.Request().Context(), c.Param("id"), id); err != nil {
+		return err
+	}
+	return done(c, "/console/webhooks/"+c.Param("id"), "delivery-replayed")
+}
