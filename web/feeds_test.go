@@ -135,3 +135,20 @@ func TestHistoryFeedsEmptyPage(t *testing.T) {
 		}
 	}
 }
+
+// Feed readers find the feeds from the page itself.
+func TestPagesAdvertiseTheirFeeds(t *testing.T) {
+	ts := newTestServer(t)
+	doc, _ := ts.page(t, "/")
+	for typ, href := range map[string]string{"application/atom+xml": "/history.atom", "application/rss+xml": "/history.rss"} {
+		link := doc.Find(`head link[rel="alternate"][type="` + typ + `"]`)
+		if got, _ := link.Attr("href"); got != href {
+			t.Errorf("%s feed link: href %q, want %q", typ, got, href)
+		}
+		if resp, err := http.Get(ts.URL + href); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %v %v", href, err, resp)
+		} else {
+			resp.Body.Close()
+		}
+	}
+}
