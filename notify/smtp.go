@@ -627,18 +627,24 @@ func (w *smtpWorker) sendPipelinedBatch(tos []string, msgs [][]byte) []error {
 		return broken(0, "mail from", err)
 	}
 	ending := -1 // the message whose final reply is still to come
+	// finish reads that final reply; false means the connection broke.
+	finish := func() bool {
+		code, text, err := readReply(w.rd)
+		if err != nil {
+			broken(ending, "data", err)
+			return false
+		}
+		if code != 250 {
+			errs[ending] = &smtpFailure{stage: "data", err: replyError("", code, text, nil)}
+		} else {
+			w.sent++
+		}
+		ending = -1
+		return true
+	}
 	for i := range msgs {
-		if ending >= 0 {
-			code, text, err := readReply(w.rd)
-			if err != nil {
-				return broken(ending, "data", err)
-			}
-			if code != 250 {
-				errs[ending] = &smtpFailure{stage: "data", err: replyError("", code, text, nil)}
-			} else {
-				w.sent++
-			}
-			ending = -1
+		if ending >= 0 && !finish() {
+			return errs
 		}
 		var envErr [3]error
 		dataCode := 0
@@ -698,15 +704,7 @@ func (w *smtpWorker) sendPipelinedBatch(tos []string, msgs [][]byte) []error {
 		ending = i
 	}
 	if ending >= 0 {
-		code, text, err := readReply(w.rd)
-		if err != nil {
-			return broken(ending, "data", err)
-		}
-		if code != 250 {
-			errs[ending] = &smtpFailure{stage: "data", err: replyError("", code, text, nil)}
-		} else {
-			w.sent++
-		}
+		finish()
 	}
 	return errs
 }

@@ -435,21 +435,10 @@ func (s *Store) ChangePassword(ctx context.Context, id, current, next, keepSessi
 	}
 	keep := sessionKey(keepSession)
 	err = s.inTx(ctx, func(t *tx) error {
-		before, err := getUser(t.ctx, t.Tx, id)
-		if err != nil {
+		return t.setPassword(id, hash, func() error {
+			_, err := t.exec(`DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, id, keep)
 			return err
-		}
-		if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 0, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
-			return err
-		}
-		if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, id, keep); err != nil {
-			return err
-		}
-		after, err := getUser(t.ctx, t.Tx, id)
-		if err != nil {
-			return err
-		}
-		return t.audit("user.password_change", "user", id, before, after)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: change password: %w", err)
@@ -508,22 +497,31 @@ func (s *Store) SetPassword(ctx context.Context, id, password string) error {
 	if err != nil {
 		return fmt.Errorf("store: set password: %w", err)
 	}
-	err = s.inTx(ctx, func(t *tx) error {
-		before, err := getUser(t.ctx, t.Tx, id)
-		if err != nil {
-			return err
-		}
-		if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 0, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
-			return err
-		}
-		after, err := getUser(t.ctx, t.Tx, id)
-		if err != nil {
-			return err
-		}
-		return t.audit("user.password_change", "user", id, before, after)
-	})
+	err = s.inTx(ctx, func(t *tx) error { return t.setPassword(id, hash, nil) })
 	if err != nil {
 		return fmt.Errorf("store: set password: %w", err)
 	}
 	return nil
+}
+
+// setPassword stores a new password hash (ending any one-time password),
+// runs also (if any) in the same transaction, and audits the change.
+func (t *tx) setPassword(id, hash string, also func() error) error {
+	before, err := getUser(t.ctx, t.Tx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 0, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
+		return err
+	}
+	if also != nil {
+		if err := also(); err != nil {
+			return err
+		}
+	}
+	after, err := getUser(t.ctx, t.Tx, id)
+	if err != nil {
+		return err
+	}
+	return t.audit("user.password_change", "user", id, before, after)
 }

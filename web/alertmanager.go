@@ -3,10 +3,7 @@ package web
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -133,7 +130,7 @@ func integrationActor(token store.Actor) store.Actor {
 // webhook receiver.
 func (s *Server) apiAlertmanager(c echo.Context) error {
 	var p amPayload
-	if err := decodeLenient(c, &p); err != nil {
+	if err := decodeBody(c, &p, false); err != nil {
 		s.metrics.alerts.WithLabelValues("rejected").Inc()
 		return err
 	}
@@ -271,24 +268,4 @@ func labelFingerprint(labels map[string]string) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
-}
-
-// decodeLenient is decodeJSON without the unknown-field check, for payloads
-// whose shape another program owns.
-func decodeLenient(c echo.Context, dst any) error {
-	req := c.Request()
-	if ct := req.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes))
-	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if bodyTooLarge(err) {
-			return jsonError(err)
-		}
-		return badRequest("malformed_json", "", "the body must hold a single JSON object")
-	}
-	return nil
 }

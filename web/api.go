@@ -34,14 +34,19 @@ func badRequest(code, field, format string, args ...any) *apiError {
 
 // decodeJSON reads the request body into dst strictly: one JSON object, no
 // unknown fields, at most maxBodyBytes.
-func decodeJSON(c echo.Context, dst any) error {
+func decodeJSON(c echo.Context, dst any) error { return decodeBody(c, dst, true) }
+
+// decodeBody is decodeJSON, with the unknown-field check only when strict:
+// payloads whose shape another program owns (Alertmanager's) may grow fields.
+func decodeBody(c echo.Context, dst any, strict bool) error {
 	req := c.Request()
 	if ct := req.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
 	}
-	body := http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
