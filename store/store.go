@@ -100,8 +100,11 @@ func (s *Store) Path() string { return s.path }
 // SetClock replaces the store's clock. For tests and the demo data set.
 func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
 
-// now is the current time in UTC by the store's clock.
-func (s *Store) now() time.Time { return (*s.clock.Load())().UTC() }
+// Now is the current time in UTC by the store's clock: what "today" is for
+// every page and rule, so that a test or the demo moving the clock moves all.
+func (s *Store) Now() time.Time { return (*s.clock.Load())().UTC() }
+
+func (s *Store) now() time.Time { return s.Now() }
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
