@@ -174,7 +174,7 @@ func poke(ch chan struct{}) {
 // (up to ShutdownGrace), records their results and hands back every claim
 // it holds, so a restart repeats nothing that was finished.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	signal, stop := d.st.SubscribeOutbox()
+	changes, stop := d.st.Changes()
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { d.expandLoop(ctx) })
@@ -186,29 +186,21 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			d.log.Warn("email is not configured (HERALD_SMTP_HOST), so confirmed subscribers will not be mailed", "subscribers", n)
 		}
 	}
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
 			return nil
-		case <-signal:
-			d.Wake()
-		case <-prune.C:
-			// Finished jobs and their delivery logs are kept for a while
-			// for the API and for replays, then deleted.
-			if n, err := d.st.PruneOutbox(ctx, time.Now().Add(-OutboxRetention)); err != nil {
-				d.logErr(ctx, "prune outbox", err)
-			} else if n > 0 {
-				d.log.Info("pruned old notification jobs", "jobs", n)
+		case c := <-changes:
+			if c.Jobs {
+				d.Wake()
 			}
 		}
 	}
 }
 
 // OutboxRetention is how long finished notification jobs, their deliveries
-// and webhook attempt logs are kept.
+// and webhook attempt logs are kept (pruned by herald serve's housekeeping).
 const OutboxRetention = 30 * 24 * time.Hour
 
 // expandLoop turns jobs into deliveries, a batch per transaction, waking

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
-	"github.com/herald-status/herald/templates"
 )
 
 // webhookBodies are a job's webhook bodies, built once per job: the same
@@ -90,22 +89,6 @@ type (
 	}
 )
 
-// statusIndicator maps the page's worst component status to Statuspage's
-// page indicator.
-func statusIndicator(s store.ComponentStatus) string {
-	switch s {
-	case store.DegradedPerformance:
-		return "minor"
-	case store.PartialOutage:
-		return "major"
-	case store.MajorOutage:
-		return "critical"
-	case store.UnderMaintenance:
-		return "maintenance"
-	}
-	return "none"
-}
-
 func (d *Dispatcher) pageID() string {
 	if u, err := url.Parse(d.cfg.BaseURL); err == nil && u.Host != "" {
 		return u.Host
@@ -124,13 +107,10 @@ func spComponents(cs []store.Component) []spComponent {
 // webhookBodies renders a job in both formats.
 func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 	p := job.Payload
-	page := p.PageStatus
-	if page == "" {
-		page = store.Operational
-	}
+	page := p.PageStatus()
 	body := spBody{
 		Meta: spMeta{Event: job.Kind, Documentation: "https://github.com/herald-status/herald#webhooks", GeneratedAt: job.CreatedAt.UTC()},
-		Page: spPage{ID: d.pageID(), Name: d.cfg.PageName, URL: d.cfg.BaseURL, StatusIndicator: statusIndicator(page), StatusDescription: templates.BannerText(page)},
+		Page: spPage{ID: d.pageID(), Name: d.cfg.PageName, URL: d.cfg.BaseURL, StatusIndicator: string(page.Indicator), StatusDescription: page.Description()},
 	}
 	var title, status, text, link string
 	switch {

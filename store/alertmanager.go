@@ -207,8 +207,10 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 			continue
 		}
 		anyFiring = true
-		if cur, ok := worst[st.component]; !ok || st.status.Severity() > cur.Severity() {
+		if cur, ok := worst[st.component]; !ok {
 			worst[st.component] = st.status
+		} else {
+			worst[st.component] = cur.Worse(st.status)
 		}
 	}
 	u := draftUpdate{ID: newID(), Components: map[string]ComponentStatus{}, At: t.now}
@@ -230,6 +232,7 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 	impact := impactFor(worst)
 
 	var current IncidentStatus
+	var currentImpact Impact
 	switch {
 	case target == "":
 	case isDraft:
@@ -243,7 +246,7 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 		if err != nil {
 			return AlertResult{}, err
 		}
-		current = inc.Status
+		current, currentImpact = inc.Status, inc.Impact
 	}
 	switch {
 	case !anyFiring:
@@ -259,7 +262,7 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 		id := newID()
 		res = AlertResult{IncidentID: id, Draft: !b.Publish, Changed: true}
 		if b.Publish {
-			err = t.createIncident(id, IncidentInput{Name: b.Name, Status: u.Status, Impact: impact, Body: u.Body, Components: u.Components})
+			_, err = t.createIncident(id, IncidentInput{Name: b.Name, Status: u.Status, Impact: impact, Body: u.Body, Components: u.Components})
 		} else {
 			err = t.createDraft(id, "alertmanager", b.Name, impact, u)
 		}
@@ -276,10 +279,10 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 			return AlertResult{}, err
 		}
 	default:
-		if err := t.postUpdate(target, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: u.Components}); err != nil {
-			return AlertResult{}, err
-		}
-		if err := t.raiseImpact(target, impact); err != nil {
+		// A worse alert joining makes the incident worse, but alerts never
+		// play it down (a commander may have set it by hand).
+		if _, err := t.postUpdate(target, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: u.Components,
+			Impact: currentImpact.Worse(impact)}); err != nil {
 			return AlertResult{}, err
 		}
 	}
@@ -362,30 +365,6 @@ func (t *tx) openGroupIncident(groupKey string) (id string, isDraft bool, err er
 		return "", false, fmt.Errorf("read incident %s: %w", id, err)
 	}
 	return id, false, nil
-}
-
-// raiseImpact raises an incident's impact to at least impact: a worse alert
-// joining makes the incident worse, but alerts never play it down (a
-// commander may have set it by hand).
-func (t *tx) raiseImpact(id string, impact Impact) error {
-	before, err := getIncident(t.ctx, t.Tx, id)
-	if err != nil {
-		return err
-	}
-	if worseImpact(before.Impact, impact) == before.Impact {
-		return nil
-	}
-	if _, err := t.exec(`UPDATE incidents SET impact = ?, updated_at = ? WHERE id = ?`, impact, t.now, id); err != nil {
-		return fmt.Errorf("raise impact: %w", err)
-	}
-	after, err := getIncident(t.ctx, t.Tx, id)
-	if err != nil {
-		return err
-	}
-	if err := t.audit("incident.update", "incident", id, before, after); err != nil {
-		return err
-	}
-	return t.event("incident.updated", "incident", id)
 }
 
 // alertBody writes an update's message: one line per alert that fired or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,41 +46,117 @@ type AuditEntry struct {
 	After      json.RawMessage `json:"after"`
 }
 
-// audit records a change in the same transaction as the change itself.
-// before and after are marshalled to JSON; nil stays NULL.
-func (t *tx) audit(action, objectType, objectID string, before, after any) error {
-	enc := func(v any) (any, error) {
-		if v == nil {
-			return nil, nil
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		if string(b) == "null" { // a typed nil (*Postmortem(nil), say) is absent too
-			return nil, nil
-		}
-		return string(b), nil
-	}
-	b, err := enc(before)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	a, err := enc(after)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	actor := ActorFrom(t.ctx)
-	_, err = t.exec(`INSERT INTO audit_log (at, actor_type, actor_id, actor_name, action, object_type, object_id, before_json, after_json)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.now, actor.Type, actor.ID, actor.Name, action, objectType, objectID, b, a)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
+// AuditFilter selects audit entries. Empty fields do not filter.
+type AuditFilter struct {
+	ActorType  string
+	ActorID    string
+	ObjectType string
+	ObjectID   string
+	Since      time.Time // at or after
+	Until      time.Time // before
+	BeforeID   int64     // entries older than this one: the next page
+	Limit      int       // default 100, at most 10000
 }
 
-// AuditLog returns audit entries about one kind of object (or one object),
-// newest first; empty arguments do not filter. See QueryAuditLog for more.
-func (s *Store) AuditLog(ctx context.Context, objectType, objectID string, limit int) ([]AuditEntry, error) {
-	return s.QueryAuditLog(ctx, AuditFilter{ObjectType: objectType, ObjectID: objectID, Limit: limit})
+// QueryAuditLog returns the entries f selects, newest first.
+func (s *Store) QueryAuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if f.ActorType != "" {
+		add("actor_type = ?", f.ActorType)
+	}
+	if f.ActorID != "" {
+		add("actor_id = ?", f.ActorID)
+	}
+	if f.ObjectType != "" {
+		add("object_type = ?", f.ObjectType)
+	}
+	if f.ObjectID != "" {
+		add("object_id = ?", f.ObjectID)
+	}
+	if !f.Since.IsZero() {
+		add("at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		add("at < ?", f.Until.UTC())
+	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 10000)
+	q := `SELECT id, at, actor_type, actor_id, actor_name, action, object_type, object_id, before_json, after_json FROM audit_log`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: query audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var before, after *string
+		if err := rows.Scan(&e.ID, &e.At, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.ObjectType, &e.ObjectID, &before, &after); err != nil {
+			return nil, fmt.Errorf("store: query audit log: %w", err)
+		}
+		if before != nil {
+			e.Before = json.RawMessage(*before)
+		}
+		if after != nil {
+			e.After = json.RawMessage(*after)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: query audit log: %w", err)
+	}
+	return out, nil
+}
+
+// AuditActors lists everyone who appears in the audit log, for filtering;
+// the name is the most recent one recorded.
+func (s *Store) AuditActors(ctx context.Context) ([]Actor, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT actor_type, actor_id, actor_name FROM audit_log
+		WHERE id IN (SELECT max(id) FROM audit_log GROUP BY actor_type, actor_id) ORDER BY actor_type, actor_name`)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit actors: %w", err)
+	}
+	defer rows.Close()
+	var out []Actor
+	for rows.Next() {
+		var a Actor
+		if err := rows.Scan(&a.Type, &a.ID, &a.Name); err != nil {
+			return nil, fmt.Errorf("store: audit actors: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AuditObjectTypes lists the kinds of object the audit log mentions.
+func (s *Store) AuditObjectTypes(ctx context.Context) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT object_type FROM audit_log ORDER BY object_type`)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit object types: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("store: audit object types: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

@@ -167,10 +167,8 @@ func (s *Store) CreateComponent(ctx context.Context, in ComponentInput) (Compone
 		if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, c.ID, c.Status, t.now); err != nil {
 			return err
 		}
-		if err := t.audit("component.create", "component", c.ID, nil, c); err != nil {
-			return err
-		}
-		return t.event("component.created", "component", c.ID)
+		t.record("component.create", "component", c.ID, nil, c)
+		return nil
 	})
 	if err != nil {
 		return Component{}, fmt.Errorf("store: create component: %w", err)
@@ -226,15 +224,12 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 			return err
 		}
 		if p.Status != nil {
-			if _, err := t.setComponentStatus(c.ID, *p.Status); err != nil {
+			if c, err = t.setComponentStatus(c, *p.Status); err != nil {
 				return err
 			}
-			c.Status = *p.Status
 		}
-		if err := t.audit("component.update", "component", c.ID, before, c); err != nil {
-			return err
-		}
-		return t.event("component.updated", "component", c.ID)
+		t.record("component.update", "component", c.ID, before, c)
+		return nil
 	})
 	if err != nil {
 		return Component{}, fmt.Errorf("store: update component: %w", err)
@@ -252,10 +247,8 @@ func (s *Store) DeleteComponent(ctx context.Context, id string) error {
 		if _, err := t.exec(`DELETE FROM components WHERE id = ?`, id); err != nil {
 			return err
 		}
-		if err := t.audit("component.delete", "component", id, before, nil); err != nil {
-			return err
-		}
-		return t.event("component.deleted", "component", id)
+		t.record("component.delete", "component", id, before, nil)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete component: %w", err)
@@ -263,30 +256,25 @@ func (s *Store) DeleteComponent(ctx context.Context, id string) error {
 	return nil
 }
 
-// setComponentStatus changes a component's status and records the change in
-// its history. It returns the previous status; nothing is written when the
-// status does not change.
-func (t *tx) setComponentStatus(id string, status ComponentStatus) (ComponentStatus, error) {
-	var old ComponentStatus
-	if err := t.QueryRowContext(t.ctx, `SELECT status FROM components WHERE id = ?`, id).Scan(&old); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", &NotFoundError{Kind: "component", ID: id}
-		}
-		return "", fmt.Errorf("read status of component %s: %w", id, err)
+// setComponentStatus changes the status of c (as the caller holds it) and
+// records the change in its history, on the change feed and for webhooks.
+// It returns the component after; nothing is written when the status does
+// not change.
+func (t *tx) setComponentStatus(c Component, status ComponentStatus) (Component, error) {
+	if c.Status == status {
+		return c, nil
 	}
-	if old == status {
-		return old, nil
+	if _, err := t.exec(`UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, status, t.now, c.ID); err != nil {
+		return Component{}, fmt.Errorf("set status of component %s: %w", c.ID, err)
 	}
-	if _, err := t.exec(`UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, status, t.now, id); err != nil {
-		return "", fmt.Errorf("set status of component %s: %w", id, err)
+	if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, c.ID, status, t.now); err != nil {
+		return Component{}, fmt.Errorf("record status of component %s: %w", c.ID, err)
 	}
-	if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, id, status, t.now); err != nil {
-		return "", fmt.Errorf("record status of component %s: %w", id, err)
-	}
-	if err := t.enqueueComponentChange(id, old); err != nil {
-		return "", err
-	}
-	return old, t.event("component.updated", "component", id)
+	t.notifyComponent(c.ID, c.Status)
+	after := c
+	after.Status, after.UpdatedAt = status, t.now
+	t.publish(after)
+	return after, nil
 }
 
 // ListComponentGroups returns every group in page order, with its components' ids.
@@ -390,10 +378,8 @@ func (s *Store) CreateComponentGroup(ctx context.Context, in ComponentGroupInput
 			g.ID, g.Name, g.Description, g.Position, g.CreatedAt, g.UpdatedAt); err != nil {
 			return err
 		}
-		if err := t.audit("component_group.create", "component_group", g.ID, nil, g); err != nil {
-			return err
-		}
-		return t.event("component_group.created", "component_group", g.ID)
+		t.record("component_group.create", "component_group", g.ID, nil, g)
+		return nil
 	})
 	if err != nil {
 		return ComponentGroup{}, fmt.Errorf("store: create component group: %w", err)
@@ -403,12 +389,13 @@ func (s *Store) CreateComponentGroup(ctx context.Context, in ComponentGroupInput
 
 // UpdateComponentGroup changes a group's fields.
 func (s *Store) UpdateComponentGroup(ctx context.Context, id string, p ComponentGroupPatch) (ComponentGroup, error) {
+	var g ComponentGroup
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := t.group(id)
+		before, err := t.groupWithComponents(id)
 		if err != nil {
 			return err
 		}
-		g := before
+		g = before
 		if p.Name != nil {
 			if g.Name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
 				return err
@@ -430,31 +417,27 @@ func (s *Store) UpdateComponentGroup(ctx context.Context, id string, p Component
 			g.Name, g.Description, g.Position, g.UpdatedAt, g.ID); err != nil {
 			return err
 		}
-		if err := t.audit("component_group.update", "component_group", g.ID, before, g); err != nil {
-			return err
-		}
-		return t.event("component_group.updated", "component_group", g.ID)
+		t.record("component_group.update", "component_group", g.ID, before, g)
+		return nil
 	})
 	if err != nil {
 		return ComponentGroup{}, fmt.Errorf("store: update component group: %w", err)
 	}
-	return s.GetComponentGroup(ctx, id)
+	return g, nil
 }
 
 // DeleteComponentGroup removes a group; its components stay, ungrouped.
 func (s *Store) DeleteComponentGroup(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := t.group(id)
+		before, err := t.groupWithComponents(id)
 		if err != nil {
 			return err
 		}
 		if _, err := t.exec(`DELETE FROM component_groups WHERE id = ?`, id); err != nil {
 			return err
 		}
-		if err := t.audit("component_group.delete", "component_group", id, before, nil); err != nil {
-			return err
-		}
-		return t.event("component_group.deleted", "component_group", id)
+		t.record("component_group.delete", "component_group", id, before, nil)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete component group: %w", err)

@@ -35,12 +35,7 @@ func (s *Store) MoveComponent(ctx context.Context, id string, delta int) error {
 			}
 			after := before
 			after.Position, after.UpdatedAt = pos, t.now
-			if err := t.audit("component.update", "component", cid, before, after); err != nil {
-				return err
-			}
-			if err := t.event("component.updated", "component", cid); err != nil {
-				return err
-			}
+			t.record("component.update", "component", cid, before, after)
 		}
 		return nil
 	})
@@ -65,7 +60,7 @@ func (s *Store) MoveComponentGroup(ctx context.Context, id string, delta int) er
 			return nil
 		}
 		for pos, gid := range order {
-			before, err := t.group(gid)
+			before, err := t.groupWithComponents(gid)
 			if err != nil {
 				return err
 			}
@@ -77,12 +72,7 @@ func (s *Store) MoveComponentGroup(ctx context.Context, id string, delta int) er
 			}
 			after := before
 			after.Position, after.UpdatedAt = pos, t.now
-			if err := t.audit("component_group.update", "component_group", gid, before, after); err != nil {
-				return err
-			}
-			if err := t.event("component_group.updated", "component_group", gid); err != nil {
-				return err
-			}
+			t.record("component_group.update", "component_group", gid, before, after)
 		}
 		return nil
 	})

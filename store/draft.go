@@ -149,7 +149,8 @@ func (t *tx) createDraft(id, source, name string, impact Impact, first draftUpda
 		return fmt.Errorf("insert draft: %w", err)
 	}
 	// No change-feed event: the feed is public (live streams replay it).
-	return t.audit("incident_draft.create", "incident_draft", id, nil, d)
+	t.record("incident_draft.create", "incident_draft", id, nil, d)
+	return nil
 }
 
 // appendDraftUpdate adds an update to a draft and raises its impact to at
@@ -161,7 +162,7 @@ func (t *tx) appendDraftUpdate(id string, u draftUpdate, impact Impact) error {
 	}
 	after := before
 	after.Updates = append(slices.Clone(before.Updates), u)
-	after.Impact = worseImpact(before.Impact, impact)
+	after.Impact = before.Impact.Worse(impact)
 	after.UpdatedAt = t.now
 	updates, err := json.Marshal(after.Updates)
 	if err != nil {
@@ -170,7 +171,8 @@ func (t *tx) appendDraftUpdate(id string, u draftUpdate, impact Impact) error {
 	if _, err := t.exec(`UPDATE incident_drafts SET impact = ?, updates = ?, updated_at = ? WHERE id = ?`, after.Impact, string(updates), t.now, id); err != nil {
 		return fmt.Errorf("update draft: %w", err)
 	}
-	return t.audit("incident_draft.update", "incident_draft", id, before, after)
+	t.record("incident_draft.update", "incident_draft", id, before, after)
+	return nil
 }
 
 // isDraft reports whether id is a draft.
@@ -180,16 +182,6 @@ func (t *tx) isDraft(id string) (bool, error) {
 		return false, fmt.Errorf("look up draft %s: %w", id, err)
 	}
 	return n > 0, nil
-}
-
-// impactRank orders impacts from none (0) to critical (3).
-func impactRank(i Impact) int { return slices.Index(Impacts, i) }
-
-func worseImpact(a, b Impact) Impact {
-	if impactRank(b) > impactRank(a) {
-		return b
-	}
-	return a
 }
 
 // ListDrafts returns every draft, newest first, as the API shows incidents.
@@ -266,7 +258,12 @@ func (s *Store) IsDraft(ctx context.Context, id string) (bool, error) {
 // timeline, component statuses, change feed and everything that follows them
 // see an ordinary incident. p may rename it or set its impact on the way.
 func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (Incident, error) {
+	var final Incident
 	err := s.inTx(ctx, func(t *tx) error {
+		// Published (or discarded) once, by whoever comes first.
+		if err := t.lock("incident_draft", id); err != nil {
+			return err
+		}
 		d, err := getDraft(t.ctx, t.Tx, id)
 		if errors.Is(err, ErrNotFound) {
 			if _, ierr := getIncident(t.ctx, t.Tx, id); ierr == nil {
@@ -295,7 +292,7 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 		}
 		// Subscribers hear of it once, as it stands after the replay, not
 		// once per update the draft gathered while it waited.
-		if err := t.createIncident(id, IncidentInput{Name: d.Name, Status: first.Status, Impact: d.Impact, Body: first.Body, Components: comps, SkipNotify: true}); err != nil {
+		if final, err = t.createIncident(id, IncidentInput{Name: d.Name, Status: first.Status, Impact: d.Impact, Body: first.Body, Components: comps, SkipNotify: true}); err != nil {
 			return err
 		}
 		for _, u := range d.Updates[1:] {
@@ -303,26 +300,21 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 			if err != nil {
 				return err
 			}
-			if err := t.postUpdate(id, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: comps, SkipNotify: true}); err != nil {
+			if final, err = t.postUpdate(id, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: comps, SkipNotify: true}); err != nil {
 				return err
 			}
 		}
-		final, err := getIncident(t.ctx, t.Tx, id)
-		if err != nil {
-			return err
-		}
-		if err := t.enqueueIncident(JobIncidentCreated, final, false); err != nil {
-			return err
-		}
+		t.notifyIncident(JobIncidentCreated, final)
 		if _, err := t.exec(`DELETE FROM incident_drafts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete draft: %w", err)
 		}
-		return t.audit("incident_draft.publish", "incident_draft", id, d, nil)
+		t.record("incident_draft.publish", "incident_draft", id, d, nil)
+		return nil
 	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: publish draft: %w", err)
 	}
-	return s.GetIncident(ctx, id)
+	return final, nil
 }
 
 // replayComponents is the component change a draft update makes when
@@ -353,6 +345,9 @@ func (t *tx) replayComponents(incidentID string, u draftUpdate) (map[string]Comp
 // nothing, and a new alert of the group opens a new draft.
 func (s *Store) DiscardDraft(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t *tx) error {
+		if err := t.lock("incident_draft", id); err != nil {
+			return err
+		}
 		d, err := getDraft(t.ctx, t.Tx, id)
 		if errors.Is(err, ErrNotFound) {
 			if _, ierr := getIncident(t.ctx, t.Tx, id); ierr == nil {
@@ -368,7 +363,8 @@ func (s *Store) DiscardDraft(ctx context.Context, id string) error {
 		if _, err := t.exec(`DELETE FROM alert_groups WHERE incident_id = ?`, id); err != nil {
 			return fmt.Errorf("release alert group: %w", err)
 		}
-		return t.audit("incident_draft.discard", "incident_draft", id, d, nil)
+		t.record("incident_draft.discard", "incident_draft", id, d, nil)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: discard draft: %w", err)

@@ -243,7 +243,7 @@ func lastEventID(t *testing.T, st *Store) int64 {
 // auditEntries returns the audit log, newest first.
 func auditEntries(t *testing.T, st *Store) []AuditEntry {
 	t.Helper()
-	entries, err := st.AuditLog(t.Context(), "", "", 1000)
+	entries, err := st.QueryAuditLog(t.Context(), AuditFilter{ObjectType: "", ObjectID: "", Limit: 1000})
 	if err != nil {
 		t.Fatalf("AuditLog: %v", err)
 	}
@@ -252,11 +252,18 @@ func auditEntries(t *testing.T, st *Store) []AuditEntry {
 
 // signalled reports whether a change signal is pending on ch, without waiting:
 // the store signals before the changing method returns.
-func signalled(ch <-chan struct{}) bool {
+// signalled reports whether a post-commit signal is pending (signals are
+// sent before the committing call returns, so no wait is needed).
+func signalled(ch <-chan Change) bool {
+	_, ok := pendingChange(ch)
+	return ok
+}
+
+func pendingChange(ch <-chan Change) (Change, bool) {
 	select {
-	case <-ch:
-		return true
+	case c := <-ch:
+		return c, true
 	default:
-		return false
+		return Change{}, false
 	}
 }

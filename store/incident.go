@@ -10,6 +10,34 @@ import (
 	"time"
 )
 
+// IncidentStatus is where an incident stands.
+type IncidentStatus string
+
+const (
+	Investigating IncidentStatus = "investigating"
+	Identified    IncidentStatus = "identified"
+	Monitoring    IncidentStatus = "monitoring"
+	Resolved      IncidentStatus = "resolved"
+)
+
+// IncidentStatuses lists every incident status in lifecycle order.
+var IncidentStatuses = []IncidentStatus{Investigating, Identified, Monitoring, Resolved}
+
+func (s IncidentStatus) Valid() bool {
+	switch s {
+	case Investigating, Identified, Monitoring, Resolved:
+		return true
+	}
+	return false
+}
+
+func (s IncidentStatus) Label() string {
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(string(s[:1])) + string(s[1:])
+}
+
 // Incident is something going wrong, told to visitors as a timeline of updates.
 type Incident struct {
 	ID           string           `json:"id"`
@@ -104,19 +132,11 @@ type IncidentFilter struct {
 // impactFor derives an impact from component statuses, as Statuspage does
 // when the commander does not choose one.
 func impactFor(components map[string]ComponentStatus) Impact {
-	worst := 0
-	for _, s := range components {
-		worst = max(worst, s.Severity())
+	impact := ImpactNone
+	for _, st := range components {
+		impact = impact.Worse(st.Impact())
 	}
-	switch worst {
-	case 4:
-		return ImpactCritical
-	case 3:
-		return ImpactMajor
-	case 2:
-		return ImpactMinor
-	}
-	return ImpactNone
+	return impact
 }
 
 func checkComponentChanges(components map[string]ComponentStatus) error {
@@ -131,56 +151,57 @@ func checkComponentChanges(components map[string]ComponentStatus) error {
 // CreateIncident opens an incident with its first update and applies its
 // component statuses, all in one transaction.
 func (s *Store) CreateIncident(ctx context.Context, in IncidentInput) (Incident, error) {
-	id := newID()
-	err := s.inTx(ctx, func(t *tx) error { return t.createIncident(id, in) })
+	var inc Incident
+	err := s.inTx(ctx, func(t *tx) (err error) {
+		inc, err = t.createIncident(newID(), in)
+		return err
+	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: create incident: %w", err)
 	}
-	return s.GetIncident(ctx, id)
+	return inc, nil
 }
 
 // createIncident is CreateIncident inside a transaction, under a chosen id:
 // publishing a draft keeps the draft's id.
-func (t *tx) createIncident(id string, in IncidentInput) error {
+func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
 	name, err := checkText("name", in.Name, MaxNameLength, true)
 	if err != nil {
-		return err
+		return Incident{}, err
 	}
 	status := in.Status
 	if status == "" {
 		status = Investigating
 	}
 	if !status.Valid() {
-		return invalid("status", "unknown incident status %q; use one of %s", status, joinValues(IncidentStatuses))
+		return Incident{}, invalid("status", "unknown incident status %q; use one of %s", status, joinValues(IncidentStatuses))
 	}
 	impact := in.Impact
 	if impact == "" {
 		impact = impactFor(in.Components)
 	}
 	if !impact.Valid() {
-		return invalid("impact", "unknown impact %q; use one of %s", impact, joinValues(Impacts))
+		return Incident{}, invalid("impact", "unknown impact %q; use one of %s", impact, joinValues(Impacts))
 	}
 	if err := checkComponentChanges(in.Components); err != nil {
-		return err
+		return Incident{}, err
 	}
 	if _, err := t.exec(`INSERT INTO incidents (id, name, status, impact, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		id, name, Investigating, impact, t.now, t.now); err != nil {
-		return err
+		return Incident{}, err
 	}
-	if err := t.postIncidentUpdate(id, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components}); err != nil {
-		return err
+	if err := t.addIncidentUpdate(id, Investigating, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components}); err != nil {
+		return Incident{}, err
 	}
 	after, err := getIncident(t.ctx, t.Tx, id)
 	if err != nil {
-		return err
+		return Incident{}, err
 	}
-	if err := t.audit("incident.create", "incident", id, nil, after); err != nil {
-		return err
+	t.record("incident.create", "incident", id, nil, after)
+	if !in.SkipNotify {
+		t.notifyIncident(JobIncidentCreated, after)
 	}
-	if err := t.enqueueIncident(JobIncidentCreated, after, in.SkipNotify); err != nil {
-		return err
-	}
-	return t.event("incident.created", "incident", id)
+	return after, nil
 }
 
 // PostIncidentUpdate adds an update to an incident's timeline, moves it to
@@ -188,52 +209,61 @@ func (t *tx) createIncident(id string, in IncidentInput) error {
 // returns the incident's components to operational, unless another open
 // incident or a maintenance in progress still holds them.
 func (s *Store) PostIncidentUpdate(ctx context.Context, incidentID string, in IncidentUpdateInput) (Incident, error) {
-	err := s.inTx(ctx, func(t *tx) error { return t.postUpdate(incidentID, in) })
+	var inc Incident
+	err := s.inTx(ctx, func(t *tx) (err error) {
+		inc, err = t.postUpdate(incidentID, in)
+		return err
+	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: post incident update: %w", err)
 	}
-	return s.GetIncident(ctx, incidentID)
+	return inc, nil
 }
 
-// postUpdate is PostIncidentUpdate inside a transaction: the update with its
-// audit row and change-feed event.
-func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) error {
+// postUpdate is PostIncidentUpdate inside a transaction: the update, its
+// component changes, its audit entry, feed event and job.
+func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) (Incident, error) {
+	// Resolving hands components back by reading other open incidents.
+	if err := t.lock("incident", incidentID); err != nil {
+		return Incident{}, err
+	}
 	before, err := getIncident(t.ctx, t.Tx, incidentID)
 	if err != nil {
-		return err
+		return Incident{}, err
 	}
 	if in.Status == "" {
 		in.Status = before.Status
 	}
 	if in.Impact != "" && in.Impact != before.Impact {
 		if !in.Impact.Valid() {
-			return invalid("impact", "unknown impact %q; use one of %s", in.Impact, joinValues(Impacts))
+			return Incident{}, invalid("impact", "unknown impact %q; use one of %s", in.Impact, joinValues(Impacts))
 		}
 		if _, err := t.exec(`UPDATE incidents SET impact = ? WHERE id = ?`, in.Impact, incidentID); err != nil {
-			return err
+			return Incident{}, err
 		}
 	}
-	if err := t.postIncidentUpdate(incidentID, in); err != nil {
-		return err
+	if err := t.addIncidentUpdate(incidentID, before.Status, in); err != nil {
+		return Incident{}, err
 	}
 	after, err := getIncident(t.ctx, t.Tx, incidentID)
 	if err != nil {
-		return err
+		return Incident{}, err
 	}
-	if err := t.audit("incident.update_posted", "incident", incidentID, before, after); err != nil {
-		return err
+	t.record("incident.update_posted", "incident", incidentID, before, after)
+	if !in.SkipNotify {
+		kind := JobIncidentUpdated
+		if after.Status == Resolved && before.Status != Resolved {
+			kind = JobIncidentResolved
+		}
+		t.notifyIncident(kind, after)
 	}
-	kind := JobIncidentUpdated
-	if after.Status == Resolved && before.Status != Resolved {
-		kind = JobIncidentResolved
-	}
-	if err := t.enqueueIncident(kind, after, in.SkipNotify); err != nil {
-		return err
-	}
-	return t.event("incident.updated", "incident", incidentID)
+	return after, nil
 }
 
-func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error {
+// addIncidentUpdate writes one update of an incident that stood at
+// previous: the timeline entry, the component changes it makes, and the
+// incident's new status. It records nothing; its callers do.
+func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, in IncidentUpdateInput) error {
 	if !in.Status.Valid() {
 		return invalid("status", "unknown incident status %q; use one of %s", in.Status, joinValues(IncidentStatuses))
 	}
@@ -243,13 +273,6 @@ func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error
 	}
 	if err := checkComponentChanges(in.Components); err != nil {
 		return err
-	}
-	// Components are returned to rest only when the incident becomes
-	// resolved: a follow-up note on a resolved incident must not undo
-	// statuses set since.
-	var previous IncidentStatus
-	if err := t.QueryRowContext(t.ctx, `SELECT status FROM incidents WHERE id = ?`, incidentID).Scan(&previous); err != nil {
-		return fmt.Errorf("read incident status: %w", err)
 	}
 	updateID := newID()
 	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -268,7 +291,7 @@ func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error
 		if err != nil {
 			return asFieldError("components", err)
 		}
-		if _, err := t.exec(`INSERT OR IGNORE INTO incident_components (incident_id, component_id) VALUES (?, ?)`, incidentID, cid); err != nil {
+		if _, err := t.exec(`INSERT INTO incident_components (incident_id, component_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, incidentID, cid); err != nil {
 			return fmt.Errorf("link component: %w", err)
 		}
 		if err := t.changeComponentForUpdate(updateID, c, in.Components[cid]); err != nil {
@@ -292,6 +315,9 @@ func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error
 		return fmt.Errorf("update incident: %w", err)
 	}
 
+	// Components are returned to rest only when the incident becomes
+	// resolved: a follow-up note on a resolved incident must not undo
+	// statuses set since.
 	if in.Status == Resolved && previous != Resolved {
 		linked, err := t.incidentComponents(incidentID)
 		if err != nil {
@@ -300,6 +326,9 @@ func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error
 		for _, cid := range linked {
 			if _, explicit := in.Components[cid]; explicit {
 				continue
+			}
+			if err := t.lock("component", cid); err != nil {
+				return err
 			}
 			c, err := t.component(cid)
 			if err != nil {
@@ -322,32 +351,19 @@ func (t *tx) postIncidentUpdate(incidentID string, in IncidentUpdateInput) error
 // changeComponentForUpdate sets a component's status and records the change
 // on the update's timeline entry.
 func (t *tx) changeComponentForUpdate(updateID string, c Component, status ComponentStatus) error {
-	old, err := t.setComponentStatus(c.ID, status)
-	if err != nil {
+	if _, err := t.setComponentStatus(c, status); err != nil {
 		return err
 	}
-	if _, err := t.exec(`INSERT OR REPLACE INTO incident_update_components (update_id, component_id, component_name, old_status, new_status) VALUES (?, ?, ?, ?, ?)`,
-		updateID, c.ID, c.Name, old, status); err != nil {
+	if _, err := t.exec(`INSERT INTO incident_update_components (update_id, component_id, component_name, old_status, new_status) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (update_id, component_id) DO UPDATE SET component_name = excluded.component_name, old_status = excluded.old_status, new_status = excluded.new_status`,
+		updateID, c.ID, c.Name, c.Status, status); err != nil {
 		return fmt.Errorf("record component change: %w", err)
 	}
 	return nil
 }
 
 func (t *tx) incidentComponents(incidentID string) ([]string, error) {
-	rows, err := t.QueryContext(t.ctx, `SELECT component_id FROM incident_components WHERE incident_id = ? ORDER BY component_id`, incidentID)
-	if err != nil {
-		return nil, fmt.Errorf("list incident components: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return t.orderedIDs(`SELECT component_id FROM incident_components WHERE incident_id = ? ORDER BY component_id`, incidentID)
 }
 
 // restingStatus is the status a component should have once the incident
@@ -392,11 +408,13 @@ func (t *tx) restingStatus(componentID, exceptIncident, exceptMaintenance string
 
 // UpdateIncident changes an incident's name or impact.
 func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) (Incident, error) {
+	var after Incident
 	err := s.inTx(ctx, func(t *tx) error {
 		before, err := getIncident(t.ctx, t.Tx, id)
 		if err != nil {
 			return err
 		}
+		after = before
 		name, impact := before.Name, before.Impact
 		if p.Name != nil {
 			if name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
@@ -415,23 +433,19 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) 
 		if _, err := t.exec(`UPDATE incidents SET name = ?, impact = ?, updated_at = ? WHERE id = ?`, name, impact, t.now, id); err != nil {
 			return err
 		}
-		after, err := getIncident(t.ctx, t.Tx, id)
-		if err != nil {
-			return err
-		}
-		if err := t.audit("incident.update", "incident", id, before, after); err != nil {
-			return err
-		}
-		return t.event("incident.updated", "incident", id)
+		after.Name, after.Impact, after.UpdatedAt = name, impact, t.now
+		t.record("incident.update", "incident", id, before, after)
+		return nil
 	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: update incident: %w", err)
 	}
-	return s.GetIncident(ctx, id)
+	return after, nil
 }
 
 // PublishPostmortem publishes (or revises) a resolved incident's postmortem.
 func (s *Store) PublishPostmortem(ctx context.Context, id, body string) (Incident, error) {
+	var after Incident
 	err := s.inTx(ctx, func(t *tx) error {
 		before, err := getIncident(t.ctx, t.Tx, id)
 		if err != nil {
@@ -448,23 +462,21 @@ func (s *Store) PublishPostmortem(ctx context.Context, id, body string) (Inciden
 			body, t.now, t.now, id); err != nil {
 			return err
 		}
-		after, err := getIncident(t.ctx, t.Tx, id)
-		if err != nil {
+		if after, err = getIncident(t.ctx, t.Tx, id); err != nil {
 			return err
 		}
-		if err := t.audit("incident.postmortem_published", "incident", id, before.Postmortem, after.Postmortem); err != nil {
-			return err
-		}
+		t.record("incident.postmortem_published", "incident", id, before.Postmortem, after.Postmortem)
+		t.publish(after)
 		// Subscribers hear of the first publication, not of every revision.
-		if err := t.enqueueIncident(JobPostmortemPublished, after, before.Postmortem != nil); err != nil {
-			return err
+		if before.Postmortem == nil {
+			t.notifyIncident(JobPostmortemPublished, after)
 		}
-		return t.event("incident.updated", "incident", id)
+		return nil
 	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: publish postmortem: %w", err)
 	}
-	return s.GetIncident(ctx, id)
+	return after, nil
 }
 
 // GetIncident returns one incident with its timeline.

@@ -10,6 +10,50 @@ import (
 	"time"
 )
 
+// MaintenanceStatus is where a maintenance window stands.
+type MaintenanceStatus string
+
+const (
+	MaintenanceScheduled  MaintenanceStatus = "scheduled"
+	MaintenanceInProgress MaintenanceStatus = "in_progress"
+	MaintenanceVerifying  MaintenanceStatus = "verifying"
+	MaintenanceCompleted  MaintenanceStatus = "completed"
+)
+
+var MaintenanceStatuses = []MaintenanceStatus{MaintenanceScheduled, MaintenanceInProgress, MaintenanceVerifying, MaintenanceCompleted}
+
+// step is the position in the lifecycle; -1 for unknown values.
+func (s MaintenanceStatus) step() int {
+	for i, v := range MaintenanceStatuses {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s MaintenanceStatus) Valid() bool { return s.step() >= 0 }
+
+// Active reports whether the window has started and not completed: its
+// components are under maintenance.
+func (s MaintenanceStatus) Active() bool {
+	return s == MaintenanceInProgress || s == MaintenanceVerifying
+}
+
+func (s MaintenanceStatus) Label() string {
+	switch s {
+	case MaintenanceScheduled:
+		return "Scheduled"
+	case MaintenanceInProgress:
+		return "In progress"
+	case MaintenanceVerifying:
+		return "Verifying"
+	case MaintenanceCompleted:
+		return "Completed"
+	}
+	return string(s)
+}
+
 // Maintenance is planned work announced ahead. While it is in progress (or
 // being verified) its components are under maintenance.
 type Maintenance struct {
@@ -75,7 +119,7 @@ type MaintenanceFilter struct {
 
 // CreateMaintenance schedules a maintenance window.
 func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Maintenance, error) {
-	var id string
+	var after Maintenance
 	err := s.inTx(ctx, func(t *tx) error {
 		name, err := checkText("name", in.Name, MaxNameLength, true)
 		if err != nil {
@@ -89,7 +133,7 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 			return err
 		}
 		auto := in.AutoTransition == nil || *in.AutoTransition
-		id = newID()
+		id := newID()
 		if _, err := t.exec(`INSERT INTO maintenances (id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, name, MaintenanceScheduled, in.ScheduledFor.UTC(), in.ScheduledUntil.UTC(), auto, t.now, t.now); err != nil {
 			return err
@@ -101,22 +145,19 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 			newID(), id, MaintenanceScheduled, body, t.now); err != nil {
 			return err
 		}
-		after, err := getMaintenance(t.ctx, t.Tx, id)
-		if err != nil {
+		if after, err = getMaintenance(t.ctx, t.Tx, id); err != nil {
 			return err
 		}
-		if err := t.audit("maintenance.create", "maintenance", id, nil, after); err != nil {
-			return err
+		t.record("maintenance.create", "maintenance", id, nil, after)
+		if !in.SkipNotify {
+			t.notifyMaintenance(JobMaintenanceScheduled, after)
 		}
-		if err := t.enqueueMaintenance(JobMaintenanceScheduled, after, in.SkipNotify); err != nil {
-			return err
-		}
-		return t.event("maintenance.created", "maintenance", id)
+		return nil
 	})
 	if err != nil {
 		return Maintenance{}, fmt.Errorf("store: create maintenance: %w", err)
 	}
-	return s.GetMaintenance(ctx, id)
+	return after, nil
 }
 
 func checkWindow(from, until time.Time) error {
@@ -140,7 +181,7 @@ func (t *tx) linkMaintenanceComponents(id string, components []string) error {
 		if _, err := t.component(cid); err != nil {
 			return asFieldError("components", err)
 		}
-		if _, err := t.exec(`INSERT OR IGNORE INTO maintenance_components (maintenance_id, component_id) VALUES (?, ?)`, id, cid); err != nil {
+		if _, err := t.exec(`INSERT INTO maintenance_components (maintenance_id, component_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, cid); err != nil {
 			return err
 		}
 	}
@@ -149,7 +190,11 @@ func (t *tx) linkMaintenanceComponents(id string, components []string) error {
 
 // UpdateMaintenance changes a maintenance's name, window or components.
 func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenancePatch) (Maintenance, error) {
+	var after Maintenance
 	err := s.inTx(ctx, func(t *tx) error {
+		if err := t.lock("maintenance", id); err != nil {
+			return err
+		}
 		before, err := getMaintenance(t.ctx, t.Tx, id)
 		if err != nil {
 			return err
@@ -178,6 +223,7 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 		sameComponents := p.Components == nil || slices.Equal(sortedCopy(*p.Components), before.Components)
 		if m.Name == before.Name && m.ScheduledFor.Equal(before.ScheduledFor) && m.ScheduledUntil.Equal(before.ScheduledUntil) &&
 			m.AutoTransition == before.AutoTransition && sameComponents {
+			after = before
 			return nil // nothing changes
 		}
 		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, updated_at = ? WHERE id = ?`,
@@ -196,19 +242,16 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 				}
 			}
 		}
-		after, err := getMaintenance(t.ctx, t.Tx, id)
-		if err != nil {
+		if after, err = getMaintenance(t.ctx, t.Tx, id); err != nil {
 			return err
 		}
-		if err := t.audit("maintenance.update", "maintenance", id, before, after); err != nil {
-			return err
-		}
-		return t.event("maintenance.updated", "maintenance", id)
+		t.record("maintenance.update", "maintenance", id, before, after)
+		return nil
 	})
 	if err != nil {
 		return Maintenance{}, fmt.Errorf("store: update maintenance: %w", err)
 	}
-	return s.GetMaintenance(ctx, id)
+	return after, nil
 }
 
 func sortedCopy(ids []string) []string {
@@ -231,11 +274,18 @@ func (t *tx) applyMaintenanceStatus(id string, was, now []string) error {
 		if keep[cid] {
 			continue
 		}
+		if err := t.lock("component", cid); err != nil {
+			return err
+		}
+		c, err := t.component(cid)
+		if err != nil {
+			return err
+		}
 		st, err := t.restingStatus(cid, "", id)
 		if err != nil {
 			return err
 		}
-		if _, err := t.setComponentStatus(cid, st); err != nil {
+		if _, err := t.setComponentStatus(c, st); err != nil {
 			return err
 		}
 	}
@@ -249,10 +299,10 @@ func (t *tx) holdForMaintenance(cid string) error {
 	if err != nil {
 		return err
 	}
-	if c.Status.Severity() > UnderMaintenance.Severity() {
+	if c.Status.Worse(UnderMaintenance) != UnderMaintenance {
 		return nil
 	}
-	_, err = t.setComponentStatus(cid, UnderMaintenance)
+	_, err = t.setComponentStatus(c, UnderMaintenance)
 	return err
 }
 
@@ -260,7 +310,11 @@ func (t *tx) holdForMaintenance(cid string) error {
 // (scheduled → in_progress → verifying → completed), applies it to the
 // components. Moving backwards is refused.
 func (s *Store) PostMaintenanceUpdate(ctx context.Context, id string, in MaintenanceUpdateInput) (Maintenance, error) {
+	var after Maintenance
 	err := s.inTx(ctx, func(t *tx) error {
+		if err := t.lock("maintenance", id); err != nil {
+			return err
+		}
 		before, err := getMaintenance(t.ctx, t.Tx, id)
 		if err != nil {
 			return err
@@ -269,37 +323,31 @@ func (s *Store) PostMaintenanceUpdate(ctx context.Context, id string, in Mainten
 		if err != nil {
 			return err
 		}
-		if err := t.transitionMaintenance(before, in.Status, body, in.SkipNotify); err != nil {
-			return err
-		}
-		after, err := getMaintenance(t.ctx, t.Tx, id)
-		if err != nil {
-			return err
-		}
-		if err := t.audit("maintenance.update_posted", "maintenance", id, before, after); err != nil {
-			return err
-		}
-		return t.event("maintenance.updated", "maintenance", id)
+		after, err = t.postMaintenanceUpdate(before, in.Status, body, in.SkipNotify)
+		return err
 	})
 	if err != nil {
 		return Maintenance{}, fmt.Errorf("store: post maintenance update: %w", err)
 	}
-	return s.GetMaintenance(ctx, id)
+	return after, nil
 }
 
-func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body string, skipNotify bool) error {
+// postMaintenanceUpdate moves m to status with a message, by hand or by
+// the clock: the timeline entry, the components' statuses, the audit entry
+// and feed event, and — for a start or a completion — the subscribers' job.
+func (t *tx) postMaintenanceUpdate(m Maintenance, status MaintenanceStatus, body string, skipNotify bool) (Maintenance, error) {
 	if status == "" {
 		status = m.Status
 	}
 	if !status.Valid() {
-		return invalid("status", "unknown maintenance status %q; use one of %s", status, joinValues(MaintenanceStatuses))
+		return Maintenance{}, invalid("status", "unknown maintenance status %q; use one of %s", status, joinValues(MaintenanceStatuses))
 	}
 	if status.step() < m.Status.step() {
-		return &ConflictError{Message: fmt.Sprintf("maintenance is %s; it cannot go back to %s", m.Status, status)}
+		return Maintenance{}, &ConflictError{Message: fmt.Sprintf("maintenance is %s; it cannot go back to %s", m.Status, status)}
 	}
 	if _, err := t.exec(`INSERT INTO maintenance_updates (id, maintenance_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
 		newID(), m.ID, status, body, t.now); err != nil {
-		return err
+		return Maintenance{}, err
 	}
 	set, args := `status = ?, updated_at = ?`, []any{status, t.now}
 	if status.Active() || status == MaintenanceCompleted {
@@ -311,7 +359,7 @@ func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body
 		args = append(args, t.now)
 	}
 	if _, err := t.exec(`UPDATE maintenances SET `+set+` WHERE id = ?`, append(args, m.ID)...); err != nil {
-		return err
+		return Maintenance{}, err
 	}
 	var err error
 	switch {
@@ -323,29 +371,23 @@ func (t *tx) transitionMaintenance(m Maintenance, status MaintenanceStatus, body
 		err = t.applyMaintenanceStatus(m.ID, m.Components, nil)
 	}
 	if err != nil {
-		return err
-	}
-	return t.notifyMaintenanceStep(m, status, skipNotify)
-}
-
-// notifyMaintenanceStep tells subscribers that a window started or
-// completed, whether by hand or by the clock; other updates are not mailed.
-func (t *tx) notifyMaintenanceStep(m Maintenance, status MaintenanceStatus, skip bool) error {
-	kind := ""
-	switch {
-	case status == MaintenanceCompleted && m.Status != MaintenanceCompleted:
-		kind = JobMaintenanceCompleted
-	case status.Active() && m.Status == MaintenanceScheduled:
-		kind = JobMaintenanceStarted
-	}
-	if kind == "" || skip {
-		return nil
+		return Maintenance{}, err
 	}
 	after, err := getMaintenance(t.ctx, t.Tx, m.ID)
 	if err != nil {
-		return err
+		return Maintenance{}, err
 	}
-	return t.enqueueMaintenance(kind, after, false)
+	t.record("maintenance.update_posted", "maintenance", m.ID, m, after)
+	// Subscribers are told that a window started or completed; other
+	// updates are not mailed.
+	switch {
+	case skipNotify:
+	case status == MaintenanceCompleted && m.Status != MaintenanceCompleted:
+		t.notifyMaintenance(JobMaintenanceCompleted, after)
+	case status.Active() && m.Status == MaintenanceScheduled:
+		t.notifyMaintenance(JobMaintenanceStarted, after)
+	}
+	return after, nil
 }
 
 // AdvanceMaintenances starts the scheduled windows whose time has come and
@@ -354,8 +396,11 @@ func (t *tx) notifyMaintenanceStep(m Maintenance, status MaintenanceStatus, skip
 func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 	moved := 0
 	err := s.inTx(WithActor(ctx, SystemActor), func(t *tx) error {
+		if err := t.lock("maintenance", ""); err != nil {
+			return err
+		}
 		due, err := queryMaintenances(t.ctx, t.Tx, `SELECT `+maintenanceColumns+` FROM maintenances
-			WHERE auto_transition = 1 AND ((status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= ?))
+			WHERE auto_transition AND ((status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= ?))
 			ORDER BY scheduled_for`, t.now, t.now)
 		if err != nil {
 			return err
@@ -365,18 +410,8 @@ func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 			if !m.ScheduledUntil.After(t.now) {
 				next, body = MaintenanceCompleted, "The scheduled maintenance has been completed."
 			}
-			if err := t.transitionMaintenance(m, next, body, false); err != nil {
+			if _, err := t.postMaintenanceUpdate(m, next, body, false); err != nil {
 				return fmt.Errorf("advance maintenance %s: %w", m.ID, err)
-			}
-			after, err := getMaintenance(t.ctx, t.Tx, m.ID)
-			if err != nil {
-				return err
-			}
-			if err := t.audit("maintenance.update_posted", "maintenance", m.ID, m, after); err != nil {
-				return err
-			}
-			if err := t.event("maintenance.updated", "maintenance", m.ID); err != nil {
-				return err
 			}
 			moved++
 		}
@@ -386,6 +421,33 @@ func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: advance maintenances: %w", err)
 	}
 	return moved, nil
+}
+
+// CancelMaintenance calls off a window that has not started: it is removed
+// from the page (the audit log keeps what it was). A window in progress is
+// ended instead by completing it, which returns its components to rest.
+func (s *Store) CancelMaintenance(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(t *tx) error {
+		if err := t.lock("maintenance", id); err != nil {
+			return err
+		}
+		before, err := getMaintenance(t.ctx, t.Tx, id)
+		if err != nil {
+			return err
+		}
+		if before.Status != MaintenanceScheduled {
+			return &ConflictError{Message: fmt.Sprintf("maintenance is %s; only a scheduled maintenance can be cancelled — complete it instead", before.Status)}
+		}
+		if _, err := t.exec(`DELETE FROM maintenances WHERE id = ?`, id); err != nil {
+			return err
+		}
+		t.record("maintenance.cancel", "maintenance", id, before, nil)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: cancel maintenance: %w", err)
+	}
+	return nil
 }
 
 // GetMaintenance returns one maintenance with its timeline.

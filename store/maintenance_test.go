@@ -449,7 +449,7 @@ func TestAdvanceMaintenances(t *testing.T) {
 			if w.want == MaintenanceInProgress && (m.StartedAt == nil || !m.StartedAt.Equal(now)) {
 				t.Errorf("StartedAt = %v, want %v", m.StartedAt, now)
 			}
-			entries, err := st.AuditLog(t.Context(), "maintenance", m.ID, 1)
+			entries, err := st.QueryAuditLog(t.Context(), AuditFilter{ObjectType: "maintenance", ObjectID: m.ID, Limit: 1})
 			if err != nil || len(entries) != 1 {
 				t.Fatalf("audit = %+v, %v", entries, err)
 			}

@@ -195,22 +195,20 @@ func (s *Store) SavePostmortem(ctx context.Context, incidentID string, in Postmo
 		if publish {
 			action = "incident.postmortem_published"
 		}
-		if err := t.audit(action, "incident", incidentID, before, d); err != nil {
-			return err
-		}
+		t.record(action, "incident", incidentID, before, d)
 		if !publish {
 			return nil
 		}
-		if before.PublishedAt == nil {
-			after, err := getIncident(t.ctx, t.Tx, incidentID)
-			if err != nil {
-				return err
-			}
-			if err := t.enqueueIncident(JobPostmortemPublished, after, in.SkipNotify); err != nil {
-				return err
-			}
+		after, err := getIncident(t.ctx, t.Tx, incidentID)
+		if err != nil {
+			return err
 		}
-		return t.event("incident.updated", "incident", incidentID)
+		t.publish(after)
+		// Subscribers hear of the first publication, not of every revision.
+		if before.PublishedAt == nil && !in.SkipNotify {
+			t.notifyIncident(JobPostmortemPublished, after)
+		}
+		return nil
 	})
 	if err != nil {
 		return PostmortemDraft{}, fmt.Errorf("store: save postmortem: %w", err)

@@ -144,7 +144,8 @@ func (s *Store) EndUserSessions(ctx context.Context, userID string) (int, error)
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		return t.audit("user.sessions_ended", "user", userID, map[string]int64{"sessions": n}, map[string]int64{"sessions": 0})
+		t.record("user.sessions_ended", "user", userID, map[string]int64{"sessions": n}, map[string]int64{"sessions": 0})
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: end user sessions: %w", err)

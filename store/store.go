@@ -1,13 +1,53 @@
-// Package store is Herald's persistence: the domain types, the rules that keep
-// them consistent, and the SQL that stores them. One Store type, one file per
-// entity, SQL next to the method that runs it.
+// Package store is Herald's persistence: the domain types, the rules that
+// keep them consistent, and the SQL that stores them. One Store type; one
+// file per entity, with its SQL next to the method that runs it.
+//
+// # The write path
+//
+// Every mutation is one transaction (inTx) that collects a change set —
+// audit entries, change-feed events carrying each changed public object as
+// the API shows it, and notification jobs — and writes it at commit in one
+// defined order (tx.commit). After the commit one signal, a Change, tells
+// every listener (Store.Changes) how far the feed advanced and whether jobs
+// were queued: the snapshot, the live hub and the dispatcher all wake on it
+// and nothing else.
+//
+// # The concurrency contract
+//
+// Several rules read state and then write on what they read:
+//
+//   - the last active admin is never demoted, disabled or deleted;
+//   - one subscriber per address;
+//   - a maintenance only moves forward (scheduled → in progress →
+//     verifying → completed), and is started or completed once;
+//   - an incident's components return to rest only when no other open
+//     incident or running maintenance holds them;
+//   - a draft is published (or discarded) once;
+//   - a delivery is replayed only once it has finished.
+//
+// Each of them calls tx.lock(kind, id) before it reads. On SQLite every
+// write transaction runs alone (one writer connection, BEGIN IMMEDIATE), so
+// the lock is a no-op: the rule already sees everything committed before
+// and nothing can commit in between. A backend with concurrent writers
+// turns it into a row lock held to commit.
+//
+// Jobs and deliveries are claimed through one function (tx.claimIDs) that
+// such a backend gives FOR UPDATE SKIP LOCKED, so two dispatchers never
+// claim the same row; a lease then guards a claim across transactions.
+//
+// Change-feed ids must be in commit order: readers (the live hub, a
+// reconnecting stream's Last-Event-ID) ask for "everything after N" and
+// never look back. On SQLite ids are assigned inside the single writer's
+// transaction, so id order is commit order. tx.commit takes the dialect's
+// feed lock just before it writes events, which a backend with concurrent
+// writers holds to commit so that event-writing transactions commit one at
+// a time, in id order.
 package store
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,10 +78,12 @@ type Store struct {
 	// clock is the time source; tests and the demo data replace it.
 	clock atomic.Pointer[func() time.Time]
 
-	mu        sync.Mutex
-	listeners map[chan struct{}]struct{}
+	dialect dialect
 
-	outbox *outboxState // notification wake-ups and the link-signing key
+	mu        sync.Mutex // guards listeners
+	listeners map[chan Change]struct{}
+
+	links linkKey // the link-signing key, read once
 }
 
 // Open opens (creating if needed) the SQLite database at path and runs every
@@ -71,7 +113,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	s := &Store{write: write, path: abs, listeners: map[chan struct{}]struct{}{}, outbox: newOutboxState()}
+	s := &Store{write: write, path: abs, dialect: sqliteDialect{}, listeners: map[chan Change]struct{}{}}
 	s.SetClock(time.Now)
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
@@ -178,190 +220,11 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-// Subscribe returns a channel that receives a signal after each committed
-// change (coalesced: one pending signal at most), and a function to stop.
-// Readers then call EventsSince to learn what changed. A replica on another
-// database would feed the same channel from LISTEN/NOTIFY.
-func (s *Store) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.listeners[ch] = struct{}{}
-	s.mu.Unlock()
-	return ch, func() {
-		s.mu.Lock()
-		delete(s.listeners, ch)
-		s.mu.Unlock()
-	}
-}
-
-func (s *Store) notify() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ch := range s.listeners {
-		select {
-		case ch <- struct{}{}:
-		default: // a signal is already pending; the reader will see this change too
-		}
-	}
-}
-
-// tx is one write transaction: the changes, their events and audit rows commit
-// together or not at all.
-type tx struct {
-	*sql.Tx
-	ctx     context.Context
-	now     time.Time
-	pending []pendingEvent
-	// enqueued is set when the transaction wrote notification jobs.
-	enqueued bool
-	outbox   *outboxState
-}
-
-type pendingEvent struct{ typ, objectType, objectID string }
-
-// inTx runs fn in a write transaction and, once it has committed, tells
-// subscribers that something changed.
-func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), outbox: s.outbox}
-	err = fn(t)
-	if err == nil {
-		err = t.writeEvents()
-	}
-	if err != nil {
-		if rbErr := sqlTx.Rollback(); rbErr != nil {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
-		}
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if len(t.pending) > 0 {
-		s.notify()
-	}
-	if t.enqueued {
-		s.wakeOutbox()
-	}
-	return nil
-}
-
-func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	return t.ExecContext(t.ctx, query, args...)
-}
-
-// event queues an entry for the change feed. Entries are written when the
-// transaction's work is done, each once, carrying the object's final state.
-func (t *tx) event(typ, objectType, objectID string) error {
-	for _, p := range t.pending {
-		if p.typ == typ && p.objectID == objectID {
-			return nil
-		}
-	}
-	t.pending = append(t.pending, pendingEvent{typ, objectType, objectID})
-	return nil
-}
-
-// writeEvents appends the queued events, each with its object as the API
-// shows it (just {"id"} for a deleted object).
-func (t *tx) writeEvents() error {
-	for _, p := range t.pending {
-		var obj any
-		var err error
-		switch {
-		case strings.HasSuffix(p.typ, ".deleted"):
-			obj = map[string]string{"id": p.objectID}
-		case p.objectType == "component":
-			obj, err = t.component(p.objectID)
-		case p.objectType == "component_group":
-			obj, err = t.groupWithComponents(p.objectID)
-		case p.objectType == "incident":
-			obj, err = getIncident(t.ctx, t.Tx, p.objectID)
-		case p.objectType == "maintenance":
-			obj, err = getMaintenance(t.ctx, t.Tx, p.objectID)
-		default:
-			obj = map[string]string{"id": p.objectID}
-		}
-		if err != nil {
-			return fmt.Errorf("event %s %s: %w", p.typ, p.objectID, err)
-		}
-		payload, err := json.Marshal(obj)
-		if err != nil {
-			return fmt.Errorf("event %s %s: %w", p.typ, p.objectID, err)
-		}
-		if _, err := t.exec(`INSERT INTO events (type, object_type, object_id, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
-			p.typ, p.objectType, p.objectID, string(payload), t.now); err != nil {
-			return fmt.Errorf("record event %s: %w", p.typ, err)
-		}
-	}
-	return nil
-}
-
-// Event is one entry of the change feed.
-type Event struct {
-	ID         int64           `json:"id"`
-	Type       string          `json:"type"` // "incident.created", "component.updated", …
-	ObjectType string          `json:"object_type"`
-	ObjectID   string          `json:"object_id"`
-	Payload    json.RawMessage `json:"payload"` // the object after the change, as the API shows it
-	CreatedAt  time.Time       `json:"created_at"`
-}
-
-// EventsSince returns the events after id, oldest first, at most limit.
-func (s *Store) EventsSince(ctx context.Context, id int64, limit int) ([]Event, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, type, object_type, object_id, payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?`, id, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: events since %d: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var payload string
-		if err := rows.Scan(&e.ID, &e.Type, &e.ObjectType, &e.ObjectID, &payload, &e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("store: events since %d: %w", id, err)
-		}
-		e.Payload = json.RawMessage(payload)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: events since %d: %w", id, err)
+// IntegrityCheck runs SQLite's integrity check: "ok", or what is wrong.
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var out string
+	if err := s.read.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&out); err != nil {
+		return "", fmt.Errorf("store: integrity check: %w", err)
 	}
 	return out, nil
-}
-
-// LastEventID is the id of the newest event, 0 when there is none.
-func (s *Store) LastEventID(ctx context.Context) (int64, error) {
-	var id sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, `SELECT max(id) FROM events`).Scan(&id); err != nil {
-		return 0, fmt.Errorf("store: last event id: %w", err)
-	}
-	return id.Int64, nil
-}
-
-// OldestEventID is the id of the oldest event still kept, 0 when none is.
-func (s *Store) OldestEventID(ctx context.Context) (int64, error) {
-	var id sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, `SELECT min(id) FROM events`).Scan(&id); err != nil {
-		return 0, fmt.Errorf("store: oldest event id: %w", err)
-	}
-	return id.Int64, nil
-}
-
-// PruneEvents deletes all but the newest keep events and returns how many
-// it deleted. The feed only serves reconnecting clients; older history lives
-// in the entities themselves and the audit log.
-func (s *Store) PruneEvents(ctx context.Context, keep int) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?`, keep)
-	if err != nil {
-		return 0, fmt.Errorf("store: prune events: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: prune events: %w", err)
-	}
-	return n, nil
 }

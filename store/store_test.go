@@ -372,7 +372,7 @@ func TestAuditLogRecordsEveryChange(t *testing.T) {
 				}
 			}
 			// The filtered view finds the same entry.
-			byObject, err := st.AuditLog(t.Context(), ch.objectType, objectID, 1)
+			byObject, err := st.QueryAuditLog(t.Context(), AuditFilter{ObjectType: ch.objectType, ObjectID: objectID, Limit: 1})
 			if err != nil || len(byObject) != 1 || byObject[0].ID != e.ID {
 				t.Errorf("AuditLog(%s, %s) = %+v, %v; want the entry just written", ch.objectType, objectID, byObject, err)
 			}
@@ -437,7 +437,7 @@ func TestChangeFeedRecordsEveryPublicChange(t *testing.T) {
 			st := newTestStore(t)
 			id := ch.setup(t, st)
 			since := lastEventID(t, st)
-			signals, stop := st.Subscribe()
+			signals, stop := st.Changes()
 			defer stop()
 
 			objectID, err := ch.do(t.Context(), st, id)
@@ -515,7 +515,7 @@ func TestChangeFeedIgnoresRefusedChanges(t *testing.T) {
 			return st.DeleteComponentGroup(ctx, "nosuchgroup0")
 		},
 	}
-	signals, stop := st.Subscribe()
+	signals, stop := st.Changes()
 	defer stop()
 	for name, do := range refused {
 		t.Run(name, func(t *testing.T) {
@@ -535,37 +535,66 @@ func TestChangeFeedIgnoresRefusedChanges(t *testing.T) {
 	}
 }
 
-func TestSubscribe(t *testing.T) {
+func TestChanges(t *testing.T) {
 	st := newTestStore(t)
 	if id := lastEventID(t, st); id != 0 {
 		t.Errorf("LastEventID on an empty database = %d, want 0", id)
 	}
-	first, stopFirst := st.Subscribe()
-	second, stopSecond := st.Subscribe()
+	first, stopFirst := st.Changes()
+	second, stopSecond := st.Changes()
 	defer stopSecond()
 
-	t.Run("every subscriber is signalled, once for several changes", func(t *testing.T) {
+	t.Run("every listener is signalled, once for several changes, with the newest feed id", func(t *testing.T) {
 		mustCreateComponent(t, st, "API")
 		mustCreateComponent(t, st, "Web")
-		if !signalled(first) || !signalled(second) {
-			t.Fatal("a subscriber was not signalled")
+		c1, ok1 := pendingChange(first)
+		c2, ok2 := pendingChange(second)
+		if !ok1 || !ok2 {
+			t.Fatal("a listener was not signalled")
 		}
 		if signalled(first) || signalled(second) {
 			t.Error("signals are not coalesced: a second one was pending")
 		}
 		events, err := st.EventsSince(t.Context(), 0, 100)
 		if err != nil || len(events) != 2 {
-			t.Errorf("EventsSince(0) = %d events, %v; want both changes", len(events), err)
+			t.Fatalf("EventsSince(0) = %d events, %v; want both changes", len(events), err)
 		}
+		want := Change{Feed: events[1].ID}
+		if c1 != want || c2 != want {
+			t.Errorf("signals = %+v, %+v; want %+v (the newest event, no jobs)", c1, c2, want)
+		}
+	})
+	t.Run("a change that queues notifications says so, merged with what is pending", func(t *testing.T) {
+		c := mustCreateComponent(t, st, "Status")
+		mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
+		mustCreateComponent(t, st, "Later") // no job: the merged signal still says jobs were queued
+		got, ok := pendingChange(second)
+		if !ok || !got.Jobs || got.Feed != lastEventID(t, st) {
+			t.Errorf("signal = %+v, %v; want jobs and feed id %d", got, ok, lastEventID(t, st))
+		}
+		pendingChange(first)
+	})
+	t.Run("notification work without a public change signals jobs only", func(t *testing.T) {
+		if err := st.SubscribeEmail(t.Context(), SubscriberInput{Email: "reader@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := pendingChange(second); !ok || got != (Change{Jobs: true}) {
+			t.Errorf("signal = %+v, %v; want jobs only", got, ok)
+		}
+		pendingChange(first)
 	})
 	t.Run("EventsSince pages", func(t *testing.T) {
 		page, err := st.EventsSince(t.Context(), 0, 1)
 		if err != nil || len(page) != 1 {
 			t.Fatalf("EventsSince(0, 1) = %+v, %v", page, err)
 		}
+		all, err := st.EventsSince(t.Context(), 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
 		rest, err := st.EventsSince(t.Context(), page[0].ID, 100)
-		if err != nil || len(rest) != 1 || rest[0].ID <= page[0].ID {
-			t.Errorf("EventsSince(%d) = %+v, %v; want the one event after it", page[0].ID, rest, err)
+		if err != nil || len(rest) != len(all)-1 || rest[0].ID <= page[0].ID {
+			t.Errorf("EventsSince(%d) = %d events, %v; want the %d after it", page[0].ID, len(rest), err, len(all)-1)
 		}
 	})
 	t.Run("a stopped subscription is not signalled", func(t *testing.T) {

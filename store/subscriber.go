@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -113,6 +110,9 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 		if err != nil {
 			return err
 		}
+		if err := t.lock("subscriber_email", email); err != nil {
+			return err
+		}
 		before, err := t.subscriberByEmail(email)
 		if errors.Is(err, ErrNotFound) {
 			_, err := t.createSubscriber(email, comps, SubscriberPending)
@@ -146,9 +146,7 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 		if err != nil {
 			return err
 		}
-		if err := t.audit("subscriber.resubscribe", "subscriber", before.ID, before, after); err != nil {
-			return err
-		}
+		t.record("subscriber.resubscribe", "subscriber", before.ID, before, after)
 		if !mayMail {
 			return nil
 		}
@@ -171,6 +169,9 @@ func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscrib
 		}
 		comps, err := t.checkSubscriberComponents(in.Components)
 		if err != nil {
+			return err
+		}
+		if err := t.lock("subscriber_email", email); err != nil {
 			return err
 		}
 		if _, err := t.subscriberByEmail(email); err == nil {
@@ -208,9 +209,7 @@ func (t *tx) createSubscriber(email string, comps []string, status SubscriberSta
 	if err != nil {
 		return "", err
 	}
-	if err := t.audit("subscriber.create", "subscriber", id, nil, after); err != nil {
-		return "", err
-	}
+	t.record("subscriber.create", "subscriber", id, nil, after)
 	if status == SubscriberPending {
 		return id, t.mailSubscriber(id, JobSubscriberConfirm)
 	}
@@ -222,7 +221,8 @@ func (t *tx) mailSubscriber(id, kind string) error {
 	if _, err := t.exec(`UPDATE subscribers SET last_mailed_at = ? WHERE id = ?`, t.now, id); err != nil {
 		return err
 	}
-	return t.enqueue(Job{Kind: kind, ObjectType: "subscriber", ObjectID: id, SubscriberID: id}, true, false)
+	t.mailOne(kind, id)
+	return nil
 }
 
 func (t *tx) checkSubscriberComponents(ids []string) ([]string, error) {
@@ -325,7 +325,8 @@ func (s *Store) changeByLink(ctx context.Context, token, purpose, action string,
 			return nil
 		}
 		t.ctx = WithActor(t.ctx, Actor{Type: "subscriber", ID: id, Name: after.Email})
-		return t.audit(action, "subscriber", id, before, after)
+		t.record(action, "subscriber", id, before, after)
+		return nil
 	})
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("store: %s: %w", action, err)
@@ -335,7 +336,7 @@ func (s *Store) changeByLink(ctx context.Context, token, purpose, action string,
 
 // SubscriberByLink returns the subscriber a preferences link names.
 func (s *Store) SubscriberByLink(ctx context.Context, token string) (Subscriber, error) {
-	sub, err := subscriberByToken(ctx, s.read, s.outbox, token, purposeManage)
+	sub, err := subscriberByToken(ctx, s.read, &s.links, token, purposeManage)
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("store: subscriber by link: %w", err)
 	}
@@ -345,7 +346,7 @@ func (s *Store) SubscriberByLink(ctx context.Context, token string) (Subscriber,
 // CheckConfirmLink reports whether token is a valid confirmation link,
 // without confirming anything (the page shows a button for that).
 func (s *Store) CheckConfirmLink(ctx context.Context, token string) error {
-	if _, err := subscriberByToken(ctx, s.read, s.outbox, token, purposeConfirm); err != nil {
+	if _, err := subscriberByToken(ctx, s.read, &s.links, token, purposeConfirm); err != nil {
 		return fmt.Errorf("store: check confirmation link: %w", err)
 	}
 	return nil
@@ -437,7 +438,8 @@ func (s *Store) DeleteSubscriber(ctx context.Context, id string) error {
 		if _, err := t.exec(`DELETE FROM subscribers WHERE id = ?`, id); err != nil {
 			return err
 		}
-		return t.audit("subscriber.delete", "subscriber", id, before, nil)
+		t.record("subscriber.delete", "subscriber", id, before, nil)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete subscriber: %w", err)
@@ -496,93 +498,6 @@ func (t *tx) subscriberByEmail(email string) (Subscriber, error) {
 	return list[0], nil
 }
 
-// Link tokens are "<subscriber id>.<MAC>": an HMAC over the purpose, the id
-// and the subscriber's random nonce, keyed with the installation's random
-// token key. No token is stored, so none can leak from the subscribers
-// table; checking one is a constant-time comparison; changing the nonce
-// revokes every link a subscriber was sent.
-const (
-	purposeConfirm = "confirm"
-	purposeManage  = "manage"
-)
-
-func signToken(key []byte, purpose, id, nonce string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(purpose + "\x00" + id + "\x00" + nonce))
-	return id + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
-}
-
-func (t *tx) subscriberByToken(token, purpose string) (Subscriber, error) {
-	return subscriberByToken(t.ctx, t.Tx, t.outbox, token, purpose)
-}
-
-func subscriberByToken(ctx context.Context, q querier, o *outboxState, token, purpose string) (Subscriber, error) {
-	id, _, ok := strings.Cut(token, ".")
-	if !ok || len(id) != 12 || len(token) > 64 {
-		return Subscriber{}, ErrBadLink
-	}
-	var nonce string
-	err := q.QueryRowContext(ctx, `SELECT token_nonce FROM subscribers WHERE id = ?`, id).Scan(&nonce)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Subscriber{}, ErrBadLink
-	}
-	if err != nil {
-		return Subscriber{}, err
-	}
-	key, err := o.tokenKey(ctx, q)
-	if err != nil {
-		return Subscriber{}, err
-	}
-	if !hmac.Equal([]byte(signToken(key, purpose, id, nonce)), []byte(token)) {
-		return Subscriber{}, ErrBadLink
-	}
-	list, err := querySubscribers(ctx, q, `WHERE s.id = ?`, id)
-	if err != nil {
-		return Subscriber{}, err
-	}
-	if len(list) == 0 {
-		return Subscriber{}, ErrBadLink
-	}
-	return list[0], nil
-}
-
-func (t *tx) tokenKey() ([]byte, error) { return t.outbox.tokenKey(t.ctx, t.Tx) }
-
-// tokenKey is the installation's link-signing key, read once.
-func (o *outboxState) tokenKey(ctx context.Context, q querier) ([]byte, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.key != nil {
-		return o.key, nil
-	}
-	var key []byte
-	if err := q.QueryRowContext(ctx, `SELECT value FROM notify_settings WHERE key = 'token_key'`).Scan(&key); err != nil {
-		return nil, fmt.Errorf("read token key: %w", err)
-	}
-	if len(key) < 32 {
-		return nil, fmt.Errorf("read token key: %d bytes, want 32", len(key))
-	}
-	o.key = key
-	return key, nil
-}
-
-// SubscriberLinks returns the tokens for a subscriber's links, for tests
-// and for the admin who needs to hand one out.
-func (s *Store) SubscriberLinks(ctx context.Context, id string) (manage, confirm string, err error) {
-	var nonce string
-	if err := s.read.QueryRowContext(ctx, `SELECT token_nonce FROM subscribers WHERE id = ?`, id).Scan(&nonce); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			err = &NotFoundError{Kind: "subscriber", ID: id}
-		}
-		return "", "", fmt.Errorf("store: subscriber links: %w", err)
-	}
-	key, err := s.outbox.tokenKey(ctx, s.read)
-	if err != nil {
-		return "", "", fmt.Errorf("store: subscriber links: %w", err)
-	}
-	return signToken(key, purposeManage, id, nonce), signToken(key, purposeConfirm, id, nonce), nil
-}
-
 // ImportSubscribers adds confirmed subscribers in one transaction, for
 // moving a list from another service: the addresses confirmed there. Known
 // addresses are left as they are. It returns how many it added.
@@ -615,7 +530,8 @@ func (s *Store) ImportSubscribers(ctx context.Context, list []SubscriberInput) (
 			added++
 		}
 		// One audit row for the import, not one per address.
-		return t.audit("subscriber.import", "subscriber", "", nil, map[string]int{"added": added, "given": len(list)})
+		t.record("subscriber.import", "subscriber", "", nil, map[string]int{"added": added, "given": len(list)})
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: import subscribers: %w", err)

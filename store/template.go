@@ -113,7 +113,8 @@ func (s *Store) CreateIncidentTemplate(ctx context.Context, in IncidentTemplateI
 			tp.ID, tp.Name, tp.Title, tp.Status, tp.Impact, tp.Body, tp.CreatedAt, tp.UpdatedAt); err != nil {
 			return err
 		}
-		return t.audit("template.create", "incident_template", tp.ID, nil, tp)
+		t.record("template.create", "incident_template", tp.ID, nil, tp)
+		return nil
 	})
 	if err != nil {
 		return IncidentTemplate{}, fmt.Errorf("store: create template: %w", err)
@@ -143,7 +144,8 @@ func (s *Store) UpdateIncidentTemplate(ctx context.Context, id string, in Incide
 			tp.Name, tp.Title, tp.Status, tp.Impact, tp.Body, tp.UpdatedAt, id); err != nil {
 			return err
 		}
-		return t.audit("template.update", "incident_template", id, before, tp)
+		t.record("template.update", "incident_template", id, before, tp)
+		return nil
 	})
 	if err != nil {
 		return IncidentTemplate{}, fmt.Errorf("store: update template: %w", err)
@@ -161,7 +163,8 @@ func (s *Store) DeleteIncidentTemplate(ctx context.Context, id string) error {
 		if _, err := t.exec(`DELETE FROM incident_templates WHERE id = ?`, id); err != nil {
 			return err
 		}
-		return t.audit("template.delete", "incident_template", id, before, nil)
+		t.record("template.delete", "incident_template", id, before, nil)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete template: %w", err)

@@ -150,7 +150,7 @@ func TestTokenLastUsed(t *testing.T) {
 			t.Errorf("step %d: stored LastUsedAt = %v, want %v", i, stored, s.want)
 		}
 	}
-	if entries, _ := st.AuditLog(t.Context(), "api_token", tok.ID, 10); len(entries) != 1 {
+	if entries, _ := st.QueryAuditLog(t.Context(), AuditFilter{ObjectType: "api_token", ObjectID: tok.ID, Limit: 10}); len(entries) != 1 {
 		t.Errorf("using a token wrote %d audit entries; only its creation should be there", len(entries)-1)
 	}
 }

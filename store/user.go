@@ -176,6 +176,9 @@ func (t *tx) createUser(in UserInput, hash string) (User, error) {
 	if !in.Role.Valid() {
 		return User{}, invalid("role", "unknown role %q; use one of %s", in.Role, joinValues(Roles))
 	}
+	if err := t.lock("user_email", email); err != nil {
+		return User{}, err
+	}
 	var n int
 	if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users WHERE email = ?`, email).Scan(&n); err != nil {
 		return User{}, err
@@ -188,9 +191,7 @@ func (t *tx) createUser(in UserInput, hash string) (User, error) {
 		u.ID, u.Email, u.Name, u.Role, hash, u.CreatedAt, u.UpdatedAt); err != nil {
 		return User{}, err
 	}
-	if err := t.audit("user.create", "user", u.ID, nil, u); err != nil {
-		return User{}, err
-	}
+	t.record("user.create", "user", u.ID, nil, u)
 	if u.Role == RoleAdmin {
 		if err := t.adoptOrphanTokens(u); err != nil {
 			return User{}, err
@@ -222,9 +223,7 @@ func (t *tx) adoptOrphanTokens(admin User) error {
 		if _, err := t.exec(`UPDATE api_tokens SET user_id = ? WHERE id = ?`, admin.ID, id); err != nil {
 			return fmt.Errorf("adopt token %s: %w", id, err)
 		}
-		if err := t.audit("token.adopt", "api_token", id, map[string]any{"user_id": nil}, map[string]any{"user_id": admin.ID, "user_email": admin.Email}); err != nil {
-			return err
-		}
+		t.record("token.adopt", "api_token", id, map[string]any{"user_id": nil}, map[string]any{"user_id": admin.ID, "user_email": admin.Email})
 	}
 	return nil
 }
@@ -245,6 +244,9 @@ func (s *Store) EnsureFirstAdmin(ctx context.Context, email string) (User, strin
 	created := false
 	err = s.inTx(ctx, func(t *tx) error {
 		// Checked again under the write lock: two starts must not make two.
+		if err := t.lock("user", ""); err != nil {
+			return err
+		}
 		var n int
 		if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil || n > 0 {
 			return err
@@ -349,6 +351,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 			return nil // nothing changes
 		}
 		if before.Role == RoleAdmin && before.Active() && (u.Role != RoleAdmin || !u.Active()) {
+			// Two admins demoting each other at once must not both pass.
+			if err := t.lock("user", ""); err != nil {
+				return err
+			}
 			var others int
 			if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> ?`, id).Scan(&others); err != nil {
 				return err
@@ -367,7 +373,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 				return err
 			}
 		}
-		return t.audit("user.update", "user", id, before, u)
+		t.record("user.update", "user", id, before, u)
+		return nil
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: update user: %w", err)
@@ -398,7 +405,8 @@ func (s *Store) ResetPassword(ctx context.Context, id string) (string, error) {
 		if err != nil {
 			return err
 		}
-		return t.audit("user.password_reset", "user", id, before, after)
+		t.record("user.password_reset", "user", id, before, after)
+		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("store: reset password: %w", err)
@@ -523,5 +531,6 @@ func (t *tx) setPassword(id, hash string, also func() error) error {
 	if err != nil {
 		return err
 	}
-	return t.audit("user.password_change", "user", id, before, after)
+	t.record("user.password_change", "user", id, before, after)
+	return nil
 }

@@ -107,11 +107,11 @@ func checkEvents(events []string) ([]string, error) {
 	out := sortedCopy(events)
 	for _, e := range out {
 		family, all := strings.CutSuffix(e, ".*")
-		if all && slices.ContainsFunc(EventKinds, func(k string) bool { return strings.HasPrefix(k, family+".") }) {
+		if all && slices.ContainsFunc(JobKinds, func(k string) bool { return strings.HasPrefix(k, family+".") }) {
 			continue
 		}
-		if !slices.Contains(EventKinds, e) {
-			return nil, invalid("events", "unknown event %q; use any of %s, or incident.*, maintenance.*, component.*", e, strings.Join(EventKinds, ", "))
+		if !slices.Contains(JobKinds, e) {
+			return nil, invalid("events", "unknown event %q; use any of %s, or incident.*, maintenance.*, component.*", e, strings.Join(JobKinds, ", "))
 		}
 	}
 	return out, nil
@@ -176,7 +176,8 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (Webhook, st
 		if err != nil {
 			return err
 		}
-		return t.audit("webhook.create", "webhook", id, nil, after)
+		t.record("webhook.create", "webhook", id, nil, after)
+		return nil
 	})
 	if err != nil {
 		return Webhook{}, "", fmt.Errorf("store: create webhook: %w", err)
@@ -237,7 +238,8 @@ func (s *Store) UpdateWebhook(ctx context.Context, id string, p WebhookPatch) (W
 		if err != nil {
 			return err
 		}
-		return t.audit("webhook.update", "webhook", id, before, after)
+		t.record("webhook.update", "webhook", id, before, after)
+		return nil
 	})
 	if err != nil {
 		return Webhook{}, fmt.Errorf("store: update webhook: %w", err)
@@ -260,7 +262,8 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, id string) (Webhook, st
 		if _, err := t.exec(`UPDATE webhooks SET secret = ?, updated_at = ? WHERE id = ?`, secret, t.now, id); err != nil {
 			return err
 		}
-		return t.audit("webhook.rotate_secret", "webhook", id, nil, nil)
+		t.record("webhook.rotate_secret", "webhook", id, nil, nil)
+		return nil
 	})
 	if err != nil {
 		return Webhook{}, "", fmt.Errorf("store: rotate webhook secret: %w", err)
@@ -279,7 +282,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 		if _, err := t.exec(`DELETE FROM webhooks WHERE id = ?`, id); err != nil {
 			return err
 		}
-		return t.audit("webhook.delete", "webhook", id, before, nil)
+		t.record("webhook.delete", "webhook", id, before, nil)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete webhook: %w", err)
@@ -296,7 +300,8 @@ func (t *tx) disableWebhook(id, reason string) error {
 		return nil
 	}
 	t.ctx = WithActor(t.ctx, SystemActor)
-	return t.audit("webhook.disable", "webhook", id, nil, map[string]string{"status": string(WebhookDisabled), "reason": reason})
+	t.record("webhook.disable", "webhook", id, nil, map[string]string{"status": string(WebhookDisabled), "reason": reason})
+	return nil
 }
 
 // GetWebhook returns one endpoint.
@@ -430,6 +435,10 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, webhookID string, lim
 // the same message id, and returns it.
 func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, deliveryID int64) (WebhookDelivery, error) {
 	err := s.inTx(ctx, func(t *tx) error {
+		// Replayed only once it has finished: two replays at once are one.
+		if err := t.lock("delivery", strconv.FormatInt(deliveryID, 10)); err != nil {
+			return err
+		}
 		list, err := queryWebhookDeliveries(t.ctx, t.Tx, `WHERE d.id = ? AND d.recipient_id = ? AND d.channel = 'webhook'`, deliveryID, webhookID)
 		if err != nil {
 			return err
@@ -443,8 +452,9 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, del
 		if _, err := t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL WHERE id = ?`, t.now, deliveryID); err != nil {
 			return err
 		}
-		t.enqueued = true // wake the dispatcher
-		return t.audit("webhook.replay", "webhook", webhookID, nil, map[string]any{"delivery_id": deliveryID})
+		t.wake = true // a delivery is due: wake the dispatcher
+		t.record("webhook.replay", "webhook", webhookID, nil, map[string]any{"delivery_id": deliveryID})
+		return nil
 	})
 	if err != nil {
 		return WebhookDelivery{}, fmt.Errorf("store: replay webhook delivery: %w", err)

@@ -148,7 +148,7 @@ func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
 	}
 
 	// The audit log names the integration.
-	entries, err := ts.store.AuditLog(t.Context(), "incident_draft", res.IncidentID, 10)
+	entries, err := ts.store.QueryAuditLog(t.Context(), store.AuditFilter{ObjectType: "incident_draft", ObjectID: res.IncidentID, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func (f badInputFixture) state(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit, err := f.store.AuditLog(ctx, "", "", 1<<20)
+	audit, err := f.store.QueryAuditLog(ctx, store.AuditFilter{ObjectType: "", ObjectID: "", Limit: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

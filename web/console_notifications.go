@@ -172,7 +172,7 @@ func (s *Server) webhooksPage(c echo.Context, status int, view templates.Webhook
 	for _, id := range view.New.Components {
 		checked[id] = true
 	}
-	view.Console, view.Webhooks, view.Events = s.consoleView(c, "webhooks"), list, store.EventKinds
+	view.Console, view.Webhooks, view.Events = s.consoleView(c, "webhooks"), list, store.JobKinds
 	if view.Groups, view.Components, err = s.choiceGroups(ctx, nil, checked); err != nil {
 		return err
 	}

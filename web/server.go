@@ -1,6 +1,8 @@
 // Package web is Herald's HTTP side: the public pages served from an
-// in-memory snapshot, the admin JSON API, and the background loops that keep
-// the snapshot fresh and start maintenance on time.
+// in-memory snapshot, the live streams that push changes to open pages, the
+// documents other tools read, the console and the admin JSON API, and the
+// loop that keeps the snapshot fresh. One flat package; files are prefixed
+// by area (api_, console_, public_, live_, auth_).
 package web
 
 import (
@@ -26,9 +28,6 @@ import (
 type Config struct {
 	BaseURL  string // public URL, e.g. https://status.example.com
 	PageName string // "Acme"
-	// MaintenanceClock is how often scheduled maintenance is checked for
-	// starting and ending. Default 15s.
-	MaintenanceClock time.Duration
 	// Heartbeat is how often an idle live stream gets a comment line, so
 	// proxies keep it open. Default 20s.
 	Heartbeat time.Duration
@@ -48,9 +47,6 @@ type Config struct {
 	MetricsPublic bool
 	// Alertmanager says how alerts become incidents.
 	Alertmanager AlertmanagerConfig
-	// EventRetention is how many change-feed events are kept for
-	// reconnecting clients. Default 10000.
-	EventRetention int
 	// Subscriptions offers the public email subscribe form; set it when
 	// email delivery is configured.
 	Subscriptions bool
@@ -109,9 +105,6 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if cfg.PageName == "" {
 		cfg.PageName = "Herald"
 	}
-	if cfg.MaintenanceClock <= 0 {
-		cfg.MaintenanceClock = 15 * time.Second
-	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 20 * time.Second
 	}
@@ -123,9 +116,6 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		cfg.MaxStreamsPerIP = 32
 	case cfg.MaxStreamsPerIP < 0:
 		cfg.MaxStreamsPerIP = 0
-	}
-	if cfg.EventRetention <= 0 {
-		cfg.EventRetention = 10000
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = 8 * time.Hour
@@ -191,37 +181,30 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Run keeps the snapshot fresh and runs the maintenance clock until ctx ends.
+// Run keeps the snapshot and the live streams fresh until ctx ends: it
+// rebuilds on the store's post-commit signal, and at least once a minute so
+// that the day rolls over and uptime bars stay current without any write.
 func (s *Server) Run(ctx context.Context) error {
-	changes, stop := s.store.Subscribe()
+	changes, stop := s.store.Changes()
 	defer stop()
-	// Catch changes committed between New and Subscribe.
+	// Catch changes committed between New and Changes.
 	s.refresh(ctx)
-	clock := time.NewTicker(s.cfg.MaintenanceClock)
-	defer clock.Stop()
 	heartbeat := time.NewTicker(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	// The page shows days and "today"; rebuild at least once a minute so the
-	// day rolls over and uptime bars stay current without any write.
 	refresh := time.NewTicker(time.Minute)
 	defer refresh.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-changes:
-		case <-refresh.C:
-			if _, err := s.store.PruneEvents(ctx, s.cfg.EventRetention); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("prune change feed", "err", err)
+		case c := <-changes:
+			if c.Feed == 0 {
+				continue // only notification work: nothing public changed
 			}
+		case <-refresh.C:
 		case <-heartbeat.C:
 			s.hub.broadcast(heartbeatFrame)
 			continue
-		case <-clock.C:
-			if _, err := s.store.AdvanceMaintenances(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("advance maintenance", "err", err)
-			}
-			continue // a change, if any, arrives on changes
 		}
 		s.refresh(ctx)
 	}

@@ -129,6 +129,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// shutdown is in the outbox either way, and is sent at the next start.
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(ctx) }()
+	housekept := make(chan struct{})
+	go func() { defer close(housekept); newHousekeeping(st, logger).run(ctx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(web.CoalescingListener(ln)) }()
 
@@ -150,6 +152,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if dErr := <-dispatched; dErr != nil {
 		err = errors.Join(err, dErr)
 	}
+	<-housekept
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

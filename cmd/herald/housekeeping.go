@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/herald-status/herald/notify"
+	"github.com/herald-status/herald/store"
+)
+
+// housekeeping is Herald's own clockwork: it starts and completes scheduled
+// maintenance on time and prunes what is kept only for a while. It runs
+// beside the HTTP server and the dispatcher rather than inside either, so
+// that with several replicas exactly one of them can run it.
+type housekeeping struct {
+	st  *store.Store
+	log *slog.Logger
+	// maintenanceEvery is how often due maintenance windows are moved on.
+	maintenanceEvery time.Duration
+	// pruneEvery is how often the change feed and old jobs are pruned.
+	pruneEvery time.Duration
+	// keepEvents is how many change-feed events are kept for reconnecting
+	// live streams.
+	keepEvents int
+	// keepJobs is how long finished notification jobs, their deliveries
+	// and webhook attempt logs are kept, for the API and for replays.
+	keepJobs time.Duration
+}
+
+func newHousekeeping(st *store.Store, log *slog.Logger) *housekeeping {
+	return &housekeeping{st: st, log: log.With("component", "housekeeping"),
+		maintenanceEvery: 15 * time.Second, pruneEvery: time.Minute, keepEvents: 10000, keepJobs: notify.OutboxRetention}
+}
+
+// run works until ctx ends. A failed round is logged and tried again at the
+// next tick: none of it is urgent to the second.
+func (h *housekeeping) run(ctx context.Context) {
+	h.advance(ctx) // a window due while Herald was down starts now, not in 15 s
+	maintenance := time.NewTicker(h.maintenanceEvery)
+	defer maintenance.Stop()
+	prune := time.NewTicker(h.pruneEvery)
+	defer prune.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-maintenance.C:
+			h.advance(ctx)
+		case <-prune.C:
+			h.prune(ctx)
+		}
+	}
+}
+
+func (h *housekeeping) advance(ctx context.Context) {
+	n, err := h.st.AdvanceMaintenances(ctx)
+	if err != nil {
+		h.logErr(ctx, "advance maintenance", err)
+	} else if n > 0 {
+		h.log.Info("moved scheduled maintenance on", "windows", n)
+	}
+}
+
+func (h *housekeeping) prune(ctx context.Context) {
+	if _, err := h.st.PruneEvents(ctx, h.keepEvents); err != nil {
+		h.logErr(ctx, "prune change feed", err)
+	}
+	if n, err := h.st.PruneOutbox(ctx, h.st.Now().Add(-h.keepJobs)); err != nil {
+		h.logErr(ctx, "prune outbox", err)
+	} else if n > 0 {
+		h.log.Info("pruned old notification jobs", "jobs", n)
+	}
+}
+
+func (h *housekeeping) logErr(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return // shutting down
+	}
+	h.log.Error(what, "err", err)
+}

@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Delivery is one message to one recipient, claimed for sending.
+type Delivery struct {
+	ID          int64
+	JobID       int64
+	Channel     string
+	RecipientID string
+	Attempt     int // 1 on the first try
+	// Email recipients.
+	Email            string
+	SubscriberStatus SubscriberStatus // "" when the subscriber is gone
+	ManageToken      string           // for the unsubscribe and preferences links
+	ConfirmToken     string
+	// Webhook recipients; nil when the endpoint is gone.
+	Webhook *WebhookTarget
+}
+
+// IdempotencyID is the delivery's stable id: the same on every attempt,
+// after every crash and replay. It is the webhook-id and the heart of the
+// email's Message-ID, so a receiver can drop a repeat.
+func (d Delivery) IdempotencyID() string {
+	return "msg_" + strconv.FormatInt(d.JobID, 10) + "_" + d.RecipientID
+}
+
+// ClaimDeliveries leases up to limit due deliveries on a channel. A claimed
+// delivery's next_attempt_at becomes the end of the lease, so if this
+// process dies the delivery is due again then, for anyone.
+func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limit int, lease time.Duration) ([]Delivery, error) {
+	var out []Delivery
+	err := s.inTx(ctx, func(t *tx) error {
+		ids, err := t.claimIDs("outbox_deliveries", `channel = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ?`, "next_attempt_at, id", limit, channel, t.now)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		rows, err := t.QueryContext(t.ctx, `UPDATE outbox_deliveries SET state = 'sending', lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1
+			WHERE id IN (`+placeholders(len(ids))+`)
+			RETURNING id, job_id, recipient_id, attempts`, append([]any{owner, t.now.Add(lease)}, int64Args(ids)...)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			d := Delivery{Channel: channel}
+			if err := rows.Scan(&d.ID, &d.JobID, &d.RecipientID, &d.Attempt); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, d)
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+			return err
+		}
+		slices.SortFunc(out, func(a, b Delivery) int { return int(a.ID - b.ID) })
+		switch channel {
+		case ChannelEmail:
+			return t.loadSubscribers(out)
+		case ChannelWebhook:
+			return t.loadWebhookTargets(out)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim %s deliveries: %w", channel, err)
+	}
+	return out, nil
+}
+
+func (t *tx) loadSubscribers(ds []Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	key, err := t.tokenKey()
+	if err != nil {
+		return err
+	}
+	ids := make([]any, 0, len(ds))
+	for _, d := range ds {
+		ids = append(ids, d.RecipientID)
+	}
+	rows, err := t.QueryContext(t.ctx, `SELECT id, email, status, token_nonce FROM subscribers WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type sub struct {
+		email, nonce string
+		status       SubscriberStatus
+	}
+	subs := map[string]sub{}
+	for rows.Next() {
+		var id string
+		var s sub
+		if err := rows.Scan(&id, &s.email, &s.status, &s.nonce); err != nil {
+			return err
+		}
+		subs[id] = s
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range ds {
+		s, ok := subs[ds[i].RecipientID]
+		if !ok {
+			continue
+		}
+		ds[i].Email, ds[i].SubscriberStatus = s.email, s.status
+		ds[i].ManageToken = signToken(key, purposeManage, ds[i].RecipientID, s.nonce)
+		ds[i].ConfirmToken = signToken(key, purposeConfirm, ds[i].RecipientID, s.nonce)
+	}
+	return nil
+}
+
+// Outcome is what became of one delivery attempt.
+type Outcome int
+
+const (
+	Sent     Outcome = iota // delivered
+	Retry                   // failed for now; try again after RetryIn
+	Failed                  // failed for good
+	Skipped                 // not sent: the recipient no longer wants it or is gone
+	Released                // not attempted (the dispatcher is stopping): due again at once
+)
+
+// DeliveryResult reports one attempt.
+type DeliveryResult struct {
+	Delivery Delivery
+	Outcome  Outcome
+	RetryIn  time.Duration
+	Status   int // SMTP reply or HTTP status code; 0 when there was none
+	Error    string
+	Latency  time.Duration
+	// Bounce counts a permanent email failure against the address.
+	Bounce bool
+	// Disable, when set, disables the webhook endpoint with this reason.
+	Disable string
+}
+
+// BounceLimit is how many permanent failures in a row suspend an address.
+const BounceLimit = 3
+
+// WebhookFailureWindow is how long an endpoint may fail without a single
+// success before it is disabled.
+const WebhookFailureWindow = 24 * time.Hour
+
+// RecordResults writes the outcomes of attempts in one transaction. A
+// result for a delivery whose lease this owner no longer holds is dropped:
+// someone else has it now.
+func (s *Store) RecordResults(ctx context.Context, owner string, results []DeliveryResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(t *tx) error {
+		var sentEmail []DeliveryResult
+		for _, r := range results {
+			if r.Outcome == Sent && r.Delivery.Channel == ChannelEmail {
+				sentEmail = append(sentEmail, r)
+				continue
+			}
+			if err := t.recordResult(owner, r); err != nil {
+				return fmt.Errorf("delivery %d: %w", r.Delivery.ID, err)
+			}
+		}
+		return t.recordSentEmail(owner, sentEmail)
+	})
+	if err != nil {
+		return fmt.Errorf("store: record results: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) recordResult(owner string, r DeliveryResult) error {
+	d := r.Delivery
+	errText := truncate(r.Error, 1000)
+	var res sql.Result
+	var err error
+	const mine = ` WHERE id = ? AND state = 'sending' AND lease_owner = ?`
+	switch r.Outcome {
+	case Sent:
+		res, err = t.exec(`UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = ?, last_error = ''`+mine, t.now, r.Status, d.ID, owner)
+	case Retry:
+		res, err = t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL, last_status = ?, last_error = ?`+mine,
+			t.now.Add(r.RetryIn), r.Status, errText, d.ID, owner)
+	case Failed, Skipped:
+		state := "failed"
+		if r.Outcome == Skipped {
+			state = "skipped"
+		}
+		res, err = t.exec(`UPDATE outbox_deliveries SET state = ?, lease_owner = NULL, last_status = ?, last_error = ?`+mine, state, r.Status, errText, d.ID, owner)
+	case Released:
+		res, err = t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL, attempts = attempts - 1`+mine, t.now, d.ID, owner)
+	default:
+		return fmt.Errorf("unknown outcome %d", r.Outcome)
+	}
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // lease lost: the new owner records its own result
+	}
+	if r.Outcome == Released || r.Outcome == Skipped {
+		return nil
+	}
+	switch d.Channel {
+	case ChannelEmail:
+		return t.recordEmailResult(r)
+	case ChannelWebhook:
+		return t.recordWebhookResult(r)
+	}
+	return nil
+}
+
+// recordSentEmail records successful emails a few hundred per statement:
+// at 100,000 recipients this is most of the dispatcher's writing, and one
+// statement per delivery would make SQLite, not SMTP, the bottleneck.
+func (t *tx) recordSentEmail(owner string, results []DeliveryResult) error {
+	const chunk = 500
+	for len(results) > 0 {
+		n := min(chunk, len(results))
+		ids := make([]any, 0, n)
+		subs := make([]any, 0, n)
+		for _, r := range results[:n] {
+			ids = append(ids, r.Delivery.ID)
+			subs = append(subs, r.Delivery.RecipientID)
+		}
+		in := placeholders(n)
+		if _, err := t.exec(`UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = 250, last_error = ''
+			WHERE state = 'sending' AND lease_owner = ? AND id IN (`+in+`)`, append([]any{t.now, owner}, ids...)...); err != nil {
+			return fmt.Errorf("record sent emails: %w", err)
+		}
+		// A delivered message ends a run of bounces.
+		if _, err := t.exec(`UPDATE subscribers SET bounces = 0 WHERE bounces > 0 AND id IN (`+in+`)`, subs...); err != nil {
+			return fmt.Errorf("record sent emails: %w", err)
+		}
+		results = results[n:]
+	}
+	return nil
+}
+
+// recordEmailResult keeps count of an address's bounces in a row and
+// suspends it at BounceLimit, so Herald stops mailing a dead mailbox.
+func (t *tx) recordEmailResult(r DeliveryResult) error {
+	id := r.Delivery.RecipientID
+	if r.Outcome == Sent {
+		_, err := t.exec(`UPDATE subscribers SET bounces = 0 WHERE id = ? AND bounces > 0`, id)
+		return err
+	}
+	if !r.Bounce {
+		return nil
+	}
+	var bounces int
+	var status SubscriberStatus
+	err := t.QueryRowContext(t.ctx, `UPDATE subscribers SET bounces = bounces + 1, last_error = ?, updated_at = ? WHERE id = ? RETURNING bounces, status`,
+		truncate(r.Error, 1000), t.now, id).Scan(&bounces, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if bounces >= BounceLimit && status == SubscriberConfirmed {
+		if _, err := t.exec(`UPDATE subscribers SET status = 'suspended' WHERE id = ?`, id); err != nil {
+			return err
+		}
+		t.record("subscriber.suspend", "subscriber", id, map[string]any{"status": status}, map[string]any{"status": SubscriberSuspended, "bounces": bounces, "last_error": truncate(r.Error, 1000)})
+	}
+	return nil
+}
+
+// recordWebhookResult logs the attempt and keeps the endpoint's health:
+// a success clears its failure clock; a 410 or a day of failures disables it.
+func (t *tx) recordWebhookResult(r DeliveryResult) error {
+	d := r.Delivery
+	if _, err := t.exec(`INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Attempt, t.now, r.Status, r.Latency.Milliseconds(), truncate(r.Error, 1000)); err != nil {
+		return err
+	}
+	if r.Outcome == Sent {
+		_, err := t.exec(`UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, d.RecipientID)
+		return err
+	}
+	var since time.Time
+	err := t.QueryRowContext(t.ctx, `UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ? RETURNING failing_since`, t.now, d.RecipientID).Scan(&since)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	reason := r.Disable
+	if reason == "" && t.now.Sub(since) >= WebhookFailureWindow {
+		reason = "every delivery failed for a day"
+	}
+	if reason == "" {
+		return nil
+	}
+	return t.disableWebhook(d.RecipientID, reason)
+}
+
+// NextDue is how long until the next delivery on channel is due: 0 when one
+// is due now, ok false when none is waiting.
+func (s *Store) NextDue(ctx context.Context, channel string) (wait time.Duration, ok bool, err error) {
+	var next time.Time
+	err = s.read.QueryRowContext(ctx, `SELECT next_attempt_at FROM outbox_deliveries WHERE channel = ? AND state IN ('pending', 'sending')
+		ORDER BY next_attempt_at LIMIT 1`, channel).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("store: next due: %w", err)
+	}
+	return max(0, next.Sub(s.now())), true, nil
+}
+
+// OutboxCounts counts deliveries by channel and state ("email/sent": 12).
+func (s *Store) OutboxCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT channel, state, count(*) FROM outbox_deliveries GROUP BY channel, state`)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var ch, st string
+		var n int
+		if err := rows.Scan(&ch, &st, &n); err != nil {
+			return nil, fmt.Errorf("store: outbox counts: %w", err)
+		}
+		out[ch+"/"+st] = n
+	}
+	return out, rows.Err()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
+		n--
+	}
+	return s[:n]
+}
