@@ -54,7 +54,7 @@ type DashboardPage struct {
 	Maintenance  []store.Maintenance
 	Groups       []GroupView
 	Components   map[string]store.Component
-	Overall      store.ComponentStatus
+	Overall      store.PageStatus
 	Notification *NotificationHealth // nil where notifications do not exist
 }
 

@@ -21,21 +21,6 @@ func longDate(t time.Time) string { return t.UTC().Format("January 2, 2006") }
 
 func monthName(t time.Time) string { return t.UTC().Format("January 2006") }
 
-// BannerText is the overall status in words, as at the top of the page.
-func BannerText(s store.ComponentStatus) string {
-	switch s {
-	case store.MajorOutage:
-		return "Major System Outage"
-	case store.PartialOutage:
-		return "Partial System Outage"
-	case store.DegradedPerformance:
-		return "Degraded Performance"
-	case store.UnderMaintenance:
-		return "Service Under Maintenance"
-	}
-	return "All Systems Operational"
-}
-
 func statusClass(s store.ComponentStatus) string { return "st-" + string(s) }
 
 func impactClass(i store.Impact) string { return "impact-" + string(i) }

@@ -51,7 +51,7 @@ type DayIncidents struct {
 // HomePage is the public status page.
 type HomePage struct {
 	Site        Site
-	Overall     store.ComponentStatus
+	Overall     store.PageStatus
 	Groups      []GroupView
 	Active      []store.Incident
 	Maintenance []store.Maintenance // in progress first, then upcoming by start

@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,12 +30,7 @@ func (s *Server) consoleDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	overall := store.Operational
-	for _, comp := range comps {
-		if comp.Status.Severity() > overall.Severity() {
-			overall = comp.Status
-		}
-	}
+	overall := store.RollUp(slices.Collect(maps.Values(comps)), open)
 	health, err := s.notificationHealth(ctx)
 	if err != nil {
 		return err
@@ -77,7 +75,7 @@ func (s *Server) notificationHealth(ctx context.Context) (*templates.Notificatio
 }
 
 // componentGroups returns components grouped in page order (the ungrouped
-// first) and by id.
+// first, empty groups included: the console manages them) and by id.
 func (s *Server) componentGroups(ctx context.Context) ([]templates.GroupView, map[string]store.Component, error) {
 	groups, err := s.store.ListComponentGroups(ctx)
 	if err != nil {
@@ -91,23 +89,7 @@ func (s *Server) componentGroups(ctx context.Context) ([]templates.GroupView, ma
 	for _, comp := range comps {
 		byID[comp.ID] = comp
 	}
-	out := []templates.GroupView{{}}
-	for _, comp := range comps {
-		if comp.GroupID == "" {
-			out[0].Components = append(out[0].Components, templates.ComponentView{Component: comp})
-		}
-	}
-	for _, g := range groups {
-		gv := templates.GroupView{Group: g}
-		for _, id := range g.Components {
-			gv.Components = append(gv.Components, templates.ComponentView{Component: byID[id]})
-		}
-		out = append(out, gv)
-	}
-	if len(out[0].Components) == 0 {
-		out = out[1:]
-	}
-	return out, byID, nil
+	return groupViews(groups, comps, nil, time.Time{}), byID, nil
 }
 
 // choiceGroups lays out the components for a form, with the statuses (or

@@ -87,7 +87,7 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 	if eco.hot, err = eco.enc.hotDocuments(d); err != nil {
 		return nil, fmt.Errorf("statuspage API: %w", err)
 	}
-	if eco.badge, err = newBadge(s.cfg.PageName, overallStatus(components)); err != nil {
+	if eco.badge, err = newBadge(s.cfg.PageName, store.RollUp(components, active).Status()); err != nil {
 		return nil, fmt.Errorf("badge: %w", err)
 	}
 	eco.history = map[string]*onDemand{

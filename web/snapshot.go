@@ -145,8 +145,8 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 	site.Version = version
 	home := templates.HomePage{
 		Site:        site,
-		Overall:     overallStatus(components),
-		Groups:      groupComponents(groups, components, history, now),
+		Overall:     store.RollUp(components, active),
+		Groups:      withComponents(groupViews(groups, components, history, now)),
 		Active:      active,
 		Maintenance: maint,
 		PastDays:    pastIncidentDays(recent, today),
@@ -219,38 +219,43 @@ func (s *Server) liveFrame(ctx context.Context, home templates.HomePage) (*frame
 		Version int64  `json:"version"`
 		Banner  string `json:"banner"`
 		HTML    string `json:"html"`
-	}{home.Site.Version, templates.BannerText(home.Overall), buf.String()}); err != nil {
+	}{home.Site.Version, home.Overall.Description(), buf.String()}); err != nil {
 		return nil, err
 	}
 	payload := bytes.TrimRight(data.Bytes(), "\n")
 	return &frame{id: home.Site.Version, kind: kindPage, bytes: encodeFrame(home.Site.Version, "page", payload), html: buf.Bytes()}, nil
 }
 
-// overallStatus is the worst status of any component.
-func overallStatus(components []store.Component) store.ComponentStatus {
-	worst := store.Operational
-	for _, c := range components {
-		if c.Status.Severity() > worst.Severity() {
-			worst = c.Status
+// groupViews lays components out as the templates show them, in the
+// page's sections (store.Sections), each component with its uptime record
+// when history is given.
+func groupViews(groups []store.ComponentGroup, components []store.Component, history map[string][]store.StatusChange, now time.Time) []templates.GroupView {
+	sections := store.Sections(groups, components)
+	out := make([]templates.GroupView, 0, len(sections))
+	for _, sec := range sections {
+		gv := templates.GroupView{}
+		if sec.Group != nil {
+			gv.Group = *sec.Group
 		}
+		for _, c := range sec.Components {
+			cv := templates.ComponentView{Component: c}
+			if history != nil {
+				cv.Uptime = store.ComputeUptime(history[c.ID], now, uptimeDays)
+			}
+			gv.Components = append(gv.Components, cv)
+		}
+		out = append(out, gv)
 	}
-	return worst
+	return out
 }
 
-// groupComponents lays components out as the page shows them: ungrouped
-// components first, then each group in order. Empty groups are left out.
-func groupComponents(groups []store.ComponentGroup, components []store.Component, history map[string][]store.StatusChange, now time.Time) []templates.GroupView {
-	byGroup := map[string][]templates.ComponentView{}
-	for _, c := range components {
-		byGroup[c.GroupID] = append(byGroup[c.GroupID], templates.ComponentView{Component: c, Uptime: store.ComputeUptime(history[c.ID], now, uptimeDays)})
-	}
-	var out []templates.GroupView
-	if list := byGroup[""]; len(list) > 0 {
-		out = append(out, templates.GroupView{Components: list})
-	}
-	for _, g := range groups {
-		if list := byGroup[g.ID]; len(list) > 0 {
-			out = append(out, templates.GroupView{Group: g, Components: list})
+// withComponents leaves out empty groups: visitors have nothing to read
+// (or choose) in them.
+func withComponents(views []templates.GroupView) []templates.GroupView {
+	out := views[:0:0]
+	for _, g := range views {
+		if len(g.Components) > 0 {
+			out = append(out, g)
 		}
 	}
 	return out

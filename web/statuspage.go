@@ -11,7 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/herald-status/herald/store"
-	"github.com/herald-status/herald/templates"
 )
 
 // The Statuspage-compatible public API: the documents Atlassian Statuspage
@@ -221,10 +220,6 @@ func jsonPage(doc any) (*page, error) {
 // ids, positions counting through the page from 1.
 func (e *statuspageEncoder) componentList(components []store.Component, groups []store.ComponentGroup) []spComponent {
 	out := make([]spComponent, 0, len(components)+len(groups))
-	members := map[string][]store.Component{}
-	for _, c := range components {
-		members[c.GroupID] = append(members[c.GroupID], c)
-	}
 	add := func(c spComponent) {
 		c.Position = len(out) + 1
 		out = append(out, c)
@@ -232,23 +227,18 @@ func (e *statuspageEncoder) componentList(components []store.Component, groups [
 			e.components[c.ID] = c
 		}
 	}
-	for _, c := range members[""] {
-		add(e.component(c))
-	}
-	for _, g := range groups {
-		ids := []string{}
-		worst := store.Operational
-		for _, c := range members[g.ID] {
-			ids = append(ids, c.ID)
-			if c.Status.Severity() > worst.Severity() {
-				worst = c.Status
+	for _, sec := range store.Sections(groups, components) {
+		if g := sec.Group; g != nil {
+			ids := make([]string, 0, len(sec.Components))
+			for _, c := range sec.Components {
+				ids = append(ids, c.ID)
 			}
+			add(spComponent{
+				ID: g.ID, Name: g.Name, Status: string(sec.Status()), CreatedAt: spTime(g.CreatedAt), UpdatedAt: spTime(g.UpdatedAt),
+				Description: nullable(g.Description), PageID: e.page.ID, Group: true, Components: &ids,
+			})
 		}
-		add(spComponent{
-			ID: g.ID, Name: g.Name, Status: string(worst), CreatedAt: spTime(g.CreatedAt), UpdatedAt: spTime(g.UpdatedAt),
-			Description: nullable(g.Description), PageID: e.page.ID, Group: true, Components: &ids,
-		})
-		for _, c := range members[g.ID] {
+		for _, c := range sec.Components {
 			add(e.component(c))
 		}
 	}
@@ -341,44 +331,11 @@ func (e *statuspageEncoder) componentsOf(ids []string) []spComponent {
 	return out
 }
 
-// statuspageStatus is the page's status roll-up. Statuspage's indicator is
-// the worse of the open incidents' impacts and the components' statuses.
-// The description is the banner the status page shows when the components
-// decide it, so the API and the page say the same thing, and Statuspage's
-// wording for an impact when an incident's impact is what raised it.
+// statuspageStatus is the page's status roll-up (store.RollUp: the same
+// words the page's banner and every webhook carry).
 func statuspageStatus(components []store.Component, active []store.Incident) spStatus {
-	overall := overallStatus(components)
-	fromComponents := map[store.ComponentStatus]store.Impact{
-		store.DegradedPerformance: store.ImpactMinor,
-		store.PartialOutage:       store.ImpactMajor,
-		store.MajorOutage:         store.ImpactCritical,
-	}[overall]
-	if fromComponents == "" {
-		fromComponents = store.ImpactNone
-	}
-	indicator := fromComponents
-	for _, inc := range active {
-		if impactRank(inc.Impact) > impactRank(indicator) {
-			indicator = inc.Impact
-		}
-	}
-	if indicator == fromComponents {
-		return spStatus{Indicator: string(indicator), Description: templates.BannerText(overall)}
-	}
-	return spStatus{Indicator: string(indicator), Description: map[store.Impact]string{
-		store.ImpactMinor:    "Minor Service Outage",
-		store.ImpactMajor:    "Partial System Outage",
-		store.ImpactCritical: "Major Service Outage",
-	}[indicator]}
-}
-
-func impactRank(i store.Impact) int {
-	for n, v := range store.Impacts {
-		if v == i {
-			return n
-		}
-	}
-	return -1
+	p := store.RollUp(components, active)
+	return spStatus{Indicator: string(p.Indicator), Description: p.Description()}
 }
 
 // handleStatuspage serves one of the v2 documents from the snapshot. Any

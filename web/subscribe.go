@@ -84,7 +84,7 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 	if err != nil {
 		return nil, err
 	}
-	return groupComponents(groups, comps, nil, time.Now()), nil
+	return withComponents(groupViews(groups, comps, nil, time.Time{})), nil
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
