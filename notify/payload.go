@@ -3,11 +3,10 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/statuspage"
 )
 
 // webhookBodies are a job's webhook bodies, built once per job: the same
@@ -18,20 +17,21 @@ type webhookBodies struct {
 }
 
 // The Statuspage webhook shape, so that anything built for Statuspage's
-// webhooks reads Herald's. Maintenance travels as an incident with impact
-// "maintenance", as in Statuspage.
+// webhooks reads Herald's: the incident (a maintenance travels as an
+// incident with impact "maintenance", as in Statuspage), component and
+// page objects of store/statuspage, the mapping the v2 API uses too.
 type (
 	spBody struct {
-		Meta            spMeta             `json:"meta"`
-		Page            spPage             `json:"page"`
-		Incident        *spIncident        `json:"incident,omitempty"`
-		ComponentUpdate *spComponentUpdate `json:"component_update,omitempty"`
-		Component       *spComponent       `json:"component,omitempty"`
+		Meta            spMeta                `json:"meta"`
+		Page            spPage                `json:"page"`
+		Incident        *statuspage.Incident  `json:"incident,omitempty"`
+		ComponentUpdate *spComponentUpdate    `json:"component_update,omitempty"`
+		Component       *statuspage.Component `json:"component,omitempty"`
 	}
 	spMeta struct {
-		Event         string    `json:"event"` // Herald's kind, e.g. incident.resolved
-		Documentation string    `json:"documentation"`
-		GeneratedAt   time.Time `json:"generated_at"`
+		Event         string          `json:"event"` // Herald's kind, e.g. incident.resolved
+		Documentation string          `json:"documentation"`
+		GeneratedAt   statuspage.Time `json:"generated_at"`
 	}
 	spPage struct {
 		ID                string `json:"id"`
@@ -40,98 +40,37 @@ type (
 		StatusIndicator   string `json:"status_indicator"`
 		StatusDescription string `json:"status_description"`
 	}
-	spIncident struct {
-		ID                    string             `json:"id"`
-		Name                  string             `json:"name"`
-		Status                string             `json:"status"`
-		Impact                string             `json:"impact"`
-		Shortlink             string             `json:"shortlink"`
-		CreatedAt             time.Time          `json:"created_at"`
-		UpdatedAt             time.Time          `json:"updated_at"`
-		MonitoringAt          *time.Time         `json:"monitoring_at"`
-		ResolvedAt            *time.Time         `json:"resolved_at"`
-		ScheduledFor          *time.Time         `json:"scheduled_for"`
-		ScheduledUntil        *time.Time         `json:"scheduled_until"`
-		PostmortemBody        string             `json:"postmortem_body,omitempty"`
-		PostmortemPublishedAt *time.Time         `json:"postmortem_published_at"`
-		Components            []spComponent      `json:"components"`
-		IncidentUpdates       []spIncidentUpdate `json:"incident_updates"`
-	}
-	spIncidentUpdate struct {
-		ID                 string                `json:"id"`
-		IncidentID         string                `json:"incident_id"`
-		Status             string                `json:"status"`
-		Body               string                `json:"body"`
-		CreatedAt          time.Time             `json:"created_at"`
-		UpdatedAt          time.Time             `json:"updated_at"`
-		DisplayAt          time.Time             `json:"display_at"`
-		AffectedComponents []spAffectedComponent `json:"affected_components"`
-	}
-	spAffectedComponent struct {
-		Code      string `json:"code"`
-		Name      string `json:"name"`
-		OldStatus string `json:"old_status"`
-		NewStatus string `json:"new_status"`
-	}
-	spComponent struct {
-		ID        string    `json:"id"`
-		Name      string    `json:"name"`
-		Status    string    `json:"status"`
-		CreatedAt time.Time `json:"created_at"`
-		UpdatedAt time.Time `json:"updated_at"`
-	}
 	spComponentUpdate struct {
-		ID          string    `json:"id"`
-		ComponentID string    `json:"component_id"`
-		OldStatus   string    `json:"old_status"`
-		NewStatus   string    `json:"new_status"`
-		CreatedAt   time.Time `json:"created_at"`
+		ID          string          `json:"id"`
+		ComponentID string          `json:"component_id"`
+		OldStatus   string          `json:"old_status"`
+		NewStatus   string          `json:"new_status"`
+		CreatedAt   statuspage.Time `json:"created_at"`
 	}
 )
-
-func (d *Dispatcher) pageID() string {
-	if u, err := url.Parse(d.cfg.BaseURL); err == nil && u.Host != "" {
-		return u.Host
-	}
-	return d.cfg.PageName
-}
-
-func spComponents(cs []store.Component) []spComponent {
-	out := make([]spComponent, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, spComponent{ID: c.ID, Name: c.Name, Status: string(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})
-	}
-	return out
-}
 
 // webhookBodies renders a job in both formats.
 func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 	p := job.Payload
 	page := p.PageStatus()
+	touched := p.Components
+	if p.Component != nil {
+		touched = []store.Component{*p.Component}
+	}
+	enc := statuspage.NewEncoder(d.cfg.PageName, d.cfg.BaseURL, job.CreatedAt, nil, touched)
 	body := spBody{
-		Meta: spMeta{Event: job.Kind, Documentation: "https://github.com/herald-status/herald#webhooks", GeneratedAt: job.CreatedAt.UTC()},
-		Page: spPage{ID: d.pageID(), Name: d.cfg.PageName, URL: d.cfg.BaseURL, StatusIndicator: string(page.Indicator), StatusDescription: page.Description()},
+		Meta: spMeta{Event: job.Kind, Documentation: "https://github.com/herald-status/herald#webhooks", GeneratedAt: statuspage.Time(job.CreatedAt)},
+		Page: spPage{ID: enc.Page.ID, Name: d.cfg.PageName, URL: d.cfg.BaseURL, StatusIndicator: string(page.Indicator), StatusDescription: page.Description()},
 	}
 	var title, status, text, link string
 	switch {
 	case p.Incident != nil:
 		inc := p.Incident
-		link = d.cfg.BaseURL + "/incidents/" + inc.ID
-		sp := &spIncident{ID: inc.ID, Name: inc.Name, Status: string(inc.Status), Impact: string(inc.Impact), Shortlink: link,
-			CreatedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt, MonitoringAt: inc.MonitoringAt, ResolvedAt: inc.ResolvedAt,
-			Components: spComponents(p.Components), IncidentUpdates: []spIncidentUpdate{}}
+		sp := enc.Incident(*inc)
 		if inc.Postmortem != nil {
-			sp.PostmortemBody, sp.PostmortemPublishedAt = inc.Postmortem.Body, &inc.Postmortem.PublishedAt
+			sp.PostmortemBody, sp.PostmortemPublishedAt = inc.Postmortem.Body, ptr(statuspage.Time(inc.Postmortem.PublishedAt))
 		}
-		for _, u := range inc.Updates {
-			su := spIncidentUpdate{ID: u.ID, IncidentID: inc.ID, Status: string(u.Status), Body: u.Body, CreatedAt: u.CreatedAt, UpdatedAt: u.CreatedAt, DisplayAt: u.CreatedAt,
-				AffectedComponents: []spAffectedComponent{}}
-			for _, a := range u.AffectedComponents {
-				su.AffectedComponents = append(su.AffectedComponents, spAffectedComponent{Code: a.ComponentID, Name: a.Name, OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)})
-			}
-			sp.IncidentUpdates = append(sp.IncidentUpdates, su)
-		}
-		body.Incident = sp
+		body.Incident, link = &sp, sp.Shortlink
 		title, status = inc.Name, inc.Status.Label()
 		if len(inc.Updates) > 0 {
 			text = inc.Updates[0].Body
@@ -141,23 +80,17 @@ func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 		}
 	case p.Maintenance != nil:
 		m := p.Maintenance
-		link = d.cfg.BaseURL + "/maintenance/" + m.ID
-		sp := &spIncident{ID: m.ID, Name: m.Name, Status: string(m.Status), Impact: "maintenance", Shortlink: link,
-			CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, ResolvedAt: m.CompletedAt, ScheduledFor: &m.ScheduledFor, ScheduledUntil: &m.ScheduledUntil,
-			Components: spComponents(p.Components), IncidentUpdates: []spIncidentUpdate{}}
-		for _, u := range m.Updates {
-			sp.IncidentUpdates = append(sp.IncidentUpdates, spIncidentUpdate{ID: u.ID, IncidentID: m.ID, Status: string(u.Status), Body: u.Body,
-				CreatedAt: u.CreatedAt, UpdatedAt: u.CreatedAt, DisplayAt: u.CreatedAt, AffectedComponents: []spAffectedComponent{}})
-		}
-		body.Incident = sp
+		sp := enc.Maintenance(*m)
+		body.Incident, link = &sp, sp.Shortlink
 		title, status = "Maintenance: "+m.Name, m.Status.Label()
 		if len(m.Updates) > 0 {
 			text = m.Updates[0].Body
 		}
 	case p.Component != nil:
 		c := p.Component
-		body.Component = &spComponent{ID: c.ID, Name: c.Name, Status: string(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
-		body.ComponentUpdate = &spComponentUpdate{ID: fmt.Sprintf("cu_%d", job.ID), ComponentID: c.ID, OldStatus: string(p.OldStatus), NewStatus: string(c.Status), CreatedAt: job.CreatedAt.UTC()}
+		sc := enc.Component(*c)
+		body.Component = &sc
+		body.ComponentUpdate = &spComponentUpdate{ID: fmt.Sprintf("cu_%d", job.ID), ComponentID: c.ID, OldStatus: string(p.OldStatus), NewStatus: string(c.Status), CreatedAt: statuspage.Time(job.CreatedAt)}
 		title, status, link = c.Name, c.Status.Label(), d.cfg.BaseURL+"/"
 		text = fmt.Sprintf("%s is now %s (was %s).", c.Name, c.Status.Label(), p.OldStatus.Label())
 	default:
@@ -173,6 +106,8 @@ func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 	}
 	return &webhookBodies{statuspage: sp, slack: slack}, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // slackBody is the incoming-webhook message Slack, Mattermost and Discord's
 // /slack endpoint accept: "text" for notifications and clients without

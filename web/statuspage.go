@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/statuspage"
 )
 
 // The Statuspage-compatible public API: the documents Atlassian Statuspage
@@ -34,93 +33,6 @@ const (
 // Statuspage's do.
 const v2Limit = 50
 
-// spTime is a time as Statuspage writes it: RFC 3339 with milliseconds.
-// Herald sends UTC.
-type spTime time.Time
-
-func (t spTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z07:00") + `"`), nil
-}
-
-func spTimePtr(t *time.Time) *spTime {
-	if t == nil {
-		return nil
-	}
-	v := spTime(*t)
-	return &v
-}
-
-type spPage struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	URL       string `json:"url"`
-	TimeZone  string `json:"time_zone"`
-	UpdatedAt spTime `json:"updated_at"`
-}
-
-type spStatus struct {
-	Indicator   string `json:"indicator"`
-	Description string `json:"description"`
-}
-
-type spComponent struct {
-	ID                 string    `json:"id"`
-	Name               string    `json:"name"`
-	Status             string    `json:"status"`
-	CreatedAt          spTime    `json:"created_at"`
-	UpdatedAt          spTime    `json:"updated_at"`
-	Position           int       `json:"position"`
-	Description        *string   `json:"description"`
-	Showcase           bool      `json:"showcase"`
-	StartDate          *string   `json:"start_date"`
-	GroupID            *string   `json:"group_id"`
-	PageID             string    `json:"page_id"`
-	Group              bool      `json:"group"`
-	OnlyShowIfDegraded bool      `json:"only_show_if_degraded"`
-	Components         *[]string `json:"components,omitempty"` // groups only: their components' ids
-}
-
-type spAffected struct {
-	Code      string `json:"code"`
-	Name      string `json:"name"`
-	OldStatus string `json:"old_status"`
-	NewStatus string `json:"new_status"`
-}
-
-type spUpdate struct {
-	ID         string `json:"id"`
-	Status     string `json:"status"`
-	Body       string `json:"body"`
-	IncidentID string `json:"incident_id"`
-	CreatedAt  spTime `json:"created_at"`
-	UpdatedAt  spTime `json:"updated_at"`
-	DisplayAt  spTime `json:"display_at"`
-	// Statuspage sends null, not [], for an update that changed no component.
-	AffectedComponents *[]spAffected `json:"affected_components"`
-}
-
-type spIncident struct {
-	ID              string        `json:"id"`
-	Name            string        `json:"name"`
-	Status          string        `json:"status"`
-	CreatedAt       spTime        `json:"created_at"`
-	UpdatedAt       spTime        `json:"updated_at"`
-	MonitoringAt    *spTime       `json:"monitoring_at"`
-	ResolvedAt      *spTime       `json:"resolved_at"`
-	Impact          string        `json:"impact"`
-	Shortlink       string        `json:"shortlink"`
-	StartedAt       spTime        `json:"started_at"`
-	PageID          string        `json:"page_id"`
-	IncidentUpdates []spUpdate    `json:"incident_updates"`
-	Components      []spComponent `json:"components"`
-}
-
-type spMaintenance struct {
-	spIncident
-	ScheduledFor   spTime `json:"scheduled_for"`
-	ScheduledUntil spTime `json:"scheduled_until"`
-}
-
 // statuspageData is what the hot documents are made from: one snapshot's view.
 type statuspageData struct {
 	components []store.Component // page order
@@ -130,28 +42,13 @@ type statuspageData struct {
 	updatedAt  time.Time           // when anything public last changed
 }
 
-// statuspageEncoder turns Herald's model into Statuspage's. It is read-only
-// once built, so the documents rendered on demand share it.
-type statuspageEncoder struct {
-	page       spPage
-	components map[string]spComponent
-	list       []spComponent // every component and group, in page order
-}
-
-// pageID is a stable id for this status page, derived from its URL (Herald
-// serves one page; Statuspage clients expect an id on every object).
-func pageID(baseURL string) string {
-	sum := sha256.Sum256([]byte(baseURL))
-	return hex.EncodeToString(sum[:6])
-}
+// statuspageEncoder builds the v2 documents from one snapshot's view with
+// the one Statuspage mapping (store/statuspage). It is read-only once
+// built, so the documents rendered on demand share it.
+type statuspageEncoder struct{ *statuspage.Encoder }
 
 func (s *Server) newStatuspageEncoder(d statuspageData) *statuspageEncoder {
-	enc := &statuspageEncoder{
-		page:       spPage{ID: pageID(s.cfg.BaseURL), Name: s.cfg.PageName, URL: s.cfg.BaseURL, TimeZone: "Etc/UTC", UpdatedAt: spTime(d.updatedAt)},
-		components: map[string]spComponent{},
-	}
-	enc.list = enc.componentList(d.components, d.groups)
-	return enc
+	return &statuspageEncoder{statuspage.NewEncoder(s.cfg.PageName, s.cfg.BaseURL, d.updatedAt, d.groups, d.components)}
 }
 
 // hotDocuments encodes the documents that follow the present (what is
@@ -160,8 +57,8 @@ func (s *Server) newStatuspageEncoder(d statuspageData) *statuspageEncoder {
 // scheduled-maintenances.json) are rendered on first request instead, so
 // that a long history does not slow every rebuild.
 func (enc *statuspageEncoder) hotDocuments(d statuspageData) (map[string]*page, error) {
-	status := statuspageStatus(d.components, d.active)
-	active := enc.incidents(d.active)
+	status := statuspage.StatusOf(store.RollUp(d.components, d.active))
+	active := enc.Incidents(d.active)
 	var upcoming, inProgress []store.Maintenance
 	for _, m := range d.open {
 		switch {
@@ -172,19 +69,20 @@ func (enc *statuspageEncoder) hotDocuments(d statuspageData) (map[string]*page, 
 		}
 	}
 	type obj = map[string]any
+	pg, list := enc.Page, enc.Components()
 	docs := map[string]any{
 		v2Summary: struct {
-			Page                  spPage          `json:"page"`
-			Components            []spComponent   `json:"components"`
-			Incidents             []spIncident    `json:"incidents"`
-			ScheduledMaintenances []spMaintenance `json:"scheduled_maintenances"`
-			Status                spStatus        `json:"status"`
-		}{enc.page, enc.list, active, enc.maintenances(d.open), status},
-		v2Status:     obj{"page": enc.page, "status": status},
-		v2Components: obj{"page": enc.page, "components": enc.list},
-		v2Unresolved: obj{"page": enc.page, "incidents": active},
-		v2Upcoming:   obj{"page": enc.page, "scheduled_maintenances": enc.maintenances(upcoming)},
-		v2Active:     obj{"page": enc.page, "scheduled_maintenances": enc.maintenances(inProgress)},
+			Page                  statuspage.Page        `json:"page"`
+			Components            []statuspage.Component `json:"components"`
+			Incidents             []statuspage.Incident  `json:"incidents"`
+			ScheduledMaintenances []statuspage.Incident  `json:"scheduled_maintenances"`
+			Status                statuspage.Status      `json:"status"`
+		}{pg, list, active, enc.Maintenances(d.open), status},
+		v2Status:     obj{"page": pg, "status": status},
+		v2Components: obj{"page": pg, "components": list},
+		v2Unresolved: obj{"page": pg, "incidents": active},
+		v2Upcoming:   obj{"page": pg, "scheduled_maintenances": enc.Maintenances(upcoming)},
+		v2Active:     obj{"page": pg, "scheduled_maintenances": enc.Maintenances(inProgress)},
 	}
 	out := make(map[string]*page, len(docs))
 	for path, doc := range docs {
@@ -199,12 +97,12 @@ func (enc *statuspageEncoder) hotDocuments(d statuspageData) (map[string]*page, 
 
 // incidentsDocument is /api/v2/incidents.json: the latest incidents.
 func (enc *statuspageEncoder) incidentsDocument(latest []store.Incident) (*page, error) {
-	return jsonPage(map[string]any{"page": enc.page, "incidents": enc.incidents(latest)})
+	return jsonPage(map[string]any{"page": enc.Page, "incidents": enc.Incidents(latest)})
 }
 
 // maintenancesDocument is /api/v2/scheduled-maintenances.json.
 func (enc *statuspageEncoder) maintenancesDocument(latest []store.Maintenance) (*page, error) {
-	return jsonPage(map[string]any{"page": enc.page, "scheduled_maintenances": enc.maintenances(latest)})
+	return jsonPage(map[string]any{"page": enc.Page, "scheduled_maintenances": enc.Maintenances(latest)})
 }
 
 func jsonPage(doc any) (*page, error) {
@@ -213,129 +111,6 @@ func jsonPage(doc any) (*page, error) {
 		return nil, err
 	}
 	return newPageBytes(body, "application/json; charset=utf-8")
-}
-
-// componentList lists groups and components the way Statuspage does: every
-// component, each group as a component with "group": true and its members'
-// ids, positions counting through the page from 1.
-func (e *statuspageEncoder) componentList(components []store.Component, groups []store.ComponentGroup) []spComponent {
-	out := make([]spComponent, 0, len(components)+len(groups))
-	add := func(c spComponent) {
-		c.Position = len(out) + 1
-		out = append(out, c)
-		if !c.Group {
-			e.components[c.ID] = c
-		}
-	}
-	for _, sec := range store.Sections(groups, components) {
-		if g := sec.Group; g != nil {
-			ids := make([]string, 0, len(sec.Components))
-			for _, c := range sec.Components {
-				ids = append(ids, c.ID)
-			}
-			add(spComponent{
-				ID: g.ID, Name: g.Name, Status: string(sec.Status()), CreatedAt: spTime(g.CreatedAt), UpdatedAt: spTime(g.UpdatedAt),
-				Description: nullable(g.Description), PageID: e.page.ID, Group: true, Components: &ids,
-			})
-		}
-		for _, c := range sec.Components {
-			add(e.component(c))
-		}
-	}
-	return out
-}
-
-func (e *statuspageEncoder) component(c store.Component) spComponent {
-	start := c.CreatedAt.UTC().Format(time.DateOnly)
-	return spComponent{
-		ID: c.ID, Name: c.Name, Status: string(c.Status), CreatedAt: spTime(c.CreatedAt), UpdatedAt: spTime(c.UpdatedAt),
-		Description: nullable(c.Description),
-		// Herald shows every component with its uptime bar from the day
-		// it was added.
-		Showcase: true, StartDate: &start,
-		GroupID: nullable(c.GroupID), PageID: e.page.ID,
-	}
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func (e *statuspageEncoder) incidents(list []store.Incident) []spIncident {
-	out := make([]spIncident, 0, len(list))
-	for _, inc := range list {
-		si := spIncident{
-			ID: inc.ID, Name: inc.Name, Status: string(inc.Status), Impact: string(inc.Impact),
-			CreatedAt: spTime(inc.CreatedAt), UpdatedAt: spTime(inc.UpdatedAt), StartedAt: spTime(inc.CreatedAt),
-			MonitoringAt: spTimePtr(inc.MonitoringAt), ResolvedAt: spTimePtr(inc.ResolvedAt),
-			Shortlink: e.page.URL + "/incidents/" + inc.ID, PageID: e.page.ID,
-			IncidentUpdates: make([]spUpdate, 0, len(inc.Updates)),
-			Components:      e.componentsOf(inc.Components),
-		}
-		for _, u := range inc.Updates {
-			su := spUpdate{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: inc.ID,
-				CreatedAt: spTime(u.CreatedAt), UpdatedAt: spTime(u.CreatedAt), DisplayAt: spTime(u.CreatedAt)}
-			if len(u.AffectedComponents) > 0 {
-				affected := make([]spAffected, len(u.AffectedComponents))
-				for i, a := range u.AffectedComponents {
-					affected[i] = spAffected{Code: a.ComponentID, Name: a.Name, OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)}
-				}
-				su.AffectedComponents = &affected
-			}
-			si.IncidentUpdates = append(si.IncidentUpdates, su)
-		}
-		out = append(out, si)
-	}
-	return out
-}
-
-func (e *statuspageEncoder) maintenances(list []store.Maintenance) []spMaintenance {
-	out := make([]spMaintenance, 0, len(list))
-	for _, m := range list {
-		started := m.ScheduledFor
-		if m.StartedAt != nil {
-			started = *m.StartedAt
-		}
-		sm := spMaintenance{
-			spIncident: spIncident{
-				ID: m.ID, Name: m.Name, Status: string(m.Status), Impact: "maintenance",
-				CreatedAt: spTime(m.CreatedAt), UpdatedAt: spTime(m.UpdatedAt), StartedAt: spTime(started),
-				ResolvedAt: spTimePtr(m.CompletedAt),
-				Shortlink:  e.page.URL + "/maintenance/" + m.ID, PageID: e.page.ID,
-				IncidentUpdates: make([]spUpdate, 0, len(m.Updates)),
-				Components:      e.componentsOf(m.Components),
-			},
-			ScheduledFor: spTime(m.ScheduledFor), ScheduledUntil: spTime(m.ScheduledUntil),
-		}
-		for _, u := range m.Updates {
-			sm.IncidentUpdates = append(sm.IncidentUpdates, spUpdate{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: m.ID,
-				CreatedAt: spTime(u.CreatedAt), UpdatedAt: spTime(u.CreatedAt), DisplayAt: spTime(u.CreatedAt)})
-		}
-		out = append(out, sm)
-	}
-	return out
-}
-
-// componentsOf is the components an incident lists, as they are now;
-// components deleted since are left out.
-func (e *statuspageEncoder) componentsOf(ids []string) []spComponent {
-	out := make([]spComponent, 0, len(ids))
-	for _, id := range ids {
-		if c, ok := e.components[id]; ok {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// statuspageStatus is the page's status roll-up (store.RollUp: the same
-// words the page's banner and every webhook carry).
-func statuspageStatus(components []store.Component, active []store.Incident) spStatus {
-	p := store.RollUp(components, active)
-	return spStatus{Indicator: string(p.Indicator), Description: p.Description()}
 }
 
 // handleStatuspage serves one of the v2 documents from the snapshot. Any

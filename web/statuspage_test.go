@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/statuspage"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/ from the current output")
@@ -57,7 +58,7 @@ func newEcosystemPage(t *testing.T) *ecosystemPage {
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances/"+p.failover.ID+"/updates", map[string]any{"status": "in_progress", "body": "Under way."}, &p.failover)
 
 	p.labels = map[string]string{
-		pageID(ts.srv.cfg.BaseURL): "PAGE",
+		statuspage.PageID(ts.srv.cfg.BaseURL): "PAGE",
 		p.api.ID:                   "API", p.db.ID: "DATABASE", p.website.ID: "WEBSITE", p.backend.ID: "BACKEND",
 		p.login.ID: "LOGIN", p.slow.ID: "SLOW", p.upgrade.ID: "UPGRADE", p.failover.ID: "FAILOVER",
 	}
@@ -308,46 +309,6 @@ func TestStatuspageDocuments(t *testing.T) {
 			}
 			if !bytes.Equal(got, wantBody) {
 				t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", tt.path, path, got, wantBody)
-			}
-		})
-	}
-}
-
-func TestStatuspageStatusIndicator(t *testing.T) {
-	comps := func(statuses ...store.ComponentStatus) []store.Component {
-		var out []store.Component
-		for _, s := range statuses {
-			out = append(out, store.Component{Status: s})
-		}
-		return out
-	}
-	open := func(impacts ...store.Impact) []store.Incident {
-		var out []store.Incident
-		for _, i := range impacts {
-			out = append(out, store.Incident{Impact: i, Status: store.Investigating})
-		}
-		return out
-	}
-	tests := []struct {
-		name       string
-		components []store.Component
-		active     []store.Incident
-		want       spStatus
-	}{
-		{"all operational", comps(store.Operational, store.Operational), nil, spStatus{"none", "All Systems Operational"}},
-		{"no components", nil, nil, spStatus{"none", "All Systems Operational"}},
-		{"maintenance", comps(store.Operational, store.UnderMaintenance), nil, spStatus{"none", "Service Under Maintenance"}},
-		{"degraded", comps(store.DegradedPerformance), nil, spStatus{"minor", "Degraded Performance"}},
-		{"partial outage", comps(store.PartialOutage, store.DegradedPerformance), nil, spStatus{"major", "Partial System Outage"}},
-		{"major outage", comps(store.MajorOutage), open(store.ImpactMinor), spStatus{"critical", "Major System Outage"}},
-		{"incident worse than components", comps(store.DegradedPerformance), open(store.ImpactCritical), spStatus{"critical", "Major Service Outage"}},
-		{"incident without components", comps(store.Operational), open(store.ImpactMinor, store.ImpactNone), spStatus{"minor", "Minor Service Outage"}},
-		{"incident of no impact", comps(store.Operational), open(store.ImpactNone), spStatus{"none", "All Systems Operational"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := statuspageStatus(tt.components, tt.active); got != tt.want {
-				t.Errorf("status = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
