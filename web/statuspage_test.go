@@ -59,7 +59,7 @@ func newEcosystemPage(t *testing.T) *ecosystemPage {
 
 	p.labels = map[string]string{
 		statuspage.PageID(ts.srv.cfg.BaseURL): "PAGE",
-		p.api.ID:                   "API", p.db.ID: "DATABASE", p.website.ID: "WEBSITE", p.backend.ID: "BACKEND",
+		p.api.ID:                              "API", p.db.ID: "DATABASE", p.website.ID: "WEBSITE", p.backend.ID: "BACKEND",
 		p.login.ID: "LOGIN", p.slow.ID: "SLOW", p.upgrade.ID: "UPGRADE", p.failover.ID: "FAILOVER",
 	}
 	return p
