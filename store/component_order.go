@@ -6,8 +6,7 @@ import (
 )
 
 // MoveComponent moves a component one place up (delta -1) or down (+1)
-// among the components of its group, renumbering them 0, 1, 2, … so that
-// positions stay distinct whatever they were before.
+// among the components of its group.
 func (s *Store) MoveComponent(ctx context.Context, id string, delta int) error {
 	err := s.inTx(ctx, func(t *tx) error {
 		c, err := t.component(id)
@@ -18,26 +17,11 @@ func (s *Store) MoveComponent(ctx context.Context, id string, delta int) error {
 		if err != nil {
 			return err
 		}
-		order, moved := moveWithin(siblings, id, delta)
-		if !moved {
-			return nil // already first or last: nothing changes
-		}
-		for pos, cid := range order {
-			before, err := t.component(cid)
-			if err != nil {
-				return err
-			}
-			if before.Position == pos {
-				continue
-			}
-			if _, err := t.exec(`UPDATE components SET position = ?, updated_at = ? WHERE id = ?`, pos, t.now, cid); err != nil {
-				return err
-			}
-			after := before
-			after.Position, after.UpdatedAt = pos, t.now
-			t.record("component.update", "component", cid, before, after)
-		}
-		return nil
+		return reorder(t, "components", siblings, id, delta, t.component, func(c *Component, pos int) bool {
+			moved := c.Position != pos
+			c.Position, c.UpdatedAt = pos, t.now
+			return moved
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: move component: %w", err)
@@ -55,29 +39,42 @@ func (s *Store) MoveComponentGroup(ctx context.Context, id string, delta int) er
 		if err != nil {
 			return err
 		}
-		order, moved := moveWithin(groups, id, delta)
-		if !moved {
-			return nil
-		}
-		for pos, gid := range order {
-			before, err := t.groupWithComponents(gid)
-			if err != nil {
-				return err
-			}
-			if before.Position == pos {
-				continue
-			}
-			if _, err := t.exec(`UPDATE component_groups SET position = ?, updated_at = ? WHERE id = ?`, pos, t.now, gid); err != nil {
-				return err
-			}
-			after := before
-			after.Position, after.UpdatedAt = pos, t.now
-			t.record("component_group.update", "component_group", gid, before, after)
-		}
-		return nil
+		return reorder(t, "component_groups", groups, id, delta, t.groupWithComponents, func(g *ComponentGroup, pos int) bool {
+			moved := g.Position != pos
+			g.Position, g.UpdatedAt = pos, t.now
+			return moved
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: move component group: %w", err)
+	}
+	return nil
+}
+
+// reorder moves id by delta places among ids (the rows of table in their
+// order), renumbering them 0, 1, 2, … so that positions stay distinct
+// whatever they were before; each row whose position changes (place puts
+// it at pos and says whether it moved) is recorded.
+func reorder[T feedObject](t *tx, table string, ids []string, id string, delta int,
+	load func(string) (T, error), place func(*T, int) bool) error {
+	order, moved := moveWithin(ids, id, delta)
+	if !moved {
+		return nil // already first or last: nothing changes
+	}
+	kind, _ := (*new(T)).feedRef()
+	for pos, oid := range order {
+		before, err := load(oid)
+		if err != nil {
+			return err
+		}
+		after := before
+		if !place(&after, pos) {
+			continue
+		}
+		if _, err := t.exec(`UPDATE `+table+` SET position = ?, updated_at = ? WHERE id = ?`, pos, t.now, oid); err != nil {
+			return err
+		}
+		t.record(kind+".update", kind, oid, before, after)
 	}
 	return nil
 }

@@ -192,10 +192,7 @@ func (t *tx) linkMaintenanceComponents(id string, components []string) error {
 func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenancePatch) (Maintenance, error) {
 	var after Maintenance
 	err := s.inTx(ctx, func(t *tx) error {
-		if err := t.lock("maintenance", id); err != nil {
-			return err
-		}
-		before, err := getMaintenance(t.ctx, t.Tx, id)
+		before, err := t.maintenanceForChange(id)
 		if err != nil {
 			return err
 		}
@@ -312,10 +309,7 @@ func (t *tx) holdForMaintenance(cid string) error {
 func (s *Store) PostMaintenanceUpdate(ctx context.Context, id string, in MaintenanceUpdateInput) (Maintenance, error) {
 	var after Maintenance
 	err := s.inTx(ctx, func(t *tx) error {
-		if err := t.lock("maintenance", id); err != nil {
-			return err
-		}
-		before, err := getMaintenance(t.ctx, t.Tx, id)
+		before, err := t.maintenanceForChange(id)
 		if err != nil {
 			return err
 		}
@@ -423,15 +417,21 @@ func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 	return moved, nil
 }
 
+// maintenanceForChange locks a maintenance (a transition is check-then-
+// write: it only moves forward, and once) and loads it.
+func (t *tx) maintenanceForChange(id string) (Maintenance, error) {
+	if err := t.lock("maintenance", id); err != nil {
+		return Maintenance{}, err
+	}
+	return getMaintenance(t.ctx, t.Tx, id)
+}
+
 // CancelMaintenance calls off a window that has not started: it is removed
 // from the page (the audit log keeps what it was). A window in progress is
 // ended instead by completing it, which returns its components to rest.
 func (s *Store) CancelMaintenance(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		if err := t.lock("maintenance", id); err != nil {
-			return err
-		}
-		before, err := getMaintenance(t.ctx, t.Tx, id)
+		before, err := t.maintenanceForChange(id)
 		if err != nil {
 			return err
 		}

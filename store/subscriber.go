@@ -102,15 +102,8 @@ func CheckEmail(s string) (string, error) {
 // nothing that tells the caller whether the address was known.
 func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		email, err := CheckEmail(in.Email)
+		email, comps, err := t.checkSubscriberInput(in)
 		if err != nil {
-			return err
-		}
-		comps, err := t.checkSubscriberComponents(in.Components)
-		if err != nil {
-			return err
-		}
-		if err := t.lock("subscriber_email", email); err != nil {
 			return err
 		}
 		before, err := t.subscriberByEmail(email)
@@ -163,15 +156,8 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscriber, error) {
 	var id string
 	err := s.inTx(ctx, func(t *tx) error {
-		email, err := CheckEmail(in.Email)
+		email, comps, err := t.checkSubscriberInput(in)
 		if err != nil {
-			return err
-		}
-		comps, err := t.checkSubscriberComponents(in.Components)
-		if err != nil {
-			return err
-		}
-		if err := t.lock("subscriber_email", email); err != nil {
 			return err
 		}
 		if _, err := t.subscriberByEmail(email); err == nil {
@@ -223,6 +209,18 @@ func (t *tx) mailSubscriber(id, kind string) error {
 	}
 	t.mailOne(kind, id)
 	return nil
+}
+
+// checkSubscriberInput validates an address and its components, and locks
+// the address: one subscriber per address is a check-then-write rule.
+func (t *tx) checkSubscriberInput(in SubscriberInput) (email string, comps []string, err error) {
+	if email, err = CheckEmail(in.Email); err != nil {
+		return "", nil, err
+	}
+	if comps, err = t.checkSubscriberComponents(in.Components); err != nil {
+		return "", nil, err
+	}
+	return email, comps, t.lock("subscriber_email", email)
 }
 
 func (t *tx) checkSubscriberComponents(ids []string) ([]string, error) {
@@ -476,24 +474,21 @@ func querySubscribers(ctx context.Context, q querier, cond string, args ...any) 
 	return out, rows.Err()
 }
 
-func (t *tx) subscriber(id string) (Subscriber, error) {
-	list, err := querySubscribers(t.ctx, t.Tx, `WHERE s.id = ?`, id)
-	if err != nil {
-		return Subscriber{}, err
-	}
-	if len(list) == 0 {
-		return Subscriber{}, &NotFoundError{Kind: "subscriber", ID: id}
-	}
-	return list[0], nil
-}
+func (t *tx) subscriber(id string) (Subscriber, error) { return t.subscriberWhere("s.id", id) }
 
 func (t *tx) subscriberByEmail(email string) (Subscriber, error) {
-	list, err := querySubscribers(t.ctx, t.Tx, `WHERE s.email = ?`, email)
+	return t.subscriberWhere("s.email", email)
+}
+
+// subscriberWhere loads the one subscriber whose column (id or email, both
+// unique) is value.
+func (t *tx) subscriberWhere(column, value string) (Subscriber, error) {
+	list, err := querySubscribers(t.ctx, t.Tx, `WHERE `+column+` = ?`, value)
 	if err != nil {
 		return Subscriber{}, err
 	}
 	if len(list) == 0 {
-		return Subscriber{}, &NotFoundError{Kind: "subscriber", ID: email}
+		return Subscriber{}, &NotFoundError{Kind: "subscriber", ID: value}
 	}
 	return list[0], nil
 }

@@ -32,15 +32,11 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if sub == "create" {
 		name = fs.String("name", "", "what the token is for, e.g. \"pagerduty\"")
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *db)
+	ctx, st, err := openForCLI(ctx, fs, args, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ctx = store.WithActor(ctx, cliActor())
 
 	switch sub {
 	case "create":

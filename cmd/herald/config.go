@@ -65,6 +65,19 @@ func dbFlag(fs *flagSet) *string {
 	return fs.String("db", "herald.db", "SQLite database file")
 }
 
+// openForCLI parses a subcommand's flags and opens the database for it,
+// with its changes recorded as made from the command line.
+func openForCLI(ctx context.Context, fs *flagSet, args []string, db *string) (context.Context, *store.Store, error) {
+	if err := fs.Parse(args); err != nil {
+		return ctx, nil, err
+	}
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		return ctx, nil, err
+	}
+	return store.WithActor(ctx, cliActor()), st, nil
+}
+
 func openStore(ctx context.Context, path string) (*store.Store, error) {
 	st, err := store.Open(ctx, path)
 	if err != nil {

@@ -32,15 +32,11 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	default:
 		return fmt.Errorf("user: unknown subcommand %q; say add, list or reset-password", sub)
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *db)
+	ctx, st, err := openForCLI(ctx, fs, args, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ctx = store.WithActor(ctx, cliActor())
 
 	switch sub {
 	case "add":
