@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recordingDialect is SQLite's dialect that also notes which hooks of the
+// concurrency contract a transaction reached, so that every check-then-
+// write rule can be seen to take its lock: on a backend with concurrent
+// writers that lock is all that keeps the rule true.
+type recordingDialect struct {
+	sqliteDialect
+	mu     sync.Mutex
+	locks  []string
+	claims int
+}
+
+func (d *recordingDialect) lock(t *tx, kind, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.locks = append(d.locks, kind)
+	return nil
+}
+
+func (d *recordingDialect) claimSuffix() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.claims++
+	return ""
+}
+
+func (d *recordingDialect) take() (locks []string, claims int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	locks, claims = d.locks, d.claims
+	d.locks, d.claims = nil, 0
+	return locks, claims
+}
+
+func TestCheckThenWriteRulesTakeTheirLock(t *testing.T) {
+	st := newTestStore(t)
+	rec := &recordingDialect{}
+	st.dialect = rec
+	ctx := t.Context()
+	admin, _, err := st.CreateUser(ctx, UserInput{Email: "admin@example.com", Role: RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustCreateComponent(t, st, "API")
+	inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
+	m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
+	draft := mustDraft(t, st)
+	rec.take()
+
+	rules := []struct {
+		rule string
+		do   func(context.Context) error
+		want string // the lock it must take
+	}{
+		{"the last active admin stays", func(ctx context.Context) error {
+			_, err := st.UpdateUser(ctx, admin.ID, UserPatch{Role: ptr(RoleViewer)})
+			wantConflict(t, err)
+			return nil
+		}, "user"},
+		{"one user per address", func(ctx context.Context) error {
+			_, _, err := st.CreateUser(ctx, UserInput{Email: "second@example.com", Role: RoleViewer})
+			return err
+		}, "user_email"},
+		{"one subscriber per address (form)", func(ctx context.Context) error {
+			return st.SubscribeEmail(ctx, SubscriberInput{Email: "reader@example.com"})
+		}, "subscriber_email"},
+		{"one subscriber per address (API)", func(ctx context.Context) error {
+			_, err := st.AddSubscriber(ctx, SubscriberInput{Email: "other@example.com"})
+			return err
+		}, "subscriber_email"},
+		{"a maintenance moves forward once", func(ctx context.Context) error {
+			_, err := st.PostMaintenanceUpdate(ctx, m.ID, MaintenanceUpdateInput{Status: MaintenanceInProgress, Body: "Started."})
+			return err
+		}, "maintenance"},
+		{"the clock moves maintenance once", func(ctx context.Context) error {
+			_, err := st.AdvanceMaintenances(ctx)
+			return err
+		}, "maintenance"},
+		{"components return to rest only when free", func(ctx context.Context) error {
+			_, err := st.PostIncidentUpdate(ctx, inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed."})
+			return err
+		}, "component"},
+		{"a draft is published once", func(ctx context.Context) error {
+			_, err := st.PublishDraft(ctx, draft, IncidentPatch{})
+			return err
+		}, "incident_draft"},
+	}
+	for _, r := range rules {
+		t.Run(r.rule, func(t *testing.T) {
+			if err := r.do(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if locks, _ := rec.take(); !slices.Contains(locks, r.want) {
+				t.Errorf("locks taken %q, want one on %q", locks, r.want)
+			}
+		})
+	}
+
+	t.Run("jobs and deliveries are claimed through the one claim", func(t *testing.T) {
+		if _, _, err := st.ClaimJob(ctx, "me", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.ClaimDeliveries(ctx, ChannelEmail, "me", 10, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, claims := rec.take(); claims != 2 {
+			t.Errorf("%d claims went through claimIDs, want 2", claims)
+		}
+	})
+}
+
+// mustDraft has Alertmanager open a draft incident and returns its id.
+func mustDraft(t *testing.T, st *Store) string {
+	t.Helper()
+	c := mustCreateComponent(t, st, "Checkout")
+	res, err := st.ApplyAlerts(t.Context(), AlertBatch{GroupKey: "g", Name: "Checkout failing", OnResolved: Resolved,
+		Alerts: []Alert{{Fingerprint: "f1", Title: "CheckoutErrors", Component: c.ID, Status: MajorOutage, Firing: true}}})
+	if err != nil || !res.Draft {
+		t.Fatalf("IngestAlerts = %+v, %v; want a draft", res, err)
+	}
+	return res.IncidentID
+}
