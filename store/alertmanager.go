@@ -114,7 +114,7 @@ func checkBatch(b *AlertBatch) error {
 }
 
 func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
-	comps, err := listComponents(t.ctx, t.Tx)
+	comps, err := listComponents(t.ctx, t.sqlTx)
 	if err != nil {
 		return AlertResult{}, err
 	}
@@ -236,13 +236,13 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 	switch {
 	case target == "":
 	case isDraft:
-		d, err := getDraft(t.ctx, t.Tx, target)
+		d, err := getDraft(t.ctx, t.sqlTx, target)
 		if err != nil {
 			return AlertResult{}, err
 		}
 		current = d.status()
 	default:
-		inc, err := getIncident(t.ctx, t.Tx, target)
+		inc, err := getIncident(t.ctx, t.sqlTx, target)
 		if err != nil {
 			return AlertResult{}, err
 		}

@@ -127,7 +127,7 @@ func getComponent(ctx context.Context, q querier, id string) (Component, error) 
 	return c, err
 }
 
-func (t *tx) component(id string) (Component, error) { return getComponent(t.ctx, t.Tx, id) }
+func (t *tx) component(id string) (Component, error) { return getComponent(t.ctx, t.sqlTx, id) }
 
 // CreateComponent adds a component and records its first status.
 func (s *Store) CreateComponent(ctx context.Context, in ComponentInput) (Component, error) {

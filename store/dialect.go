@@ -1,9 +1,18 @@
 package store
 
+import "context"
+
 // dialect is what differs between database backends beneath the one store:
-// the hooks of the concurrency contract (see the package comment). The
+// how queries are written, the hooks of the concurrency contract (see the
+// package comment), migrations, backup and the post-commit signal. The
 // rules themselves live once, in Go, in the store's methods.
 type dialect interface {
+	// name is the backend, and the folder of its migrations.
+	name() string
+	// rebind turns a query written with ? placeholders into the backend's.
+	rebind(query string) string
+	// timeType is the column type of a time, for schema_migrations.
+	timeType() string
 	// lock is tx.lock: make a check-then-write rule on kind/id safe
 	// against concurrent writers until the transaction ends.
 	lock(t *tx, kind, id string) error
@@ -12,13 +21,10 @@ type dialect interface {
 	lockFeed(t *tx) error
 	// claimSuffix ends the SELECT that picks rows to claim.
 	claimSuffix() string
+	// committed runs last inside a transaction that changed something,
+	// with the signal its commit will send: the hook that tells other
+	// processes on the same database.
+	committed(t *tx, c Change) error
+	backup(ctx context.Context, s *Store, dest string) error
+	integrityCheck(ctx context.Context, s *Store) (string, error)
 }
-
-// sqliteDialect is the embedded default. SQLite runs one write transaction
-// at a time (one writer connection, BEGIN IMMEDIATE), so every rule already
-// sees the database alone: no hook has anything to do.
-type sqliteDialect struct{}
-
-func (sqliteDialect) lock(*tx, string, string) error { return nil }
-func (sqliteDialect) lockFeed(*tx) error             { return nil }
-func (sqliteDialect) claimSuffix() string            { return "" }

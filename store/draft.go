@@ -156,7 +156,7 @@ func (t *tx) createDraft(id, source, name string, impact Impact, first draftUpda
 // appendDraftUpdate adds an update to a draft and raises its impact to at
 // least impact.
 func (t *tx) appendDraftUpdate(id string, u draftUpdate, impact Impact) error {
-	before, err := getDraft(t.ctx, t.Tx, id)
+	before, err := getDraft(t.ctx, t.sqlTx, id)
 	if err != nil {
 		return err
 	}
@@ -264,9 +264,9 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 		if err := t.lock("incident_draft", id); err != nil {
 			return err
 		}
-		d, err := getDraft(t.ctx, t.Tx, id)
+		d, err := getDraft(t.ctx, t.sqlTx, id)
 		if errors.Is(err, ErrNotFound) {
-			if _, ierr := getIncident(t.ctx, t.Tx, id); ierr == nil {
+			if _, ierr := getIncident(t.ctx, t.sqlTx, id); ierr == nil {
 				return &ConflictError{Message: "this incident is already published"}
 			}
 		}
@@ -348,9 +348,9 @@ func (s *Store) DiscardDraft(ctx context.Context, id string) error {
 		if err := t.lock("incident_draft", id); err != nil {
 			return err
 		}
-		d, err := getDraft(t.ctx, t.Tx, id)
+		d, err := getDraft(t.ctx, t.sqlTx, id)
 		if errors.Is(err, ErrNotFound) {
-			if _, ierr := getIncident(t.ctx, t.Tx, id); ierr == nil {
+			if _, ierr := getIncident(t.ctx, t.sqlTx, id); ierr == nil {
 				return &ConflictError{Message: "only a draft can be discarded; a published incident is part of the record"}
 			}
 		}

@@ -193,7 +193,7 @@ func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
 	if err := t.addIncidentUpdate(id, Investigating, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components}); err != nil {
 		return Incident{}, err
 	}
-	after, err := getIncident(t.ctx, t.Tx, id)
+	after, err := getIncident(t.ctx, t.sqlTx, id)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -227,7 +227,7 @@ func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) (Incident, er
 	if err := t.lock("incident", incidentID); err != nil {
 		return Incident{}, err
 	}
-	before, err := getIncident(t.ctx, t.Tx, incidentID)
+	before, err := getIncident(t.ctx, t.sqlTx, incidentID)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -245,7 +245,7 @@ func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) (Incident, er
 	if err := t.addIncidentUpdate(incidentID, before.Status, in); err != nil {
 		return Incident{}, err
 	}
-	after, err := getIncident(t.ctx, t.Tx, incidentID)
+	after, err := getIncident(t.ctx, t.sqlTx, incidentID)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -378,7 +378,7 @@ func (t *tx) restingStatus(componentID, exceptIncident, exceptMaintenance string
 		JOIN incident_updates iu ON iu.id = iuc.update_id
 		JOIN incidents i ON i.id = iu.incident_id
 		WHERE iuc.component_id = ? AND i.status <> 'resolved' AND i.id <> ?
-		ORDER BY iu.created_at DESC, iu.rowid DESC LIMIT 1`, componentID, exceptIncident).Scan(&st)
+		ORDER BY iu.created_at DESC, iu.seq DESC LIMIT 1`, componentID, exceptIncident).Scan(&st)
 	switch {
 	case err == nil:
 		return st, nil
@@ -410,7 +410,7 @@ func (t *tx) restingStatus(componentID, exceptIncident, exceptMaintenance string
 func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) (Incident, error) {
 	var after Incident
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := getIncident(t.ctx, t.Tx, id)
+		before, err := getIncident(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
@@ -447,7 +447,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) 
 func (s *Store) PublishPostmortem(ctx context.Context, id, body string) (Incident, error) {
 	var after Incident
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := getIncident(t.ctx, t.Tx, id)
+		before, err := getIncident(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
@@ -462,7 +462,7 @@ func (s *Store) PublishPostmortem(ctx context.Context, id, body string) (Inciden
 			body, t.now, t.now, id); err != nil {
 			return err
 		}
-		if after, err = getIncident(t.ctx, t.Tx, id); err != nil {
+		if after, err = getIncident(t.ctx, t.sqlTx, id); err != nil {
 			return err
 		}
 		t.record("incident.postmortem_published", "incident", id, before.Postmortem, after.Postmortem)
@@ -520,7 +520,7 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 
 // CountIncidents counts incidents matching f (ignoring Limit and Offset).
 func (s *Store) CountIncidents(ctx context.Context, f IncidentFilter) (int, error) {
-	q := `SELECT count(*) FROM incidents WHERE (? = 0 OR status <> 'resolved') AND (? = 0 OR status = 'resolved') AND created_at >= ?`
+	q := `SELECT count(*) FROM incidents WHERE (NOT ? OR status <> 'resolved') AND (NOT ? OR status = 'resolved') AND created_at >= ?`
 	var n int
 	since := f.Since
 	if since.IsZero() {
@@ -607,7 +607,7 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 		return nil, err
 	}
 
-	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at FROM incident_updates WHERE incident_id IN (`+in+`) ORDER BY created_at DESC, rowid DESC`, ids...)
+	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at FROM incident_updates WHERE incident_id IN (`+in+`) ORDER BY created_at DESC, seq DESC`, ids...)
 	if err != nil {
 		return nil, err
 	}

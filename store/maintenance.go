@@ -145,7 +145,7 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 			newID(), id, MaintenanceScheduled, body, t.now); err != nil {
 			return err
 		}
-		if after, err = getMaintenance(t.ctx, t.Tx, id); err != nil {
+		if after, err = getMaintenance(t.ctx, t.sqlTx, id); err != nil {
 			return err
 		}
 		t.record("maintenance.create", "maintenance", id, nil, after)
@@ -239,7 +239,7 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 				}
 			}
 		}
-		if after, err = getMaintenance(t.ctx, t.Tx, id); err != nil {
+		if after, err = getMaintenance(t.ctx, t.sqlTx, id); err != nil {
 			return err
 		}
 		t.record("maintenance.update", "maintenance", id, before, after)
@@ -367,7 +367,7 @@ func (t *tx) postMaintenanceUpdate(m Maintenance, status MaintenanceStatus, body
 	if err != nil {
 		return Maintenance{}, err
 	}
-	after, err := getMaintenance(t.ctx, t.Tx, m.ID)
+	after, err := getMaintenance(t.ctx, t.sqlTx, m.ID)
 	if err != nil {
 		return Maintenance{}, err
 	}
@@ -393,7 +393,7 @@ func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 		if err := t.lock("maintenance", ""); err != nil {
 			return err
 		}
-		due, err := queryMaintenances(t.ctx, t.Tx, `SELECT `+maintenanceColumns+` FROM maintenances
+		due, err := queryMaintenances(t.ctx, t.sqlTx, `SELECT `+maintenanceColumns+` FROM maintenances
 			WHERE auto_transition AND ((status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= ?))
 			ORDER BY scheduled_for`, t.now, t.now)
 		if err != nil {
@@ -423,7 +423,7 @@ func (t *tx) maintenanceForChange(id string) (Maintenance, error) {
 	if err := t.lock("maintenance", id); err != nil {
 		return Maintenance{}, err
 	}
-	return getMaintenance(t.ctx, t.Tx, id)
+	return getMaintenance(t.ctx, t.sqlTx, id)
 }
 
 // CancelMaintenance calls off a window that has not started: it is removed
@@ -542,7 +542,7 @@ func queryMaintenances(ctx context.Context, q querier, query string, args ...any
 	for i := range out {
 		sort.Strings(out[i].Components)
 	}
-	urow, err := q.QueryContext(ctx, `SELECT id, maintenance_id, status, body, created_at FROM maintenance_updates WHERE maintenance_id IN (`+in+`) ORDER BY created_at DESC, rowid DESC`, ids...)
+	urow, err := q.QueryContext(ctx, `SELECT id, maintenance_id, status, body, created_at FROM maintenance_updates WHERE maintenance_id IN (`+in+`) ORDER BY created_at DESC, seq DESC`, ids...)
 	if err != nil {
 		return nil, err
 	}

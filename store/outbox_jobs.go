@@ -166,7 +166,7 @@ func (t *tx) writeJobs() error {
 // pageNow is every component and the page's roll-up, as this transaction
 // sees them: O(components + open incidents), never O(subscribers).
 func (t *tx) pageNow() ([]Component, PageStatus, error) {
-	comps, err := listComponents(t.ctx, t.Tx)
+	comps, err := listComponents(t.ctx, t.sqlTx)
 	if err != nil {
 		return nil, PageStatus{}, err
 	}
@@ -340,8 +340,8 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 		switch {
 		case sub.Valid:
 			if email {
-				res, err := t.exec(`INSERT OR IGNORE INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
-					VALUES (?, 'email', ?, 'pending', ?, ?)`, jobID, sub.String, t.now, t.now)
+				res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
+					VALUES (?, 'email', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, sub.String, t.now, t.now)
 				if err != nil {
 					return err
 				}
@@ -384,23 +384,35 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 }
 
 // expandEmail makes deliveries for the confirmed subscribers among the next
-// batch of subscriber rows after cursor. It returns the new cursor, -1 once
-// every row has been seen. The cursor advances over the rows scanned, not
-// the deliveries made, so a filter that matches no one still progresses.
+// batch of subscriber rows after cursor (their seq). It returns the new
+// cursor, -1 once every row has been seen. The cursor advances over the rows
+// scanned, not the deliveries made, so a filter that matches no one still
+// progresses.
 func (t *tx) expandEmail(jobID int64, comps string, cursor int64, batch int) (int, int64, error) {
+	var jobComps []string
+	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
+		return 0, 0, err
+	}
 	var hi sql.NullInt64
-	if err := t.QueryRowContext(t.ctx, `SELECT max(rowid) FROM (SELECT rowid FROM subscribers WHERE rowid > ? ORDER BY rowid LIMIT ?)`, cursor, batch).Scan(&hi); err != nil {
+	if err := t.QueryRowContext(t.ctx, `SELECT max(seq) FROM (SELECT seq FROM subscribers WHERE seq > ? ORDER BY seq LIMIT ?) AS page`, cursor, batch).Scan(&hi); err != nil {
 		return 0, 0, err
 	}
 	if !hi.Valid {
 		return 0, -1, nil
 	}
-	res, err := t.exec(`INSERT OR IGNORE INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
+	// A subscriber of every component, or of one the job touches.
+	wants := `s.all_components`
+	args := []any{jobID, t.now, t.now, cursor, hi.Int64}
+	if len(jobComps) > 0 {
+		wants += ` OR EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id AND sc.component_id IN (` + placeholders(len(jobComps)) + `))`
+		for _, c := range jobComps {
+			args = append(args, c)
+		}
+	}
+	res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
 		SELECT ?, 'email', s.id, 'pending', ?, ? FROM subscribers s
-		WHERE s.rowid > ? AND s.rowid <= ? AND s.status = 'confirmed'
-		  AND (s.all_components = 1 OR EXISTS (SELECT 1 FROM subscriber_components sc
-		       WHERE sc.subscriber_id = s.id AND sc.component_id IN (SELECT value FROM json_each(?))))
-		ORDER BY s.rowid`, jobID, t.now, t.now, cursor, hi.Int64, comps)
+		WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND (`+wants+`)
+		ORDER BY s.seq ON CONFLICT DO NOTHING`, args...)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -415,7 +427,7 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
 		return 0, 0, err
 	}
-	rows, err := t.QueryContext(t.ctx, `SELECT rowid, id, events, components, status FROM webhooks WHERE rowid > ? ORDER BY rowid LIMIT ?`, cursor, batch)
+	rows, err := t.QueryContext(t.ctx, `SELECT seq, id, events, components, status FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, batch)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -449,8 +461,8 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 		if c.status != WebhookActive || !WebhookWants(c.events, c.components, kind, jobComps) {
 			continue
 		}
-		res, err := t.exec(`INSERT OR IGNORE INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
-			VALUES (?, 'webhook', ?, 'pending', ?, ?)`, jobID, c.id, t.now, t.now)
+		res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
+			VALUES (?, 'webhook', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, c.id, t.now, t.now)
 		if err != nil {
 			return 0, 0, err
 		}

@@ -138,14 +138,14 @@ func loadPostmortemParts(ctx context.Context, q querier, incidents []Incident, i
 func (s *Store) SavePostmortem(ctx context.Context, incidentID string, in PostmortemInput) (PostmortemDraft, error) {
 	var d PostmortemDraft
 	err := s.inTx(ctx, func(t *tx) error {
-		inc, err := getIncident(t.ctx, t.Tx, incidentID)
+		inc, err := getIncident(t.ctx, t.sqlTx, incidentID)
 		if err != nil {
 			return err
 		}
 		if inc.Status != Resolved {
 			return &ConflictError{Message: "a postmortem can be written once the incident is resolved"}
 		}
-		before, err := getPostmortemDraft(t.ctx, t.Tx, incidentID)
+		before, err := getPostmortemDraft(t.ctx, t.sqlTx, incidentID)
 		if err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (s *Store) SavePostmortem(ctx context.Context, incidentID string, in Postmo
 				return err
 			}
 		}
-		if d, err = getPostmortemDraft(t.ctx, t.Tx, incidentID); err != nil {
+		if d, err = getPostmortemDraft(t.ctx, t.sqlTx, incidentID); err != nil {
 			return err
 		}
 		action := "incident.postmortem_saved"
@@ -199,7 +199,7 @@ func (s *Store) SavePostmortem(ctx context.Context, incidentID string, in Postmo
 		if !publish {
 			return nil
 		}
-		after, err := getIncident(t.ctx, t.Tx, incidentID)
+		after, err := getIncident(t.ctx, t.sqlTx, incidentID)
 		if err != nil {
 			return err
 		}

@@ -134,7 +134,7 @@ func (s *Store) EndSession(ctx context.Context, raw string) error {
 func (s *Store) EndUserSessions(ctx context.Context, userID string) (int, error) {
 	var n int64
 	err := s.inTx(ctx, func(t *tx) error {
-		if _, err := getUser(t.ctx, t.Tx, userID); err != nil {
+		if _, err := getUser(t.ctx, t.sqlTx, userID); err != nil {
 			return err
 		}
 		res, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, userID)

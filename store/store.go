@@ -51,29 +51,30 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"path/filepath"
-	"runtime"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
-// Store is the database. Writes go through a single connection (SQLite allows
-// one writer; queuing in Go is cheaper than busy-waiting in SQLite), reads
-// through a separate pool.
+// Store is the database: SQLite (the embedded default) or PostgreSQL (for
+// several replicas), one set of rules over both (see dialect).
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
-	path  string
+	// write takes every write transaction; read every read outside one.
+	// On SQLite they are separate pools (one writer connection: SQLite
+	// allows one writer, and queuing in Go is cheaper than busy-waiting in
+	// SQLite); on PostgreSQL one pool.
+	write *conn
+	read  *conn
+	// where names the database for people: the file's path, or the
+	// PostgreSQL URL without its password.
+	where string
 
 	// clock is the time source; tests and the demo data replace it.
 	clock atomic.Pointer[func() time.Time]
@@ -84,60 +85,49 @@ type Store struct {
 	listeners map[chan Change]struct{}
 
 	links linkKey // the link-signing key, read once
+
+	// stop ends what the backend runs in the background (PostgreSQL's
+	// LISTEN connection); nil when nothing runs.
+	stop func()
+	// listenErr is why the LISTEN connection is down, nil while it is up.
+	listenErr atomic.Pointer[error]
 }
 
-// Open opens (creating if needed) the SQLite database at path and runs every
-// pending migration.
-func Open(ctx context.Context, path string) (*Store, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	params := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
-		params.Add("_pragma", p)
-	}
-	params.Set("_time_format", "sqlite")
-	params.Set("_timezone", "UTC") // read times back in UTC whatever TZ says
-	writeParams := url.Values{}
-	for k, v := range params {
-		writeParams[k] = v
-	}
-	writeParams.Set("_txlock", "immediate")
-
-	write, err := sql.Open("sqlite", "file:"+abs+"?"+writeParams.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	write.SetMaxOpenConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
-
-	s := &Store{write: write, path: abs, dialect: sqliteDialect{}, listeners: map[chan Change]struct{}{}}
+// Open opens the database named by database — a SQLite file path, or a
+// postgres:// (postgresql://) URL — creating a SQLite file if needed, and
+// runs every pending migration.
+func Open(ctx context.Context, database string) (*Store, error) {
+	s := &Store{listeners: map[chan Change]struct{}{}}
 	s.SetClock(time.Now)
-	if err := s.migrate(ctx); err != nil {
-		write.Close()
+	var err error
+	if IsPostgresURL(database) {
+		err = s.openPostgres(ctx, database)
+	} else {
+		err = s.openSQLite(ctx, database)
+	}
+	if err != nil {
 		return nil, err
 	}
-
-	read, err := sql.Open("sqlite", "file:"+abs+"?"+params.Encode())
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
-	}
-	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
-	read.SetMaxIdleConns(max(4, runtime.NumCPU()))
-	s.read = read
 	return s, nil
 }
 
-// Close closes both connection pools.
+// Close stops the backend's background work and closes the pools.
 func (s *Store) Close() error {
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.read == s.write {
+		return s.write.Close()
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// Path is the database file's absolute path.
-func (s *Store) Path() string { return s.path }
+// Path names the database for people: the SQLite file's absolute path, or
+// the PostgreSQL URL with its password removed.
+func (s *Store) Path() string { return s.where }
+
+// Backend is "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.dialect.name() }
 
 // SetClock replaces the store's clock. For tests and the demo data set.
 func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
@@ -157,30 +147,39 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Backup writes an online, consistent copy of the database to dest.
+// Backup writes an online, consistent copy of a SQLite database to dest.
+// On PostgreSQL it is ErrBackupElsewhere: use pg_dump.
 func (s *Store) Backup(ctx context.Context, dest string) error {
-	if _, err := s.write.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+	if err := s.dialect.backup(ctx, s, dest); err != nil {
 		return fmt.Errorf("store: backup to %s: %w", dest, err)
 	}
 	return nil
 }
 
-// migrate applies the embedded migrations not yet recorded in schema_migrations.
+// ErrBackupElsewhere is Backup on a database that its own tools back up.
+var ErrBackupElsewhere = errors.New("this database is backed up with its own tools (pg_dump)")
+
+// migrate applies the backend's embedded migrations not yet recorded in
+// schema_migrations, each in its own transaction. It refuses a database
+// that a newer Herald has migrated further than this one knows.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at DATETIME NOT NULL)`); err != nil {
+	dir := "migrations/" + s.dialect.name()
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at `+s.dialect.timeType()+` NOT NULL)`); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	names, err := fs.Glob(migrationFiles, dir+"/*.sql")
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	sort.Strings(names)
+	known := 0
 	for _, name := range names {
-		base := filepath.Base(name)
+		base := path.Base(name)
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("store: migration %s: name must start with a number: %w", base, err)
 		}
+		known = max(known, version)
 		var done int
 		if err := s.write.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&done); err != nil {
 			return fmt.Errorf("store: migration %s: %w", base, err)
@@ -208,7 +207,22 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migration %s: %w", base, err)
 		}
 	}
+	var applied sql.NullInt64
+	if err := s.write.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&applied); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if int(applied.Int64) > known {
+		return &SchemaTooNewError{Database: int(applied.Int64), Known: known}
+	}
 	return nil
+}
+
+// SchemaTooNewError is a database that a newer Herald has migrated: this
+// binary would not know its tables.
+type SchemaTooNewError struct{ Database, Known int }
+
+func (e *SchemaTooNewError) Error() string {
+	return fmt.Sprintf("the database is at schema version %d, but this Herald knows versions up to %d: run a Herald at least as new as the one that migrated it", e.Database, e.Known)
 }
 
 // SchemaVersion is the highest migration applied.
@@ -220,10 +234,10 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-// IntegrityCheck runs SQLite's integrity check: "ok", or what is wrong.
+// IntegrityCheck asks the database to check itself: "ok", or what is wrong.
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
-	var out string
-	if err := s.read.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&out); err != nil {
+	out, err := s.dialect.integrityCheck(ctx, s)
+	if err != nil {
 		return "", fmt.Errorf("store: integrity check: %w", err)
 	}
 	return out, nil

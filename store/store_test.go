@@ -15,9 +15,9 @@ import (
 
 // highestMigration reads the migrations folder itself, so the test does not
 // trust the code it checks to count them.
-func highestMigration(t *testing.T) (highest, count int) {
+func highestMigration(t *testing.T, backend string) (highest, count int) {
 	t.Helper()
-	entries, err := os.ReadDir("migrations")
+	entries, err := os.ReadDir("migrations/" + backend)
 	if err != nil {
 		t.Fatalf("read migrations: %v", err)
 	}
@@ -39,7 +39,7 @@ func highestMigration(t *testing.T) (highest, count int) {
 }
 
 func TestOpenMigratesFromEmpty(t *testing.T) {
-	highest, count := highestMigration(t)
+	highest, count := highestMigration(t, "sqlite")
 	path := filepath.Join(t.TempDir(), "herald.db")
 
 	st, err := Open(t.Context(), path)
@@ -187,7 +187,7 @@ func TestBackup(t *testing.T) {
 	mustCreateComponent(t, st, "Added after the backup")
 
 	b := openTestStore(t, dest)
-	highest, _ := highestMigration(t)
+	highest, _ := highestMigration(t, "sqlite")
 	if v, err := b.SchemaVersion(t.Context()); err != nil || v != highest {
 		t.Errorf("backup SchemaVersion = %d, %v; want %d", v, err, highest)
 	}

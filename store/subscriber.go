@@ -184,7 +184,7 @@ func (t *tx) createSubscriber(email string, comps []string, status SubscriberSta
 	if status == SubscriberConfirmed {
 		confirmed = t.now
 	}
-	if _, err := t.exec(`INSERT INTO subscribers (id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?)`,
+	if _, err := t.exec(`INSERT INTO subscribers (id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, TRUE, ?, ?, ?, ?)`,
 		id, email, status, randomString(16), t.now, t.now, confirmed); err != nil {
 		return "", fmt.Errorf("insert subscriber: %w", err)
 	}
@@ -367,15 +367,18 @@ func (s *Store) ListSubscribers(ctx context.Context, f SubscriberFilter) ([]Subs
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	// instr, not LIKE: the search is plain text, "_" and "%" included.
+	// The search is plain text: "_" and "%" are escaped out of LIKE's way.
 	email := strings.ToLower(strings.TrimSpace(f.Email))
-	list, err := querySubscribers(ctx, s.read, `WHERE (? = '' OR s.status = ?) AND (? = '' OR instr(s.email, ?) > 0) ORDER BY s.rowid LIMIT ? OFFSET ?`,
-		f.Status, f.Status, email, email, f.Limit, f.Offset)
+	pattern := "%" + likeEscaper.Replace(email) + "%"
+	list, err := querySubscribers(ctx, s.read, `WHERE (? = '' OR s.status = ?) AND (? = '' OR s.email LIKE ? ESCAPE '\') ORDER BY s.seq LIMIT ? OFFSET ?`,
+		f.Status, f.Status, email, pattern, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("store: list subscribers: %w", err)
 	}
 	return list, nil
 }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // EachSubscriber calls fn for every subscriber, oldest first, reading in
 // pages so that an export of 100,000 neither loads them all at once nor
@@ -384,7 +387,7 @@ func (s *Store) EachSubscriber(ctx context.Context, fn func(Subscriber) error) e
 	const page = 1000
 	after := int64(0)
 	for {
-		rows, err := s.read.QueryContext(ctx, `SELECT rowid FROM subscribers WHERE rowid > ? ORDER BY rowid LIMIT 1 OFFSET ?`, after, page-1)
+		rows, err := s.read.QueryContext(ctx, `SELECT seq FROM subscribers WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?`, after, page-1)
 		if err != nil {
 			return fmt.Errorf("store: each subscriber: %w", err)
 		}
@@ -396,9 +399,9 @@ func (s *Store) EachSubscriber(ctx context.Context, fn func(Subscriber) error) e
 		if err != nil {
 			return fmt.Errorf("store: each subscriber: %w", err)
 		}
-		cond, args := `WHERE s.rowid > ? ORDER BY s.rowid`, []any{after}
+		cond, args := `WHERE s.seq > ? ORDER BY s.seq`, []any{after}
 		if hi >= 0 {
-			cond, args = `WHERE s.rowid > ? AND s.rowid <= ? ORDER BY s.rowid`, []any{after, hi}
+			cond, args = `WHERE s.seq > ? AND s.seq <= ? ORDER BY s.seq`, []any{after, hi}
 		}
 		list, err := querySubscribers(ctx, s.read, cond, args...)
 		if err != nil {
@@ -445,33 +448,49 @@ func (s *Store) DeleteSubscriber(ctx context.Context, id string) error {
 	return nil
 }
 
-const subscriberSelect = `SELECT s.id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at, s.all_components,
-	coalesce((SELECT group_concat(component_id) FROM (SELECT component_id FROM subscriber_components WHERE subscriber_id = s.id ORDER BY component_id)), '')
-	FROM subscribers s `
+const subscriberSelect = `SELECT s.id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at FROM subscribers s `
 
+// querySubscribers runs subscriberSelect with cond and loads what each
+// subscriber follows with one more query, not one per subscriber.
 func querySubscribers(ctx context.Context, q querier, cond string, args ...any) ([]Subscriber, error) {
 	rows, err := q.QueryContext(ctx, subscriberSelect+cond, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []Subscriber
+	index := map[string]int{}
 	for rows.Next() {
 		var sub Subscriber
 		var confirmed sql.NullTime
-		var all bool
-		var comps string
-		if err := rows.Scan(&sub.ID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed, &all, &comps); err != nil {
+		if err := rows.Scan(&sub.ID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		sub.ConfirmedAt = timePtr(confirmed)
 		sub.Components = []string{}
-		if comps != "" {
-			sub.Components = strings.Split(comps, ",")
-		}
+		index[sub.ID] = len(out)
 		out = append(out, sub)
 	}
-	return out, rows.Err()
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil || len(out) == 0 {
+		return out, err
+	}
+	ids := make([]any, 0, len(out))
+	for _, sub := range out {
+		ids = append(ids, sub.ID)
+	}
+	crows, err := q.QueryContext(ctx, `SELECT subscriber_id, component_id FROM subscriber_components WHERE subscriber_id IN (`+placeholders(len(ids))+`) ORDER BY component_id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var sid, cid string
+		if err := crows.Scan(&sid, &cid); err != nil {
+			return nil, err
+		}
+		out[index[sid]].Components = append(out[index[sid]].Components, cid)
+	}
+	return out, crows.Err()
 }
 
 func (t *tx) subscriber(id string) (Subscriber, error) { return t.subscriberWhere("s.id", id) }
@@ -483,7 +502,7 @@ func (t *tx) subscriberByEmail(email string) (Subscriber, error) {
 // subscriberWhere loads the one subscriber whose column (id or email, both
 // unique) is value.
 func (t *tx) subscriberWhere(column, value string) (Subscriber, error) {
-	list, err := querySubscribers(t.ctx, t.Tx, `WHERE `+column+` = ?`, value)
+	list, err := querySubscribers(t.ctx, t.sqlTx, `WHERE `+column+` = ?`, value)
 	if err != nil {
 		return Subscriber{}, err
 	}
@@ -510,7 +529,7 @@ func (s *Store) ImportSubscribers(ctx context.Context, list []SubscriberInput) (
 			}
 			id := newID()
 			res, err := t.exec(`INSERT INTO subscribers (id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at)
-				VALUES (?, ?, 'confirmed', 1, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`, id, email, randomString(16), t.now, t.now, t.now)
+				VALUES (?, ?, 'confirmed', TRUE, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`, id, email, randomString(16), t.now, t.now, t.now)
 			if err != nil {
 				return fmt.Errorf("insert subscriber: %w", err)
 			}

@@ -29,7 +29,7 @@ func signToken(key []byte, purpose, id, nonce string) string {
 }
 
 func (t *tx) subscriberByToken(token, purpose string) (Subscriber, error) {
-	return subscriberByToken(t.ctx, t.Tx, &t.store.links, token, purpose)
+	return subscriberByToken(t.ctx, t.sqlTx, &t.store.links, token, purpose)
 }
 
 func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpose string) (Subscriber, error) {
@@ -62,7 +62,7 @@ func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpos
 	return list[0], nil
 }
 
-func (t *tx) tokenKey() ([]byte, error) { return t.store.links.get(t.ctx, t.Tx) }
+func (t *tx) tokenKey() ([]byte, error) { return t.store.links.get(t.ctx, t.sqlTx) }
 
 // linkKey is the installation's link-signing key, read from the database
 // once and then kept: it never changes.

@@ -126,7 +126,7 @@ func (s *Store) CreateIncidentTemplate(ctx context.Context, in IncidentTemplateI
 func (s *Store) UpdateIncidentTemplate(ctx context.Context, id string, in IncidentTemplateInput) (IncidentTemplate, error) {
 	var tp IncidentTemplate
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := getTemplate(t.ctx, t.Tx, id)
+		before, err := getTemplate(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (s *Store) UpdateIncidentTemplate(ctx context.Context, id string, in Incide
 // DeleteIncidentTemplate removes a template.
 func (s *Store) DeleteIncidentTemplate(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := getTemplate(t.ctx, t.Tx, id)
+		before, err := getTemplate(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}

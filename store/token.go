@@ -168,7 +168,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]APIToken, error) {
 // the second time changes (and audits) nothing.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := getToken(t.ctx, t.Tx, id)
+		before, err := getToken(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 		if _, err := t.exec(`UPDATE api_tokens SET revoked_at = ? WHERE id = ?`, t.now, id); err != nil {
 			return err
 		}
-		after, err := getToken(t.ctx, t.Tx, id)
+		after, err := getToken(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func effectiveTokenRole(tok APIToken, ownerRole Role) Role {
 // active admin when userID is empty (User{} when there is none yet).
 func (t *tx) tokenOwner(userID string) (User, error) {
 	if userID != "" {
-		u, err := getUser(t.ctx, t.Tx, userID)
+		u, err := getUser(t.ctx, t.sqlTx, userID)
 		if err != nil {
 			return User{}, asFieldError("user_id", err)
 		}

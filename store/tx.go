@@ -21,7 +21,7 @@ import (
 //   - notify: a notification job;
 //   - lock: before a check-then-write rule reads what it will decide on.
 type tx struct {
-	*sql.Tx
+	*sqlTx
 	ctx   context.Context
 	now   time.Time
 	store *Store
@@ -86,7 +86,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), store: s}
+	t := &tx{sqlTx: sqlTx, ctx: ctx, now: s.now(), store: s}
 	err = fn(t)
 	var change Change
 	if err == nil {
@@ -129,12 +129,8 @@ func (t *tx) commit() (Change, error) {
 		}
 	}
 	for _, e := range t.events {
-		res, err := t.exec(`INSERT INTO events (type, object_type, object_id, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
-			e.typ, e.kind, e.id, string(e.payload), t.now)
-		if err != nil {
-			return Change{}, fmt.Errorf("record event %s: %w", e.typ, err)
-		}
-		if change.Feed, err = res.LastInsertId(); err != nil {
+		if err := t.QueryRowContext(t.ctx, `INSERT INTO events (type, object_type, object_id, payload, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			e.typ, e.kind, e.id, string(e.payload), t.now).Scan(&change.Feed); err != nil {
 			return Change{}, fmt.Errorf("record event %s: %w", e.typ, err)
 		}
 	}
@@ -142,6 +138,11 @@ func (t *tx) commit() (Change, error) {
 		return Change{}, err
 	}
 	change.Jobs = len(t.jobs) > 0 || t.wake
+	if change != (Change{}) {
+		if err := t.store.dialect.committed(t, change); err != nil {
+			return Change{}, fmt.Errorf("signal the change: %w", err)
+		}
+	}
 	return change, nil
 }
 

@@ -187,7 +187,7 @@ func (t *tx) createUser(in UserInput, hash string) (User, error) {
 		return User{}, invalid("email", "a user with the email %s already exists", email)
 	}
 	u := User{ID: newID(), Email: email, Name: name, Role: in.Role, MustChangePassword: true, CreatedAt: t.now, UpdatedAt: t.now}
-	if _, err := t.exec(`INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+	if _, err := t.exec(`INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?)`,
 		u.ID, u.Email, u.Name, u.Role, hash, u.CreatedAt, u.UpdatedAt); err != nil {
 		return User{}, err
 	}
@@ -322,7 +322,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, error) {
 	var u User
 	err := s.inTx(ctx, func(t *tx) error {
-		before, err := getUser(t.ctx, t.Tx, id)
+		before, err := getUser(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
@@ -391,17 +391,17 @@ func (s *Store) ResetPassword(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("store: reset password: %w", err)
 	}
 	err = s.inTx(ctx, func(t *tx) error {
-		before, err := getUser(t.ctx, t.Tx, id)
+		before, err := getUser(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 1, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
+		if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = TRUE, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
 			return err
 		}
 		if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 			return err
 		}
-		after, err := getUser(t.ctx, t.Tx, id)
+		after, err := getUser(t.ctx, t.sqlTx, id)
 		if err != nil {
 			return err
 		}
@@ -515,11 +515,11 @@ func (s *Store) SetPassword(ctx context.Context, id, password string) error {
 // setPassword stores a new password hash (ending any one-time password),
 // runs also (if any) in the same transaction, and audits the change.
 func (t *tx) setPassword(id, hash string, also func() error) error {
-	before, err := getUser(t.ctx, t.Tx, id)
+	before, err := getUser(t.ctx, t.sqlTx, id)
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = 0, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
+	if _, err := t.exec(`UPDATE users SET password_hash = ?, must_change_password = FALSE, updated_at = ? WHERE id = ?`, hash, t.now, id); err != nil {
 		return err
 	}
 	if also != nil {
@@ -527,7 +527,7 @@ func (t *tx) setPassword(id, hash string, also func() error) error {
 			return err
 		}
 	}
-	after, err := getUser(t.ctx, t.Tx, id)
+	after, err := getUser(t.ctx, t.sqlTx, id)
 	if err != nil {
 		return err
 	}

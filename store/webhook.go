@@ -318,7 +318,7 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
 
 // ListWebhooks returns every endpoint, oldest first.
 func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
-	list, err := queryWebhooks(ctx, s.read, `ORDER BY rowid`)
+	list, err := queryWebhooks(ctx, s.read, `ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list webhooks: %w", err)
 	}
@@ -330,7 +330,7 @@ func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
 }
 
 func (t *tx) webhook(id string) (Webhook, error) {
-	list, err := queryWebhooks(t.ctx, t.Tx, `WHERE id = ?`, id)
+	list, err := queryWebhooks(t.ctx, t.sqlTx, `WHERE id = ?`, id)
 	if err != nil {
 		return Webhook{}, err
 	}
@@ -377,7 +377,7 @@ func (t *tx) loadWebhookTargets(ds []Delivery) error {
 	for _, d := range ds {
 		ids = append(ids, d.RecipientID)
 	}
-	list, err := queryWebhooks(t.ctx, t.Tx, `WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	list, err := queryWebhooks(t.ctx, t.sqlTx, `WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
 	if err != nil {
 		return err
 	}
@@ -439,7 +439,7 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, del
 		if err := t.lock("delivery", strconv.FormatInt(deliveryID, 10)); err != nil {
 			return err
 		}
-		list, err := queryWebhookDeliveries(t.ctx, t.Tx, `WHERE d.id = ? AND d.recipient_id = ? AND d.channel = 'webhook'`, deliveryID, webhookID)
+		list, err := queryWebhookDeliveries(t.ctx, t.sqlTx, `WHERE d.id = ? AND d.recipient_id = ? AND d.channel = 'webhook'`, deliveryID, webhookID)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// conn is a connection pool whose queries are written once, with ?
+// placeholders, and rebound for the backend (PostgreSQL numbers them).
+// Every query the store runs goes through a conn or a sqlTx.
+type conn struct {
+	*sql.DB
+	d dialect
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.DB.ExecContext(ctx, c.d.rebind(query), args...)
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.DB.QueryContext(ctx, c.d.rebind(query), args...)
+}
+
+func (c *conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.DB.QueryRowContext(ctx, c.d.rebind(query), args...)
+}
+
+func (c *conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error) {
+	t, err := c.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlTx{Tx: t, d: c.d}, nil
+}
+
+// sqlTx is a transaction of a conn, rebinding the same way.
+type sqlTx struct {
+	*sql.Tx
+	d dialect
+}
+
+func (t *sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.d.rebind(query), args...)
+}
+
+func (t *sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(query), args...)
+}
+
+func (t *sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.rebind(query), args...)
+}
+
+// numberPlaceholders turns each ? into $1, $2, … in order. The store's SQL
+// never has a ? inside a string literal or an identifier, so no parsing is
+// needed beyond that.
+func numberPlaceholders(query string) string {
+	n := strings.Count(query, "?")
+	if n == 0 {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 2*n)
+	i := 0
+	for {
+		j := strings.IndexByte(query, '?')
+		if j < 0 {
+			b.WriteString(query)
+			return b.String()
+		}
+		i++
+		b.WriteString(query[:j])
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(i))
+		query = query[j+1:]
+	}
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// IsPostgresURL reports whether database names a PostgreSQL server rather
+// than a SQLite file.
+func IsPostgresURL(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+}
+
+// RedactURL is a database URL as it may be shown or logged: without its
+// password.
+func RedactURL(database string) string {
+	u, err := url.Parse(database)
+	if err != nil || u.User == nil {
+		if i := strings.LastIndex(database, "@"); i > 0 {
+			return "postgres://…@" + database[i+1:] // unparsable: show only the host part
+		}
+		return database
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Advisory lock namespaces (the first key of pg_advisory_xact_lock): one
+// for the rule locks, one for the change feed, one for migrations, one for
+// the housekeeping leader. The values spell "Hrld" plus a digit.
+const (
+	pgLockRules   = 0x48726c30
+	pgLockFeed    = 0x48726c31
+	pgLockMigrate = 0x48726c32
+	pgLockLeader  = 0x48726c33
+)
+
+// pgChannel is the NOTIFY channel of the post-commit signal.
+const pgChannel = "herald_changes"
+
+// openPostgres connects to the PostgreSQL server at dsn, migrates it under
+// a session lock (so one replica migrates while the others wait) and
+// starts listening for the commits of every replica.
+func (s *Store) openPostgres(ctx context.Context, dsn string) error {
+	s.where, s.dialect = RedactURL(dsn), postgresDialect{}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("store: %s is not a PostgreSQL URL Herald can use: %s", s.where, redactedError(err, dsn))
+	}
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(pgAfterConnect))
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.write = &conn{DB: db, d: s.dialect}
+	s.read = s.write
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return fmt.Errorf("store: cannot reach PostgreSQL at %s: %s", s.where, redactedError(err, dsn))
+	}
+	if err := s.migrateLocked(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	s.stop = s.listen(cfg)
+	return nil
+}
+
+// pgAfterConnect reads timestamptz back in UTC on every connection, as
+// SQLite does, whatever the server's or the process's time zone.
+func pgAfterConnect(_ context.Context, c *pgx.Conn) error {
+	c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+	return nil
+}
+
+func redactedError(err error, dsn string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// migrateLocked runs migrate holding a session-level advisory lock, so that
+// replicas starting together migrate once, one after the other.
+func (s *Store) migrateLocked(ctx context.Context) error {
+	c, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, pgLockMigrate); err != nil {
+		return fmt.Errorf("store: migrate: take the migration lock: %w", err)
+	}
+	defer c.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, pgLockMigrate)
+	return s.migrate(ctx)
+}
+
+// listen keeps a LISTEN connection open and turns every replica's NOTIFY
+// into the post-commit signal here. After a lost connection it reconnects
+// and signals the feed's newest id: readers then catch up from the feed by
+// their own position, so nothing is skipped. It returns the function that
+// stops it.
+func (s *Store) listen(cfg *pgx.ConnConfig) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		backoff := 100 * time.Millisecond
+		for ctx.Err() == nil {
+			err := s.listenOnce(ctx, cfg, func() { backoff = 100 * time.Millisecond })
+			if ctx.Err() != nil {
+				return
+			}
+			s.listenErr.Store(&err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, connected func()) error {
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.Exec(ctx, "LISTEN "+pgChannel); err != nil {
+		return err
+	}
+	connected()
+	s.listenErr.Store(nil)
+	// Whatever was committed while no connection listened.
+	var last *int64
+	if err := c.QueryRow(ctx, `SELECT max(id) FROM events`).Scan(&last); err != nil {
+		return err
+	}
+	catchUp := Change{Jobs: true}
+	if last != nil {
+		catchUp.Feed = *last
+	}
+	s.signal(catchUp)
+	for {
+		n, err := c.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if ch, ok := parseChange(n.Payload); ok {
+			s.signal(ch)
+		}
+	}
+}
+
+// formatChange and parseChange carry a Change in a NOTIFY payload: "<feed id> <jobs 0|1>".
+func formatChange(c Change) string {
+	jobs := "0"
+	if c.Jobs {
+		jobs = "1"
+	}
+	return strconv.FormatInt(c.Feed, 10) + " " + jobs
+}
+
+func parseChange(payload string) (Change, bool) {
+	feed, jobs, ok := strings.Cut(payload, " ")
+	if !ok {
+		return Change{}, false
+	}
+	id, err := strconv.ParseInt(feed, 10, 64)
+	if err != nil {
+		return Change{}, false
+	}
+	return Change{Feed: id, Jobs: jobs == "1"}, true
+}
+
+// postgresDialect is the backend for several replicas on one database.
+// Write transactions run concurrently (READ COMMITTED), so the contract's
+// hooks do real work: advisory locks for the rules and the feed, SKIP
+// LOCKED for claims, NOTIFY for the signal.
+type postgresDialect struct{}
+
+func (postgresDialect) name() string           { return "postgres" }
+func (postgresDialect) rebind(q string) string { return numberPlaceholders(q) }
+func (postgresDialect) timeType() string       { return "timestamptz" }
+
+// lock takes a transaction-level advisory lock on kind/id: a row lock that
+// also covers rows that do not exist yet (an address not yet subscribed)
+// and whole kinds (id ""). Two keys hashing alike only wait for each other.
+func (postgresDialect) lock(t *tx, kind, id string) error {
+	_, err := t.exec(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, pgLockRules, kind+"\x00"+id)
+	return err
+}
+
+// lockFeed serialises the transactions that write change-feed events from
+// the moment they write them to their commit: an event id is taken only
+// once every transaction holding a lower one has committed, so readers
+// that ask for "after N" never miss a late commit.
+func (postgresDialect) lockFeed(t *tx) error {
+	_, err := t.exec(`SELECT pg_advisory_xact_lock(?, 0)`, pgLockFeed)
+	return err
+}
+
+func (postgresDialect) claimSuffix() string { return " FOR UPDATE SKIP LOCKED" }
+
+// committed sends the post-commit signal to every replica: NOTIFY is
+// delivered when, and only if, the transaction commits.
+func (postgresDialect) committed(t *tx, c Change) error {
+	_, err := t.exec(`SELECT pg_notify(?, ?)`, pgChannel, formatChange(c))
+	return err
+}
+
+func (postgresDialect) backup(context.Context, *Store, string) error { return ErrBackupElsewhere }
+
+// integrityCheck is what Herald can ask of PostgreSQL, which checks its own
+// pages (data checksums, amcheck): that the schema answers.
+func (postgresDialect) integrityCheck(ctx context.Context, s *Store) (string, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return "", err
+	}
+	return "ok", nil
+}
+
+// isUniqueViolation reports a PostgreSQL unique_violation.
+func isPGUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
