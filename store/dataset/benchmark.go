@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/herald-status/herald/store"
@@ -95,3 +96,23 @@ var benchmark = page{
 		},
 	},
 }
+
+// Subscribers adds n confirmed subscribers, user0@example.com onwards, to
+// every component: the audience a fan-out benchmark sends one update to.
+func Subscribers(ctx context.Context, st *store.Store, n int) error {
+	for start := 0; start < n; start += subscriberSlice {
+		list := make([]store.SubscriberInput, min(subscriberSlice, n-start))
+		for i := range list {
+			list[i].Email = fmt.Sprintf("user%d@example.com", start+i)
+		}
+		if _, err := st.ImportSubscribers(ctx, list); err != nil {
+			return fmt.Errorf("dataset: subscribers %d to %d: %w", start, start+len(list), err)
+		}
+	}
+	return nil
+}
+
+// subscriberSlice is how many subscribers one transaction imports: one
+// transaction of 100,000 rows would hold the writer (and its memory) for the
+// whole import. A variable so that a test can cross a slice cheaply.
+var subscriberSlice = 10000

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -243,4 +244,21 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+func TestSubscribers(t *testing.T) {
+	st := newStore(t)
+	defer func(was int) { subscriberSlice = was }(subscriberSlice)
+	subscriberSlice = 4
+	const n = 10 // two whole slices and a part
+	if err := Subscribers(t.Context(), st, n); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.CountSubscribers(t.Context(), store.SubscriberConfirmed); err != nil || got != n {
+		t.Errorf("%d confirmed subscribers (%v), want %d", got, err, n)
+	}
+	last, err := st.ListSubscribers(t.Context(), store.SubscriberFilter{Email: fmt.Sprintf("user%d@", n-1)})
+	if err != nil || len(last) != 1 {
+		t.Errorf("the last subscriber: %v, %v; want user%d@example.com", last, err, n-1)
+	}
 }
