@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/dataset"
 )
 
 // benchSubscribers is the fan-out size: HERALD_BENCH_SUBSCRIBERS, default
@@ -27,20 +28,6 @@ func benchSubscribers() int {
 		return n
 	}
 	return 100000
-}
-
-func importMany(b *testing.B, st *store.Store, n int) {
-	b.Helper()
-	const chunk = 10000
-	for start := 0; start < n; start += chunk {
-		list := make([]store.SubscriberInput, min(chunk, n-start))
-		for i := range list {
-			list[i].Email = fmt.Sprintf("user%d@example.com", start+i)
-		}
-		if _, err := st.ImportSubscribers(context.Background(), list); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 // BenchmarkPostUpdate is the commander's write path: posting an update
@@ -53,7 +40,9 @@ func BenchmarkPostUpdate(b *testing.B) {
 			ctx := context.Background()
 			st := newStore(b)
 			api := mustComponent(b, st, "API")
-			importMany(b, st, n)
+			if err := dataset.Subscribers(ctx, st, n); err != nil {
+				b.Fatal(err)
+			}
 			inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", Components: map[string]store.ComponentStatus{api.ID: store.MajorOutage}})
 			jobsBefore, _ := st.PendingJobs(ctx)
 			b.ResetTimer()
@@ -80,7 +69,9 @@ func BenchmarkFanOutSMTP(b *testing.B) {
 	n := benchSubscribers()
 	ctx := context.Background()
 	st := newStore(b)
-	importMany(b, st, n)
+	if err := dataset.Subscribers(ctx, st, n); err != nil {
+		b.Fatal(err)
+	}
 	sink := newSMTPSink(b, sinkOptions{discard: true})
 	cfg := sink.smtpConfig("none")
 	cfg.Concurrency = benchConcurrency()

@@ -72,27 +72,30 @@ type pipeline struct {
 	channel    string
 	workers    int
 	claimBatch int
-	newWorker  func() worker
-	wake       chan struct{}
+	// batch is the most deliveries a worker takes at once.
+	batch     int
+	newWorker func() worker
+	wake      chan struct{}
 }
 
-// worker sends deliveries one at a time; an email worker keeps its SMTP
-// connection between messages.
+// worker sends a batch of deliveries and returns a result for each. A
+// single delivery is a batch of one: there is no second way to send.
 type worker interface {
-	send(ctx context.Context, job *preparedJob, d store.Delivery) store.DeliveryResult
+	send(ctx context.Context, batch []outgoing) []store.DeliveryResult
 	close()
 }
 
-// batchWorker can send several deliveries back to back (SMTP pipelining).
-type batchWorker interface {
-	sendBatch(ctx context.Context, d *Dispatcher, dls []store.Delivery) []store.DeliveryResult
+// outgoing is a claimed delivery with its job, rendered once per job.
+type outgoing struct {
+	job *preparedJob
+	store.Delivery
 }
 
-// maxBatchSend bounds a pipelined batch: a crash loses the results of at
-// most this many messages per connection, besides those being recorded.
-const maxBatchSend = 16
-
-var _ batchWorker = (*smtpWorker)(nil)
+// maxEmailBatch bounds an email worker's batch, which it pipelines on one
+// connection: a crash loses the results of at most this many messages per
+// connection, besides those being recorded. Webhooks go one at a time: a
+// batch would queue deliveries behind one slow endpoint.
+const maxEmailBatch = 16
 
 // New builds a dispatcher. It does not start anything.
 func New(st *store.Store, cfg Config) (*Dispatcher, error) {
@@ -133,7 +136,7 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 	d.hooks = hooks
 	d.channels = append(d.channels, store.ChannelWebhook)
 	d.pipes = append(d.pipes, &pipeline{channel: store.ChannelWebhook, workers: hooks.cfg.Concurrency, claimBatch: max(32, hooks.cfg.Concurrency),
-		newWorker: func() worker { return hooks }, wake: make(chan struct{}, 1)})
+		batch: 1, newWorker: func() worker { return hooks }, wake: make(chan struct{}, 1)})
 
 	if cfg.SMTP != nil {
 		email, err := newEmailSender(d, *cfg.SMTP)
@@ -143,7 +146,7 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 		d.email = email
 		d.channels = append(d.channels, store.ChannelEmail)
 		d.pipes = append(d.pipes, &pipeline{channel: store.ChannelEmail, workers: email.cfg.Concurrency, claimBatch: max(256, 16*email.cfg.Concurrency),
-			newWorker: func() worker { return email.newWorker() }, wake: make(chan struct{}, 1)})
+			batch: maxEmailBatch, newWorker: func() worker { return email.newWorker() }, wake: make(chan struct{}, 1)})
 	}
 	return d, nil
 }
@@ -283,20 +286,15 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 		workers.Go(func() {
 			w := p.newWorker()
 			defer w.close()
-			bw, batches := w.(batchWorker)
 			for dl := range work {
 				if ctx.Err() != nil { // stopping: hand back what was not started
 					results <- store.DeliveryResult{Delivery: dl, Outcome: store.Released}
 					continue
 				}
-				if !batches {
-					results <- d.deliver(sendCtx, w, dl)
-					continue
-				}
-				// Take what else is waiting, up to a few, to send back to back.
+				// Take what else is waiting, up to a batch, to send back to back.
 				batch := []store.Delivery{dl}
 			more:
-				for len(batch) < maxBatchSend {
+				for len(batch) < p.batch {
 					select {
 					case next, ok := <-work:
 						if !ok {
@@ -307,9 +305,7 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 						break more
 					}
 				}
-				for _, r := range bw.sendBatch(sendCtx, d, batch) {
-					results <- r
-				}
+				d.send(sendCtx, w, batch, results)
 			}
 		})
 	}
@@ -436,13 +432,24 @@ func (d *Dispatcher) logResult(r store.DeliveryResult) {
 	}
 }
 
-// deliver sends one delivery with a worker.
-func (d *Dispatcher) deliver(ctx context.Context, w worker, dl store.Delivery) store.DeliveryResult {
-	job, err := d.jobs.get(ctx, dl.JobID)
-	if err != nil {
-		return store.DeliveryResult{Delivery: dl, Outcome: store.Retry, RetryIn: time.Minute, Error: err.Error()}
+// send hands a batch to w with each delivery's job; a delivery whose job
+// cannot be loaded is tried again in a minute.
+func (d *Dispatcher) send(ctx context.Context, w worker, dls []store.Delivery, results chan<- store.DeliveryResult) {
+	batch := make([]outgoing, 0, len(dls))
+	for _, dl := range dls {
+		job, err := d.jobs.get(ctx, dl.JobID)
+		if err != nil {
+			results <- store.DeliveryResult{Delivery: dl, Outcome: store.Retry, RetryIn: time.Minute, Error: err.Error()}
+			continue
+		}
+		batch = append(batch, outgoing{job: job, Delivery: dl})
 	}
-	return w.send(ctx, job, dl)
+	if len(batch) == 0 {
+		return
+	}
+	for _, r := range w.send(ctx, batch) {
+		results <- r
+	}
 }
 
 // retryIn is the wait before the attempt after attempt (1-based) under

@@ -68,6 +68,9 @@ type sinkOptions struct {
 	mechs   []string // AUTH mechanisms offered, default PLAIN and LOGIN
 	discard bool
 	delay   time.Duration
+	// noPipelining hides PIPELINING from EHLO (plain text only), as an
+	// older relay would not offer it.
+	noPipelining bool
 }
 
 func newSMTPSink(t testing.TB, o sinkOptions) *smtpSink {
@@ -110,6 +113,9 @@ func newSMTPSink(t testing.TB, o sinkOptions) *smtpSink {
 		t.Fatal(err)
 	}
 	k.addr = ln.Addr().String()
+	if o.noPipelining {
+		ln = withoutPipelining{ln}
+	}
 	go k.srv.Serve(ln)
 	t.Cleanup(func() { k.srv.Close() })
 	return k

@@ -56,10 +56,12 @@ func (m *deliveryMetrics) observe(r store.DeliveryResult) {
 	default:
 		return
 	}
-	m.results.WithLabelValues(r.Delivery.Channel, result).Inc()
+	// The latency first: a scrape that counts a result then finds its
+	// sample too.
 	if r.Latency > 0 {
 		m.latency.WithLabelValues(r.Delivery.Channel).Observe(r.Latency.Seconds())
 	}
+	m.results.WithLabelValues(r.Delivery.Channel, result).Inc()
 }
 
 // Collectors are the dispatcher's series, for the server's registry.

@@ -152,10 +152,9 @@ func newEmailSender(d *Dispatcher, cfg SMTPConfig) (*emailSender, error) {
 //
 // go-smtp opens the connection (greeting, EHLO, TLS, AUTH) and knows the
 // server's extensions. Its client has no PIPELINING (RFC 2920), so when the
-// server offers it, the worker sends each transaction itself on the same
-// connection: MAIL, RCPT and DATA in one write, the message in a second —
-// two round trips instead of four. Without PIPELINING it uses go-smtp's
-// Mail, Rcpt and Data.
+// server offers it, the worker sends the transactions itself on the same
+// connection (sendPipelinedBatch). Without PIPELINING it uses go-smtp's
+// Mail, Rcpt and Data, one transaction at a time (sendUnpipelined).
 type smtpWorker struct {
 	s      *emailSender
 	client *smtp.Client
@@ -328,18 +327,9 @@ func replyError(stage string, code int, msg string, err error) error {
 	return &smtp.SMTPError{Code: code, Message: msg}
 }
 
-func (w *smtpWorker) sendRaw(ctx context.Context, to string, msg []byte) error {
-	if w.client != nil && w.sent >= w.s.cfg.MessagesPerConnection {
-		w.close()
-	}
-	if w.client == nil {
-		if err := w.connect(ctx); err != nil {
-			return &smtpFailure{stage: "connect", err: err}
-		}
-	}
-	if w.rd != nil {
-		return w.sendPipelined(to, msg)
-	}
+// sendUnpipelined sends one transaction through go-smtp's client, each
+// command waiting for its reply: for a server without PIPELINING.
+func (w *smtpWorker) sendUnpipelined(to string, msg []byte) error {
 	c := w.client
 	if err := c.Mail(w.s.from.Address, nil); err != nil {
 		w.afterError(err)
@@ -361,76 +351,6 @@ func (w *smtpWorker) sendRaw(ctx context.Context, to string, msg []byte) error {
 	if err := wc.Close(); err != nil {
 		w.afterError(err)
 		return &smtpFailure{stage: "data", err: err}
-	}
-	w.sent++
-	return nil
-}
-
-// sendPipelined sends one transaction with PIPELINING: the envelope and
-// DATA in one write, the message (dot-stuffed) in the next.
-func (w *smtpWorker) sendPipelined(to string, msg []byte) error {
-	w.conn.SetDeadline(time.Now().Add(2 * w.s.cfg.Timeout))
-	fail := func(at stage, err error) error {
-		var se *smtp.SMTPError
-		if !errors.As(err, &se) {
-			w.drop() // a network error: the connection's state is unknown
-		}
-		return &smtpFailure{stage: at, err: err}
-	}
-	w.wr.WriteString("MAIL FROM:<" + w.s.from.Address + ">\r\nRCPT TO:<" + to + ">\r\nDATA\r\n")
-	if err := w.wr.Flush(); err != nil {
-		return fail("mail from", err)
-	}
-	var errs [3]error
-	var dataCode int
-	for i, want := range []int{250, 250, 354} {
-		code, text, err := readReply(w.rd)
-		if err != nil {
-			return fail("mail from", err)
-		}
-		if i == 2 {
-			dataCode = code
-		}
-		if code != want && !(i == 1 && code == 251) {
-			errs[i] = replyError("", code, text, nil)
-		}
-	}
-	if errs[0] != nil || errs[1] != nil || errs[2] != nil {
-		if dataCode == 354 { // the server wants a message anyway: give it an empty one, then forget it
-			w.wr.WriteString(".\r\n")
-			if err := w.wr.Flush(); err != nil {
-				return fail("data", err)
-			}
-			if _, _, err := readReply(w.rd); err != nil {
-				return fail("data", err)
-			}
-		}
-		w.wr.WriteString("RSET\r\n")
-		if err := w.wr.Flush(); err != nil {
-			return fail("rset", err)
-		}
-		if _, _, err := readReply(w.rd); err != nil {
-			return fail("rset", err)
-		}
-		switch {
-		case errs[0] != nil:
-			return &smtpFailure{stage: "mail from", err: errs[0]}
-		case errs[1] != nil:
-			return &smtpFailure{stage: "rcpt to", err: errs[1]}
-		}
-		return &smtpFailure{stage: "data", err: errs[2]}
-	}
-	writeDotStuffed(w.wr, msg)
-	w.wr.WriteString(".\r\n")
-	if err := w.wr.Flush(); err != nil {
-		return fail("data", err)
-	}
-	code, text, err := readReply(w.rd)
-	if err != nil {
-		return fail("data", err)
-	}
-	if code != 250 {
-		return &smtpFailure{stage: "data", err: replyError("", code, text, nil)}
 	}
 	w.sent++
 	return nil
@@ -488,21 +408,6 @@ type smtpFailure struct {
 func (f *smtpFailure) Error() string { return string(f.stage) + ": " + f.err.Error() }
 func (f *smtpFailure) Unwrap() error { return f.err }
 
-// send delivers one email delivery and classifies the outcome: a 4xx or a
-// network failure is retried with backoff; a 5xx refusal of the recipient
-// or message is a bounce; a 5xx at MAIL FROM or AUTH is our configuration's
-// fault, not the address's, so it is retried and logged.
-func (w *smtpWorker) send(ctx context.Context, job *preparedJob, dl store.Delivery) store.DeliveryResult {
-	res, msg := w.prepare(ctx, job, dl)
-	if msg == nil {
-		return res
-	}
-	start := time.Now()
-	err := w.sendRaw(ctx, dl.Email, msg)
-	res.Latency = time.Since(start)
-	return w.outcome(res, err)
-}
-
 // prepare builds a delivery's message; a nil message means res is final
 // (skipped, unbuildable, or the dispatcher is stopping).
 func (w *smtpWorker) prepare(ctx context.Context, job *preparedJob, dl store.Delivery) (store.DeliveryResult, []byte) {
@@ -525,7 +430,10 @@ func (w *smtpWorker) prepare(ctx context.Context, job *preparedJob, dl store.Del
 	return res, msg
 }
 
-// outcome classifies a send's error into the delivery's result.
+// outcome classifies a send's error into the delivery's result: a 4xx or a
+// network failure is retried with backoff; a 5xx refusal of the recipient
+// or message is a bounce; a 5xx at MAIL FROM or AUTH is our configuration's
+// fault, not the address's, so it is retried and logged.
 func (w *smtpWorker) outcome(res store.DeliveryResult, err error) store.DeliveryResult {
 	if err == nil {
 		res.Outcome, res.Status = store.Sent, 250
@@ -551,53 +459,51 @@ func (w *smtpWorker) outcome(res store.DeliveryResult, err error) store.Delivery
 	return res
 }
 
-// sendBatch sends several deliveries on the worker's connection. With
-// PIPELINING, each message's envelope goes out with the previous message's
-// end, as RFC 2920 allows: one round trip a message instead of two.
-func (w *smtpWorker) sendBatch(ctx context.Context, d *Dispatcher, dls []store.Delivery) []store.DeliveryResult {
-	results := make([]store.DeliveryResult, len(dls))
+// send sends a batch of deliveries on the worker's connection, opening a
+// new one when the relay's limit of messages per connection is reached.
+// With PIPELINING, each message's envelope goes out with the previous
+// message's end, as RFC 2920 allows: one round trip a message instead of
+// two.
+func (w *smtpWorker) send(ctx context.Context, batch []outgoing) []store.DeliveryResult {
+	results := make([]store.DeliveryResult, len(batch))
 	var idx []int
 	var tos []string
 	var msgs [][]byte
-	for i, dl := range dls {
-		job, err := d.jobs.get(ctx, dl.JobID)
-		if err != nil {
-			results[i] = store.DeliveryResult{Delivery: dl, Outcome: store.Retry, RetryIn: time.Minute, Error: err.Error()}
-			continue
-		}
-		res, msg := w.prepare(ctx, job, dl)
+	for i, o := range batch {
+		res, msg := w.prepare(ctx, o.job, o.Delivery)
 		results[i] = res
 		if msg != nil {
-			idx, tos, msgs = append(idx, i), append(tos, dl.Email), append(msgs, msg)
+			idx, tos, msgs = append(idx, i), append(tos, o.Email), append(msgs, msg)
 		}
 	}
-	if len(msgs) == 0 {
-		return results
-	}
-	if w.client != nil && w.sent+len(msgs) > w.s.cfg.MessagesPerConnection {
-		w.close()
-	}
-	if w.client == nil {
-		if err := w.connect(ctx); err != nil {
-			for _, i := range idx {
-				results[i] = w.outcome(results[i], &smtpFailure{stage: "connect", err: err})
+	for k := 0; k < len(msgs); {
+		if w.client != nil && w.sent >= w.s.cfg.MessagesPerConnection {
+			w.close()
+		}
+		if w.client == nil {
+			if err := w.connect(ctx); err != nil {
+				for _, i := range idx[k:] {
+					results[i] = w.outcome(results[i], &smtpFailure{stage: "connect", err: err})
+				}
+				return results
 			}
-			return results
 		}
-	}
-	start := time.Now()
-	var errs []error
-	if w.rd != nil {
-		errs = w.sendPipelinedBatch(tos, msgs)
-	} else {
-		for k := range msgs {
-			errs = append(errs, w.sendRaw(ctx, tos[k], msgs[k]))
+		n := min(len(msgs)-k, w.s.cfg.MessagesPerConnection-w.sent)
+		start := time.Now()
+		var errs []error
+		if w.rd != nil {
+			errs = w.sendPipelinedBatch(tos[k:k+n], msgs[k:k+n])
+		} else {
+			n = 1 // and a connection dropped on an error is opened again for the next
+			errs = []error{w.sendUnpipelined(tos[k], msgs[k])}
 		}
-	}
-	per := time.Since(start) / time.Duration(len(msgs))
-	for k, i := range idx {
-		results[i].Latency = per
-		results[i] = w.outcome(results[i], errs[k])
+		per := time.Since(start) / time.Duration(n)
+		for j, err := range errs {
+			i := idx[k+j]
+			results[i].Latency = per
+			results[i] = w.outcome(results[i], err)
+		}
+		k += n
 	}
 	return results
 }

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -186,10 +185,4 @@ func (g *Guard) DialContext(ctx context.Context, network, address string) (net.C
 		}
 	}
 	return d.DialContext(ctx, network, address)
-}
-
-// IsBlocked reports whether err is a refusal by the guard.
-func IsBlocked(err error) bool {
-	var be *BlockedError
-	return errors.As(err, &be)
 }

@@ -105,10 +105,20 @@ func Sign(secret, id string, ts int64, body []byte) (string, error) {
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
 }
 
-// send POSTs one delivery. Any 2xx is success; 410 Gone disables the
+// send POSTs each delivery of the batch in turn (the pipeline gives a
+// webhook worker one at a time).
+func (s *webhookSender) send(ctx context.Context, batch []outgoing) []store.DeliveryResult {
+	results := make([]store.DeliveryResult, len(batch))
+	for i, o := range batch {
+		results[i] = s.post(ctx, o.job, o.Delivery)
+	}
+	return results
+}
+
+// post POSTs one delivery. Any 2xx is success; 410 Gone disables the
 // endpoint; anything else is retried on the schedule, or after the
 // receiver's Retry-After when it sends one.
-func (s *webhookSender) send(ctx context.Context, job *preparedJob, dl store.Delivery) store.DeliveryResult {
+func (s *webhookSender) post(ctx context.Context, job *preparedJob, dl store.Delivery) store.DeliveryResult {
 	res := store.DeliveryResult{Delivery: dl}
 	switch {
 	case dl.Webhook == nil:

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -59,7 +60,7 @@ func TestGuardRefusesInternalAddresses(t *testing.T) {
 func TestGuardNamesAndRebinding(t *testing.T) {
 	ctx := context.Background()
 	g, _ := NewGuard("")
-	if err := g.CheckURL(ctx, "http://localhost:8080/"); !IsBlocked(err) {
+	if err := g.CheckURL(ctx, "http://localhost:8080/"); !errors.As(err, new(*BlockedError)) {
 		t.Errorf("localhost: %v", err)
 	}
 	// Registration saw a public address…
@@ -78,7 +79,7 @@ func TestGuardNamesAndRebinding(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 	}
-	if !IsBlocked(err) || hit.Load() {
+	if !errors.As(err, new(*BlockedError)) || hit.Load() {
 		t.Errorf("dial to a rebound name: err %v, reached %v", err, hit.Load())
 	}
 	// An operator's allow list lets it through, by CIDR or by name.

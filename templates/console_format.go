@@ -62,13 +62,6 @@ func actorLabel(a store.Actor) string {
 	return a.Name + " (" + a.Type + ")"
 }
 
-func componentName(id string, all map[string]store.Component) string {
-	if c, ok := all[id]; ok {
-		return c.Name
-	}
-	return id
-}
-
 // nextMaintenanceStatuses are the statuses an update may move a window to:
 // where it is, and forward.
 func nextMaintenanceStatuses(cur store.MaintenanceStatus) []store.MaintenanceStatus {

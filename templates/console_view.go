@@ -91,12 +91,9 @@ type IncidentForm struct {
 	Templates  []store.IncidentTemplate
 	TemplateID string
 	Preview    string // sanitised HTML of Body, when asked for
-	// NotifyAvailable is false until notifications exist; then the
-	// "notify subscribers" box shows, ticked by default.
-	NotifyAvailable bool
-	Notify          bool
-	Errors          FormErrors
-	Components      map[string]store.Component
+	Notify     bool   // the "notify subscribers" box is ticked
+	Errors     FormErrors
+	Components map[string]store.Component
 }
 
 // IncidentsPage lists incidents in the console.

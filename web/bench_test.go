@@ -5,7 +5,7 @@ package web
 //
 //	go test -run '^$' -bench . -benchmem ./web
 //
-// The data set is BuildBenchmarkDataSet, the one from the performance target
+// The data set is dataset.Benchmark, the one from the performance target
 // in issue 2, which cmd/herald-bench also uses to measure the same path over
 // real connections with wrk.
 
@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/dataset"
 )
 
 // newBenchServer builds the data set in b.TempDir() and a Server over it with
@@ -31,7 +32,7 @@ func newBenchServer(b *testing.B) *Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	if err := BuildBenchmarkDataSet(ctx, st); err != nil {
+	if err := dataset.Benchmark(ctx, st); err != nil {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -173,18 +173,13 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	}
 	f := templates.IncidentForm{
 		Console: s.consoleView(c, "incidents"), Incident: inc, Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body,
-		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID,
-		NotifyAvailable: notifyAvailable, Notify: v.Notify,
+		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID, Notify: v.Notify,
 	}
 	if v.Preview && strings.TrimSpace(v.Body) != "" {
 		f.Preview = templates.RenderMarkdownPreview(v.Body)
 	}
 	return f, nil
 }
-
-// notifyAvailable shows the "notify subscribers" box (ticked by default);
-// unticking it sets the store's SkipNotify.
-const notifyAvailable = true
 
 func (s *Server) consoleNewIncident(c echo.Context) error {
 	v := incidentValues{Status: store.Investigating, Notify: true, Template: c.QueryParam("template")}

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/dataset"
 	"github.com/herald-status/herald/web"
 )
 
@@ -152,7 +153,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(out, "Building the data set (30 components in 5 groups, 3 active incidents × 10 updates)…\n")
-	if err := web.BuildBenchmarkDataSet(ctx, st); err != nil {
+	if err := dataset.Benchmark(ctx, st); err != nil {
 		return fmt.Errorf("build data set: %w", err)
 	}
 
@@ -363,7 +364,7 @@ func checkHome(ctx context.Context, url string) (homeCheck, error) {
 	if err != nil {
 		return homeCheck{}, fmt.Errorf("body is not gzip: %w", err)
 	}
-	for _, name := range web.BenchmarkIncidentNames() {
+	for _, name := range dataset.BenchmarkIncidentNames() {
 		if !bytes.Contains(html, []byte(name)) {
 			return homeCheck{}, fmt.Errorf("the page does not show the incident %q", name)
 		}

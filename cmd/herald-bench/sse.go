@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/dataset"
 	"github.com/herald-status/herald/web"
 )
 
@@ -67,7 +68,7 @@ func sseMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := web.BuildBenchmarkDataSet(ctx, st); err != nil {
+	if err := dataset.Benchmark(ctx, st); err != nil {
 		return fmt.Errorf("build data set: %w", err)
 	}
 	comps, err := st.ListComponents(ctx)

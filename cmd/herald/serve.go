@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/store/dataset"
 	"github.com/herald-status/herald/web"
 )
 
@@ -57,7 +58,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer st.Close()
 
 	if *demo {
-		filled, err := fillDemo(ctx, st)
+		filled, err := dataset.Demo(ctx, st)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
