@@ -11,24 +11,26 @@ import (
 // placeholders, and rebound for the backend (PostgreSQL numbers them).
 // Every query the store runs goes through a conn or a sqlTx.
 type conn struct {
-	*sql.DB
-	d dialect
+	db *sql.DB // never used directly: its queries would not be rebound
+	d  dialect
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.DB.ExecContext(ctx, c.d.rebind(query), args...)
+	return c.db.ExecContext(ctx, c.d.rebind(query), args...)
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.DB.QueryContext(ctx, c.d.rebind(query), args...)
+	return c.db.QueryContext(ctx, c.d.rebind(query), args...)
 }
 
 func (c *conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.DB.QueryRowContext(ctx, c.d.rebind(query), args...)
+	return c.db.QueryRowContext(ctx, c.d.rebind(query), args...)
 }
 
+func (c *conn) Close() error { return c.db.Close() }
+
 func (c *conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error) {
-	t, err := c.DB.BeginTx(ctx, opts)
+	t, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

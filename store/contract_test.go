@@ -42,80 +42,83 @@ func (d *recordingDialect) take() (locks []string, claims int) {
 }
 
 func TestCheckThenWriteRulesTakeTheirLock(t *testing.T) {
-	st := newTestStore(t)
-	rec := &recordingDialect{}
-	st.dialect = rec
-	ctx := t.Context()
-	admin, _, err := st.CreateUser(ctx, UserInput{Email: "admin@example.com", Role: RoleAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := mustCreateComponent(t, st, "API")
-	inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
-	m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
-	draft := mustDraft(t, st)
-	rec.take()
+	{
+		st := newTestStore(t)
+		rec := &recordingDialect{}
+		st.dialect = rec
+		ctx := t.Context()
+		admin, _, err := st.CreateUser(ctx, UserInput{Email: "admin@example.com", Role: RoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := mustCreateComponent(t, st, "API")
+		inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
+		m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
+		draft := mustDraft(t, st)
+		mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: time.Now().Add(-time.Minute), ScheduledUntil: time.Now().Add(time.Hour)})
+		rec.take()
 
-	rules := []struct {
-		rule string
-		do   func(context.Context) error
-		want string // the lock it must take
-	}{
-		{"the last active admin stays", func(ctx context.Context) error {
-			_, err := st.UpdateUser(ctx, admin.ID, UserPatch{Role: ptr(RoleViewer)})
-			wantConflict(t, err)
-			return nil
-		}, "user"},
-		{"one user per address", func(ctx context.Context) error {
-			_, _, err := st.CreateUser(ctx, UserInput{Email: "second@example.com", Role: RoleViewer})
-			return err
-		}, "user_email"},
-		{"one subscriber per address (form)", func(ctx context.Context) error {
-			return st.SubscribeEmail(ctx, SubscriberInput{Email: "reader@example.com"})
-		}, "subscriber_email"},
-		{"one subscriber per address (API)", func(ctx context.Context) error {
-			_, err := st.AddSubscriber(ctx, SubscriberInput{Email: "other@example.com"})
-			return err
-		}, "subscriber_email"},
-		{"a maintenance moves forward once", func(ctx context.Context) error {
-			_, err := st.PostMaintenanceUpdate(ctx, m.ID, MaintenanceUpdateInput{Status: MaintenanceInProgress, Body: "Started."})
-			return err
-		}, "maintenance"},
-		{"the clock moves maintenance once", func(ctx context.Context) error {
-			_, err := st.AdvanceMaintenances(ctx)
-			return err
-		}, "maintenance"},
-		{"components return to rest only when free", func(ctx context.Context) error {
-			_, err := st.PostIncidentUpdate(ctx, inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed."})
-			return err
-		}, "component"},
-		{"a draft is published once", func(ctx context.Context) error {
-			_, err := st.PublishDraft(ctx, draft, IncidentPatch{})
-			return err
-		}, "incident_draft"},
-	}
-	for _, r := range rules {
-		t.Run(r.rule, func(t *testing.T) {
-			if err := r.do(ctx); err != nil {
+		rules := []struct {
+			rule string
+			do   func(context.Context) error
+			want string // the lock it must take
+		}{
+			{"the last active admin stays", func(ctx context.Context) error {
+				_, err := st.UpdateUser(ctx, admin.ID, UserPatch{Role: ptr(RoleViewer)})
+				wantConflict(t, err)
+				return nil
+			}, "user"},
+			{"one user per address", func(ctx context.Context) error {
+				_, _, err := st.CreateUser(ctx, UserInput{Email: "second@example.com", Role: RoleViewer})
+				return err
+			}, "user_email"},
+			{"one subscriber per address (form)", func(ctx context.Context) error {
+				return st.SubscribeEmail(ctx, SubscriberInput{Email: "reader@example.com"})
+			}, "subscriber_email"},
+			{"one subscriber per address (API)", func(ctx context.Context) error {
+				_, err := st.AddSubscriber(ctx, SubscriberInput{Email: "other@example.com"})
+				return err
+			}, "subscriber_email"},
+			{"a maintenance moves forward once", func(ctx context.Context) error {
+				_, err := st.PostMaintenanceUpdate(ctx, m.ID, MaintenanceUpdateInput{Status: MaintenanceInProgress, Body: "Started."})
+				return err
+			}, "maintenance"},
+			{"the clock moves maintenance once", func(ctx context.Context) error {
+				_, err := st.AdvanceMaintenances(ctx)
+				return err
+			}, "maintenance"},
+			{"components return to rest only when free", func(ctx context.Context) error {
+				_, err := st.PostIncidentUpdate(ctx, inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed."})
+				return err
+			}, "component"},
+			{"a draft is published once", func(ctx context.Context) error {
+				_, err := st.PublishDraft(ctx, draft, IncidentPatch{})
+				return err
+			}, "incident_draft"},
+		}
+		for _, r := range rules {
+			t.Run(r.rule, func(t *testing.T) {
+				if err := r.do(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if locks, _ := rec.take(); !slices.Contains(locks, r.want) {
+					t.Errorf("locks taken %q, want one on %q", locks, r.want)
+				}
+			})
+		}
+
+		t.Run("jobs and deliveries are claimed through the one claim", func(t *testing.T) {
+			if _, _, err := st.ClaimJob(ctx, "me", time.Minute); err != nil {
 				t.Fatal(err)
 			}
-			if locks, _ := rec.take(); !slices.Contains(locks, r.want) {
-				t.Errorf("locks taken %q, want one on %q", locks, r.want)
+			if _, err := st.ClaimDeliveries(ctx, ChannelEmail, "me", 10, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if _, claims := rec.take(); claims != 2 {
+				t.Errorf("%d claims went through claimIDs, want 2", claims)
 			}
 		})
 	}
-
-	t.Run("jobs and deliveries are claimed through the one claim", func(t *testing.T) {
-		if _, _, err := st.ClaimJob(ctx, "me", time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.ClaimDeliveries(ctx, ChannelEmail, "me", 10, time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if _, claims := rec.take(); claims != 2 {
-			t.Errorf("%d claims went through claimIDs, want 2", claims)
-		}
-	})
 }
 
 // mustDraft has Alertmanager open a draft incident and returns its id.

@@ -25,6 +25,9 @@ type dialect interface {
 	// with the signal its commit will send: the hook that tells other
 	// processes on the same database.
 	committed(t *tx, c Change) error
+	// isUniqueViolation reports an error from a unique constraint: two
+	// writers raced to the same key, which callers hear as a conflict.
+	isUniqueViolation(err error) bool
 	backup(ctx context.Context, s *Store, dest string) error
 	integrityCheck(ctx context.Context, s *Store) (string, error)
 }

@@ -29,9 +29,13 @@ func invalid(field, format string, args ...any) error {
 
 // ConflictError is a request that is well-formed but not allowed in the
 // object's current state (a maintenance moved backwards, say).
-type ConflictError struct{ Message string }
+type ConflictError struct {
+	Message string
+	Err     error // the cause, when a database constraint found the conflict
+}
 
 func (e *ConflictError) Error() string { return e.Message }
+func (e *ConflictError) Unwrap() error { return e.Err }
 
 // NotFoundError names what was missing; it matches ErrNotFound.
 type NotFoundError struct {

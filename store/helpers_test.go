@@ -1,16 +1,45 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/herald-status/herald/store/pgtest"
 )
 
-// newTestStore opens a fresh database file in the test's temporary directory.
+// backends runs a store test on both backends, gatus's way: once on SQLite
+// and once on PostgreSQL, as subtests named "sqlite" and "postgres". Inside
+// them newTestStore opens a database of the subtest's backend. Tests that
+// inspect SQLite itself (its pragmas, its file) are not wrapped.
+func backends(t *testing.T, test func(t *testing.T)) {
+	t.Run("sqlite", test)
+	t.Run("postgres", func(t *testing.T) {
+		pgtest.Start(t)
+		test(t)
+	})
+}
+
+// onPostgres reports whether t runs under backends' "postgres" subtest.
+func onPostgres(t *testing.T) bool { return strings.Contains(t.Name()+"/", "/postgres/") }
+
+// newTestStore opens a fresh database: a file in the test's temporary
+// directory, or a new database on the throwaway PostgreSQL server.
 func newTestStore(t *testing.T) *Store {
 	t.Helper()
+	if onPostgres(t) {
+		return openTestStore(t, pgtest.Start(t).NewDatabaseLike(t, "herald_template", func(url string) error {
+			st, err := Open(context.Background(), url)
+			if err != nil {
+				return err
+			}
+			return st.Close()
+		}))
+	}
 	return openTestStore(t, filepath.Join(t.TempDir(), "herald.db"))
 }
 

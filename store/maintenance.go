@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -390,19 +391,27 @@ func (t *tx) postMaintenanceUpdate(m Maintenance, status MaintenanceStatus, body
 func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 	moved := 0
 	err := s.inTx(WithActor(ctx, SystemActor), func(t *tx) error {
-		if err := t.lock("maintenance", ""); err != nil {
-			return err
-		}
-		due, err := queryMaintenances(t.ctx, t.sqlTx, `SELECT `+maintenanceColumns+` FROM maintenances
-			WHERE auto_transition AND ((status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= ?))
-			ORDER BY scheduled_for`, t.now, t.now)
+		const due = `auto_transition AND ((status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= ?))`
+		ids, err := t.orderedIDs(`SELECT id FROM maintenances WHERE `+due+` ORDER BY scheduled_for`, t.now, t.now)
 		if err != nil {
 			return err
 		}
-		for _, m := range due {
+		for _, id := range ids {
+			// Locked and read again: a commander (or another replica's
+			// clock) may have moved it since the list was read.
+			m, err := t.maintenanceForChange(id)
+			if errors.Is(err, ErrNotFound) {
+				continue // cancelled meanwhile
+			}
+			if err != nil {
+				return err
+			}
 			next, body := MaintenanceInProgress, "Scheduled maintenance is currently in progress. We will provide updates as necessary."
 			if !m.ScheduledUntil.After(t.now) {
 				next, body = MaintenanceCompleted, "The scheduled maintenance has been completed."
+			}
+			if !m.AutoTransition || m.Status.step() >= next.step() || (next == MaintenanceInProgress && m.ScheduledFor.After(t.now)) {
+				continue // no longer due
 			}
 			if _, err := t.postMaintenanceUpdate(m, next, body, false); err != nil {
 				return fmt.Errorf("advance maintenance %s: %w", m.ID, err)

@@ -9,549 +9,565 @@ import (
 )
 
 func TestCreateMaintenance(t *testing.T) {
-	st := newTestStore(t)
-	useClock(st, t0)
-	api := mustCreateComponent(t, st, "API")
-	db := mustCreateComponent(t, st, "Database")
-	paris := time.FixedZone("CET", 3600)
-	from, until := t0.Add(24*time.Hour).In(paris), t0.Add(26*time.Hour).In(paris)
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		useClock(st, t0)
+		api := mustCreateComponent(t, st, "API")
+		db := mustCreateComponent(t, st, "Database")
+		paris := time.FixedZone("CET", 3600)
+		from, until := t0.Add(24*time.Hour).In(paris), t0.Add(26*time.Hour).In(paris)
 
-	m, err := st.CreateMaintenance(t.Context(), MaintenanceInput{
-		Name: " Database upgrade ", Body: "We will upgrade the database.",
-		Components: []string{db.ID, api.ID, api.ID}, ScheduledFor: from, ScheduledUntil: until,
-	})
-	if err != nil {
-		t.Fatalf("CreateMaintenance: %v", err)
-	}
-	if m.Name != "Database upgrade" || m.Status != MaintenanceScheduled || !m.AutoTransition {
-		t.Errorf("maintenance = %q %s auto %v, want %q scheduled auto true", m.Name, m.Status, m.AutoTransition, "Database upgrade")
-	}
-	if !m.ScheduledFor.Equal(from) || !m.ScheduledUntil.Equal(until) {
-		t.Errorf("window = %v–%v, want %v–%v", m.ScheduledFor, m.ScheduledUntil, from, until)
-	}
-	if _, off := m.ScheduledFor.Zone(); off != 0 {
-		t.Errorf("scheduled_for comes back with offset %d, want UTC", off)
-	}
-	if m.StartedAt != nil || m.CompletedAt != nil || !m.CreatedAt.Equal(t0) {
-		t.Errorf("started %v completed %v created %v", m.StartedAt, m.CompletedAt, m.CreatedAt)
-	}
-	want := []string{api.ID, db.ID}
-	sort.Strings(want)
-	if !slices.Equal(m.Components, want) {
-		t.Errorf("components = %v, want %v (each once)", m.Components, want)
-	}
-	if len(m.Updates) != 1 || m.Updates[0].Status != MaintenanceScheduled || m.Updates[0].Body != "We will upgrade the database." {
-		t.Errorf("updates = %+v, want the announcement", m.Updates)
-	}
-	// Scheduling does not touch the components.
-	wantStatus(t, st, api, Operational)
-	wantStatus(t, st, db, Operational)
-
-	manual, err := st.CreateMaintenance(t.Context(), MaintenanceInput{Name: "Manual", Body: "By hand.", ScheduledFor: from, ScheduledUntil: until, AutoTransition: ptr(false)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if manual.AutoTransition || len(manual.Components) != 0 || manual.Components == nil {
-		t.Errorf("manual maintenance = auto %v components %#v", manual.AutoTransition, manual.Components)
-	}
-	_, err = st.GetMaintenance(t.Context(), "nosuchmainte")
-	wantNotFound(t, err)
-}
-
-func TestCreateMaintenanceValidation(t *testing.T) {
-	from, until := t0.Add(time.Hour), t0.Add(2*time.Hour)
-	tests := []struct {
-		name  string
-		in    func(api Component) MaintenanceInput
-		field string
-	}{
-		{"empty name", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: "", Body: "x", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: until}
-		}, "name"},
-		{"name too long", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: strings.Repeat("x", 256), Body: "x", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: until}
-		}, "name"},
-		{"empty body", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: "Upgrade", Body: "", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: until}
-		}, "body"},
-		{"no start", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledUntil: until}
-		}, "scheduled_for"},
-		{"no end", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: from}
-		}, "scheduled_until"},
-		{"end equals start", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: from}
-		}, "scheduled_until"},
-		{"end before start", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: until, ScheduledUntil: from}
-		}, "scheduled_until"},
-		{"unknown component", func(api Component) MaintenanceInput {
-			return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID, "nosuchcompon"}, ScheduledFor: from, ScheduledUntil: until}
-		}, "components"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			st := newTestStore(t)
-			api := mustCreateComponent(t, st, "API")
-			before := tableCounts(t, st)
-			_, err := st.CreateMaintenance(t.Context(), tt.in(api))
-			wantValidationError(t, err, tt.field)
-			wantUnchanged(t, st, before)
+		m, err := st.CreateMaintenance(t.Context(), MaintenanceInput{
+			Name: " Database upgrade ", Body: "We will upgrade the database.",
+			Components: []string{db.ID, api.ID, api.ID}, ScheduledFor: from, ScheduledUntil: until,
 		})
-	}
-}
-
-func TestMaintenanceLifecycle(t *testing.T) {
-	st := newTestStore(t)
-	clk := useClock(st, t0)
-	api := mustCreateComponent(t, st, "API")
-	db := mustCreateComponent(t, st, "Database")
-	bystander := mustCreateComponent(t, st, "Website")
-	m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID, db.ID}, ScheduledFor: t0.Add(time.Hour), ScheduledUntil: t0.Add(3 * time.Hour), AutoTransition: ptr(false)})
-
-	started := clk.Advance(time.Hour)
-	steps := []struct {
-		status MaintenanceStatus
-		want   ComponentStatus
-		check  func(t *testing.T, m Maintenance, at time.Time)
-	}{
-		{MaintenanceInProgress, UnderMaintenance, func(t *testing.T, m Maintenance, at time.Time) {
-			if m.StartedAt == nil || !m.StartedAt.Equal(at) || m.CompletedAt != nil {
-				t.Errorf("started %v completed %v, want started %v", m.StartedAt, m.CompletedAt, at)
-			}
-		}},
-		{"", UnderMaintenance, func(t *testing.T, m Maintenance, at time.Time) {
-			if m.Status != MaintenanceInProgress {
-				t.Errorf("an update without a status moved it to %s", m.Status)
-			}
-		}},
-		{MaintenanceVerifying, UnderMaintenance, func(t *testing.T, m Maintenance, at time.Time) {
-			if m.StartedAt == nil || !m.StartedAt.Equal(started) {
-				t.Errorf("StartedAt = %v, want it kept at %v", m.StartedAt, started)
-			}
-		}},
-		{MaintenanceCompleted, Operational, func(t *testing.T, m Maintenance, at time.Time) {
-			if m.CompletedAt == nil || !m.CompletedAt.Equal(at) {
-				t.Errorf("CompletedAt = %v, want %v", m.CompletedAt, at)
-			}
-		}},
-	}
-	for i, step := range steps {
-		at := clk.Now()
-		body := "step " + string(rune('1'+i))
-		got, err := st.PostMaintenanceUpdate(t.Context(), m.ID, MaintenanceUpdateInput{Status: step.status, Body: body})
 		if err != nil {
-			t.Fatalf("step %d (%s): %v", i, step.status, err)
+			t.Fatalf("CreateMaintenance: %v", err)
 		}
-		if step.status != "" && got.Status != step.status {
-			t.Errorf("step %d: status %s, want %s", i, got.Status, step.status)
+		if m.Name != "Database upgrade" || m.Status != MaintenanceScheduled || !m.AutoTransition {
+			t.Errorf("maintenance = %q %s auto %v, want %q scheduled auto true", m.Name, m.Status, m.AutoTransition, "Database upgrade")
 		}
-		if got.Updates[0].Body != body || got.Updates[0].Status != got.Status || !got.Updates[0].CreatedAt.Equal(at) {
-			t.Errorf("step %d: newest update = %+v", i, got.Updates[0])
+		if !m.ScheduledFor.Equal(from) || !m.ScheduledUntil.Equal(until) {
+			t.Errorf("window = %v–%v, want %v–%v", m.ScheduledFor, m.ScheduledUntil, from, until)
 		}
-		if len(got.Updates) != i+2 {
-			t.Errorf("step %d: %d updates, want %d", i, len(got.Updates), i+2)
+		if _, off := m.ScheduledFor.Zone(); off != 0 {
+			t.Errorf("scheduled_for comes back with offset %d, want UTC", off)
 		}
-		wantStatus(t, st, api, step.want)
-		wantStatus(t, st, db, step.want)
-		wantStatus(t, st, bystander, Operational)
-		step.check(t, got, at)
-		clk.Advance(30 * time.Minute)
-	}
-	// The history shows the window.
-	h := historyOf(t, st, api.ID)
-	if len(h) != 3 || h[1].Status != UnderMaintenance || !h[1].At.Equal(started) || h[2].Status != Operational {
-		t.Errorf("history = %+v, want operational, under_maintenance at %v, operational", h, started)
-	}
-}
+		if m.StartedAt != nil || m.CompletedAt != nil || !m.CreatedAt.Equal(t0) {
+			t.Errorf("started %v completed %v created %v", m.StartedAt, m.CompletedAt, m.CreatedAt)
+		}
+		want := []string{api.ID, db.ID}
+		sort.Strings(want)
+		if !slices.Equal(m.Components, want) {
+			t.Errorf("components = %v, want %v (each once)", m.Components, want)
+		}
+		if len(m.Updates) != 1 || m.Updates[0].Status != MaintenanceScheduled || m.Updates[0].Body != "We will upgrade the database." {
+			t.Errorf("updates = %+v, want the announcement", m.Updates)
+		}
+		// Scheduling does not touch the components.
+		wantStatus(t, st, api, Operational)
+		wantStatus(t, st, db, Operational)
 
-func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
-	order := MaintenanceStatuses
-	for i, from := range order {
-		for _, to := range order[:i] {
-			t.Run(string(from)+" to "+string(to), func(t *testing.T) {
-				st := newTestStore(t)
-				api := mustCreateComponent(t, st, "API")
-				m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
-				if from != MaintenanceScheduled {
-					mustPostMaintenanceUpdate(t, st, m.ID, from)
-				}
-				componentBefore := statusOf(t, st, api.ID)
-				before := tableCounts(t, st)
-
-				_, err := st.PostMaintenanceUpdate(t.Context(), m.ID, MaintenanceUpdateInput{Status: to, Body: "back"})
-				wantConflict(t, err)
-				wantUnchanged(t, st, before)
-				if got, _ := st.GetMaintenance(t.Context(), m.ID); got.Status != from {
-					t.Errorf("status = %s, want it still %s", got.Status, from)
-				}
-				wantStatus(t, st, api, componentBefore)
-			})
+		manual, err := st.CreateMaintenance(t.Context(), MaintenanceInput{Name: "Manual", Body: "By hand.", ScheduledFor: from, ScheduledUntil: until, AutoTransition: ptr(false)})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-
-	st := newTestStore(t)
-	m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
-	bad := []struct {
-		name  string
-		in    MaintenanceUpdateInput
-		field string
-	}{
-		{"unknown status", MaintenanceUpdateInput{Status: "paused", Body: "x"}, "status"},
-		{"empty body", MaintenanceUpdateInput{Status: MaintenanceInProgress, Body: ""}, "body"},
-	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			before := tableCounts(t, st)
-			_, err := st.PostMaintenanceUpdate(t.Context(), m.ID, tt.in)
-			wantValidationError(t, err, tt.field)
-			wantUnchanged(t, st, before)
-		})
-	}
-	t.Run("unknown maintenance", func(t *testing.T) {
-		_, err := st.PostMaintenanceUpdate(t.Context(), "nosuchmainte", MaintenanceUpdateInput{Status: MaintenanceInProgress, Body: "x"})
+		if manual.AutoTransition || len(manual.Components) != 0 || manual.Components == nil {
+			t.Errorf("manual maintenance = auto %v components %#v", manual.AutoTransition, manual.Components)
+		}
+		_, err = st.GetMaintenance(t.Context(), "nosuchmainte")
 		wantNotFound(t, err)
 	})
 }
 
-func TestMaintenanceAndIncidents(t *testing.T) {
-	window := MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(4 * time.Hour), AutoTransition: ptr(false)}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, st *Store, clk *testClock, api Component)
-	}{
-		{"an outage stays shown when maintenance starts", func(t *testing.T, st *Store, clk *testClock, api Component) {
-			inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{api.ID: MajorOutage}})
-			w := window
-			w.Components = []string{api.ID}
-			m := mustCreateMaintenance(t, st, w)
-			clk.Advance(time.Minute)
-			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
-			wantStatus(t, st, api, MajorOutage)
-			clk.Advance(time.Minute)
-			mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
-			wantStatus(t, st, api, UnderMaintenance)
-			clk.Advance(time.Minute)
-			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
-			wantStatus(t, st, api, Operational)
-		}},
-		{"completing returns to an open incident's status", func(t *testing.T, st *Store, clk *testClock, api Component) {
-			w := window
-			w.Components = []string{api.ID}
-			m := mustCreateMaintenance(t, st, w)
-			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
-			clk.Advance(time.Minute)
-			inc := mustCreateIncident(t, st, IncidentInput{Name: "Slow after upgrade", Components: map[string]ComponentStatus{api.ID: DegradedPerformance}})
-			wantStatus(t, st, api, DegradedPerformance)
-			clk.Advance(time.Minute)
-			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
-			wantStatus(t, st, api, DegradedPerformance)
-			clk.Advance(time.Minute)
-			mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
-			wantStatus(t, st, api, Operational)
-		}},
-		{"an incident marking it operational during maintenance", func(t *testing.T, st *Store, clk *testClock, api Component) {
-			w := window
-			w.Components = []string{api.ID}
-			m := mustCreateMaintenance(t, st, w)
-			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
-			clk.Advance(time.Minute)
-			inc := mustCreateIncident(t, st, IncidentInput{Name: "Blip", Components: map[string]ComponentStatus{api.ID: PartialOutage}})
-			clk.Advance(time.Minute)
-			mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
-			wantStatus(t, st, api, UnderMaintenance)
-			clk.Advance(time.Minute)
-			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
-			wantStatus(t, st, api, Operational)
-		}},
-		{"overlapping windows: the one still running holds it", func(t *testing.T, st *Store, clk *testClock, api Component) {
-			w := window
-			w.Components = []string{api.ID}
-			first := mustCreateMaintenance(t, st, w)
-			second := mustCreateMaintenance(t, st, w)
-			mustPostMaintenanceUpdate(t, st, first.ID, MaintenanceInProgress)
-			mustPostMaintenanceUpdate(t, st, second.ID, MaintenanceInProgress)
-			clk.Advance(time.Minute)
-			mustPostMaintenanceUpdate(t, st, first.ID, MaintenanceCompleted)
-			wantStatus(t, st, api, UnderMaintenance)
-			clk.Advance(time.Minute)
-			mustPostMaintenanceUpdate(t, st, second.ID, MaintenanceCompleted)
-			wantStatus(t, st, api, Operational)
-		}},
-		{"completing a window that never started leaves its components alone", func(t *testing.T, st *Store, clk *testClock, api Component) {
-			if _, err := st.UpdateComponent(t.Context(), api.ID, ComponentPatch{Status: ptr(DegradedPerformance)}); err != nil {
-				t.Fatal(err)
-			}
-			w := window
-			w.Components = []string{api.ID}
-			m := mustCreateMaintenance(t, st, w)
-			clk.Advance(time.Minute)
-			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
-			wantStatus(t, st, api, DegradedPerformance)
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			st := newTestStore(t)
-			clk := useClock(st, t0)
-			api := mustCreateComponent(t, st, "API")
-			tt.run(t, st, clk, api)
-		})
-	}
+func TestCreateMaintenanceValidation(t *testing.T) {
+	backends(t, func(t *testing.T) {
+		from, until := t0.Add(time.Hour), t0.Add(2*time.Hour)
+		tests := []struct {
+			name  string
+			in    func(api Component) MaintenanceInput
+			field string
+		}{
+			{"empty name", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "", Body: "x", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: until}
+			}, "name"},
+			{"name too long", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: strings.Repeat("x", 256), Body: "x", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: until}
+			}, "name"},
+			{"empty body", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: until}
+			}, "body"},
+			{"no start", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledUntil: until}
+			}, "scheduled_for"},
+			{"no end", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: from}
+			}, "scheduled_until"},
+			{"end equals start", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: from, ScheduledUntil: from}
+			}, "scheduled_until"},
+			{"end before start", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: until, ScheduledUntil: from}
+			}, "scheduled_until"},
+			{"unknown component", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID, "nosuchcompon"}, ScheduledFor: from, ScheduledUntil: until}
+			}, "components"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				st := newTestStore(t)
+				api := mustCreateComponent(t, st, "API")
+				before := tableCounts(t, st)
+				_, err := st.CreateMaintenance(t.Context(), tt.in(api))
+				wantValidationError(t, err, tt.field)
+				wantUnchanged(t, st, before)
+			})
+		}
+	})
 }
 
-func TestUpdateMaintenance(t *testing.T) {
-	t.Run("fields", func(t *testing.T) {
+func TestMaintenanceLifecycle(t *testing.T) {
+	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
 		api := mustCreateComponent(t, st, "API")
 		db := mustCreateComponent(t, st, "Database")
-		m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0.Add(time.Hour), ScheduledUntil: t0.Add(2 * time.Hour)})
-		at := clk.Advance(time.Minute)
-		from, until := t0.Add(3*time.Hour), t0.Add(5*time.Hour)
-		got, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{
-			Name: ptr("Bigger upgrade"), Components: &[]string{db.ID}, ScheduledFor: &from, ScheduledUntil: &until, AutoTransition: ptr(false),
-		})
-		if err != nil {
-			t.Fatalf("UpdateMaintenance: %v", err)
+		bystander := mustCreateComponent(t, st, "Website")
+		m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID, db.ID}, ScheduledFor: t0.Add(time.Hour), ScheduledUntil: t0.Add(3 * time.Hour), AutoTransition: ptr(false)})
+
+		started := clk.Advance(time.Hour)
+		steps := []struct {
+			status MaintenanceStatus
+			want   ComponentStatus
+			check  func(t *testing.T, m Maintenance, at time.Time)
+		}{
+			{MaintenanceInProgress, UnderMaintenance, func(t *testing.T, m Maintenance, at time.Time) {
+				if m.StartedAt == nil || !m.StartedAt.Equal(at) || m.CompletedAt != nil {
+					t.Errorf("started %v completed %v, want started %v", m.StartedAt, m.CompletedAt, at)
+				}
+			}},
+			{"", UnderMaintenance, func(t *testing.T, m Maintenance, at time.Time) {
+				if m.Status != MaintenanceInProgress {
+					t.Errorf("an update without a status moved it to %s", m.Status)
+				}
+			}},
+			{MaintenanceVerifying, UnderMaintenance, func(t *testing.T, m Maintenance, at time.Time) {
+				if m.StartedAt == nil || !m.StartedAt.Equal(started) {
+					t.Errorf("StartedAt = %v, want it kept at %v", m.StartedAt, started)
+				}
+			}},
+			{MaintenanceCompleted, Operational, func(t *testing.T, m Maintenance, at time.Time) {
+				if m.CompletedAt == nil || !m.CompletedAt.Equal(at) {
+					t.Errorf("CompletedAt = %v, want %v", m.CompletedAt, at)
+				}
+			}},
 		}
-		if got.Name != "Bigger upgrade" || !got.ScheduledFor.Equal(from) || !got.ScheduledUntil.Equal(until) || got.AutoTransition || !slices.Equal(got.Components, []string{db.ID}) {
-			t.Errorf("got %+v", got)
+		for i, step := range steps {
+			at := clk.Now()
+			body := "step " + string(rune('1'+i))
+			got, err := st.PostMaintenanceUpdate(t.Context(), m.ID, MaintenanceUpdateInput{Status: step.status, Body: body})
+			if err != nil {
+				t.Fatalf("step %d (%s): %v", i, step.status, err)
+			}
+			if step.status != "" && got.Status != step.status {
+				t.Errorf("step %d: status %s, want %s", i, got.Status, step.status)
+			}
+			if got.Updates[0].Body != body || got.Updates[0].Status != got.Status || !got.Updates[0].CreatedAt.Equal(at) {
+				t.Errorf("step %d: newest update = %+v", i, got.Updates[0])
+			}
+			if len(got.Updates) != i+2 {
+				t.Errorf("step %d: %d updates, want %d", i, len(got.Updates), i+2)
+			}
+			wantStatus(t, st, api, step.want)
+			wantStatus(t, st, db, step.want)
+			wantStatus(t, st, bystander, Operational)
+			step.check(t, got, at)
+			clk.Advance(30 * time.Minute)
 		}
-		if !got.UpdatedAt.Equal(at) || got.Status != MaintenanceScheduled || len(got.Updates) != 1 {
-			t.Errorf("updated %v status %s updates %d", got.UpdatedAt, got.Status, len(got.Updates))
+		// The history shows the window.
+		h := historyOf(t, st, api.ID)
+		if len(h) != 3 || h[1].Status != UnderMaintenance || !h[1].At.Equal(started) || h[2].Status != Operational {
+			t.Errorf("history = %+v, want operational, under_maintenance at %v, operational", h, started)
 		}
-		wantStatus(t, st, api, Operational)
-		wantStatus(t, st, db, Operational)
 	})
-	t.Run("components of a running window", func(t *testing.T) {
+}
+
+func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
+	backends(t, func(t *testing.T) {
+		order := MaintenanceStatuses
+		for i, from := range order {
+			for _, to := range order[:i] {
+				t.Run(string(from)+" to "+string(to), func(t *testing.T) {
+					st := newTestStore(t)
+					api := mustCreateComponent(t, st, "API")
+					m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
+					if from != MaintenanceScheduled {
+						mustPostMaintenanceUpdate(t, st, m.ID, from)
+					}
+					componentBefore := statusOf(t, st, api.ID)
+					before := tableCounts(t, st)
+
+					_, err := st.PostMaintenanceUpdate(t.Context(), m.ID, MaintenanceUpdateInput{Status: to, Body: "back"})
+					wantConflict(t, err)
+					wantUnchanged(t, st, before)
+					if got, _ := st.GetMaintenance(t.Context(), m.ID); got.Status != from {
+						t.Errorf("status = %s, want it still %s", got.Status, from)
+					}
+					wantStatus(t, st, api, componentBefore)
+				})
+			}
+		}
+
 		st := newTestStore(t)
-		api := mustCreateComponent(t, st, "API")
-		db := mustCreateComponent(t, st, "Database")
-		m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
-		mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
-		if _, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{Components: &[]string{db.ID}}); err != nil {
-			t.Fatal(err)
+		m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
+		bad := []struct {
+			name  string
+			in    MaintenanceUpdateInput
+			field string
+		}{
+			{"unknown status", MaintenanceUpdateInput{Status: "paused", Body: "x"}, "status"},
+			{"empty body", MaintenanceUpdateInput{Status: MaintenanceInProgress, Body: ""}, "body"},
 		}
-		wantStatus(t, st, api, Operational)
-		wantStatus(t, st, db, UnderMaintenance)
+		for _, tt := range bad {
+			t.Run(tt.name, func(t *testing.T) {
+				before := tableCounts(t, st)
+				_, err := st.PostMaintenanceUpdate(t.Context(), m.ID, tt.in)
+				wantValidationError(t, err, tt.field)
+				wantUnchanged(t, st, before)
+			})
+		}
+		t.Run("unknown maintenance", func(t *testing.T) {
+			_, err := st.PostMaintenanceUpdate(t.Context(), "nosuchmainte", MaintenanceUpdateInput{Status: MaintenanceInProgress, Body: "x"})
+			wantNotFound(t, err)
+		})
 	})
-	bad := []struct {
-		name  string
-		patch func(api Component) MaintenancePatch
-		field string
-	}{
-		{"empty name", func(Component) MaintenancePatch { return MaintenancePatch{Name: ptr("")} }, "name"},
-		{"end before start", func(Component) MaintenancePatch {
-			return MaintenancePatch{Name: ptr("Fine"), ScheduledUntil: ptr(t0.Add(-time.Hour))}
-		}, "scheduled_until"},
-		{"start after end", func(Component) MaintenancePatch { return MaintenancePatch{ScheduledFor: ptr(t0.Add(10 * time.Hour))} }, "scheduled_until"},
-		{"unknown component", func(api Component) MaintenancePatch {
-			return MaintenancePatch{Name: ptr("Fine"), Components: &[]string{api.ID, "nosuchcompon"}}
-		}, "components"},
-	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
+}
+
+func TestMaintenanceAndIncidents(t *testing.T) {
+	backends(t, func(t *testing.T) {
+		window := MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(4 * time.Hour), AutoTransition: ptr(false)}
+		tests := []struct {
+			name string
+			run  func(t *testing.T, st *Store, clk *testClock, api Component)
+		}{
+			{"an outage stays shown when maintenance starts", func(t *testing.T, st *Store, clk *testClock, api Component) {
+				inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{api.ID: MajorOutage}})
+				w := window
+				w.Components = []string{api.ID}
+				m := mustCreateMaintenance(t, st, w)
+				clk.Advance(time.Minute)
+				mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
+				wantStatus(t, st, api, MajorOutage)
+				clk.Advance(time.Minute)
+				mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
+				wantStatus(t, st, api, UnderMaintenance)
+				clk.Advance(time.Minute)
+				mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
+				wantStatus(t, st, api, Operational)
+			}},
+			{"completing returns to an open incident's status", func(t *testing.T, st *Store, clk *testClock, api Component) {
+				w := window
+				w.Components = []string{api.ID}
+				m := mustCreateMaintenance(t, st, w)
+				mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
+				clk.Advance(time.Minute)
+				inc := mustCreateIncident(t, st, IncidentInput{Name: "Slow after upgrade", Components: map[string]ComponentStatus{api.ID: DegradedPerformance}})
+				wantStatus(t, st, api, DegradedPerformance)
+				clk.Advance(time.Minute)
+				mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
+				wantStatus(t, st, api, DegradedPerformance)
+				clk.Advance(time.Minute)
+				mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
+				wantStatus(t, st, api, Operational)
+			}},
+			{"an incident marking it operational during maintenance", func(t *testing.T, st *Store, clk *testClock, api Component) {
+				w := window
+				w.Components = []string{api.ID}
+				m := mustCreateMaintenance(t, st, w)
+				mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
+				clk.Advance(time.Minute)
+				inc := mustCreateIncident(t, st, IncidentInput{Name: "Blip", Components: map[string]ComponentStatus{api.ID: PartialOutage}})
+				clk.Advance(time.Minute)
+				mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
+				wantStatus(t, st, api, UnderMaintenance)
+				clk.Advance(time.Minute)
+				mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
+				wantStatus(t, st, api, Operational)
+			}},
+			{"overlapping windows: the one still running holds it", func(t *testing.T, st *Store, clk *testClock, api Component) {
+				w := window
+				w.Components = []string{api.ID}
+				first := mustCreateMaintenance(t, st, w)
+				second := mustCreateMaintenance(t, st, w)
+				mustPostMaintenanceUpdate(t, st, first.ID, MaintenanceInProgress)
+				mustPostMaintenanceUpdate(t, st, second.ID, MaintenanceInProgress)
+				clk.Advance(time.Minute)
+				mustPostMaintenanceUpdate(t, st, first.ID, MaintenanceCompleted)
+				wantStatus(t, st, api, UnderMaintenance)
+				clk.Advance(time.Minute)
+				mustPostMaintenanceUpdate(t, st, second.ID, MaintenanceCompleted)
+				wantStatus(t, st, api, Operational)
+			}},
+			{"completing a window that never started leaves its components alone", func(t *testing.T, st *Store, clk *testClock, api Component) {
+				if _, err := st.UpdateComponent(t.Context(), api.ID, ComponentPatch{Status: ptr(DegradedPerformance)}); err != nil {
+					t.Fatal(err)
+				}
+				w := window
+				w.Components = []string{api.ID}
+				m := mustCreateMaintenance(t, st, w)
+				clk.Advance(time.Minute)
+				mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
+				wantStatus(t, st, api, DegradedPerformance)
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				st := newTestStore(t)
+				clk := useClock(st, t0)
+				api := mustCreateComponent(t, st, "API")
+				tt.run(t, st, clk, api)
+			})
+		}
+	})
+}
+
+func TestUpdateMaintenance(t *testing.T) {
+	backends(t, func(t *testing.T) {
+		t.Run("fields", func(t *testing.T) {
+			st := newTestStore(t)
+			clk := useClock(st, t0)
+			api := mustCreateComponent(t, st, "API")
+			db := mustCreateComponent(t, st, "Database")
+			m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0.Add(time.Hour), ScheduledUntil: t0.Add(2 * time.Hour)})
+			at := clk.Advance(time.Minute)
+			from, until := t0.Add(3*time.Hour), t0.Add(5*time.Hour)
+			got, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{
+				Name: ptr("Bigger upgrade"), Components: &[]string{db.ID}, ScheduledFor: &from, ScheduledUntil: &until, AutoTransition: ptr(false),
+			})
+			if err != nil {
+				t.Fatalf("UpdateMaintenance: %v", err)
+			}
+			if got.Name != "Bigger upgrade" || !got.ScheduledFor.Equal(from) || !got.ScheduledUntil.Equal(until) || got.AutoTransition || !slices.Equal(got.Components, []string{db.ID}) {
+				t.Errorf("got %+v", got)
+			}
+			if !got.UpdatedAt.Equal(at) || got.Status != MaintenanceScheduled || len(got.Updates) != 1 {
+				t.Errorf("updated %v status %s updates %d", got.UpdatedAt, got.Status, len(got.Updates))
+			}
+			wantStatus(t, st, api, Operational)
+			wantStatus(t, st, db, Operational)
+		})
+		t.Run("components of a running window", func(t *testing.T) {
 			st := newTestStore(t)
 			api := mustCreateComponent(t, st, "API")
 			db := mustCreateComponent(t, st, "Database")
-			m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{db.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
-			before := tableCounts(t, st)
-			_, err := st.UpdateMaintenance(t.Context(), m.ID, tt.patch(api))
-			wantValidationError(t, err, tt.field)
-			wantUnchanged(t, st, before)
-			got, _ := st.GetMaintenance(t.Context(), m.ID)
-			if got.Name != m.Name || !got.ScheduledUntil.Equal(m.ScheduledUntil) || !slices.Equal(got.Components, m.Components) {
-				t.Errorf("maintenance changed to %+v", got)
+			m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
+			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
+			if _, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{Components: &[]string{db.ID}}); err != nil {
+				t.Fatal(err)
 			}
+			wantStatus(t, st, api, Operational)
+			wantStatus(t, st, db, UnderMaintenance)
 		})
-	}
-	t.Run("completed cannot change", func(t *testing.T) {
-		st := newTestStore(t)
-		m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
-		mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
-		_, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{Name: ptr("Later")})
-		wantConflict(t, err)
-	})
-	t.Run("unknown maintenance", func(t *testing.T) {
-		st := newTestStore(t)
-		_, err := st.UpdateMaintenance(t.Context(), "nosuchmainte", MaintenancePatch{Name: ptr("x")})
-		wantNotFound(t, err)
+		bad := []struct {
+			name  string
+			patch func(api Component) MaintenancePatch
+			field string
+		}{
+			{"empty name", func(Component) MaintenancePatch { return MaintenancePatch{Name: ptr("")} }, "name"},
+			{"end before start", func(Component) MaintenancePatch {
+				return MaintenancePatch{Name: ptr("Fine"), ScheduledUntil: ptr(t0.Add(-time.Hour))}
+			}, "scheduled_until"},
+			{"start after end", func(Component) MaintenancePatch { return MaintenancePatch{ScheduledFor: ptr(t0.Add(10 * time.Hour))} }, "scheduled_until"},
+			{"unknown component", func(api Component) MaintenancePatch {
+				return MaintenancePatch{Name: ptr("Fine"), Components: &[]string{api.ID, "nosuchcompon"}}
+			}, "components"},
+		}
+		for _, tt := range bad {
+			t.Run(tt.name, func(t *testing.T) {
+				st := newTestStore(t)
+				api := mustCreateComponent(t, st, "API")
+				db := mustCreateComponent(t, st, "Database")
+				m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{db.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
+				before := tableCounts(t, st)
+				_, err := st.UpdateMaintenance(t.Context(), m.ID, tt.patch(api))
+				wantValidationError(t, err, tt.field)
+				wantUnchanged(t, st, before)
+				got, _ := st.GetMaintenance(t.Context(), m.ID)
+				if got.Name != m.Name || !got.ScheduledUntil.Equal(m.ScheduledUntil) || !slices.Equal(got.Components, m.Components) {
+					t.Errorf("maintenance changed to %+v", got)
+				}
+			})
+		}
+		t.Run("completed cannot change", func(t *testing.T) {
+			st := newTestStore(t)
+			m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
+			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
+			_, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{Name: ptr("Later")})
+			wantConflict(t, err)
+		})
+		t.Run("unknown maintenance", func(t *testing.T) {
+			st := newTestStore(t)
+			_, err := st.UpdateMaintenance(t.Context(), "nosuchmainte", MaintenancePatch{Name: ptr("x")})
+			wantNotFound(t, err)
+		})
 	})
 }
 
 func TestAdvanceMaintenances(t *testing.T) {
-	st := newTestStore(t)
-	clk := useClock(st, t0)
-	now := t0.Add(10 * time.Hour)
-	type window struct {
-		name      string
-		from, to  time.Duration // from t0
-		auto      bool
-		startedBy MaintenanceStatus // posted by hand before the clock moves
-		want      MaintenanceStatus
-		wantComp  ComponentStatus
-	}
-	windows := []window{
-		{"due to start", 9 * time.Hour, 12 * time.Hour, true, "", MaintenanceInProgress, UnderMaintenance},
-		{"starting exactly now", 10 * time.Hour, 12 * time.Hour, true, "", MaintenanceInProgress, UnderMaintenance},
-		{"not yet due", 11 * time.Hour, 12 * time.Hour, true, "", MaintenanceScheduled, Operational},
-		{"due but manual", 9 * time.Hour, 12 * time.Hour, false, "", MaintenanceScheduled, Operational},
-		{"running and ended", 1 * time.Hour, 2 * time.Hour, true, MaintenanceInProgress, MaintenanceCompleted, Operational},
-		{"verifying and ended", 1 * time.Hour, 10 * time.Hour, true, MaintenanceVerifying, MaintenanceCompleted, Operational},
-		{"running, ended, but manual", 1 * time.Hour, 2 * time.Hour, false, MaintenanceInProgress, MaintenanceInProgress, UnderMaintenance},
-		{"missed entirely", 1 * time.Hour, 2 * time.Hour, true, "", MaintenanceCompleted, Operational},
-	}
-	ids := map[string]string{}
-	comps := map[string]Component{}
-	for _, w := range windows {
-		c := mustCreateComponent(t, st, w.name)
-		m := mustCreateMaintenance(t, st, MaintenanceInput{Name: w.name, Components: []string{c.ID}, ScheduledFor: t0.Add(w.from), ScheduledUntil: t0.Add(w.to), AutoTransition: &w.auto})
-		if w.startedBy != "" {
-			mustPostMaintenanceUpdate(t, st, m.ID, w.startedBy)
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		clk := useClock(st, t0)
+		now := t0.Add(10 * time.Hour)
+		type window struct {
+			name      string
+			from, to  time.Duration // from t0
+			auto      bool
+			startedBy MaintenanceStatus // posted by hand before the clock moves
+			want      MaintenanceStatus
+			wantComp  ComponentStatus
 		}
-		ids[w.name], comps[w.name] = m.ID, c
-	}
+		windows := []window{
+			{"due to start", 9 * time.Hour, 12 * time.Hour, true, "", MaintenanceInProgress, UnderMaintenance},
+			{"starting exactly now", 10 * time.Hour, 12 * time.Hour, true, "", MaintenanceInProgress, UnderMaintenance},
+			{"not yet due", 11 * time.Hour, 12 * time.Hour, true, "", MaintenanceScheduled, Operational},
+			{"due but manual", 9 * time.Hour, 12 * time.Hour, false, "", MaintenanceScheduled, Operational},
+			{"running and ended", 1 * time.Hour, 2 * time.Hour, true, MaintenanceInProgress, MaintenanceCompleted, Operational},
+			{"verifying and ended", 1 * time.Hour, 10 * time.Hour, true, MaintenanceVerifying, MaintenanceCompleted, Operational},
+			{"running, ended, but manual", 1 * time.Hour, 2 * time.Hour, false, MaintenanceInProgress, MaintenanceInProgress, UnderMaintenance},
+			{"missed entirely", 1 * time.Hour, 2 * time.Hour, true, "", MaintenanceCompleted, Operational},
+		}
+		ids := map[string]string{}
+		comps := map[string]Component{}
+		for _, w := range windows {
+			c := mustCreateComponent(t, st, w.name)
+			m := mustCreateMaintenance(t, st, MaintenanceInput{Name: w.name, Components: []string{c.ID}, ScheduledFor: t0.Add(w.from), ScheduledUntil: t0.Add(w.to), AutoTransition: &w.auto})
+			if w.startedBy != "" {
+				mustPostMaintenanceUpdate(t, st, m.ID, w.startedBy)
+			}
+			ids[w.name], comps[w.name] = m.ID, c
+		}
 
-	clk.Set(now)
-	since := lastEventID(t, st)
-	auditBefore := len(auditEntries(t, st))
-	alice := Actor{Type: "user", ID: "u1", Name: "Alice"}
-	moved, err := st.AdvanceMaintenances(WithActor(t.Context(), alice))
-	if err != nil {
-		t.Fatalf("AdvanceMaintenances: %v", err)
-	}
-	wantMoved := 0
-	for _, w := range windows {
-		t.Run(w.name, func(t *testing.T) {
-			m, err := st.GetMaintenance(t.Context(), ids[w.name])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.Status != w.want {
-				t.Errorf("status = %s, want %s", m.Status, w.want)
-			}
-			wantStatus(t, st, comps[w.name], w.wantComp)
-			before := w.startedBy
-			if before == "" {
-				before = MaintenanceScheduled
-			}
-			if m.Status == before {
-				return
-			}
-			if m.Updates[0].Status != w.want || m.Updates[0].Body == "" || !m.Updates[0].CreatedAt.Equal(now) {
-				t.Errorf("automatic update = %+v, want a %s message at %v", m.Updates[0], w.want, now)
-			}
-			if w.want == MaintenanceCompleted && (m.CompletedAt == nil || !m.CompletedAt.Equal(now)) {
-				t.Errorf("CompletedAt = %v, want %v", m.CompletedAt, now)
-			}
-			if w.want == MaintenanceInProgress && (m.StartedAt == nil || !m.StartedAt.Equal(now)) {
-				t.Errorf("StartedAt = %v, want %v", m.StartedAt, now)
-			}
-			entries, err := st.QueryAuditLog(t.Context(), AuditFilter{ObjectType: "maintenance", ObjectID: m.ID, Limit: 1})
-			if err != nil || len(entries) != 1 {
-				t.Fatalf("audit = %+v, %v", entries, err)
-			}
-			if e := entries[0]; e.Actor != SystemActor || e.Action != "maintenance.update_posted" || !e.At.Equal(now) {
-				t.Errorf("audit entry = %+v, want maintenance.update_posted by %+v", e, SystemActor)
-			}
-		})
-		if w.want != w.startedBy && !(w.startedBy == "" && w.want == MaintenanceScheduled) {
-			wantMoved++
-		}
-	}
-	if moved != wantMoved {
-		t.Errorf("AdvanceMaintenances moved %d, want %d", moved, wantMoved)
-	}
-	if n := len(auditEntries(t, st)) - auditBefore; n != wantMoved {
-		t.Errorf("%d audit entries written, want one per window moved (%d)", n, wantMoved)
-	}
-	events, err := st.EventsSince(t.Context(), since, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	updated := map[string]bool{}
-	for _, e := range events {
-		if e.Type == "maintenance.updated" {
-			updated[e.ObjectID] = true
-		}
-	}
-	if len(updated) != wantMoved {
-		t.Errorf("change feed names %d maintenances, want %d", len(updated), wantMoved)
-	}
-
-	t.Run("running again moves nothing", func(t *testing.T) {
+		clk.Set(now)
 		since := lastEventID(t, st)
-		moved, err := st.AdvanceMaintenances(t.Context())
-		if err != nil || moved != 0 {
-			t.Errorf("AdvanceMaintenances = %d, %v; want 0", moved, err)
+		auditBefore := len(auditEntries(t, st))
+		alice := Actor{Type: "user", ID: "u1", Name: "Alice"}
+		moved, err := st.AdvanceMaintenances(WithActor(t.Context(), alice))
+		if err != nil {
+			t.Fatalf("AdvanceMaintenances: %v", err)
 		}
-		if last := lastEventID(t, st); last != since {
-			t.Errorf("events written when nothing moved")
+		wantMoved := 0
+		for _, w := range windows {
+			t.Run(w.name, func(t *testing.T) {
+				m, err := st.GetMaintenance(t.Context(), ids[w.name])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Status != w.want {
+					t.Errorf("status = %s, want %s", m.Status, w.want)
+				}
+				wantStatus(t, st, comps[w.name], w.wantComp)
+				before := w.startedBy
+				if before == "" {
+					before = MaintenanceScheduled
+				}
+				if m.Status == before {
+					return
+				}
+				if m.Updates[0].Status != w.want || m.Updates[0].Body == "" || !m.Updates[0].CreatedAt.Equal(now) {
+					t.Errorf("automatic update = %+v, want a %s message at %v", m.Updates[0], w.want, now)
+				}
+				if w.want == MaintenanceCompleted && (m.CompletedAt == nil || !m.CompletedAt.Equal(now)) {
+					t.Errorf("CompletedAt = %v, want %v", m.CompletedAt, now)
+				}
+				if w.want == MaintenanceInProgress && (m.StartedAt == nil || !m.StartedAt.Equal(now)) {
+					t.Errorf("StartedAt = %v, want %v", m.StartedAt, now)
+				}
+				entries, err := st.QueryAuditLog(t.Context(), AuditFilter{ObjectType: "maintenance", ObjectID: m.ID, Limit: 1})
+				if err != nil || len(entries) != 1 {
+					t.Fatalf("audit = %+v, %v", entries, err)
+				}
+				if e := entries[0]; e.Actor != SystemActor || e.Action != "maintenance.update_posted" || !e.At.Equal(now) {
+					t.Errorf("audit entry = %+v, want maintenance.update_posted by %+v", e, SystemActor)
+				}
+			})
+			if w.want != w.startedBy && !(w.startedBy == "" && w.want == MaintenanceScheduled) {
+				wantMoved++
+			}
 		}
-	})
-	t.Run("later, the running windows complete", func(t *testing.T) {
-		clk.Set(t0.Add(12 * time.Hour))
-		if _, err := st.AdvanceMaintenances(t.Context()); err != nil {
+		if moved != wantMoved {
+			t.Errorf("AdvanceMaintenances moved %d, want %d", moved, wantMoved)
+		}
+		if n := len(auditEntries(t, st)) - auditBefore; n != wantMoved {
+			t.Errorf("%d audit entries written, want one per window moved (%d)", n, wantMoved)
+		}
+		events, err := st.EventsSince(t.Context(), since, 1000)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"due to start", "starting exactly now", "not yet due"} {
-			m, _ := st.GetMaintenance(t.Context(), ids[name])
-			if m.Status != MaintenanceCompleted {
-				t.Errorf("%q is %s, want completed", name, m.Status)
+		updated := map[string]bool{}
+		for _, e := range events {
+			if e.Type == "maintenance.updated" {
+				updated[e.ObjectID] = true
 			}
-			wantStatus(t, st, comps[name], Operational)
 		}
-		if m, _ := st.GetMaintenance(t.Context(), ids["due but manual"]); m.Status != MaintenanceScheduled {
-			t.Errorf("manual window is %s, want still scheduled", m.Status)
+		if len(updated) != wantMoved {
+			t.Errorf("change feed names %d maintenances, want %d", len(updated), wantMoved)
 		}
+
+		t.Run("running again moves nothing", func(t *testing.T) {
+			since := lastEventID(t, st)
+			moved, err := st.AdvanceMaintenances(t.Context())
+			if err != nil || moved != 0 {
+				t.Errorf("AdvanceMaintenances = %d, %v; want 0", moved, err)
+			}
+			if last := lastEventID(t, st); last != since {
+				t.Errorf("events written when nothing moved")
+			}
+		})
+		t.Run("later, the running windows complete", func(t *testing.T) {
+			clk.Set(t0.Add(12 * time.Hour))
+			if _, err := st.AdvanceMaintenances(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"due to start", "starting exactly now", "not yet due"} {
+				m, _ := st.GetMaintenance(t.Context(), ids[name])
+				if m.Status != MaintenanceCompleted {
+					t.Errorf("%q is %s, want completed", name, m.Status)
+				}
+				wantStatus(t, st, comps[name], Operational)
+			}
+			if m, _ := st.GetMaintenance(t.Context(), ids["due but manual"]); m.Status != MaintenanceScheduled {
+				t.Errorf("manual window is %s, want still scheduled", m.Status)
+			}
+		})
 	})
 }
 
 func TestListMaintenances(t *testing.T) {
-	st := newTestStore(t)
-	var ids []string
-	for i := range 4 {
-		m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0.Add(time.Duration(i) * time.Hour), ScheduledUntil: t0.Add(time.Duration(i+1) * time.Hour)})
-		ids = append(ids, m.ID)
-	}
-	mustPostMaintenanceUpdate(t, st, ids[1], MaintenanceInProgress)
-	mustPostMaintenanceUpdate(t, st, ids[0], MaintenanceCompleted)
-
-	tests := []struct {
-		name   string
-		filter MaintenanceFilter
-		want   []string
-	}{
-		{"all, latest start first", MaintenanceFilter{}, []string{ids[3], ids[2], ids[1], ids[0]}},
-		{"scheduled", MaintenanceFilter{Statuses: []MaintenanceStatus{MaintenanceScheduled}}, []string{ids[3], ids[2]}},
-		{"active", MaintenanceFilter{Statuses: []MaintenanceStatus{MaintenanceInProgress, MaintenanceVerifying}}, []string{ids[1]}},
-		{"completed", MaintenanceFilter{Statuses: []MaintenanceStatus{MaintenanceCompleted}}, []string{ids[0]}},
-		{"limit and offset", MaintenanceFilter{Limit: 2, Offset: 1}, []string{ids[2], ids[1]}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			list, err := st.ListMaintenances(t.Context(), tt.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, m := range list {
-				got = append(got, m.ID)
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("ids = %v, want %v", got, tt.want)
-			}
-		})
-	}
-
-	t.Run("ParseMaintenanceStatuses", func(t *testing.T) {
-		got, err := ParseMaintenanceStatuses(" scheduled, in_progress,,")
-		if err != nil || !slices.Equal(got, []MaintenanceStatus{MaintenanceScheduled, MaintenanceInProgress}) {
-			t.Errorf("got %v, %v", got, err)
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		var ids []string
+		for i := range 4 {
+			m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0.Add(time.Duration(i) * time.Hour), ScheduledUntil: t0.Add(time.Duration(i+1) * time.Hour)})
+			ids = append(ids, m.ID)
 		}
-		_, err = ParseMaintenanceStatuses("scheduled,later")
-		wantValidationError(t, err, "status")
+		mustPostMaintenanceUpdate(t, st, ids[1], MaintenanceInProgress)
+		mustPostMaintenanceUpdate(t, st, ids[0], MaintenanceCompleted)
+
+		tests := []struct {
+			name   string
+			filter MaintenanceFilter
+			want   []string
+		}{
+			{"all, latest start first", MaintenanceFilter{}, []string{ids[3], ids[2], ids[1], ids[0]}},
+			{"scheduled", MaintenanceFilter{Statuses: []MaintenanceStatus{MaintenanceScheduled}}, []string{ids[3], ids[2]}},
+			{"active", MaintenanceFilter{Statuses: []MaintenanceStatus{MaintenanceInProgress, MaintenanceVerifying}}, []string{ids[1]}},
+			{"completed", MaintenanceFilter{Statuses: []MaintenanceStatus{MaintenanceCompleted}}, []string{ids[0]}},
+			{"limit and offset", MaintenanceFilter{Limit: 2, Offset: 1}, []string{ids[2], ids[1]}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				list, err := st.ListMaintenances(t.Context(), tt.filter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, m := range list {
+					got = append(got, m.ID)
+				}
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("ids = %v, want %v", got, tt.want)
+				}
+			})
+		}
+
+		t.Run("ParseMaintenanceStatuses", func(t *testing.T) {
+			got, err := ParseMaintenanceStatuses(" scheduled, in_progress,,")
+			if err != nil || !slices.Equal(got, []MaintenanceStatus{MaintenanceScheduled, MaintenanceInProgress}) {
+				t.Errorf("got %v, %v", got, err)
+			}
+			_, err = ParseMaintenanceStatuses("scheduled,later")
+			wantValidationError(t, err, "status")
+		})
 	})
 }

@@ -20,158 +20,166 @@ func importN(t *testing.T, st *Store, n int) {
 
 // The write path writes one job per change, never a row per subscriber.
 func TestOutboxOneJobPerChange(t *testing.T) {
-	st := newTestStore(t)
-	importN(t, st, 1000)
-	c := mustCreateComponent(t, st, "API")
-	inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
-	mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Identified})
-	mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Monitoring, SkipNotify: true})
-	// incident.created, component.updated (API down), incident.updated;
-	// the quiet update none.
-	if n, _ := st.PendingJobs(t.Context()); n != 3 {
-		t.Errorf("%d jobs, want 3", n)
-	}
-	if got := countRows(t, st, "outbox_deliveries"); got != 0 {
-		t.Errorf("%d delivery rows written on the write path, want 0", got)
-	}
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		importN(t, st, 1000)
+		c := mustCreateComponent(t, st, "API")
+		inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
+		mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Identified})
+		mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Monitoring, SkipNotify: true})
+		// incident.created, component.updated (API down), incident.updated;
+		// the quiet update none.
+		if n, _ := st.PendingJobs(t.Context()); n != 3 {
+			t.Errorf("%d jobs, want 3", n)
+		}
+		if got := countRows(t, st, "outbox_deliveries"); got != 0 {
+			t.Errorf("%d delivery rows written on the write path, want 0", got)
+		}
+	})
 }
 
 // Expansion is idempotent per job and recipient, leases exclude other
 // owners until they run out or are released, and a job ends expanded.
 func TestOutboxExpansionAndLeases(t *testing.T) {
-	ctx := t.Context()
-	st := newTestStore(t)
-	clock := useClock(st, t0)
-	importN(t, st, 25)
-	mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		importN(t, st, 25)
+		mustCreateIncident(t, st, IncidentInput{Name: "Down"})
 
-	job, ok, err := st.ClaimJob(ctx, "a", time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("ClaimJob = %v, %v", ok, err)
-	}
-	if _, ok, _ := st.ClaimJob(ctx, "b", time.Minute); ok {
-		t.Fatal("a leased job was claimed by another owner")
-	}
-	if _, _, err := st.ExpandJob(ctx, job.ID, "b", 10, time.Minute, []string{ChannelEmail}); err == nil {
-		t.Fatal("a non-owner expanded the job")
-	}
-	made, done, err := st.ExpandJob(ctx, job.ID, "a", 10, time.Minute, []string{ChannelEmail})
-	if err != nil || made != 10 || done {
-		t.Fatalf("first batch: made %d done %v err %v", made, done, err)
-	}
-	if err := st.ReleaseJob(ctx, job.ID, "a"); err != nil {
-		t.Fatal(err)
-	}
-	job2, ok, err := st.ClaimJob(ctx, "b", time.Minute)
-	if err != nil || !ok || job2.ID != job.ID {
-		t.Fatalf("after release: %v %v", ok, err)
-	}
-	total := made
-	for !done {
-		if made, done, err = st.ExpandJob(ctx, job.ID, "b", 10, time.Minute, []string{ChannelEmail}); err != nil {
+		job, ok, err := st.ClaimJob(ctx, "a", time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("ClaimJob = %v, %v", ok, err)
+		}
+		if _, ok, _ := st.ClaimJob(ctx, "b", time.Minute); ok {
+			t.Fatal("a leased job was claimed by another owner")
+		}
+		if _, _, err := st.ExpandJob(ctx, job.ID, "b", 10, time.Minute, []string{ChannelEmail}); err == nil {
+			t.Fatal("a non-owner expanded the job")
+		}
+		made, done, err := st.ExpandJob(ctx, job.ID, "a", 10, time.Minute, []string{ChannelEmail})
+		if err != nil || made != 10 || done {
+			t.Fatalf("first batch: made %d done %v err %v", made, done, err)
+		}
+		if err := st.ReleaseJob(ctx, job.ID, "a"); err != nil {
 			t.Fatal(err)
 		}
-		total += made
-	}
-	if total != 25 || countRows(t, st, "outbox_deliveries") != 25 {
-		t.Errorf("expanded %d, rows %d, want 25", total, countRows(t, st, "outbox_deliveries"))
-	}
+		job2, ok, err := st.ClaimJob(ctx, "b", time.Minute)
+		if err != nil || !ok || job2.ID != job.ID {
+			t.Fatalf("after release: %v %v", ok, err)
+		}
+		total := made
+		for !done {
+			if made, done, err = st.ExpandJob(ctx, job.ID, "b", 10, time.Minute, []string{ChannelEmail}); err != nil {
+				t.Fatal(err)
+			}
+			total += made
+		}
+		if total != 25 || countRows(t, st, "outbox_deliveries") != 25 {
+			t.Errorf("expanded %d, rows %d, want 25", total, countRows(t, st, "outbox_deliveries"))
+		}
 
-	// Claims: leased deliveries are not claimed again until the lease ends.
-	ds, err := st.ClaimDeliveries(ctx, ChannelEmail, "a", 20, time.Minute)
-	if err != nil || len(ds) != 20 || ds[0].Attempt != 1 || len(ds[0].ManageToken) != 37 {
-		t.Fatalf("claim: %d %v %+v", len(ds), err, ds[0])
-	}
-	more, _ := st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute)
-	if len(more) != 5 {
-		t.Fatalf("second claim got %d, want the 5 unleased", len(more))
-	}
-	clock.Advance(2 * time.Minute)
-	again, _ := st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute)
-	if len(again) != 25 || again[0].Attempt != 2 {
-		t.Fatalf("after the leases ran out: %d claimed", len(again))
-	}
-	// The old owner's late results are ignored.
-	if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent}}); err != nil {
-		t.Fatal(err)
-	}
-	var sent int
-	for _, r := range again {
-		if err := st.RecordResults(ctx, "b", []DeliveryResult{{Delivery: r, Outcome: Sent}}); err != nil {
+		// Claims: leased deliveries are not claimed again until the lease ends.
+		ds, err := st.ClaimDeliveries(ctx, ChannelEmail, "a", 20, time.Minute)
+		if err != nil || len(ds) != 20 || ds[0].Attempt != 1 || len(ds[0].ManageToken) != 37 {
+			t.Fatalf("claim: %d %v %+v", len(ds), err, ds[0])
+		}
+		more, _ := st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute)
+		if len(more) != 5 {
+			t.Fatalf("second claim got %d, want the 5 unleased", len(more))
+		}
+		clock.Advance(2 * time.Minute)
+		again, _ := st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute)
+		if len(again) != 25 || again[0].Attempt != 2 {
+			t.Fatalf("after the leases ran out: %d claimed", len(again))
+		}
+		// The old owner's late results are ignored.
+		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent}}); err != nil {
 			t.Fatal(err)
 		}
-		sent++
-	}
-	c, _ := st.OutboxCounts(ctx)
-	if c["email/sent"] != 25 || c["email/sending"] != 0 {
-		t.Errorf("counts %v", c)
-	}
+		var sent int
+		for _, r := range again {
+			if err := st.RecordResults(ctx, "b", []DeliveryResult{{Delivery: r, Outcome: Sent}}); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+		c, _ := st.OutboxCounts(ctx)
+		if c["email/sent"] != 25 || c["email/sending"] != 0 {
+			t.Errorf("counts %v", c)
+		}
+	})
 }
 
 func TestSubscriberLinksAndBadLinks(t *testing.T) {
-	ctx := t.Context()
-	st := newTestStore(t)
-	sub, err := st.AddSubscriber(ctx, SubscriberInput{Email: "ada@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	manage, confirm, err := st.SubscriberLinks(ctx, sub.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Unsubscribe(ctx, confirm); !errors.Is(err, ErrBadLink) {
-		t.Errorf("a confirmation token unsubscribed: %v", err)
-	}
-	for _, bad := range []string{"", "x", sub.ID + ".", sub.ID + "." + manage[13:len(manage)-1] + "A", "zzzzzzzzzzzz." + manage[13:]} {
-		if _, err := st.ConfirmSubscription(ctx, bad); !errors.Is(err, ErrBadLink) {
-			t.Errorf("token %q: %v", bad, err)
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		sub, err := st.AddSubscriber(ctx, SubscriberInput{Email: "ada@example.com"})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	got, err := st.ConfirmSubscription(ctx, confirm)
-	if err != nil || got.Status != SubscriberConfirmed {
-		t.Fatalf("confirm: %+v %v", got, err)
-	}
-	if got, err := st.Unsubscribe(ctx, manage); err != nil || got.Status != SubscriberUnsubscribed {
-		t.Fatalf("unsubscribe: %+v %v", got, err)
-	}
+		manage, confirm, err := st.SubscriberLinks(ctx, sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Unsubscribe(ctx, confirm); !errors.Is(err, ErrBadLink) {
+			t.Errorf("a confirmation token unsubscribed: %v", err)
+		}
+		for _, bad := range []string{"", "x", sub.ID + ".", sub.ID + "." + manage[13:len(manage)-1] + "A", "zzzzzzzzzzzz." + manage[13:]} {
+			if _, err := st.ConfirmSubscription(ctx, bad); !errors.Is(err, ErrBadLink) {
+				t.Errorf("token %q: %v", bad, err)
+			}
+		}
+		got, err := st.ConfirmSubscription(ctx, confirm)
+		if err != nil || got.Status != SubscriberConfirmed {
+			t.Fatalf("confirm: %+v %v", got, err)
+		}
+		if got, err := st.Unsubscribe(ctx, manage); err != nil || got.Status != SubscriberUnsubscribed {
+			t.Fatalf("unsubscribe: %+v %v", got, err)
+		}
+	})
 }
 
 // Paused endpoints get nothing queued; finished jobs are pruned with their
 // deliveries once old enough, unfinished ones never.
 func TestOutboxPausedWebhooksAndPrune(t *testing.T) {
-	ctx := t.Context()
-	st := newTestStore(t)
-	clock := useClock(st, t0)
-	active, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	paused, _, _ := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/b"})
-	if _, err := st.UpdateWebhook(ctx, paused.ID, WebhookPatch{Paused: ptr(true)}); err != nil {
-		t.Fatal(err)
-	}
-	mustCreateIncident(t, st, IncidentInput{Name: "Down"})
-	job, _, _ := st.ClaimJob(ctx, "a", time.Minute)
-	for done := false; !done; {
-		if _, done, err = st.ExpandJob(ctx, job.ID, "a", 10, time.Minute, []string{ChannelWebhook}); err != nil {
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		active, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/a"})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	ds, _ := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 10, time.Minute)
-	if len(ds) != 1 || ds[0].RecipientID != active.ID || ds[0].Webhook == nil || ds[0].Webhook.Secret == "" {
-		t.Fatalf("deliveries %+v", ds)
-	}
-	clock.Advance(40 * 24 * time.Hour)
-	if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 0 {
-		t.Errorf("pruned %d jobs with a delivery in flight", n)
-	}
-	if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent, Status: 204}}); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 1 {
-		t.Errorf("pruned %d jobs, want 1", n)
-	}
-	if n := countRows(t, st, "outbox_deliveries") + countRows(t, st, "webhook_attempts"); n != 0 {
-		t.Errorf("%d delivery and attempt rows left after pruning", n)
-	}
+		paused, _, _ := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/b"})
+		if _, err := st.UpdateWebhook(ctx, paused.ID, WebhookPatch{Paused: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+		job, _, _ := st.ClaimJob(ctx, "a", time.Minute)
+		for done := false; !done; {
+			if _, done, err = st.ExpandJob(ctx, job.ID, "a", 10, time.Minute, []string{ChannelWebhook}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds, _ := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 10, time.Minute)
+		if len(ds) != 1 || ds[0].RecipientID != active.ID || ds[0].Webhook == nil || ds[0].Webhook.Secret == "" {
+			t.Fatalf("deliveries %+v", ds)
+		}
+		clock.Advance(40 * 24 * time.Hour)
+		if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 0 {
+			t.Errorf("pruned %d jobs with a delivery in flight", n)
+		}
+		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent, Status: 204}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 1 {
+			t.Errorf("pruned %d jobs, want 1", n)
+		}
+		if n := countRows(t, st, "outbox_deliveries") + countRows(t, st, "webhook_attempts"); n != 0 {
+			t.Errorf("%d delivery and attempt rows left after pruning", n)
+		}
+	})
 }

@@ -64,7 +64,7 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s.write = &conn{DB: db, d: s.dialect}
+	s.write = &conn{db: db, d: s.dialect}
 	s.read = s.write
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -76,7 +76,10 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 		db.Close()
 		return err
 	}
-	s.stop = s.listen(cfg)
+	if s.stop, err = s.listen(ctx, cfg); err != nil {
+		db.Close()
+		return fmt.Errorf("store: listen for changes on %s: %s", s.where, redactedError(err, dsn))
+	}
 	return nil
 }
 
@@ -100,7 +103,7 @@ func redactedError(err error, dsn string) string {
 // migrateLocked runs migrate holding a session-level advisory lock, so that
 // replicas starting together migrate once, one after the other.
 func (s *Store) migrateLocked(ctx context.Context) error {
-	c, err := s.write.Conn(ctx)
+	c, err := s.write.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
@@ -112,21 +115,36 @@ func (s *Store) migrateLocked(ctx context.Context) error {
 	return s.migrate(ctx)
 }
 
-// listen keeps a LISTEN connection open and turns every replica's NOTIFY
-// into the post-commit signal here. After a lost connection it reconnects
-// and signals the feed's newest id: readers then catch up from the feed by
-// their own position, so nothing is skipped. It returns the function that
-// stops it.
-func (s *Store) listen(cfg *pgx.ConnConfig) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
+// listen keeps a LISTEN connection open and turns the other processes'
+// NOTIFY into the post-commit signal here (a process signals its own
+// commits directly, and ignores their echo). It returns once the first
+// connection listens, so that no commit falls between Open and listening.
+// After a lost connection it reconnects and signals the feed's newest id:
+// readers then catch up from the feed by their own position, so nothing is
+// skipped. It returns the function that stops it.
+func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	first := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		backoff := 100 * time.Millisecond
+		backoff, reconnect := 100*time.Millisecond, false
 		for ctx.Err() == nil {
-			err := s.listenOnce(ctx, cfg, func() { backoff = 100 * time.Millisecond })
+			err := s.listenOnce(ctx, cfg, reconnect, func() {
+				backoff = 100 * time.Millisecond
+				if !reconnect {
+					first <- nil
+				}
+			})
 			if ctx.Err() != nil {
 				return
 			}
+			if !reconnect {
+				select {
+				case first <- err:
+				default: // it had connected: this is a lost connection
+				}
+			}
+			reconnect = true
 			s.listenErr.Store(&err)
 			select {
 			case <-ctx.Done():
@@ -136,10 +154,15 @@ func (s *Store) listen(cfg *pgx.ConnConfig) (stop func()) {
 			backoff = min(2*backoff, 5*time.Second)
 		}
 	})
-	return func() { cancel(); wg.Wait() }
+	stop = func() { cancel(); wg.Wait() }
+	if err := <-first; err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
 }
 
-func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, connected func()) error {
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, reconnect bool, listening func()) error {
 	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
@@ -148,48 +171,51 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, connected f
 	if _, err := c.Exec(ctx, "LISTEN "+pgChannel); err != nil {
 		return err
 	}
-	connected()
 	s.listenErr.Store(nil)
-	// Whatever was committed while no connection listened.
-	var last *int64
-	if err := c.QueryRow(ctx, `SELECT max(id) FROM events`).Scan(&last); err != nil {
-		return err
+	listening()
+	if reconnect {
+		// Whatever was committed while no connection listened.
+		var last *int64
+		if err := c.QueryRow(ctx, `SELECT max(id) FROM events`).Scan(&last); err != nil {
+			return err
+		}
+		catchUp := Change{Jobs: true}
+		if last != nil {
+			catchUp.Feed = *last
+		}
+		s.signal(catchUp)
 	}
-	catchUp := Change{Jobs: true}
-	if last != nil {
-		catchUp.Feed = *last
-	}
-	s.signal(catchUp)
 	for {
 		n, err := c.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		if ch, ok := parseChange(n.Payload); ok {
+		if origin, ch, ok := parseChange(n.Payload); ok && origin != s.origin {
 			s.signal(ch)
 		}
 	}
 }
 
-// formatChange and parseChange carry a Change in a NOTIFY payload: "<feed id> <jobs 0|1>".
-func formatChange(c Change) string {
+// formatChange and parseChange carry a Change in a NOTIFY payload:
+// "<origin> <feed id> <jobs 0|1>", origin naming the committing process.
+func formatChange(origin string, c Change) string {
 	jobs := "0"
 	if c.Jobs {
 		jobs = "1"
 	}
-	return strconv.FormatInt(c.Feed, 10) + " " + jobs
+	return origin + " " + strconv.FormatInt(c.Feed, 10) + " " + jobs
 }
 
-func parseChange(payload string) (Change, bool) {
-	feed, jobs, ok := strings.Cut(payload, " ")
-	if !ok {
-		return Change{}, false
+func parseChange(payload string) (origin string, c Change, ok bool) {
+	f := strings.Fields(payload)
+	if len(f) != 3 {
+		return "", Change{}, false
 	}
-	id, err := strconv.ParseInt(feed, 10, 64)
+	id, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
-		return Change{}, false
+		return "", Change{}, false
 	}
-	return Change{Feed: id, Jobs: jobs == "1"}, true
+	return f[0], Change{Feed: id, Jobs: f[2] == "1"}, true
 }
 
 // postgresDialect is the backend for several replicas on one database.
@@ -206,7 +232,7 @@ func (postgresDialect) timeType() string       { return "timestamptz" }
 // also covers rows that do not exist yet (an address not yet subscribed)
 // and whole kinds (id ""). Two keys hashing alike only wait for each other.
 func (postgresDialect) lock(t *tx, kind, id string) error {
-	_, err := t.exec(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, pgLockRules, kind+"\x00"+id)
+	_, err := t.exec(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, pgLockRules, kind+":"+id) // kinds hold no ":"
 	return err
 }
 
@@ -224,7 +250,7 @@ func (postgresDialect) claimSuffix() string { return " FOR UPDATE SKIP LOCKED" }
 // committed sends the post-commit signal to every replica: NOTIFY is
 // delivered when, and only if, the transaction commits.
 func (postgresDialect) committed(t *tx, c Change) error {
-	_, err := t.exec(`SELECT pg_notify(?, ?)`, pgChannel, formatChange(c))
+	_, err := t.exec(`SELECT pg_notify(?, ?)`, pgChannel, formatChange(t.store.origin, c))
 	return err
 }
 
@@ -240,8 +266,7 @@ func (postgresDialect) integrityCheck(ctx context.Context, s *Store) (string, er
 	return "ok", nil
 }
 
-// isUniqueViolation reports a PostgreSQL unique_violation.
-func isPGUniqueViolation(err error) bool {
+func (postgresDialect) isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"runtime"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+	"modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // openSQLite opens (creating if needed) the SQLite file at path: WAL,
@@ -39,7 +41,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s.write = &conn{DB: write, d: s.dialect}
+	s.write = &conn{db: write, d: s.dialect}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return err
@@ -51,7 +53,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	}
 	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	read.SetMaxIdleConns(max(4, runtime.NumCPU()))
-	s.read = &conn{DB: read, d: s.dialect}
+	s.read = &conn{db: read, d: s.dialect}
 	return nil
 }
 
@@ -67,6 +69,11 @@ func (sqliteDialect) lock(*tx, string, string) error { return nil }
 func (sqliteDialect) lockFeed(*tx) error             { return nil }
 func (sqliteDialect) claimSuffix() string            { return "" }
 func (sqliteDialect) committed(*tx, Change) error    { return nil }
+
+func (sqliteDialect) isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
 
 func (sqliteDialect) backup(ctx context.Context, s *Store, dest string) error {
 	_, err := s.write.ExecContext(ctx, "VACUUM INTO ?", dest)

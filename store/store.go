@@ -91,13 +91,16 @@ type Store struct {
 	stop func()
 	// listenErr is why the LISTEN connection is down, nil while it is up.
 	listenErr atomic.Pointer[error]
+	// origin names this process's commits in the signal other processes
+	// on the same database receive.
+	origin string
 }
 
 // Open opens the database named by database — a SQLite file path, or a
 // postgres:// (postgresql://) URL — creating a SQLite file if needed, and
 // runs every pending migration.
 func Open(ctx context.Context, database string) (*Store, error) {
-	s := &Store{listeners: map[chan Change]struct{}{}}
+	s := &Store{listeners: map[chan Change]struct{}{}, origin: randomString(12)}
 	s.SetClock(time.Now)
 	var err error
 	if IsPostgresURL(database) {
@@ -134,7 +137,9 @@ func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
 
 // Now is the current time in UTC by the store's clock: what "today" is for
 // every page and rule, so that a test or the demo moving the clock moves all.
-func (s *Store) Now() time.Time { return (*s.clock.Load())().UTC() }
+// It is cut to the microsecond, the finest time both backends keep, so that
+// an object the store returns equals the one it reads back later.
+func (s *Store) Now() time.Time { return (*s.clock.Load())().UTC().Truncate(time.Microsecond) }
 
 func (s *Store) now() time.Time { return s.Now() }
 

@@ -96,15 +96,24 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 		if rbErr := sqlTx.Rollback(); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
-		return err
+		return s.asConflict(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return s.asConflict(fmt.Errorf("commit: %w", err))
 	}
 	if change != (Change{}) {
 		s.signal(change)
 	}
 	return nil
+}
+
+// asConflict turns a unique violation — another writer got to the same key
+// first — into a ConflictError (a 409, not a 500), keeping the cause.
+func (s *Store) asConflict(err error) error {
+	if !s.dialect.isUniqueViolation(err) {
+		return err
+	}
+	return &ConflictError{Message: "this clashes with something saved at the same moment; reload and try again", Err: err}
 }
 
 // commit writes the change set in its defined order: audit entries, then

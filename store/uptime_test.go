@@ -202,46 +202,48 @@ func TestComputeUptimeCases(t *testing.T) {
 // statuses set over ten days come back from StatusHistory and give the same
 // bar as the hand-written history.
 func TestUptimeFromRecordedHistory(t *testing.T) {
-	st := newTestStore(t)
-	story := outageStory("")
-	clk := useClock(st, story[0].At)
-	c := mustCreateComponent(t, st, "API")
-	// The major outage is told through an incident, the partial one by hand.
-	clk.Set(story[1].At)
-	inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
-	clk.Set(story[2].At)
-	mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
-	for _, ch := range story[3:] {
-		clk.Set(ch.At)
-		if _, err := st.UpdateComponent(t.Context(), c.ID, ComponentPatch{Status: ptr(ch.Status)}); err != nil {
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		story := outageStory("")
+		clk := useClock(st, story[0].At)
+		c := mustCreateComponent(t, st, "API")
+		// The major outage is told through an incident, the partial one by hand.
+		clk.Set(story[1].At)
+		inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
+		clk.Set(story[2].At)
+		mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved})
+		for _, ch := range story[3:] {
+			clk.Set(ch.At)
+			if _, err := st.UpdateComponent(t.Context(), c.ID, ComponentPatch{Status: ptr(ch.Status)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		const days = 90
+		history, err := st.StatusHistory(t.Context(), midnight(uptimeNow).AddDate(0, 0, -(days-1)))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-
-	const days = 90
-	history, err := st.StatusHistory(t.Context(), midnight(uptimeNow).AddDate(0, 0, -(days-1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := ComputeUptime(history[c.ID], uptimeNow, days)
-	want := ComputeUptime(outageStory(c.ID), uptimeNow, days)
-	if got.HasData != want.HasData || math.Abs(got.Percent-want.Percent) > 1e-9 {
-		t.Errorf("recorded history gives %.4f%% (data %v), want %.4f%% (data %v)", got.Percent, got.HasData, want.Percent, want.HasData)
-	}
-	for i := range want.Days {
-		g, w := got.Days[i], want.Days[i]
-		if g.HasData != w.HasData || g.Worst != w.Worst || g.MajorOutage != w.MajorOutage || g.PartialOutage != w.PartialOutage {
-			t.Errorf("day %s: got %+v, want %+v", w.Date.Format(time.DateOnly), g, w)
+		got := ComputeUptime(history[c.ID], uptimeNow, days)
+		want := ComputeUptime(outageStory(c.ID), uptimeNow, days)
+		if got.HasData != want.HasData || math.Abs(got.Percent-want.Percent) > 1e-9 {
+			t.Errorf("recorded history gives %.4f%% (data %v), want %.4f%% (data %v)", got.Percent, got.HasData, want.Percent, want.HasData)
 		}
-	}
+		for i := range want.Days {
+			g, w := got.Days[i], want.Days[i]
+			if g.HasData != w.HasData || g.Worst != w.Worst || g.MajorOutage != w.MajorOutage || g.PartialOutage != w.PartialOutage {
+				t.Errorf("day %s: got %+v, want %+v", w.Date.Format(time.DateOnly), g, w)
+			}
+		}
 
-	// A narrower window starts with the status in force at its start.
-	recent, err := st.StatusHistory(t.Context(), midnight(uptimeNow).AddDate(0, 0, -1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := ComputeUptime(recent[c.ID], uptimeNow, 2)
-	if !up.Days[0].HasData || up.Days[0].Worst != PartialOutage || up.Days[0].PartialOutage != 10*time.Hour || !up.Days[1].HasData || up.Days[1].Worst != Operational {
-		t.Errorf("two-day bar = %+v", up.Days)
-	}
+		// A narrower window starts with the status in force at its start.
+		recent, err := st.StatusHistory(t.Context(), midnight(uptimeNow).AddDate(0, 0, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := ComputeUptime(recent[c.ID], uptimeNow, 2)
+		if !up.Days[0].HasData || up.Days[0].Worst != PartialOutage || up.Days[0].PartialOutage != 10*time.Hour || !up.Days[1].HasData || up.Days[1].Worst != Operational {
+			t.Errorf("two-day bar = %+v", up.Days)
+		}
+	})
 }

@@ -276,7 +276,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 
 // GetUserByEmail returns the user with that email (any case).
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.TrimSpace(email)))
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: get user: %w", &NotFoundError{Kind: "user", ID: email})
 	}
@@ -462,7 +462,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 		return User{}, ErrBadCredentials
 	}
 	var stored string
-	u, err := scanUserWithHash(s.read.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, strings.TrimSpace(email)), &stored)
+	u, err := scanUserWithHash(s.read.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))), &stored) // stored lower case (checkEmail)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, _ = checkPassword(dummyHash(), password)
 		return User{}, ErrBadCredentials
