@@ -79,7 +79,7 @@ type Server struct {
 
 	hub *Hub
 	// subLimit caps subscribe-form posts per client address.
-	subLimit *subscribeLimiter
+	subLimit *limiter
 	// published is the last change-feed id broadcast to the hub; only the
 	// Run loop touches it after New.
 	published int64
@@ -124,6 +124,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	case cfg.MaxStreamsPerIP < 0:
 		cfg.MaxStreamsPerIP = 0
 	}
+	if cfg.SubscribeLimit <= 0 {
+		cfg.SubscribeLimit = 5
+	}
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = 10000
 	}
@@ -147,7 +150,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		assets:   assets,
 		log:      cfg.Logger,
 		hub:      NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
-		subLimit: newSubscribeLimiter(cfg.SubscribeLimit),
+		subLimit: newLimiter(st.Now, newWindow(10*time.Minute, cfg.SubscribeLimit)),
 		site: templates.Site{
 			Subscribe: cfg.Subscriptions,
 			Name:      cfg.PageName,
@@ -160,7 +163,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		},
 	}
 	s.secureCookies = strings.HasPrefix(cfg.BaseURL, "https://")
-	s.signIns = newSignInLimiter()
+	s.signIns = newSignInLimiter(st.Now)
 	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
