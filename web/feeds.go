@@ -209,7 +209,7 @@ func xmlPage(v any, contentType string) (*page, error) {
 
 // handleFeed serves /history.atom and /history.rss.
 func (s *Server) handleFeed(c echo.Context) error {
-	p, err := s.snap.Load().eco.document(c.Path())
+	p, err := s.snap.Load().eco.document(c.Request().Context(), c.Path())
 	if err != nil {
 		return err
 	}
