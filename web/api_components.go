@@ -131,19 +131,3 @@ func (s *Server) apiDeleteGroup(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
-// nonNil makes an empty list encode as [] rather than null.
-func nonNil[T any](list []T) []T {
-	if list == nil {
-		return []T{}
-	}
-	return list
-}

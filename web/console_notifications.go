@@ -136,12 +136,6 @@ func (s *Server) consoleRemoveSubscriber(c echo.Context) error {
 	return done(c, "/console/subscribers", "subscriber-removed")
 }
 
-// consoleExportSubscribers is the API's CSV export for a console session.
-func (s *Server) consoleExportSubscribers(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return s.apiExportSubscribers(c)
-}
-
 // webhookInput is what the register form sent.
 func webhookInput(c echo.Context) (store.WebhookInput, error) {
 	form, err := c.FormParams()

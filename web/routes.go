@@ -173,7 +173,7 @@ func (s *Server) routes() *echo.Echo {
 
 	con.GET("/subscribers", s.consoleSubscribers)
 	con.POST("/subscribers", s.consoleAddSubscriber)
-	con.GET("/subscribers.csv", s.consoleExportSubscribers)
+	con.GET("/subscribers.csv", s.apiExportSubscribers) // the API's export, for a console session
 	con.GET("/subscribers/:id", s.consoleSubscriber)
 	con.POST("/subscribers/:id/delete", s.consoleRemoveSubscriber)
 	con.GET("/webhooks", s.consoleWebhooks)
