@@ -68,6 +68,20 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 	if eco.badge, err = newBadge(s.cfg.PageName, overallStatus(components)); err != nil {
 		return nil, fmt.Errorf("badge: %w", err)
 	}
+	// The two feeds carry the same entries, in two formats.
+	feed := func(encode func([]feedItem, time.Time) (*page, error)) func(context.Context) (*page, error) {
+		return func(ctx context.Context) (*page, error) {
+			inc, maint, err := eco.latest(ctx, s.store)
+			if err != nil {
+				return nil, err
+			}
+			items, err := s.feedItems(ctx, inc, maint)
+			if err != nil {
+				return nil, err
+			}
+			return encode(items, updated)
+		}
+	}
 	eco.history = map[string]func(context.Context) (*page, error){
 		v2Incidents: func(ctx context.Context) (*page, error) {
 			inc, _, err := eco.latest(ctx, s.store)
@@ -83,20 +97,8 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 			}
 			return eco.enc.maintenancesDocument(maint)
 		},
-		feedAtom: func(ctx context.Context) (*page, error) {
-			inc, maint, err := eco.latest(ctx, s.store)
-			if err != nil {
-				return nil, err
-			}
-			return s.atomFeed(s.feedItems(inc, maint), updated)
-		},
-		feedRSS: func(ctx context.Context) (*page, error) {
-			inc, maint, err := eco.latest(ctx, s.store)
-			if err != nil {
-				return nil, err
-			}
-			return s.rssFeed(s.feedItems(inc, maint), updated)
-		},
+		feedAtom: feed(s.atomFeed),
+		feedRSS:  feed(s.rssFeed),
 	}
 	return eco, nil
 }
