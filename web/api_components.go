@@ -58,7 +58,7 @@ func (s *Server) apiUpdateComponent(c echo.Context) error {
 		return err
 	}
 	// Commanders set a component's status; renaming, describing or moving
-	// it is configuration, for admins (see accessRules).
+	// it is configuration, for admins (see routes.go).
 	if (req.Name != nil || req.Description != nil || req.GroupID != nil || req.Position != nil) && !roleOf(c).Allows(store.RoleAdmin) {
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "only admins change a component's name, description, group or position; commanders may change its status"}
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // The console's subscriber and webhook pages (issue 5). Commanders read
-// them; changes are for admins (access.go). Every change goes through the
+// them; changes are for admins (routes.go). Every change goes through the
 // same store calls and checks as the JSON API in api_subscribers.go and
 // api_webhooks.go.
 

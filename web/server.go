@@ -88,9 +88,12 @@ type Server struct {
 	// Secure when the base URL is https.
 	secureCookies bool
 	signIns       *signInLimiter
-	unruled       sync.Map // routes already reported as lacking an access rule
+	unruled       sync.Map // routes already reported as lacking a role
 	consoleCSS    string
 	consoleJS     string
+	// roles is the least role of each signed-in route, "METHOD path", as
+	// routes.go registers it; read-only once New returns.
+	roles map[string]store.Role
 
 	metrics *metrics
 	embed   *page // /embed.js
@@ -163,6 +166,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		},
 	}
 	s.secureCookies = strings.HasPrefix(cfg.BaseURL, "https://")
+	s.roles = map[string]store.Role{}
 	s.signIns = newSignInLimiter(st.Now)
 	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
 	ch := make(chan struct{})
