@@ -35,8 +35,9 @@ type Config struct {
 	// StreamBuffer is how many events a live client may fall behind before
 	// it is dropped. Default 64.
 	StreamBuffer int
-	// MaxStreamsPerIP caps live streams per client address (0: default 32;
-	// negative: no cap).
+	// MaxStreamsPerIP caps live streams per client address; 0 means no cap
+	// (herald serve's default is DefaultMaxStreamsPerIP). Negative is
+	// refused: see CheckMaxStreamsPerIP.
 	MaxStreamsPerIP int
 	// TrustProxy takes client addresses from X-Forwarded-For / X-Real-IP.
 	// Only set it behind a proxy that overwrites those headers.
@@ -66,6 +67,21 @@ type Config struct {
 	SessionIdle time.Duration
 	SessionMax  time.Duration
 	Logger      *slog.Logger
+}
+
+// DefaultMaxStreamsPerIP is how many live streams herald serve lets one
+// client address hold: enough for a person's tabs, or an office behind one
+// address, and few enough that one client cannot hold thousands.
+const DefaultMaxStreamsPerIP = 32
+
+// CheckMaxStreamsPerIP refuses a negative cap on streams per address: 0
+// already means no cap, so a negative number is a mistake to report, not a
+// meaning to guess.
+func CheckMaxStreamsPerIP(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%d is not a number of streams; use 0 for no cap", n)
+	}
+	return nil
 }
 
 // Server is Herald's HTTP server.
@@ -106,9 +122,7 @@ type Server struct {
 
 // New builds the server and its first snapshot.
 func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = webLogger(cfg.Logger)
 	if cfg.PageName == "" {
 		cfg.PageName = "Herald"
 	}
@@ -121,11 +135,8 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if cfg.StreamBuffer <= 0 {
 		cfg.StreamBuffer = 64
 	}
-	switch {
-	case cfg.MaxStreamsPerIP == 0:
-		cfg.MaxStreamsPerIP = 32
-	case cfg.MaxStreamsPerIP < 0:
-		cfg.MaxStreamsPerIP = 0
+	if err := CheckMaxStreamsPerIP(cfg.MaxStreamsPerIP); err != nil {
+		return nil, fmt.Errorf("web: MaxStreamsPerIP: %w", err)
 	}
 	if cfg.SubscribeLimit <= 0 {
 		cfg.SubscribeLimit = 5
@@ -193,6 +204,15 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	s.setSnapshot(snap)
 	s.echo = s.routes()
 	return s, nil
+}
+
+// webLogger tags what the web side logs, as notify tags its own, so that
+// one process's logs can be told apart by component.
+func webLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		l = slog.Default()
+	}
+	return l.With("component", "web")
 }
 
 // Handler is the server's HTTP handler.
