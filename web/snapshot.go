@@ -103,7 +103,9 @@ func newPageBytes(body []byte, contentType string) (*page, error) {
 // version is the change-feed position it is known to include (it may
 // include later changes too). The caller publishes it (see refresh).
 func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, error) {
-	now := time.Now().UTC()
+	// The store's clock, which dates every change: "today" on the page is
+	// the day the store says it is (a test or the demo may move it).
+	now := s.store.Now()
 	components, err := s.store.ListComponents(ctx)
 	if err != nil {
 		return nil, err
