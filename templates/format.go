@@ -21,6 +21,10 @@ func longDate(t time.Time) string { return t.UTC().Format("January 2, 2006") }
 
 func monthName(t time.Time) string { return t.UTC().Format("January 2006") }
 
+// feedTime is a moment in a feed entry, which a reader shows without our
+// script to localise it: "Nov 25, 2026 22:50 UTC".
+func feedTime(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04 UTC") }
+
 func statusClass(s store.ComponentStatus) string { return "st-" + string(s) }
 
 func impactClass(i store.Impact) string { return "impact-" + string(i) }

@@ -10,169 +10,72 @@ import (
 	"github.com/herald-status/herald/store"
 )
 
-// accessRules is the least role each signed-in route needs, keyed by
-// "METHOD path" exactly as registered in routes.go. API tokens act with
-// their effective role, console users with theirs. The table test in
-// access_test.go checks every registered route against its own copy, so a
-// route added without a rule here fails the tests.
-var accessRules = map[string]store.Role{
-	// Admin API: reading is for everyone signed in; incidents, maintenance
-	// and component status for commanders; configuration for admins.
-	"GET /api/v1/component-groups":        store.RoleViewer,
-	"POST /api/v1/component-groups":       store.RoleAdmin,
-	"GET /api/v1/component-groups/:id":    store.RoleViewer,
-	"PATCH /api/v1/component-groups/:id":  store.RoleAdmin,
-	"PUT /api/v1/component-groups/:id":    store.RoleAdmin,
-	"DELETE /api/v1/component-groups/:id": store.RoleAdmin,
-
-	"GET /api/v1/components":     store.RoleViewer,
-	"POST /api/v1/components":    store.RoleAdmin,
-	"GET /api/v1/components/:id": store.RoleViewer,
-	// A commander may change a component's status here; the handler
-	// refuses other fields unless the caller is an admin.
-	"PATCH /api/v1/components/:id":  store.RoleCommander,
-	"PUT /api/v1/components/:id":    store.RoleCommander,
-	"DELETE /api/v1/components/:id": store.RoleAdmin,
-
-	"GET /api/v1/incidents":                 store.RoleViewer,
-	"POST /api/v1/incidents":                store.RoleCommander,
-	"GET /api/v1/incidents/:id":             store.RoleViewer,
-	"PATCH /api/v1/incidents/:id":           store.RoleCommander,
-	"PUT /api/v1/incidents/:id":             store.RoleCommander,
-	"GET /api/v1/incidents/:id/updates":     store.RoleViewer,
-	"POST /api/v1/incidents/:id/updates":    store.RoleCommander,
-	"GET /api/v1/incidents/:id/postmortem":  store.RoleViewer,
-	"POST /api/v1/incidents/:id/postmortem": store.RoleCommander,
-	"PUT /api/v1/incidents/:id/postmortem":  store.RoleCommander,
-
-	"GET /api/v1/maintenances":              store.RoleViewer,
-	"POST /api/v1/maintenances":             store.RoleCommander,
-	"GET /api/v1/maintenances/:id":          store.RoleViewer,
-	"PATCH /api/v1/maintenances/:id":        store.RoleCommander,
-	"PUT /api/v1/maintenances/:id":          store.RoleCommander,
-	"POST /api/v1/maintenances/:id/updates": store.RoleCommander,
-
-	"GET /api/v1/audit-log": store.RoleAdmin,
-
-	// Commanders read subscribers and webhooks (issue 5: they need to see
-	// who will hear about an incident, and a delivery's fate); changing them
-	// is for admins: subscribers are personal data and webhook URLs often
-	// carry credentials.
-	"GET /api/v1/subscribers":                               store.RoleCommander,
-	"POST /api/v1/subscribers":                              store.RoleAdmin,
-	"GET /api/v1/subscribers/export":                        store.RoleCommander,
-	"GET /api/v1/subscribers/:id":                           store.RoleCommander,
-	"DELETE /api/v1/subscribers/:id":                        store.RoleAdmin,
-	"GET /api/v1/webhooks":                                  store.RoleCommander,
-	"POST /api/v1/webhooks":                                 store.RoleAdmin,
-	"GET /api/v1/webhooks/:id":                              store.RoleCommander,
-	"PATCH /api/v1/webhooks/:id":                            store.RoleAdmin,
-	"DELETE /api/v1/webhooks/:id":                           store.RoleAdmin,
-	"POST /api/v1/webhooks/:id/rotate-secret":               store.RoleAdmin,
-	"GET /api/v1/webhooks/:id/deliveries":                   store.RoleCommander,
-	"POST /api/v1/webhooks/:id/deliveries/:delivery/replay": store.RoleAdmin,
-
-	// Incident drafts and integrations (issue 6): commanders publish or
-	// discard drafts; an integration posts with a commander's token.
-	"DELETE /api/v1/incidents/:id":           store.RoleCommander,
-	"POST /api/v1/incidents/:id/publish":     store.RoleCommander,
-	"POST /api/v1/integrations/alertmanager": store.RoleCommander,
-
-	// Console.
-	"GET /console":                              store.RoleViewer,
-	"POST /console/logout":                      store.RoleViewer,
-	"GET /console/account":                      store.RoleViewer,
-	"POST /console/account/password":            store.RoleViewer,
-	"POST /console/account/sign-out-everywhere": store.RoleViewer,
-
-	"GET /console/incidents":                 store.RoleViewer,
-	"GET /console/incidents/new":             store.RoleCommander,
-	"POST /console/incidents":                store.RoleCommander,
-	"POST /console/preview":                  store.RoleCommander,
-	"GET /console/incidents/:id":             store.RoleViewer,
-	"POST /console/incidents/:id/updates":    store.RoleCommander,
-	"GET /console/incidents/:id/postmortem":  store.RoleViewer,
-	"POST /console/incidents/:id/postmortem": store.RoleCommander,
-
-	"GET /console/templates":             store.RoleViewer,
-	"GET /console/templates/new":         store.RoleCommander,
-	"POST /console/templates":            store.RoleCommander,
-	"GET /console/templates/:id":         store.RoleViewer,
-	"POST /console/templates/:id":        store.RoleCommander,
-	"POST /console/templates/:id/delete": store.RoleCommander,
-
-	"GET /console/maintenances":              store.RoleViewer,
-	"GET /console/maintenances/new":          store.RoleCommander,
-	"POST /console/maintenances":             store.RoleCommander,
-	"GET /console/maintenances/:id":          store.RoleViewer,
-	"POST /console/maintenances/:id":         store.RoleCommander,
-	"POST /console/maintenances/:id/updates": store.RoleCommander,
-	"POST /console/maintenances/:id/cancel":  store.RoleCommander,
-
-	"GET /console/components":             store.RoleViewer,
-	"POST /console/components":            store.RoleAdmin,
-	"GET /console/components/:id":         store.RoleViewer,
-	"POST /console/components/:id":        store.RoleAdmin,
-	"POST /console/components/:id/status": store.RoleCommander,
-	"POST /console/components/:id/move":   store.RoleAdmin,
-	"POST /console/components/:id/delete": store.RoleAdmin,
-	"POST /console/groups":                store.RoleAdmin,
-	"GET /console/groups/:id":             store.RoleViewer,
-	"POST /console/groups/:id":            store.RoleAdmin,
-	"POST /console/groups/:id/move":       store.RoleAdmin,
-	"POST /console/groups/:id/delete":     store.RoleAdmin,
-
-	// The audit log is for reading, and nothing anywhere edits it. Its
-	// before/after values repeat admin-only data (webhook URLs, which
-	// often carry credentials; subscribers' emails; users and tokens), so
-	// it is for admins, as GET /api/v1/audit-log is.
-	"GET /console/audit":     store.RoleAdmin,
-	"GET /console/audit.csv": store.RoleAdmin,
-
-	// Subscribers and webhooks, as in the API: commanders read, admins change.
-	"GET /console/subscribers":                               store.RoleCommander,
-	"POST /console/subscribers":                              store.RoleAdmin,
-	"GET /console/subscribers.csv":                           store.RoleCommander,
-	"GET /console/subscribers/:id":                           store.RoleCommander,
-	"POST /console/subscribers/:id/delete":                   store.RoleAdmin,
-	"GET /console/webhooks":                                  store.RoleCommander,
-	"POST /console/webhooks":                                 store.RoleAdmin,
-	"GET /console/webhooks/:id":                              store.RoleCommander,
-	"POST /console/webhooks/:id/pause":                       store.RoleAdmin,
-	"POST /console/webhooks/:id/resume":                      store.RoleAdmin,
-	"POST /console/webhooks/:id/rotate-secret":               store.RoleAdmin,
-	"POST /console/webhooks/:id/delete":                      store.RoleAdmin,
-	"POST /console/webhooks/:id/deliveries/:delivery/replay": store.RoleAdmin,
-
-	"GET /console/users":                     store.RoleAdmin,
-	"POST /console/users":                    store.RoleAdmin,
-	"GET /console/users/:id":                 store.RoleAdmin,
-	"POST /console/users/:id":                store.RoleAdmin,
-	"POST /console/users/:id/reset-password": store.RoleAdmin,
-	"POST /console/users/:id/sign-out":       store.RoleAdmin,
-	"GET /console/tokens":                    store.RoleAdmin,
-	"POST /console/tokens":                   store.RoleAdmin,
-	"POST /console/tokens/:id/revoke":        store.RoleAdmin,
+// guarded is a group of routes that need a sign-in (an API token or a
+// console session). Its only way to add a route takes the least role the
+// route needs, so every such route says who may use it on its own line in
+// routes.go, and a route without a valid role stops the server at start.
+type guarded struct {
+	s     *Server
+	group *echo.Group
 }
 
-// requiredRole is the rule for the route c matched. A route without a rule
-// is for admins only, reading included (what a forgotten rule guards may be
-// an export of personal data), and is reported. The groups' catch-alls,
-// which only answer 404, are the exception: anyone signed in learns that
-// an address does not exist.
+// guarded makes g, whose middleware signs the request in (and so gives it
+// a role), a group of signed-in routes: authorize checks each request's
+// role against its route's, then after runs (the console's CSRF check). A
+// group that signs nobody in refuses every request.
+func (s *Server) guarded(g *echo.Group, after ...echo.MiddlewareFunc) guarded {
+	g.Use(s.authorize)
+	g.Use(after...)
+	return guarded{s: s, group: g}
+}
+
+func (g guarded) GET(path string, need store.Role, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodGet, path, need, h, m)
+}
+
+func (g guarded) POST(path string, need store.Role, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodPost, path, need, h, m)
+}
+
+func (g guarded) PUT(path string, need store.Role, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodPut, path, need, h, m)
+}
+
+func (g guarded) PATCH(path string, need store.Role, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodPatch, path, need, h, m)
+}
+
+func (g guarded) DELETE(path string, need store.Role, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodDelete, path, need, h, m)
+}
+
+func (g guarded) add(method, path string, need store.Role, h echo.HandlerFunc, m []echo.MiddlewareFunc) {
+	if !need.Valid() {
+		panic(fmt.Sprintf("web: route %s %s registered without a valid role (%q)", method, path, need))
+	}
+	r := g.group.Add(method, path, h, m...)
+	g.s.roles[method+" "+r.Path] = need
+}
+
+// requiredRole is the role the route c matched was registered with. A route
+// on a signed-in group without one (added past guarded) is for admins
+// only, reading included (what it guards may be an export of personal
+// data), and is reported. The groups' catch-alls, which only answer 404,
+// are the exception: anyone signed in learns that an address does not
+// exist.
 func (s *Server) requiredRole(c echo.Context) store.Role {
 	key := c.Request().Method + " " + c.Path()
 	if c.Request().Method == http.MethodHead {
 		key = "GET " + c.Path()
 	}
-	if r, ok := accessRules[key]; ok {
+	if r, ok := s.roles[key]; ok {
 		return r
 	}
 	if strings.HasSuffix(c.Path(), "/*") {
 		return store.RoleViewer
 	}
 	if _, warned := s.unruled.LoadOrStore(key, true); !warned {
-		s.log.Warn("route has no access rule in web/access.go; only admins may use it", "route", key)
+		s.log.Warn("route has no role; only admins may use it (register it in web/routes.go with its role)", "route", key)
 	}
 	return store.RoleAdmin
 }

@@ -58,7 +58,7 @@ func (s *Server) apiUpdateComponent(c echo.Context) error {
 		return err
 	}
 	// Commanders set a component's status; renaming, describing or moving
-	// it is configuration, for admins (see accessRules).
+	// it is configuration, for admins (see routes.go).
 	if (req.Name != nil || req.Description != nil || req.GroupID != nil || req.Position != nil) && !roleOf(c).Allows(store.RoleAdmin) {
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "only admins change a component's name, description, group or position; commanders may change its status"}
 	}
@@ -130,20 +130,4 @@ func (s *Server) apiDeleteGroup(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
-// nonNil makes an empty list encode as [] rather than null.
-func nonNil[T any](list []T) []T {
-	if list == nil {
-		return []T{}
-	}
-	return list
 }

@@ -38,11 +38,8 @@ type postmortemRequest struct {
 	Body string `json:"body"`
 }
 
-// skipNotify reads the API's "notify" switch: absent means notify.
-func skipNotify(notify *bool) bool { return notify != nil && !*notify }
-
 func (s *Server) apiListIncidents(c echo.Context) error {
-	f := store.IncidentFilter{Limit: 50}
+	var f store.IncidentFilter
 	q := c.QueryParams()
 	if v := q.Get("unresolved"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -58,19 +55,9 @@ func (s *Server) apiListIncidents(c echo.Context) error {
 		}
 		f.Since = t
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			return badRequest("invalid_value", "limit", "limit must be a number from 1 to 500")
-		}
-		f.Limit = n
-	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return badRequest("invalid_value", "offset", "offset must be a number from 0")
-		}
-		f.Offset = n
+	var err error
+	if f.Limit, f.Offset, err = pageParams(c, 50, 500); err != nil {
+		return err
 	}
 	// Drafts waiting for approval come first, marked "draft": true.
 	list, err := s.store.ListIncidentsWithDrafts(c.Request().Context(), f)

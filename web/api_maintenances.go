@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -83,9 +82,14 @@ func (s *Server) apiListMaintenances(c echo.Context) error {
 	f := store.MaintenanceFilter{}
 	if v := c.QueryParam("status"); v != "" {
 		statuses, err := store.ParseMaintenanceStatuses(v)
+		// A bad query parameter is a bad request, as for incidents, not
+		// the 422 of a bad body.
+		var ve *store.ValidationError
+		if errors.As(err, &ve) {
+			return badRequest("invalid_value", ve.Field, "%s", ve.Message)
+		}
 		if err != nil {
-			// A bad query parameter is a bad request, as for incidents.
-			return badRequest("invalid_value", "status", "%s", strings.TrimPrefix(err.Error(), "status: "))
+			return err
 		}
 		f.Statuses = statuses
 	}

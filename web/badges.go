@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -93,7 +94,7 @@ func (s *Server) handleComponentBadge(c echo.Context) error {
 	}
 	// Rendered on first request and kept for this snapshot: most
 	// components never have a badge asked for.
-	p, err := snap.lazyPage("badge:"+id, func() (*page, error) { return newBadge(comp.Name, comp.Status) })
+	p, err := snap.lazy.get(c.Request().Context(), "badge:"+id, func(context.Context) (*page, error) { return newBadge(comp.Name, comp.Status) })
 	if err != nil {
 		return err
 	}

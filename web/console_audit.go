@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -151,31 +150,16 @@ func (s *Server) consoleAuditCSV(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="herald-audit-log.csv"`)
-	h.Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
-	_ = w.Write([]string{"id", "at", "actor_type", "actor_id", "actor_name", "action", "object_type", "object_id", "before", "after"})
-	for _, e := range entries {
-		_ = w.Write([]string{
-			strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), cell(e.Actor.Type), cell(e.Actor.ID), cell(e.Actor.Name),
-			cell(e.Action), cell(e.ObjectType), cell(e.ObjectID), cell(string(e.Before)), cell(string(e.After)),
-		})
-	}
-	w.Flush()
-	return w.Error()
-}
-
-// cell keeps a spreadsheet from running a value as a formula: names and
-// messages are user-supplied, and "=HYPERLINK(…)" in a component name must
-// stay text when an auditor opens the export.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	header := []string{"id", "at", "actor_type", "actor_id", "actor_name", "action", "object_type", "object_id", "before", "after"}
+	return s.writeCSV(c, "herald-audit-log.csv", header, func(row func(...string) error) error {
+		for _, e := range entries {
+			if err := row(strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.Actor.Type, e.Actor.ID, e.Actor.Name,
+				e.Action, e.ObjectType, e.ObjectID, string(e.Before), string(e.After)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // apiAuditLog is GET /api/v1/audit-log, for admins: the same filters as the

@@ -87,7 +87,7 @@ func (s *Server) maintenanceForm(c echo.Context, m *store.Maintenance, v mainten
 }
 
 func (s *Server) consoleNewMaintenance(c echo.Context) error {
-	start := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
+	start := s.store.Now().Add(24 * time.Hour).Truncate(time.Hour)
 	f, err := s.maintenanceForm(c, nil, maintenanceValues{
 		From: templates.LocalInput(start), Until: templates.LocalInput(start.Add(2 * time.Hour)), Auto: true,
 	}, nil)

@@ -13,7 +13,7 @@ import (
 )
 
 // The console's subscriber and webhook pages (issue 5). Commanders read
-// them; changes are for admins (access.go). Every change goes through the
+// them; changes are for admins (routes.go). Every change goes through the
 // same store calls and checks as the JSON API in api_subscribers.go and
 // api_webhooks.go.
 
@@ -134,12 +134,6 @@ func (s *Server) consoleRemoveSubscriber(c echo.Context) error {
 		return err
 	}
 	return done(c, "/console/subscribers", "subscriber-removed")
-}
-
-// consoleExportSubscribers is the API's CSV export for a console session.
-func (s *Server) consoleExportSubscribers(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return s.apiExportSubscribers(c)
 }
 
 // webhookInput is what the register form sent.

@@ -110,9 +110,9 @@ func TestConsoleSignInLimitIPv6Prefix(t *testing.T) {
 	}
 }
 
-// A route someone forgets to give a rule in access.go must be closed to
-// all but admins, reading included: the forgotten route may well be one
-// that exports personal data.
+// A route added to a signed-in group past guarded, so without a role, must
+// be closed to all but admins, reading included: it may well be one that
+// exports personal data.
 func TestAccessUnruledRouteIsAdminOnly(t *testing.T) {
 	ts := newTestServer(t, func(s *testSetup) {
 		s.beforeServe = func(srv *Server) {

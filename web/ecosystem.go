@@ -24,42 +24,20 @@ import (
 type ecosystem struct {
 	enc           *statuspageEncoder
 	hot           map[string]*page // by route, "/api/v2/summary.json"
-	history       map[string]*onDemand
+	history       map[string]func(context.Context) (*page, error)
 	badge         *page
 	openIncidents int
+
+	// rendered keeps the history documents once asked for, apart from the
+	// snapshot's other lazy pages, so that a crawl filling those cannot
+	// leave what tools poll to be rendered on every request.
+	rendered *lazyPages
 
 	// latest is the history the on-demand documents share, read once.
 	latestMu    sync.Mutex
 	latestRead  bool
 	incidents   []store.Incident
 	maintenance []store.Maintenance
-}
-
-// onDemand is a document rendered on first request. The mutex makes
-// concurrent first requests wait for one rendering rather than each doing
-// it; a failure is not kept, so the next request tries again.
-type onDemand struct {
-	mu     sync.Mutex
-	p      *page
-	render func(ctx context.Context) (*page, error)
-}
-
-func (d *onDemand) get() (*page, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.p != nil {
-		return d.p, nil
-	}
-	// Not the request's context: one visitor giving up must not fail the
-	// rendering the others are waiting for.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := d.render(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d.p = p
-	return p, nil
 }
 
 // buildEcosystem encodes the hot documents and prepares the others.
@@ -83,54 +61,56 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 		updated = later(updated, m.UpdatedAt)
 	}
 	d := statuspageData{components: components, groups: groups, active: active, open: open, updatedAt: updated}
-	eco := &ecosystem{enc: s.newStatuspageEncoder(d), openIncidents: len(active)}
+	eco := &ecosystem{enc: s.newStatuspageEncoder(d), openIncidents: len(active), rendered: newLazyPages()}
 	if eco.hot, err = eco.enc.hotDocuments(d); err != nil {
 		return nil, fmt.Errorf("statuspage API: %w", err)
 	}
 	if eco.badge, err = newBadge(s.cfg.PageName, store.RollUp(components, active).Status()); err != nil {
 		return nil, fmt.Errorf("badge: %w", err)
 	}
-	eco.history = map[string]*onDemand{
-		v2Incidents: {render: func(ctx context.Context) (*page, error) {
+	// The two feeds carry the same entries, in two formats.
+	feed := func(encode func([]feedItem, time.Time) (*page, error)) func(context.Context) (*page, error) {
+		return func(ctx context.Context) (*page, error) {
+			inc, maint, err := eco.latest(ctx, s.store)
+			if err != nil {
+				return nil, err
+			}
+			items, err := s.feedItems(ctx, inc, maint)
+			if err != nil {
+				return nil, err
+			}
+			return encode(items, updated)
+		}
+	}
+	eco.history = map[string]func(context.Context) (*page, error){
+		v2Incidents: func(ctx context.Context) (*page, error) {
 			inc, _, err := eco.latest(ctx, s.store)
 			if err != nil {
 				return nil, err
 			}
 			return eco.enc.incidentsDocument(inc)
-		}},
-		v2Maintenance: {render: func(ctx context.Context) (*page, error) {
+		},
+		v2Maintenance: func(ctx context.Context) (*page, error) {
 			_, maint, err := eco.latest(ctx, s.store)
 			if err != nil {
 				return nil, err
 			}
 			return eco.enc.maintenancesDocument(maint)
-		}},
-		feedAtom: {render: func(ctx context.Context) (*page, error) {
-			inc, maint, err := eco.latest(ctx, s.store)
-			if err != nil {
-				return nil, err
-			}
-			return s.atomFeed(s.feedItems(inc, maint), updated)
-		}},
-		feedRSS: {render: func(ctx context.Context) (*page, error) {
-			inc, maint, err := eco.latest(ctx, s.store)
-			if err != nil {
-				return nil, err
-			}
-			return s.rssFeed(s.feedItems(inc, maint), updated)
-		}},
+		},
+		feedAtom: feed(s.atomFeed),
+		feedRSS:  feed(s.rssFeed),
 	}
 	return eco, nil
 }
 
 // document is the page for a route: a hot one, or a history one rendered
 // now if it is the first request. nil means no such document.
-func (eco *ecosystem) document(route string) (*page, error) {
+func (eco *ecosystem) document(ctx context.Context, route string) (*page, error) {
 	if p, ok := eco.hot[route]; ok {
 		return p, nil
 	}
-	if d, ok := eco.history[route]; ok {
-		return d.get()
+	if render, ok := eco.history[route]; ok {
+		return eco.rendered.get(ctx, route, render)
 	}
 	return nil, nil
 }

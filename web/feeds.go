@@ -2,12 +2,14 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
-	"html"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/herald-status/herald/store"
@@ -28,52 +30,42 @@ type feedItem struct {
 	content         string // the timeline, as HTML
 }
 
-func (s *Server) feedItems(incidents []store.Incident, maint []store.Maintenance) []feedItem {
+func (s *Server) feedItems(ctx context.Context, incidents []store.Incident, maint []store.Maintenance) ([]feedItem, error) {
 	items := make([]feedItem, 0, len(incidents)+len(maint))
 	for _, inc := range incidents {
 		it := feedItem{id: inc.ID, title: inc.Name, link: s.cfg.BaseURL + "/incidents/" + inc.ID, published: inc.CreatedAt, updated: inc.UpdatedAt}
-		var b strings.Builder
-		for _, u := range inc.Updates {
-			timelineEntry(&b, u.CreatedAt, u.Status.Label(), u.Body)
-		}
-		it.content = b.String()
 		if len(inc.Updates) > 0 {
 			it.summary = inc.Updates[0].Status.Label() + " - " + inc.Updates[0].Body
+		}
+		var err error
+		if it.content, err = renderString(ctx, templates.FeedIncident(inc)); err != nil {
+			return nil, fmt.Errorf("feed entry for incident %s: %w", inc.ID, err)
 		}
 		items = append(items, it)
 	}
 	for _, m := range maint {
 		it := feedItem{id: m.ID, title: m.Name, link: s.cfg.BaseURL + "/maintenance/" + m.ID, published: m.CreatedAt, updated: m.UpdatedAt}
-		var b strings.Builder
-		b.WriteString("<p><strong>Scheduled for</strong> ")
-		b.WriteString(html.EscapeString(feedTime(m.ScheduledFor) + " – " + feedTime(m.ScheduledUntil)))
-		b.WriteString("</p>")
-		for _, u := range m.Updates {
-			timelineEntry(&b, u.CreatedAt, u.Status.Label(), u.Body)
-		}
-		it.content = b.String()
 		if len(m.Updates) > 0 {
 			it.summary = m.Updates[0].Status.Label() + " - " + m.Updates[0].Body
+		}
+		var err error
+		if it.content, err = renderString(ctx, templates.FeedMaintenance(m)); err != nil {
+			return nil, fmt.Errorf("feed entry for maintenance %s: %w", m.ID, err)
 		}
 		items = append(items, it)
 	}
 	// Most recently changed first: that is what a reader wants on top.
 	slices.SortStableFunc(items, func(a, b feedItem) int { return b.updated.Compare(a.updated) })
-	return items[:min(len(items), v2Limit)]
+	return items[:min(len(items), v2Limit)], nil
 }
 
-// timelineEntry writes one update as HTML: the body is the same sanitized
-// Markdown rendering the pages use.
-func timelineEntry(b *strings.Builder, at time.Time, status, body string) {
-	b.WriteString("<p><small>")
-	b.WriteString(html.EscapeString(feedTime(at)))
-	b.WriteString("</small><br><strong>")
-	b.WriteString(html.EscapeString(status))
-	b.WriteString("</strong></p>")
-	b.WriteString(templates.RenderMarkdown(body))
+func renderString(ctx context.Context, c templ.Component) (string, error) {
+	var b strings.Builder
+	if err := c.Render(ctx, &b); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
-
-func feedTime(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04 UTC") }
 
 // atomTime is RFC 3339 with milliseconds, so that two updates within a
 // second still read as a change.
@@ -209,7 +201,7 @@ func xmlPage(v any, contentType string) (*page, error) {
 
 // handleFeed serves /history.atom and /history.rss.
 func (s *Server) handleFeed(c echo.Context) error {
-	p, err := s.snap.Load().eco.document(c.Path())
+	p, err := s.snap.Load().eco.document(c.Request().Context(), c.Path())
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func NewHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 		// No WriteTimeout: live streams stay open for hours; they set their
 		// own per-write deadlines.
 		IdleTimeout: 120 * time.Second,
-		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:    slog.NewLogLogger(webLogger(logger).Handler(), slog.LevelWarn),
 		ConnContext: connContext,
 	}
 }

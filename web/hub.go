@@ -18,9 +18,9 @@ type Hub struct {
 
 	mu      sync.Mutex
 	clients map[*streamClient]struct{}
-	perIP   map[string]int
-	lastID  int64  // id of the last change-feed event broadcast
-	page    *frame // latest page fragment
+	perIP   map[string]int // open streams by clientKey
+	lastID  int64          // id of the last change-feed event broadcast
+	page    *frame         // latest page fragment
 	closed  bool
 }
 
@@ -41,7 +41,7 @@ const (
 
 // streamClient is one open /events connection.
 type streamClient struct {
-	ip    string
+	addr  string // clientKey
 	kinds frameKind
 	ch    chan *frame
 	gone  chan struct{} // closed when the hub drops the client or shuts down
@@ -56,7 +56,7 @@ var (
 )
 
 // NewHub makes a hub whose clients buffer bufferSize events and which admits
-// at most maxPerIP streams per client address (0: no limit).
+// at most maxPerIP streams per client (0: no limit).
 func NewHub(bufferSize, maxPerIP int) *Hub {
 	return &Hub{bufferSize: bufferSize, maxPerIP: maxPerIP, clients: map[*streamClient]struct{}{}, perIP: map[string]int{}}
 }
@@ -66,18 +66,18 @@ func NewHub(bufferSize, maxPerIP int) *Hub {
 // client replays anything after its Last-Event-ID up to here from the
 // database) and the current page fragment. Every later event reaches the
 // client's channel, so nothing falls between replay and live.
-func (h *Hub) subscribe(ip string, kinds frameKind) (*streamClient, int64, *frame, error) {
+func (h *Hub) subscribe(addr string, kinds frameKind) (*streamClient, int64, *frame, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, 0, nil, errHubClosed
 	}
-	if h.maxPerIP > 0 && h.perIP[ip] >= h.maxPerIP {
+	if h.maxPerIP > 0 && h.perIP[addr] >= h.maxPerIP {
 		return nil, 0, nil, errTooManyStreams
 	}
-	c := &streamClient{ip: ip, kinds: kinds, ch: make(chan *frame, h.bufferSize), gone: make(chan struct{})}
+	c := &streamClient{addr: addr, kinds: kinds, ch: make(chan *frame, h.bufferSize), gone: make(chan struct{})}
 	h.clients[c] = struct{}{}
-	h.perIP[ip]++
+	h.perIP[addr]++
 	return c, h.lastID, h.page, nil
 }
 
@@ -93,8 +93,8 @@ func (h *Hub) remove(c *streamClient) {
 		return
 	}
 	delete(h.clients, c)
-	if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
-		delete(h.perIP, c.ip)
+	if h.perIP[c.addr]--; h.perIP[c.addr] <= 0 {
+		delete(h.perIP, c.addr)
 	}
 	c.drop()
 }

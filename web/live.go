@@ -43,7 +43,7 @@ func (s *Server) handleEvents(c echo.Context) error {
 	if lastRaw == "" {
 		lastRaw = c.QueryParam("last_event_id")
 	}
-	client, joinedAt, page, err := s.hub.subscribe(c.RealIP(), kinds)
+	client, joinedAt, page, err := s.hub.subscribe(clientKey(c), kinds)
 	switch {
 	case errors.Is(err, errTooManyStreams):
 		return echo.NewHTTPError(http.StatusTooManyRequests, "too many live streams from your address; close some tabs")

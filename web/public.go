@@ -92,15 +92,15 @@ func (s *Server) handleIncidentPage(c echo.Context) error {
 	}
 	// Older incidents are rendered on first request and kept for the life
 	// of this snapshot.
-	p, err := snap.lazyPage("incident:"+id, func() (*page, error) {
-		inc, err := s.store.GetIncident(c.Request().Context(), id)
+	p, err := snap.lazy.get(c.Request().Context(), "incident:"+id, func(ctx context.Context) (*page, error) {
+		inc, err := s.store.GetIncident(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		return newPage(c.Request().Context(), templates.Incident(templates.IncidentPage{Site: snap.site, Incident: inc, Components: snap.components}))
+		return newPage(ctx, templates.Incident(templates.IncidentPage{Site: snap.site, Incident: inc, Components: snap.components}))
 	})
 	if err != nil {
 		return err
@@ -117,15 +117,15 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 	if p, ok := snap.maintenances[id]; ok {
 		return servePage(c, p)
 	}
-	p, err := snap.lazyPage("maintenance:"+id, func() (*page, error) {
-		m, err := s.store.GetMaintenance(c.Request().Context(), id)
+	p, err := snap.lazy.get(c.Request().Context(), "maintenance:"+id, func(ctx context.Context) (*page, error) {
+		m, err := s.store.GetMaintenance(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		return newPage(c.Request().Context(), templates.Maintenance(templates.MaintenancePage{Site: snap.site, Maintenance: m, Components: snap.components}))
+		return newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: snap.site, Maintenance: m, Components: snap.components}))
 	})
 	if err != nil {
 		return err
@@ -149,12 +149,12 @@ func (s *Server) handleHistory(c echo.Context) error {
 		}
 	}
 	snap := s.snap.Load()
-	p, err := snap.lazyPage("history:"+strconv.Itoa(n), func() (*page, error) {
-		view, err := s.historyView(c.Request().Context(), snap.site, n)
+	p, err := snap.lazy.get(c.Request().Context(), "history:"+strconv.Itoa(n), func(ctx context.Context) (*page, error) {
+		view, err := s.historyView(ctx, snap.site, n)
 		if err != nil || view == nil {
 			return nil, err
 		}
-		return newPage(c.Request().Context(), templates.History(*view))
+		return newPage(ctx, templates.History(*view))
 	})
 	if err != nil {
 		return err

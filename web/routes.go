@@ -3,9 +3,13 @@ package web
 import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/herald-status/herald/store"
 )
 
-// routes registers every route Herald serves, in one place.
+// routes registers every route Herald serves, in one place. A route that
+// needs a sign-in names on its own line the least role that may use it
+// (guarded, in access.go); testdata/routes.golden lists them all.
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
@@ -60,61 +64,71 @@ func (s *Server) routes() *echo.Echo {
 	subs.GET("/subscriptions/unsubscribe/:token", s.handleUnsubscribePage)
 	subs.POST("/subscriptions/unsubscribe/:token", s.handleUnsubscribe)
 
-	// Admin API.
-	// Every API route needs a token and the role its rule in access.go says.
-	api := e.Group("/api/v1", s.accessLog(false), middleware.BodyLimit("1M"), s.requireToken, s.authorize)
-	api.GET("/component-groups", s.apiListGroups)
-	api.POST("/component-groups", s.apiCreateGroup)
-	api.GET("/component-groups/:id", s.apiGetGroup)
-	api.PATCH("/component-groups/:id", s.apiUpdateGroup)
-	api.PUT("/component-groups/:id", s.apiUpdateGroup)
-	api.DELETE("/component-groups/:id", s.apiDeleteGroup)
+	// Admin API: a token, and on each line the least role the route needs.
+	// Reading is for everyone signed in; incidents, maintenance and
+	// component status for commanders; configuration for admins. Tokens act
+	// with their effective role.
+	api := s.guarded(e.Group("/api/v1", s.accessLog(false), middleware.BodyLimit("1M"), s.requireToken))
+	api.GET("/component-groups", store.RoleViewer, s.apiListGroups)
+	api.POST("/component-groups", store.RoleAdmin, s.apiCreateGroup)
+	api.GET("/component-groups/:id", store.RoleViewer, s.apiGetGroup)
+	api.PATCH("/component-groups/:id", store.RoleAdmin, s.apiUpdateGroup)
+	api.PUT("/component-groups/:id", store.RoleAdmin, s.apiUpdateGroup)
+	api.DELETE("/component-groups/:id", store.RoleAdmin, s.apiDeleteGroup)
 
-	api.GET("/components", s.apiListComponents)
-	api.POST("/components", s.apiCreateComponent)
-	api.GET("/components/:id", s.apiGetComponent)
-	api.PATCH("/components/:id", s.apiUpdateComponent)
-	api.PUT("/components/:id", s.apiUpdateComponent)
-	api.DELETE("/components/:id", s.apiDeleteComponent)
+	api.GET("/components", store.RoleViewer, s.apiListComponents)
+	api.POST("/components", store.RoleAdmin, s.apiCreateComponent)
+	api.GET("/components/:id", store.RoleViewer, s.apiGetComponent)
+	// A commander may change a component's status here; the handler
+	// refuses other fields unless the caller is an admin.
+	api.PATCH("/components/:id", store.RoleCommander, s.apiUpdateComponent)
+	api.PUT("/components/:id", store.RoleCommander, s.apiUpdateComponent)
+	api.DELETE("/components/:id", store.RoleAdmin, s.apiDeleteComponent)
 
-	api.GET("/incidents", s.apiListIncidents)
-	api.POST("/incidents", s.apiCreateIncident)
-	api.GET("/incidents/:id", s.apiGetIncident)
-	api.PATCH("/incidents/:id", s.apiUpdateIncident, s.refuseDraft)
-	api.PUT("/incidents/:id", s.apiUpdateIncident, s.refuseDraft)
-	api.DELETE("/incidents/:id", s.apiDiscardDraft)
-	api.POST("/incidents/:id/publish", s.apiPublishDraft)
-	api.GET("/incidents/:id/updates", s.apiListIncidentUpdates)
-	api.POST("/incidents/:id/updates", s.apiPostIncidentUpdate, s.refuseDraft)
-	api.GET("/incidents/:id/postmortem", s.apiGetPostmortem)
-	api.POST("/incidents/:id/postmortem", s.apiPublishPostmortem, s.refuseDraft)
-	api.PUT("/incidents/:id/postmortem", s.apiPublishPostmortem, s.refuseDraft)
+	api.GET("/incidents", store.RoleViewer, s.apiListIncidents)
+	api.POST("/incidents", store.RoleCommander, s.apiCreateIncident)
+	api.GET("/incidents/:id", store.RoleViewer, s.apiGetIncident)
+	api.PATCH("/incidents/:id", store.RoleCommander, s.apiUpdateIncident, s.refuseDraft)
+	api.PUT("/incidents/:id", store.RoleCommander, s.apiUpdateIncident, s.refuseDraft)
+	// Incident drafts (issue 6): commanders publish or discard them.
+	api.DELETE("/incidents/:id", store.RoleCommander, s.apiDiscardDraft)
+	api.POST("/incidents/:id/publish", store.RoleCommander, s.apiPublishDraft)
+	api.GET("/incidents/:id/updates", store.RoleViewer, s.apiListIncidentUpdates)
+	api.POST("/incidents/:id/updates", store.RoleCommander, s.apiPostIncidentUpdate, s.refuseDraft)
+	api.GET("/incidents/:id/postmortem", store.RoleViewer, s.apiGetPostmortem)
+	api.POST("/incidents/:id/postmortem", store.RoleCommander, s.apiPublishPostmortem, s.refuseDraft)
+	api.PUT("/incidents/:id/postmortem", store.RoleCommander, s.apiPublishPostmortem, s.refuseDraft)
 
-	api.POST("/integrations/alertmanager", s.apiAlertmanager)
+	// An integration posts with a commander's token (issue 6).
+	api.POST("/integrations/alertmanager", store.RoleCommander, s.apiAlertmanager)
 
-	api.GET("/maintenances", s.apiListMaintenances)
-	api.POST("/maintenances", s.apiCreateMaintenance)
-	api.GET("/maintenances/:id", s.apiGetMaintenance)
-	api.PATCH("/maintenances/:id", s.apiUpdateMaintenance)
-	api.PUT("/maintenances/:id", s.apiUpdateMaintenance)
-	api.POST("/maintenances/:id/updates", s.apiPostMaintenanceUpdate)
+	api.GET("/maintenances", store.RoleViewer, s.apiListMaintenances)
+	api.POST("/maintenances", store.RoleCommander, s.apiCreateMaintenance)
+	api.GET("/maintenances/:id", store.RoleViewer, s.apiGetMaintenance)
+	api.PATCH("/maintenances/:id", store.RoleCommander, s.apiUpdateMaintenance)
+	api.PUT("/maintenances/:id", store.RoleCommander, s.apiUpdateMaintenance)
+	api.POST("/maintenances/:id/updates", store.RoleCommander, s.apiPostMaintenanceUpdate)
 
-	api.GET("/audit-log", s.apiAuditLog)
+	api.GET("/audit-log", store.RoleAdmin, s.apiAuditLog) // as the console's: see there
 
-	api.GET("/subscribers", s.apiListSubscribers)
-	api.POST("/subscribers", s.apiAddSubscriber)
-	api.GET("/subscribers/export", s.apiExportSubscribers)
-	api.GET("/subscribers/:id", s.apiGetSubscriber)
-	api.DELETE("/subscribers/:id", s.apiDeleteSubscriber)
+	// Commanders read subscribers and webhooks (issue 5: they need to see
+	// who will hear about an incident, and a delivery's fate); changing them
+	// is for admins: subscribers are personal data and webhook URLs often
+	// carry credentials.
+	api.GET("/subscribers", store.RoleCommander, s.apiListSubscribers)
+	api.POST("/subscribers", store.RoleAdmin, s.apiAddSubscriber)
+	api.GET("/subscribers/export", store.RoleCommander, s.apiExportSubscribers)
+	api.GET("/subscribers/:id", store.RoleCommander, s.apiGetSubscriber)
+	api.DELETE("/subscribers/:id", store.RoleAdmin, s.apiDeleteSubscriber)
 
-	api.GET("/webhooks", s.apiListWebhooks)
-	api.POST("/webhooks", s.apiCreateWebhook)
-	api.GET("/webhooks/:id", s.apiGetWebhook)
-	api.PATCH("/webhooks/:id", s.apiUpdateWebhook)
-	api.DELETE("/webhooks/:id", s.apiDeleteWebhook)
-	api.POST("/webhooks/:id/rotate-secret", s.apiRotateWebhookSecret)
-	api.GET("/webhooks/:id/deliveries", s.apiWebhookDeliveries)
-	api.POST("/webhooks/:id/deliveries/:delivery/replay", s.apiReplayWebhookDelivery)
+	api.GET("/webhooks", store.RoleCommander, s.apiListWebhooks)
+	api.POST("/webhooks", store.RoleAdmin, s.apiCreateWebhook)
+	api.GET("/webhooks/:id", store.RoleCommander, s.apiGetWebhook)
+	api.PATCH("/webhooks/:id", store.RoleAdmin, s.apiUpdateWebhook)
+	api.DELETE("/webhooks/:id", store.RoleAdmin, s.apiDeleteWebhook)
+	api.POST("/webhooks/:id/rotate-secret", store.RoleAdmin, s.apiRotateWebhookSecret)
+	api.GET("/webhooks/:id/deliveries", store.RoleCommander, s.apiWebhookDeliveries)
+	api.POST("/webhooks/:id/deliveries/:delivery/replay", store.RoleAdmin, s.apiReplayWebhookDelivery)
 
 	// Console sign-in: no session yet; the form's CSRF token comes from a
 	// pre-session cookie.
@@ -122,78 +136,83 @@ func (s *Server) routes() *echo.Echo {
 	login.GET("/login", s.consoleLoginForm)
 	login.POST("/login", s.consoleLogin)
 
-	// Console: a signed-in user, the role access.go requires, and a CSRF
-	// token on every form.
-	con := e.Group("/console", s.accessLog(false), middleware.BodyLimit("1M"), s.consoleErrors, s.requireSession, s.authorize, s.checkCSRF)
-	con.GET("", s.consoleDashboard)
-	con.POST("/logout", s.consoleLogout)
-	con.GET("/account", s.consoleAccount)
-	con.POST("/account/password", s.consoleChangePassword)
-	con.POST("/account/sign-out-everywhere", s.consoleSignOutEverywhere)
+	// Console: a signed-in user, the role on each line, and a CSRF token on
+	// every form.
+	con := s.guarded(e.Group("/console", s.accessLog(false), middleware.BodyLimit("1M"), s.consoleErrors, s.requireSession), s.checkCSRF)
+	con.GET("", store.RoleViewer, s.consoleDashboard)
+	con.POST("/logout", store.RoleViewer, s.consoleLogout)
+	con.GET("/account", store.RoleViewer, s.consoleAccount)
+	con.POST("/account/password", store.RoleViewer, s.consoleChangePassword)
+	con.POST("/account/sign-out-everywhere", store.RoleViewer, s.consoleSignOutEverywhere)
 
-	con.GET("/incidents", s.consoleIncidents)
-	con.GET("/incidents/new", s.consoleNewIncident)
-	con.POST("/incidents", s.consoleCreateIncident)
-	con.POST("/preview", s.consolePreview)
-	con.GET("/incidents/:id", s.consoleIncident)
-	con.POST("/incidents/:id/updates", s.consolePostUpdate)
-	con.GET("/incidents/:id/postmortem", s.consolePostmortem)
-	con.POST("/incidents/:id/postmortem", s.consoleSavePostmortem)
+	con.GET("/incidents", store.RoleViewer, s.consoleIncidents)
+	con.GET("/incidents/new", store.RoleCommander, s.consoleNewIncident)
+	con.POST("/incidents", store.RoleCommander, s.consoleCreateIncident)
+	con.POST("/preview", store.RoleCommander, s.consolePreview)
+	con.GET("/incidents/:id", store.RoleViewer, s.consoleIncident)
+	con.POST("/incidents/:id/updates", store.RoleCommander, s.consolePostUpdate)
+	con.GET("/incidents/:id/postmortem", store.RoleViewer, s.consolePostmortem)
+	con.POST("/incidents/:id/postmortem", store.RoleCommander, s.consoleSavePostmortem)
 
-	con.GET("/templates", s.consoleTemplates)
-	con.GET("/templates/new", s.consoleNewTemplate)
-	con.POST("/templates", s.consoleCreateTemplate)
-	con.GET("/templates/:id", s.consoleTemplate)
-	con.POST("/templates/:id", s.consoleEditTemplate)
-	con.POST("/templates/:id/delete", s.consoleDeleteTemplate)
+	con.GET("/templates", store.RoleViewer, s.consoleTemplates)
+	con.GET("/templates/new", store.RoleCommander, s.consoleNewTemplate)
+	con.POST("/templates", store.RoleCommander, s.consoleCreateTemplate)
+	con.GET("/templates/:id", store.RoleViewer, s.consoleTemplate)
+	con.POST("/templates/:id", store.RoleCommander, s.consoleEditTemplate)
+	con.POST("/templates/:id/delete", store.RoleCommander, s.consoleDeleteTemplate)
 
-	con.GET("/maintenances", s.consoleMaintenances)
-	con.GET("/maintenances/new", s.consoleNewMaintenance)
-	con.POST("/maintenances", s.consoleCreateMaintenance)
-	con.GET("/maintenances/:id", s.consoleMaintenance)
-	con.POST("/maintenances/:id", s.consoleEditMaintenance)
-	con.POST("/maintenances/:id/updates", s.consoleMaintenanceUpdate)
-	con.POST("/maintenances/:id/cancel", s.consoleCancelMaintenance)
+	con.GET("/maintenances", store.RoleViewer, s.consoleMaintenances)
+	con.GET("/maintenances/new", store.RoleCommander, s.consoleNewMaintenance)
+	con.POST("/maintenances", store.RoleCommander, s.consoleCreateMaintenance)
+	con.GET("/maintenances/:id", store.RoleViewer, s.consoleMaintenance)
+	con.POST("/maintenances/:id", store.RoleCommander, s.consoleEditMaintenance)
+	con.POST("/maintenances/:id/updates", store.RoleCommander, s.consoleMaintenanceUpdate)
+	con.POST("/maintenances/:id/cancel", store.RoleCommander, s.consoleCancelMaintenance)
 
-	con.GET("/components", s.consoleComponents)
-	con.POST("/components", s.consoleCreateComponent)
-	con.GET("/components/:id", s.consoleComponent)
-	con.POST("/components/:id", s.consoleEditComponent)
-	con.POST("/components/:id/status", s.consoleComponentStatus)
-	con.POST("/components/:id/move", s.consoleMoveComponent)
-	con.POST("/components/:id/delete", s.consoleDeleteComponent)
-	con.POST("/groups", s.consoleCreateGroup)
-	con.GET("/groups/:id", s.consoleGroup)
-	con.POST("/groups/:id", s.consoleEditGroup)
-	con.POST("/groups/:id/move", s.consoleMoveGroup)
-	con.POST("/groups/:id/delete", s.consoleDeleteGroup)
+	con.GET("/components", store.RoleViewer, s.consoleComponents)
+	con.POST("/components", store.RoleAdmin, s.consoleCreateComponent)
+	con.GET("/components/:id", store.RoleViewer, s.consoleComponent)
+	con.POST("/components/:id", store.RoleAdmin, s.consoleEditComponent)
+	con.POST("/components/:id/status", store.RoleCommander, s.consoleComponentStatus)
+	con.POST("/components/:id/move", store.RoleAdmin, s.consoleMoveComponent)
+	con.POST("/components/:id/delete", store.RoleAdmin, s.consoleDeleteComponent)
+	con.POST("/groups", store.RoleAdmin, s.consoleCreateGroup)
+	con.GET("/groups/:id", store.RoleViewer, s.consoleGroup)
+	con.POST("/groups/:id", store.RoleAdmin, s.consoleEditGroup)
+	con.POST("/groups/:id/move", store.RoleAdmin, s.consoleMoveGroup)
+	con.POST("/groups/:id/delete", store.RoleAdmin, s.consoleDeleteGroup)
 
-	con.GET("/audit", s.consoleAudit)
-	con.GET("/audit.csv", s.consoleAuditCSV)
+	// The audit log is for reading, and nothing anywhere edits it. Its
+	// before/after values repeat admin-only data (webhook URLs, which often
+	// carry credentials; subscribers' emails; users and tokens), so it is for
+	// admins, as GET /api/v1/audit-log is.
+	con.GET("/audit", store.RoleAdmin, s.consoleAudit)
+	con.GET("/audit.csv", store.RoleAdmin, s.consoleAuditCSV)
 
-	con.GET("/subscribers", s.consoleSubscribers)
-	con.POST("/subscribers", s.consoleAddSubscriber)
-	con.GET("/subscribers.csv", s.consoleExportSubscribers)
-	con.GET("/subscribers/:id", s.consoleSubscriber)
-	con.POST("/subscribers/:id/delete", s.consoleRemoveSubscriber)
-	con.GET("/webhooks", s.consoleWebhooks)
-	con.POST("/webhooks", s.consoleCreateWebhook)
-	con.GET("/webhooks/:id", s.consoleWebhook)
-	con.POST("/webhooks/:id/pause", s.consolePauseWebhook)
-	con.POST("/webhooks/:id/resume", s.consoleResumeWebhook)
-	con.POST("/webhooks/:id/rotate-secret", s.consoleRotateWebhookSecret)
-	con.POST("/webhooks/:id/delete", s.consoleDeleteWebhook)
-	con.POST("/webhooks/:id/deliveries/:delivery/replay", s.consoleReplayDelivery)
+	// Subscribers and webhooks, as in the API: commanders read, admins change.
+	con.GET("/subscribers", store.RoleCommander, s.consoleSubscribers)
+	con.POST("/subscribers", store.RoleAdmin, s.consoleAddSubscriber)
+	con.GET("/subscribers.csv", store.RoleCommander, s.apiExportSubscribers) // the API's export, for a console session
+	con.GET("/subscribers/:id", store.RoleCommander, s.consoleSubscriber)
+	con.POST("/subscribers/:id/delete", store.RoleAdmin, s.consoleRemoveSubscriber)
+	con.GET("/webhooks", store.RoleCommander, s.consoleWebhooks)
+	con.POST("/webhooks", store.RoleAdmin, s.consoleCreateWebhook)
+	con.GET("/webhooks/:id", store.RoleCommander, s.consoleWebhook)
+	con.POST("/webhooks/:id/pause", store.RoleAdmin, s.consolePauseWebhook)
+	con.POST("/webhooks/:id/resume", store.RoleAdmin, s.consoleResumeWebhook)
+	con.POST("/webhooks/:id/rotate-secret", store.RoleAdmin, s.consoleRotateWebhookSecret)
+	con.POST("/webhooks/:id/delete", store.RoleAdmin, s.consoleDeleteWebhook)
+	con.POST("/webhooks/:id/deliveries/:delivery/replay", store.RoleAdmin, s.consoleReplayDelivery)
 
-	con.GET("/users", s.consoleUsers)
-	con.POST("/users", s.consoleCreateUser)
-	con.GET("/users/:id", s.consoleUser)
-	con.POST("/users/:id", s.consoleEditUser)
-	con.POST("/users/:id/reset-password", s.consoleResetPassword)
-	con.POST("/users/:id/sign-out", s.consoleSignOutUser)
-	con.GET("/tokens", s.consoleTokens)
-	con.POST("/tokens", s.consoleCreateToken)
-	con.POST("/tokens/:id/revoke", s.consoleRevokeToken)
+	con.GET("/users", store.RoleAdmin, s.consoleUsers)
+	con.POST("/users", store.RoleAdmin, s.consoleCreateUser)
+	con.GET("/users/:id", store.RoleAdmin, s.consoleUser)
+	con.POST("/users/:id", store.RoleAdmin, s.consoleEditUser)
+	con.POST("/users/:id/reset-password", store.RoleAdmin, s.consoleResetPassword)
+	con.POST("/users/:id/sign-out", store.RoleAdmin, s.consoleSignOutUser)
+	con.GET("/tokens", store.RoleAdmin, s.consoleTokens)
+	con.POST("/tokens", store.RoleAdmin, s.consoleCreateToken)
+	con.POST("/tokens/:id/revoke", store.RoleAdmin, s.consoleRevokeToken)
 
 	// Unknown API paths answer in the API's error shape, authenticated or not.
 	e.Any("/api/*", func(c echo.Context) error {

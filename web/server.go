@@ -34,8 +34,9 @@ type Config struct {
 	// StreamBuffer is how many events a live client may fall behind before
 	// it is dropped. Default 64.
 	StreamBuffer int
-	// MaxStreamsPerIP caps live streams per client address (0: default 32;
-	// negative: no cap).
+	// MaxStreamsPerIP caps live streams per client address; 0 means no cap
+	// (herald serve's default is DefaultMaxStreamsPerIP). Negative is
+	// refused: see CheckMaxStreamsPerIP.
 	MaxStreamsPerIP int
 	// TrustProxy takes client addresses from X-Forwarded-For / X-Real-IP.
 	// Only set it behind a proxy that overwrites those headers.
@@ -64,6 +65,21 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
+// DefaultMaxStreamsPerIP is how many live streams herald serve lets one
+// client address hold: enough for a person's tabs, or an office behind one
+// address, and few enough that one client cannot hold thousands.
+const DefaultMaxStreamsPerIP = 32
+
+// CheckMaxStreamsPerIP refuses a negative cap on streams per address: 0
+// already means no cap, so a negative number is a mistake to report, not a
+// meaning to guess.
+func CheckMaxStreamsPerIP(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%d is not a number of streams; use 0 for no cap", n)
+	}
+	return nil
+}
+
 // Server is Herald's HTTP server.
 type Server struct {
 	cfg    Config
@@ -75,7 +91,7 @@ type Server struct {
 
 	hub *Hub
 	// subLimit caps subscribe-form posts per client address.
-	subLimit *subscribeLimiter
+	subLimit *limiter
 	// published is the last change-feed id broadcast to the hub; only the
 	// Run loop touches it after New.
 	published int64
@@ -84,9 +100,12 @@ type Server struct {
 	// Secure when the base URL is https.
 	secureCookies bool
 	signIns       *signInLimiter
-	unruled       sync.Map // routes already reported as lacking an access rule
+	unruled       sync.Map // routes already reported as lacking a role
 	consoleCSS    string
 	consoleJS     string
+	// roles is the least role of each signed-in route, "METHOD path", as
+	// routes.go registers it; read-only once New returns.
+	roles map[string]store.Role
 
 	metrics *metrics
 	embed   *page // /embed.js
@@ -99,9 +118,7 @@ type Server struct {
 
 // New builds the server and its first snapshot.
 func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = webLogger(cfg.Logger)
 	if cfg.PageName == "" {
 		cfg.PageName = "Herald"
 	}
@@ -111,11 +128,11 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if cfg.StreamBuffer <= 0 {
 		cfg.StreamBuffer = 64
 	}
-	switch {
-	case cfg.MaxStreamsPerIP == 0:
-		cfg.MaxStreamsPerIP = 32
-	case cfg.MaxStreamsPerIP < 0:
-		cfg.MaxStreamsPerIP = 0
+	if err := CheckMaxStreamsPerIP(cfg.MaxStreamsPerIP); err != nil {
+		return nil, fmt.Errorf("web: MaxStreamsPerIP: %w", err)
+	}
+	if cfg.SubscribeLimit <= 0 {
+		cfg.SubscribeLimit = 5
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = 8 * time.Hour
@@ -137,7 +154,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		assets:   assets,
 		log:      cfg.Logger,
 		hub:      NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
-		subLimit: newSubscribeLimiter(cfg.SubscribeLimit),
+		subLimit: newLimiter(st.Now, newWindow(10*time.Minute, cfg.SubscribeLimit)),
 		site: templates.Site{
 			Subscribe: cfg.Subscriptions,
 			Name:      cfg.PageName,
@@ -150,7 +167,8 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		},
 	}
 	s.secureCookies = strings.HasPrefix(cfg.BaseURL, "https://")
-	s.signIns = newSignInLimiter()
+	s.roles = map[string]store.Role{}
+	s.signIns = newSignInLimiter(st.Now)
 	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
@@ -176,6 +194,15 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	s.setSnapshot(snap)
 	s.echo = s.routes()
 	return s, nil
+}
+
+// webLogger tags what the web side logs, as notify tags its own, so that
+// one process's logs can be told apart by component.
+func webLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		l = slog.Default()
+	}
+	return l.With("component", "web")
 }
 
 // Handler is the server's HTTP handler.

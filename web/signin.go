@@ -35,7 +35,7 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
 	ip := c.RealIP()
-	if !s.signIns.begin(email, ip) {
+	if !s.signIns.begin(email, clientKey(c)) {
 		s.log.Warn("sign-in refused: too many failures", "ip", ip)
 		return s.loginPage(c, http.StatusUnauthorized, email, next, signInFailed)
 	}
@@ -48,7 +48,7 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.signIns.succeeded(email, ip)
+	s.signIns.succeeded(email, clientKey(c))
 	if _, err := s.store.PruneSessions(ctx, s.sessionPolicy()); err != nil {
 		s.log.Error("prune sessions", "err", err)
 	}

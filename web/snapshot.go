@@ -53,9 +53,9 @@ type snapshot struct {
 	liveFrame *frame
 	// eco is what other tools read: the v2 API, feeds, badges.
 	eco *ecosystem
-
-	lazyMu sync.Mutex
-	lazy   map[string]*page
+	// lazy holds the pages rendered on first request (older incidents,
+	// history pages, component badges).
+	lazy *lazyPages
 }
 
 // newPage renders c and compresses it once.
@@ -103,7 +103,9 @@ func newPageBytes(body []byte, contentType string) (*page, error) {
 // version is the change-feed position it is known to include (it may
 // include later changes too). The caller publishes it (see refresh).
 func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, error) {
-	now := time.Now().UTC()
+	// The store's clock, which dates every change: "today" on the page is
+	// the day the store says it is (a test or the demo may move it).
+	now := s.store.Now()
 	components, err := s.store.ListComponents(ctx)
 	if err != nil {
 		return nil, err
@@ -161,7 +163,7 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 		maintenances: map[string]*page{},
 		components:   byID,
 		site:         site,
-		lazy:         map[string]*page{},
+		lazy:         newLazyPages(),
 	}
 	if snap.home, err = newPage(ctx, templates.Home(home)); err != nil {
 		return nil, fmt.Errorf("home page: %w", err)
@@ -170,7 +172,7 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 		return nil, fmt.Errorf("live fragment: %w", err)
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on
-	// first request (lazyPage), which keeps a rebuild's cost flat as the
+	// first request (lazyPages), which keeps a rebuild's cost flat as the
 	// history grows.
 	for _, inc := range active {
 		p, err := newPage(ctx, templates.Incident(templates.IncidentPage{Site: site, Incident: inc, Components: byID}))
@@ -276,26 +278,4 @@ func pastIncidentDays(incidents []store.Incident, today time.Time) []templates.D
 		}
 	}
 	return days
-}
-
-// lazyPage returns the page cached under key in this snapshot, rendering it
-// with render on first use. render returning (nil, nil) means "no such page"
-// and is not cached.
-func (snap *snapshot) lazyPage(key string, render func() (*page, error)) (*page, error) {
-	snap.lazyMu.Lock()
-	p, ok := snap.lazy[key]
-	snap.lazyMu.Unlock()
-	if ok {
-		return p, nil
-	}
-	p, err := render()
-	if err != nil || p == nil {
-		return nil, err
-	}
-	snap.lazyMu.Lock()
-	if len(snap.lazy) < maxLazyPages {
-		snap.lazy[key] = p
-	}
-	snap.lazyMu.Unlock()
-	return p, nil
 }

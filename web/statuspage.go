@@ -117,7 +117,7 @@ func jsonPage(doc any) (*page, error) {
 // site may read them (Access-Control-Allow-Origin: *): that is what they are
 // for, and they carry nothing that is not on the public page.
 func (s *Server) handleStatuspage(c echo.Context) error {
-	p, err := s.snap.Load().eco.document(c.Path())
+	p, err := s.snap.Load().eco.document(c.Request().Context(), c.Path())
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,46 +15,6 @@ import (
 // the links in every email lead to. Links carry a token and no cookie, so
 // there is nothing for a forged cross-site form to ride on. A GET never
 // changes anything (mail scanners fetch links); the pages' buttons POST.
-
-// subscribeLimiter caps subscribe-form posts per client address.
-type subscribeLimiter struct {
-	mu     sync.Mutex
-	window time.Duration
-	limit  int
-	hits   map[string][]time.Time
-}
-
-func newSubscribeLimiter(limit int) *subscribeLimiter {
-	if limit <= 0 {
-		limit = 5
-	}
-	return &subscribeLimiter{window: 10 * time.Minute, limit: limit, hits: map[string][]time.Time{}}
-}
-
-// allow records a post from ip and reports whether it is within the limit.
-func (l *subscribeLimiter) allow(ip string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.hits) >= maxTracked { // bound memory: forget addresses gone quiet
-		for k, v := range l.hits {
-			if now.Sub(v[len(v)-1]) > l.window {
-				delete(l.hits, k)
-			}
-		}
-	}
-	recent := l.hits[ip][:0:0]
-	for _, t := range l.hits[ip] {
-		if now.Sub(t) < l.window {
-			recent = append(recent, t)
-		}
-	}
-	if len(recent) >= l.limit {
-		l.hits[ip] = recent
-		return false
-	}
-	l.hits[ip] = append(recent, now)
-	return true
-}
 
 func (s *Server) subscribePage(c echo.Context, status int, p templates.SubscribePage) error {
 	p.Site = s.site
@@ -84,7 +42,7 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 	if err != nil {
 		return nil, err
 	}
-	return withComponents(groupViews(groups, comps, nil, time.Time{})), nil
+	return withComponents(groupViews(groups, comps, nil, s.store.Now())), nil
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
@@ -100,7 +58,7 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	if !s.cfg.Subscriptions {
 		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
 	}
-	if !s.subLimit.allow(c.RealIP(), time.Now()) {
+	if !s.subLimit.allow(clientKey(c)) {
 		c.Response().Header().Set("Retry-After", "600")
 		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{
 			Email: c.FormValue("email"), Error: "Too many attempts from your network. Please try again in a few minutes."})

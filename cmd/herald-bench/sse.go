@@ -189,7 +189,7 @@ func sseServeChild(args []string) error {
 	}
 	defer st.Close()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := web.New(ctx, web.Config{MaxStreamsPerIP: -1, Logger: logger}, st)
+	srv, err := web.New(ctx, web.Config{MaxStreamsPerIP: 0, Logger: logger}, st)
 	if err != nil {
 		return err
 	}

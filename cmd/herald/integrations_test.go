@@ -15,6 +15,7 @@ func TestServeIntegrationFlags(t *testing.T) {
 			{"unknown status", "--alertmanager-severity", "critical=down", "alertmanager"},
 			{"pair without =", "--alertmanager-components", "checkout", "--alertmanager-components"},
 			{"bad on-resolved", "--alertmanager-on-resolved", "identified", "on-resolved"},
+			{"negative stream cap", "--max-streams-per-ip", "-1", "--max-streams-per-ip"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -25,7 +25,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "fill an empty database with an example status page")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	maxStreams := fs.Int("max-streams-per-ip", 32, "live-update streams allowed per client address (0: no limit)")
+	maxStreams := fs.Int("max-streams-per-ip", web.DefaultMaxStreamsPerIP, "live-update streams allowed per client address, an IPv6 /64 counting as one (0: no limit)")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
 	adminEmail := fs.String("admin-email", "admin@localhost", "email of the first admin, created on an empty database")
 	sessionIdle := fs.String("session-idle", "8h", "console sessions end after this long without a request")
@@ -42,6 +42,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	eco, err := integrations.parse()
 	if err != nil {
 		return err
+	}
+	if err := web.CheckMaxStreamsPerIP(*maxStreams); err != nil {
+		return fmt.Errorf("--max-streams-per-ip: %w", err)
 	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -86,17 +89,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
 	}
-	streamsCap := *maxStreams
-	if streamsCap == 0 {
-		streamsCap = -1 // web.Config: negative means no cap
-	}
 	dispatcher, guard, emailOn, err := notifyOpts.build(st, *baseURL, *pageName, logger)
 	if err != nil {
 		return err
 	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
 		Subscriptions: emailOn, WebhookGuard: guard,
-		MaxStreamsPerIP: streamsCap, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge,
+		MaxStreamsPerIP: *maxStreams, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge,
 		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager}, st)
 	if err != nil {
 		return err

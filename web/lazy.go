@@ -1,0 +1,75 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// lazyRenderTimeout bounds one rendering on demand. It is not the request's
+// deadline: one visitor giving up must not fail the rendering others wait for.
+const lazyRenderTimeout = 10 * time.Second
+
+// lazyPages are pages rendered on their first request and then kept for the
+// life of a snapshot: older incidents, history pages, badges, the history
+// documents. However many ask for a page at the same moment, it is rendered
+// once and they all wait for that rendering. At most maxLazyPages are kept,
+// so crawling them cannot exhaust memory; past that, pages are rendered for
+// each request. A failure, or a page that does not exist, is not kept: the
+// next request tries again, and made-up addresses take no room.
+type lazyPages struct {
+	mu    sync.Mutex
+	pages map[string]*lazyPage
+}
+
+// lazyPage is one page, being rendered until done is closed.
+type lazyPage struct {
+	done chan struct{}
+	p    *page
+	err  error
+}
+
+var errRenderPanicked = errors.New("web: rendering the page panicked")
+
+func newLazyPages() *lazyPages { return &lazyPages{pages: map[string]*lazyPage{}} }
+
+// get returns the page kept under key, rendering it with render if it is
+// the first request. render returning (nil, nil) means "no such page".
+func (l *lazyPages) get(ctx context.Context, key string, render func(context.Context) (*page, error)) (*page, error) {
+	l.mu.Lock()
+	lp, ok := l.pages[key]
+	switch {
+	case ok:
+		l.mu.Unlock()
+		select {
+		case <-lp.done:
+			return lp.p, lp.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	case len(l.pages) >= maxLazyPages:
+		l.mu.Unlock()
+		return renderDetached(ctx, render)
+	}
+	lp = &lazyPage{done: make(chan struct{}), err: errRenderPanicked}
+	l.pages[key] = lp
+	l.mu.Unlock()
+	defer func() { // also when render panics: waiters must not wait forever
+		if lp.err != nil || lp.p == nil {
+			l.mu.Lock()
+			delete(l.pages, key)
+			l.mu.Unlock()
+		}
+		close(lp.done)
+	}()
+	lp.p, lp.err = renderDetached(ctx, render)
+	return lp.p, lp.err
+}
+
+// renderDetached renders with ctx's values but not its cancellation.
+func renderDetached(ctx context.Context, render func(context.Context) (*page, error)) (*page, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lazyRenderTimeout)
+	defer cancel()
+	return render(ctx)
+}

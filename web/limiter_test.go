@@ -1,0 +1,110 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// behindProxy trusts X-Forwarded-For, so that a test can speak from any
+// client address.
+func behindProxy() testOption { return func(s *testSetup) { s.cfg.TrustProxy = true } }
+
+// subscribeFrom posts the subscribe form as the client at addr.
+func (ts *testServer) subscribeFrom(t *testing.T, addr, email string) int {
+	t.Helper()
+	req, err := http.NewRequest("POST", ts.URL+"/subscribe", strings.NewReader(url.Values{"email": {email}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", addr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// An IPv6 client picks any address in its /64, so the subscribe form
+// counts the /64, as sign-in does.
+func TestSubscribeLimitCountsIPv6Prefix(t *testing.T) {
+	ts := newTestServer(t, withSubscriptions(), behindProxy())
+	for i := range 5 {
+		if st := ts.subscribeFrom(t, fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("user%d@example.com", i)); st != http.StatusOK {
+			t.Fatalf("post %d: %d, want 200", i+1, st)
+		}
+	}
+	if st := ts.subscribeFrom(t, "2001:db8:1:2:ffff::1", "late@example.com"); st != http.StatusTooManyRequests {
+		t.Errorf("a sixth post from another address in the same /64: %d, want 429", st)
+	}
+	if st := ts.subscribeFrom(t, "2001:db8:1:3::1", "neighbour@example.com"); st != http.StatusOK {
+		t.Errorf("a post from another /64: %d, want 200", st)
+	}
+	if st := ts.subscribeFrom(t, "192.0.2.7", "v4@example.com"); st != http.StatusOK {
+		t.Errorf("a post from an IPv4 address: %d, want 200", st)
+	}
+	if n, _ := ts.store.CountSubscribers(t.Context(), ""); n != 7 {
+		t.Errorf("%d subscribers, want the 7 within the limits", n)
+	}
+}
+
+// The cap on live streams per address counts an IPv6 client by its /64 too.
+func TestLiveStreamCapCountsIPv6Prefix(t *testing.T) {
+	ts := newTestServer(t, behindProxy(), func(s *testSetup) { s.cfg.MaxStreamsPerIP = 2 })
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+	for _, addr := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2"} {
+		if s := openStream(t, ts, "", from(addr)); s.resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream from %s: %d, want 200", addr, s.resp.StatusCode)
+		}
+	}
+	if s := openStream(t, ts, "", from("2001:db8:1:2:abcd::3")); s.resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a third stream from another address in the same /64: %d, want 429", s.resp.StatusCode)
+	}
+	if s := openStream(t, ts, "", from("2001:db8:1:3::1")); s.resp.StatusCode != http.StatusOK {
+		t.Errorf("a stream from another /64: %d, want 200", s.resp.StatusCode)
+	}
+}
+
+func TestAddressKey(t *testing.T) {
+	for _, tt := range []struct{ addr, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"}, // an IPv4 client seen through a dual-stack socket
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"not an address", "not an address"},
+	} {
+		if got := addressKey(tt.addr); got != tt.want {
+			t.Errorf("addressKey(%q) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// A limit is over a sliding window: attempts age out one by one, and a
+// refused attempt does not count.
+func TestLimiterWindowSlides(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	l := newLimiter(func() time.Time { return now }, newWindow(time.Minute, 2))
+	steps := []struct {
+		after time.Duration
+		want  bool
+	}{
+		{0, true}, {30 * time.Second, true}, {10 * time.Second, false}, // two in a minute, the third refused
+		{20 * time.Second, true},  // the first has aged out; the refused one never counted
+		{10 * time.Second, false}, // the second and third are within the minute
+		{time.Minute, true},
+	}
+	for i, s := range steps {
+		now = now.Add(s.after)
+		if got := l.allow("192.0.2.7"); got != s.want {
+			t.Errorf("attempt %d at %s: allowed %v, want %v", i+1, now.Format(time.TimeOnly), got, s.want)
+		}
+	}
+	if !l.allow("192.0.2.8") {
+		t.Error("another client was refused: limits are per key")
+	}
+}

@@ -1,0 +1,87 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/herald-status/herald/store"
+)
+
+// 0 streams per address means no cap, in web.Config as on the command line.
+func TestMaxStreamsPerIPZeroIsNoCap(t *testing.T) {
+	ts := newTestServer(t, func(s *testSetup) { s.cfg.MaxStreamsPerIP = 0 })
+	for i := range DefaultMaxStreamsPerIP + 1 {
+		if s := openStream(t, ts, "?types=json", nil); s.resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d from one address: %d, want 200 (no cap)", i+1, s.resp.StatusCode)
+		}
+	}
+}
+
+// A negative cap means nothing, and the server refuses to start with it.
+func TestMaxStreamsPerIPNegativeRefused(t *testing.T) {
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := New(t.Context(), Config{MaxStreamsPerIP: -1}, st); err == nil || !strings.Contains(err.Error(), "MaxStreamsPerIP") {
+		t.Errorf("New with MaxStreamsPerIP -1: %v, want an error naming it", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a log handler and a test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Everything the web side logs says so, as notify's logs do.
+func TestWebLogsNameTheirComponent(t *testing.T) {
+	var logs syncBuffer
+	ts := newTestServer(t, func(s *testSetup) { s.logHandler = slog.NewJSONHandler(&logs, nil) })
+	ts.call(t, "GET", "/api/v1/components", nil) // the API logs every request
+	var lines int
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		lines++
+		if rec["component"] != "web" {
+			t.Errorf("log line without component=web: %s", line)
+		}
+	}
+	if lines == 0 {
+		t.Fatal("nothing was logged")
+	}
+}
+
+// A bad status filter is a bad request whose message speaks of the
+// status, not of how the store wrote its error.
+func TestAPIMaintenanceStatusFilterMessage(t *testing.T) {
+	ts := newTestServer(t)
+	resp := ts.call(t, "GET", "/api/v1/maintenances?status=scheduled,bogus", nil)
+	var e apiErr
+	resp.decode(t, &e)
+	if resp.Status != http.StatusBadRequest || e.Error.Field != "status" || !strings.HasPrefix(e.Error.Message, `unknown maintenance status "bogus"`) {
+		t.Errorf("%d %+v, want 400 on status saying the status is unknown", resp.Status, e.Error)
+	}
+}
