@@ -6,10 +6,10 @@ ADDR ?= 127.0.0.1:8080
 .PHONY: run demo build test generate check-generated vet bench bench-http clean
 
 run: build
-	./herald serve --addr $(ADDR) --db herald.db --log-format text
+	./herald serve --addr $(ADDR) --database herald.db --log-format text
 
 demo: build
-	./herald serve --addr $(ADDR) --db herald.db --log-format text --demo
+	./herald serve --addr $(ADDR) --database herald.db --log-format text --demo
 
 build: generate
 	$(GO) build -o herald ./cmd/herald

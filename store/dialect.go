@@ -28,6 +28,17 @@ type dialect interface {
 	// isUniqueViolation reports an error from a unique constraint: two
 	// writers raced to the same key, which callers hear as a conflict.
 	isUniqueViolation(err error) bool
+	// isUnavailable reports an error that says the database cannot be
+	// reached (as opposed to refusing what was asked).
+	isUnavailable(err error) bool
+	// tables lists the database's tables, for copying.
+	tables(ctx context.Context, s *Store) ([]string, error)
+	// columnTypes returns how to convert a value read from the other
+	// backend for a column of table here (SQLite keeps booleans as
+	// integers, PostgreSQL wants them boolean).
+	columnTypes(ctx context.Context, t *tx, table string) (func(column string, v any) any, error)
+	// afterCopy moves the sequences on past the rows copied in.
+	afterCopy(t *tx, tables []string) error
 	backup(ctx context.Context, s *Store, dest string) error
 	integrityCheck(ctx context.Context, s *Store) (string, error)
 }

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -254,6 +257,75 @@ func (postgresDialect) committed(t *tx, c Change) error {
 	return err
 }
 
+func (postgresDialect) tables(ctx context.Context, s *Store) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+// columnTypes turns SQLite's integer booleans into booleans for the
+// table's boolean columns.
+func (postgresDialect) columnTypes(ctx context.Context, t *tx, table string) (func(string, any) any, error) {
+	rows, err := t.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND data_type = 'boolean'`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	booleans := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		booleans[name] = true
+	}
+	return func(column string, v any) any {
+		if n, ok := v.(int64); ok && booleans[column] {
+			return n != 0
+		}
+		return v
+	}, rows.Err()
+}
+
+// afterCopy sets every identity sequence past the highest value copied, so
+// that the next event, job or update continues from there.
+func (postgresDialect) afterCopy(t *tx, tables []string) error {
+	rows, err := t.QueryContext(t.ctx, `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'`)
+	if err != nil {
+		return err
+	}
+	type col struct{ table, column string }
+	var cols []col
+	for rows.Next() {
+		var c col
+		if err := rows.Scan(&c.table, &c.column); err != nil {
+			rows.Close()
+			return err
+		}
+		cols = append(cols, c)
+	}
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+		return err
+	}
+	for _, c := range cols {
+		if _, err := t.exec(`SELECT setval(pg_get_serial_sequence(?, ?), coalesce((SELECT max(`+c.column+`) FROM `+c.table+`), 0) + 1, false)`, c.table, c.column); err != nil {
+			return fmt.Errorf("move the sequence of %s.%s on: %w", c.table, c.column, err)
+		}
+	}
+	return nil
+}
+
 func (postgresDialect) backup(context.Context, *Store, string) error { return ErrBackupElsewhere }
 
 // integrityCheck is what Herald can ask of PostgreSQL, which checks its own
@@ -264,6 +336,20 @@ func (postgresDialect) integrityCheck(ctx context.Context, s *Store) (string, er
 		return "", err
 	}
 	return "ok", nil
+}
+
+// isUnavailable: the server refused to serve (shutting down, starting, a
+// connection exception) or no connection could be made or kept. An error
+// the server sent about the query itself is not one.
+func (postgresDialect) isUnavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err) || strings.Contains(err.Error(), "conn closed")
 }
 
 func (postgresDialect) isUniqueViolation(err error) bool {

@@ -75,6 +75,36 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+// isUnavailable: an embedded file is never away; its failures (a full disk,
+// a lock held too long) are errors of their own.
+func (sqliteDialect) isUnavailable(error) bool { return false }
+
+func (sqliteDialect) tables(ctx context.Context, s *Store) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+// columnTypes: the driver stores Go booleans, times and bytes as SQLite
+// does; nothing needs converting.
+func (sqliteDialect) columnTypes(context.Context, *tx, string) (func(string, any) any, error) {
+	return func(_ string, v any) any { return v }, nil
+}
+
+// afterCopy: AUTOINCREMENT follows the highest id inserted by itself.
+func (sqliteDialect) afterCopy(*tx, []string) error { return nil }
+
 func (sqliteDialect) backup(ctx context.Context, s *Store, dest string) error {
 	_, err := s.write.ExecContext(ctx, "VACUUM INTO ?", dest)
 	return err

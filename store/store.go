@@ -152,6 +152,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Unavailable reports whether err says the database cannot be reached
+// right now (PostgreSQL down or unreachable): the caller should answer
+// 503 and try again later, not report a bug.
+func (s *Store) Unavailable(err error) bool { return err != nil && s.dialect.isUnavailable(err) }
+
 // Backup writes an online, consistent copy of a SQLite database to dest.
 // On PostgreSQL it is ErrBackupElsewhere: use pg_dump.
 func (s *Store) Backup(ctx context.Context, dest string) error {

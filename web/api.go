@@ -126,6 +126,9 @@ func (s *Server) httpErrorHandler(err error, c echo.Context) {
 		return
 	}
 	e := s.classify(err)
+	if e.Status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "5")
+	}
 	if e.Status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	}
@@ -144,7 +147,11 @@ func (s *Server) httpErrorHandler(err error, c echo.Context) {
 		}
 		return
 	}
-	if werr := c.String(e.Status, http.StatusText(e.Status)+"\n"); werr != nil {
+	text := http.StatusText(e.Status)
+	if e.Status == http.StatusServiceUnavailable {
+		text = e.Message
+	}
+	if werr := c.String(e.Status, text+"\n"); werr != nil {
 		s.log.Error("write error response", "err", werr)
 	}
 }
@@ -175,6 +182,9 @@ func (s *Server) classify(err error) *apiError {
 			code = "body_too_large"
 		}
 		return &apiError{Status: he.Code, Code: code, Message: msg}
+	case s.store.Unavailable(err):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
+			Message: "the database cannot be reached right now, so nothing can be changed; the status page keeps being served as it last was. Try again in a moment"}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "something went wrong on our side; it has been logged"}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -116,6 +118,9 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists; choose a new file", dest)
 	}
+	if store.IsPostgresURL(*db) {
+		return pgDump(ctx, *db, dest, stdout)
+	}
 	if _, err := os.Stat(*db); err != nil {
 		return fmt.Errorf("backup: database %s: %w", *db, err)
 	}
@@ -128,5 +133,25 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "Wrote a consistent copy of %s to %s.\n", st.Path(), dest)
+	return nil
+}
+
+// pgDump backs a PostgreSQL database up with pg_dump, PostgreSQL's own
+// consistent online backup, in its custom format (restore with
+// pg_restore). Without pg_dump it says how to do it.
+func pgDump(ctx context.Context, database, dest string, stdout io.Writer) error {
+	bin, err := exec.LookPath("pg_dump")
+	if err != nil {
+		return fmt.Errorf("backup: a PostgreSQL database is backed up with pg_dump, which is not installed here: install it "+
+			"(apt-get install postgresql-client) and run herald backup again, or run pg_dump --format=custom --file=%s '%s' yourself", dest, store.RedactURL(database))
+	}
+	cmd := exec.CommandContext(ctx, bin, "--format=custom", "--file="+dest, "--dbname="+database)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("backup: pg_dump failed: %v: %s", err, strings.TrimSpace(strings.ReplaceAll(string(out), database, store.RedactURL(database))))
+	}
+	if err := os.Chmod(dest, 0o600); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintf(stdout, "Wrote a consistent copy of %s to %s with pg_dump (restore it with pg_restore --dbname=URL %s).\n", store.RedactURL(database), dest, dest)
 	return nil
 }

@@ -60,10 +60,32 @@ func (fs *flagSet) Parse(args []string) error {
 	return nil
 }
 
-// dbFlag is the database flag every command shares.
+// dbFlag is the database flag every command shares: --database (a SQLite
+// file, or a postgres:// URL), with --db and HERALD_DB kept as older
+// spellings of it.
 func dbFlag(fs *flagSet) *string {
-	return fs.String("db", "herald.db", "SQLite database file")
+	def := "herald.db"
+	if v, ok := os.LookupEnv("HERALD_DB"); ok {
+		def = v
+	}
+	if v, ok := os.LookupEnv(envName("database")); ok {
+		def = v
+	}
+	db := fs.FlagSet.String("database", def, "the database: a SQLite file, or a PostgreSQL URL such as postgres://herald:secret@db.internal/herald ("+envName("database")+")")
+	fs.FlagSet.Var(aliasFlag{db}, "db", "the same as --database")
+	return db
 }
+
+// aliasFlag is a second name for a string flag.
+type aliasFlag struct{ p *string }
+
+func (a aliasFlag) String() string {
+	if a.p == nil {
+		return ""
+	}
+	return *a.p
+}
+func (a aliasFlag) Set(v string) error { *a.p = v; return nil }
 
 // openForCLI parses a subcommand's flags and opens the database for it,
 // with its changes recorded as made from the command line.
@@ -78,10 +100,13 @@ func openForCLI(ctx context.Context, fs *flagSet, args []string, db *string) (co
 	return store.WithActor(ctx, cliActor()), st, nil
 }
 
-func openStore(ctx context.Context, path string) (*store.Store, error) {
-	st, err := store.Open(ctx, path)
+func openStore(ctx context.Context, database string) (*store.Store, error) {
+	if database == "" {
+		return nil, fmt.Errorf("--database is empty: give a SQLite file or a postgres:// URL")
+	}
+	st, err := store.Open(ctx, database)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open database %s: %w", store.RedactURL(database), err)
 	}
 	return st, nil
 }

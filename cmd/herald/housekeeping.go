@@ -34,10 +34,41 @@ func newHousekeeping(st *store.Store, log *slog.Logger) *housekeeping {
 		maintenanceEvery: 15 * time.Second, pruneEvery: time.Minute, keepEvents: 10000, keepJobs: notify.OutboxRetention}
 }
 
-// run works until ctx ends. A failed round is logged and tried again at the
-// next tick: none of it is urgent to the second.
+// run works until ctx ends, on whichever replica leads (store.Lead): the
+// others check at every tick whether the leader is gone and take over, so
+// a dead leader is replaced within maintenanceEvery. A failed round is
+// logged and tried again at the next tick: none of it is urgent to the
+// second.
 func (h *housekeeping) run(ctx context.Context) {
-	h.advance(ctx) // a window due while Herald was down starts now, not in 15 s
+	var lead *store.Leadership
+	defer func() {
+		if lead != nil {
+			lead.Release()
+		}
+	}()
+	leading := func() bool {
+		if lead != nil && !lead.Held(ctx) {
+			lead.Release()
+			lead = nil
+			h.log.Warn("lost housekeeping leadership; trying to take it again")
+		}
+		if lead == nil {
+			l, err := h.st.Lead(ctx)
+			if errors.Is(err, store.ErrNotLeader) {
+				return false
+			}
+			if err != nil {
+				h.logErr(ctx, "claim housekeeping leadership", err)
+				return false
+			}
+			lead = l
+			h.log.Info("this process runs housekeeping")
+		}
+		return true
+	}
+	if leading() {
+		h.advance(ctx) // a window due while Herald was down starts now, not in 15 s
+	}
 	maintenance := time.NewTicker(h.maintenanceEvery)
 	defer maintenance.Stop()
 	prune := time.NewTicker(h.pruneEvery)
@@ -47,9 +78,13 @@ func (h *housekeeping) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-maintenance.C:
-			h.advance(ctx)
+			if leading() {
+				h.advance(ctx)
+			}
 		case <-prune.C:
-			h.prune(ctx)
+			if leading() {
+				h.prune(ctx)
+			}
 		}
 	}
 }

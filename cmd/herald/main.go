@@ -27,10 +27,14 @@ Usage:
                                 give a user a new one-time password and sign them out
   herald migrate                apply database migrations and exit
   herald backup FILE            write an online, consistent copy of the database to FILE
+                                (on PostgreSQL: with pg_dump, when it is installed)
+  herald copy --from DB --to DB copy a deployment into a new, empty database (SQLite and PostgreSQL, either way)
   herald watch URL              print a status page's live events as they happen
   herald version                print the version
 
-Every flag has an environment variable: --db is HERALD_DB, --addr is HERALD_ADDR, and so on.
+The database is --database (HERALD_DATABASE): a SQLite file (the default, herald.db) or a
+PostgreSQL URL, postgres://user:password@host/dbname. Every flag has an environment variable:
+--addr is HERALD_ADDR, --base-url is HERALD_BASE_URL, and so on.
 `
 
 func main() {
@@ -64,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
+	case "copy":
+		return cmdCopy(ctx, rest, stdout, stderr)
 	case "watch":
 		return cmdWatch(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
