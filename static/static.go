@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"mime"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -88,6 +89,16 @@ func (a *Assets) URL(name string) string {
 		panic("static: no embedded file " + name)
 	}
 	return asset.URL
+}
+
+// All lists every asset, by name.
+func (a *Assets) All() []*Asset {
+	out := make([]*Asset, 0, len(a.byName))
+	for _, asset := range a.byName {
+		out = append(out, asset)
+	}
+	slices.SortFunc(out, func(x, y *Asset) int { return strings.Compare(x.Name, y.Name) })
+	return out
 }
 
 // ByURL finds the asset served at a URL path.

@@ -238,7 +238,7 @@ func (s *Server) writeCSV(c echo.Context, filename string, header []string, rows
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	// Exports hold personal data: no cache keeps a copy.
-	h.Set("Cache-Control", "no-store")
+	h.Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
 	row := func(cells ...string) error {

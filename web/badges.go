@@ -82,7 +82,7 @@ func textWidth(s string) int {
 
 func (s *Server) handleBadge(c echo.Context) error {
 	crossOrigin(c)
-	return servePage(c, s.snap.Load().eco.badge)
+	return s.servePage(c, s.snap.Load().eco.badge)
 }
 
 func (s *Server) handleComponentBadge(c echo.Context) error {
@@ -99,7 +99,7 @@ func (s *Server) handleComponentBadge(c echo.Context) error {
 		return err
 	}
 	crossOrigin(c)
-	return servePage(c, p)
+	return s.servePage(c, p)
 }
 
 // newEmbedScript prepares /embed.js once, with its gzip form and ETag.

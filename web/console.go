@@ -66,7 +66,7 @@ func (s *Server) consoleView(c echo.Context, section string) templates.Console {
 func (s *Server) render(c echo.Context, status int, page templ.Component) error {
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
+	h.Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(status)
 	return page.Render(c.Request().Context(), c.Response())
 }

@@ -245,7 +245,7 @@ func TestConsolePagesAccessible(t *testing.T) {
 			t.Errorf("%s: %d", path, p.Status)
 			continue
 		}
-		if p.Header.Get("Cache-Control") != "no-store" {
+		if p.Header.Get("Cache-Control") != "private, no-store" {
 			t.Errorf("%s: Cache-Control %q", path, p.Header.Get("Cache-Control"))
 		}
 		checkAccessible(t, path, p.Doc)

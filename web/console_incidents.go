@@ -292,6 +292,6 @@ func (s *Server) consolePreview(c echo.Context) error {
 	if len(body) > store.MaxBodyLength*4 {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the message is too long"}
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Cache-Control", "private, no-store")
 	return c.HTML(http.StatusOK, templates.RenderMarkdownPreview(body))
 }

@@ -244,7 +244,7 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("secret shown %q", secret)
 	}
-	if p.Header.Get("Cache-Control") != "no-store" {
+	if p.Header.Get("Cache-Control") != "private, no-store" {
 		t.Error("the page with the secret may be cached")
 	}
 	list, _ := ts.store.ListWebhooks(t.Context())

@@ -30,8 +30,8 @@ func TestCSVExportsDefuseFormulas(t *testing.T) {
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			p := admin.get(tt.path)
-			if p.Status != http.StatusOK || p.Header.Get("Cache-Control") != "no-store" {
-				t.Fatalf("%d, Cache-Control %q; want 200, no-store", p.Status, p.Header.Get("Cache-Control"))
+			if p.Status != http.StatusOK || p.Header.Get("Cache-Control") != "private, no-store" {
+				t.Fatalf("%d, Cache-Control %q; want 200, private, no-store", p.Status, p.Header.Get("Cache-Control"))
 			}
 			rows, err := csv.NewReader(strings.NewReader(p.Body)).ReadAll()
 			if err != nil || len(rows) != 2 {

@@ -205,5 +205,5 @@ func (s *Server) handleFeed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return servePage(c, p)
+	return s.servePage(c, p)
 }

@@ -196,7 +196,7 @@ func (s *Server) handleMetrics() echo.HandlerFunc {
 				return echo.NewHTTPError(http.StatusUnauthorized, "send the metrics token as Authorization: Bearer <token>")
 			}
 		}
-		c.Response().Header().Set("Cache-Control", "no-store")
+		c.Response().Header().Set("Cache-Control", "private, no-store")
 		return h(c)
 	}
 }

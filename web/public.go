@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,12 +18,15 @@ import (
 
 // servePage writes a pre-rendered page: 304 when the client has it, the
 // gzip bytes when the client takes them. No rendering, no query.
-func servePage(c echo.Context, p *page) error {
+func (s *Server) servePage(c echo.Context, p *page) error {
 	h := c.Response().Header()
 	h["Content-Type"] = p.typeHeader
 	h["Etag"] = p.etagHeader
 	h["Vary"] = varyEncoding
-	h["Cache-Control"] = revalidate
+	h["Cache-Control"] = s.publicCache
+	if s.cdnCache != nil {
+		h["Cdn-Cache-Control"] = s.cdnCache
+	}
 	if etagMatches(c.Request().Header.Get("If-None-Match"), p.etag) {
 		c.Response().WriteHeader(http.StatusNotModified)
 		return nil
@@ -46,10 +50,30 @@ func servePage(c echo.Context, p *page) error {
 var (
 	varyEncoding = []string{"Accept-Encoding"}
 	gzipEncoding = []string{"gzip"}
-	// Browsers revalidate at once (a status page must not show stale news),
-	// which costs a 304 when nothing changed.
-	revalidate = []string{"public, max-age=0, must-revalidate"}
 )
+
+// publicCacheControl is the Cache-Control (for browsers and any cache) and
+// the CDN-Cache-Control (RFC 9213, for CDNs alone) of public pages and
+// documents. Browsers revalidate at once — a status page must not show
+// stale news — which costs a 304 when nothing changed. A shared cache may
+// answer for sharedMaxAge without asking (s-maxage: it absorbs the crowd).
+// A CDN may also answer from its copy while it revalidates, and — the
+// point of it — go on serving the last page for a day while every replica
+// is unreachable; those two are only said to CDNs, since browsers honour
+// stale-while-revalidate too. (nginx reads s-maxage; the README's snippet
+// gives it the stale rules.) A negative sharedMaxAge allows no shared
+// caching.
+func publicCacheControl(sharedMaxAge time.Duration) (cacheControl, cdn string) {
+	if sharedMaxAge < 0 {
+		return "public, max-age=0, must-revalidate", ""
+	}
+	if sharedMaxAge == 0 {
+		sharedMaxAge = 5 * time.Second
+	}
+	secs := max(1, int(sharedMaxAge/time.Second))
+	return fmt.Sprintf("public, max-age=0, must-revalidate, s-maxage=%d", secs),
+		fmt.Sprintf("public, max-age=%d, stale-while-revalidate=%d, stale-if-error=86400", secs, 6*secs)
+}
 
 func etagMatches(header, etag string) bool {
 	if header == "" {
@@ -81,14 +105,14 @@ func acceptsGzip(header string) bool {
 }
 
 func (s *Server) handleHome(c echo.Context) error {
-	return servePage(c, s.snap.Load().home)
+	return s.servePage(c, s.snap.Load().home)
 }
 
 func (s *Server) handleIncidentPage(c echo.Context) error {
 	snap := s.snap.Load()
 	id := c.Param("id")
 	if p, ok := snap.incidents[id]; ok {
-		return servePage(c, p)
+		return s.servePage(c, p)
 	}
 	// Older incidents are rendered on first request and kept for the life
 	// of this snapshot.
@@ -108,14 +132,14 @@ func (s *Server) handleIncidentPage(c echo.Context) error {
 	if p == nil {
 		return s.notFoundPage(c, "No such incident", "This incident does not exist, or its address is mistyped.")
 	}
-	return servePage(c, p)
+	return s.servePage(c, p)
 }
 
 func (s *Server) handleMaintenancePage(c echo.Context) error {
 	snap := s.snap.Load()
 	id := c.Param("id")
 	if p, ok := snap.maintenances[id]; ok {
-		return servePage(c, p)
+		return s.servePage(c, p)
 	}
 	p, err := snap.lazy.get(c.Request().Context(), "maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
@@ -133,7 +157,7 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 	if p == nil {
 		return s.notFoundPage(c, "No such maintenance", "This maintenance does not exist, or its address is mistyped.")
 	}
-	return servePage(c, p)
+	return s.servePage(c, p)
 }
 
 // historyPageSize is how many incidents and maintenance windows one history
@@ -162,7 +186,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 	if p == nil {
 		return s.notFoundPage(c, "No such page", "The history does not go back that far.")
 	}
-	return servePage(c, p)
+	return s.servePage(c, p)
 }
 
 // historyView merges resolved incidents and completed maintenance by date,

@@ -57,6 +57,13 @@ type Config struct {
 	// WebhookGuard checks webhook URLs at registration (notify checks the
 	// dialled address again at delivery). Nil refuses every internal address.
 	WebhookGuard *notify.Guard
+	// MirrorDir, when set, receives the public artefacts after every
+	// change (public_mirror.go), for a static host to serve.
+	MirrorDir string
+	// SharedMaxAge is how long a CDN or caching proxy may serve a public
+	// page or document without asking again (s-maxage). Default 5s;
+	// negative: not at all.
+	SharedMaxAge time.Duration
 	// SessionIdle ends a console session after this long without a
 	// request (default 8h); SessionMax ends it this long after sign-in
 	// however active (default 7 days).
@@ -109,6 +116,11 @@ type Server struct {
 
 	metrics *metrics
 	embed   *page // /embed.js
+
+	mirror *mirror // nil without MirrorDir
+	// publicCache and cdnCache are the Cache-Control and CDN-Cache-Control
+	// of public pages and documents (publicCacheControl).
+	publicCache, cdnCache []string
 
 	snap atomic.Pointer[snapshot]
 	// rebuilt is closed and replaced after each snapshot rebuild; waiters
@@ -167,6 +179,11 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		},
 	}
 	s.secureCookies = strings.HasPrefix(cfg.BaseURL, "https://")
+	cc, cdn := publicCacheControl(cfg.SharedMaxAge)
+	s.publicCache = []string{cc}
+	if cdn != "" {
+		s.cdnCache = []string{cdn}
+	}
 	s.roles = map[string]store.Role{}
 	s.signIns = newSignInLimiter(st.Now)
 	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
@@ -193,6 +210,12 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	s.hub.setPosition(snap.version, snap.liveFrame)
 	s.setSnapshot(snap)
 	s.echo = s.routes()
+	if cfg.MirrorDir != "" {
+		s.mirror = &mirror{dir: cfg.MirrorDir, written: map[string][]byte{}}
+		if err := s.writeMirror(ctx); err != nil {
+			return nil, fmt.Errorf("web: static mirror in %s: %w", cfg.MirrorDir, err)
+		}
+	}
 	return s, nil
 }
 
@@ -244,6 +267,11 @@ func (s *Server) refresh(ctx context.Context) {
 	s.metrics.observeRebuild(time.Since(start), err)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Error("refresh snapshot", "err", err)
+	}
+	if err == nil && s.mirror != nil {
+		if err := s.writeMirror(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("write the static mirror", "dir", s.mirror.dir, "err", err)
+		}
 	}
 }
 

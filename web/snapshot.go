@@ -46,8 +46,11 @@ type snapshot struct {
 	home         *page
 	incidents    map[string]*page
 	maintenances map[string]*page
-	components   map[string]store.Component
-	site         templates.Site
+	// recent are the ids of the incidents the page's "past incidents"
+	// lists (rendered on first request, but part of the static mirror).
+	recent     []string
+	components map[string]store.Component
+	site       templates.Site
 	// liveFrame is the SSE event that brings open status pages up to this
 	// snapshot: the live region's HTML and the banner text.
 	liveFrame *frame
@@ -164,6 +167,9 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 		components:   byID,
 		site:         site,
 		lazy:         newLazyPages(),
+	}
+	for _, inc := range recent {
+		snap.recent = append(snap.recent, inc.ID)
 	}
 	if snap.home, err = newPage(ctx, templates.Home(home)); err != nil {
 		return nil, fmt.Errorf("home page: %w", err)

@@ -125,7 +125,7 @@ func (s *Server) handleStatuspage(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	crossOrigin(c)
-	return servePage(c, p)
+	return s.servePage(c, p)
 }
 
 // crossOrigin lets other sites read a response: the v2 API from their

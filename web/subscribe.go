@@ -26,7 +26,7 @@ func (s *Server) subscribePage(c echo.Context, status int, p templates.Subscribe
 		p.Groups = groups
 	}
 	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
-	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(status)
 	return templates.Subscribe(p).Render(c.Request().Context(), c.Response())
 }
@@ -103,7 +103,7 @@ func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) 
 	}
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
+	h.Set("Cache-Control", "private, no-store")
 	// The token is in the URL: keep it out of Referer headers to other sites.
 	h.Set("Referrer-Policy", "no-referrer")
 	c.Response().WriteHeader(status)

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/herald-status/herald/store"
 )
@@ -143,4 +144,15 @@ func (fs *flagSet) Int(name string, def int, usage string) *int {
 		def = n
 	}
 	return fs.FlagSet.Int(name, def, usage+" ("+envName(name)+")")
+}
+
+func (fs *flagSet) Duration(name string, def time.Duration, usage string) *time.Duration {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fs.envErrs = append(fs.envErrs, fmt.Errorf("%s=%q: want a duration such as 5s or 2m", envName(name), v))
+		}
+		def = d
+	}
+	return fs.FlagSet.Duration(name, def, usage+" ("+envName(name)+")")
 }

@@ -29,6 +29,7 @@ Usage:
   herald backup FILE            write an online, consistent copy of the database to FILE
                                 (on PostgreSQL: with pg_dump, when it is installed)
   herald copy --from DB --to DB copy a deployment into a new, empty database (SQLite and PostgreSQL, either way)
+  herald mirror serve DIR       serve a static mirror (serve --mirror-dir DIR) as a static host would, to try it
   herald watch URL              print a status page's live events as they happen
   herald version                print the version
 
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBackup(ctx, rest, stdout, stderr)
 	case "copy":
 		return cmdCopy(ctx, rest, stdout, stderr)
+	case "mirror":
+		return cmdMirror(ctx, rest, stdout, stderr)
 	case "watch":
 		return cmdWatch(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

@@ -26,6 +26,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	maxStreams := fs.Int("max-streams-per-ip", web.DefaultMaxStreamsPerIP, "live-update streams allowed per client address, an IPv6 /64 counting as one (0: no limit)")
+	mirrorDir := fs.String("mirror-dir", "", "write the public pages and documents to this directory after every change, for a static host to serve when Herald cannot be reached")
+	cdnMaxAge := fs.Duration("cdn-max-age", 5*time.Second, "how long a CDN or caching proxy may serve a public page without asking again (s-maxage; it keeps serving the last page for a day while Herald is unreachable); 0: no CDN caching")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
 	adminEmail := fs.String("admin-email", "admin@localhost", "email of the first admin, created on an empty database")
 	sessionIdle := fs.String("session-idle", "8h", "console sessions end after this long without a request")
@@ -96,6 +98,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
 		Subscriptions: emailOn, WebhookGuard: guard,
 		MaxStreamsPerIP: *maxStreams, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge,
+		MirrorDir: *mirrorDir, SharedMaxAge: cdnAge(*cdnMaxAge),
 		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager}, st)
 	if err != nil {
 		return err
@@ -199,4 +202,13 @@ func sessionDurations(idle, maxAge string) (time.Duration, time.Duration, error)
 		return 0, 0, fmt.Errorf("--session-max %q: give a duration such as 168h, at least --session-idle", maxAge)
 	}
 	return i, m, nil
+}
+
+// cdnAge turns --cdn-max-age into web.Config's SharedMaxAge, where zero is
+// the default and a negative value turns shared caching off.
+func cdnAge(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -1,0 +1,73 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func withMirror(dir string) testOption { return func(s *testSetup) { s.cfg.MirrorDir = dir } }
+
+// After a change the mirror's files are what the server serves, so a
+// static host holding them shows the same page while Herald is away.
+func TestMirrorMatchesWhatTheServerServes(t *testing.T) {
+	dir := t.TempDir()
+	ts := newTestServer(t, withMirror(dir))
+	api := ts.createComponent(t, "API", nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Logins failing", "body": "Looking.", "components": map[string]string{api.ID: "major_outage"}})
+
+	same := func(path, file string) func() bool {
+		return func() bool {
+			_, served := ts.fetch(t, "GET", path, nil)
+			got, err := os.ReadFile(filepath.Join(dir, file))
+			return err == nil && bytes.Equal(got, served)
+		}
+	}
+	waitUntil(t, "the mirror's index.html to show the incident", same("/", "index.html"))
+	home, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	if !strings.Contains(string(home), "Logins failing") {
+		t.Fatal("the mirror's home page does not show the incident")
+	}
+	for path, file := range map[string]string{
+		"/api/v2/summary.json":              "api/v2/summary.json",
+		"/api/v2/incidents/unresolved.json": "api/v2/incidents/unresolved.json",
+		"/incidents/" + inc.ID:              "incidents/" + inc.ID + "/index.html",
+		"/history.atom":                     "history.atom",
+		"/badge.svg":                        "badge.svg",
+		ts.srv.assets.URL("app.css"):        strings.TrimPrefix(ts.srv.assets.URL("app.css"), "/"),
+	} {
+		waitUntil(t, path+" in the mirror ("+file+") to be what the server serves", same(path, file))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.html.gz")); err != nil {
+		t.Errorf("no precompressed index.html.gz beside index.html: %v", err)
+	}
+	// Resolving changes the mirror too.
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
+	waitUntil(t, "the mirror to follow the resolution", same("/api/v2/summary.json", "api/v2/summary.json"))
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".herald-*")); len(leftovers) > 0 {
+		t.Errorf("temporary files left in the mirror: %q", leftovers)
+	}
+}
+
+// Public pages tell a CDN how long it may answer alone and that it may
+// keep serving them while Herald is unreachable; the console never may be
+// cached.
+func TestCacheHeadersForCDNs(t *testing.T) {
+	ts := newTestServer(t)
+	for _, path := range []string{"/", "/api/v2/status.json"} {
+		resp, _ := ts.fetch(t, "GET", path, nil)
+		if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=0, must-revalidate, s-maxage=5" {
+			t.Errorf("%s: Cache-Control %q", path, cc)
+		}
+		if cdn := resp.Header.Get("CDN-Cache-Control"); !strings.Contains(cdn, "stale-if-error=86400") || !strings.Contains(cdn, "max-age=5") {
+			t.Errorf("%s: CDN-Cache-Control %q, want a short max-age and a day of stale-if-error", path, cdn)
+		}
+	}
+	resp, _ := ts.fetch(t, "GET", "/console/login", nil)
+	if cc := resp.Header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Errorf("console: Cache-Control %q, want private, no-store", cc)
+	}
+}
