@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/herald-status/herald/store"
 )
@@ -99,7 +98,7 @@ func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
 	}
 	// Nor the live stream: the next event is the next public change.
 	ts.createComponent(t, "Website", nil)
-	if ev := live.next(t, 5*time.Second); ev.Event != "component.created" {
+	if ev := live.next(t); ev.Event != "component.created" {
 		t.Errorf("first live event after the draft: %s %s, want component.created", ev.Event, ev.Data)
 	}
 
@@ -124,7 +123,7 @@ func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
 	if published.Draft || published.ID != res.IncidentID || published.Status != store.Investigating {
 		t.Errorf("published = %+v", published)
 	}
-	if ev := live.nextOf(t, "incident.created", 5*time.Second); !strings.Contains(ev.Data, res.IncidentID) {
+	if ev := live.nextOf(t, "incident.created"); !strings.Contains(ev.Data, res.IncidentID) {
 		t.Errorf("incident.created carries %s", ev.Data)
 	}
 	surfaces := ts.publicSurfaces(t, res.IncidentID, api.ID)

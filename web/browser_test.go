@@ -108,11 +108,7 @@ func TestBrowserHomeShowsBannerAndStatus(t *testing.T) {
 		"name": "Logins failing", "body": "We are investigating failed logins.",
 		"components": map[string]string{api.ID: "major_outage"},
 	})
-	waitCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.srv.WaitFresh(waitCtx); err != nil {
-		t.Fatal(err)
-	}
+	ts.waitFresh(t)
 
 	ctx := newBrowser(t, 30*time.Second)
 	var problems consoleProblems

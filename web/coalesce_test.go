@@ -59,7 +59,7 @@ func TestPageLeavesInOneWrite(t *testing.T) {
 		ts.createIncident(t, map[string]any{"name": "Incident " + c.ID, "body": strings.Repeat(c.ID+" is failing for some users. ", 20),
 			"components": map[string]string{c.ID: "partial_outage"}})
 	}
-	waitFresh(t, ts)
+	ts.waitFresh(t)
 	plain := ts.srv.snap.Load().home.body
 
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}

@@ -1,35 +1,14 @@
 package web
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
 )
-
-// startFailFastDispatcher runs the dispatcher with no retries, so a
-// delivery the receiver refuses fails for good at its first attempt.
-func (ts *testServer) startFailFastDispatcher(t *testing.T) {
-	t.Helper()
-	d, err := notify.New(ts.store, notify.Config{BaseURL: "http://status.example.test", PageName: "Acme", Poll: 50 * time.Millisecond,
-		Webhooks: &notify.WebhookConfig{Guard: ts.srv.cfg.WebhookGuard, Timeout: 5 * time.Second, Retry: []time.Duration{}}, Jitter: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-}
 
 func (ts *testServer) subscriberCount(t *testing.T) int {
 	t.Helper()
@@ -262,10 +241,10 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 		t.Error("the secret is on the list")
 	}
 
-	ts.startFailFastDispatcher(t)
+	ts.startDispatcher(t, noRetries)
 	ts.createIncident(t, map[string]any{"name": "Outage", "body": "Investigating."})
 	var d store.WebhookDelivery
-	waitUntil(t, "the delivery to fail", func() bool {
+	eventually(t, "the delivery to fail", func() bool {
 		ds, err := ts.store.ListWebhookDeliveries(t.Context(), w.ID, 10, 0)
 		if err != nil || len(ds) != 1 || ds[0].State != "failed" {
 			return false
@@ -294,7 +273,7 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 	if p := admin.postRaw(replay, url.Values{}); p.Status != http.StatusForbidden {
 		t.Errorf("replay without CSRF token: %d, want 403", p.Status)
 	}
-	time.Sleep(150 * time.Millisecond)
+	ts.drainOutbox(t)
 	if n := len(r.requests()); n != 1 {
 		t.Fatalf("refused replays sent %d requests, want 1", n)
 	}
@@ -303,7 +282,7 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 	if p.Status != http.StatusSeeOther || location(p) != "/console/webhooks/"+w.ID+"?msg=delivery-replayed" {
 		t.Fatalf("replay: %d %q\n%.300s", p.Status, location(p), p.Body)
 	}
-	waitUntil(t, "the replay's attempt", func() bool {
+	eventually(t, "the replay's attempt", func() bool {
 		ds, _ := ts.store.ListWebhookDeliveries(t.Context(), w.ID, 10, 0)
 		return len(ds) == 1 && len(ds[0].Log) == 2 && ds[0].State == "failed"
 	})

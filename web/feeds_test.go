@@ -96,11 +96,13 @@ func itemTitled(f *gofeed.Feed, title string) *gofeed.Item {
 
 func TestHistoryFeedsRefreshOnUpdate(t *testing.T) {
 	ts := newTestServer(t)
+	start := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	ts.at(t, start)
 	c := ts.createComponent(t, "API", nil)
 	inc := ts.createIncident(t, map[string]any{"name": "Errors <b>now</b>", "body": "Looking. <script>alert(1)</script>", "components": map[string]string{c.ID: "major_outage"}})
 	before, resp, _ := parseFeed(t, ts, "/history.atom")
 	etag := resp.Header.Get("ETag")
-	time.Sleep(10 * time.Millisecond) // so the update is visibly later
+	ts.at(t, start.Add(time.Minute)) // the update comes visibly later
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "All fixed."}, nil)
 
 	for _, path := range []string{"/history.atom", "/history.rss"} {

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,47 +21,6 @@ import (
 // does: they parse the HTML and look for words, landmarks and links, not for
 // markup details that could change without the visitor noticing.
 
-// at makes the store date every change it records as if made at when, so a
-// test can lay out a past; the real clock returns at the end of the test.
-func (ts *testServer) at(t *testing.T, when time.Time) {
-	t.Helper()
-	ts.store.SetClock(func() time.Time { return when })
-	t.Cleanup(func() { ts.store.SetClock(time.Now) })
-}
-
-// realClock puts the store back on the real clock.
-func (ts *testServer) realClock() { ts.store.SetClock(time.Now) }
-
-// fetch sends one request to a public page once the snapshot has caught up,
-// without the transport's transparent gzip handling, and reads the body.
-func (ts *testServer) fetch(t *testing.T, method, path string, header map[string]string) (*http.Response, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.srv.WaitFresh(ctx); err != nil {
-		t.Fatalf("snapshot did not catch up: %v", err)
-	}
-	req, err := http.NewRequest(method, ts.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 // okPage is ts.page for a page that must exist, checked for the rules every
 // public page follows.
 func (ts *testServer) okPage(t *testing.T, path string) *goquery.Document {
@@ -74,51 +32,6 @@ func (ts *testServer) okPage(t *testing.T, path string) *goquery.Document {
 	checkAccessible(t, path, doc)
 	checkHarmless(t, path, doc)
 	return doc
-}
-
-// checkAccessible checks what every page owes a screen reader: landmarks,
-// one h1, headings that do not skip levels, and machine-readable UTC times.
-func checkAccessible(t *testing.T, path string, doc *goquery.Document) {
-	t.Helper()
-	for _, landmark := range []string{"header", "nav", "main", "footer"} {
-		if doc.Find(landmark).Length() == 0 {
-			t.Errorf("%s: no <%s> landmark", path, landmark)
-		}
-	}
-	if n := doc.Find("main").Length(); n != 1 {
-		t.Errorf("%s: %d <main> elements, want 1", path, n)
-	}
-	if lang, _ := doc.Find("html").Attr("lang"); lang == "" {
-		t.Errorf("%s: <html> has no lang", path)
-	}
-	if n := doc.Find("h1").Length(); n != 1 {
-		t.Errorf("%s: %d h1 elements, want exactly 1", path, n)
-	}
-	prev := 0
-	doc.Find("h1, h2, h3, h4, h5, h6").Each(func(_ int, h *goquery.Selection) {
-		level := int(goquery.NodeName(h)[1] - '0')
-		if prev == 0 && level != 1 {
-			t.Errorf("%s: first heading is h%d %q, want h1", path, level, text(h))
-		}
-		if prev != 0 && level > prev+1 {
-			t.Errorf("%s: heading h%d %q follows h%d: a level is skipped", path, level, text(h), prev)
-		}
-		prev = level
-	})
-	doc.Find("time").Each(func(_ int, tm *goquery.Selection) {
-		dt, ok := tm.Attr("datetime")
-		if !ok {
-			t.Errorf("%s: <time>%s</time> has no datetime", path, text(tm))
-			return
-		}
-		parsed, err := time.Parse(time.RFC3339, dt)
-		if err != nil || !strings.HasSuffix(dt, "Z") || parsed.Location() != time.UTC {
-			t.Errorf("%s: <time datetime=%q> is not RFC 3339 UTC", path, dt)
-		}
-		if text(tm) == "" {
-			t.Errorf("%s: <time datetime=%q> has no text for people", path, dt)
-		}
-	})
 }
 
 // checkHarmless fails if the page carries anything that could run script:

@@ -1,80 +1,14 @@
 package web
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/PuerkitoBio/goquery"
 
 	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
 )
-
-// withSubscriptions offers the subscribe form, as when SMTP is configured.
-func withSubscriptions() testOption { return func(s *testSetup) { s.cfg.Subscriptions = true } }
-
-// withWebhookAllow lets webhooks reach these hosts or CIDRs (the httptest
-// receivers listen on 127.0.0.1).
-func withWebhookAllow(t *testing.T, allow string) testOption {
-	g, err := notify.NewGuard(allow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(s *testSetup) { s.cfg.WebhookGuard = g }
-}
-
-// startDispatcher runs the notification dispatcher on the test server's
-// database, webhooks only.
-func (ts *testServer) startDispatcher(t *testing.T) *notify.Dispatcher {
-	t.Helper()
-	d, err := notify.New(ts.store, notify.Config{BaseURL: "http://status.example.test", PageName: "Acme", Poll: 50 * time.Millisecond,
-		Webhooks: &notify.WebhookConfig{Guard: ts.srv.cfg.WebhookGuard, Timeout: 5 * time.Second}, Jitter: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return d
-}
-
-// form posts a form the way a browser (or a mail provider) does: no token,
-// no cookie.
-func (ts *testServer) form(t *testing.T, path string, values url.Values) (*goquery.Document, int) {
-	t.Helper()
-	resp, err := http.PostForm(ts.URL+path, values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, resp.StatusCode
-}
-
-func (ts *testServer) getPage(t *testing.T, path string) (*goquery.Document, int) {
-	t.Helper()
-	resp, err := http.Get(ts.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, resp.StatusCode
-}
 
 func subscriberByEmail(t *testing.T, st *store.Store, email string) (store.Subscriber, bool) {
 	t.Helper()
@@ -88,15 +22,6 @@ func subscriberByEmail(t *testing.T, st *store.Store, email string) (store.Subsc
 		}
 	}
 	return store.Subscriber{}, false
-}
-
-func pendingJobs(t *testing.T, st *store.Store) int {
-	t.Helper()
-	n, err := st.PendingJobs(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // The whole double opt-in as a visitor lives it: the form, the confirmation
