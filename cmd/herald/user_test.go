@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -96,8 +95,3 @@ func TestServeFirstStartCreatesAdmin(t *testing.T) {
 		t.Fatalf("second start printed a password again:\n%s", out2.String())
 	}
 }
-
-type cookieJar struct{ cookies []*http.Cookie }
-
-func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) { j.cookies = append(j.cookies, cs...) }
-func (j *cookieJar) Cookies(*url.URL) []*http.Cookie          { return j.cookies }
