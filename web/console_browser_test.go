@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -15,7 +14,7 @@ import (
 // (script errors, CSP violations) for the end of the test.
 func consoleBrowser(t *testing.T, ts *testServer) (context.Context, *consoleProblems) {
 	t.Helper()
-	ctx := newBrowser(t, 60*time.Second)
+	ctx := newBrowser(t)
 	var problems consoleProblems
 	if err := problems.listen(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)

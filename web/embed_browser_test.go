@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
@@ -34,7 +33,7 @@ func TestBrowserEmbedBannerOnAnotherSite(t *testing.T) {
 	defer customer.Close()
 	ts.waitFresh(t)
 
-	ctx := newBrowser(t, 30*time.Second)
+	ctx := newBrowser(t)
 	var problems consoleProblems
 	if err := problems.listen(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
