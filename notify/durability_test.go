@@ -17,6 +17,7 @@ import (
 // Every recipient of a fan-out gets exactly one message, and the outbox
 // records each as sent.
 func TestFanOutReachesEveryoneOnce(t *testing.T) {
+	t.Parallel()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
 	emails := subscribers(t, st, 500)
@@ -39,6 +40,7 @@ func TestFanOutReachesEveryoneOnce(t *testing.T) {
 // it holds after recording what it sent; a new dispatcher on the same file
 // sends the rest. Nobody is missed and nobody gets two.
 func TestStopMidFanOutThenResume(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "herald.db")
 	st := openStore(t, path)
 	sink := newSMTPSink(t, sinkOptions{delay: time.Millisecond})
@@ -86,6 +88,7 @@ func TestStopMidFanOutThenResume(t *testing.T) {
 // deliveries it never sent, loses nothing: once its leases run out another
 // dispatcher finishes the expansion and sends the abandoned deliveries.
 func TestCrashDuringExpansionAndClaim(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
@@ -142,6 +145,7 @@ func TestCrashDuringExpansionAndClaim(t *testing.T) {
 // accepted but whose results the killed process had not yet committed: at
 // most one result batch plus the sends in flight.
 func TestSIGKILLMidFanOut(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}

@@ -18,6 +18,7 @@ func mustCreateUser(t *testing.T, st *Store, email string, role Role) (User, str
 }
 
 func TestUsersAndPasswords(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	u, pw := mustCreateUser(t, st, "  Alice@Example.COM ", RoleCommander)
 	if u.Email != "alice@example.com" || !u.MustChangePassword || len(pw) < 20 {
@@ -84,6 +85,7 @@ func isField(err error, field string) bool {
 }
 
 func TestLastAdminStays(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	admin, _ := mustCreateUser(t, st, "admin@example.com", RoleAdmin)
 	var ce *ConflictError
@@ -100,6 +102,7 @@ func TestLastAdminStays(t *testing.T) {
 }
 
 func TestFirstAdminAdoptsTokens(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	tok, raw, err := st.CreateToken(t.Context(), "before accounts")
 	if err != nil {
@@ -138,6 +141,7 @@ func TestFirstAdminAdoptsTokens(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	u, _ := mustCreateUser(t, st, "a@example.com", RoleViewer)
@@ -193,6 +197,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestPostmortemDraftAndPublish(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	c := mustCreateComponent(t, st, "API")
 	inc, err := st.CreateIncident(t.Context(), IncidentInput{Name: "Down", Body: "Looking.", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
@@ -236,6 +241,7 @@ func TestPostmortemDraftAndPublish(t *testing.T) {
 }
 
 func TestMovesCancelTemplatesAndAuditQuery(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	a, b, c := mustCreateComponent(t, st, "A"), mustCreateComponent(t, st, "B"), mustCreateComponent(t, st, "C")
 	if err := st.MoveComponent(t.Context(), c.ID, -1); err != nil {

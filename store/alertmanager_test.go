@@ -65,6 +65,7 @@ func publicIncidents(t *testing.T, st *Store) []Incident {
 }
 
 func TestAlertsOpenADraftThatStaysOffPublicIncidents(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	api := mustCreateComponent(t, st, "API")
 	events := lastEventID(t, st)
@@ -109,6 +110,7 @@ func TestAlertsOpenADraftThatStaysOffPublicIncidents(t *testing.T) {
 }
 
 func TestAlertsSamePayloadTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
 	for _, publish := range []bool{false, true} {
 		t.Run(map[bool]string{false: "draft", true: "published"}[publish], func(t *testing.T) {
 			st := newTestStore(t)
@@ -139,6 +141,7 @@ func TestAlertsSamePayloadTwiceChangesNothing(t *testing.T) {
 }
 
 func TestAlertsLifecycle(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		publish    bool
@@ -208,6 +211,7 @@ func TestAlertsLifecycle(t *testing.T) {
 }
 
 func TestAlertsRefiringAfterMonitoringReopens(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	api := mustCreateComponent(t, st, "API")
 	b := AlertBatch{Publish: true, Alerts: []Alert{firing("a1", "API", MajorOutage)}}
@@ -228,6 +232,7 @@ func TestAlertsRefiringAfterMonitoringReopens(t *testing.T) {
 }
 
 func TestAlertsBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		batch AlertBatch
@@ -254,6 +259,7 @@ func TestAlertsBadInputChangesNothing(t *testing.T) {
 }
 
 func TestAlertsAmbiguousComponentName(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	mustCreateComponent(t, st, "API")
 	mustCreateComponent(t, st, "api")
@@ -262,6 +268,7 @@ func TestAlertsAmbiguousComponentName(t *testing.T) {
 }
 
 func TestDraftPublishAndDiscard(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	api := mustCreateComponent(t, st, "API")
 
@@ -302,6 +309,7 @@ func TestDraftPublishAndDiscard(t *testing.T) {
 }
 
 func TestDraftsNotifyOnlyWhenPublishedAndOnce(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	mustCreateComponent(t, st, "API")
 	mustCreateComponent(t, st, "Database")
@@ -335,6 +343,7 @@ func TestDraftsNotifyOnlyWhenPublishedAndOnce(t *testing.T) {
 }
 
 func TestDraftResolvedBeforeApprovalPublishesAsARecord(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	api := mustCreateComponent(t, st, "API")
 	res := apply(t, st, AlertBatch{OnResolved: Resolved, Alerts: []Alert{firing("a1", "API", MajorOutage)}})

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCreateComponentGroup(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 
@@ -55,6 +56,7 @@ func TestCreateComponentGroup(t *testing.T) {
 }
 
 func TestCreateComponent(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	useClock(st, t0)
 	core := mustCreateGroup(t, st, "Core")
@@ -114,6 +116,7 @@ func TestCreateComponent(t *testing.T) {
 }
 
 func TestUpdateComponent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		patch func(other ComponentGroup) ComponentPatch
@@ -230,6 +233,7 @@ func TestUpdateComponent(t *testing.T) {
 }
 
 func TestUpdateComponentGroup(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	g, err := st.CreateComponentGroup(t.Context(), ComponentGroupInput{Name: "Core", Description: "Core services"})
 	if err != nil {
@@ -273,6 +277,7 @@ func TestUpdateComponentGroup(t *testing.T) {
 }
 
 func TestDeleteComponentGroupUngroupsItsComponents(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	core := mustCreateGroup(t, st, "Core")
 	keep := mustCreateGroup(t, st, "Web")
@@ -308,6 +313,7 @@ func TestDeleteComponentGroupUngroupsItsComponents(t *testing.T) {
 }
 
 func TestDeleteComponent(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	g := mustCreateGroup(t, st, "Core")
 	api := mustCreateComponentIn(t, st, "API", g.ID)
@@ -332,6 +338,7 @@ func TestDeleteComponent(t *testing.T) {
 }
 
 func TestComponentValidation(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é", MaxNameLength+1)
 	tests := []struct {
 		name  string
@@ -441,6 +448,7 @@ func TestComponentValidation(t *testing.T) {
 }
 
 func TestStatusHistory(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	api := mustCreateComponent(t, st, "API")
@@ -516,6 +524,7 @@ func sameComponent(a, b Component) bool {
 }
 
 func TestUpdateThatChangesNothingWritesNothing(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	g := mustCreateGroup(t, st, "Core")
 	c := mustCreateComponentIn(t, st, "API", g.ID)

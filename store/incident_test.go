@@ -9,6 +9,7 @@ import (
 )
 
 func TestCreateIncident(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	api := mustCreateComponent(t, st, "API")
@@ -80,6 +81,7 @@ func TestCreateIncident(t *testing.T) {
 }
 
 func TestCreateIncidentDerivesImpact(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		statuses []ComponentStatus
@@ -112,6 +114,7 @@ func TestCreateIncidentDerivesImpact(t *testing.T) {
 }
 
 func TestCreateIncidentValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		in    func(api, db Component) IncidentInput
@@ -168,6 +171,7 @@ func TestCreateIncidentValidation(t *testing.T) {
 }
 
 func TestPostIncidentUpdate(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	api := mustCreateComponent(t, st, "API")
@@ -251,6 +255,7 @@ func TestPostIncidentUpdate(t *testing.T) {
 }
 
 func TestIncidentUpdatesAtTheSameInstantStayInOrder(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	useClock(st, t0) // the clock does not move: every update has the same time
 	inc := mustCreateIncident(t, st, IncidentInput{Name: "Quick", Body: "first"})
@@ -266,6 +271,7 @@ func TestIncidentUpdatesAtTheSameInstantStayInOrder(t *testing.T) {
 }
 
 func TestPostIncidentUpdateValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		in    func(api Component) IncidentUpdateInput
@@ -312,6 +318,7 @@ func TestPostIncidentUpdateValidation(t *testing.T) {
 }
 
 func TestResolvingReturnsComponents(t *testing.T) {
+	t.Parallel()
 	type world struct {
 		st   *Store
 		clk  *testClock
@@ -399,6 +406,7 @@ func TestResolvingReturnsComponents(t *testing.T) {
 }
 
 func TestReopenIncident(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	api := mustCreateComponent(t, st, "API")
@@ -428,6 +436,7 @@ func TestReopenIncident(t *testing.T) {
 }
 
 func TestUpdateIncident(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		patch IncidentPatch
@@ -481,6 +490,7 @@ func TestUpdateIncident(t *testing.T) {
 }
 
 func TestPublishPostmortem(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	inc := mustCreateIncident(t, st, IncidentInput{Name: "Logins failing"})
@@ -532,6 +542,7 @@ func TestPublishPostmortem(t *testing.T) {
 }
 
 func TestListIncidents(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	// Five incidents a day apart; the second and fourth are resolved.
@@ -598,6 +609,7 @@ func TestListIncidents(t *testing.T) {
 }
 
 func TestComponentChangesKeepTimelineNames(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	api := mustCreateComponent(t, st, "API")
 	db := mustCreateComponent(t, st, "Database")
@@ -632,6 +644,7 @@ func TestComponentChangesKeepTimelineNames(t *testing.T) {
 }
 
 func TestFollowUpOnResolvedIncidentLeavesComponentsAlone(t *testing.T) {
+	t.Parallel()
 	for _, status := range []IncidentStatus{"", Resolved} {
 		t.Run("status "+string(status), func(t *testing.T) {
 			st := newTestStore(t)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCreateMaintenance(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	useClock(st, t0)
 	api := mustCreateComponent(t, st, "API")
@@ -59,6 +60,7 @@ func TestCreateMaintenance(t *testing.T) {
 }
 
 func TestCreateMaintenanceValidation(t *testing.T) {
+	t.Parallel()
 	from, until := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	tests := []struct {
 		name  string
@@ -103,6 +105,7 @@ func TestCreateMaintenanceValidation(t *testing.T) {
 }
 
 func TestMaintenanceLifecycle(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	api := mustCreateComponent(t, st, "API")
@@ -167,6 +170,7 @@ func TestMaintenanceLifecycle(t *testing.T) {
 }
 
 func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
+	t.Parallel()
 	order := MaintenanceStatuses
 	for i, from := range order {
 		for _, to := range order[:i] {
@@ -216,6 +220,7 @@ func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
 }
 
 func TestMaintenanceAndIncidents(t *testing.T) {
+	t.Parallel()
 	window := MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(4 * time.Hour), AutoTransition: ptr(false)}
 	tests := []struct {
 		name string
@@ -302,6 +307,7 @@ func TestMaintenanceAndIncidents(t *testing.T) {
 }
 
 func TestUpdateMaintenance(t *testing.T) {
+	t.Parallel()
 	t.Run("fields", func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -382,6 +388,7 @@ func TestUpdateMaintenance(t *testing.T) {
 }
 
 func TestAdvanceMaintenances(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	now := t0.Add(10 * time.Hour)
@@ -510,6 +517,7 @@ func TestAdvanceMaintenances(t *testing.T) {
 }
 
 func TestListMaintenances(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	var ids []string
 	for i := range 4 {

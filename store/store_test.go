@@ -39,6 +39,7 @@ func highestMigration(t *testing.T) (highest, count int) {
 }
 
 func TestOpenMigratesFromEmpty(t *testing.T) {
+	t.Parallel()
 	highest, count := highestMigration(t)
 	path := filepath.Join(t.TempDir(), "herald.db")
 
@@ -93,6 +94,7 @@ func TestOpenMigratesFromEmpty(t *testing.T) {
 }
 
 func TestOpenRefusesWhatIsNotADatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "notes.txt")
 	if err := os.WriteFile(garbage, []byte(strings.Repeat("this is not a database\n", 200)), 0o600); err != nil {
@@ -115,6 +117,7 @@ func TestOpenRefusesWhatIsNotADatabase(t *testing.T) {
 }
 
 func TestConnectionSettings(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	for name, db := range map[string]querier{"write": st.write, "read": st.read} {
 		t.Run(name, func(t *testing.T) {
@@ -135,6 +138,7 @@ func TestConnectionSettings(t *testing.T) {
 }
 
 func TestForeignKeysAreEnforced(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	_, err := st.write.ExecContext(t.Context(), `INSERT INTO components (id, group_id, name, status, created_at, updated_at) VALUES ('x', 'no-such-group', 'X', 'operational', ?, ?)`, t0, t0)
 	if err == nil {
@@ -143,6 +147,7 @@ func TestForeignKeysAreEnforced(t *testing.T) {
 }
 
 func TestConcurrentWritersAllSucceed(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	const writers, each = 4, 10
 	var wg sync.WaitGroup
@@ -170,6 +175,7 @@ func TestConcurrentWritersAllSucceed(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	g := mustCreateGroup(t, st, "Core")
 	api := mustCreateComponentIn(t, st, "API", g.ID)
@@ -332,6 +338,7 @@ func everyChange() []change {
 }
 
 func TestAuditLogRecordsEveryChange(t *testing.T) {
+	t.Parallel()
 	alice := Actor{Type: "user", ID: "u1", Name: "Alice"}
 	for _, ch := range everyChange() {
 		t.Run(ch.name, func(t *testing.T) {
@@ -381,6 +388,7 @@ func TestAuditLogRecordsEveryChange(t *testing.T) {
 }
 
 func TestAuditLogBeforeAndAfter(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	c := mustCreateComponent(t, st, "API")
 	if _, err := st.UpdateComponent(t.Context(), c.ID, ComponentPatch{Name: ptr("Public API"), Status: ptr(MajorOutage)}); err != nil {
@@ -403,6 +411,7 @@ func TestAuditLogBeforeAndAfter(t *testing.T) {
 }
 
 func TestAuditActorDefaultsToSystem(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	mustCreateComponent(t, st, "API") // a plain context: no actor
 	if got := auditEntries(t, st)[0].Actor; got != SystemActor {
@@ -411,6 +420,7 @@ func TestAuditActorDefaultsToSystem(t *testing.T) {
 }
 
 func TestAuditLogIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	mustCreateComponent(t, st, "API")
 	original := auditEntries(t, st)
@@ -432,6 +442,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 }
 
 func TestChangeFeedRecordsEveryPublicChange(t *testing.T) {
+	t.Parallel()
 	for _, ch := range everyChange() {
 		t.Run(ch.name, func(t *testing.T) {
 			st := newTestStore(t)
@@ -480,6 +491,7 @@ func TestChangeFeedRecordsEveryPublicChange(t *testing.T) {
 }
 
 func TestChangeFeedIgnoresRefusedChanges(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	c := mustCreateComponent(t, st, "API")
 	inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
@@ -536,6 +548,7 @@ func TestChangeFeedIgnoresRefusedChanges(t *testing.T) {
 }
 
 func TestSubscribe(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	if id := lastEventID(t, st); id != 0 {
 		t.Errorf("LastEventID on an empty database = %d, want 0", id)
@@ -581,6 +594,7 @@ func TestSubscribe(t *testing.T) {
 }
 
 func TestChangeFeedPayload(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	g := mustCreateGroup(t, st, "Core")
 	c := mustCreateComponentIn(t, st, "API", g.ID)
@@ -669,6 +683,7 @@ func TestChangeFeedPayload(t *testing.T) {
 }
 
 func TestPruneEvents(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	if id, err := st.OldestEventID(t.Context()); err != nil || id != 0 {
 		t.Errorf("OldestEventID on an empty feed = %d, %v; want 0", id, err)

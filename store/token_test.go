@@ -22,6 +22,7 @@ func mustCreateToken(t *testing.T, st *Store, name string) (APIToken, string) {
 }
 
 func TestCreateToken(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	useClock(st, t0)
 	tok, raw := mustCreateToken(t, st, " deploy bot ")
@@ -61,6 +62,7 @@ func TestCreateToken(t *testing.T) {
 }
 
 func TestAuthenticateToken(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	tok, raw := mustCreateToken(t, st, "ci")
 	revokedTok, revoked := mustCreateToken(t, st, "old")
@@ -118,6 +120,7 @@ func TestAuthenticateToken(t *testing.T) {
 }
 
 func TestTokenLastUsed(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	tok, raw := mustCreateToken(t, st, "ci")
@@ -156,6 +159,7 @@ func TestTokenLastUsed(t *testing.T) {
 }
 
 func TestTokenSecretIsNotStored(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	tok, raw := mustCreateToken(t, st, "ci")
 	secret := tokenFormat.FindStringSubmatch(raw)[2]
@@ -196,6 +200,7 @@ func TestTokenSecretIsNotStored(t *testing.T) {
 }
 
 func TestRevokeToken(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	clk := useClock(st, t0)
 	keep, keepRaw := mustCreateToken(t, st, "keep")

@@ -64,6 +64,7 @@ func (ts *testServer) publicSurfaces(t *testing.T, incidentID string, componentI
 }
 
 func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	db := ts.createComponent(t, "Database", nil)
@@ -157,6 +158,7 @@ func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
 }
 
 func TestAlertmanagerBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	valid := fixture(t, "firing.json")
 	edit := func(change func(p map[string]any)) string {
 		var p map[string]any
@@ -240,6 +242,7 @@ func TestAlertmanagerBadInputChangesNothing(t *testing.T) {
 }
 
 func TestAlertmanagerConfiguration(t *testing.T) {
+	t.Parallel()
 	t.Run("publish at once, resolve on resolved", func(t *testing.T) {
 		ts := newTestServer(t, withAlertmanager(AlertmanagerConfig{Publish: true, OnResolved: store.Resolved}))
 		api := ts.createComponent(t, "API", nil)
@@ -288,6 +291,7 @@ func TestAlertmanagerConfiguration(t *testing.T) {
 }
 
 func TestAlertmanagerDraftDiscard(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	_, res := ts.alert(t, fixture(t, "firing.json"))
@@ -302,6 +306,7 @@ func TestAlertmanagerDraftDiscard(t *testing.T) {
 }
 
 func TestAlertmanagerConfigValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  AlertmanagerConfig

@@ -7,6 +7,7 @@ import (
 // The commander's "notify" switch in the API: false posts without telling
 // anyone; absent or true tells subscribers.
 func TestAPINotifySwitch(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	ts.registerWebhook(t, r, map[string]any{"events": []string{"incident.*", "maintenance.*"}})

@@ -12,6 +12,7 @@ import (
 // Registration refuses internal targets unless the operator allowed them:
 // by address, by name that resolves inward, in either IP version.
 func TestAPIWebhookSSRFRefusedAtRegistration(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t) // no allow list
 	for _, u := range []string{
 		"http://127.0.0.1:8080/hook", "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data/",
@@ -44,6 +45,7 @@ func TestAPIWebhookSSRFRefusedAtRegistration(t *testing.T) {
 // The whole path: register (secret shown once), an incident, a signed
 // Statuspage-shaped delivery, the delivery log, and a replay with the same id.
 func TestAPIWebhookDeliveryAndReplay(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	w := ts.registerWebhook(t, r, map[string]any{"events": []string{"incident.*"}})
@@ -118,6 +120,7 @@ func TestAPIWebhookDeliveryAndReplay(t *testing.T) {
 // A receiver that says 503 with Retry-After is asked again when it said,
 // not on the schedule; one that says 410 Gone disables the endpoint.
 func TestAPIWebhookRetryAfterAndGone(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	busy, gone := newReceiver(t), newReceiver(t)
 	busy.answer = func(int) (int, map[string]string) { return 503, map[string]string{"Retry-After": "120"} }
@@ -165,6 +168,7 @@ func TestAPIWebhookRetryAfterAndGone(t *testing.T) {
 
 // The Slack format: text and blocks, still signed.
 func TestAPIWebhookSlackFormat(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	ts.registerWebhook(t, r, map[string]any{"format": "slack", "events": []string{"incident.created"}})

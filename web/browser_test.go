@@ -100,6 +100,7 @@ func (p *consoleProblems) get() []string {
 }
 
 func TestBrowserHomeShowsBannerAndStatus(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	ts.createComponent(t, "Website", nil)

@@ -49,6 +49,7 @@ func (l *countingListener) take() []int {
 // A status page bigger than Go's 4 KiB write buffer still leaves in one
 // write, complete and intact, and keep-alive goes on working after it.
 func TestPageLeavesInOneWrite(t *testing.T) {
+	t.Parallel()
 	var counter *countingListener
 	ts := newTestServer(t, func(s *testSetup) {
 		s.wrapListener = func(l net.Listener) net.Listener { counter = &countingListener{Listener: l}; return counter }
@@ -100,6 +101,7 @@ func TestPageLeavesInOneWrite(t *testing.T) {
 // Unarmed, the connection passes writes straight through; armed, it holds
 // them only until the announced response is complete.
 func TestCoalescingConnReleasesExactlyTheResponse(t *testing.T) {
+	t.Parallel()
 	server, client := net.Pipe()
 	defer client.Close()
 	c := &coalescingConn{Conn: server}

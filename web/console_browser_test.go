@@ -66,6 +66,7 @@ next:
 }
 
 func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	web := ts.createComponent(t, "Website", nil)
@@ -136,6 +137,7 @@ func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
 }
 
 func TestBrowserConsoleCommanderCannotOpenUsers(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addUser(t, "cmd@example.com", store.RoleCommander)
 	ctx, problems := consoleBrowser(t, ts)
@@ -154,6 +156,7 @@ func TestBrowserConsoleCommanderCannotOpenUsers(t *testing.T) {
 }
 
 func TestBrowserConsoleWrongPasswordGenericMessage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addUser(t, "ann@example.com", store.RoleAdmin)
 	ctx, problems := consoleBrowser(t, ts)

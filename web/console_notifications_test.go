@@ -23,6 +23,7 @@ func (ts *testServer) subscriberCount(t *testing.T) int {
 // bad address re-renders the form with the message and adds nothing; the
 // CSV export streams the same file as the API's.
 func TestConsoleSubscribersAdmin(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	admin := ts.signedIn(t, ts.addUser(t, "admin@example.com", store.RoleAdmin))
 	api := ts.createComponent(t, "API", nil)
@@ -98,6 +99,7 @@ func TestConsoleSubscribersAdmin(t *testing.T) {
 // Paging: a page holds subscribersPerPage, with links between pages that
 // keep the search.
 func TestConsoleSubscribersPaged(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	admin := ts.signedIn(t, ts.addUser(t, "admin@example.com", store.RoleAdmin))
 	for i := range subscribersPerPage + 3 {
@@ -125,6 +127,7 @@ func itoaTest(i int) string { return strconv.Itoa(i) }
 // navigation) but every change is refused and changes nothing; a viewer
 // sees neither.
 func TestConsoleSubscribersCommanderReadsOnly(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	w := ts.registerWebhook(t, r, nil)
@@ -197,6 +200,7 @@ func TestConsoleSubscribersCommanderReadsOnly(t *testing.T) {
 // the log with a Replay button that only an admin may press, and replaying
 // it makes a new attempt; pause, resume and rotation work.
 func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	r.answer = func(int) (int, map[string]string) { return 500, nil }
@@ -332,6 +336,7 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 // The subscriber and webhook forms refuse a POST without its CSRF token and
 // change nothing.
 func TestConsoleSubscribersCSRF(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	admin := ts.signedIn(t, ts.addUser(t, "admin@example.com", store.RoleAdmin))
 	sub, err := ts.store.AddSubscriber(t.Context(), store.SubscriberInput{Email: "keep@example.com", Confirmed: true})

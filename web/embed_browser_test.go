@@ -18,6 +18,7 @@ import (
 // customer's own, and checks that the banner appears while an incident is
 // open and goes once it is resolved.
 func TestBrowserEmbedBannerOnAnotherSite(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	inc := ts.createIncident(t, map[string]any{"name": `Logins <b>failing</b>`, "impact": "major", "body": "Investigating.", "components": map[string]string{api.ID: "major_outage"}})

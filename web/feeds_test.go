@@ -36,6 +36,7 @@ func parseFeed(t *testing.T, ts *testServer, path string) (*gofeed.Feed, *http.R
 }
 
 func TestHistoryFeeds(t *testing.T) {
+	t.Parallel()
 	p := newEcosystemPage(t)
 	tests := []struct {
 		path, feedType, version, contentType string
@@ -95,6 +96,7 @@ func itemTitled(f *gofeed.Feed, title string) *gofeed.Item {
 }
 
 func TestHistoryFeedsRefreshOnUpdate(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	start := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
 	ts.at(t, start)
@@ -129,6 +131,7 @@ func TestHistoryFeedsRefreshOnUpdate(t *testing.T) {
 }
 
 func TestHistoryFeedsEmptyPage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for _, path := range []string{"/history.atom", "/history.rss"} {
 		feed, _, _ := parseFeed(t, ts, path)
@@ -140,6 +143,7 @@ func TestHistoryFeedsEmptyPage(t *testing.T) {
 
 // Feed readers find the feeds from the page itself.
 func TestPagesAdvertiseTheirFeeds(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	doc, _ := ts.page(t, "/")
 	for typ, href := range map[string]string{"application/atom+xml": "/history.atom", "application/rss+xml": "/history.rss"} {

@@ -23,6 +23,7 @@ import (
 )
 
 func TestLiveUpdateReachesSubscribedClients(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	ts.waitFresh(t)
@@ -88,6 +89,7 @@ func TestLiveUpdateReachesSubscribedClients(t *testing.T) {
 }
 
 func TestLiveReconnectReplaysExactlyTheMissedEvents(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	first := openStream(t, ts, "?types=json", nil)
 	ts.createComponent(t, "One", nil)
@@ -127,6 +129,7 @@ func TestLiveReconnectReplaysExactlyTheMissedEvents(t *testing.T) {
 }
 
 func TestLiveBadLastEventIDGetsReloadNotAnErrorPage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "One", nil)
 	ts.waitFresh(t)
@@ -152,6 +155,7 @@ func TestLiveBadLastEventIDGetsReloadNotAnErrorPage(t *testing.T) {
 }
 
 func TestLiveTooFarBehindGetsOneReload(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for i := range 5 {
 		ts.createComponent(t, fmt.Sprint("c", i), nil)
@@ -175,6 +179,7 @@ func TestLiveTooFarBehindGetsOneReload(t *testing.T) {
 // is dropped, and the others receive every event, in order. (How long
 // delivery takes meanwhile is BenchmarkLiveDeliveryWithStalledClient.)
 func TestLiveStalledClientDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withStallableStreams)
 	stallStream(t, ts)
 	reader := openStream(t, ts, "?types=json", nil)
@@ -200,6 +205,7 @@ func TestLiveStalledClientDoesNotDelayOthers(t *testing.T) {
 // The hub never waits for a client: one whose buffer is full is dropped at
 // once, and a client that reads receives every event.
 func TestHubDropsFullClientWithoutBlocking(t *testing.T) {
+	t.Parallel()
 	h := NewHub(4, 0)
 	slow, _, _, err := h.subscribe("1.2.3.4", kindJSON)
 	if err != nil {
@@ -237,6 +243,7 @@ func TestHubDropsFullClientWithoutBlocking(t *testing.T) {
 }
 
 func TestLiveStreamsPerIPAreCapped(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.srv.hub.maxPerIP = 2
 	openStream(t, ts, "", nil)
@@ -251,6 +258,7 @@ func TestLiveStreamsPerIPAreCapped(t *testing.T) {
 }
 
 func TestLiveHeartbeat(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, func(s *testSetup) { s.cfg.Heartbeat = 50 * time.Millisecond })
 	// Our parser drops comments, so read the wire directly.
 	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
@@ -282,6 +290,7 @@ func TestLiveHeartbeat(t *testing.T) {
 // r3labs/sse's client, an independent parser, reads our framing, including
 // a multi-line Markdown body inside the JSON.
 func TestLiveFramingWithIndependentClient(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	client := sse.NewClient(ts.URL + "/events?types=json")
 	events := make(chan *sse.Event, 10)
@@ -319,6 +328,7 @@ func TestLiveFramingWithIndependentClient(t *testing.T) {
 }
 
 func TestEncodeFrameSplitsEveryLineEnding(t *testing.T) {
+	t.Parallel()
 	got := string(encodeFrame(7, "page", []byte("a\r\nb\rc\nd")))
 	want := "id: 7\nevent: page\ndata: a\ndata: b\ndata: c\ndata: d\n\n"
 	if got != want {

@@ -85,6 +85,7 @@ func texts(s *goquery.Selection) []string {
 }
 
 func TestPageBanner(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		statuses []string
@@ -119,6 +120,7 @@ func TestPageBanner(t *testing.T) {
 }
 
 func TestPageComponentsShowStatusInWords(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	var core, edge map[string]any
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core services"}, &core)
@@ -178,6 +180,7 @@ func TestPageComponentsShowStatusInWords(t *testing.T) {
 }
 
 func TestPageUptimeBarHasTextAlternative(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	now := time.Now().UTC()
 	ts.at(t, now.AddDate(0, 0, -10))
@@ -228,6 +231,7 @@ func TestPageUptimeBarHasTextAlternative(t *testing.T) {
 }
 
 func TestPageActiveIncidentsNewestUpdateFirst(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	web := ts.createComponent(t, "Web app", nil)
@@ -288,6 +292,7 @@ func TestPageActiveIncidentsNewestUpdateFirst(t *testing.T) {
 }
 
 func TestPageMaintenanceInProgressAndUpcoming(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	db := ts.createComponent(t, "Database", nil)
 	api := ts.createComponent(t, "API", nil)
@@ -354,6 +359,7 @@ func TestPageMaintenanceInProgressAndUpcoming(t *testing.T) {
 }
 
 func TestPagePastIncidentsFourteenDays(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	start := time.Now().UTC().AddDate(0, 0, -3)
@@ -420,6 +426,7 @@ func TestPagePastIncidentsFourteenDays(t *testing.T) {
 }
 
 func TestPageLayoutAndAccessibility(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	var g map[string]any
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core"}, &g)
@@ -461,6 +468,7 @@ func TestPageLayoutAndAccessibility(t *testing.T) {
 }
 
 func TestPageIncident(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	web := ts.createComponent(t, "Web app", nil)
@@ -532,6 +540,7 @@ func TestPageIncident(t *testing.T) {
 }
 
 func TestPageIncidentUnknownIs404(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for _, path := range []string{"/incidents/doesnotexist", "/maintenance/doesnotexist", "/no/such/page"} {
 		doc, resp := ts.page(t, path)
@@ -556,6 +565,7 @@ func TestPageIncidentUnknownIs404(t *testing.T) {
 }
 
 func TestPageHistoryByMonthPaged(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	resolvedAt := func(name string, when time.Time) string {
@@ -658,6 +668,7 @@ func TestPageHistoryByMonthPaged(t *testing.T) {
 }
 
 func TestPageHistoryEmpty(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	doc := ts.okPage(t, "/history")
 	if got := text(doc.Find("main p").First()); got != "No incidents or maintenance recorded yet." {
@@ -669,6 +680,7 @@ func TestPageHistoryEmpty(t *testing.T) {
 }
 
 func TestPageHealthAndReady(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, body := ts.fetch(t, "GET", path, nil)
@@ -679,6 +691,7 @@ func TestPageHealthAndReady(t *testing.T) {
 }
 
 func TestSnapshotETagAndNotModified(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	for _, path := range []string{"/", "/history"} {
@@ -725,6 +738,7 @@ func TestSnapshotETagAndNotModified(t *testing.T) {
 }
 
 func TestSnapshotGzip(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	inc := ts.createIncident(t, map[string]any{"name": "Slow", "body": "Slow.", "components": map[string]string{api.ID: "degraded_performance"}})
@@ -771,6 +785,7 @@ func TestSnapshotGzip(t *testing.T) {
 }
 
 func TestSnapshotHead(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	for _, path := range []string{"/", "/history", "/healthz"} {
@@ -792,6 +807,7 @@ func TestSnapshotHead(t *testing.T) {
 }
 
 func TestSnapshotSameOriginAssetsAndCSP(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	resp, body := ts.fetch(t, "GET", "/", map[string]string{"Accept-Encoding": "identity"})
@@ -889,6 +905,7 @@ const hostileMarkdown = "Working on it **now**.\n\n" +
 	"[safe link](https://example.com/status)"
 
 func TestHostileInputRendersHarmless(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	const (
 		componentName = `<b>HTML</b> "><script>alert('c')</script>`

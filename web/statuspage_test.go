@@ -255,6 +255,7 @@ func asList(v any) []any {
 }
 
 func TestStatuspageDocuments(t *testing.T) {
+	t.Parallel()
 	p := newEcosystemPage(t)
 	tests := []struct {
 		path, golden string
@@ -314,6 +315,7 @@ func TestStatuspageDocuments(t *testing.T) {
 }
 
 func TestStatuspageStatusIndicator(t *testing.T) {
+	t.Parallel()
 	comps := func(statuses ...store.ComponentStatus) []store.Component {
 		var out []store.Component
 		for _, s := range statuses {
@@ -354,6 +356,7 @@ func TestStatuspageStatusIndicator(t *testing.T) {
 }
 
 func TestStatuspageCachingAndCORS(t *testing.T) {
+	t.Parallel()
 	p := newEcosystemPage(t)
 	resp, _ := p.fetch(t, "GET", "/api/v2/summary.json", map[string]string{"Accept-Encoding": "gzip"})
 	if resp.Header.Get("Content-Encoding") != "gzip" {

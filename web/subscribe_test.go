@@ -29,6 +29,7 @@ func subscriberByEmail(t *testing.T, st *store.Store, email string) (store.Subsc
 // then a subscription. Subscribing again tells nothing and mails nothing
 // more within the hour.
 func TestSubscribeDoubleOptIn(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	api := ts.createComponent(t, "API", nil)
 
@@ -98,6 +99,7 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 
 // Bad addresses are refused with the form shown again, and store nothing.
 func TestSubscribeRefusesBadAddresses(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions(), func(s *testSetup) { s.cfg.SubscribeLimit = 100 })
 	for _, email := range []string{"", "not-an-email", "a@b.com\r\nBcc: victim@example.com", "Ada <ada@example.com>", "ada@localhost", strings.Repeat("a", 250) + "@example.com"} {
 		t.Run(email, func(t *testing.T) {
@@ -122,6 +124,7 @@ func TestSubscribeRefusesBadAddresses(t *testing.T) {
 }
 
 func TestSubscribeRateLimitedPerAddress(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	for i := range 6 {
 		_, status := ts.form(t, "/subscribe", url.Values{"email": {"user" + string(rune('a'+i)) + "@example.com"}})
@@ -140,6 +143,7 @@ func TestSubscribeRateLimitedPerAddress(t *testing.T) {
 
 // Without SMTP there is no form, and the page does not offer one.
 func TestSubscribeOffOnlyWhenConfigured(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	home, _ := ts.page(t, "/")
 	if home.Find(".subscribe-link").Length() != 0 {
@@ -153,6 +157,7 @@ func TestSubscribeOffOnlyWhenConfigured(t *testing.T) {
 // RFC 8058 one-click: the mail provider POSTs List-Unsubscribe=One-Click to
 // the List-Unsubscribe URL with no cookie; the page's button does the same.
 func TestUnsubscribeByLinkAndOneClick(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	tests := []struct {
 		name string
@@ -199,6 +204,7 @@ func TestUnsubscribeByLinkAndOneClick(t *testing.T) {
 // The preferences link changes what a subscriber follows and can bring an
 // unsubscribed address back.
 func TestManagePreferences(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	api, web := ts.createComponent(t, "API", nil), ts.createComponent(t, "Website", nil)
 	sub, err := ts.store.AddSubscriber(t.Context(), store.SubscriberInput{Email: "ada@example.com", Confirmed: true})

@@ -14,6 +14,7 @@ import (
 )
 
 func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	out, err := herald(t, "token", "create", "--db", db, "--name", "pagerduty")
 	if err != nil {
@@ -58,6 +59,7 @@ func TestTokenLifecycle(t *testing.T) {
 }
 
 func TestMigrateBackupVersion(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "h.db")
 	out, err := herald(t, "migrate", "--db", db)
@@ -111,6 +113,7 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 }
 
 func TestServeFirstStartPrintsTokenOnce(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	url, out, stop := startServe(t, "--db", db, "--demo")
 	resp, err := http.Get(url + "/readyz")
@@ -140,6 +143,7 @@ func TestServeFirstStartPrintsTokenOnce(t *testing.T) {
 }
 
 func TestWatchPrintsLiveEvents(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	url, out, stop := startServe(t, "--db", db, "--metrics-public")
 	defer stop()

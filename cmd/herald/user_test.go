@@ -12,6 +12,7 @@ import (
 )
 
 func TestUserAddPrintsOneTimePassword(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	out, err := herald(t, "user", "add", "--db", db, "--email", "Dana@Example.com", "--role", "commander")
 	if err != nil {
@@ -52,6 +53,7 @@ func TestUserAddPrintsOneTimePassword(t *testing.T) {
 // The first start on an empty database creates the first admin, prints
 // their one-time password once, and the first token belongs to them.
 func TestServeFirstStartCreatesAdmin(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	base, out, stop := startServe(t, "--db", db, "--admin-email", "ops@example.com")
 	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.String())
