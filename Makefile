@@ -33,9 +33,12 @@ vet:
 # The race detector needs cgo and a C compiler; without one the tests still run.
 RACE := $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 
+# testsum runs go test itself, so its exit status is not lost in a pipe, and
+# ends with the count of tests run, passed, failed and skipped (a skipped
+# browser test is named there).
 test: check-generated vet
 	@[ -n "$(RACE)" ] || echo "warning: no C compiler found, running tests without -race"
-	CGO_ENABLED=$(if $(RACE),1,0) $(GO) test $(RACE) -count=1 ./...
+	CGO_ENABLED=$(if $(RACE),1,0) $(GO) run ./cmd/internal/testsum -- $(GO) test $(RACE) -count=1 -json ./...
 
 # Go micro-benchmarks (snapshot serving, rendering).
 bench:

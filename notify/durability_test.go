@@ -17,6 +17,7 @@ import (
 // Every recipient of a fan-out gets exactly one message, and the outbox
 // records each as sent.
 func TestFanOutReachesEveryoneOnce(t *testing.T) {
+	t.Parallel()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
 	emails := subscribers(t, st, 500)
@@ -39,6 +40,7 @@ func TestFanOutReachesEveryoneOnce(t *testing.T) {
 // it holds after recording what it sent; a new dispatcher on the same file
 // sends the rest. Nobody is missed and nobody gets two.
 func TestStopMidFanOutThenResume(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "herald.db")
 	st := openStore(t, path)
 	sink := newSMTPSink(t, sinkOptions{delay: time.Millisecond})
@@ -86,6 +88,7 @@ func TestStopMidFanOutThenResume(t *testing.T) {
 // deliveries it never sent, loses nothing: once its leases run out another
 // dispatcher finishes the expansion and sends the abandoned deliveries.
 func TestCrashDuringExpansionAndClaim(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
@@ -142,6 +145,7 @@ func TestCrashDuringExpansionAndClaim(t *testing.T) {
 // accepted but whose results the killed process had not yet committed: at
 // most one result batch plus the sends in flight.
 func TestSIGKILLMidFanOut(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
@@ -152,9 +156,13 @@ func TestSIGKILLMidFanOut(t *testing.T) {
 	mustIncident(t, st, store.IncidentInput{Name: "Login failures"})
 	st.Close()
 
-	child := func() *exec.Cmd {
+	// clockAhead sets the child's store clock that far ahead of the real
+	// one: the restart finds the killed process's leases run out at once,
+	// instead of the test waiting for them (and a short lease running out
+	// under a process that is merely slow, which would send a third copy).
+	child := func(clockAhead time.Duration) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestDispatcherChildProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "HERALD_CHILD_DB="+path, "HERALD_CHILD_SMTP="+sink.addr)
+		cmd.Env = append(os.Environ(), "HERALD_CHILD_DB="+path, "HERALD_CHILD_SMTP="+sink.addr, "HERALD_CHILD_CLOCK_AHEAD="+clockAhead.String())
 		if testing.Verbose() {
 			cmd.Stderr = os.Stderr
 		}
@@ -165,7 +173,7 @@ func TestSIGKILLMidFanOut(t *testing.T) {
 		return cmd
 	}
 
-	first := child()
+	first := child(0)
 	eventually(t, "the fan-out to be under way", func() bool { return sink.received() >= 800 })
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -176,7 +184,7 @@ func TestSIGKILLMidFanOut(t *testing.T) {
 		t.Fatalf("the fan-out finished before the kill (%d sent); the test proves nothing", atKill)
 	}
 
-	second := child()
+	second := child(2 * childLease)
 	eventually(t, "every recipient to be reached", func() bool { return len(sink.byRecipient()) == len(emails) })
 	st2 := openStore(t, path)
 	eventually(t, "the outbox to record every delivery", func() bool { return counts(t, st2)["email/sent"] == len(emails) })
@@ -201,21 +209,30 @@ func TestSIGKILLMidFanOut(t *testing.T) {
 	t.Logf("killed after %d of %d messages; %d recipients got a duplicate (same Message-ID)", atKill, len(emails), dupes)
 }
 
+// childLease is the lease of the child dispatchers: long enough that no
+// claim of a working process runs out, however loaded the machine.
+const childLease = time.Minute
+
 // TestDispatcherChildProcess is the process TestSIGKILLMidFanOut kills: a
-// dispatcher on the database and relay named in its environment, with a
-// short lease so that the restart takes over quickly.
+// dispatcher on the database and relay named in its environment, its store
+// clock HERALD_CHILD_CLOCK_AHEAD ahead of the real one.
 func TestDispatcherChildProcess(t *testing.T) {
 	path, addr := os.Getenv("HERALD_CHILD_DB"), os.Getenv("HERALD_CHILD_SMTP")
 	if path == "" {
 		t.Skip("run by TestSIGKILLMidFanOut")
 	}
+	ahead, err := time.ParseDuration(os.Getenv("HERALD_CHILD_CLOCK_AHEAD"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	st.SetClock(func() time.Time { return time.Now().Add(ahead) })
 	host, portText, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portText)
-	d, err := New(st, Config{BaseURL: "https://status.acme.test", PageName: "Acme", Lease: 2 * time.Second, Poll: 100 * time.Millisecond,
+	d, err := New(st, Config{BaseURL: "https://status.acme.test", PageName: "Acme", Lease: childLease, Poll: 100 * time.Millisecond,
 		SMTP: &SMTPConfig{Host: host, Port: port, TLS: "none", From: "status@acme.test", Concurrency: 4}})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // What a subscriber's mail client sees: the headers that identify, thread
 // and unsubscribe, and both parts from the templates.
 func TestEmailHeadersAndParts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
@@ -94,6 +95,7 @@ func TestEmailHeadersAndParts(t *testing.T) {
 
 // A line break in an incident name must not let it add headers.
 func TestEmailHeaderInjectionRefused(t *testing.T) {
+	t.Parallel()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
 	subscribers(t, st, 1)
@@ -120,6 +122,7 @@ func TestEmailHeaderInjectionRefused(t *testing.T) {
 
 // Subscribers to some components hear only about what touches them.
 func TestEmailComponentFilter(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
@@ -149,6 +152,7 @@ func sortStrings(s []string) []string { slices.Sort(s); return s }
 
 // The commander's notify switch: an update posted quietly mails no one.
 func TestEmailNotifyOff(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
@@ -172,6 +176,7 @@ func TestEmailNotifyOff(t *testing.T) {
 // Every TLS mode and AUTH mechanism against a real SMTP conversation, and
 // connections reused across messages.
 func TestSMTPModesAndAuth(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, mode string
 		mechs      []string
@@ -216,6 +221,7 @@ func TestSMTPModesAndAuth(t *testing.T) {
 // A 4xx is retried with backoff and then succeeds; a 5xx is a bounce, and
 // an address that bounces BounceLimit times in a row is suspended.
 func TestSMTPTemporaryAndPermanentFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})
@@ -266,6 +272,7 @@ func TestSMTPTemporaryAndPermanentFailures(t *testing.T) {
 
 // A relay that is down is retried: nothing is lost, nothing bounces.
 func TestSMTPRelayDown(t *testing.T) {
+	t.Parallel()
 	st := newStore(t)
 	subscribers(t, st, 2)
 	cfg := &SMTPConfig{Host: "127.0.0.1", Port: 1, TLS: "none", From: "status@acme.test", Timeout: time.Second, Retry: []time.Duration{time.Hour}}
@@ -284,6 +291,7 @@ func TestSMTPRelayDown(t *testing.T) {
 // clock) and when it completes, in one thread; a published postmortem is
 // mailed into its incident's thread.
 func TestEmailMaintenanceAndPostmortem(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	sink := newSMTPSink(t, sinkOptions{})

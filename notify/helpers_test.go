@@ -406,11 +406,16 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// eventually polls cond until it holds, failing the test after a while.
-// It waits for outcomes, not for speed: the limit is generous.
+// waitLimit bounds every wait for an outcome in this package's tests. It is
+// not a speed target: it only turns a hang into a failure that says what
+// did not happen, and is generous so that a loaded machine never trips it.
+// (web and cmd/herald use the same limit.)
+const waitLimit = 60 * time.Second
+
+// eventually polls cond until it holds, failing the test after waitLimit.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)

@@ -60,6 +60,7 @@ func value(families map[string]*dto.MetricFamily, name string, labels map[string
 }
 
 func TestDeliveryMetrics(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	status := http.StatusOK

@@ -16,6 +16,7 @@ import (
 )
 
 func TestGuardRefusesInternalAddresses(t *testing.T) {
+	t.Parallel()
 	g, err := NewGuard("")
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +59,7 @@ func TestGuardRefusesInternalAddresses(t *testing.T) {
 // A name that resolves inward is refused; so is one that resolved outward
 // at registration and inward when dialled (DNS rebinding).
 func TestGuardNamesAndRebinding(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	g, _ := NewGuard("")
 	if err := g.CheckURL(ctx, "http://localhost:8080/"); !errors.As(err, new(*BlockedError)) {
@@ -103,6 +105,7 @@ func TestGuardNamesAndRebinding(t *testing.T) {
 // Retries follow the schedule (with the store's clock moved forward to
 // reach each one); an endpoint that has failed for a day is disabled.
 func TestWebhookRetryScheduleAndDayOfFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := newStore(t)
 	var clockNanos atomic.Int64 // the test moves the store's clock; the dispatcher reads it

@@ -18,6 +18,7 @@ func mustCreateUser(t *testing.T, st *Store, email string, role Role) (User, str
 }
 
 func TestUsersAndPasswords(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		u, pw := mustCreateUser(t, st, "  Alice@Example.COM ", RoleCommander)
@@ -86,6 +87,7 @@ func isField(err error, field string) bool {
 }
 
 func TestLastAdminStays(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		admin, _ := mustCreateUser(t, st, "admin@example.com", RoleAdmin)
@@ -104,6 +106,7 @@ func TestLastAdminStays(t *testing.T) {
 }
 
 func TestFirstAdminAdoptsTokens(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		tok, raw, err := st.CreateToken(t.Context(), "before accounts")
@@ -144,6 +147,7 @@ func TestFirstAdminAdoptsTokens(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -201,6 +205,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestPostmortemDraftAndPublish(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		c := mustCreateComponent(t, st, "API")
@@ -246,6 +251,7 @@ func TestPostmortemDraftAndPublish(t *testing.T) {
 }
 
 func TestMovesCancelTemplatesAndAuditQuery(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		a, b, c := mustCreateComponent(t, st, "A"), mustCreateComponent(t, st, "B"), mustCreateComponent(t, st, "C")

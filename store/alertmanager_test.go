@@ -65,6 +65,7 @@ func publicIncidents(t *testing.T, st *Store) []Incident {
 }
 
 func TestAlertsOpenADraftThatStaysOffPublicIncidents(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		api := mustCreateComponent(t, st, "API")
@@ -111,6 +112,7 @@ func TestAlertsOpenADraftThatStaysOffPublicIncidents(t *testing.T) {
 }
 
 func TestAlertsSamePayloadTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		for _, publish := range []bool{false, true} {
 			t.Run(map[bool]string{false: "draft", true: "published"}[publish], func(t *testing.T) {
@@ -143,6 +145,7 @@ func TestAlertsSamePayloadTwiceChangesNothing(t *testing.T) {
 }
 
 func TestAlertsLifecycle(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		tests := []struct {
 			name       string
@@ -214,6 +217,7 @@ func TestAlertsLifecycle(t *testing.T) {
 }
 
 func TestAlertsRefiringAfterMonitoringReopens(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		api := mustCreateComponent(t, st, "API")
@@ -236,6 +240,7 @@ func TestAlertsRefiringAfterMonitoringReopens(t *testing.T) {
 }
 
 func TestAlertsBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		tests := []struct {
 			name  string
@@ -264,6 +269,7 @@ func TestAlertsBadInputChangesNothing(t *testing.T) {
 }
 
 func TestAlertsAmbiguousComponentName(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		mustCreateComponent(t, st, "API")
@@ -274,6 +280,7 @@ func TestAlertsAmbiguousComponentName(t *testing.T) {
 }
 
 func TestDraftPublishAndDiscard(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		api := mustCreateComponent(t, st, "API")
@@ -316,6 +323,7 @@ func TestDraftPublishAndDiscard(t *testing.T) {
 }
 
 func TestDraftsNotifyOnlyWhenPublishedAndOnce(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		mustCreateComponent(t, st, "API")
@@ -351,6 +359,7 @@ func TestDraftsNotifyOnlyWhenPublishedAndOnce(t *testing.T) {
 }
 
 func TestDraftResolvedBeforeApprovalPublishesAsARecord(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		api := mustCreateComponent(t, st, "API")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCreateComponentGroup(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -57,6 +58,7 @@ func TestCreateComponentGroup(t *testing.T) {
 }
 
 func TestCreateComponent(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		useClock(st, t0)
@@ -118,6 +120,7 @@ func TestCreateComponent(t *testing.T) {
 }
 
 func TestUpdateComponent(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		tests := []struct {
 			name  string
@@ -236,6 +239,7 @@ func TestUpdateComponent(t *testing.T) {
 }
 
 func TestUpdateComponentGroup(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		g, err := st.CreateComponentGroup(t.Context(), ComponentGroupInput{Name: "Core", Description: "Core services"})
@@ -281,6 +285,7 @@ func TestUpdateComponentGroup(t *testing.T) {
 }
 
 func TestDeleteComponentGroupUngroupsItsComponents(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		core := mustCreateGroup(t, st, "Core")
@@ -318,6 +323,7 @@ func TestDeleteComponentGroupUngroupsItsComponents(t *testing.T) {
 }
 
 func TestDeleteComponent(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		g := mustCreateGroup(t, st, "Core")
@@ -344,6 +350,7 @@ func TestDeleteComponent(t *testing.T) {
 }
 
 func TestComponentValidation(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		long := strings.Repeat("é", MaxNameLength+1)
 		tests := []struct {
@@ -455,6 +462,7 @@ func TestComponentValidation(t *testing.T) {
 }
 
 func TestStatusHistory(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -532,6 +540,7 @@ func sameComponent(a, b Component) bool {
 }
 
 func TestUpdateThatChangesNothingWritesNothing(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		g := mustCreateGroup(t, st, "Core")

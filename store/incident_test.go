@@ -9,6 +9,7 @@ import (
 )
 
 func TestCreateIncident(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -82,6 +83,7 @@ func TestCreateIncident(t *testing.T) {
 }
 
 func TestCreateIncidentDerivesImpact(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		tests := []struct {
 			name     string
@@ -116,6 +118,7 @@ func TestCreateIncidentDerivesImpact(t *testing.T) {
 }
 
 func TestCreateIncidentValidation(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		tests := []struct {
 			name  string
@@ -174,6 +177,7 @@ func TestCreateIncidentValidation(t *testing.T) {
 }
 
 func TestPostIncidentUpdate(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -259,6 +263,7 @@ func TestPostIncidentUpdate(t *testing.T) {
 }
 
 func TestIncidentUpdatesAtTheSameInstantStayInOrder(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		useClock(st, t0) // the clock does not move: every update has the same time
@@ -276,6 +281,7 @@ func TestIncidentUpdatesAtTheSameInstantStayInOrder(t *testing.T) {
 }
 
 func TestPostIncidentUpdateValidation(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		tests := []struct {
 			name  string
@@ -324,6 +330,7 @@ func TestPostIncidentUpdateValidation(t *testing.T) {
 }
 
 func TestResolvingReturnsComponents(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		type world struct {
 			st   *Store
@@ -413,6 +420,7 @@ func TestResolvingReturnsComponents(t *testing.T) {
 }
 
 func TestReopenIncident(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -444,6 +452,7 @@ func TestReopenIncident(t *testing.T) {
 }
 
 func TestUpdateIncident(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		tests := []struct {
 			name  string
@@ -499,6 +508,7 @@ func TestUpdateIncident(t *testing.T) {
 }
 
 func TestPublishPostmortem(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -552,6 +562,7 @@ func TestPublishPostmortem(t *testing.T) {
 }
 
 func TestListIncidents(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -620,6 +631,7 @@ func TestListIncidents(t *testing.T) {
 }
 
 func TestComponentChangesKeepTimelineNames(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		api := mustCreateComponent(t, st, "API")
@@ -656,6 +668,7 @@ func TestComponentChangesKeepTimelineNames(t *testing.T) {
 }
 
 func TestFollowUpOnResolvedIncidentLeavesComponentsAlone(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		for _, status := range []IncidentStatus{"", Resolved} {
 			t.Run("status "+string(status), func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCreateMaintenance(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		useClock(st, t0)
@@ -61,6 +62,7 @@ func TestCreateMaintenance(t *testing.T) {
 }
 
 func TestCreateMaintenanceValidation(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		from, until := t0.Add(time.Hour), t0.Add(2*time.Hour)
 		tests := []struct {
@@ -107,6 +109,7 @@ func TestCreateMaintenanceValidation(t *testing.T) {
 }
 
 func TestMaintenanceLifecycle(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -173,6 +176,7 @@ func TestMaintenanceLifecycle(t *testing.T) {
 }
 
 func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		order := MaintenanceStatuses
 		for i, from := range order {
@@ -224,6 +228,7 @@ func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
 }
 
 func TestMaintenanceAndIncidents(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		window := MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(4 * time.Hour), AutoTransition: ptr(false)}
 		tests := []struct {
@@ -312,6 +317,7 @@ func TestMaintenanceAndIncidents(t *testing.T) {
 }
 
 func TestUpdateMaintenance(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		t.Run("fields", func(t *testing.T) {
 			st := newTestStore(t)
@@ -394,6 +400,7 @@ func TestUpdateMaintenance(t *testing.T) {
 }
 
 func TestAdvanceMaintenances(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -524,6 +531,7 @@ func TestAdvanceMaintenances(t *testing.T) {
 }
 
 func TestListMaintenances(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		var ids []string

@@ -20,6 +20,7 @@ func importN(t *testing.T, st *Store, n int) {
 
 // The write path writes one job per change, never a row per subscriber.
 func TestOutboxOneJobPerChange(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		importN(t, st, 1000)
@@ -41,6 +42,7 @@ func TestOutboxOneJobPerChange(t *testing.T) {
 // Expansion is idempotent per job and recipient, leases exclude other
 // owners until they run out or are released, and a job ends expanded.
 func TestOutboxExpansionAndLeases(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		ctx := t.Context()
 		st := newTestStore(t)
@@ -113,6 +115,7 @@ func TestOutboxExpansionAndLeases(t *testing.T) {
 }
 
 func TestSubscriberLinksAndBadLinks(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		ctx := t.Context()
 		st := newTestStore(t)
@@ -145,6 +148,7 @@ func TestSubscriberLinksAndBadLinks(t *testing.T) {
 // Paused endpoints get nothing queued; finished jobs are pruned with their
 // deliveries once old enough, unfinished ones never.
 func TestOutboxPausedWebhooksAndPrune(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		ctx := t.Context()
 		st := newTestStore(t)

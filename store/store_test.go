@@ -39,6 +39,7 @@ func highestMigration(t *testing.T, backend string) (highest, count int) {
 }
 
 func TestOpenMigratesFromEmpty(t *testing.T) {
+	t.Parallel()
 	highest, count := highestMigration(t, "sqlite")
 	path := filepath.Join(t.TempDir(), "herald.db")
 
@@ -93,6 +94,7 @@ func TestOpenMigratesFromEmpty(t *testing.T) {
 }
 
 func TestOpenRefusesWhatIsNotADatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "notes.txt")
 	if err := os.WriteFile(garbage, []byte(strings.Repeat("this is not a database\n", 200)), 0o600); err != nil {
@@ -115,6 +117,7 @@ func TestOpenRefusesWhatIsNotADatabase(t *testing.T) {
 }
 
 func TestConnectionSettings(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	for name, db := range map[string]querier{"write": st.write, "read": st.read} {
 		t.Run(name, func(t *testing.T) {
@@ -135,6 +138,7 @@ func TestConnectionSettings(t *testing.T) {
 }
 
 func TestForeignKeysAreEnforced(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		_, err := st.write.ExecContext(t.Context(), `INSERT INTO components (id, group_id, name, status, created_at, updated_at) VALUES ('x', 'no-such-group', 'X', 'operational', ?, ?)`, t0, t0)
@@ -145,6 +149,7 @@ func TestForeignKeysAreEnforced(t *testing.T) {
 }
 
 func TestConcurrentWritersAllSucceed(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		const writers, each = 4, 10
@@ -174,6 +179,7 @@ func TestConcurrentWritersAllSucceed(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	g := mustCreateGroup(t, st, "Core")
 	api := mustCreateComponentIn(t, st, "API", g.ID)
@@ -336,6 +342,7 @@ func everyChange() []change {
 }
 
 func TestAuditLogRecordsEveryChange(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		alice := Actor{Type: "user", ID: "u1", Name: "Alice"}
 		for _, ch := range everyChange() {
@@ -387,6 +394,7 @@ func TestAuditLogRecordsEveryChange(t *testing.T) {
 }
 
 func TestAuditLogBeforeAndAfter(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		c := mustCreateComponent(t, st, "API")
@@ -411,6 +419,7 @@ func TestAuditLogBeforeAndAfter(t *testing.T) {
 }
 
 func TestAuditActorDefaultsToSystem(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		mustCreateComponent(t, st, "API") // a plain context: no actor
@@ -421,6 +430,7 @@ func TestAuditActorDefaultsToSystem(t *testing.T) {
 }
 
 func TestAuditLogIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		mustCreateComponent(t, st, "API")
@@ -444,6 +454,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 }
 
 func TestChangeFeedRecordsEveryPublicChange(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		for _, ch := range everyChange() {
 			t.Run(ch.name, func(t *testing.T) {
@@ -494,6 +505,7 @@ func TestChangeFeedRecordsEveryPublicChange(t *testing.T) {
 }
 
 func TestChangeFeedIgnoresRefusedChanges(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		c := mustCreateComponent(t, st, "API")
@@ -628,6 +640,7 @@ func TestChanges(t *testing.T) {
 }
 
 func TestChangeFeedPayload(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		g := mustCreateGroup(t, st, "Core")
@@ -718,6 +731,7 @@ func TestChangeFeedPayload(t *testing.T) {
 }
 
 func TestPruneEvents(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		if id, err := st.OldestEventID(t.Context()); err != nil || id != 0 {

@@ -7,6 +7,7 @@ import (
 // The email search matches a part of the address as plain text: case does
 // not matter, and "_" and "%" are not wildcards.
 func TestListSubscribersEmailSearch(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		for _, e := range []string{"ops_team@example.com", "opsXteam@example.com", "ada@other.org"} {

@@ -22,6 +22,7 @@ func mustCreateToken(t *testing.T, st *Store, name string) (APIToken, string) {
 }
 
 func TestCreateToken(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		useClock(st, t0)
@@ -63,6 +64,7 @@ func TestCreateToken(t *testing.T) {
 }
 
 func TestAuthenticateToken(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		tok, raw := mustCreateToken(t, st, "ci")
@@ -122,6 +124,7 @@ func TestAuthenticateToken(t *testing.T) {
 }
 
 func TestTokenLastUsed(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)
@@ -162,6 +165,7 @@ func TestTokenLastUsed(t *testing.T) {
 }
 
 func TestTokenSecretIsNotStored(t *testing.T) {
+	t.Parallel()
 	st := newTestStore(t)
 	tok, raw := mustCreateToken(t, st, "ci")
 	secret := tokenFormat.FindStringSubmatch(raw)[2]
@@ -202,6 +206,7 @@ func TestTokenSecretIsNotStored(t *testing.T) {
 }
 
 func TestRevokeToken(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		clk := useClock(st, t0)

@@ -34,6 +34,7 @@ func outageStory(id string) []StatusChange {
 }
 
 func TestComputeUptime(t *testing.T) {
+	t.Parallel()
 	const days = 90
 	up := ComputeUptime(outageStory("api"), uptimeNow, days)
 
@@ -75,6 +76,7 @@ func TestComputeUptime(t *testing.T) {
 }
 
 func TestComputeUptimeCases(t *testing.T) {
+	t.Parallel()
 	today := midnight(uptimeNow)
 	tests := []struct {
 		name        string
@@ -202,6 +204,7 @@ func TestComputeUptimeCases(t *testing.T) {
 // statuses set over ten days come back from StatusHistory and give the same
 // bar as the hand-written history.
 func TestUptimeFromRecordedHistory(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
 		story := outageStory("")

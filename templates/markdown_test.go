@@ -6,6 +6,7 @@ import (
 )
 
 func TestMarkdownOffersImagesAsLinks(t *testing.T) {
+	t.Parallel()
 	got := RenderMarkdown("See ![the graph](https://cdn.example.com/g.png \"errors\") and ![](https://x.test/y.png)")
 	if strings.Contains(got, "<img") {
 		t.Fatalf("an image would load from another host: %s", got)

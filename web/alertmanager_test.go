@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/herald-status/herald/store"
 )
@@ -65,6 +64,7 @@ func (ts *testServer) publicSurfaces(t *testing.T, incidentID string, componentI
 }
 
 func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	db := ts.createComponent(t, "Database", nil)
@@ -99,7 +99,7 @@ func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
 	}
 	// Nor the live stream: the next event is the next public change.
 	ts.createComponent(t, "Website", nil)
-	if ev := live.next(t, 5*time.Second); ev.Event != "component.created" {
+	if ev := live.next(t); ev.Event != "component.created" {
 		t.Errorf("first live event after the draft: %s %s, want component.created", ev.Event, ev.Data)
 	}
 
@@ -124,7 +124,7 @@ func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
 	if published.Draft || published.ID != res.IncidentID || published.Status != store.Investigating {
 		t.Errorf("published = %+v", published)
 	}
-	if ev := live.nextOf(t, "incident.created", 5*time.Second); !strings.Contains(ev.Data, res.IncidentID) {
+	if ev := live.nextOf(t, "incident.created"); !strings.Contains(ev.Data, res.IncidentID) {
 		t.Errorf("incident.created carries %s", ev.Data)
 	}
 	surfaces := ts.publicSurfaces(t, res.IncidentID, api.ID)
@@ -158,6 +158,7 @@ func TestAlertmanagerDraftStaysOffEveryPublicSurface(t *testing.T) {
 }
 
 func TestAlertmanagerBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	valid := fixture(t, "firing.json")
 	edit := func(change func(p map[string]any)) string {
 		var p map[string]any
@@ -241,6 +242,7 @@ func TestAlertmanagerBadInputChangesNothing(t *testing.T) {
 }
 
 func TestAlertmanagerConfiguration(t *testing.T) {
+	t.Parallel()
 	t.Run("publish at once, resolve on resolved", func(t *testing.T) {
 		ts := newTestServer(t, withAlertmanager(AlertmanagerConfig{Publish: true, OnResolved: store.Resolved}))
 		api := ts.createComponent(t, "API", nil)
@@ -289,6 +291,7 @@ func TestAlertmanagerConfiguration(t *testing.T) {
 }
 
 func TestAlertmanagerDraftDiscard(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	_, res := ts.alert(t, fixture(t, "firing.json"))
@@ -303,6 +306,7 @@ func TestAlertmanagerDraftDiscard(t *testing.T) {
 }
 
 func TestAlertmanagerConfigValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  AlertmanagerConfig

@@ -176,6 +176,7 @@ var writeEndpoints = []struct{ method, path, valid string }{
 
 // Every endpoint that reads a body refuses a body it cannot read, in the same way.
 func TestAPIBadBodies(t *testing.T) {
+	t.Parallel()
 	f := newBadInputFixture(t)
 	const mib = 1 << 20
 	for _, ep := range writeEndpoints {
@@ -218,6 +219,7 @@ func TestAPIBadBodies(t *testing.T) {
 }
 
 func TestAPIBadFields(t *testing.T) {
+	t.Parallel()
 	f := newBadInputFixture(t)
 	long := strings.Repeat("n", store.MaxNameLength+1)
 	longMulti := strings.Repeat("é", store.MaxNameLength+1)
@@ -327,6 +329,7 @@ func TestAPIBadFields(t *testing.T) {
 }
 
 func TestAPIBadTokens(t *testing.T) {
+	t.Parallel()
 	f := newBadInputFixture(t)
 	ctx := context.Background()
 	revoked, revokedRaw, err := f.store.CreateToken(ctx, "old integration")
@@ -381,6 +384,7 @@ func TestAPIBadTokens(t *testing.T) {
 }
 
 func TestAPINotFound(t *testing.T) {
+	t.Parallel()
 	f := newBadInputFixture(t)
 	const id = "nosuchobject"
 	var cases []badCase
@@ -421,6 +425,7 @@ func TestAPINotFound(t *testing.T) {
 }
 
 func TestAPIBadQueryParams(t *testing.T) {
+	t.Parallel()
 	f := newBadInputFixture(t)
 	var cases []badCase
 	for _, q := range []struct{ query, field string }{
@@ -446,6 +451,7 @@ func TestAPIBadQueryParams(t *testing.T) {
 
 // A PATCH that changes nothing writes nothing: no audit entry, no event.
 func TestAPIEmptyPatchChangesNothing(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	c := ts.createComponent(t, "API", nil)
 	var g store.ComponentGroup

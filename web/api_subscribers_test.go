@@ -11,6 +11,7 @@ import (
 )
 
 func TestAPISubscribers(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 
@@ -84,6 +85,7 @@ func TestAPISubscribers(t *testing.T) {
 
 // The export streams in pages; a list longer than one page comes out whole.
 func TestAPISubscribersExportLarge(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	list := make([]store.SubscriberInput, 2500)
 	for i := range list {

@@ -21,6 +21,7 @@ import (
 // api_badinput_test.go.
 
 func TestAPIComponentGroups(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 
 	var g store.ComponentGroup
@@ -90,6 +91,7 @@ func TestAPIComponentGroups(t *testing.T) {
 }
 
 func TestAPIComponents(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	var g1, g2 store.ComponentGroup
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core"}, &g1)
@@ -181,6 +183,7 @@ func TestAPIComponents(t *testing.T) {
 }
 
 func TestAPIIncidentLifecycle(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	login := ts.createComponent(t, "Login", nil)
@@ -300,6 +303,7 @@ func TestAPIIncidentLifecycle(t *testing.T) {
 }
 
 func TestAPIIncidentResolveKeepsComponentsStillAffected(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	db := ts.createComponent(t, "Database", nil)
 	api := ts.createComponent(t, "API", nil)
@@ -337,6 +341,7 @@ func TestAPIIncidentResolveKeepsComponentsStillAffected(t *testing.T) {
 }
 
 func TestAPIIncidentList(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 
 	// An empty list is [], not null.
@@ -389,6 +394,7 @@ func TestAPIIncidentList(t *testing.T) {
 }
 
 func TestAPIPostmortem(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	inc := ts.createIncident(t, map[string]any{"name": "Login outage", "body": "Investigating."})
 	pm := "## What happened\n\nA migration locked the sessions table."
@@ -428,6 +434,7 @@ func TestAPIPostmortem(t *testing.T) {
 }
 
 func TestAPIMaintenanceLifecycle(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	db := ts.createComponent(t, "Database", nil)
 	api := ts.createComponent(t, "API", nil)
@@ -567,6 +574,7 @@ func TestAPIMaintenanceLifecycle(t *testing.T) {
 // An outage outranks maintenance: a component an open incident has down
 // stays down while its maintenance runs, and after it.
 func TestAPIMaintenanceDoesNotHideAnOutage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	db := ts.createComponent(t, "Database", nil)
 	ts.createIncident(t, map[string]any{"name": "Database down", "body": "Down.", "components": map[string]string{db.ID: "major_outage"}})
@@ -584,6 +592,7 @@ func TestAPIMaintenanceDoesNotHideAnOutage(t *testing.T) {
 // Windows that transition automatically start and complete at their
 // scheduled times; the API shows the result.
 func TestAPIMaintenanceScheduledTimes(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx := context.Background()
 	c := ts.createComponent(t, "Batch", nil)
@@ -630,6 +639,7 @@ func TestAPIMaintenanceScheduledTimes(t *testing.T) {
 // Every object the API returns uses snake_case keys and string ids, as in
 // Statuspage's API.
 func TestAPIJSONShape(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	var g store.ComponentGroup
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core"}, &g)

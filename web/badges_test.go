@@ -41,6 +41,7 @@ func badgeText(t *testing.T, body []byte) (title string, texts []string) {
 }
 
 func TestBadges(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	db := ts.createComponent(t, `DB <"primary">`, nil)
@@ -92,6 +93,7 @@ func TestBadges(t *testing.T) {
 }
 
 func TestEmbedScript(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	resp, body := ts.fetch(t, "GET", "/embed.js", nil)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {

@@ -59,7 +59,7 @@ func (ls *liveServer) start() {
 }
 
 func (ls *liveServer) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	if err := ls.http.Shutdown(ctx); err != nil {
 		ls.t.Errorf("shutdown: %v", err)
@@ -97,33 +97,33 @@ func TestBrowserLiveUpdatesAndReconnect(t *testing.T) {
 		}
 	}()
 
-	browser := newBrowser(t, 60*time.Second)
+	browser := newBrowser(t)
 	if err := chromedp.Do(browser,
 		chromedp.Navigate(ls.url()+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#overall-status")),
 	); err != nil {
 		t.Fatalf("load /: %v", err)
 	}
-	waitFor := func(what, predicate string, timeout time.Duration) {
+	waitFor := func(what, predicate string) {
 		t.Helper()
 		start := time.Now()
 		if _, err := chromedp.Run(browser, chromedp.Poll[bool](predicate,
-			chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
+			chromedp.WithPollingTimeout(waitLimit), chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
 			html, _ := chromedp.Run(browser, chromedp.Evaluate[string](`document.getElementById("main").innerText`))
-			t.Fatalf("%s: not seen within %v (%v); page reads:\n%s", what, timeout, err, html)
+			t.Fatalf("%s: not seen within %v (%v); page reads:\n%s", what, waitLimit, err, html)
 		}
 		t.Logf("%s: seen after %v", what, time.Since(start).Round(time.Millisecond))
 	}
 	text := func(sel string) string {
 		return `((document.querySelector(` + jsString(sel) + `) || {}).textContent || "")`
 	}
-	waitFor("the Live indicator", text("#live-status")+` === "Live"`, 5*time.Second)
+	waitFor("the Live indicator", text("#live-status")+` === "Live"`)
 	// A marker that a reload would wipe out.
 	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.heraldTestMarker = true`)); err != nil {
 		t.Fatal(err)
 	}
 
-	// An incident posted through the API appears within 2 s.
+	// An incident posted through the API appears in place.
 	_, token, err := st.CreateToken(ctx, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -137,18 +137,18 @@ func TestBrowserLiveUpdatesAndReconnect(t *testing.T) {
 		t.Fatalf("create incident: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	waitFor("the new incident and banner", text("#overall-status")+` === "Major System Outage" && `+text("#live-region")+`.includes("Checkout failing")`, 2*time.Second)
+	waitFor("the new incident and banner", text("#overall-status")+` === "Major System Outage" && `+text("#live-region")+`.includes("Checkout failing")`)
 
 	// Restart: the page notices, and catches up on a change made while the
 	// server was down.
 	ls.shutdown()
-	waitFor("the Reconnecting indicator", text("#live-status")+` === "Reconnecting…"`, 5*time.Second)
+	waitFor("the Reconnecting indicator", text("#live-status")+` === "Reconnecting…"`)
 	if _, err := st.CreateIncident(ctx, store.IncidentInput{Name: "Database failover", Body: "Failing over to the replica.",
 		Components: map[string]store.ComponentStatus{db.ID: store.PartialOutage}}); err != nil {
 		t.Fatal(err)
 	}
 	ls.start()
-	waitFor("the change made while the server was down", text("#live-region")+`.includes("Database failover") && `+text("#live-status")+` === "Live"`, 15*time.Second)
+	waitFor("the change made while the server was down", text("#live-region")+`.includes("Database failover") && `+text("#live-status")+` === "Live"`)
 	if reloaded, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.heraldTestMarker !== true`)); err != nil || reloaded {
 		t.Fatalf("the page reloaded (or could not be read: %v); it should have updated in place", err)
 	}

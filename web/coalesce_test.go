@@ -49,6 +49,7 @@ func (l *countingListener) take() []int {
 // A status page bigger than Go's 4 KiB write buffer still leaves in one
 // write, complete and intact, and keep-alive goes on working after it.
 func TestPageLeavesInOneWrite(t *testing.T) {
+	t.Parallel()
 	var counter *countingListener
 	ts := newTestServer(t, func(s *testSetup) {
 		s.wrapListener = func(l net.Listener) net.Listener { counter = &countingListener{Listener: l}; return counter }
@@ -59,7 +60,7 @@ func TestPageLeavesInOneWrite(t *testing.T) {
 		ts.createIncident(t, map[string]any{"name": "Incident " + c.ID, "body": strings.Repeat(c.ID+" is failing for some users. ", 20),
 			"components": map[string]string{c.ID: "partial_outage"}})
 	}
-	waitFresh(t, ts)
+	ts.waitFresh(t)
 	plain := ts.srv.snap.Load().home.body
 
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
@@ -100,6 +101,7 @@ func TestPageLeavesInOneWrite(t *testing.T) {
 // Unarmed, the connection passes writes straight through; armed, it holds
 // them only until the announced response is complete.
 func TestCoalescingConnReleasesExactlyTheResponse(t *testing.T) {
+	t.Parallel()
 	server, client := net.Pipe()
 	defer client.Close()
 	c := &coalescingConn{Conn: server}

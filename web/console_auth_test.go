@@ -11,6 +11,7 @@ import (
 )
 
 func TestConsoleSignInRotatesSession(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addUser(t, "ann@example.com", store.RoleCommander)
 	b := ts.browser(t)
@@ -60,6 +61,7 @@ func TestConsoleSignInRotatesSession(t *testing.T) {
 }
 
 func TestConsoleSecureCookieOverHTTPS(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, func(s *testSetup) { s.cfg.BaseURL = "https://status.example.test" })
 	ts.addUser(t, "ann@example.com", store.RoleViewer)
 	b := ts.browser(t)
@@ -77,6 +79,7 @@ func TestConsoleSecureCookieOverHTTPS(t *testing.T) {
 }
 
 func TestConsoleSignInFailsGenerically(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addUser(t, "ann@example.com", store.RoleAdmin)
 	disabled := ts.addUser(t, "gone@example.com", store.RoleViewer)
@@ -104,6 +107,7 @@ func TestConsoleSignInFailsGenerically(t *testing.T) {
 }
 
 func TestConsoleSignInRateLimited(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addUser(t, "ann@example.com", store.RoleAdmin)
 	b := ts.browser(t)
@@ -130,6 +134,7 @@ func TestConsoleSignInRateLimited(t *testing.T) {
 }
 
 func TestConsoleCSRF(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.addUser(t, "ann@example.com", store.RoleAdmin)
 	b := ts.signedIn(t, u)
@@ -170,6 +175,7 @@ func TestConsoleCSRF(t *testing.T) {
 }
 
 func TestConsoleExpiredAndRevokedSessions(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, func(s *testSetup) { s.cfg.SessionIdle = time.Hour; s.cfg.SessionMax = 4 * time.Hour })
 	u := ts.addUser(t, "ann@example.com", store.RoleAdmin)
 	refused := func(t *testing.T, b *browser) {
@@ -228,6 +234,7 @@ func TestConsoleExpiredAndRevokedSessions(t *testing.T) {
 }
 
 func TestConsoleOneTimePasswordMustBeChanged(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u, pw, err := ts.store.CreateUser(t.Context(), store.UserInput{Email: "new@example.com", Role: store.RoleCommander})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -15,7 +14,7 @@ import (
 // (script errors, CSP violations) for the end of the test.
 func consoleBrowser(t *testing.T, ts *testServer) (context.Context, *consoleProblems) {
 	t.Helper()
-	ctx := newBrowser(t, 60*time.Second)
+	ctx := newBrowser(t)
 	var problems consoleProblems
 	if err := problems.listen(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
@@ -67,6 +66,7 @@ next:
 }
 
 func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	web := ts.createComponent(t, "Website", nil)
@@ -99,14 +99,7 @@ func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
 		t.Fatalf("incident %q from the form: %+v, %v; want two components", id, inc, err)
 	}
 
-	waitFresh := func() {
-		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := ts.srv.WaitFresh(wctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFresh()
+	ts.waitFresh(t)
 	browse(t, ctx, problems, "public page", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#inc-"+id)))
 	if got := read(t, ctx, "incident", chromedp.Text(chromedp.CSS("#inc-"+id))); got != "Logins failing" {
 		t.Errorf("public page shows %q", got)
@@ -131,7 +124,7 @@ func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
 	if inc.Status != store.Resolved || len(inc.Updates) != 3 {
 		t.Fatalf("after resolving in the browser: %s with %d updates", inc.Status, len(inc.Updates))
 	}
-	waitFresh()
+	ts.waitFresh(t)
 	browse(t, ctx, problems, "public incident page", chromedp.Navigate(ts.URL+"/incidents/"+id), chromedp.WaitVisible(chromedp.CSS("h1")))
 	if got := read(t, ctx, "timeline", chromedp.Text(chromedp.CSS(".timeline"))); !strings.Contains(got, "Resolved") || !strings.Contains(got, "Rolled back") {
 		t.Errorf("public timeline reads %q", got)
@@ -144,6 +137,7 @@ func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
 }
 
 func TestBrowserConsoleCommanderCannotOpenUsers(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addUser(t, "cmd@example.com", store.RoleCommander)
 	ctx, problems := consoleBrowser(t, ts)
@@ -162,6 +156,7 @@ func TestBrowserConsoleCommanderCannotOpenUsers(t *testing.T) {
 }
 
 func TestBrowserConsoleWrongPasswordGenericMessage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addUser(t, "ann@example.com", store.RoleAdmin)
 	ctx, problems := consoleBrowser(t, ts)

@@ -17,6 +17,7 @@ import (
 // in one form, a preview that changes nothing, bad input that changes
 // nothing, an update, resolution, and a published postmortem.
 func TestConsoleIncidentLifecycle(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	web := ts.createComponent(t, "Website", nil)
@@ -129,6 +130,7 @@ func TestConsoleIncidentLifecycle(t *testing.T) {
 // Each kind of change is in the audit log with the right actor and its
 // before and after.
 func TestConsoleAuditLogRecordsChanges(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	admin := ts.addUser(t, "root@example.com", store.RoleAdmin)
 	b := ts.signedIn(t, admin)
@@ -225,6 +227,7 @@ func TestConsoleAuditLogRecordsChanges(t *testing.T) {
 // Every console page renders for an admin, with landmarks, one h1 and
 // headings in order, and no inline script or style.
 func TestConsolePagesAccessible(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	admin := ts.addUser(t, "root@example.com", store.RoleAdmin)
 	c := ts.createComponent(t, "API", nil)

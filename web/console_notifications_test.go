@@ -1,35 +1,14 @@
 package web
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
 )
-
-// startFailFastDispatcher runs the dispatcher with no retries, so a
-// delivery the receiver refuses fails for good at its first attempt.
-func (ts *testServer) startFailFastDispatcher(t *testing.T) {
-	t.Helper()
-	d, err := notify.New(ts.store, notify.Config{BaseURL: "http://status.example.test", PageName: "Acme", Poll: 50 * time.Millisecond,
-		Webhooks: &notify.WebhookConfig{Guard: ts.srv.cfg.WebhookGuard, Timeout: 5 * time.Second, Retry: []time.Duration{}}, Jitter: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-}
 
 func (ts *testServer) subscriberCount(t *testing.T) int {
 	t.Helper()
@@ -44,6 +23,7 @@ func (ts *testServer) subscriberCount(t *testing.T) int {
 // bad address re-renders the form with the message and adds nothing; the
 // CSV export streams the same file as the API's.
 func TestConsoleSubscribersAdmin(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	admin := ts.signedIn(t, ts.addUser(t, "admin@example.com", store.RoleAdmin))
 	api := ts.createComponent(t, "API", nil)
@@ -119,6 +99,7 @@ func TestConsoleSubscribersAdmin(t *testing.T) {
 // Paging: a page holds subscribersPerPage, with links between pages that
 // keep the search.
 func TestConsoleSubscribersPaged(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	admin := ts.signedIn(t, ts.addUser(t, "admin@example.com", store.RoleAdmin))
 	for i := range subscribersPerPage + 3 {
@@ -146,6 +127,7 @@ func itoaTest(i int) string { return strconv.Itoa(i) }
 // navigation) but every change is refused and changes nothing; a viewer
 // sees neither.
 func TestConsoleSubscribersCommanderReadsOnly(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	w := ts.registerWebhook(t, r, nil)
@@ -218,6 +200,7 @@ func TestConsoleSubscribersCommanderReadsOnly(t *testing.T) {
 // the log with a Replay button that only an admin may press, and replaying
 // it makes a new attempt; pause, resume and rotation work.
 func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	r := newReceiver(t)
 	r.answer = func(int) (int, map[string]string) { return 500, nil }
@@ -262,10 +245,10 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 		t.Error("the secret is on the list")
 	}
 
-	ts.startFailFastDispatcher(t)
+	ts.startDispatcher(t, noRetries)
 	ts.createIncident(t, map[string]any{"name": "Outage", "body": "Investigating."})
 	var d store.WebhookDelivery
-	waitUntil(t, "the delivery to fail", func() bool {
+	eventually(t, "the delivery to fail", func() bool {
 		ds, err := ts.store.ListWebhookDeliveries(t.Context(), w.ID, 10, 0)
 		if err != nil || len(ds) != 1 || ds[0].State != "failed" {
 			return false
@@ -294,7 +277,7 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 	if p := admin.postRaw(replay, url.Values{}); p.Status != http.StatusForbidden {
 		t.Errorf("replay without CSRF token: %d, want 403", p.Status)
 	}
-	time.Sleep(150 * time.Millisecond)
+	ts.drainOutbox(t)
 	if n := len(r.requests()); n != 1 {
 		t.Fatalf("refused replays sent %d requests, want 1", n)
 	}
@@ -303,7 +286,7 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 	if p.Status != http.StatusSeeOther || location(p) != "/console/webhooks/"+w.ID+"?msg=delivery-replayed" {
 		t.Fatalf("replay: %d %q\n%.300s", p.Status, location(p), p.Body)
 	}
-	waitUntil(t, "the replay's attempt", func() bool {
+	eventually(t, "the replay's attempt", func() bool {
 		ds, _ := ts.store.ListWebhookDeliveries(t.Context(), w.ID, 10, 0)
 		return len(ds) == 1 && len(ds[0].Log) == 2 && ds[0].State == "failed"
 	})
@@ -353,6 +336,7 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 // The subscriber and webhook forms refuse a POST without its CSRF token and
 // change nothing.
 func TestConsoleSubscribersCSRF(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
 	admin := ts.signedIn(t, ts.addUser(t, "admin@example.com", store.RoleAdmin))
 	sub, err := ts.store.AddSubscriber(t.Context(), store.SubscriberInput{Email: "keep@example.com", Confirmed: true})

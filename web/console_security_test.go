@@ -42,6 +42,7 @@ func (h *countingHandler) count(msg string) int {
 // the per-account limit allows: the limit has to hold when the guesses
 // arrive together, not only one after another.
 func TestConsoleSignInLimitHoldsAgainstBurst(t *testing.T) {
+	t.Parallel()
 	logs := &countingHandler{n: map[string]int{}}
 	ts := newTestServer(t, func(s *testSetup) { s.logHandler = logs })
 	ts.addUser(t, "ann@example.com", store.RoleAdmin)
@@ -86,6 +87,7 @@ func TestConsoleSignInLimitHoldsAgainstBurst(t *testing.T) {
 // The per-address limit counts an IPv6 client by its /64: a host picks
 // any address in it, so counting single addresses limits nothing.
 func TestConsoleSignInLimitIPv6Prefix(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, func(s *testSetup) { s.cfg.TrustProxy = true })
 	ts.addUser(t, "bob@example.com", store.RoleViewer)
 	signIn := func(addr, email, password string) int {
@@ -114,6 +116,7 @@ func TestConsoleSignInLimitIPv6Prefix(t *testing.T) {
 // be closed to all but admins, reading included: it may well be one that
 // exports personal data.
 func TestAccessUnruledRouteIsAdminOnly(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, func(s *testSetup) {
 		s.beforeServe = func(srv *Server) {
 			g := srv.echo.Group("/api/v1", srv.requireToken, srv.authorize)
@@ -138,6 +141,7 @@ func TestAccessUnruledRouteIsAdminOnly(t *testing.T) {
 // carry credentials; subscribers' emails): reading it is for admins, in
 // the console as in the API.
 func TestConsoleAuditLogIsAdminOnly(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	const hookURL = "https://hooks.example.com/services/T0/B0/s3cretpathtoken"
 	if _, _, err := ts.store.CreateWebhook(t.Context(), store.WebhookInput{URL: hookURL}); err != nil {
@@ -170,6 +174,7 @@ func TestConsoleAuditLogIsAdminOnly(t *testing.T) {
 
 // Revoking a token is audited with what changed, once.
 func TestConsoleTokenRevokeAudited(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	admin := ts.addUser(t, "ann@example.com", store.RoleAdmin)
 	tok, _, err := ts.store.CreateUserToken(t.Context(), store.TokenInput{Name: "ci", UserID: admin.ID})

@@ -12,6 +12,7 @@ import (
 // The console, like the public page, never shows a status by its icon
 // alone: the dashboard and the components pages write it in words.
 func TestConsoleShowsComponentStatusInWords(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	ts.createComponent(t, "Website", nil)

@@ -36,6 +36,7 @@ func parseFeed(t *testing.T, ts *testServer, path string) (*gofeed.Feed, *http.R
 }
 
 func TestHistoryFeeds(t *testing.T) {
+	t.Parallel()
 	p := newEcosystemPage(t)
 	tests := []struct {
 		path, feedType, version, contentType string
@@ -95,12 +96,15 @@ func itemTitled(f *gofeed.Feed, title string) *gofeed.Item {
 }
 
 func TestHistoryFeedsRefreshOnUpdate(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
+	start := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	ts.at(t, start)
 	c := ts.createComponent(t, "API", nil)
 	inc := ts.createIncident(t, map[string]any{"name": "Errors <b>now</b>", "body": "Looking. <script>alert(1)</script>", "components": map[string]string{c.ID: "major_outage"}})
 	before, resp, _ := parseFeed(t, ts, "/history.atom")
 	etag := resp.Header.Get("ETag")
-	time.Sleep(10 * time.Millisecond) // so the update is visibly later
+	ts.at(t, start.Add(time.Minute)) // the update comes visibly later
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "All fixed."}, nil)
 
 	for _, path := range []string{"/history.atom", "/history.rss"} {
@@ -127,6 +131,7 @@ func TestHistoryFeedsRefreshOnUpdate(t *testing.T) {
 }
 
 func TestHistoryFeedsEmptyPage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for _, path := range []string{"/history.atom", "/history.rss"} {
 		feed, _, _ := parseFeed(t, ts, path)
@@ -138,6 +143,7 @@ func TestHistoryFeedsEmptyPage(t *testing.T) {
 
 // Feed readers find the feeds from the page itself.
 func TestPagesAdvertiseTheirFeeds(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	doc, _ := ts.page(t, "/")
 	for typ, href := range map[string]string{"application/atom+xml": "/history.atom", "application/rss+xml": "/history.rss"} {

@@ -74,6 +74,7 @@ func counterValue(t *testing.T, families map[string]*dto.MetricFamily, name stri
 }
 
 func TestMetricsAccess(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		opts   []testOption
@@ -102,6 +103,7 @@ func TestMetricsAccess(t *testing.T) {
 }
 
 func TestMetricsCountRequestsByRoute(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withMetricsToken("tok"))
 	c := ts.createComponent(t, "API", nil)
 	ts.createIncident(t, map[string]any{"name": "Down", "body": "Down.", "components": map[string]string{c.ID: "major_outage"}})
@@ -163,6 +165,7 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 }
 
 func TestMetricsLiveClients(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withPublicMetrics())
 	resp, err := http.Get(ts.URL + "/events?types=json")
 	if err != nil {

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,47 +21,6 @@ import (
 // does: they parse the HTML and look for words, landmarks and links, not for
 // markup details that could change without the visitor noticing.
 
-// at makes the store date every change it records as if made at when, so a
-// test can lay out a past; the real clock returns at the end of the test.
-func (ts *testServer) at(t *testing.T, when time.Time) {
-	t.Helper()
-	ts.store.SetClock(func() time.Time { return when })
-	t.Cleanup(func() { ts.store.SetClock(time.Now) })
-}
-
-// realClock puts the store back on the real clock.
-func (ts *testServer) realClock() { ts.store.SetClock(time.Now) }
-
-// fetch sends one request to a public page once the snapshot has caught up,
-// without the transport's transparent gzip handling, and reads the body.
-func (ts *testServer) fetch(t *testing.T, method, path string, header map[string]string) (*http.Response, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.srv.WaitFresh(ctx); err != nil {
-		t.Fatalf("snapshot did not catch up: %v", err)
-	}
-	req, err := http.NewRequest(method, ts.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 // okPage is ts.page for a page that must exist, checked for the rules every
 // public page follows.
 func (ts *testServer) okPage(t *testing.T, path string) *goquery.Document {
@@ -74,51 +32,6 @@ func (ts *testServer) okPage(t *testing.T, path string) *goquery.Document {
 	checkAccessible(t, path, doc)
 	checkHarmless(t, path, doc)
 	return doc
-}
-
-// checkAccessible checks what every page owes a screen reader: landmarks,
-// one h1, headings that do not skip levels, and machine-readable UTC times.
-func checkAccessible(t *testing.T, path string, doc *goquery.Document) {
-	t.Helper()
-	for _, landmark := range []string{"header", "nav", "main", "footer"} {
-		if doc.Find(landmark).Length() == 0 {
-			t.Errorf("%s: no <%s> landmark", path, landmark)
-		}
-	}
-	if n := doc.Find("main").Length(); n != 1 {
-		t.Errorf("%s: %d <main> elements, want 1", path, n)
-	}
-	if lang, _ := doc.Find("html").Attr("lang"); lang == "" {
-		t.Errorf("%s: <html> has no lang", path)
-	}
-	if n := doc.Find("h1").Length(); n != 1 {
-		t.Errorf("%s: %d h1 elements, want exactly 1", path, n)
-	}
-	prev := 0
-	doc.Find("h1, h2, h3, h4, h5, h6").Each(func(_ int, h *goquery.Selection) {
-		level := int(goquery.NodeName(h)[1] - '0')
-		if prev == 0 && level != 1 {
-			t.Errorf("%s: first heading is h%d %q, want h1", path, level, text(h))
-		}
-		if prev != 0 && level > prev+1 {
-			t.Errorf("%s: heading h%d %q follows h%d: a level is skipped", path, level, text(h), prev)
-		}
-		prev = level
-	})
-	doc.Find("time").Each(func(_ int, tm *goquery.Selection) {
-		dt, ok := tm.Attr("datetime")
-		if !ok {
-			t.Errorf("%s: <time>%s</time> has no datetime", path, text(tm))
-			return
-		}
-		parsed, err := time.Parse(time.RFC3339, dt)
-		if err != nil || !strings.HasSuffix(dt, "Z") || parsed.Location() != time.UTC {
-			t.Errorf("%s: <time datetime=%q> is not RFC 3339 UTC", path, dt)
-		}
-		if text(tm) == "" {
-			t.Errorf("%s: <time datetime=%q> has no text for people", path, dt)
-		}
-	})
 }
 
 // checkHarmless fails if the page carries anything that could run script:
@@ -172,6 +85,7 @@ func texts(s *goquery.Selection) []string {
 }
 
 func TestPageBanner(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		statuses []string
@@ -206,6 +120,7 @@ func TestPageBanner(t *testing.T) {
 }
 
 func TestPageComponentsShowStatusInWords(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	var core, edge map[string]any
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core services"}, &core)
@@ -265,6 +180,7 @@ func TestPageComponentsShowStatusInWords(t *testing.T) {
 }
 
 func TestPageUptimeBarHasTextAlternative(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	now := time.Now().UTC()
 	ts.at(t, now.AddDate(0, 0, -10))
@@ -315,6 +231,7 @@ func TestPageUptimeBarHasTextAlternative(t *testing.T) {
 }
 
 func TestPageActiveIncidentsNewestUpdateFirst(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	web := ts.createComponent(t, "Web app", nil)
@@ -377,6 +294,7 @@ func TestPageActiveIncidentsNewestUpdateFirst(t *testing.T) {
 }
 
 func TestPageMaintenanceInProgressAndUpcoming(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	db := ts.createComponent(t, "Database", nil)
 	api := ts.createComponent(t, "API", nil)
@@ -443,6 +361,7 @@ func TestPageMaintenanceInProgressAndUpcoming(t *testing.T) {
 }
 
 func TestPagePastIncidentsFourteenDays(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	// The page's "today" is the store's: pinned, the days are exact.
@@ -513,6 +432,7 @@ func TestPagePastIncidentsFourteenDays(t *testing.T) {
 }
 
 func TestPageLayoutAndAccessibility(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	var g map[string]any
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core"}, &g)
@@ -554,6 +474,7 @@ func TestPageLayoutAndAccessibility(t *testing.T) {
 }
 
 func TestPageIncident(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	web := ts.createComponent(t, "Web app", nil)
@@ -625,6 +546,7 @@ func TestPageIncident(t *testing.T) {
 }
 
 func TestPageIncidentUnknownIs404(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for _, path := range []string{"/incidents/doesnotexist", "/maintenance/doesnotexist", "/no/such/page"} {
 		doc, resp := ts.page(t, path)
@@ -649,6 +571,7 @@ func TestPageIncidentUnknownIs404(t *testing.T) {
 }
 
 func TestPageHistoryByMonthPaged(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	resolvedAt := func(name string, when time.Time) string {
@@ -751,6 +674,7 @@ func TestPageHistoryByMonthPaged(t *testing.T) {
 }
 
 func TestPageHistoryEmpty(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	doc := ts.okPage(t, "/history")
 	if got := text(doc.Find("main p").First()); got != "No incidents or maintenance recorded yet." {
@@ -762,6 +686,7 @@ func TestPageHistoryEmpty(t *testing.T) {
 }
 
 func TestPageHealthAndReady(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, body := ts.fetch(t, "GET", path, nil)
@@ -772,6 +697,7 @@ func TestPageHealthAndReady(t *testing.T) {
 }
 
 func TestSnapshotETagAndNotModified(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	for _, path := range []string{"/", "/history"} {
@@ -818,6 +744,7 @@ func TestSnapshotETagAndNotModified(t *testing.T) {
 }
 
 func TestSnapshotGzip(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	api := ts.createComponent(t, "API", nil)
 	inc := ts.createIncident(t, map[string]any{"name": "Slow", "body": "Slow.", "components": map[string]string{api.ID: "degraded_performance"}})
@@ -864,6 +791,7 @@ func TestSnapshotGzip(t *testing.T) {
 }
 
 func TestSnapshotHead(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	for _, path := range []string{"/", "/history", "/healthz"} {
@@ -885,6 +813,7 @@ func TestSnapshotHead(t *testing.T) {
 }
 
 func TestSnapshotSameOriginAssetsAndCSP(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.createComponent(t, "API", nil)
 	resp, body := ts.fetch(t, "GET", "/", map[string]string{"Accept-Encoding": "identity"})
@@ -982,6 +911,7 @@ const hostileMarkdown = "Working on it **now**.\n\n" +
 	"[safe link](https://example.com/status)"
 
 func TestHostileInputRendersHarmless(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	const (
 		componentName = `<b>HTML</b> "><script>alert('c')</script>`

@@ -26,7 +26,7 @@ func TestMirrorMatchesWhatTheServerServes(t *testing.T) {
 			return err == nil && bytes.Equal(got, served)
 		}
 	}
-	waitUntil(t, "the mirror's index.html to show the incident", same("/", "index.html"))
+	eventually(t, "the mirror's index.html to show the incident", same("/", "index.html"))
 	home, _ := os.ReadFile(filepath.Join(dir, "index.html"))
 	if !strings.Contains(string(home), "Logins failing") {
 		t.Fatal("the mirror's home page does not show the incident")
@@ -39,14 +39,14 @@ func TestMirrorMatchesWhatTheServerServes(t *testing.T) {
 		"/badge.svg":                        "badge.svg",
 		ts.srv.assets.URL("app.css"):        strings.TrimPrefix(ts.srv.assets.URL("app.css"), "/"),
 	} {
-		waitUntil(t, path+" in the mirror ("+file+") to be what the server serves", same(path, file))
+		eventually(t, path+" in the mirror ("+file+") to be what the server serves", same(path, file))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index.html.gz")); err != nil {
 		t.Errorf("no precompressed index.html.gz beside index.html: %v", err)
 	}
 	// Resolving changes the mirror too.
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
-	waitUntil(t, "the mirror to follow the resolution", same("/api/v2/summary.json", "api/v2/summary.json"))
+	eventually(t, "the mirror to follow the resolution", same("/api/v2/summary.json", "api/v2/summary.json"))
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".herald-*")); len(leftovers) > 0 {
 		t.Errorf("temporary files left in the mirror: %q", leftovers)
 	}

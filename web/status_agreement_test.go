@@ -49,7 +49,7 @@ func TestWebhookPageStatusAgreesWithStatusAPI(t *testing.T) {
 			ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": m.incidentOpen, "body": marker}, nil)
 
 			var hook map[string]any
-			waitUntil(t, "the webhook for "+marker, func() bool {
+			eventually(t, "the webhook for "+marker, func() bool {
 				for _, req := range r.requests() {
 					incident, _ := req.Body["incident"].(map[string]any)
 					updates, _ := incident["incident_updates"].([]any)

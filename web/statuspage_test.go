@@ -256,6 +256,7 @@ func asList(v any) []any {
 }
 
 func TestStatuspageDocuments(t *testing.T) {
+	t.Parallel()
 	p := newEcosystemPage(t)
 	tests := []struct {
 		path, golden string
@@ -315,6 +316,7 @@ func TestStatuspageDocuments(t *testing.T) {
 }
 
 func TestStatuspageCachingAndCORS(t *testing.T) {
+	t.Parallel()
 	p := newEcosystemPage(t)
 	resp, _ := p.fetch(t, "GET", "/api/v2/summary.json", map[string]string{"Accept-Encoding": "gzip"})
 	if resp.Header.Get("Content-Encoding") != "gzip" {

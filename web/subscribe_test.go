@@ -1,80 +1,14 @@
 package web
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/PuerkitoBio/goquery"
 
 	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
 )
-
-// withSubscriptions offers the subscribe form, as when SMTP is configured.
-func withSubscriptions() testOption { return func(s *testSetup) { s.cfg.Subscriptions = true } }
-
-// withWebhookAllow lets webhooks reach these hosts or CIDRs (the httptest
-// receivers listen on 127.0.0.1).
-func withWebhookAllow(t *testing.T, allow string) testOption {
-	g, err := notify.NewGuard(allow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(s *testSetup) { s.cfg.WebhookGuard = g }
-}
-
-// startDispatcher runs the notification dispatcher on the test server's
-// database, webhooks only.
-func (ts *testServer) startDispatcher(t *testing.T) *notify.Dispatcher {
-	t.Helper()
-	d, err := notify.New(ts.store, notify.Config{BaseURL: "http://status.example.test", PageName: "Acme", Poll: 50 * time.Millisecond,
-		Webhooks: &notify.WebhookConfig{Guard: ts.srv.cfg.WebhookGuard, Timeout: 5 * time.Second}, Jitter: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return d
-}
-
-// form posts a form the way a browser (or a mail provider) does: no token,
-// no cookie.
-func (ts *testServer) form(t *testing.T, path string, values url.Values) (*goquery.Document, int) {
-	t.Helper()
-	resp, err := http.PostForm(ts.URL+path, values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, resp.StatusCode
-}
-
-func (ts *testServer) getPage(t *testing.T, path string) (*goquery.Document, int) {
-	t.Helper()
-	resp, err := http.Get(ts.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, resp.StatusCode
-}
 
 func subscriberByEmail(t *testing.T, st *store.Store, email string) (store.Subscriber, bool) {
 	t.Helper()
@@ -90,20 +24,12 @@ func subscriberByEmail(t *testing.T, st *store.Store, email string) (store.Subsc
 	return store.Subscriber{}, false
 }
 
-func pendingJobs(t *testing.T, st *store.Store) int {
-	t.Helper()
-	n, err := st.PendingJobs(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // The whole double opt-in as a visitor lives it: the form, the confirmation
 // link (a page with a button, since mail scanners follow links), and only
 // then a subscription. Subscribing again tells nothing and mails nothing
 // more within the hour.
 func TestSubscribeDoubleOptIn(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	api := ts.createComponent(t, "API", nil)
 
@@ -173,6 +99,7 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 
 // Bad addresses are refused with the form shown again, and store nothing.
 func TestSubscribeRefusesBadAddresses(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions(), func(s *testSetup) { s.cfg.SubscribeLimit = 100 })
 	for _, email := range []string{"", "not-an-email", "a@b.com\r\nBcc: victim@example.com", "Ada <ada@example.com>", "ada@localhost", strings.Repeat("a", 250) + "@example.com"} {
 		t.Run(email, func(t *testing.T) {
@@ -197,6 +124,7 @@ func TestSubscribeRefusesBadAddresses(t *testing.T) {
 }
 
 func TestSubscribeRateLimitedPerAddress(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	for i := range 6 {
 		_, status := ts.form(t, "/subscribe", url.Values{"email": {"user" + string(rune('a'+i)) + "@example.com"}})
@@ -215,6 +143,7 @@ func TestSubscribeRateLimitedPerAddress(t *testing.T) {
 
 // Without SMTP there is no form, and the page does not offer one.
 func TestSubscribeOffOnlyWhenConfigured(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	home, _ := ts.page(t, "/")
 	if home.Find(".subscribe-link").Length() != 0 {
@@ -228,6 +157,7 @@ func TestSubscribeOffOnlyWhenConfigured(t *testing.T) {
 // RFC 8058 one-click: the mail provider POSTs List-Unsubscribe=One-Click to
 // the List-Unsubscribe URL with no cookie; the page's button does the same.
 func TestUnsubscribeByLinkAndOneClick(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	tests := []struct {
 		name string
@@ -274,6 +204,7 @@ func TestUnsubscribeByLinkAndOneClick(t *testing.T) {
 // The preferences link changes what a subscriber follows and can bring an
 // unsubscribed address back.
 func TestManagePreferences(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, withSubscriptions())
 	api, web := ts.createComponent(t, "API", nil), ts.createComponent(t, "Website", nil)
 	sub, err := ts.store.AddSubscriber(t.Context(), store.SubscriberInput{Email: "ada@example.com", Confirmed: true})

@@ -15,6 +15,7 @@ import (
 )
 
 func TestParseWrk(t *testing.T) {
+	t.Parallel()
 	const out = `Running 10s test @ http://127.0.0.1:33119/
   2 threads and 50 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
@@ -51,6 +52,7 @@ Transfer/sec:      4.44MB
 }
 
 func TestParseWrkDuration(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]time.Duration{
 		"312.45us": 312450 * time.Nanosecond,
 		"1.02ms":   1020 * time.Microsecond,
@@ -67,6 +69,7 @@ func TestParseWrkDuration(t *testing.T) {
 }
 
 func TestWrkDuration(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]string{time.Second: "1s", 10 * time.Second: "10s", 2500 * time.Millisecond: "3s"} {
 		if got := wrkDuration(d); got != want {
 			t.Errorf("wrkDuration(%v) = %q, want %q", d, got, want)
@@ -77,6 +80,7 @@ func TestWrkDuration(t *testing.T) {
 // The check run before measuring passes on the data set the README's
 // figures are quoted for (its shape is store/dataset's to test).
 func TestHomeCheckPassesOnTheDataSet(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))

@@ -70,15 +70,3 @@ func TestHousekeepingMovesMaintenanceAndPrunes(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// eventually waits for cond, which a background loop makes true.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

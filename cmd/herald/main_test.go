@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -10,27 +8,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/herald-status/herald/store"
 )
 
-// herald runs the command line in-process and returns what it printed.
-func herald(t *testing.T, args ...string) (stdout string, err error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	err = run(context.Background(), args, &out, &errOut)
-	return out.String(), err
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return lines[len(lines)-1]
-}
-
 func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	out, err := herald(t, "token", "create", "--db", db, "--name", "pagerduty")
 	if err != nil {
@@ -75,6 +59,7 @@ func TestTokenLifecycle(t *testing.T) {
 }
 
 func TestMigrateBackupVersion(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "h.db")
 	out, err := herald(t, "migrate", "--db", db)
@@ -127,61 +112,8 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the server writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// startServe runs `herald serve` until the test ends and returns its base
-// URL and what it printed.
-func startServe(t *testing.T, args ...string) (string, *syncBuffer, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), out, io.Discard)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		sc := bufio.NewScanner(strings.NewReader(out.String()))
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "Herald is running at "); ok {
-				url, _, _ := strings.Cut(rest, " ")
-				stop := func() {
-					cancel()
-					if err := <-done; err != nil {
-						t.Errorf("serve returned %v", err)
-					}
-				}
-				return url, out, stop
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited early: %v\n%s", err, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	cancel()
-	t.Fatalf("serve did not start:\n%s", out.String())
-	return "", nil, nil
-}
-
 func TestServeFirstStartPrintsTokenOnce(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	url, out, stop := startServe(t, "--db", db, "--demo")
 	resp, err := http.Get(url + "/readyz")
@@ -189,16 +121,7 @@ func TestServeFirstStartPrintsTokenOnce(t *testing.T) {
 		t.Fatalf("readyz: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	var token string
-	for _, f := range strings.Fields(out.String()) {
-		if strings.HasPrefix(f, "hrld_") {
-			token = f
-			break
-		}
-	}
-	if token == "" {
-		t.Fatalf("first start printed no token:\n%s", out.String())
-	}
+	token := printedToken(t, out.String())
 	req, _ := http.NewRequest("GET", url+"/api/v1/components", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err = http.DefaultClient.Do(req)
@@ -220,27 +143,19 @@ func TestServeFirstStartPrintsTokenOnce(t *testing.T) {
 }
 
 func TestWatchPrintsLiveEvents(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
-	url, out, stop := startServe(t, "--db", db)
+	url, out, stop := startServe(t, "--db", db, "--metrics-public")
 	defer stop()
-	var token string
-	for _, f := range strings.Fields(out.String()) {
-		if strings.HasPrefix(f, "hrld_") {
-			token = f
-			break
-		}
-	}
+	token := printedToken(t, out.String())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	watched := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"watch", url}, watched, io.Discard) }()
-	// Wait until the watcher is connected before changing anything.
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(watched.String(), "Watching") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
+	// watch prints "Watching" before it connects: wait until the server
+	// has registered its stream, from when on every change reaches it.
+	eventually(t, "the watcher's stream to be registered", func() bool { return liveClients(t, url) == 1 })
 
 	req, _ := http.NewRequest("POST", url+"/api/v1/incidents", strings.NewReader(`{"name":"Payments failing","body":"We are looking into it."}`))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -251,10 +166,7 @@ func TestWatchPrintsLiveEvents(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	deadline = time.Now().Add(5 * time.Second)
-	for !strings.Contains(watched.String(), "incident.created") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(t, "watch to print the incident", func() bool { return strings.Contains(watched.String(), "incident.created") })
 	cancel()
 	<-done
 	got := watched.String()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +12,7 @@ import (
 )
 
 func TestUserAddPrintsOneTimePassword(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	out, err := herald(t, "user", "add", "--db", db, "--email", "Dana@Example.com", "--role", "commander")
 	if err != nil {
@@ -53,6 +53,7 @@ func TestUserAddPrintsOneTimePassword(t *testing.T) {
 // The first start on an empty database creates the first admin, prints
 // their one-time password once, and the first token belongs to them.
 func TestServeFirstStartCreatesAdmin(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
 	base, out, stop := startServe(t, "--db", db, "--admin-email", "ops@example.com")
 	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.String())
@@ -96,8 +97,3 @@ func TestServeFirstStartCreatesAdmin(t *testing.T) {
 		t.Fatalf("second start printed a password again:\n%s", out2.String())
 	}
 }
-
-type cookieJar struct{ cookies []*http.Cookie }
-
-func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) { j.cookies = append(j.cookies, cs...) }
-func (j *cookieJar) Cookies(*url.URL) []*http.Cookie          { return j.cookies }

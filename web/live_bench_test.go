@@ -1,0 +1,89 @@
+package web
+
+// Benchmarks for live updates: how long a change takes to reach a reading
+// client while another has stopped reading, and what one broadcast costs.
+// The tests (live_test.go) assert only that nobody is held up; the figures
+// are here.
+//
+//	go test -run '^$' -bench 'Live|Hub' -benchmem ./web
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkLiveDeliveryWithStalledClient is commit-to-delivery for a client
+// that reads, with a stalled client always present: from the API's answer
+// (which comes after the commit) to the event arriving, the snapshot
+// rebuild included. Beside ns/op (which includes the POST itself) it reports
+// the median and worst commit-to-delivery time.
+func BenchmarkLiveDeliveryWithStalledClient(b *testing.B) {
+	ts := newTestServer(b, withStallableStreams)
+	reader := openStream(b, ts, "?types=json", nil)
+	var delays []time.Duration
+	for b.Loop() {
+		if ts.srv.LiveClients() < 2 { // the last stalled client was dropped
+			b.StopTimer()
+			stallStream(b, ts)
+			b.StartTimer()
+		}
+		ts.mustCall(b, http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"name": fmt.Sprint("incident ", len(delays)), "body": bigBody, "status": "resolved"}, nil)
+		committed := time.Now()
+		reader.nextOf(b, "incident.created")
+		delays = append(delays, time.Since(committed))
+	}
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "ms-median-delivery")
+	b.ReportMetric(float64(delays[len(delays)-1].Microseconds())/1000, "ms-worst-delivery")
+}
+
+// BenchmarkHubBroadcast is one event handed to 100 clients that read while
+// one more never reads (it is dropped whenever its buffer fills, and
+// replaced). The readers are drained between batches, off the clock.
+func BenchmarkHubBroadcast(b *testing.B) {
+	const readers, batch = 100, 512
+	h := NewHub(2*batch, 0)
+	defer h.Close()
+	subscribe := func(ip string) *streamClient {
+		c, _, _, err := h.subscribe(ip, kindJSON)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	var reading []*streamClient
+	for i := range readers {
+		reading = append(reading, subscribe(fmt.Sprint("10.0.0.", i)))
+	}
+	slow := subscribe("10.0.1.1")
+	f := &frame{kind: kindJSON, bytes: encodeFrame(1, "incident.updated", []byte(`{"id":"x"}`))}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if n++; n%batch == 0 {
+			b.StopTimer()
+			for _, c := range reading {
+				for len(c.ch) > 0 {
+					<-c.ch
+				}
+			}
+			select {
+			case <-slow.gone:
+				slow = subscribe("10.0.1.1")
+			default:
+			}
+			b.StartTimer()
+		}
+		h.broadcast(f)
+	}
+	for _, c := range reading {
+		select {
+		case <-c.gone:
+			b.Fatal("a client that read was dropped: the figure is not for 100 clients")
+		default:
+		}
+	}
+}
