@@ -136,7 +136,7 @@ func TestWebhookRetryScheduleAndDayOfFailures(t *testing.T) {
 			log, _ = st.ListWebhookDeliveries(ctx, w.ID, 10, 0)
 			return len(log) == 1 && len(log[0].Log) == i+1 && log[0].State == "pending"
 		})
-		if got := log[0].NextAttemptAt.Sub(now()); got != wait {
+		if got := log[0].NextAttemptAt.Sub(st.Now()); got != wait {
 			t.Fatalf("after attempt %d the next is in %s, want %s", i+1, got, wait)
 		}
 		clockNanos.Add(int64(wait))

@@ -79,3 +79,16 @@ func numberPlaceholders(query string) string {
 		query = query[j+1:]
 	}
 }
+
+// reading runs fn in a read-only transaction, so that a result assembled
+// from several queries (an incident and its timeline, a delivery and its
+// attempts) is one moment's view, never half before and half after a
+// commit that landed between two of them.
+func (s *Store) reading(ctx context.Context, fn func(q querier) error) error {
+	t, err := s.read.BeginTx(ctx, s.dialect.readOptions())
+	if err != nil {
+		return err
+	}
+	defer t.Rollback() // read-only: nothing to commit
+	return fn(t)
+}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // dialect is what differs between database backends beneath the one store:
 // how queries are written, the hooks of the concurrency contract (see the
@@ -19,6 +22,8 @@ type dialect interface {
 	// lockFeed is taken just before a transaction writes change-feed
 	// events and held to commit, so that feed ids commit in order.
 	lockFeed(t *tx) error
+	// readOptions begins a read-only transaction that sees one snapshot.
+	readOptions() *sql.TxOptions
 	// claimSuffix ends the SELECT that picks rows to claim.
 	claimSuffix() string
 	// committed runs last inside a transaction that changed something,

@@ -481,7 +481,11 @@ func (s *Store) PublishPostmortem(ctx context.Context, id, body string) (Inciden
 
 // GetIncident returns one incident with its timeline.
 func (s *Store) GetIncident(ctx context.Context, id string) (Incident, error) {
-	inc, err := getIncident(ctx, s.read, id)
+	var inc Incident
+	err := s.reading(ctx, func(q querier) (err error) {
+		inc, err = getIncident(ctx, q, id)
+		return err
+	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: get incident: %w", err)
 	}
@@ -511,7 +515,11 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 	}
 	q += ` ORDER BY created_at DESC, id LIMIT ? OFFSET ?`
 	args = append(args, f.Limit, f.Offset)
-	incidents, err := queryIncidents(ctx, s.read, q, args...)
+	var incidents []Incident
+	err := s.reading(ctx, func(rq querier) (err error) {
+		incidents, err = queryIncidents(ctx, rq, q, args...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list incidents: %w", err)
 	}

@@ -461,7 +461,11 @@ func (s *Store) CancelMaintenance(ctx context.Context, id string) error {
 
 // GetMaintenance returns one maintenance with its timeline.
 func (s *Store) GetMaintenance(ctx context.Context, id string) (Maintenance, error) {
-	m, err := getMaintenance(ctx, s.read, id)
+	var m Maintenance
+	err := s.reading(ctx, func(q querier) (err error) {
+		m, err = getMaintenance(ctx, q, id)
+		return err
+	})
 	if err != nil {
 		return Maintenance{}, fmt.Errorf("store: get maintenance: %w", err)
 	}
@@ -483,7 +487,11 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 	}
 	q += ` ORDER BY scheduled_for DESC, id LIMIT ? OFFSET ?`
 	args = append(args, f.Limit, f.Offset)
-	list, err := queryMaintenances(ctx, s.read, q, args...)
+	var list []Maintenance
+	err := s.reading(ctx, func(rq querier) (err error) {
+		list, err = queryMaintenances(ctx, rq, q, args...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list maintenances: %w", err)
 	}

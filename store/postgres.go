@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -249,6 +250,12 @@ func (postgresDialect) lockFeed(t *tx) error {
 }
 
 func (postgresDialect) claimSuffix() string { return " FOR UPDATE SKIP LOCKED" }
+
+// readOptions: READ COMMITTED would let each query see a newer commit;
+// REPEATABLE READ holds one snapshot for the transaction.
+func (postgresDialect) readOptions() *sql.TxOptions {
+	return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+}
 
 // committed sends the post-commit signal to every replica: NOTIFY is
 // delivered when, and only if, the transaction commits.

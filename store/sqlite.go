@@ -68,7 +68,10 @@ func (sqliteDialect) timeType() string               { return "DATETIME" }
 func (sqliteDialect) lock(*tx, string, string) error { return nil }
 func (sqliteDialect) lockFeed(*tx) error             { return nil }
 func (sqliteDialect) claimSuffix() string            { return "" }
-func (sqliteDialect) committed(*tx, Change) error    { return nil }
+
+// readOptions: a SQLite read transaction in WAL mode sees one snapshot.
+func (sqliteDialect) readOptions() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+func (sqliteDialect) committed(*tx, Change) error { return nil }
 
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var se *sqlite.Error

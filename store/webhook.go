@@ -424,7 +424,11 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, webhookID string, lim
 	if limit <= 0 {
 		limit = 50
 	}
-	list, err := queryWebhookDeliveries(ctx, s.read, `WHERE d.recipient_id = ? AND d.channel = 'webhook' ORDER BY d.id DESC LIMIT ? OFFSET ?`, webhookID, limit, offset)
+	var list []WebhookDelivery
+	err := s.reading(ctx, func(q querier) (err error) {
+		list, err = queryWebhookDeliveries(ctx, q, `WHERE d.recipient_id = ? AND d.channel = 'webhook' ORDER BY d.id DESC LIMIT ? OFFSET ?`, webhookID, limit, offset)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list webhook deliveries: %w", err)
 	}
