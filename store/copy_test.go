@@ -43,6 +43,9 @@ func fillEveryTable(t *testing.T, st *Store) {
 		t.Fatal(err)
 	}
 	mustDraft(t, st)
+	if _, err := st.Attempt(ctx, Limit{Key: "subscribe:192.0.2.1", Max: 5, Window: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
 	// Expand one job into deliveries, and record a webhook attempt.
 	job, ok, err := st.ClaimJob(ctx, "x", time.Minute)
 	if err != nil || !ok {

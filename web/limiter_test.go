@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 )
 
 // behindProxy trusts X-Forwarded-For, so that a test can speak from any
@@ -81,30 +80,5 @@ func TestAddressKey(t *testing.T) {
 		if got := addressKey(tt.addr); got != tt.want {
 			t.Errorf("addressKey(%q) = %q, want %q", tt.addr, got, tt.want)
 		}
-	}
-}
-
-// A limit is over a sliding window: attempts age out one by one, and a
-// refused attempt does not count.
-func TestLimiterWindowSlides(t *testing.T) {
-	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	l := newLimiter(func() time.Time { return now }, newWindow(time.Minute, 2))
-	steps := []struct {
-		after time.Duration
-		want  bool
-	}{
-		{0, true}, {30 * time.Second, true}, {10 * time.Second, false}, // two in a minute, the third refused
-		{20 * time.Second, true},  // the first has aged out; the refused one never counted
-		{10 * time.Second, false}, // the second and third are within the minute
-		{time.Minute, true},
-	}
-	for i, s := range steps {
-		now = now.Add(s.after)
-		if got := l.allow("192.0.2.7"); got != s.want {
-			t.Errorf("attempt %d at %s: allowed %v, want %v", i+1, now.Format(time.TimeOnly), got, s.want)
-		}
-	}
-	if !l.allow("192.0.2.8") {
-		t.Error("another client was refused: limits are per key")
 	}
 }

@@ -97,8 +97,6 @@ type Server struct {
 	site   templates.Site
 
 	hub *Hub
-	// subLimit caps subscribe-form posts per client address.
-	subLimit *limiter
 	// published is the last change-feed id broadcast to the hub; only the
 	// Run loop touches it after New.
 	published int64
@@ -106,7 +104,6 @@ type Server struct {
 	// Console accounts (session.go, csrf.go, signin.go): cookies are
 	// Secure when the base URL is https.
 	secureCookies bool
-	signIns       *signInLimiter
 	unruled       sync.Map // routes already reported as lacking a role
 	consoleCSS    string
 	consoleJS     string
@@ -161,12 +158,11 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg:      cfg,
-		store:    st,
-		assets:   assets,
-		log:      cfg.Logger,
-		hub:      NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
-		subLimit: newLimiter(st.Now, newWindow(10*time.Minute, cfg.SubscribeLimit)),
+		cfg:    cfg,
+		store:  st,
+		assets: assets,
+		log:    cfg.Logger,
+		hub:    NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
 		site: templates.Site{
 			Subscribe: cfg.Subscriptions,
 			Name:      cfg.PageName,
@@ -185,7 +181,6 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		s.cdnCache = []string{cdn}
 	}
 	s.roles = map[string]store.Role{}
-	s.signIns = newSignInLimiter(st.Now)
 	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)

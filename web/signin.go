@@ -35,7 +35,11 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
 	ip := c.RealIP()
-	if !s.signIns.begin(email, clientKey(c)) {
+	allowed, err := s.beginSignIn(ctx, email, clientKey(c))
+	if err != nil {
+		return err
+	}
+	if !allowed {
 		s.log.Warn("sign-in refused: too many failures", "ip", ip)
 		return s.loginPage(c, http.StatusUnauthorized, email, next, signInFailed)
 	}
@@ -48,7 +52,9 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.signIns.succeeded(email, clientKey(c))
+	if err := s.signedIn(ctx, email, clientKey(c)); err != nil {
+		s.log.Error("clear counted sign-in failures", "err", err) // the sign-in itself stands
+	}
 	if _, err := s.store.PruneSessions(ctx, s.sessionPolicy()); err != nil {
 		s.log.Error("prune sessions", "err", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -58,7 +59,11 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	if !s.cfg.Subscriptions {
 		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
 	}
-	if !s.subLimit.allow(clientKey(c)) {
+	allowed, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: "subscribe:" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: 10 * time.Minute})
+	if err != nil {
+		return err
+	}
+	if !allowed {
 		c.Response().Header().Set("Retry-After", "600")
 		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{
 			Email: c.FormValue("email"), Error: "Too many attempts from your network. Please try again in a few minutes."})

@@ -102,6 +102,10 @@ func (h *housekeeping) prune(ctx context.Context) {
 	if _, err := h.st.PruneEvents(ctx, h.keepEvents); err != nil {
 		h.logErr(ctx, "prune change feed", err)
 	}
+	// Every limit's window is shorter than a day.
+	if _, err := h.st.PruneAttempts(ctx, h.st.Now().Add(-24*time.Hour)); err != nil {
+		h.logErr(ctx, "prune counted attempts", err)
+	}
 	if n, err := h.st.PruneOutbox(ctx, h.st.Now().Add(-h.keepJobs)); err != nil {
 		h.logErr(ctx, "prune outbox", err)
 	} else if n > 0 {
