@@ -16,6 +16,7 @@ type notifyFlags struct {
 	smtpHost, smtpPort, smtpUser, smtpPassword, smtpTLS *string
 	smtpFrom, smtpReplyTo, smtpConcurrency, smtpRate    *string
 	webhookAllow, webhookConcurrency                    *string
+	outboxLease                                         *time.Duration
 }
 
 func addNotifyFlags(fs *flagSet) *notifyFlags {
@@ -31,6 +32,7 @@ func addNotifyFlags(fs *flagSet) *notifyFlags {
 		smtpRate:           fs.String("smtp-rate", "0", "at most this many emails per second (0: no limit)"),
 		webhookAllow:       fs.String("webhook-allow", "", "hosts or CIDRs webhooks may reach although internal, comma-separated (e.g. 10.1.2.3,hooks.internal)"),
 		webhookConcurrency: fs.String("webhook-concurrency", "200", "webhook requests in flight at once"),
+		outboxLease:        fs.Duration("outbox-lease", 2*time.Minute, "how long a notification claimed by a dispatcher stays claimed: after a crash another replica sends it once this has passed; it must exceed the slowest send"),
 	}
 }
 
@@ -44,7 +46,10 @@ func (f *notifyFlags) build(st *store.Store, baseURL, pageName string, logger *s
 	if err != nil {
 		return nil, nil, false, err
 	}
-	cfg := notify.Config{BaseURL: baseURL, PageName: pageName, Logger: logger,
+	if *f.outboxLease < time.Second {
+		return nil, nil, false, fmt.Errorf("--outbox-lease %s: give at least a second, e.g. 2m", *f.outboxLease)
+	}
+	cfg := notify.Config{BaseURL: baseURL, PageName: pageName, Logger: logger, Lease: *f.outboxLease,
 		Webhooks: &notify.WebhookConfig{Guard: guard, Concurrency: hooks}}
 	if *f.smtpHost != "" {
 		port := 0

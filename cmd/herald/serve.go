@@ -26,6 +26,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	maxStreams := fs.Int("max-streams-per-ip", web.DefaultMaxStreamsPerIP, "live-update streams allowed per client address, an IPv6 /64 counting as one (0: no limit)")
+	housekeepingEvery := fs.Duration("housekeeping-interval", 15*time.Second, "how often the leading replica starts and completes scheduled maintenance, and how soon another takes over when it dies")
 	mirrorDir := fs.String("mirror-dir", "", "write the public pages and documents to this directory after every change, for a static host to serve when Herald cannot be reached")
 	cdnMaxAge := fs.Duration("cdn-max-age", 5*time.Second, "how long a CDN or caching proxy may serve a public page without asking again (s-maxage; it keeps serving the last page for a day while Herald is unreachable); 0: no CDN caching")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
@@ -36,6 +37,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	notifyOpts := addNotifyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *housekeepingEvery <= 0 {
+		return fmt.Errorf("--housekeeping-interval %s: give a positive duration such as 15s", *housekeepingEvery)
 	}
 	idle, maxAge, err := sessionDurations(*sessionIdle, *sessionMax)
 	if err != nil {
@@ -133,7 +137,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(ctx) }()
 	housekept := make(chan struct{})
-	go func() { defer close(housekept); newHousekeeping(st, logger).run(ctx) }()
+	hk := newHousekeeping(st, logger)
+	hk.maintenanceEvery = *housekeepingEvery
+	go func() { defer close(housekept); hk.run(ctx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(web.CoalescingListener(ln)) }()
 
