@@ -264,3 +264,59 @@ func TestReplicasKeepTheLastAdmin(t *testing.T) {
 		t.Errorf("%d active admins left, want exactly one", admins)
 	}
 }
+
+// When the database goes away both replicas keep serving the page and
+// their open streams, say they are not ready, and answer writes with 503;
+// when it is back, writes work again and the streams carry on from the
+// feed with no gap.
+func TestReplicasRideOutADatabaseOutage(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.StartPrivate(t)
+	database := pg.NewDatabase(t)
+	a, b, token := twoReplicas(t, database)
+	onB := openEvents(t, b.url, 0)
+	var inc store.Incident
+	api(t, a.url, token, "POST", "/api/v1/incidents", map[string]any{"name": "Logins failing", "body": "Looking."}, &inc)
+	first := onB.next(t)
+
+	pg.Pause(t)
+	for _, r := range []*replica{a, b} {
+		resp, err := http.Get(r.url + "/")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s stopped serving the page while the database is away: %v %v", r.name, resp, err)
+		}
+		resp.Body.Close()
+		eventually(t, r.name+"'s /readyz to fail", func() bool {
+			resp, err := http.Get(r.url + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusServiceUnavailable
+		})
+	}
+	code := api(t, a.url, token, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "identified", "body": "Found it."}, nil)
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("a write while the database is away answered %d, want 503", code)
+	}
+
+	pg.Resume(t)
+	eventually(t, "writes to work again", func() bool {
+		return api(t, a.url, token, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "identified", "body": "Found it."}, nil) == http.StatusCreated
+	})
+	api(t, b.url, token, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
+	st, err := store.Open(context.Background(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want, err := st.EventsSince(context.Background(), first.id, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range want {
+		if got := onB.next(t); got.id != e.ID || got.typ != e.Type {
+			t.Fatalf("B's stream, open through the outage, carried %+v where the feed has %d %s: a gap or a repeat", got, e.ID, e.Type)
+		}
+	}
+}

@@ -66,6 +66,21 @@ func Start(t testing.TB) *Server {
 	return shared
 }
 
+// StartPrivate starts a server of t's own, stopped when t ends: for tests
+// that stop and start it (Pause, Resume) while others use the shared one.
+func StartPrivate(t testing.TB) *Server {
+	t.Helper()
+	s, err := start()
+	if err != nil {
+		if Required() {
+			t.Fatalf("PostgreSQL is required (HERALD_REQUIRE_POSTGRES=1) but cannot start: %v", err)
+		}
+		t.Skipf("PostgreSQL tests skipped: %v (install Debian's postgresql to run them)", err)
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
 // Stop stops the shared server, if one was started. Call it from TestMain
 // after m.Run.
 func Stop() {
@@ -130,12 +145,14 @@ func (s *Server) newDatabase(t testing.TB, template string) string {
 	return s.URL(name)
 }
 
-// Pause stops the server as a crash would (an immediate shutdown) and
-// Resume starts it again on the same port and data: for tests of what
-// Herald does while its database is away.
+// Pause stops the server as an operator would (a fast shutdown: every
+// connection is cut, and what was committed is kept — the server runs
+// with synchronous_commit off, which a crash would lose) and Resume starts
+// it again on the same port and data: for tests of what Herald does while
+// its database is away.
 func (s *Server) Pause(t testing.TB) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatalf("stop PostgreSQL: %v", err)
 	}
 	<-s.exit
@@ -144,7 +161,7 @@ func (s *Server) Pause(t testing.TB) {
 // Resume starts a paused server again.
 func (s *Server) Resume(t testing.TB) {
 	t.Helper()
-	if err := s.run(); err != nil {
+	if err := s.run(); err != nil { // the same port: clients reconnect to the address they know
 		t.Fatalf("restart PostgreSQL: %v", err)
 	}
 }
