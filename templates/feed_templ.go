@@ -15,7 +15,7 @@ import (
 	"github.com/herald-status/herald/store"
 )
 
-// The HTML of the history feeds' entries (web/feeds.go puts it in the Atom
+// The HTML of the history feeds' entries (web/public_feeds.go puts it in the Atom
 // and RSS documents, escaped once more as XML text). Each entry carries
 // the whole timeline, newest update first, so a feed reader shows the
 // latest state.

@@ -9,7 +9,7 @@ import (
 
 // routes registers every route Herald serves, in one place. A route that
 // needs a sign-in names on its own line the least role that may use it
-// (guarded, in access.go); testdata/routes.golden lists them all.
+// (guarded, in auth_access.go); testdata/routes.golden lists them all.
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
@@ -39,7 +39,7 @@ func (s *Server) routes() *echo.Echo {
 	get("/healthz", s.handleHealthz)
 	get("/readyz", s.handleReadyz)
 
-	// What other tools read, from the snapshot too (ecosystem.go): the
+	// What other tools read, from the snapshot too (public_ecosystem.go): the
 	// Statuspage-compatible API, the feeds, badges and the embed script.
 	for _, path := range []string{v2Summary, v2Status, v2Components, v2Incidents, v2Unresolved, v2Maintenance, v2Upcoming, v2Active} {
 		get(path, s.handleStatuspage)
@@ -52,7 +52,7 @@ func (s *Server) routes() *echo.Echo {
 	get("/embed.js", s.handleEmbed)
 	get("/metrics", s.handleMetrics())
 
-	// Email subscriptions (subscribe.go): the form and the pages the links
+	// Email subscriptions (public_subscribe.go): the form and the pages the links
 	// in every email lead to. The links' tokens authorise the POSTs.
 	subs := e.Group("", s.accessLog(false), middleware.BodyLimit("64K"))
 	subs.GET("/subscribe", s.handleSubscribeForm)

@@ -101,7 +101,7 @@ type Server struct {
 	// Run loop touches it after New.
 	published int64
 
-	// Console accounts (session.go, csrf.go, signin.go): cookies are
+	// Console accounts (auth_session.go, auth_csrf.go, auth_signin.go): cookies are
 	// Secure when the base URL is https.
 	secureCookies bool
 	unruled       sync.Map // routes already reported as lacking a role

@@ -20,7 +20,7 @@ import (
 // after a change, once however many ask at the same moment, and then served
 // from memory like the rest: a long history must not slow down every
 // rebuild, and so every live update. Component badges are rendered on first
-// request too (badges.go).
+// request too (public_badges.go).
 type ecosystem struct {
 	enc           *statuspageEncoder
 	hot           map[string]*page // by route, "/api/v2/summary.json"
