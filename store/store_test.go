@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -775,6 +776,27 @@ func TestPruneEvents(t *testing.T) {
 		mustCreateComponent(t, st, "after pruning everything")
 		if got := lastEventID(t, st); got != last+2 {
 			t.Errorf("event id after emptying the feed = %d, want %d (not reused)", got, last+2)
+		}
+	})
+}
+
+// A database a newer Herald has migrated further is refused with a message
+// that says which version it needs, on both backends.
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		if _, err := st.write.ExecContext(t.Context(), `INSERT INTO schema_migrations (version, applied_at) VALUES (999, ?)`, t0); err != nil {
+			t.Fatal(err)
+		}
+		where := st.Path()
+		if onPostgres(t) {
+			where = strings.Replace(st.Path(), "xxxxx", "", 1) // no password on the test server
+		}
+		_, err := Open(t.Context(), where)
+		var tooNew *SchemaTooNewError
+		if !errors.As(err, &tooNew) || tooNew.Database != 999 || !strings.Contains(err.Error(), "version 999") {
+			t.Fatalf("Open on a database at version 999 = %v, want a SchemaTooNewError naming 999", err)
 		}
 	})
 }
