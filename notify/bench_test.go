@@ -19,6 +19,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/store/dataset"
+	"github.com/herald-status/herald/store/pgtest"
 )
 
 // benchSubscribers is the fan-out size: HERALD_BENCH_SUBSCRIBERS, default
@@ -31,31 +32,45 @@ func benchSubscribers() int {
 }
 
 // BenchmarkPostUpdate is the commander's write path: posting an update
-// writes one outbox job whatever the number of subscribers.
+// writes one outbox job whatever the number of subscribers, on either
+// backend (PostgreSQL through a throwaway server of the benchmark's own).
 //
 //	go test -run '^$' -bench BenchmarkPostUpdate -benchtime 2000x ./notify/
 func BenchmarkPostUpdate(b *testing.B) {
-	for _, n := range []int{10, 100000} {
-		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			ctx := context.Background()
-			st := newStore(b)
-			api := mustComponent(b, st, "API")
-			if err := dataset.Subscribers(ctx, st, n); err != nil {
-				b.Fatal(err)
-			}
-			inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", Components: map[string]store.ComponentStatus{api.ID: store.MajorOutage}})
-			jobsBefore, _ := st.PendingJobs(ctx)
-			b.ResetTimer()
-			for i := range b.N {
-				if _, err := st.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{Status: store.Identified, Body: fmt.Sprintf("Update %d: still on it.", i)}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			jobsAfter, _ := st.PendingJobs(ctx)
-			b.ReportMetric(float64(jobsAfter-jobsBefore)/float64(b.N), "outbox-rows/op")
-		})
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, n := range []int{10, 100000} {
+			b.Run(fmt.Sprintf("%s/subscribers=%d", backend, n), func(b *testing.B) {
+				benchPostUpdate(b, backendStore(b, backend), n)
+			})
+		}
 	}
+}
+
+// backendStore is a fresh database on backend.
+func backendStore(b *testing.B, backend string) *store.Store {
+	if backend == "postgres" {
+		return openStore(b, pgtest.Start(b).NewDatabase(b))
+	}
+	return newStore(b)
+}
+
+func benchPostUpdate(b *testing.B, st *store.Store, n int) {
+	ctx := context.Background()
+	api := mustComponent(b, st, "API")
+	if err := dataset.Subscribers(ctx, st, n); err != nil {
+		b.Fatal(err)
+	}
+	inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", Components: map[string]store.ComponentStatus{api.ID: store.MajorOutage}})
+	jobsBefore, _ := st.PendingJobs(ctx)
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := st.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{Status: store.Identified, Body: fmt.Sprintf("Update %d: still on it.", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	jobsAfter, _ := st.PendingJobs(ctx)
+	b.ReportMetric(float64(jobsAfter-jobsBefore)/float64(b.N), "outbox-rows/op")
 }
 
 // BenchmarkFanOutSMTP sends one update to every subscriber through the
@@ -289,4 +304,50 @@ func BenchmarkWebhookFanOut(b *testing.B) {
 			b.Logf("failing endpoints %s: all 900 healthy endpoints delivered %s after posting", mode, took.Round(time.Millisecond))
 		})
 	}
+}
+
+// BenchmarkFanOutReplicas sends one update to every subscriber with one
+// dispatcher, then a second update with two dispatchers on two stores (two
+// connection pools and LISTEN connections, as two replicas have) sharing
+// one PostgreSQL, into a sink that discards, and reports the two rates and
+// their ratio. The replicas are processes of one machine here: they share
+// its cores with PostgreSQL and the sink.
+//
+//	go test -run '^$' -bench BenchmarkFanOutReplicas -benchtime 1x ./notify/
+func BenchmarkFanOutReplicas(b *testing.B) {
+	n := benchSubscribers()
+	ctx := context.Background()
+	url := pgtest.Start(b).NewDatabase(b)
+	first := openStore(b, url)
+	if err := dataset.Subscribers(ctx, first, n); err != nil {
+		b.Fatal(err)
+	}
+	sink := newSMTPSink(b, sinkOptions{discard: true})
+	cfg := sink.smtpConfig("none")
+	cfg.Concurrency = benchConcurrency()
+	fanOut := func(replicas int) float64 {
+		var rs []*running
+		for range replicas {
+			rs = append(rs, startDispatcher(b, openStore(b, url), Config{SMTP: cfg}))
+		}
+		before := sink.received()
+		start := time.Now()
+		mustIncident(b, first, store.IncidentInput{Name: fmt.Sprintf("Fan-out by %d", replicas), Body: "Logins fail for **75%** of users."})
+		for sink.received() < before+n {
+			time.Sleep(5 * time.Millisecond)
+		}
+		took := time.Since(start)
+		for _, r := range rs {
+			r.stop()
+		}
+		b.Logf("%d replica(s): %d messages in %s", replicas, n, took.Round(time.Millisecond))
+		return float64(n) / took.Seconds()
+	}
+	b.ResetTimer()
+	one := fanOut(1)
+	two := fanOut(2)
+	b.StopTimer()
+	b.ReportMetric(one, "1-replica-msgs/s")
+	b.ReportMetric(two, "2-replicas-msgs/s")
+	b.ReportMetric(two/one, "2-vs-1")
 }

@@ -80,20 +80,7 @@ func reorder[T feedObject](t *tx, table string, ids []string, id string, delta i
 }
 
 func (t *tx) orderedIDs(query string, args ...any) ([]string, error) {
-	rows, err := t.QueryContext(t.ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return stringsOf(t.QueryContext(t.ctx, query, args...))
 }
 
 // moveWithin returns ids with id moved by delta places, and whether it moved.

@@ -92,3 +92,20 @@ func (s *Store) reading(ctx context.Context, fn func(q querier) error) error {
 	defer t.Rollback() // read-only: nothing to commit
 	return fn(t)
 }
+
+// stringsOf reads a query's one text column into a slice.
+func stringsOf(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

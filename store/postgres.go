@@ -265,20 +265,7 @@ func (postgresDialect) committed(t *tx, c Change) error {
 }
 
 func (postgresDialect) tables(ctx context.Context, s *Store) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		out = append(out, name)
-	}
-	return out, rows.Err()
+	return stringsOf(s.read.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`))
 }
 
 // columnTypes turns SQLite's integer booleans into booleans for the

@@ -83,20 +83,7 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 func (sqliteDialect) isUnavailable(error) bool { return false }
 
 func (sqliteDialect) tables(ctx context.Context, s *Store) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		out = append(out, name)
-	}
-	return out, rows.Err()
+	return stringsOf(s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`))
 }
 
 // columnTypes: the driver stores Go booleans, times and bytes as SQLite

@@ -92,7 +92,7 @@ wrk:
 	flag.IntVar(&o.rounds, "rounds", 1, "measure bare then Herald this many times")
 	flag.BoolVar(&o.bareAfter, "bare-after", true, "measure the bare handler once more at the end, to show drift")
 	flag.Float64Var(&o.target, "target", 0.80, "the Herald/bare ratio to meet")
-	flag.StringVar(&o.db, "db", "", "write the data set to this SQLite file (must not exist) and keep it; default a temporary file")
+	flag.StringVar(&o.db, "db", "", "write the data set to this SQLite file (must not exist) and keep it, or to this empty PostgreSQL database (postgres://…); default a temporary SQLite file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary database and print its path")
 	flag.BoolVar(&o.verbose, "v", false, "print wrk's full output")
 	flag.BoolVar(&o.replay, "replay", false, "also measure a bare handler replaying Herald's exact / response (same headers and gzip bytes): the ceiling for any Go server sending this page")
@@ -144,7 +144,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			defer os.RemoveAll(dir)
 		}
 		dbPath = filepath.Join(dir, "herald.db")
-	} else if _, err := os.Stat(dbPath); err == nil {
+	} else if _, err := os.Stat(dbPath); err == nil && !store.IsPostgresURL(dbPath) {
 		return fmt.Errorf("-db %s already exists; give a new path", dbPath)
 	}
 	st, err := store.Open(ctx, dbPath)
@@ -152,6 +152,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if comps, err := st.ListComponents(ctx); err != nil || len(comps) > 0 {
+		return fmt.Errorf("-db %s must be empty (it has %d components): %v", store.RedactURL(dbPath), len(comps), err)
+	}
+	fmt.Fprintf(out, "Database: %s (%s)\n", st.Path(), st.Backend())
 	fmt.Fprintf(out, "Building the data set (30 components in 5 groups, 3 active incidents × 10 updates)…\n")
 	if err := dataset.Benchmark(ctx, st); err != nil {
 		return fmt.Errorf("build data set: %w", err)
