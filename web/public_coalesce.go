@@ -47,7 +47,11 @@ const splitAt = 4 << 10
 // expectResponse arms the connection for a response whose body is bodyLen
 // bytes, when that response would otherwise be split.
 func (c *coalescingConn) expectResponse(bodyLen int) {
-	if bodyLen+200 > splitAt && bodyLen < 1<<20 { // 200: less than any of our header blocks
+	// Arming a response that would have left in one write anyway costs
+	// one copy; missing one that is split costs a system call. The header
+	// block is a few hundred bytes (more behind CDN headers, cookies), so
+	// err on the side of arming.
+	if bodyLen+2048 > splitAt && bodyLen < 1<<20 {
 		c.bodyLen = bodyLen
 	}
 }

@@ -149,3 +149,29 @@ func TestCoalescingConnReleasesExactlyTheResponse(t *testing.T) {
 	}
 	server.Close()
 }
+
+// A body just under 4 KiB behind a header block of several hundred bytes
+// (CDN headers, say) still crosses Go's buffer: the connection must hold
+// it too, not only bodies that are over 4 KiB by themselves.
+func TestCoalescingArmsBodiesJustUnderTheBuffer(t *testing.T) {
+	t.Parallel()
+	out := &countingConn{l: &countingListener{}}
+	server, client := net.Pipe()
+	defer client.Close()
+	go io.Copy(io.Discard, client)
+	out.Conn = server
+	c := &coalescingConn{Conn: out}
+	header := "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Padding: "+strings.Repeat("p", 50)+"\r\n", 10) + "\r\n"
+	body := strings.Repeat("b", 3800)
+	c.expectResponse(len(body))
+	response := header + body
+	// As net/http's bufio.Writer does: its 4 KiB buffer when full, then the rest.
+	for _, part := range []string{response[:splitAt], response[splitAt:]} {
+		if _, err := c.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := out.l.take(); len(w) != 1 || w[0] != len(response) {
+		t.Errorf("writes to the socket %v, want one of %d bytes", w, len(response))
+	}
+}
