@@ -178,6 +178,21 @@ func TestReplicasStartMaintenanceOnce(t *testing.T) {
 	if started != 1 || completed != 1 {
 		t.Errorf("%d started and %d completed notifications, want one of each (%s)", started, completed, describe(a, b))
 	}
+
+	// Whichever leads, with A gone B runs the clock: the next window
+	// still starts and completes on time.
+	a.kill(t)
+	now = time.Now().UTC()
+	var next store.Maintenance
+	if code := api(t, b.url, token, "POST", "/api/v1/maintenances", map[string]any{"name": "Network failover", "message": "Planned.",
+		"scheduled_for": now.Add(time.Second), "scheduled_until": now.Add(2 * time.Second)}, &next); code != http.StatusCreated {
+		t.Fatalf("schedule on B: %d", code)
+	}
+	eventually(t, "B to complete the window once A is gone", func() bool {
+		var got store.Maintenance
+		api(t, b.url, token, "GET", "/api/v1/maintenances/"+next.ID, nil, &got)
+		return got.Status == store.MaintenanceCompleted
+	})
 }
 
 // Sign-in limits hold across replicas: guesses spread over A and B are
