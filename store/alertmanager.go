@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -37,6 +39,23 @@ type Alert struct {
 	// Field is where the component came from in the request, named in the
 	// error when it matches no component: "alerts[2].labels.component".
 	Field string
+	// Labels are the alert's labels, as Alertmanager sent them.
+	Labels map[string]string
+	// StartsAt is when the alert began firing (zero when not said): the
+	// incident's impact began at its earliest alert.
+	StartsAt time.Time
+}
+
+// AlertInfo is one alert behind an incident or a draft, as the console
+// shows it.
+type AlertInfo struct {
+	Title       string            `json:"title"`
+	Summary     string            `json:"summary"`
+	Labels      map[string]string `json:"labels"`
+	ComponentID string            `json:"component_id"`
+	Firing      bool              `json:"firing"`
+	StartsAt    *time.Time        `json:"starts_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
 }
 
 // AlertResult says what a batch did.
@@ -167,7 +186,7 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 		if seen && prev.component != next.component {
 			moved = append(moved, prev.component)
 		}
-		if err := t.saveAlertState(b.GroupKey, fp, next); err != nil {
+		if err := t.saveAlertState(b.GroupKey, fp, next, a); err != nil {
 			return AlertResult{}, err
 		}
 		states[fp] = next
@@ -262,9 +281,14 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 		id := newID()
 		res = AlertResult{IncidentID: id, Draft: !b.Publish, Changed: true}
 		if b.Publish {
-			_, err = t.createIncident(id, IncidentInput{Name: b.Name, Status: u.Status, Impact: impact, Body: u.Body, Components: u.Components})
+			began := earliestStart(fired, t.now)
+			in := IncidentInput{Name: b.Name, Status: u.Status, Impact: impact, Body: u.Body, Components: u.Components, StartedAt: began}
+			if !began.IsZero() {
+				in.firstSignal = &began
+			}
+			_, err = t.createIncident(id, in)
 		} else {
-			err = t.createDraft(id, "alertmanager", b.Name, impact, u)
+			err = t.createDraft(id, "alertmanager", b.Name, impact, u, earliestStart(fired, t.now))
 		}
 		if err != nil {
 			return AlertResult{}, err
@@ -275,7 +299,7 @@ func (t *tx) applyAlerts(b AlertBatch) (AlertResult, error) {
 			return AlertResult{}, fmt.Errorf("link alert group: %w", err)
 		}
 	case isDraft:
-		if err := t.appendDraftUpdate(target, u, impact); err != nil {
+		if err := t.appendDraftUpdate(target, u, impact, earliestStart(fired, t.now)); err != nil {
 			return AlertResult{}, err
 		}
 	default:
@@ -333,10 +357,19 @@ func (t *tx) alertStates(groupKey string) (map[string]alertState, error) {
 	return out, rows.Err()
 }
 
-func (t *tx) saveAlertState(groupKey, fingerprint string, st alertState) error {
-	_, err := t.exec(`INSERT INTO alert_states (group_key, fingerprint, component_id, status, firing, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (group_key, fingerprint) DO UPDATE SET component_id = excluded.component_id, status = excluded.status, firing = excluded.firing, updated_at = excluded.updated_at`,
-		groupKey, fingerprint, st.component, st.status, st.firing, t.now)
+func (t *tx) saveAlertState(groupKey, fingerprint string, st alertState, a Alert) error {
+	labels, err := json.Marshal(a.Labels)
+	if err != nil {
+		return fmt.Errorf("save alert state: %w", err)
+	}
+	var starts any
+	if !a.StartsAt.IsZero() {
+		starts = a.StartsAt.UTC()
+	}
+	_, err = t.exec(`INSERT INTO alert_states (group_key, fingerprint, component_id, status, firing, updated_at, title, summary, labels, starts_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (group_key, fingerprint) DO UPDATE SET component_id = excluded.component_id, status = excluded.status, firing = excluded.firing,
+		updated_at = excluded.updated_at, title = excluded.title, summary = excluded.summary, labels = excluded.labels, starts_at = coalesce(excluded.starts_at, alert_states.starts_at)`,
+		groupKey, fingerprint, st.component, st.status, st.firing, t.now, clip(a.Title), clip(a.Summary), string(labels), starts)
 	if err != nil {
 		return fmt.Errorf("save alert state: %w", err)
 	}
@@ -416,4 +449,53 @@ func clip(s string) string {
 	}
 	r := []rune(s)
 	return string(r[:maxAlertText-1]) + "…"
+}
+
+// Alerts returns the alerts behind each of the incidents or drafts ids,
+// firing first, then by when they began.
+func (s *Store) Alerts(ctx context.Context, ids []string) (map[string][]AlertInfo, error) {
+	out := map[string][]AlertInfo{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT g.incident_id, a.title, a.summary, a.labels, a.component_id, a.firing, a.starts_at, a.updated_at
+		FROM alert_states a JOIN alert_groups g ON g.group_key = a.group_key WHERE g.incident_id IN (`+placeholders(len(ids))+`)
+		ORDER BY a.firing DESC, a.starts_at, a.fingerprint`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, labels string
+		var a AlertInfo
+		var starts sql.NullTime
+		if err := rows.Scan(&id, &a.Title, &a.Summary, &labels, &a.ComponentID, &a.Firing, &starts, &a.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("store: alerts: %w", err)
+		}
+		if err := json.Unmarshal([]byte(labels), &a.Labels); err != nil {
+			return nil, fmt.Errorf("store: alerts: labels: %w", err)
+		}
+		a.StartsAt = timePtr(starts)
+		out[id] = append(out[id], a)
+	}
+	return out, rows.Err()
+}
+
+// earliestStart is when the earliest of the firing alerts began, zero when
+// none says; never after now (a monitor's clock may run ahead).
+func earliestStart(alerts []Alert, now time.Time) time.Time {
+	var first time.Time
+	for _, a := range alerts {
+		if a.Firing && !a.StartsAt.IsZero() && (first.IsZero() || a.StartsAt.Before(first)) {
+			first = a.StartsAt
+		}
+	}
+	if first.After(now) {
+		first = now
+	}
+	return first.UTC().Truncate(time.Microsecond)
 }

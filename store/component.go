@@ -261,13 +261,33 @@ func (s *Store) DeleteComponent(ctx context.Context, id string) error {
 // It returns the component after; nothing is written when the status does
 // not change.
 func (t *tx) setComponentStatus(c Component, status ComponentStatus) (Component, error) {
+	return t.setComponentStatusFrom(c, status, t.now)
+}
+
+// setComponentStatusFrom is setComponentStatus with the change dated at
+// (not later than now) in the history: an incident opened after its impact
+// began counts the outage from when it began. A component that has changed
+// since then keeps its history in order: the change goes after the last one.
+func (t *tx) setComponentStatusFrom(c Component, status ComponentStatus, at time.Time) (Component, error) {
 	if c.Status == status {
 		return c, nil
+	}
+	if at.After(t.now) {
+		at = t.now
+	}
+	if at.Before(t.now) {
+		var last sql.NullTime
+		if err := t.QueryRowContext(t.ctx, `SELECT at FROM component_status_changes WHERE component_id = ? ORDER BY at DESC LIMIT 1`, c.ID).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Component{}, fmt.Errorf("history of component %s: %w", c.ID, err)
+		}
+		if last.Valid && !last.Time.Before(at) {
+			at = last.Time.Add(time.Microsecond)
+		}
 	}
 	if _, err := t.exec(`UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, status, t.now, c.ID); err != nil {
 		return Component{}, fmt.Errorf("set status of component %s: %w", c.ID, err)
 	}
-	if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, c.ID, status, t.now); err != nil {
+	if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, c.ID, status, at); err != nil {
 		return Component{}, fmt.Errorf("record status of component %s: %w", c.ID, err)
 	}
 	t.notifyComponent(c.ID, c.Status)

@@ -42,9 +42,21 @@ type draft struct {
 	Updates   []draftUpdate // oldest first
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	StartedAt *time.Time // the earliest alert behind it
+	Hold      *DraftHold
+	// RemindedAt is when the commanders were told it waits.
+	RemindedAt *time.Time
 }
 
-const draftColumns = `id, source, name, impact, updates, created_at, updated_at`
+// DraftHold is a commander's word that a draft must not be published by
+// itself (the escalation policy's holding statement): who, when and why.
+type DraftHold struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+}
+
+const draftColumns = `id, source, name, impact, updates, created_at, updated_at, started_at, held_at, held_by, hold_reason, reminded_at`
 
 func queryDrafts(ctx context.Context, q querier, query string, args ...any) ([]draft, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -55,9 +67,14 @@ func queryDrafts(ctx context.Context, q querier, query string, args ...any) ([]d
 	var out []draft
 	for rows.Next() {
 		var d draft
-		var updates string
-		if err := rows.Scan(&d.ID, &d.Source, &d.Name, &d.Impact, &updates, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		var updates, heldBy, reason string
+		var started, held, reminded sql.NullTime
+		if err := rows.Scan(&d.ID, &d.Source, &d.Name, &d.Impact, &updates, &d.CreatedAt, &d.UpdatedAt, &started, &held, &heldBy, &reason, &reminded); err != nil {
 			return nil, err
+		}
+		d.StartedAt, d.RemindedAt = timePtr(started), timePtr(reminded)
+		if held.Valid {
+			d.Hold = &DraftHold{At: held.Time.UTC(), By: heldBy, Reason: reason}
 		}
 		if err := json.Unmarshal([]byte(updates), &d.Updates); err != nil {
 			return nil, fmt.Errorf("draft %s: updates: %w", d.ID, err)
@@ -92,8 +109,11 @@ func (d draft) status() IncidentStatus {
 func (d draft) incident(components map[string]Component) Incident {
 	inc := Incident{
 		ID: d.ID, Name: d.Name, Status: d.status(), Impact: d.Impact,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-		Components: []string{}, Updates: []IncidentUpdate{}, Draft: true,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, StartedAt: d.CreatedAt,
+		Components: []string{}, Updates: []IncidentUpdate{}, Draft: true, Source: d.Source, Hold: d.Hold,
+	}
+	if d.StartedAt != nil {
+		inc.StartedAt = *d.StartedAt
 	}
 	seen := map[string]bool{}
 	for i := len(d.Updates) - 1; i >= 0; i-- {
@@ -134,18 +154,21 @@ func componentsByID(ctx context.Context, q querier) (map[string]Component, error
 }
 
 // createDraft stores a new draft with its first update.
-func (t *tx) createDraft(id, source, name string, impact Impact, first draftUpdate) error {
+func (t *tx) createDraft(id, source, name string, impact Impact, first draftUpdate, began time.Time) error {
 	name, err := checkText("name", name, MaxNameLength, true)
 	if err != nil {
 		return err
 	}
 	d := draft{ID: id, Source: source, Name: name, Impact: impact, Updates: []draftUpdate{first}, CreatedAt: t.now, UpdatedAt: t.now}
+	if !began.IsZero() {
+		d.StartedAt = &began
+	}
 	updates, err := json.Marshal(d.Updates)
 	if err != nil {
 		return fmt.Errorf("draft updates: %w", err)
 	}
-	if _, err := t.exec(`INSERT INTO incident_drafts (`+draftColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Source, d.Name, d.Impact, string(updates), d.CreatedAt, d.UpdatedAt); err != nil {
+	if _, err := t.exec(`INSERT INTO incident_drafts (id, source, name, impact, updates, created_at, updated_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Source, d.Name, d.Impact, string(updates), d.CreatedAt, d.UpdatedAt, d.StartedAt); err != nil {
 		return fmt.Errorf("insert draft: %w", err)
 	}
 	// No change-feed event: the feed is public (live streams replay it).
@@ -155,7 +178,7 @@ func (t *tx) createDraft(id, source, name string, impact Impact, first draftUpda
 
 // appendDraftUpdate adds an update to a draft and raises its impact to at
 // least impact.
-func (t *tx) appendDraftUpdate(id string, u draftUpdate, impact Impact) error {
+func (t *tx) appendDraftUpdate(id string, u draftUpdate, impact Impact, began time.Time) error {
 	before, err := getDraft(t.ctx, t.sqlTx, id)
 	if err != nil {
 		return err
@@ -164,11 +187,14 @@ func (t *tx) appendDraftUpdate(id string, u draftUpdate, impact Impact) error {
 	after.Updates = append(slices.Clone(before.Updates), u)
 	after.Impact = before.Impact.Worse(impact)
 	after.UpdatedAt = t.now
+	if !began.IsZero() && (after.StartedAt == nil || began.Before(*after.StartedAt)) {
+		after.StartedAt = &began // an alert that began earlier joined
+	}
 	updates, err := json.Marshal(after.Updates)
 	if err != nil {
 		return fmt.Errorf("draft updates: %w", err)
 	}
-	if _, err := t.exec(`UPDATE incident_drafts SET impact = ?, updates = ?, updated_at = ? WHERE id = ?`, after.Impact, string(updates), t.now, id); err != nil {
+	if _, err := t.exec(`UPDATE incident_drafts SET impact = ?, updates = ?, updated_at = ?, started_at = ? WHERE id = ?`, after.Impact, string(updates), t.now, after.StartedAt, id); err != nil {
 		return fmt.Errorf("update draft: %w", err)
 	}
 	t.record("incident_draft.update", "incident_draft", id, before, after)
@@ -292,7 +318,12 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 		}
 		// Subscribers hear of it once, as it stands after the replay, not
 		// once per update the draft gathered while it waited.
-		if final, err = t.createIncident(id, IncidentInput{Name: d.Name, Status: first.Status, Impact: d.Impact, Body: first.Body, Components: comps, SkipNotify: true}); err != nil {
+		in := IncidentInput{Name: d.Name, Status: first.Status, Impact: d.Impact, Body: first.Body, Components: comps, SkipNotify: true,
+			firstSignal: d.StartedAt, draftCreated: &d.CreatedAt}
+		if d.StartedAt != nil {
+			in.StartedAt = *d.StartedAt
+		}
+		if final, err = t.createIncident(id, in); err != nil {
 			return err
 		}
 		for _, u := range d.Updates[1:] {

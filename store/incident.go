@@ -40,12 +40,17 @@ func (s IncidentStatus) Label() string {
 
 // Incident is something going wrong, told to visitors as a timeline of updates.
 type Incident struct {
-	ID           string           `json:"id"`
-	Name         string           `json:"name"`
-	Status       IncidentStatus   `json:"status"`
-	Impact       Impact           `json:"impact"`
-	CreatedAt    time.Time        `json:"created_at"`
-	UpdatedAt    time.Time        `json:"updated_at"`
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Status    IncidentStatus `json:"status"`
+	Impact    Impact         `json:"impact"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	// StartedAt is when the impact began: the earliest alert behind the
+	// incident, or what the commander said; CreatedAt when neither did.
+	StartedAt time.Time `json:"started_at"`
+	// NextUpdateAt is the next update the latest one promised, if any.
+	NextUpdateAt *time.Time       `json:"next_update_at"`
 	MonitoringAt *time.Time       `json:"monitoring_at"`
 	ResolvedAt   *time.Time       `json:"resolved_at"`
 	Components   []string         `json:"components"`       // ids of the components it affects
@@ -53,8 +58,11 @@ type Incident struct {
 	Postmortem   *Postmortem      `json:"postmortem"`
 	// Draft marks an incident proposed by an integration and not yet
 	// published; drafts live apart (see draft.go) and no public surface
-	// reads them.
-	Draft bool `json:"draft"`
+	// reads them. Source is the integration that proposed it, Hold a
+	// commander's hold on it.
+	Draft  bool       `json:"draft"`
+	Source string     `json:"source,omitempty"`
+	Hold   *DraftHold `json:"hold,omitempty"`
 }
 
 // IncidentUpdate is one message on an incident's timeline.
@@ -65,6 +73,8 @@ type IncidentUpdate struct {
 	Body               string              `json:"body"`
 	CreatedAt          time.Time           `json:"created_at"`
 	AffectedComponents []AffectedComponent `json:"affected_components"`
+	// DeliverNotifications says whether subscribers were told of it.
+	DeliverNotifications bool `json:"deliver_notifications"`
 }
 
 // AffectedComponent is a component status change made by an update.
@@ -97,8 +107,16 @@ type IncidentInput struct {
 	Impact     Impact
 	Body       string
 	Components map[string]ComponentStatus
+	// StartedAt is when the impact began, if before now (the zero value:
+	// now). The components' status history counts from then.
+	StartedAt time.Time
+	// NextUpdateAt promises the next update by then (nil: no promise).
+	NextUpdateAt *time.Time
 	// SkipNotify keeps subscribers from being told (the zero value notifies).
 	SkipNotify bool
+
+	// Set when an integration's draft becomes the incident.
+	firstSignal, draftCreated *time.Time
 }
 
 // IncidentUpdateInput posts an update. Status "" keeps the current status.
@@ -112,12 +130,18 @@ type IncidentUpdateInput struct {
 	// SkipNotify keeps subscribers from being told of this update (the
 	// commander's "notify" switch; the zero value notifies).
 	SkipNotify bool
+	// NextUpdateAt promises the next update by then. nil makes no promise:
+	// this update is the one an earlier promise was for.
+	NextUpdateAt *time.Time
 }
 
 // IncidentPatch changes the fields that are not nil.
 type IncidentPatch struct {
 	Name   *string
 	Impact *Impact
+	// StartedAt backdates (or corrects) when the impact began: not in the
+	// future, not after the incident's first update.
+	StartedAt *time.Time
 }
 
 // IncidentFilter selects incidents for ListIncidents.
@@ -186,11 +210,22 @@ func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
 	if err := checkComponentChanges(in.Components); err != nil {
 		return Incident{}, err
 	}
-	if _, err := t.exec(`INSERT INTO incidents (id, name, status, impact, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, name, Investigating, impact, t.now, t.now); err != nil {
+	started := in.StartedAt.UTC().Truncate(time.Microsecond)
+	switch {
+	case started.IsZero():
+		started = t.now
+	case started.After(t.now):
+		return Incident{}, invalid("started_at", "is in the future; give when the impact began, at the latest now")
+	}
+	if err := t.checkPromise(in.NextUpdateAt); err != nil {
 		return Incident{}, err
 	}
-	if err := t.addIncidentUpdate(id, Investigating, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components}); err != nil {
+	if _, err := t.exec(`INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, first_signal_at, draft_created_at, time_to_public_s)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, name, Investigating, impact, t.now, t.now, started, in.firstSignal, in.draftCreated, seconds(t.now.Sub(started))); err != nil {
+		return Incident{}, err
+	}
+	if err := t.addIncidentUpdate(id, Investigating, started, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components, NextUpdateAt: in.NextUpdateAt, SkipNotify: in.SkipNotify}); err != nil {
 		return Incident{}, err
 	}
 	after, err := getIncident(t.ctx, t.sqlTx, id)
@@ -242,7 +277,10 @@ func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) (Incident, er
 			return Incident{}, err
 		}
 	}
-	if err := t.addIncidentUpdate(incidentID, before.Status, in); err != nil {
+	if err := t.checkPromise(in.NextUpdateAt); err != nil {
+		return Incident{}, err
+	}
+	if err := t.addIncidentUpdate(incidentID, before.Status, t.now, in); err != nil {
 		return Incident{}, err
 	}
 	after, err := getIncident(t.ctx, t.sqlTx, incidentID)
@@ -261,9 +299,11 @@ func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) (Incident, er
 }
 
 // addIncidentUpdate writes one update of an incident that stood at
-// previous: the timeline entry, the component changes it makes, and the
-// incident's new status. It records nothing; its callers do.
-func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, in IncidentUpdateInput) error {
+// previous: the timeline entry, the component changes it makes (in their
+// history from statusAt: when the impact began, for the first update), its
+// promise, and the incident's new status. It records nothing; its callers
+// do.
+func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, statusAt time.Time, in IncidentUpdateInput) error {
 	if !in.Status.Valid() {
 		return invalid("status", "unknown incident status %q; use one of %s", in.Status, joinValues(IncidentStatuses))
 	}
@@ -275,8 +315,8 @@ func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, in In
 		return err
 	}
 	updateID := newID()
-	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-		updateID, incidentID, in.Status, body, t.now); err != nil {
+	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at, deliver_notifications) VALUES (?, ?, ?, ?, ?, ?)`,
+		updateID, incidentID, in.Status, body, t.now, !in.SkipNotify); err != nil {
 		return fmt.Errorf("insert update: %w", err)
 	}
 
@@ -294,13 +334,19 @@ func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, in In
 		if _, err := t.exec(`INSERT INTO incident_components (incident_id, component_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, incidentID, cid); err != nil {
 			return fmt.Errorf("link component: %w", err)
 		}
-		if err := t.changeComponentForUpdate(updateID, c, in.Components[cid]); err != nil {
+		if err := t.changeComponentForUpdate(updateID, c, in.Components[cid], statusAt); err != nil {
 			return err
 		}
 	}
 
-	set := `status = ?, updated_at = ?`
-	args := []any{in.Status, t.now}
+	// The update keeps any earlier promise; it may make the next one.
+	// Nothing is promised of a resolved incident.
+	var promise any
+	if in.NextUpdateAt != nil && in.Status != Resolved {
+		promise = in.NextUpdateAt.UTC()
+	}
+	set := `status = ?, updated_at = ?, next_update_at = ?, overdue_notified_at = NULL`
+	args := []any{in.Status, t.now, promise}
 	switch in.Status {
 	case Monitoring:
 		set += `, monitoring_at = coalesce(monitoring_at, ?), resolved_at = NULL`
@@ -339,7 +385,7 @@ func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, in In
 				return err
 			}
 			if restored != c.Status {
-				if err := t.changeComponentForUpdate(updateID, c, restored); err != nil {
+				if err := t.changeComponentForUpdate(updateID, c, restored, t.now); err != nil {
 					return err
 				}
 			}
@@ -348,10 +394,10 @@ func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, in In
 	return nil
 }
 
-// changeComponentForUpdate sets a component's status and records the change
-// on the update's timeline entry.
-func (t *tx) changeComponentForUpdate(updateID string, c Component, status ComponentStatus) error {
-	if _, err := t.setComponentStatus(c, status); err != nil {
+// changeComponentForUpdate sets a component's status (in its history from
+// at) and records the change on the update's timeline entry.
+func (t *tx) changeComponentForUpdate(updateID string, c Component, status ComponentStatus, at time.Time) error {
+	if _, err := t.setComponentStatusFrom(c, status, at); err != nil {
 		return err
 	}
 	if _, err := t.exec(`INSERT INTO incident_update_components (update_id, component_id, component_name, old_status, new_status) VALUES (?, ?, ?, ?, ?)
@@ -361,6 +407,17 @@ func (t *tx) changeComponentForUpdate(updateID string, c Component, status Compo
 	}
 	return nil
 }
+
+// checkPromise refuses a promised update time that has already passed.
+func (t *tx) checkPromise(at *time.Time) error {
+	if at != nil && !at.After(t.now) {
+		return invalid("next_update_at", "%s has already passed; promise the next update at a time to come", at.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// seconds is a duration in whole seconds, never below zero.
+func seconds(d time.Duration) int64 { return max(0, int64(d/time.Second)) }
 
 func (t *tx) incidentComponents(incidentID string) ([]string, error) {
 	return t.orderedIDs(`SELECT component_id FROM incident_components WHERE incident_id = ? ORDER BY component_id`, incidentID)
@@ -427,13 +484,34 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) 
 			}
 			impact = *p.Impact
 		}
-		if name == before.Name && impact == before.Impact {
+		started := before.StartedAt
+		if p.StartedAt != nil {
+			started = p.StartedAt.UTC().Truncate(time.Microsecond)
+			first := before.Updates[len(before.Updates)-1].CreatedAt // newest first
+			switch {
+			case started.After(t.now):
+				return invalid("started_at", "is in the future; give when the impact began")
+			case started.After(first):
+				return invalid("started_at", "is after the incident's first update (%s); the impact began before anyone wrote about it", first.Format(time.RFC3339))
+			}
+		}
+		if name == before.Name && impact == before.Impact && started.Equal(before.StartedAt) {
 			return nil // nothing changes
 		}
-		if _, err := t.exec(`UPDATE incidents SET name = ?, impact = ?, updated_at = ? WHERE id = ?`, name, impact, t.now, id); err != nil {
+		if _, err := t.exec(`UPDATE incidents SET name = ?, impact = ?, updated_at = ?, started_at = ?, time_to_public_s = ?, time_to_delivery_s = ? WHERE id = ?`,
+			name, impact, t.now, started, seconds(before.CreatedAt.Sub(started)), t.deliverySeconds(id, started), id); err != nil {
 			return err
 		}
-		after.Name, after.Impact, after.UpdatedAt = name, impact, t.now
+		if !started.Equal(before.StartedAt) {
+			if err := t.moveStart(before, started); err != nil {
+				return err
+			}
+			if after, err = getIncident(t.ctx, t.sqlTx, id); err != nil {
+				return err
+			}
+		} else {
+			after.Name, after.Impact, after.UpdatedAt = name, impact, t.now
+		}
 		t.record("incident.update", "incident", id, before, after)
 		return nil
 	})
@@ -441,6 +519,40 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) 
 		return Incident{}, fmt.Errorf("store: update incident: %w", err)
 	}
 	return after, nil
+}
+
+// moveStart moves the status history the incident's first update wrote,
+// dated when the impact began, to the new start: the uptime record counts
+// the outage from when it began, not from when it was posted. A component
+// that has changed since the new start keeps that change in order.
+func (t *tx) moveStart(inc Incident, started time.Time) error {
+	first := inc.Updates[len(inc.Updates)-1]
+	for _, a := range first.AffectedComponents {
+		var last sql.NullTime
+		if err := t.QueryRowContext(t.ctx, `SELECT at FROM component_status_changes WHERE component_id = ? AND at < ? ORDER BY at DESC LIMIT 1`,
+			a.ComponentID, inc.StartedAt).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("history of %s: %w", a.ComponentID, err)
+		}
+		at := started
+		if last.Valid && !last.Time.Before(at) {
+			at = last.Time.Add(time.Microsecond)
+		}
+		if _, err := t.exec(`UPDATE component_status_changes SET at = ? WHERE component_id = ? AND at = ? AND status = ?`,
+			at, a.ComponentID, inc.StartedAt, a.NewStatus); err != nil {
+			return fmt.Errorf("history of %s: %w", a.ComponentID, err)
+		}
+	}
+	return nil
+}
+
+// deliverySeconds is the time from started to the incident's first
+// delivery, nil (NULL) for an incident that has had none.
+func (t *tx) deliverySeconds(id string, started time.Time) any {
+	var first sql.NullTime
+	if err := t.QueryRowContext(t.ctx, `SELECT first_delivery_at FROM incidents WHERE id = ?`, id).Scan(&first); err != nil || !first.Valid {
+		return nil
+	}
+	return seconds(first.Time.Sub(started))
 }
 
 // PublishPostmortem publishes (or revises) a resolved incident's postmortem.
@@ -540,7 +652,7 @@ func (s *Store) CountIncidents(ctx context.Context, f IncidentFilter) (int, erro
 	return n, nil
 }
 
-const incidentColumns = `id, name, status, impact, created_at, updated_at, monitoring_at, resolved_at, postmortem_body, postmortem_published_at`
+const incidentColumns = `id, name, status, impact, created_at, updated_at, monitoring_at, resolved_at, postmortem_body, postmortem_published_at, started_at, next_update_at`
 
 func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
 	list, err := queryIncidents(ctx, q, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id)
@@ -564,12 +676,17 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 	index := map[string]int{}
 	for rows.Next() {
 		var inc Incident
-		var monitoring, resolved, pmAt sql.NullTime
+		var monitoring, resolved, pmAt, started, next sql.NullTime
 		var pmBody string
-		if err := rows.Scan(&inc.ID, &inc.Name, &inc.Status, &inc.Impact, &inc.CreatedAt, &inc.UpdatedAt, &monitoring, &resolved, &pmBody, &pmAt); err != nil {
+		if err := rows.Scan(&inc.ID, &inc.Name, &inc.Status, &inc.Impact, &inc.CreatedAt, &inc.UpdatedAt, &monitoring, &resolved, &pmBody, &pmAt, &started, &next); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		inc.StartedAt = inc.CreatedAt
+		if started.Valid {
+			inc.StartedAt = started.Time.UTC()
+		}
+		inc.NextUpdateAt = timePtr(next)
 		inc.MonitoringAt = timePtr(monitoring)
 		inc.ResolvedAt = timePtr(resolved)
 		if pmAt.Valid {
@@ -615,14 +732,14 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 		return nil, err
 	}
 
-	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at FROM incident_updates WHERE incident_id IN (`+in+`) ORDER BY created_at DESC, seq DESC`, ids...)
+	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at, deliver_notifications FROM incident_updates WHERE incident_id IN (`+in+`) ORDER BY created_at DESC, seq DESC`, ids...)
 	if err != nil {
 		return nil, err
 	}
 	updateAt := map[string][2]int{}
 	for urow.Next() {
 		var u IncidentUpdate
-		if err := urow.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.CreatedAt); err != nil {
+		if err := urow.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.CreatedAt, &u.DeliverNotifications); err != nil {
 			urow.Close()
 			return nil, err
 		}

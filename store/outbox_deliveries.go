@@ -161,7 +161,11 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []Deliv
 	}
 	err := s.inTx(ctx, func(t *tx) error {
 		var sentEmail []DeliveryResult
+		var sentJobs []int64
 		for _, r := range results {
+			if r.Outcome == Sent {
+				sentJobs = append(sentJobs, r.Delivery.JobID)
+			}
 			if r.Outcome == Sent && r.Delivery.Channel == ChannelEmail {
 				sentEmail = append(sentEmail, r)
 				continue
@@ -170,7 +174,10 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []Deliv
 				return fmt.Errorf("delivery %d: %w", r.Delivery.ID, err)
 			}
 		}
-		return t.recordSentEmail(owner, sentEmail)
+		if err := t.recordSentEmail(owner, sentEmail); err != nil {
+			return err
+		}
+		return t.clockDeliveries(sentJobs)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record results: %w", err)
@@ -215,6 +222,53 @@ func (t *tx) recordResult(owner string, r DeliveryResult) error {
 		return t.recordEmailResult(r)
 	case ChannelWebhook:
 		return t.recordWebhookResult(r)
+	}
+	return nil
+}
+
+// clockDeliveries stops the time-to-tell clock of the incidents whose jobs
+// just reached someone: the first delivery (and how long after the impact
+// began it came) once, the last one every time.
+func (t *tx) clockDeliveries(jobIDs []int64) error {
+	if len(jobIDs) == 0 {
+		return nil
+	}
+	slices.Sort(jobIDs)
+	jobIDs = slices.Compact(jobIDs)
+	jobs := `SELECT object_id FROM outbox_jobs WHERE object_type = 'incident' AND id IN (` + placeholders(len(jobIDs)) + `)`
+	rows, err := t.QueryContext(t.ctx, `SELECT id, started_at, created_at FROM incidents WHERE first_delivery_at IS NULL AND id IN (`+jobs+`)`, int64Args(jobIDs)...)
+	if err != nil {
+		return fmt.Errorf("clock deliveries: %w", err)
+	}
+	type first struct {
+		id      string
+		started time.Time
+	}
+	var firsts []first
+	for rows.Next() {
+		var f first
+		var started sql.NullTime
+		var created time.Time
+		if err := rows.Scan(&f.id, &started, &created); err != nil {
+			rows.Close()
+			return fmt.Errorf("clock deliveries: %w", err)
+		}
+		f.started = created
+		if started.Valid {
+			f.started = started.Time
+		}
+		firsts = append(firsts, f)
+	}
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+		return fmt.Errorf("clock deliveries: %w", err)
+	}
+	for _, f := range firsts {
+		if _, err := t.exec(`UPDATE incidents SET first_delivery_at = ?, time_to_delivery_s = ? WHERE id = ?`, t.now, seconds(t.now.Sub(f.started)), f.id); err != nil {
+			return fmt.Errorf("clock deliveries: %w", err)
+		}
+	}
+	if _, err := t.exec(`UPDATE incidents SET last_delivery_at = ? WHERE id IN (`+jobs+`)`, append([]any{t.now}, int64Args(jobIDs)...)...); err != nil {
+		return fmt.Errorf("clock deliveries: %w", err)
 	}
 	return nil
 }

@@ -212,9 +212,14 @@ func (s *Server) alertBatch(p amPayload) (store.AlertBatch, error) {
 		if summary == "" {
 			summary = a.Annotations["description"]
 		}
+		var starts time.Time
+		if a.StartsAt != "" {
+			starts, _ = time.Parse(time.RFC3339Nano, a.StartsAt) // checked above
+		}
 		b.Alerts = append(b.Alerts, store.Alert{
 			Fingerprint: fp, Firing: a.Status == "firing", Component: ref, Status: status,
 			Title: title, Summary: summary, Field: field + ".labels." + cfg.ComponentLabel,
+			Labels: a.Labels, StartsAt: starts,
 		})
 	}
 	b.Name = incidentName(p)

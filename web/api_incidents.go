@@ -18,12 +18,38 @@ type incidentRequest struct {
 	Body       string                           `json:"body"`
 	Components map[string]store.ComponentStatus `json:"components"`
 	Notify     *bool                            `json:"notify"` // tell subscribers; default true
+	// StartedAt is when the impact began, when before now.
+	StartedAt *time.Time `json:"started_at"`
+	promiseRequest
+}
+
+// promiseRequest is the next update an update promises: at a time, or in
+// a number of minutes.
+type promiseRequest struct {
+	NextUpdateAt *time.Time `json:"next_update_at"`
+	NextUpdateIn *int       `json:"next_update_in_minutes"`
+}
+
+// at is the promised time, nil when none is promised.
+func (p promiseRequest) at(now time.Time) (*time.Time, error) {
+	switch {
+	case p.NextUpdateAt != nil && p.NextUpdateIn != nil:
+		return nil, badRequest("invalid_value", "next_update_in_minutes", "give next_update_at or next_update_in_minutes, not both")
+	case p.NextUpdateIn != nil:
+		if *p.NextUpdateIn < 1 || *p.NextUpdateIn > 7*24*60 {
+			return nil, badRequest("invalid_value", "next_update_in_minutes", "next_update_in_minutes must be from 1 to 10080 (a week)")
+		}
+		at := now.Add(time.Duration(*p.NextUpdateIn) * time.Minute)
+		return &at, nil
+	}
+	return p.NextUpdateAt, nil
 }
 
 // incidentPatchRequest changes an incident (PATCH /api/v1/incidents/{id}).
 type incidentPatchRequest struct {
-	Name   *string       `json:"name"`
-	Impact *store.Impact `json:"impact"`
+	Name      *string       `json:"name"`
+	Impact    *store.Impact `json:"impact"`
+	StartedAt *time.Time    `json:"started_at"`
 }
 
 // incidentUpdateRequest posts an update (POST /api/v1/incidents/{id}/updates).
@@ -32,6 +58,7 @@ type incidentUpdateRequest struct {
 	Body       string                           `json:"body"`
 	Components map[string]store.ComponentStatus `json:"components"`
 	Notify     *bool                            `json:"notify"` // tell subscribers; default true
+	promiseRequest
 }
 
 type postmortemRequest struct {
@@ -80,10 +107,18 @@ func (s *Server) apiCreateIncident(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
+	promise, err := req.at(s.store.Now())
+	if err != nil {
+		return err
+	}
+	in := store.IncidentInput{
 		Name: req.Name, Status: req.Status, Impact: req.Impact, Body: req.Body, Components: req.Components,
-		SkipNotify: skipNotify(req.Notify),
-	})
+		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise,
+	}
+	if req.StartedAt != nil {
+		in.StartedAt = *req.StartedAt
+	}
+	inc, err := s.store.CreateIncident(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
@@ -95,7 +130,7 @@ func (s *Server) apiUpdateIncident(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	inc, err := s.store.UpdateIncident(c.Request().Context(), c.Param("id"), store.IncidentPatch{Name: req.Name, Impact: req.Impact})
+	inc, err := s.store.UpdateIncident(c.Request().Context(), c.Param("id"), store.IncidentPatch{Name: req.Name, Impact: req.Impact, StartedAt: req.StartedAt})
 	if err != nil {
 		return err
 	}
@@ -107,9 +142,13 @@ func (s *Server) apiPostIncidentUpdate(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	promise, err := req.at(s.store.Now())
+	if err != nil {
+		return err
+	}
 	inc, err := s.store.PostIncidentUpdate(c.Request().Context(), c.Param("id"), store.IncidentUpdateInput{
 		Status: req.Status, Body: req.Body, Components: req.Components,
-		SkipNotify: skipNotify(req.Notify),
+		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise,
 	})
 	if err != nil {
 		return err

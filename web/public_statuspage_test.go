@@ -148,6 +148,7 @@ var statuspageFields = map[string]map[string]string{
 	"update": {
 		"id": "string", "incident_id": "string", "status": "string", "body": "string", "created_at": "string", "updated_at": "string",
 		"display_at": "string", "affected_components": "array|null",
+		"deliver_notifications": "bool", "custom_tweet": "string|null", "tweet_id": "string|null",
 	},
 	"affected": {"code": "string", "name": "string", "old_status": "string", "new_status": "string"},
 }

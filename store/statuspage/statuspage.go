@@ -94,6 +94,12 @@ type Update struct {
 	DisplayAt  Time   `json:"display_at"`
 	// Statuspage sends null, not [], for an update that changed no component.
 	AffectedComponents *[]Affected `json:"affected_components"`
+	// Whether subscribers were told of the update; Herald posts to no
+	// Twitter, so the two tweet fields are null, as Statuspage sends them
+	// for an update that was not tweeted.
+	DeliverNotifications bool    `json:"deliver_notifications"`
+	CustomTweet          *string `json:"custom_tweet"`
+	TweetID              *string `json:"tweet_id"`
 }
 
 // Incident is an incident, or a maintenance with impact "maintenance" and
@@ -195,7 +201,7 @@ func nullable(s string) *string {
 func (e *Encoder) Incident(inc store.Incident) Incident {
 	si := Incident{
 		ID: inc.ID, Name: inc.Name, Status: string(inc.Status), Impact: string(inc.Impact),
-		CreatedAt: Time(inc.CreatedAt), UpdatedAt: Time(inc.UpdatedAt), StartedAt: Time(inc.CreatedAt),
+		CreatedAt: Time(inc.CreatedAt), UpdatedAt: Time(inc.UpdatedAt), StartedAt: Time(inc.StartedAt),
 		MonitoringAt: timePtr(inc.MonitoringAt), ResolvedAt: timePtr(inc.ResolvedAt),
 		Shortlink: e.Page.URL + "/incidents/" + inc.ID, PageID: e.Page.ID,
 		IncidentUpdates: make([]Update, 0, len(inc.Updates)),
@@ -203,7 +209,7 @@ func (e *Encoder) Incident(inc store.Incident) Incident {
 	}
 	for _, u := range inc.Updates {
 		su := Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: inc.ID,
-			CreatedAt: Time(u.CreatedAt), UpdatedAt: Time(u.CreatedAt), DisplayAt: Time(u.CreatedAt)}
+			CreatedAt: Time(u.CreatedAt), UpdatedAt: Time(u.CreatedAt), DisplayAt: Time(u.CreatedAt), DeliverNotifications: u.DeliverNotifications}
 		if len(u.AffectedComponents) > 0 {
 			affected := make([]Affected, len(u.AffectedComponents))
 			for i, a := range u.AffectedComponents {
@@ -244,7 +250,7 @@ func (e *Encoder) Maintenance(m store.Maintenance) Incident {
 	}
 	for _, u := range m.Updates {
 		sm.IncidentUpdates = append(sm.IncidentUpdates, Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: m.ID,
-			CreatedAt: Time(u.CreatedAt), UpdatedAt: Time(u.CreatedAt), DisplayAt: Time(u.CreatedAt)})
+			CreatedAt: Time(u.CreatedAt), UpdatedAt: Time(u.CreatedAt), DisplayAt: Time(u.CreatedAt), DeliverNotifications: true})
 	}
 	return sm
 }
