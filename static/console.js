@@ -57,7 +57,32 @@
     });
   }
 
+  // Sections marked data-refresh (the dashboard's drafts) are fetched again
+  // every few seconds and replaced when they changed, so a draft an
+  // integration opens appears on an open dashboard without a reload.
+  function setupRefresh(section) {
+    var url = section.getAttribute("data-refresh");
+    if (!url || !window.fetch || !window.DOMParser) { return; }
+    var busy = false;
+    setInterval(function () {
+      if (busy || document.hidden) { return; }
+      busy = true;
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          busy = false;
+          if (html === null) { return; }
+          var next = new DOMParser().parseFromString(html, "text/html").getElementById(section.id);
+          if (!next || next.innerHTML === section.innerHTML) { return; }
+          section.innerHTML = next.innerHTML;
+          section.dispatchEvent(new CustomEvent("herald:refreshed", { bubbles: true }));
+        })
+        .catch(function () { busy = false; /* try again at the next tick */ });
+    }, 4000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-refresh][id]").forEach(setupRefresh);
     document.querySelectorAll("form[data-preview]").forEach(setupPreview);
     document.querySelectorAll("select.template-fill").forEach(setupTemplateFill);
     var summary = document.querySelector(".error-summary[tabindex]");

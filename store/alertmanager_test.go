@@ -180,7 +180,7 @@ func TestAlertsLifecycle(t *testing.T) {
 				if !tt.publish {
 					wantStatus(t, st, api, Operational)
 					wantStatus(t, st, db, Operational)
-					inc, err := st.PublishDraft(t.Context(), res.IncidentID, IncidentPatch{})
+					inc, err := st.PublishDraft(t.Context(), res.IncidentID, DraftPublication{})
 					if err != nil {
 						t.Fatalf("PublishDraft: %v", err)
 					}
@@ -287,7 +287,7 @@ func TestDraftPublishAndDiscard(t *testing.T) {
 
 		res := apply(t, st, AlertBatch{Alerts: []Alert{firing("a1", "API", MajorOutage)}})
 		name, impact := "Checkout errors", ImpactMajor
-		inc, err := st.PublishDraft(t.Context(), res.IncidentID, IncidentPatch{Name: &name, Impact: &impact})
+		inc, err := st.PublishDraft(t.Context(), res.IncidentID, DraftPublication{Name: &name, Impact: &impact})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,11 +295,11 @@ func TestDraftPublishAndDiscard(t *testing.T) {
 			t.Errorf("published %q (%s), want the commander's edits %q (%s)", inc.Name, inc.Impact, name, impact)
 		}
 		wantStatus(t, st, api, MajorOutage)
-		_, err = st.PublishDraft(t.Context(), res.IncidentID, IncidentPatch{})
+		_, err = st.PublishDraft(t.Context(), res.IncidentID, DraftPublication{})
 		wantConflict(t, err)
 		wantConflict(t, st.DiscardDraft(t.Context(), res.IncidentID))
 		wantNotFound(t, st.DiscardDraft(t.Context(), "nosuchdraft"))
-		_, err = st.PublishDraft(t.Context(), "nosuchdraft", IncidentPatch{})
+		_, err = st.PublishDraft(t.Context(), "nosuchdraft", DraftPublication{})
 		wantNotFound(t, err)
 
 		// A discarded draft lets go of its group: repeats change nothing, a
@@ -341,7 +341,7 @@ func TestDraftsNotifyOnlyWhenPublishedAndOnce(t *testing.T) {
 		if got := countRows(t, st, "outbox_jobs"); got != jobs {
 			t.Fatalf("%d notification jobs queued for a draft, want none", got-jobs)
 		}
-		if _, err := st.PublishDraft(t.Context(), res.IncidentID, IncidentPatch{}); err != nil {
+		if _, err := st.PublishDraft(t.Context(), res.IncidentID, DraftPublication{}); err != nil {
 			t.Fatal(err)
 		}
 		// Component changes go to webhooks as usual; the incident is told once.
@@ -365,7 +365,7 @@ func TestDraftResolvedBeforeApprovalPublishesAsARecord(t *testing.T) {
 		api := mustCreateComponent(t, st, "API")
 		res := apply(t, st, AlertBatch{OnResolved: Resolved, Alerts: []Alert{firing("a1", "API", MajorOutage)}})
 		apply(t, st, AlertBatch{OnResolved: Resolved, Alerts: []Alert{resolvedAlert("a1", "API")}})
-		inc, err := st.PublishDraft(t.Context(), res.IncidentID, IncidentPatch{})
+		inc, err := st.PublishDraft(t.Context(), res.IncidentID, DraftPublication{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -142,7 +142,7 @@ func TestDraftStartsAtItsEarliestAlert(t *testing.T) {
 			t.Fatalf("draft %+v, %v: want it to start at the alert", draft, err)
 		}
 		clock.Advance(7 * time.Minute)
-		inc, err := st.PublishDraft(t.Context(), res.IncidentID, IncidentPatch{})
+		inc, err := st.PublishDraft(t.Context(), res.IncidentID, DraftPublication{})
 		if err != nil || !inc.StartedAt.Equal(fired) {
 			t.Fatalf("published %+v, %v", inc.StartedAt, err)
 		}

@@ -92,7 +92,7 @@ func TestCheckThenWriteRulesTakeTheirLock(t *testing.T) {
 				return err
 			}, "component"},
 			{"a draft is published once", func(ctx context.Context) error {
-				_, err := st.PublishDraft(ctx, draft, IncidentPatch{})
+				_, err := st.PublishDraft(ctx, draft, DraftPublication{})
 				return err
 			}, "incident_draft"},
 		}

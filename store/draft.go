@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -279,11 +280,27 @@ func (s *Store) IsDraft(ctx context.Context, id string) (bool, error) {
 	return n > 0, nil
 }
 
-// PublishDraft makes a draft a real incident, under the same id: its updates
-// are posted in order, as if they had been posted one by one, so the
-// timeline, component statuses, change feed and everything that follows them
-// see an ordinary incident. p may rename it or set its impact on the way.
-func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (Incident, error) {
+// DraftPublication is how a commander publishes a draft. Name and Impact,
+// when set, rename and re-rate it. With no Body the draft's updates are
+// replayed as they came, as if they had been posted one by one (the API's
+// one-call publish); with a Body the commander's own words — message,
+// status, component statuses, a promise — are the incident's first public
+// update instead, and the alerts stay behind it for the team to read.
+type DraftPublication struct {
+	Name         *string
+	Impact       *Impact
+	Body         string
+	Status       IncidentStatus
+	Components   map[string]ComponentStatus
+	NextUpdateAt *time.Time
+	SkipNotify   bool
+}
+
+// PublishDraft makes a draft a real incident, under the same id, so that
+// the timeline, component statuses, change feed and everything that
+// follows them see an ordinary incident. A draft is published once: a
+// second commander publishing the same draft gets a conflict.
+func (s *Store) PublishDraft(ctx context.Context, id string, p DraftPublication) (Incident, error) {
 	var final Incident
 	err := s.inTx(ctx, func(t *tx) error {
 		// Published (or discarded) once, by whoever comes first.
@@ -293,7 +310,7 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 		d, err := getDraft(t.ctx, t.sqlTx, id)
 		if errors.Is(err, ErrNotFound) {
 			if _, ierr := getIncident(t.ctx, t.sqlTx, id); ierr == nil {
-				return &ConflictError{Message: "this incident is already published"}
+				return &ConflictError{Message: "this draft has already been published (by someone else, a moment ago?): it is an incident now"}
 			}
 		}
 		if err != nil {
@@ -311,31 +328,23 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 		if len(d.Updates) == 0 {
 			return fmt.Errorf("draft %s has no updates", id)
 		}
-		first := d.Updates[0]
-		comps, err := t.replayComponents(id, first)
-		if err != nil {
-			return err
-		}
-		// Subscribers hear of it once, as it stands after the replay, not
-		// once per update the draft gathered while it waited.
-		in := IncidentInput{Name: d.Name, Status: first.Status, Impact: d.Impact, Body: first.Body, Components: comps, SkipNotify: true,
-			firstSignal: d.StartedAt, draftCreated: &d.CreatedAt}
+		in := IncidentInput{Name: d.Name, Impact: d.Impact, SkipNotify: true, firstSignal: d.StartedAt, draftCreated: &d.CreatedAt}
 		if d.StartedAt != nil {
 			in.StartedAt = *d.StartedAt
 		}
-		if final, err = t.createIncident(id, in); err != nil {
+		if strings.TrimSpace(p.Body) != "" {
+			in.Status, in.Body, in.Components, in.NextUpdateAt = p.Status, p.Body, p.Components, p.NextUpdateAt
+			if final, err = t.createIncident(id, in); err != nil {
+				return err
+			}
+		} else if final, err = t.replayDraft(id, d, in); err != nil {
 			return err
 		}
-		for _, u := range d.Updates[1:] {
-			comps, err := t.replayComponents(id, u)
-			if err != nil {
-				return err
-			}
-			if final, err = t.postUpdate(id, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: comps, SkipNotify: true}); err != nil {
-				return err
-			}
+		// Subscribers hear of it once, as it stands now, not once per
+		// update the draft gathered while it waited.
+		if !p.SkipNotify {
+			t.notifyIncident(JobIncidentCreated, final)
 		}
-		t.notifyIncident(JobIncidentCreated, final)
 		if _, err := t.exec(`DELETE FROM incident_drafts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete draft: %w", err)
 		}
@@ -344,6 +353,30 @@ func (s *Store) PublishDraft(ctx context.Context, id string, p IncidentPatch) (I
 	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: publish draft: %w", err)
+	}
+	return final, nil
+}
+
+// replayDraft posts the draft's updates in order as the incident in.
+func (t *tx) replayDraft(id string, d draft, in IncidentInput) (Incident, error) {
+	first := d.Updates[0]
+	comps, err := t.replayComponents(id, first)
+	if err != nil {
+		return Incident{}, err
+	}
+	in.Status, in.Body, in.Components = first.Status, first.Body, comps
+	final, err := t.createIncident(id, in)
+	if err != nil {
+		return Incident{}, err
+	}
+	for _, u := range d.Updates[1:] {
+		comps, err := t.replayComponents(id, u)
+		if err != nil {
+			return Incident{}, err
+		}
+		if final, err = t.postUpdate(id, IncidentUpdateInput{Status: u.Status, Body: u.Body, Components: comps, SkipNotify: true}); err != nil {
+			return Incident{}, err
+		}
 	}
 	return final, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/herald-status/herald/store"
 )
@@ -209,3 +210,69 @@ func deliveryStateLabel(state string) string {
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// dashboardLabel is the dashboard's navigation link, which counts the
+// drafts waiting there: a draft nobody sees is an alert nobody tells.
+func dashboardLabel(c Console) string {
+	switch c.Drafts {
+	case 0:
+		return "Dashboard"
+	case 1:
+		return "Dashboard (1 draft)"
+	}
+	return "Dashboard (" + strconv.Itoa(c.Drafts) + " drafts)"
+}
+
+// Ago is how long before now t was, in words read at a glance:
+// "just now", "4 min ago", "2 h 5 min ago", "3 days ago".
+func Ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min ago"
+	case d < 24*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if m == 0 {
+			return strconv.Itoa(h) + " h ago"
+		}
+		return strconv.Itoa(h) + " h " + strconv.Itoa(m) + " min ago"
+	}
+	days := int(d / (24 * time.Hour))
+	if days == 1 {
+		return "a day ago"
+	}
+	return strconv.Itoa(days) + " days ago"
+}
+
+// sourceName is who proposed a draft, as a commander reads it.
+func sourceName(source string) string {
+	if source == "alertmanager" {
+		return "Alertmanager"
+	}
+	return source
+}
+
+// labelsText lists an alert's labels, alertname first.
+func labelsText(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		if k != "alertname" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+labels[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// promiseChoices are the console's "next update" choices: the page then
+// says "Next update by …", and the dashboard marks the incident overdue
+// when the time passes without one.
+var promiseChoices = []struct{ Minutes, Label string }{
+	{"", "No promise"}, {"15", "Within 15 minutes"}, {"30", "Within 30 minutes"}, {"60", "Within an hour"}, {"120", "Within 2 hours"}, {"240", "Within 4 hours"},
+}

@@ -127,7 +127,7 @@ func consoleLayout(c Console, title string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = navLink(c, "dashboard", "/console", "Dashboard").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = navLink(c, "dashboard", "/console", dashboardLabel(c)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -14,6 +14,7 @@ type Console struct {
 	CSRF    string
 	Section string // "dashboard", "incidents", … for the current nav link
 	Flash   string // a one-line confirmation after a change
+	Drafts  int    // drafts waiting, shown in the navigation
 	// ConsoleCSS and ConsoleJS are the console's own static files.
 	ConsoleCSS string
 	ConsoleJS  string
@@ -56,6 +57,22 @@ type DashboardPage struct {
 	Components   map[string]store.Component
 	Overall      store.PageStatus
 	Notification *NotificationHealth // nil where notifications do not exist
+	Drafts       []DraftCard
+	Now          time.Time // the store's clock, for ages
+}
+
+// DraftCard is a draft on the dashboard, with the alerts behind it.
+type DraftCard struct {
+	Draft  store.Incident
+	Alerts []store.AlertInfo
+}
+
+// DraftForm is a draft's page: the alerts, and the publish form.
+type DraftForm struct {
+	IncidentForm
+	Draft  store.Incident
+	Alerts []store.AlertInfo
+	Now    time.Time
 }
 
 // NotificationHealth summarises delivery for the dashboard.
@@ -92,6 +109,7 @@ type IncidentForm struct {
 	TemplateID string
 	Preview    string // sanitised HTML of Body, when asked for
 	Notify     bool   // the "notify subscribers" box is ticked
+	NextIn     string // the next update promised, in minutes ("" none)
 	Errors     FormErrors
 	Components map[string]store.Component
 }

@@ -27,7 +27,7 @@ func (s *Server) apiPublishDraft(c echo.Context) error {
 			return err
 		}
 	}
-	inc, err := s.store.PublishDraft(c.Request().Context(), c.Param("id"), store.IncidentPatch{Name: req.Name, Impact: req.Impact})
+	inc, err := s.store.PublishDraft(c.Request().Context(), c.Param("id"), store.DraftPublication{Name: req.Name, Impact: req.Impact})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 // texts can appear, so the query string cannot put words on the page.
 var flashes = map[string]string{
 	"incident-created":     "Incident opened. It is on the public page now.",
+	"draft-published":      "Draft published. It is on the public page now, and subscribers are being told.",
+	"draft-discarded":      "Draft discarded. Nothing was published.",
 	"update-posted":        "Update posted.",
 	"postmortem-saved":     "Postmortem draft saved.",
 	"postmortem-published": "Postmortem published on the incident page.",
@@ -50,7 +52,12 @@ var flashes = map[string]string{
 
 // consoleView is the part every console page shares.
 func (s *Server) consoleView(c echo.Context, section string) templates.Console {
+	drafts, err := s.store.CountDrafts(c.Request().Context())
+	if err != nil {
+		s.log.Error("count drafts for the console's navigation", "err", err)
+	}
 	return templates.Console{
+		Drafts:     drafts,
 		Site:       s.site,
 		User:       userOf(c),
 		CSRF:       csrfToken(c),

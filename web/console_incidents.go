@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,9 +36,13 @@ func (s *Server) consoleDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	drafts, err := s.draftCards(c)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, templates.Dashboard(templates.DashboardPage{
 		Console: s.consoleView(c, "dashboard"), Open: open, Maintenance: maint, Groups: groups, Components: comps, Overall: overall,
-		Notification: health,
+		Notification: health, Drafts: drafts, Now: s.store.Now(),
 	}))
 }
 
@@ -133,6 +138,18 @@ type incidentValues struct {
 	Notify     bool
 	Preview    bool
 	Template   string
+	// NextIn is the next update promised, in minutes ("" for none).
+	NextIn string
+}
+
+// promise is the next update the form promised, nil for none.
+func (v incidentValues) promise(now time.Time) *time.Time {
+	n, err := strconv.Atoi(v.NextIn)
+	if err != nil || n <= 0 {
+		return nil
+	}
+	at := now.Add(time.Duration(n) * time.Minute)
+	return &at
 }
 
 func readIncidentForm(c echo.Context) (incidentValues, error) {
@@ -149,6 +166,7 @@ func readIncidentForm(c echo.Context) (incidentValues, error) {
 		Notify:     params.Get("notify") == "on",
 		Preview:    params.Get("action") == "preview",
 		Template:   params.Get("template"),
+		NextIn:     params.Get("next_update_in"),
 	}
 	for key, vals := range params {
 		id, ok := strings.CutPrefix(key, "component.")
@@ -173,7 +191,7 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	}
 	f := templates.IncidentForm{
 		Console: s.consoleView(c, "incidents"), Incident: inc, Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body,
-		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID, Notify: v.Notify,
+		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID, Notify: v.Notify, NextIn: v.NextIn,
 	}
 	if v.Preview && strings.TrimSpace(v.Body) != "" {
 		f.Preview = templates.RenderMarkdownPreview(v.Body)
@@ -207,6 +225,7 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 	if !v.Preview {
 		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
 			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, Components: v.Components, SkipNotify: !v.Notify,
+			NextUpdateAt: v.promise(s.store.Now()),
 		})
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "incident-created")
@@ -230,6 +249,12 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 
 func (s *Server) consoleIncident(c echo.Context) error {
 	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		// A draft's id (from an alert's link, say) opens the draft.
+		if isDraft, derr := s.store.IsDraft(c.Request().Context(), c.Param("id")); derr == nil && isDraft {
+			return c.Redirect(http.StatusSeeOther, "/console/drafts/"+c.Param("id"))
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -264,6 +289,7 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 	if !v.Preview {
 		_, err := s.store.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{
 			Status: v.Status, Body: v.Body, Components: v.Components, Impact: v.Impact, SkipNotify: !v.Notify,
+			NextUpdateAt: v.promise(s.store.Now()),
 		})
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "update-posted")

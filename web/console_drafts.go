@@ -1,0 +1,182 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// Drafts in the console: what an integration proposed, first on the
+// dashboard with the alerts behind it, published in one step from a form
+// the commander can edit, or discarded. A draft is the first sign of
+// trouble; leaving it unseen is the failure Herald exists to prevent.
+
+// draftCards are the dashboard's drafts, newest first, with their alerts.
+func (s *Server) draftCards(c echo.Context) ([]templates.DraftCard, error) {
+	ctx := c.Request().Context()
+	drafts, err := s.store.ListDrafts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(drafts))
+	for i, d := range drafts {
+		ids[i] = d.ID
+	}
+	alerts, err := s.store.Alerts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	cards := make([]templates.DraftCard, len(drafts))
+	for i, d := range drafts {
+		cards[i] = templates.DraftCard{Draft: d, Alerts: alerts[d.ID]}
+	}
+	return cards, nil
+}
+
+// consoleDashboardDrafts is the dashboard's drafts section alone, which the
+// console script fetches every few seconds so that a new draft appears
+// without a reload.
+func (s *Server) consoleDashboardDrafts(c echo.Context) error {
+	cards, err := s.draftCards(c)
+	if err != nil {
+		return err
+	}
+	comps, err := s.componentsByID(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.DraftsSection(s.consoleView(c, "dashboard"), cards, comps, s.store.Now()))
+}
+
+func (s *Server) componentsByID(c echo.Context) (map[string]store.Component, error) {
+	list, err := s.store.ListComponents(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]store.Component, len(list))
+	for _, comp := range list {
+		byID[comp.ID] = comp
+	}
+	return byID, nil
+}
+
+// consoleDraft is a draft's page: its alerts, and the form that publishes it.
+func (s *Server) consoleDraft(c echo.Context) error {
+	d, err := s.draft(c)
+	if err != nil {
+		return err
+	}
+	v := draftValues(d)
+	if id := c.QueryParam("template"); id != "" {
+		tp, err := s.store.GetIncidentTemplate(c.Request().Context(), id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			v.Template, v.Body, v.Status = tp.ID, tp.Body, tp.Status
+			if tp.Impact != "" {
+				v.Impact = tp.Impact
+			}
+		}
+	}
+	return s.draftPage(c, http.StatusOK, d, v, nil)
+}
+
+// draft loads the draft the route names; a published one sends the
+// commander to the incident it became.
+func (s *Server) draft(c echo.Context) (store.Incident, error) {
+	d, err := s.store.GetIncidentOrDraft(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return store.Incident{}, err
+	}
+	if !d.Draft {
+		return store.Incident{}, &store.ConflictError{Message: "this draft has been published: it is an incident now"}
+	}
+	return d, nil
+}
+
+// draftValues fills the publish form from the draft: its name, impact,
+// status and proposed component statuses, and a first public message in
+// plain words (the alerts' own text is for the team).
+func draftValues(d store.Incident) incidentValues {
+	v := incidentValues{Name: d.Name, Status: d.Status, Impact: d.Impact, Components: map[string]store.ComponentStatus{}, Notify: true}
+	for i := len(d.Updates) - 1; i >= 0; i-- { // oldest first, so the latest status wins
+		for _, a := range d.Updates[i].AffectedComponents {
+			v.Components[a.ComponentID] = a.NewStatus
+		}
+	}
+	var names []string
+	for _, a := range d.Updates[0].AffectedComponents {
+		names = append(names, a.Name)
+	}
+	v.Body = "We are investigating reports of problems"
+	if len(names) > 0 {
+		v.Body += " with " + strings.Join(names, ", ")
+	}
+	v.Body += ". We will post an update soon."
+	return v
+}
+
+func (s *Server) draftPage(c echo.Context, status int, d store.Incident, v incidentValues, errs templates.FormErrors) error {
+	f, err := s.incidentForm(c, nil, v, errs)
+	if err != nil {
+		return err
+	}
+	f.Console.Section = "dashboard"
+	alerts, err := s.store.Alerts(c.Request().Context(), []string{d.ID})
+	if err != nil {
+		return err
+	}
+	return s.render(c, status, templates.DraftDetail(templates.DraftForm{IncidentForm: f, Draft: d, Alerts: alerts[d.ID], Now: s.store.Now()}))
+}
+
+// consolePublishDraft publishes a draft with the commander's words.
+func (s *Server) consolePublishDraft(c echo.Context) error {
+	d, err := s.draft(c)
+	if err != nil {
+		return err
+	}
+	v, err := readIncidentForm(c)
+	if err != nil {
+		return err
+	}
+	if v.Preview {
+		return s.draftPage(c, http.StatusOK, d, v, nil)
+	}
+	p := store.DraftPublication{Name: &v.Name, Body: v.Body, Status: v.Status, Components: v.Components, SkipNotify: !v.Notify,
+		NextUpdateAt: v.promise(s.store.Now())}
+	if v.Impact != "" {
+		p.Impact = &v.Impact
+	}
+	if strings.TrimSpace(v.Body) == "" {
+		return s.draftPage(c, http.StatusUnprocessableEntity, d, v, templates.FormErrors{"body": "Write what visitors will read."})
+	}
+	inc, err := s.store.PublishDraft(c.Request().Context(), d.ID, p)
+	if err == nil {
+		return done(c, "/console/incidents/"+inc.ID, "draft-published")
+	}
+	var conflict *store.ConflictError
+	if errors.As(err, &conflict) {
+		// Another commander got there first: nothing was published twice.
+		return s.render(c, http.StatusConflict, templates.ConsoleNotice(s.consoleView(c, "dashboard"), "Already published", conflict.Message,
+			"/console/incidents/"+d.ID, "See the incident"))
+	}
+	errs, err := formErrors(err, "")
+	if err != nil {
+		return err
+	}
+	return s.draftPage(c, http.StatusUnprocessableEntity, d, v, errs)
+}
+
+// consoleDiscardDraft discards a false alarm.
+func (s *Server) consoleDiscardDraft(c echo.Context) error {
+	if err := s.store.DiscardDraft(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return done(c, "/console", "draft-discarded")
+}
