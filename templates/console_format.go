@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -275,4 +276,72 @@ func labelsText(labels map[string]string) string {
 // when the time passes without one.
 var promiseChoices = []struct{ Minutes, Label string }{
 	{"", "No promise"}, {"15", "Within 15 minutes"}, {"30", "Within 30 minutes"}, {"60", "Within an hour"}, {"120", "Within 2 hours"}, {"240", "Within 4 hours"},
+}
+
+// chartBar is one month's bars, laid out in the chart's 120-pixel height.
+type chartBar struct {
+	X, WorstY, WorstH, MedianY, MedianH int
+	Label, Scale                        string
+}
+
+func chartWidth(months int) int { return max(200, months*60+20) }
+
+// chartBars scales the months' worst and median time to public to the
+// tallest worst.
+func chartBars(months []store.ClockMonth) []chartBar {
+	tallest := time.Minute
+	for _, m := range months {
+		tallest = max(tallest, m.WorstToPublic)
+	}
+	h := func(d time.Duration) int { return max(1, int(110*d/tallest)) }
+	out := make([]chartBar, len(months))
+	for i, m := range months {
+		wh, mh := h(m.WorstToPublic), h(m.MedianToPublic)
+		out[i] = chartBar{X: 20 + i*60, WorstY: 120 - wh, WorstH: wh, MedianY: 120 - mh, MedianH: mh,
+			Label: m.Month.Format("Jan"), Scale: "top: " + roundDuration(tallest)}
+	}
+	return out
+}
+
+// orDash is a duration, or a dash for none.
+func orDash(d time.Duration) string {
+	if d == 0 {
+		return "—"
+	}
+	return roundDuration(d)
+}
+
+// clockSummary says an incident's time to tell in a sentence.
+func clockSummary(c store.IncidentClock) string {
+	s := "First public update " + roundDuration(c.ToPublic()) + " after the impact began"
+	if d, ok := c.ToFirstDelivery(); ok {
+		return s + "; first subscriber reached " + roundDuration(d) + " after it."
+	}
+	return s + "; no subscriber reached yet."
+}
+
+// CommunicationTimeline is an incident's time to tell as Markdown, for a
+// postmortem's first draft.
+func CommunicationTimeline(c store.IncidentClock) string {
+	var b strings.Builder
+	b.WriteString("## Communication timeline\n\n")
+	line := func(label string, at *time.Time) {
+		if at == nil {
+			return
+		}
+		fmt.Fprintf(&b, "- %s: %s", at.UTC().Format("Jan 2, 15:04 UTC"), label)
+		if d := at.Sub(c.ImpactBegan); d >= time.Minute {
+			fmt.Fprintf(&b, " (%s after the impact began)", roundDuration(d))
+		}
+		b.WriteString("\n")
+	}
+	line("first signal (alert)", c.FirstSignal)
+	line("impact began", &c.ImpactBegan)
+	line("draft opened", c.DraftCreated)
+	line("first public update", &c.FirstPublic)
+	line("first subscriber reached", c.FirstDelivery)
+	line("last notification delivered", c.LastDelivery)
+	line("resolved", c.Resolved)
+	b.WriteString("\n" + clockSummary(c) + "\n")
+	return b.String()
 }

@@ -111,6 +111,10 @@ type IncidentForm struct {
 	Notify     bool   // the "notify subscribers" box is ticked
 	NextIn     string // the next update promised, in minutes ("" none)
 	Errors     FormErrors
+	// Clock and Alerts are an existing incident's time-to-tell and the
+	// alerts behind it.
+	Clock  *store.IncidentClock
+	Alerts []store.AlertInfo
 	Components map[string]store.Component
 }
 
@@ -322,4 +326,12 @@ type WebhookPage struct {
 	Created      bool
 	Errors       FormErrors
 	Older, Newer string // URLs of the neighbouring log pages
+}
+
+// ReportPage is the time-to-tell report: month by month, how long the
+// public waited.
+type ReportPage struct {
+	Console Console
+	Since   time.Time
+	Months  []store.ClockMonth
 }

@@ -177,3 +177,42 @@ func TestBrowserDraftAppearsAndIsPublished(t *testing.T) {
 	}
 	noProblems(t, ctx, problems)
 }
+
+// The incident's console page tells its time to tell, and the report sums
+// the months up.
+func TestConsoleTimeToTell(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withPublicMetrics())
+	api := ts.createComponent(t, "API", nil)
+	began := time.Now().UTC().Add(-47 * time.Minute).Truncate(time.Second)
+	inc := ts.createIncident(t, map[string]any{"name": "Logins failing", "body": "Looking.", "started_at": began,
+		"components": map[string]string{api.ID: "major_outage"}})
+	viewer := ts.signedIn(t, ts.addUser(t, "viewer@example.com", store.RoleViewer))
+	p := viewer.get("/console/incidents/" + inc.ID)
+	clock := text(p.Doc.Find(".clock"))
+	for _, want := range []string{"First public update 47 min after the impact began", "no subscriber reached yet", "Impact began", "First public post", "+47 min"} {
+		if !strings.Contains(clock, want) {
+			t.Errorf("time to tell reads %q, want %q", clock, want)
+		}
+	}
+	r := viewer.get("/console/report")
+	if r.Status != http.StatusOK || r.Doc.Find("svg[role=img]").Length() != 1 {
+		t.Fatalf("report: %d, chart %d", r.Status, r.Doc.Find("svg").Length())
+	}
+	row := text(r.Doc.Find("tbody tr").First())
+	for _, want := range []string{"1", "47 min", "Logins failing"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("report row %q lacks %q", row, want)
+		}
+	}
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
+	cmd := ts.signedIn(t, ts.addUser(t, "cmd@example.com", store.RoleCommander))
+	editor := text(cmd.get("/console/incidents/" + inc.ID + "/postmortem").Doc.Find("#f-body"))
+	if !strings.Contains(editor, "Communication timeline") || !strings.Contains(editor, "first public update (47 min after the impact began)") {
+		t.Errorf("the postmortem's first draft reads %q: want the communication timeline", editor)
+	}
+	h := sample(scrape(t, ts, ""), "herald_incident_time_to_public_seconds", nil).GetHistogram()
+	if h.GetSampleCount() != 1 || h.GetSampleSum() != 47*60 {
+		t.Errorf("/metrics time to public: %d incidents, %v s; want 1 and 2820", h.GetSampleCount(), h.GetSampleSum())
+	}
+}

@@ -196,6 +196,11 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	if v.Preview && strings.TrimSpace(v.Body) != "" {
 		f.Preview = templates.RenderMarkdownPreview(v.Body)
 	}
+	if inc != nil {
+		if err := s.withClock(c, &f); err != nil {
+			return templates.IncidentForm{}, err
+		}
+	}
 	return f, nil
 }
 
@@ -263,6 +268,22 @@ func (s *Server) consoleIncident(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, templates.IncidentDetail(f))
+}
+
+// withClock adds an incident's time-to-tell clock and its alerts to its
+// console page.
+func (s *Server) withClock(c echo.Context, f *templates.IncidentForm) error {
+	ctx := c.Request().Context()
+	clock, err := s.store.Clock(ctx, f.Incident.ID)
+	if err != nil {
+		return err
+	}
+	alerts, err := s.store.Alerts(ctx, []string{f.Incident.ID})
+	if err != nil {
+		return err
+	}
+	f.Clock, f.Alerts = &clock, alerts[f.Incident.ID]
+	return nil
 }
 
 func (s *Server) consolePostUpdate(c echo.Context) error {

@@ -35,6 +35,16 @@ func (s *Server) consolePostmortem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if d.Body == "" && d.PublishedAt == nil {
+		// A first draft starts from the communication timeline, which
+		// the commander edits: what a postmortem has to say about how the
+		// public was told.
+		clock, err := s.store.Clock(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		d.Body = templates.CommunicationTimeline(clock)
+	}
 	return s.postmortemPage(c, http.StatusOK, inc, d, nil)
 }
 

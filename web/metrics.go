@@ -218,6 +218,10 @@ var (
 	openDesc       = prometheus.NewDesc("herald_incidents_open", "Published incidents not yet resolved.", nil, nil)
 	versionDesc    = prometheus.NewDesc("herald_snapshot_version", "Change-feed position the public snapshot includes.", nil, nil)
 	draftsDesc     = prometheus.NewDesc("herald_incident_drafts", "Incidents proposed by integrations and waiting for approval.", nil, nil)
+	toPublicDesc   = prometheus.NewDesc("herald_incident_time_to_public_seconds",
+		"Time from an incident's impact beginning to its first public post. Read from the database: every replica reports the same.", nil, nil)
+	toDeliveryDesc = prometheus.NewDesc("herald_incident_time_to_first_delivery_seconds",
+		"Time from an incident's impact beginning to the first subscriber reached (a relay or endpoint accepting the message).", nil, nil)
 )
 
 func (snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -225,6 +229,8 @@ func (snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- openDesc
 	ch <- versionDesc
 	ch <- draftsDesc
+	ch <- toPublicDesc
+	ch <- toDeliveryDesc
 }
 
 func (sc snapshotCollector) Collect(ch chan<- prometheus.Metric) {
@@ -249,5 +255,13 @@ func (sc snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(draftsDesc, prometheus.GaugeValue, float64(n))
 	} else {
 		ch <- prometheus.NewInvalidMetric(draftsDesc, err)
+	}
+	public, delivery, err := sc.s.store.ClockHistograms(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(toPublicDesc, err)
+		return
+	}
+	for desc, h := range map[*prometheus.Desc]store.ClockHistogram{toPublicDesc: public, toDeliveryDesc: delivery} {
+		ch <- prometheus.MustNewConstHistogram(desc, h.Count, h.Sum, h.Buckets)
 	}
 }

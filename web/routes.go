@@ -151,6 +151,7 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/preview", store.RoleCommander, s.consolePreview)
 	con.GET("/incidents/:id", store.RoleViewer, s.consoleIncident)
 	con.GET("/dashboard/drafts", store.RoleViewer, s.consoleDashboardDrafts)
+	con.GET("/report", store.RoleViewer, s.consoleReport)
 	con.GET("/drafts/:id", store.RoleViewer, s.consoleDraft)
 	con.POST("/drafts/:id/publish", store.RoleCommander, s.consolePublishDraft)
 	con.POST("/drafts/:id/discard", store.RoleCommander, s.consoleDiscardDraft)
