@@ -91,6 +91,24 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		v.Components = append(v.Components, templates.EmailComponent{Name: c.Name, Status: c.Status.Label()})
 	}
 	switch {
+	case store.IsTeamKind(job.Kind):
+		// To the team: no unsubscribe list, no subscription links, a way to
+		// the account page and the console page to act on.
+		m, err := s.d.teamWords(job)
+		if err != nil {
+			return nil, err
+		}
+		inc := p.Incident
+		t.subject, t.list = "["+page+" team] "+m.headline, false
+		v.Team, v.AccountURL, v.ManageURL, v.UnsubscribeURL = true, base+"/console/account", "", ""
+		v.Heading, v.Status, v.Intro, v.Body = inc.Name, inc.Status.Label(), m.intro, m.body
+		if inc.Draft {
+			v.Status = "Draft · " + inc.Impact.Label() + " impact"
+		}
+		v.LinkURL, v.LinkText = m.link, "Open it in the console"
+		if len(inc.Updates) > 0 {
+			v.At = inc.Updates[0].CreatedAt
+		}
 	case job.Kind == store.JobSubscriberConfirm:
 		t.subject, t.list = "Confirm your subscription to "+page+" status updates", false
 		v.ConfirmURL = base + ConfirmPath + confirmStandIn

@@ -64,6 +64,8 @@ func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 	}
 	var title, status, text, link string
 	switch {
+	case store.IsTeamKind(job.Kind):
+		return d.teamWebhookBodies(job, enc, body)
 	case p.Incident != nil:
 		inc := p.Incident
 		sp := enc.Incident(*inc)
@@ -113,8 +115,17 @@ func ptr[T any](v T) *T { return &v }
 // /slack endpoint accept: "text" for notifications and clients without
 // blocks, "blocks" for the formatted message.
 func slackBody(page, title, status, text, link string) map[string]any {
+	return slackMessage(page, title, status, text, link, "View on the status page")
+}
+
+// slackMessage is slackBody with its own link text; an empty status is
+// left out of the headline.
+func slackMessage(page, title, status, text, link, linkText string) map[string]any {
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;") // Slack's mrkdwn escaping
-	head := fmt.Sprintf("*[%s] %s* — %s", esc.Replace(page), esc.Replace(title), esc.Replace(status))
+	head := fmt.Sprintf("*[%s] %s*", esc.Replace(page), esc.Replace(title))
+	if status != "" {
+		head += " — " + esc.Replace(status)
+	}
 	if len(text) > 2500 { // a section's text is limited to 3000 characters
 		text = text[:2500] + "…"
 	}
@@ -123,12 +134,50 @@ func slackBody(page, title, status, text, link string) map[string]any {
 		full += "\n" + esc.Replace(t)
 	}
 	return map[string]any{
-		"text": full + "\n<" + link + "|View on the status page>",
+		"text": full + "\n<" + link + "|" + linkText + ">",
 		"blocks": []any{
 			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": full}},
 			map[string]any{"type": "context", "elements": []any{
-				map[string]any{"type": "mrkdwn", "text": "<" + link + "|View on the status page>"},
+				map[string]any{"type": "mrkdwn", "text": "<" + link + "|" + linkText + ">"},
 			}},
 		},
 	}
+}
+
+// teamWebhookBodies renders a team job: the Statuspage shape with the
+// incident (or the draft, "draft": true) and a "team" object saying why,
+// and a Slack message that links to the console rather than the page.
+func (d *Dispatcher) teamWebhookBodies(job store.Job, enc *statuspage.Encoder, body spBody) (*webhookBodies, error) {
+	m, err := d.teamWords(job)
+	if err != nil {
+		return nil, err
+	}
+	sp := enc.Incident(*job.Payload.Incident)
+	team := struct {
+		spBody
+		Draft bool   `json:"draft"`
+		Team  spTeam `json:"team"`
+	}{spBody: body, Draft: job.Payload.Incident.Draft, Team: spTeam{Headline: m.headline, Message: m.intro, ConsoleURL: m.link, Since: statuspage.Time(job.Payload.Team.Since)}}
+	team.Incident = &sp
+	raw, err := json.Marshal(team)
+	if err != nil {
+		return nil, fmt.Errorf("job %d: statuspage body: %w", job.ID, err)
+	}
+	text := m.intro
+	if b := strings.TrimSpace(m.body); b != "" {
+		text += "\n\n" + b
+	}
+	slack, err := json.Marshal(slackMessage(d.cfg.PageName+" team", m.headline, "", text, m.link, "Open it in the console"))
+	if err != nil {
+		return nil, fmt.Errorf("job %d: slack body: %w", job.ID, err)
+	}
+	return &webhookBodies{statuspage: raw, slack: slack}, nil
+}
+
+// spTeam is why a team webhook was sent.
+type spTeam struct {
+	Headline   string          `json:"headline"`
+	Message    string          `json:"message"`
+	ConsoleURL string          `json:"console_url"`
+	Since      statuspage.Time `json:"since"`
 }

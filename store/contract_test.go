@@ -124,11 +124,5 @@ func TestCheckThenWriteRulesTakeTheirLock(t *testing.T) {
 // mustDraft has Alertmanager open a draft incident and returns its id.
 func mustDraft(t *testing.T, st *Store) string {
 	t.Helper()
-	c := mustCreateComponent(t, st, "Checkout")
-	res, err := st.ApplyAlerts(t.Context(), AlertBatch{GroupKey: "g", Name: "Checkout failing", OnResolved: Resolved,
-		Alerts: []Alert{{Fingerprint: "f1", Title: "CheckoutErrors", Component: c.ID, Status: MajorOutage, Firing: true}}})
-	if err != nil || !res.Draft {
-		t.Fatalf("IngestAlerts = %+v, %v; want a draft", res, err)
-	}
-	return res.IncidentID
+	return mustDraftOf(t, st, "g", "Checkout failing", "Checkout")
 }

@@ -19,7 +19,7 @@ var copyOrder = []string{
 	"subscribers", "subscriber_components", "webhooks",
 	"outbox_jobs", "outbox_deliveries", "webhook_attempts",
 	"incident_templates", "postmortems", "postmortem_actions",
-	"incident_drafts", "alert_groups", "alert_states", "rate_attempts",
+	"incident_drafts", "alert_groups", "alert_states", "rate_attempts", "settings",
 }
 
 // CopyCount is how many rows Copy wrote to one table.

@@ -43,6 +43,9 @@ func fillEveryTable(t *testing.T, st *Store) {
 		t.Fatal(err)
 	}
 	mustDraft(t, st)
+	if _, err := st.SaveEscalationPolicy(ctx, DefaultEscalationPolicy(), DefaultEscalationPolicy()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.Attempt(ctx, Limit{Key: "subscribe:192.0.2.1", Max: 5, Window: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func dump(t *testing.T, st *Store) map[string][]string {
 			t.Fatal(err)
 		}
 		cols, _ := rows.Columns()
-		bools := map[string]bool{"all_components": true, "must_change_password": true, "auto_transition": true, "email": table == "outbox_jobs", "webhook": table == "outbox_jobs", "done": true, "firing": true, "deliver_notifications": true}
+		bools := map[string]bool{"all_components": true, "must_change_password": true, "auto_transition": true, "email": table == "outbox_jobs", "webhook": table == "outbox_jobs", "done": true, "firing": true, "deliver_notifications": true, "notify_drafts": true, "notify_overdue": true}
 		for rows.Next() {
 			vals := make([]any, len(cols))
 			ptrs := make([]any, len(cols))

@@ -303,57 +303,74 @@ type DraftPublication struct {
 func (s *Store) PublishDraft(ctx context.Context, id string, p DraftPublication) (Incident, error) {
 	var final Incident
 	err := s.inTx(ctx, func(t *tx) error {
-		// Published (or discarded) once, by whoever comes first.
-		if err := t.lock("incident_draft", id); err != nil {
-			return err
-		}
-		d, err := getDraft(t.ctx, t.sqlTx, id)
-		if errors.Is(err, ErrNotFound) {
-			if _, ierr := getIncident(t.ctx, t.sqlTx, id); ierr == nil {
-				return &ConflictError{Message: "this draft has already been published (by someone else, a moment ago?): it is an incident now"}
-			}
-		}
+		d, err := t.lockDraft(id, "")
 		if err != nil {
 			return err
 		}
-		if p.Name != nil {
-			d.Name = *p.Name // createIncident checks it
-		}
-		if p.Impact != nil {
-			if !p.Impact.Valid() {
-				return invalid("impact", "unknown impact %q; use one of %s", *p.Impact, joinValues(Impacts))
-			}
-			d.Impact = *p.Impact
-		}
-		if len(d.Updates) == 0 {
-			return fmt.Errorf("draft %s has no updates", id)
-		}
-		in := IncidentInput{Name: d.Name, Impact: d.Impact, SkipNotify: true, firstSignal: d.StartedAt, draftCreated: &d.CreatedAt}
-		if d.StartedAt != nil {
-			in.StartedAt = *d.StartedAt
-		}
-		if strings.TrimSpace(p.Body) != "" {
-			in.Status, in.Body, in.Components, in.NextUpdateAt = p.Status, p.Body, p.Components, p.NextUpdateAt
-			if final, err = t.createIncident(id, in); err != nil {
-				return err
-			}
-		} else if final, err = t.replayDraft(id, d, in); err != nil {
-			return err
-		}
-		// Subscribers hear of it once, as it stands now, not once per
-		// update the draft gathered while it waited.
-		if !p.SkipNotify {
-			t.notifyIncident(JobIncidentCreated, final)
-		}
-		if _, err := t.exec(`DELETE FROM incident_drafts WHERE id = ?`, id); err != nil {
-			return fmt.Errorf("delete draft: %w", err)
-		}
-		t.record("incident_draft.publish", "incident_draft", id, d, nil)
-		return nil
+		final, err = t.publishDraft(d, p)
+		return err
 	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("store: publish draft: %w", err)
 	}
+	return final, nil
+}
+
+// lockDraft takes a draft's lock and reads it: a draft is published,
+// discarded or held by whoever comes first. Whoever comes second, when
+// the draft has become an incident, gets a conflict saying so and then
+// why what they meant to do is moot.
+func (t *tx) lockDraft(id, moot string) (draft, error) {
+	if err := t.lock("incident_draft", id); err != nil {
+		return draft{}, err
+	}
+	d, err := getDraft(t.ctx, t.sqlTx, id)
+	if errors.Is(err, ErrNotFound) {
+		if _, ierr := getIncident(t.ctx, t.sqlTx, id); ierr == nil {
+			return draft{}, &ConflictError{Message: "this draft has already been published (by someone else, a moment ago?): it is an incident now" + moot}
+		}
+	}
+	return d, err
+}
+
+// publishDraft publishes the draft d, which the caller has locked.
+func (t *tx) publishDraft(d draft, p DraftPublication) (Incident, error) {
+	if p.Name != nil {
+		d.Name = *p.Name // createIncident checks it
+	}
+	if p.Impact != nil {
+		if !p.Impact.Valid() {
+			return Incident{}, invalid("impact", "unknown impact %q; use one of %s", *p.Impact, joinValues(Impacts))
+		}
+		d.Impact = *p.Impact
+	}
+	if len(d.Updates) == 0 {
+		return Incident{}, fmt.Errorf("draft %s has no updates", d.ID)
+	}
+	in := IncidentInput{Name: d.Name, Impact: d.Impact, SkipNotify: true, firstSignal: d.StartedAt, draftCreated: &d.CreatedAt}
+	if d.StartedAt != nil {
+		in.StartedAt = *d.StartedAt
+	}
+	var final Incident
+	var err error
+	if strings.TrimSpace(p.Body) != "" {
+		in.Status, in.Body, in.Components, in.NextUpdateAt = p.Status, p.Body, p.Components, p.NextUpdateAt
+		final, err = t.createIncident(d.ID, in)
+	} else {
+		final, err = t.replayDraft(d.ID, d, in)
+	}
+	if err != nil {
+		return Incident{}, err
+	}
+	// Subscribers hear of it once, as it stands now, not once per update
+	// the draft gathered while it waited.
+	if !p.SkipNotify {
+		t.notifyIncident(JobIncidentCreated, final)
+	}
+	if _, err := t.exec(`DELETE FROM incident_drafts WHERE id = ?`, d.ID); err != nil {
+		return Incident{}, fmt.Errorf("delete draft: %w", err)
+	}
+	t.record("incident_draft.publish", "incident_draft", d.ID, d, nil)
 	return final, nil
 }
 
@@ -409,15 +426,7 @@ func (t *tx) replayComponents(incidentID string, u draftUpdate) (map[string]Comp
 // nothing, and a new alert of the group opens a new draft.
 func (s *Store) DiscardDraft(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		if err := t.lock("incident_draft", id); err != nil {
-			return err
-		}
-		d, err := getDraft(t.ctx, t.sqlTx, id)
-		if errors.Is(err, ErrNotFound) {
-			if _, ierr := getIncident(t.ctx, t.sqlTx, id); ierr == nil {
-				return &ConflictError{Message: "only a draft can be discarded; a published incident is part of the record"}
-			}
-		}
+		d, err := t.lockDraft(id, ", and a published incident is part of the record: resolve it instead of discarding it")
 		if err != nil {
 			return err
 		}

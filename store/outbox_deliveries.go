@@ -22,6 +22,9 @@ type Delivery struct {
 	SubscriberStatus SubscriberStatus // "" when the subscriber is gone
 	ManageToken      string           // for the unsubscribe and preferences links
 	ConfirmToken     string
+	// TeamMember is set when the recipient is a user (of a team job) who
+	// may still hear team news: active, and a commander or admin.
+	TeamMember bool
 	// Webhook recipients; nil when the endpoint is gone.
 	Webhook *WebhookTarget
 }
@@ -108,14 +111,53 @@ func (t *tx) loadSubscribers(ds []Delivery) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	var others []any
 	for i := range ds {
 		s, ok := subs[ds[i].RecipientID]
 		if !ok {
+			others = append(others, ds[i].RecipientID)
 			continue
 		}
 		ds[i].Email, ds[i].SubscriberStatus = s.email, s.status
 		ds[i].ManageToken = signToken(key, purposeManage, ds[i].RecipientID, s.nonce)
 		ds[i].ConfirmToken = signToken(key, purposeConfirm, ds[i].RecipientID, s.nonce)
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return t.loadTeamRecipients(ds, others)
+}
+
+// loadTeamRecipients fills in the deliveries whose recipients are users:
+// those of team jobs. (Ids are random, so a user's never names a
+// subscriber.)
+func (t *tx) loadTeamRecipients(ds []Delivery, ids []any) error {
+	rows, err := t.QueryContext(t.ctx, `SELECT id, email, role, disabled_at FROM users WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type member struct {
+		email string
+		ok    bool
+	}
+	users := map[string]member{}
+	for rows.Next() {
+		var id, email string
+		var role Role
+		var disabled sql.NullTime
+		if err := rows.Scan(&id, &email, &role, &disabled); err != nil {
+			return err
+		}
+		users[id] = member{email: email, ok: !disabled.Valid && role.Allows(RoleCommander)}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range ds {
+		if m, ok := users[ds[i].RecipientID]; ok {
+			ds[i].Email, ds[i].TeamMember = m.email, m.ok
+		}
 	}
 	return nil
 }

@@ -70,6 +70,8 @@ type JobPayload struct {
 	// PageWorst is what jobs queued before the page roll-up was recorded
 	// carry instead of Page: the worst component status. Read only.
 	PageWorst ComponentStatus `json:"page_status,omitempty"`
+	// Team is what a team job says besides the incident (team.* kinds).
+	Team *TeamNotice `json:"team,omitempty"`
 }
 
 // PageStatus is the page's overall status after the change, for jobs of
@@ -349,6 +351,15 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				made = int(n)
 			}
 			done = true
+		case email && emailCursor >= 0 && IsTeamKind(kind):
+			n, err := t.expandTeamEmail(jobID, kind)
+			if err != nil {
+				return fmt.Errorf("team recipients: %w", err)
+			}
+			made = n
+			if _, err := t.exec(`UPDATE outbox_jobs SET email_cursor = -1 WHERE id = ?`, jobID); err != nil {
+				return err
+			}
 		case email && emailCursor >= 0:
 			n, next, err := t.expandEmail(jobID, comps, emailCursor, batch)
 			if err != nil {
@@ -420,14 +431,38 @@ func (t *tx) expandEmail(jobID int64, comps string, cursor int64, batch int) (in
 	return int(n), hi.Int64, err
 }
 
+// expandTeamEmail makes the deliveries of a team job: one to each active
+// commander and admin who chose to hear of it. A team is a few people, so
+// it is done in one step.
+func (t *tx) expandTeamEmail(jobID int64, kind string) (int, error) {
+	wants := "notify_drafts"
+	if kind == JobTeamIncidentOverdue {
+		wants = "notify_overdue"
+	}
+	res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
+		SELECT ?, 'email', u.id, 'pending', ?, ? FROM users u
+		WHERE u.disabled_at IS NULL AND u.role IN ('commander', 'admin') AND u.`+wants+`
+		ORDER BY u.id ON CONFLICT DO NOTHING`, jobID, t.now, t.now)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // expandWebhooks makes deliveries for the active webhooks among the next
-// batch whose filters match the job.
+// batch whose audience and filters match the job: team jobs go to team
+// webhooks only, every other job to subscriber webhooks only.
 func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch int) (int, int64, error) {
 	var jobComps []string
 	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
 		return 0, 0, err
 	}
-	rows, err := t.QueryContext(t.ctx, `SELECT seq, id, events, components, status FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, batch)
+	audience := AudienceSubscribers
+	if IsTeamKind(kind) {
+		audience = AudienceTeam
+	}
+	rows, err := t.QueryContext(t.ctx, `SELECT seq, id, events, components, status, audience FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, batch)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -435,13 +470,14 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 		id                 string
 		events, components []string
 		status             WebhookStatus
+		audience           string
 	}
 	var list []candidate
 	next := int64(-1)
 	for rows.Next() {
 		var c candidate
 		var ev, co string
-		if err := rows.Scan(&next, &c.id, &ev, &co, &c.status); err != nil {
+		if err := rows.Scan(&next, &c.id, &ev, &co, &c.status, &c.audience); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
@@ -458,7 +494,7 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 	for _, c := range list {
 		// A paused or disabled endpoint gets nothing queued: its log shows
 		// what was sent to it, not what it missed.
-		if c.status != WebhookActive || !WebhookWants(c.events, c.components, kind, jobComps) {
+		if c.status != WebhookActive || c.audience != audience || !WebhookWants(c.events, c.components, kind, jobComps) {
 			continue
 		}
 		res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)

@@ -76,6 +76,11 @@ type User struct {
 	UpdatedAt          time.Time  `json:"updated_at"`
 	LastSignInAt       *time.Time `json:"last_sign_in_at"`
 	DisabledAt         *time.Time `json:"disabled_at"`
+	// Team notifications a commander or admin chose to be emailed: drafts
+	// waiting (and holding statements published for them), and incidents
+	// whose promise was missed or that went quiet.
+	NotifyDrafts  bool `json:"notify_drafts"`
+	NotifyOverdue bool `json:"notify_overdue"`
 }
 
 // Active reports whether the user may sign in.
@@ -101,21 +106,23 @@ type UserInput struct {
 
 // UserPatch changes the fields that are not nil.
 type UserPatch struct {
-	Name     *string
-	Role     *Role
-	Disabled *bool
+	Name          *string
+	Role          *Role
+	Disabled      *bool
+	NotifyDrafts  *bool
+	NotifyOverdue *bool
 }
 
 // ErrBadCredentials is every failed sign-in: unknown email, wrong password,
 // disabled account. Callers must not tell these apart to the person.
 var ErrBadCredentials = errors.New("the email or password is not right")
 
-const userColumns = `id, email, name, role, must_change_password, created_at, updated_at, last_sign_in_at, disabled_at`
+const userColumns = `id, email, name, role, must_change_password, created_at, updated_at, last_sign_in_at, disabled_at, notify_drafts, notify_overdue`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var last, disabled sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, &u.NotifyDrafts, &u.NotifyOverdue); err != nil {
 		return User{}, err
 	}
 	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)
@@ -186,7 +193,7 @@ func (t *tx) createUser(in UserInput, hash string) (User, error) {
 	if n > 0 {
 		return User{}, invalid("email", "a user with the email %s already exists", email)
 	}
-	u := User{ID: newID(), Email: email, Name: name, Role: in.Role, MustChangePassword: true, CreatedAt: t.now, UpdatedAt: t.now}
+	u := User{ID: newID(), Email: email, Name: name, Role: in.Role, MustChangePassword: true, NotifyDrafts: true, NotifyOverdue: true, CreatedAt: t.now, UpdatedAt: t.now}
 	if _, err := t.exec(`INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?)`,
 		u.ID, u.Email, u.Name, u.Role, hash, u.CreatedAt, u.UpdatedAt); err != nil {
 		return User{}, err
@@ -347,7 +354,14 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 				u.DisabledAt = nil
 			}
 		}
-		if u.Name == before.Name && u.Role == before.Role && (u.DisabledAt == nil) == (before.DisabledAt == nil) {
+		if p.NotifyDrafts != nil {
+			u.NotifyDrafts = *p.NotifyDrafts
+		}
+		if p.NotifyOverdue != nil {
+			u.NotifyOverdue = *p.NotifyOverdue
+		}
+		if u.Name == before.Name && u.Role == before.Role && (u.DisabledAt == nil) == (before.DisabledAt == nil) &&
+			u.NotifyDrafts == before.NotifyDrafts && u.NotifyOverdue == before.NotifyOverdue {
 			return nil // nothing changes
 		}
 		if before.Role == RoleAdmin && before.Active() && (u.Role != RoleAdmin || !u.Active()) {
@@ -364,8 +378,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 			}
 		}
 		u.UpdatedAt = t.now
-		if _, err := t.exec(`UPDATE users SET name = ?, role = ?, disabled_at = ?, updated_at = ? WHERE id = ?`,
-			u.Name, u.Role, u.DisabledAt, u.UpdatedAt, id); err != nil {
+		if _, err := t.exec(`UPDATE users SET name = ?, role = ?, disabled_at = ?, notify_drafts = ?, notify_overdue = ?, updated_at = ? WHERE id = ?`,
+			u.Name, u.Role, u.DisabledAt, u.NotifyDrafts, u.NotifyOverdue, u.UpdatedAt, id); err != nil {
 			return err
 		}
 		if !u.Active() {
@@ -488,7 +502,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 func scanUserWithHash(row *sql.Row, hash *string) (User, error) {
 	var u User
 	var last, disabled sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, hash); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, &u.NotifyDrafts, &u.NotifyOverdue, hash); err != nil {
 		return User{}, err
 	}
 	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)

@@ -30,12 +30,23 @@ const (
 	FormatSlack      = "slack"      // {"text", "blocks"}: Slack, Mattermost, Discord's /slack
 )
 
+// Webhook audiences: who an endpoint speaks for.
+const (
+	// AudienceSubscribers endpoints hear what subscribers hear: public
+	// events only.
+	AudienceSubscribers = "subscribers"
+	// AudienceTeam endpoints (the team's own chat) hear of drafts waiting
+	// and overdue incidents, never of public events.
+	AudienceTeam = "team"
+)
+
 // Webhook is an endpoint that receives signed notifications.
 type Webhook struct {
 	ID             string        `json:"id"`
 	URL            string        `json:"url"`
 	Description    string        `json:"description"`
-	Events         []string      `json:"events"`     // empty means all
+	Audience       string        `json:"audience"`
+	Events         []string      `json:"events"`     // empty means all of its audience's
 	Components     []string      `json:"components"` // empty means all
 	Format         string        `json:"format"`
 	Status         WebhookStatus `json:"status"`
@@ -55,6 +66,7 @@ type WebhookTarget struct {
 type WebhookInput struct {
 	URL         string
 	Description string
+	Audience    string // "" means subscribers
 	Events      []string
 	Components  []string
 	Format      string // "" means statuspage
@@ -103,18 +115,33 @@ func CheckWebhookURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
-func checkEvents(events []string) ([]string, error) {
+// checkEvents checks an event filter against the kinds its audience hears.
+func checkEvents(events []string, audience string) ([]string, error) {
 	out := sortedCopy(events)
+	kinds, families := JobKinds, "incident.*, maintenance.*, component.*"
+	if audience == AudienceTeam {
+		kinds, families = TeamJobKinds, "team.*"
+	}
 	for _, e := range out {
 		family, all := strings.CutSuffix(e, ".*")
-		if all && slices.ContainsFunc(JobKinds, func(k string) bool { return strings.HasPrefix(k, family+".") }) {
+		if all && slices.ContainsFunc(kinds, func(k string) bool { return strings.HasPrefix(k, family+".") }) {
 			continue
 		}
-		if !slices.Contains(JobKinds, e) {
-			return nil, invalid("events", "unknown event %q; use any of %s, or incident.*, maintenance.*, component.*", e, strings.Join(JobKinds, ", "))
+		if !slices.Contains(kinds, e) {
+			return nil, invalid("events", "unknown event %q for a %s webhook; use any of %s, or %s", e, audience, strings.Join(kinds, ", "), families)
 		}
 	}
 	return out, nil
+}
+
+func checkAudience(a string) (string, error) {
+	switch a {
+	case "":
+		return AudienceSubscribers, nil
+	case AudienceSubscribers, AudienceTeam:
+		return a, nil
+	}
+	return "", invalid("audience", "unknown audience %q; use subscribers or team", a)
 }
 
 func checkFormat(f string) (string, error) {
@@ -151,7 +178,11 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (Webhook, st
 		if err != nil {
 			return err
 		}
-		events, err := checkEvents(in.Events)
+		audience, err := checkAudience(in.Audience)
+		if err != nil {
+			return err
+		}
+		events, err := checkEvents(in.Events, audience)
 		if err != nil {
 			return err
 		}
@@ -168,8 +199,8 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (Webhook, st
 		}
 		ev, _ := json.Marshal(events)
 		co, _ := json.Marshal(comps)
-		if _, err := t.exec(`INSERT INTO webhooks (id, url, description, secret, events, components, format, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`, id, u, desc, secret, string(ev), string(co), format, t.now, t.now); err != nil {
+		if _, err := t.exec(`INSERT INTO webhooks (id, url, description, secret, audience, events, components, format, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`, id, u, desc, secret, audience, string(ev), string(co), format, t.now, t.now); err != nil {
 			return err
 		}
 		after, err := t.webhook(id)
@@ -205,7 +236,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id string, p WebhookPatch) (W
 			}
 		}
 		if p.Events != nil {
-			if w.Events, err = checkEvents(*p.Events); err != nil {
+			if w.Events, err = checkEvents(*p.Events, w.Audience); err != nil {
 				return err
 			}
 		}
@@ -341,7 +372,7 @@ func (t *tx) webhook(id string) (Webhook, error) {
 }
 
 func queryWebhooks(ctx context.Context, q querier, cond string, args ...any) ([]WebhookTarget, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, url, description, secret, events, components, format, status, disabled_reason, failing_since, created_at, updated_at FROM webhooks `+cond, args...)
+	rows, err := q.QueryContext(ctx, `SELECT id, url, description, secret, audience, events, components, format, status, disabled_reason, failing_since, created_at, updated_at FROM webhooks `+cond, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +382,7 @@ func queryWebhooks(ctx context.Context, q querier, cond string, args ...any) ([]
 		var w WebhookTarget
 		var ev, co string
 		var failing sql.NullTime
-		if err := rows.Scan(&w.ID, &w.URL, &w.Description, &w.Secret, &ev, &co, &w.Format, &w.Status, &w.DisabledReason, &failing, &w.CreatedAt, &w.UpdatedAt); err != nil {
+		if err := rows.Scan(&w.ID, &w.URL, &w.Description, &w.Secret, &w.Audience, &ev, &co, &w.Format, &w.Status, &w.DisabledReason, &failing, &w.CreatedAt, &w.UpdatedAt); err != nil {
 			return nil, err
 		}
 		if err := errors.Join(json.Unmarshal([]byte(ev), &w.Events), json.Unmarshal([]byte(co), &w.Components)); err != nil {

@@ -154,7 +154,7 @@ func clockStep(label string, at, began time.Time) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
-			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(roundDuration(at.Sub(began)))
+			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(HumanDuration(at.Sub(began)))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/console_clock.templ`, Line: 45, Col: 53}
 			}
@@ -282,7 +282,7 @@ func Report(p ReportPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var11 string
-					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(roundDuration(m.MedianToPublic))
+					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(HumanDuration(m.MedianToPublic))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/console_clock.templ`, Line: 70, Col: 44}
 					}
@@ -295,7 +295,7 @@ func Report(p ReportPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var12 string
-					templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(roundDuration(m.WorstToPublic))
+					templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(HumanDuration(m.WorstToPublic))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/console_clock.templ`, Line: 71, Col: 43}
 					}

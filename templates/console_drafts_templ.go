@@ -167,7 +167,7 @@ func DraftsSection(c Console, drafts []DraftCard, comps map[string]store.Compone
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var9 string
-			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(sourceName(d.Draft.Source))
+			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(SourceName(d.Draft.Source))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/console_drafts.templ`, Line: 28, Col: 61}
 			}
@@ -482,7 +482,7 @@ func DraftDetail(p DraftForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var23 string
-			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(sourceName(p.Draft.Source))
+			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(SourceName(p.Draft.Source))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/console_drafts.templ`, Line: 90, Col: 41}
 			}

@@ -247,8 +247,8 @@ func Ago(now, t time.Time) string {
 	return strconv.Itoa(days) + " days ago"
 }
 
-// sourceName is who proposed a draft, as a commander reads it.
-func sourceName(source string) string {
+// SourceName is who proposed a draft, as a commander reads it.
+func SourceName(source string) string {
 	if source == "alertmanager" {
 		return "Alertmanager"
 	}
@@ -298,7 +298,7 @@ func chartBars(months []store.ClockMonth) []chartBar {
 	for i, m := range months {
 		wh, mh := h(m.WorstToPublic), h(m.MedianToPublic)
 		out[i] = chartBar{X: 20 + i*60, WorstY: 120 - wh, WorstH: wh, MedianY: 120 - mh, MedianH: mh,
-			Label: m.Month.Format("Jan"), Scale: "top: " + roundDuration(tallest)}
+			Label: m.Month.Format("Jan"), Scale: "top: " + HumanDuration(tallest)}
 	}
 	return out
 }
@@ -308,14 +308,14 @@ func orDash(d time.Duration) string {
 	if d == 0 {
 		return "—"
 	}
-	return roundDuration(d)
+	return HumanDuration(d)
 }
 
 // clockSummary says an incident's time to tell in a sentence.
 func clockSummary(c store.IncidentClock) string {
-	s := "First public update " + roundDuration(c.ToPublic()) + " after the impact began"
+	s := "First public update " + HumanDuration(c.ToPublic()) + " after the impact began"
 	if d, ok := c.ToFirstDelivery(); ok {
-		return s + "; first subscriber reached " + roundDuration(d) + " after it."
+		return s + "; first subscriber reached " + HumanDuration(d) + " after it."
 	}
 	return s + "; no subscriber reached yet."
 }
@@ -331,7 +331,7 @@ func CommunicationTimeline(c store.IncidentClock) string {
 		}
 		fmt.Fprintf(&b, "- %s: %s", at.UTC().Format("Jan 2, 15:04 UTC"), label)
 		if d := at.Sub(c.ImpactBegan); d >= time.Minute {
-			fmt.Fprintf(&b, " (%s after the impact began)", roundDuration(d))
+			fmt.Fprintf(&b, " (%s after the impact began)", HumanDuration(d))
 		}
 		b.WriteString("\n")
 	}

@@ -113,8 +113,8 @@ type IncidentForm struct {
 	Errors     FormErrors
 	// Clock and Alerts are an existing incident's time-to-tell and the
 	// alerts behind it.
-	Clock  *store.IncidentClock
-	Alerts []store.AlertInfo
+	Clock      *store.IncidentClock
+	Alerts     []store.AlertInfo
 	Components map[string]store.Component
 }
 

@@ -33,6 +33,11 @@ type EmailView struct {
 	ConfirmURL     string
 	ManageURL      string
 	UnsubscribeURL string
+	// Team marks an email to a commander or admin about the team's work
+	// (a draft waiting, an incident overdue), not a subscriber's
+	// notification; AccountURL is where they choose which they get.
+	Team       bool
+	AccountURL string
 }
 
 // EmailComponent is a component an email mentions, with its status in words.
@@ -84,7 +89,9 @@ Affected components:
 {{.LinkText}}: {{.LinkURL}}
 
 --
-You receive this because you subscribed to {{.Site.Name}} status updates.
+{{if .Team}}You receive this because you are a commander of the {{.Site.Name}} status page.
+Choose which team emails you get: {{.AccountURL}}
+{{else}}You receive this because you subscribed to {{.Site.Name}} status updates.
 Manage your subscription: {{.ManageURL}}
 Unsubscribe: {{.UnsubscribeURL}}
-{{end}}`))
+{{end}}{{end}}`))

@@ -61,15 +61,16 @@ func dayTitle(d store.UptimeDay) string {
 	}
 	s := d.Date.Format("Jan 2, 2006") + ": " + d.Worst.Label()
 	if d.MajorOutage > 0 {
-		s += ", major outage " + roundDuration(d.MajorOutage)
+		s += ", major outage " + HumanDuration(d.MajorOutage)
 	}
 	if d.PartialOutage > 0 {
-		s += ", partial outage " + roundDuration(d.PartialOutage)
+		s += ", partial outage " + HumanDuration(d.PartialOutage)
 	}
 	return s
 }
 
-func roundDuration(d time.Duration) string {
+// HumanDuration is a duration as people say it: "5 min", "1 h 10 min".
+func HumanDuration(d time.Duration) string {
 	if d < time.Minute {
 		return "under a minute"
 	}
@@ -107,7 +108,7 @@ func duration(from time.Time, until *time.Time) string {
 	if until == nil {
 		return ""
 	}
-	return roundDuration(until.Sub(from))
+	return HumanDuration(until.Sub(from))
 }
 
 // timeValue is a moment and how to write it for people.
