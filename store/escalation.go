@@ -62,7 +62,7 @@ const BuiltinHoldingStatement = "We are investigating reports of problems with {
 // checkEscalationWait refuses a duration outside the policy's bounds.
 func checkEscalationWait(field string, d time.Duration) error {
 	if d < minEscalationWait || d > maxEscalationWait {
-		return invalid(field, "is %s; use between 1 minute and 7 days", d)
+		return invalid(field, "is %s; use between 1 minute and 7 days", minutesText(d))
 	}
 	return nil
 }
@@ -86,10 +86,18 @@ func (p EscalationPolicy) Check() error {
 			return err
 		}
 		if d < p.RemindAfter {
-			return invalid(field, "is %s, shorter than remind_after (%s): the commanders must be reminded before Herald publishes for them", d, p.RemindAfter)
+			return invalid(field, "is %s, shorter than remind_after (%s): the commanders must be reminded before Herald publishes for them", minutesText(d), minutesText(p.RemindAfter))
 		}
 	}
 	return nil
+}
+
+// minutesText is a duration in the minutes the policy is set in.
+func minutesText(d time.Duration) string {
+	if d%time.Minute != 0 || d < time.Minute {
+		return d.String()
+	}
+	return fmt.Sprintf("%d min", d/time.Minute)
 }
 
 // PublishAfterFor is how long a draft of impact may wait before the holding

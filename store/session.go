@@ -90,23 +90,18 @@ func (s *Store) SessionUser(ctx context.Context, raw string, p SessionPolicy) (S
 	}
 	key := sessionKey(raw)
 	var sess Session
-	var u User
-	var last, disabled sql.NullTime
-	err := s.read.QueryRowContext(ctx, `SELECT s.user_id, s.created_at, s.last_seen_at, s.ip, s.user_agent,
-			u.id, u.email, u.name, u.role, u.must_change_password, u.created_at, u.updated_at, u.last_sign_in_at, u.disabled_at
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`, key).
-		Scan(&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.IP, &sess.UserAgent,
-			&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled)
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u")+`, s.user_id, s.created_at, s.last_seen_at, s.ip, s.user_agent
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`, key),
+		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.IP, &sess.UserAgent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, ErrNoSession
 	}
 	if err != nil {
 		return Session{}, User{}, fmt.Errorf("store: session: %w", err)
 	}
-	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)
 	sess.Key = hex.EncodeToString(key)
 	now := s.now()
-	if disabled.Valid || (p.Idle > 0 && now.Sub(sess.LastSeenAt) > p.Idle) || (p.Max > 0 && now.Sub(sess.CreatedAt) > p.Max) {
+	if !u.Active() || (p.Idle > 0 && now.Sub(sess.LastSeenAt) > p.Idle) || (p.Max > 0 && now.Sub(sess.CreatedAt) > p.Max) {
 		if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, key); err != nil {
 			return Session{}, User{}, fmt.Errorf("store: end expired session: %w", err)
 		}

@@ -119,10 +119,21 @@ var ErrBadCredentials = errors.New("the email or password is not right")
 
 const userColumns = `id, email, name, role, must_change_password, created_at, updated_at, last_sign_in_at, disabled_at, notify_drafts, notify_overdue`
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+// userColumnsOf is userColumns of the table named as alias in a join.
+func userColumnsOf(alias string) string {
+	cols := strings.Split(userColumns, ", ")
+	for i := range cols {
+		cols[i] = alias + "." + cols[i]
+	}
+	return strings.Join(cols, ", ")
+}
+
+// scanUser scans userColumns and then, into more, whatever the query
+// selected after them.
+func scanUser(row interface{ Scan(...any) error }, more ...any) (User, error) {
 	var u User
 	var last, disabled sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, &u.NotifyDrafts, &u.NotifyOverdue); err != nil {
+	if err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, &u.NotifyDrafts, &u.NotifyOverdue}, more...)...); err != nil {
 		return User{}, err
 	}
 	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)
@@ -500,13 +511,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 }
 
 func scanUserWithHash(row *sql.Row, hash *string) (User, error) {
-	var u User
-	var last, disabled sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, &u.NotifyDrafts, &u.NotifyOverdue, hash); err != nil {
-		return User{}, err
-	}
-	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)
-	return u, nil
+	return scanUser(row, hash)
 }
 
 // SetPassword sets a user's password directly, without the one-time step.

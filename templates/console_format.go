@@ -345,3 +345,11 @@ func CommunicationTimeline(c store.IncidentClock) string {
 	b.WriteString("\n" + clockSummary(c) + "\n")
 	return b.String()
 }
+
+// audienceLabel says who a webhook speaks for.
+func audienceLabel(a string) string {
+	if a == store.AudienceTeam {
+		return "The team"
+	}
+	return "Subscribers"
+}

@@ -51,7 +51,7 @@ type AccountPage struct {
 // DashboardPage is the console's first page.
 type DashboardPage struct {
 	Console      Console
-	Open         []store.Incident
+	Open         OpenIncidents
 	Maintenance  []store.Maintenance
 	Groups       []GroupView
 	Components   map[string]store.Component
@@ -73,6 +73,10 @@ type DraftForm struct {
 	Draft  store.Incident
 	Alerts []store.AlertInfo
 	Now    time.Time
+	// RemindAt is when the escalation policy reminds the team of it;
+	// PublishAt when it publishes the holding statement (nil: never).
+	RemindAt  time.Time
+	PublishAt *time.Time
 }
 
 // NotificationHealth summarises delivery for the dashboard.
@@ -116,6 +120,8 @@ type IncidentForm struct {
 	Clock      *store.IncidentClock
 	Alerts     []store.AlertInfo
 	Components map[string]store.Component
+	// Next is where an existing open incident stands against its promise.
+	Next *NextUpdate
 }
 
 // IncidentsPage lists incidents in the console.
@@ -309,7 +315,8 @@ type SubscriberPage struct {
 type WebhooksPage struct {
 	Console    Console
 	Webhooks   []store.Webhook
-	Events     []string
+	Events     []string // what a subscriber webhook can filter on
+	TeamEvents []string // and a team webhook
 	Groups     []ChoiceGroup
 	Components map[string]store.Component
 	New        store.WebhookInput
@@ -334,4 +341,62 @@ type ReportPage struct {
 	Console Console
 	Since   time.Time
 	Months  []store.ClockMonth
+}
+
+// OpenIncidents are the dashboard's open incidents, each with where it
+// stands against its promise; the console script fetches the section again
+// every few seconds, so the countdown runs and "overdue" appears unasked.
+type OpenIncidents struct {
+	Incidents  []store.Incident
+	Next       map[string]NextUpdate
+	Components map[string]store.Component
+}
+
+// NextUpdate is where an open incident stands against the next update it
+// promised, or, with no promise, against the policy's stale_after.
+type NextUpdate struct {
+	Due        *time.Time // the promise, if one was made
+	Overdue    bool
+	Since      time.Time // when it became (or becomes) overdue
+	LastUpdate time.Time
+	Now        time.Time
+}
+
+// NextUpdateOf works out inc's NextUpdate by the policy's one rule.
+func NextUpdateOf(inc store.Incident, p store.EscalationPolicy, now time.Time) NextUpdate {
+	o, overdue := p.Overdue(inc, now)
+	return NextUpdate{Due: inc.NextUpdateAt, Overdue: overdue, Since: o.Since, LastUpdate: o.LastUpdate, Now: now}
+}
+
+// Text says it in a few words: "due in 12 min (11:30 UTC)", "overdue by
+// 5 min", "no update for 1 h 5 min".
+func (n NextUpdate) Text() string {
+	switch {
+	case n.Overdue && n.Due != nil:
+		return "Overdue by " + HumanDuration(n.Now.Sub(*n.Due)) + " (promised " + n.Due.UTC().Format("15:04 UTC") + ")"
+	case n.Overdue:
+		return "No update for " + HumanDuration(n.Now.Sub(n.LastUpdate))
+	case n.Due != nil:
+		return "Due in " + HumanDuration(n.Due.Sub(n.Now)) + " (" + n.Due.UTC().Format("15:04 UTC") + ")"
+	}
+	return "None promised; last update " + HumanDuration(n.Now.Sub(n.LastUpdate)) + " ago"
+}
+
+// SettingsPage is the admins' settings: the escalation policy.
+type SettingsPage struct {
+	Console   Console
+	Policy    PolicyValues
+	Saved     bool // the policy was saved in the console (else: start flags)
+	Templates []store.IncidentTemplate
+	Builtin   string // the built-in holding statement
+	Errors    FormErrors
+}
+
+// PolicyValues is the escalation policy as the form holds it: minutes as
+// typed, "" for never.
+type PolicyValues struct {
+	RemindAfter     string
+	StaleAfter      string
+	PublishAfter    map[store.Impact]string
+	HoldingTemplate string
 }

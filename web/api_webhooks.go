@@ -15,6 +15,7 @@ import (
 type webhookRequest struct {
 	URL         string   `json:"url"`
 	Description string   `json:"description"`
+	Audience    string   `json:"audience"` // subscribers (default) or team
 	Events      []string `json:"events"`
 	Components  []string `json:"components"`
 	Format      string   `json:"format"`
@@ -80,7 +81,7 @@ func (s *Server) apiCreateWebhook(c echo.Context) error {
 		return err
 	}
 	w, secret, err := s.store.CreateWebhook(c.Request().Context(), store.WebhookInput{
-		URL: req.URL, Description: req.Description, Events: req.Events, Components: req.Components, Format: req.Format})
+		URL: req.URL, Description: req.Description, Audience: req.Audience, Events: req.Events, Components: req.Components, Format: req.Format})
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,15 @@ func (s *Server) consoleChangePassword(c echo.Context) error {
 	return done(c, "/console", "password-changed")
 }
 
+// consoleAccountNotifications saves which team emails the user gets.
+func (s *Server) consoleAccountNotifications(c echo.Context) error {
+	drafts, overdue := c.FormValue("notify_drafts") == "on", c.FormValue("notify_overdue") == "on"
+	if _, err := s.store.UpdateUser(c.Request().Context(), userOf(c).ID, store.UserPatch{NotifyDrafts: &drafts, NotifyOverdue: &overdue}); err != nil {
+		return err
+	}
+	return done(c, "/console/account", "notifications-saved")
+}
+
 func (s *Server) consoleSignOutEverywhere(c echo.Context) error {
 	if _, err := s.store.EndUserSessions(c.Request().Context(), userOf(c).ID); err != nil {
 		return err

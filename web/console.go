@@ -48,6 +48,10 @@ var flashes = map[string]string{
 	"delivery-replayed":    "Delivery queued to be sent again.",
 	"password-changed":     "Your password is changed; your other sessions are signed out.",
 	"change-password":      "",
+	"notifications-saved":  "Team emails saved.",
+	"policy-saved":         "Escalation policy saved. It applies from the next minute.",
+	"draft-held":           "Draft held: the escalation policy will not publish it. Publish or discard it when you are ready.",
+	"draft-released":       "Hold released: the escalation policy may publish the holding statement again.",
 }
 
 // consoleView is the part every console page shares.

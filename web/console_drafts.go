@@ -132,7 +132,16 @@ func (s *Server) draftPage(c echo.Context, status int, d store.Incident, v incid
 	if err != nil {
 		return err
 	}
-	return s.render(c, status, templates.DraftDetail(templates.DraftForm{IncidentForm: f, Draft: d, Alerts: alerts[d.ID], Now: s.store.Now()}))
+	policy, err := s.escalationPolicy(c)
+	if err != nil {
+		return err
+	}
+	page := templates.DraftForm{IncidentForm: f, Draft: d, Alerts: alerts[d.ID], Now: s.store.Now(), RemindAt: d.CreatedAt.Add(policy.RemindAfter)}
+	if after, ok := policy.PublishAfterFor(d.Impact); ok {
+		at := d.CreatedAt.Add(after)
+		page.PublishAt = &at
+	}
+	return s.render(c, status, templates.DraftDetail(page))
 }
 
 // consolePublishDraft publishes a draft with the commander's words.
@@ -160,11 +169,8 @@ func (s *Server) consolePublishDraft(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/incidents/"+inc.ID, "draft-published")
 	}
-	var conflict *store.ConflictError
-	if errors.As(err, &conflict) {
-		// Another commander got there first: nothing was published twice.
-		return s.render(c, http.StatusConflict, templates.ConsoleNotice(s.consoleView(c, "dashboard"), "Already published", conflict.Message,
-			"/console/incidents/"+d.ID, "See the incident"))
+	if page, ok := s.alreadyPublished(c, d.ID, err); ok {
+		return page
 	}
 	errs, err := formErrors(err, "")
 	if err != nil {
@@ -179,4 +185,41 @@ func (s *Server) consoleDiscardDraft(c echo.Context) error {
 		return err
 	}
 	return done(c, "/console", "draft-discarded")
+}
+
+// alreadyPublished answers a conflict over a draft another commander (or
+// the escalation policy) has just published: 409, in words, with the way
+// to the incident. Nothing was done twice.
+func (s *Server) alreadyPublished(c echo.Context, id string, err error) (error, bool) {
+	var conflict *store.ConflictError
+	if !errors.As(err, &conflict) {
+		return nil, false
+	}
+	return s.render(c, http.StatusConflict, templates.ConsoleNotice(s.consoleView(c, "dashboard"), "Already published", conflict.Message,
+		"/console/incidents/"+id, "See the incident")), true
+}
+
+// consoleHoldDraft stops the escalation policy from publishing a draft's
+// holding statement: a commander is on it.
+func (s *Server) consoleHoldDraft(c echo.Context) error {
+	id := c.Param("id")
+	if _, err := s.store.HoldDraft(c.Request().Context(), id, c.FormValue("reason")); err != nil {
+		if page, ok := s.alreadyPublished(c, id, err); ok {
+			return page
+		}
+		return err
+	}
+	return done(c, "/console/drafts/"+id, "draft-held")
+}
+
+// consoleReleaseDraft lifts a hold.
+func (s *Server) consoleReleaseDraft(c echo.Context) error {
+	id := c.Param("id")
+	if _, err := s.store.ReleaseDraft(c.Request().Context(), id); err != nil {
+		if page, ok := s.alreadyPublished(c, id, err); ok {
+			return page
+		}
+		return err
+	}
+	return done(c, "/console/drafts/"+id, "draft-released")
 }

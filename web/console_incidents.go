@@ -40,10 +40,52 @@ func (s *Server) consoleDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	next, err := s.openIncidents(c, open, comps)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, templates.Dashboard(templates.DashboardPage{
-		Console: s.consoleView(c, "dashboard"), Open: open, Maintenance: maint, Groups: groups, Components: comps, Overall: overall,
+		Console: s.consoleView(c, "dashboard"), Open: next, Maintenance: maint, Groups: groups, Components: comps, Overall: overall,
 		Notification: health, Drafts: drafts, Now: s.store.Now(),
 	}))
+}
+
+// openIncidents pairs the open incidents with their next update due.
+func (s *Server) openIncidents(c echo.Context, open []store.Incident, comps map[string]store.Component) (templates.OpenIncidents, error) {
+	policy, err := s.escalationPolicy(c)
+	if err != nil {
+		return templates.OpenIncidents{}, err
+	}
+	now := s.store.Now()
+	o := templates.OpenIncidents{Incidents: open, Components: comps, Next: make(map[string]templates.NextUpdate, len(open))}
+	for _, inc := range open {
+		o.Next[inc.ID] = templates.NextUpdateOf(inc, policy, now)
+	}
+	return o, nil
+}
+
+// consoleDashboardOpen is the dashboard's open incidents alone, fetched
+// again every few seconds by the console script.
+func (s *Server) consoleDashboardOpen(c echo.Context) error {
+	open, err := s.store.ListIncidents(c.Request().Context(), store.IncidentFilter{Unresolved: true, Limit: 100})
+	if err != nil {
+		return err
+	}
+	comps, err := s.componentsByID(c)
+	if err != nil {
+		return err
+	}
+	o, err := s.openIncidents(c, open, comps)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.OpenIncidentsSection(o))
+}
+
+// escalationPolicy is the policy in force: saved in the console, or the
+// one Herald was started with.
+func (s *Server) escalationPolicy(c echo.Context) (store.EscalationPolicy, error) {
+	return s.store.EscalationPolicy(c.Request().Context(), s.cfg.Escalation)
 }
 
 // notificationHealth is what the dashboard says about delivery: messages
@@ -283,6 +325,14 @@ func (s *Server) withClock(c echo.Context, f *templates.IncidentForm) error {
 		return err
 	}
 	f.Clock, f.Alerts = &clock, alerts[f.Incident.ID]
+	if f.Incident.Open() {
+		policy, err := s.escalationPolicy(c)
+		if err != nil {
+			return err
+		}
+		next := templates.NextUpdateOf(*f.Incident, policy, s.store.Now())
+		f.Next = &next
+	}
 	return nil
 }
 

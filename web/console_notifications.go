@@ -142,7 +142,13 @@ func webhookInput(c echo.Context) (store.WebhookInput, error) {
 	if err != nil {
 		return store.WebhookInput{}, err
 	}
-	return store.WebhookInput{URL: form.Get("url"), Description: form.Get("description"), Events: form["events"],
+	// Each audience has its own event boxes; the chosen audience's count.
+	audience := form.Get("audience")
+	events := form["events"]
+	if audience == store.AudienceTeam {
+		events = form["team_events"]
+	}
+	return store.WebhookInput{URL: form.Get("url"), Description: form.Get("description"), Audience: audience, Events: events,
 		Components: form["components"], Format: form.Get("format")}, nil
 }
 
@@ -166,7 +172,7 @@ func (s *Server) webhooksPage(c echo.Context, status int, view templates.Webhook
 	for _, id := range view.New.Components {
 		checked[id] = true
 	}
-	view.Console, view.Webhooks, view.Events = s.consoleView(c, "webhooks"), list, store.JobKinds
+	view.Console, view.Webhooks, view.Events, view.TeamEvents = s.consoleView(c, "webhooks"), list, store.JobKinds, store.TeamJobKinds
 	if view.Groups, view.Components, err = s.choiceGroups(ctx, nil, checked); err != nil {
 		return err
 	}

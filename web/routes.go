@@ -144,6 +144,7 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/account", store.RoleViewer, s.consoleAccount)
 	con.POST("/account/password", store.RoleViewer, s.consoleChangePassword)
 	con.POST("/account/sign-out-everywhere", store.RoleViewer, s.consoleSignOutEverywhere)
+	con.POST("/account/notifications", store.RoleCommander, s.consoleAccountNotifications)
 
 	con.GET("/incidents", store.RoleViewer, s.consoleIncidents)
 	con.GET("/incidents/new", store.RoleCommander, s.consoleNewIncident)
@@ -151,10 +152,13 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/preview", store.RoleCommander, s.consolePreview)
 	con.GET("/incidents/:id", store.RoleViewer, s.consoleIncident)
 	con.GET("/dashboard/drafts", store.RoleViewer, s.consoleDashboardDrafts)
+	con.GET("/dashboard/open", store.RoleViewer, s.consoleDashboardOpen)
 	con.GET("/report", store.RoleViewer, s.consoleReport)
 	con.GET("/drafts/:id", store.RoleViewer, s.consoleDraft)
 	con.POST("/drafts/:id/publish", store.RoleCommander, s.consolePublishDraft)
 	con.POST("/drafts/:id/discard", store.RoleCommander, s.consoleDiscardDraft)
+	con.POST("/drafts/:id/hold", store.RoleCommander, s.consoleHoldDraft)
+	con.POST("/drafts/:id/release", store.RoleCommander, s.consoleReleaseDraft)
 	con.POST("/incidents/:id/updates", store.RoleCommander, s.consolePostUpdate)
 	con.GET("/incidents/:id/postmortem", store.RoleViewer, s.consolePostmortem)
 	con.POST("/incidents/:id/postmortem", store.RoleCommander, s.consoleSavePostmortem)
@@ -218,6 +222,8 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/tokens", store.RoleAdmin, s.consoleTokens)
 	con.POST("/tokens", store.RoleAdmin, s.consoleCreateToken)
 	con.POST("/tokens/:id/revoke", store.RoleAdmin, s.consoleRevokeToken)
+	con.GET("/settings", store.RoleAdmin, s.consoleSettings)
+	con.POST("/settings/escalation", store.RoleAdmin, s.consoleSaveEscalation)
 
 	// Unknown API paths answer in the API's error shape, authenticated or not.
 	e.Any("/api/*", func(c echo.Context) error {

@@ -48,6 +48,10 @@ type Config struct {
 	MetricsPublic bool
 	// Alertmanager says how alerts become incidents.
 	Alertmanager AlertmanagerConfig
+	// Escalation is the escalation policy Herald was started with: it
+	// applies until an admin saves one in the console's settings. Zero
+	// means store.DefaultEscalationPolicy.
+	Escalation store.EscalationPolicy
 	// Subscriptions offers the public email subscribe form; set it when
 	// email delivery is configured.
 	Subscriptions bool
@@ -148,6 +152,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	}
 	if cfg.SessionMax <= 0 {
 		cfg.SessionMax = 7 * 24 * time.Hour
+	}
+	if cfg.Escalation.RemindAfter == 0 {
+		cfg.Escalation = store.DefaultEscalationPolicy()
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if err := cfg.Alertmanager.Normalize(); err != nil {

@@ -70,7 +70,14 @@ func (b *syncBuffer) String() string {
 // URL, what it printed, and a func that stops it.
 func startServe(t *testing.T, args ...string) (string, *syncBuffer, func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	return startServeCtx(t, context.Background(), args...)
+}
+
+// startServeCtx is startServe with a context, which may carry a store
+// clock (storeClockKey).
+func startServeCtx(t *testing.T, parent context.Context, args ...string) (string, *syncBuffer, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(parent)
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {

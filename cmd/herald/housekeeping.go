@@ -11,14 +11,18 @@ import (
 )
 
 // housekeeping is Herald's own clockwork: it starts and completes scheduled
-// maintenance on time and prunes what is kept only for a while. It runs
+// maintenance on time, applies the escalation policy (drafts waiting,
+// incidents overdue) and prunes what is kept only for a while. It runs
 // beside the HTTP server and the dispatcher rather than inside either, so
 // that with several replicas exactly one of them can run it.
 type housekeeping struct {
 	st  *store.Store
 	log *slog.Logger
-	// maintenanceEvery is how often due maintenance windows are moved on.
+	// maintenanceEvery is how often due maintenance windows are moved on
+	// and the escalation policy is applied.
 	maintenanceEvery time.Duration
+	// escalation is the policy until one is saved in the console.
+	escalation store.EscalationPolicy
 	// pruneEvery is how often the change feed and old jobs are pruned.
 	pruneEvery time.Duration
 	// keepEvents is how many change-feed events are kept for reconnecting
@@ -31,7 +35,8 @@ type housekeeping struct {
 
 func newHousekeeping(st *store.Store, log *slog.Logger) *housekeeping {
 	return &housekeeping{st: st, log: log.With("component", "housekeeping"),
-		maintenanceEvery: 15 * time.Second, pruneEvery: time.Minute, keepEvents: 10000, keepJobs: notify.OutboxRetention}
+		maintenanceEvery: 15 * time.Second, pruneEvery: time.Minute, keepEvents: 10000, keepJobs: notify.OutboxRetention,
+		escalation: store.DefaultEscalationPolicy()}
 }
 
 // run works until ctx ends, on whichever replica leads (store.Lead): the
@@ -67,7 +72,10 @@ func (h *housekeeping) run(ctx context.Context) {
 		return true
 	}
 	if leading() {
-		h.advance(ctx) // a window due while Herald was down starts now, not in 15 s
+		// A window due while Herald was down starts now, not in 15 s; a
+		// reminder due meanwhile is sent now, once.
+		h.advance(ctx)
+		h.escalate(ctx)
 	}
 	maintenance := time.NewTicker(h.maintenanceEvery)
 	defer maintenance.Stop()
@@ -80,6 +88,7 @@ func (h *housekeeping) run(ctx context.Context) {
 		case <-maintenance.C:
 			if leading() {
 				h.advance(ctx)
+				h.escalate(ctx)
 			}
 		case <-prune.C:
 			if leading() {
@@ -95,6 +104,29 @@ func (h *housekeeping) advance(ctx context.Context) {
 		h.logErr(ctx, "advance maintenance", err)
 	} else if n > 0 {
 		h.log.Info("moved scheduled maintenance on", "windows", n)
+	}
+}
+
+// escalate applies the escalation policy saved in the console, or the one
+// Herald was started with.
+func (h *housekeeping) escalate(ctx context.Context) {
+	p, err := h.st.EscalationPolicy(ctx, h.escalation)
+	if err != nil {
+		h.logErr(ctx, "read the escalation policy", err)
+		return
+	}
+	e, err := h.st.Escalate(ctx, p)
+	if err != nil {
+		h.logErr(ctx, "apply the escalation policy", err)
+	}
+	for _, id := range e.Reminded {
+		h.log.Info("reminded the team of a draft waiting", "draft", id)
+	}
+	for _, id := range e.Published {
+		h.log.Warn("published a holding statement for a draft nobody published", "incident", id)
+	}
+	for _, id := range e.Overdue {
+		h.log.Info("told the team an incident is overdue", "incident", id)
 	}
 }
 

@@ -197,13 +197,28 @@ func (s *stream) next(t *testing.T) event {
 	return event{}
 }
 
-// relay is an SMTP server that counts the messages each recipient gets.
+// relay is an SMTP server that counts the messages each recipient gets,
+// and keeps them.
 type relay struct {
 	addr  string
 	delay time.Duration
 	mu    sync.Mutex
 	got   map[string]int
 	total int
+	mail  []relayed
+}
+
+// relayed is one message as the relay received it.
+type relayed struct {
+	to  []string
+	raw []byte
+}
+
+// messages is every message received so far.
+func (r *relay) messages() []relayed {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]relayed(nil), r.mail...)
 }
 
 func newRelay(t *testing.T, delay time.Duration) *relay {
@@ -249,7 +264,8 @@ func (s *relaySession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 func (s *relaySession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
+	raw, err := io.ReadAll(r)
+	if err != nil {
 		return err
 	}
 	time.Sleep(s.r.delay) // a relay that takes its time: the fan-out is still going when a replica dies
@@ -258,6 +274,7 @@ func (s *relaySession) Data(r io.Reader) error {
 		s.r.got[to]++
 		s.r.total++
 	}
+	s.r.mail = append(s.r.mail, relayed{to: s.to, raw: raw})
 	s.r.mu.Unlock()
 	s.to = nil
 	return nil

@@ -35,6 +35,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sessionMax := fs.String("session-max", "168h", "console sessions end this long after sign-in, however active")
 	integrations := addIntegrationFlags(fs)
 	notifyOpts := addNotifyFlags(fs)
+	escalation := addEscalationFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	eco, err := integrations.parse()
+	if err != nil {
+		return err
+	}
+	policy, err := escalation.parse()
 	if err != nil {
 		return err
 	}
@@ -65,6 +70,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	if now, ok := ctx.Value(storeClockKey{}).(func() time.Time); ok {
+		st.SetClock(now)
+	}
+	if id := policy.HoldingTemplate; id != "" {
+		if _, err := st.GetIncidentTemplate(ctx, id); err != nil {
+			return fmt.Errorf("--holding-template %q: %w", id, err)
+		}
+	}
 
 	if *demo {
 		filled, err := dataset.Demo(ctx, st)
@@ -103,7 +116,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Subscriptions: emailOn, WebhookGuard: guard,
 		MaxStreamsPerIP: *maxStreams, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge,
 		MirrorDir: *mirrorDir, SharedMaxAge: cdnAge(*cdnMaxAge),
-		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager}, st)
+		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager, Escalation: policy}, st)
 	if err != nil {
 		return err
 	}
@@ -138,7 +151,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { dispatched <- dispatcher.Run(ctx) }()
 	housekept := make(chan struct{})
 	hk := newHousekeeping(st, logger)
-	hk.maintenanceEvery = *housekeepingEvery
+	hk.maintenanceEvery, hk.escalation = *housekeepingEvery, policy
 	go func() { defer close(housekept); hk.run(ctx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(web.CoalescingListener(ln)) }()
@@ -167,6 +180,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return nil
 }
+
+// storeClockKey carries a clock for the store in the context given to
+// cmdServe: tests of the whole server move time with it (an escalation
+// five minutes later, in a moment). Nothing else sets it.
+type storeClockKey struct{}
 
 // firstStartToken creates an API token when the database has never had one,
 // so a new user can start using the API; it returns "" otherwise.
