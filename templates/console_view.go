@@ -61,6 +61,11 @@ type DashboardPage struct {
 	Now          time.Time // the store's clock, for ages
 }
 
+// DraftCardsInFull is how many drafts the dashboard shows as cards with
+// their alerts; the rest, in an alert storm, are one row each (each opens
+// its own page with everything).
+const DraftCardsInFull = 10
+
 // DraftCard is a draft on the dashboard, with the alerts behind it.
 type DraftCard struct {
 	Draft  store.Incident

@@ -43,6 +43,37 @@ func (s *Server) apiDiscardDraft(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// holdRequest is why a commander holds a draft (optional).
+type holdRequest struct {
+	Reason string `json:"reason"`
+}
+
+// apiHoldDraft is POST /api/v1/incidents/{id}/hold: the escalation policy
+// will not publish the draft's holding statement; a draft already
+// published is a 409.
+func (s *Server) apiHoldDraft(c echo.Context) error {
+	var req holdRequest
+	if c.Request().ContentLength != 0 {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	d, err := s.store.HoldDraft(c.Request().Context(), c.Param("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+// apiReleaseDraft is DELETE /api/v1/incidents/{id}/hold.
+func (s *Server) apiReleaseDraft(c echo.Context) error {
+	d, err := s.store.ReleaseDraft(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
 // refuseDraft guards the routes that change a published incident: on a
 // draft they would otherwise answer "not found" about an incident the list
 // just showed.

@@ -16,16 +16,17 @@ import (
 // the commander can edit, or discarded. A draft is the first sign of
 // trouble; leaving it unseen is the failure Herald exists to prevent.
 
-// draftCards are the dashboard's drafts, newest first, with their alerts.
+// draftCards are the dashboard's drafts, newest first; the newest
+// templates.DraftCardsInFull come with their alerts.
 func (s *Server) draftCards(c echo.Context) ([]templates.DraftCard, error) {
 	ctx := c.Request().Context()
 	drafts, err := s.store.ListDrafts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(drafts))
-	for i, d := range drafts {
-		ids[i] = d.ID
+	ids := make([]string, 0, templates.DraftCardsInFull)
+	for _, d := range drafts[:min(len(drafts), templates.DraftCardsInFull)] {
+		ids = append(ids, d.ID)
 	}
 	alerts, err := s.store.Alerts(ctx, ids)
 	if err != nil {

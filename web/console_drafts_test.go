@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -215,4 +216,31 @@ func TestConsoleTimeToTell(t *testing.T) {
 	if h.GetSampleCount() != 1 || h.GetSampleSum() != 47*60 {
 		t.Errorf("/metrics time to public: %d incidents, %v s; want 1 and 2820", h.GetSampleCount(), h.GetSampleSum())
 	}
+}
+
+// In an alert storm the dashboard keeps every draft in sight: the newest
+// as cards with their alerts, the rest one row each.
+func TestConsoleDashboardManyDrafts(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	for i := range 12 {
+		if _, err := ts.store.ApplyAlerts(t.Context(), store.AlertBatch{GroupKey: fmt.Sprint("g", i), Name: fmt.Sprint("Alert storm ", i), OnResolved: store.Resolved,
+			Alerts: []store.Alert{{Fingerprint: fmt.Sprint("f", i), Title: "Errors", Component: api.ID, Status: store.PartialOutage, Firing: true}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	viewer := ts.signedIn(t, ts.addUser(t, "viewer@example.com", store.RoleViewer))
+	p := viewer.get("/console")
+	if n := p.Doc.Find("#drafts .draft-card").Length(); n != 10 {
+		t.Errorf("%d draft cards, want the 10 newest", n)
+	}
+	rows := p.Doc.Find("#drafts .more-drafts tbody tr")
+	if rows.Length() != 2 || !strings.Contains(text(p.Doc.Find("#drafts .more-drafts caption")), "2 more drafts") {
+		t.Errorf("%d compact rows (%q), want the 2 oldest", rows.Length(), text(p.Doc.Find("#drafts .more-drafts caption")))
+	}
+	if href, _ := rows.First().Find("a").Attr("href"); !strings.HasPrefix(href, "/console/drafts/") {
+		t.Errorf("a compact row links to %q, want its draft page", href)
+	}
+	checkAccessible(t, "/console", p.Doc)
 }

@@ -222,3 +222,31 @@ func TestAPITeamWebhooks(t *testing.T) {
 		t.Errorf("%d webhooks after the refusals, want 1", len(list))
 	}
 }
+
+// The API holds and releases a draft too; holding one already published is
+// a 409 with a clear message, and a reason too long is refused.
+func TestAPIHoldDraft(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.createComponent(t, "API", nil)
+	_, res := ts.alert(t, fixture(t, "firing.json"))
+	path := "/api/v1/incidents/" + res.IncidentID + "/hold"
+	var held store.Incident
+	ts.mustCall(t, http.StatusOK, "POST", path, map[string]any{"reason": "on it"}, &held)
+	if held.Hold == nil || held.Hold.Reason != "on it" {
+		t.Errorf("hold: %+v", held.Hold)
+	}
+	if r := ts.call(t, "POST", path, map[string]any{"reason": strings.Repeat("x", 5000)}); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("a 5000-character reason: %d, want 422", r.Status)
+	}
+	var released store.Incident
+	ts.mustCall(t, http.StatusOK, "DELETE", path, nil, &released)
+	if released.Hold != nil || !released.Draft {
+		t.Errorf("after release: %+v", released.Hold)
+	}
+	ts.mustCall(t, http.StatusOK, "POST", "/api/v1/incidents/"+res.IncidentID+"/publish", nil, nil)
+	r := ts.call(t, "POST", path, nil)
+	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "already been published") {
+		t.Errorf("holding a published draft: %d %s, want 409", r.Status, r.Body)
+	}
+}

@@ -93,6 +93,8 @@ func (s *Server) routes() *echo.Echo {
 	// Incident drafts (issue 6): commanders publish or discard them.
 	api.DELETE("/incidents/:id", store.RoleCommander, s.apiDiscardDraft)
 	api.POST("/incidents/:id/publish", store.RoleCommander, s.apiPublishDraft)
+	api.POST("/incidents/:id/hold", store.RoleCommander, s.apiHoldDraft)
+	api.DELETE("/incidents/:id/hold", store.RoleCommander, s.apiReleaseDraft)
 	api.GET("/incidents/:id/updates", store.RoleViewer, s.apiListIncidentUpdates)
 	api.POST("/incidents/:id/updates", store.RoleCommander, s.apiPostIncidentUpdate, s.refuseDraft)
 	api.GET("/incidents/:id/postmortem", store.RoleViewer, s.apiGetPostmortem)

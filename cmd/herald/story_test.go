@@ -101,9 +101,13 @@ func TestStoryFromTheFirstAlertToEveryoneTold(t *testing.T) {
 	eventually(t, "the reminder to both commanders", func() bool {
 		return len(mailsTo(mail, "alice@example.com")) == 1 && len(mailsTo(mail, "bob@example.com")) == 1
 	})
-	subject, text := readMail(t, mailsTo(mail, "bob@example.com")[0])
+	reminder := mailsTo(mail, "bob@example.com")[0]
+	subject, text := readMail(t, reminder)
 	if subject != "[Acme team] Draft waiting 5 min: Checkout is failing for 12% of orders" || !strings.Contains(text, base+"/console/drafts/"+draftID) {
 		t.Errorf("the reminder reads %q:\n%s", subject, text)
+	}
+	if strings.Contains(string(reminder.raw), "List-Unsubscribe") || !strings.Contains(text, base+"/console/account") {
+		t.Errorf("the reminder is not a team email (no unsubscribe list, the account page to change it):\n%s", reminder.raw)
 	}
 	eventually(t, "the reminder in the team's chat", func() bool { return len(hooks.at("/team")) == 1 })
 	if body := string(hooks.at("/team")[0].body); !strings.Contains(body, "Draft waiting 5 min") || !strings.Contains(body, "/console/drafts/"+draftID) {
@@ -190,6 +194,57 @@ func hookEvent(t *testing.T, body []byte) string {
 		t.Fatalf("webhook body %s: %v", body, err)
 	}
 	return sp.Meta.Event
+}
+
+// The escalation policy across a restart: a draft arrives, Herald is
+// down when its reminder falls due, and the reminder goes out once when
+// Herald starts again — and not again at the start after that.
+func TestEscalationReminderDueWhileDown(t *testing.T) {
+	t.Parallel()
+	start := time.Now().UTC().AddDate(0, 0, -1).Truncate(time.Minute)
+	clock := &storyClock{now: start}
+	database := filepath.Join(t.TempDir(), "herald.db")
+	seedStory(t, database, clock)
+	mail := newRelay(t, 0)
+	ctx := context.WithValue(context.Background(), storeClockKey{}, clock.Now)
+	args := append([]string{"--database", database, "--housekeeping-interval", "50ms", "--log-format", "text"}, mail.flags()...)
+
+	base, out, stop := startServeCtx(t, ctx, args...)
+	token := printedToken(t, out.String())
+	alert := `{"version":"4","status":"firing","receiver":"herald","groupKey":"{}:{alertname=\"CheckoutErrors\"}",
+		"commonLabels":{"alertname":"CheckoutErrors"},"commonAnnotations":{"summary":"Checkout errors"},
+		"alerts":[{"status":"firing","labels":{"alertname":"CheckoutErrors","component":"Checkout","severity":"critical"},
+		"annotations":{"summary":"Checkout errors"},"startsAt":"` + start.Format(time.RFC3339) + `","fingerprint":"c1"}]}`
+	if code := api(t, base, token, "POST", "/api/v1/integrations/alertmanager", json.RawMessage(alert), nil); code != http.StatusOK {
+		t.Fatalf("alert: %d", code)
+	}
+	stop() // Herald is down for an hour
+
+	clock.set(start.Add(time.Hour))
+	base, _, stop = startServeCtx(t, ctx, args...)
+	eventually(t, "the reminder after the start", func() bool { return len(mailsTo(mail, "alice@example.com")) == 1 })
+	// An incident opened now goes quiet while Herald is down again: its
+	// overdue email at the next start shows that start ran the policy.
+	if code := api(t, base, token, "POST", "/api/v1/incidents", map[string]any{"name": "Slow search", "body": "Looking."}, nil); code != http.StatusCreated {
+		t.Fatalf("incident: %d", code)
+	}
+	stop()
+
+	clock.set(start.Add(2 * time.Hour))
+	_, _, stop = startServeCtx(t, ctx, args...)
+	eventually(t, "the overdue email after the second start", func() bool { return len(mailsTo(mail, "alice@example.com")) == 2 })
+	stop()
+	for _, who := range []string{"alice@example.com", "bob@example.com"} {
+		var reminders []string
+		for _, m := range mailsTo(mail, who) {
+			if subject, _ := readMail(t, m); strings.Contains(subject, "Draft waiting") {
+				reminders = append(reminders, subject)
+			}
+		}
+		if len(reminders) != 1 || !strings.Contains(reminders[0], "Draft waiting 1 h") {
+			t.Errorf("%s was reminded %q, want once, saying the draft has waited an hour", who, reminders)
+		}
+	}
 }
 
 // requireAlertmanager finds Debian's prometheus-alertmanager and amtool;
