@@ -56,8 +56,8 @@ func (m *deliveryMetrics) observe(r store.DeliveryResult) {
 	default:
 		return
 	}
-	// The latency first: a scrape that counts a result then finds its
-	// sample too.
+	// The latency first, though a scrape collects the two series
+	// concurrently and may still see one without the other for a moment.
 	if r.Latency > 0 {
 		m.latency.WithLabelValues(r.Delivery.Channel).Observe(r.Latency.Seconds())
 	}

@@ -76,12 +76,18 @@ func TestDeliveryMetrics(t *testing.T) {
 	r := startDispatcher(t, st, Config{Webhooks: &WebhookConfig{Guard: g}, Jitter: -1})
 	mustIncident(t, st, store.IncidentInput{Name: "Down"})
 
+	// A scrape collects the counter and the histogram concurrently, so one
+	// scrape may see the count before the sample: wait for both.
 	var m map[string]*dto.MetricFamily
-	eventually(t, "a sent webhook to be counted", func() bool {
+	eventually(t, "a sent webhook to be counted and timed", func() bool {
 		m = gather(t, r.d)
 		sent, ok := value(m, "herald_deliveries_total", map[string]string{"channel": "webhook", "result": "sent"})
-		return ok && sent.GetCounter().GetValue() == 1
+		lat, timed := value(m, "herald_delivery_duration_seconds", map[string]string{"channel": "webhook"})
+		return ok && sent.GetCounter().GetValue() >= 1 && timed && lat.GetHistogram().GetSampleCount() >= 1
 	})
+	if sent, _ := value(m, "herald_deliveries_total", map[string]string{"channel": "webhook", "result": "sent"}); sent.GetCounter().GetValue() != 1 {
+		t.Errorf("sent webhooks = %v, want 1", sent.GetCounter().GetValue())
+	}
 	lat, ok := value(m, "herald_delivery_duration_seconds", map[string]string{"channel": "webhook"})
 	if !ok || lat.GetHistogram().GetSampleCount() != 1 {
 		t.Errorf("webhook latency histogram = %v, want one sample", lat)

@@ -153,6 +153,9 @@ func (d *Dispatcher) teamWebhookBodies(job store.Job, enc *statuspage.Encoder, b
 		return nil, err
 	}
 	sp := enc.Incident(*job.Payload.Incident)
+	if job.Payload.Incident.Draft {
+		sp.Shortlink = m.link // a draft has no public page yet
+	}
 	team := struct {
 		spBody
 		Draft bool   `json:"draft"`

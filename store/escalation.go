@@ -261,8 +261,12 @@ func (s *Store) ReleaseDraft(ctx context.Context, id string) (Incident, error) {
 
 func (s *Store) setDraftHold(ctx context.Context, id string, reason *string) (Incident, error) {
 	var out Incident
+	moot := ", so there is no draft left to hold"
+	if reason == nil {
+		moot = ", and its hold ended with it"
+	}
 	err := s.inTx(ctx, func(t *tx) error {
-		d, err := t.lockDraft(id, ", so there is no draft left to hold")
+		d, err := t.lockDraft(id, moot)
 		if err != nil {
 			return err
 		}
@@ -304,46 +308,53 @@ type Escalation struct {
 // Escalate applies the policy at the store's now. Each step is one
 // transaction that marks what it did (reminded_at, overdue_notified_at, the
 // draft gone) with the team's job, so a crash repeats nothing and loses
-// nothing: a reminder is sent once, however often Escalate runs.
+// nothing: a reminder is sent once, however often Escalate runs. A step
+// that fails (a holding statement too long to publish, say) is reported
+// and the pass goes on: one bad draft must not silence the rest.
 func (s *Store) Escalate(ctx context.Context, p EscalationPolicy) (Escalation, error) {
 	var done Escalation
+	var errs []error
 	ctx = WithActor(ctx, Actor{Type: "system", ID: "escalation", Name: "Herald (escalation policy)"})
 	drafts, err := queryDrafts(ctx, s.read, `SELECT `+draftColumns+` FROM incident_drafts ORDER BY created_at, id`)
 	if err != nil {
 		return done, fmt.Errorf("store: escalate: %w", err)
 	}
 	now := s.now()
-	for _, d := range drafts {
-		if d.RemindedAt == nil && !now.Before(d.CreatedAt.Add(p.RemindAfter)) {
-			if ok, err := s.remindDraft(ctx, d.ID, p); err != nil {
-				return done, err
-			} else if ok {
-				done.Reminded = append(done.Reminded, d.ID)
-			}
-		}
-		if after, ok := p.PublishAfterFor(d.Impact); ok && d.Hold == nil && !now.Before(d.CreatedAt.Add(after)) {
-			if ok, err := s.publishHolding(ctx, d.ID, p); err != nil {
-				return done, err
-			} else if ok {
-				done.Published = append(done.Published, d.ID)
-			}
+	step := func(list *[]string, id string, do func() (bool, error)) {
+		if ok, err := do(); err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			*list = append(*list, id)
 		}
 	}
-	open, err := s.ListIncidents(ctx, IncidentFilter{Unresolved: true, Limit: 1000})
+	for _, d := range drafts {
+		if d.RemindedAt == nil && d.Hold == nil && !now.Before(d.CreatedAt.Add(p.RemindAfter)) {
+			step(&done.Reminded, d.ID, func() (bool, error) { return s.remindDraft(ctx, d.ID, p) })
+		}
+		if after, ok := p.PublishAfterFor(d.Impact); ok && d.Hold == nil && d.alertsOpen() && !now.Before(d.CreatedAt.Add(after)) {
+			step(&done.Published, d.ID, func() (bool, error) { return s.publishHolding(ctx, d.ID, p) })
+		}
+	}
+	// Every open incident: the oldest are the likeliest to be overdue.
+	open, err := s.ListIncidents(ctx, IncidentFilter{Unresolved: true, Limit: 100000})
 	if err != nil {
-		return done, fmt.Errorf("store: escalate: %w", err)
+		return done, errors.Join(append(errs, fmt.Errorf("store: escalate: %w", err))...)
 	}
 	for _, inc := range open {
-		if _, ok := p.Overdue(inc, now); !ok {
-			continue
-		}
-		if ok, err := s.tellOverdue(ctx, inc.ID, p); err != nil {
-			return done, err
-		} else if ok {
-			done.Overdue = append(done.Overdue, inc.ID)
+		if _, ok := p.Overdue(inc, now); ok {
+			step(&done.Overdue, inc.ID, func() (bool, error) { return s.tellOverdue(ctx, inc.ID, p) })
 		}
 	}
-	return done, nil
+	return done, errors.Join(errs...)
+}
+
+// alertsOpen reports whether the alerts behind a draft still fire: once
+// they have all resolved, a holding statement ("we are investigating")
+// would tell subscribers of a problem that is over, so the policy leaves
+// the draft to a commander (publish it as a record, or discard it).
+func (d draft) alertsOpen() bool {
+	st := d.status()
+	return st != Resolved && st != Monitoring
 }
 
 // remindDraft tells the team a draft waits, unless it has been told (or
@@ -355,8 +366,8 @@ func (s *Store) remindDraft(ctx context.Context, id string, p EscalationPolicy) 
 		if err != nil {
 			return err
 		}
-		if d.RemindedAt != nil || t.now.Before(d.CreatedAt.Add(p.RemindAfter)) {
-			return nil
+		if d.RemindedAt != nil || d.Hold != nil || t.now.Before(d.CreatedAt.Add(p.RemindAfter)) {
+			return nil // told meanwhile, or a commander is on it
 		}
 		if _, err := t.exec(`UPDATE incident_drafts SET reminded_at = ? WHERE id = ?`, t.now, id); err != nil {
 			return fmt.Errorf("remind: %w", err)
@@ -385,7 +396,7 @@ func (s *Store) publishHolding(ctx context.Context, id string, p EscalationPolic
 			return err
 		}
 		after, ok := p.PublishAfterFor(d.Impact)
-		if !ok || d.Hold != nil || t.now.Before(d.CreatedAt.Add(after)) {
+		if !ok || d.Hold != nil || !d.alertsOpen() || t.now.Before(d.CreatedAt.Add(after)) {
 			return nil
 		}
 		comps, err := componentsByID(t.ctx, t.sqlTx)

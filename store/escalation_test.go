@@ -362,3 +362,63 @@ func mustDraftOf(t *testing.T, st *Store, group, name, component string) string 
 	}
 	return res.IncidentID
 }
+
+// One draft the policy cannot publish (its holding statement's title is too
+// long) is reported and does not stop the pass: the next draft is still
+// reminded of. A draft whose alerts have resolved is not announced as an
+// investigation, and a held draft is not reminded of.
+func TestEscalationCarriesOnPastAFailingDraft(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		team(t, st)
+		tp, err := st.CreateIncidentTemplate(ctx, IncidentTemplateInput{Name: "Loud", Title: strings.Repeat("{components} ", 19), Body: "Problems with {components}."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := EscalationPolicy{RemindAfter: 5 * time.Minute, StaleAfter: time.Hour, HoldingTemplate: tp.ID,
+			PublishAfter: map[Impact]time.Duration{ImpactCritical: 5 * time.Minute}}
+		bad := mustDraftOf(t, st, "g1", "Long names", strings.Repeat("A long component name ", 2))
+		resolved := mustDraftOf(t, st, "g2", "Over already", "Search")
+		res, err := st.ApplyAlerts(ctx, AlertBatch{GroupKey: "g2", Name: "Over already", OnResolved: Monitoring,
+			Alerts: []Alert{{Fingerprint: "g2f", Title: "Over already", Component: mustComponentID(t, st, "Search"), Firing: false}}})
+		if err != nil || res.IncidentID != resolved {
+			t.Fatalf("resolve: %+v, %v", res, err)
+		}
+		held := mustDraftOf(t, st, "g3", "On it", "Billing")
+		if _, err := st.HoldDraft(ctx, held, "mine"); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(5 * time.Minute)
+		e, err := st.Escalate(ctx, p)
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("escalate: %v; want the failing draft %s reported", err, bad)
+		}
+		if !slices.Contains(e.Reminded, resolved) || slices.Contains(e.Reminded, held) {
+			t.Errorf("reminded %v: want the resolved draft reminded of despite the failure, the held one not", e.Reminded)
+		}
+		if len(e.Published) != 0 {
+			t.Errorf("published %v: want neither the failing nor the resolved draft", e.Published)
+		}
+		if d, _ := st.IsDraft(ctx, resolved); !d {
+			t.Error("a draft whose alerts resolved was published as an investigation")
+		}
+	})
+}
+
+func mustComponentID(t *testing.T, st *Store, name string) string {
+	t.Helper()
+	list, err := st.ListComponents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	t.Fatalf("no component %q", name)
+	return ""
+}

@@ -51,7 +51,7 @@ var flashes = map[string]string{
 	"notifications-saved":  "Team emails saved.",
 	"policy-saved":         "Escalation policy saved. It applies from the next minute.",
 	"draft-held":           "Draft held: the escalation policy will not publish it. Publish or discard it when you are ready.",
-	"draft-released":       "Hold released: the escalation policy may publish the holding statement again.",
+	"draft-released":       "Hold released: the escalation policy may publish the holding statement again — at once, if its time has passed.",
 }
 
 // consoleView is the part every console page shares.

@@ -66,6 +66,10 @@ func (s *Server) consoleSaveEscalation(c echo.Context) error {
 			return 0
 		}
 		n, err := strconv.Atoi(raw)
+		if err == nil && n > 7*24*60 {
+			errs[field] = policyLabel(field) + " is " + raw + " minutes; use between 1 minute and 7 days (10080 minutes)."
+			return 0
+		}
 		if err != nil || n < 0 {
 			errs[field] = policyLabel(field) + " must be a whole number of minutes" + map[bool]string{true: ", or empty for never", false: ""}[optional] + "."
 			return 0
