@@ -41,9 +41,11 @@ type replica struct {
 // it serves.
 func startReplica(t *testing.T, name, database string, args ...string) *replica {
 	t.Helper()
-	port := freePort(t)
-	r := &replica{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port), out: &syncBuffer{}, done: make(chan error, 1)}
-	r.cmd = exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--database", database,
+	// Port 0 and the address Herald prints, not a port picked in advance:
+	// a port found free and closed again can be taken by a parallel test's
+	// server before this one binds it, and would answer /healthz for it.
+	r := &replica{name: name, out: &syncBuffer{}, done: make(chan error, 1)}
+	r.cmd = exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--database", database,
 		"--log-format", "text", "--log-level", "warn"}, args...)...)
 	r.cmd.Env = append(os.Environ(), "HERALD_TEST_AS_HERALD=1")
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
@@ -58,6 +60,16 @@ func startReplica(t *testing.T, name, database string, args ...string) *replica 
 			r.done <- err
 			t.Fatalf("%s exited: %v\n%s", name, err, r.out.String())
 		default:
+		}
+		if r.url == "" {
+			for line := range strings.Lines(r.out.String()) {
+				if rest, ok := strings.CutPrefix(line, "Herald is running at "); ok {
+					r.url, _, _ = strings.Cut(rest, " ")
+				}
+			}
+			if r.url == "" {
+				return false
+			}
 		}
 		resp, err := http.Get(r.url + "/healthz")
 		if err != nil {
