@@ -75,6 +75,8 @@ type IncidentUpdate struct {
 	AffectedComponents []AffectedComponent `json:"affected_components"`
 	// DeliverNotifications says whether subscribers were told of it.
 	DeliverNotifications bool `json:"deliver_notifications"`
+	// EditedAt is when its message was last corrected (nil: never).
+	EditedAt *time.Time `json:"edited_at,omitempty"`
 }
 
 // AffectedComponent is a component status change made by an update.
@@ -114,6 +116,10 @@ type IncidentInput struct {
 	NextUpdateAt *time.Time
 	// SkipNotify keeps subscribers from being told (the zero value notifies).
 	SkipNotify bool
+	// Key is the submission's idempotency key (a form's hidden token, an
+	// API client's Idempotency-Key): a second call with the same key
+	// changes nothing and returns the incident the first one made.
+	Key string
 
 	// Set when an integration's draft becomes the incident.
 	firstSignal, draftCreated *time.Time
@@ -133,6 +139,8 @@ type IncidentUpdateInput struct {
 	// NextUpdateAt promises the next update by then. nil makes no promise:
 	// this update is the one an earlier promise was for.
 	NextUpdateAt *time.Time
+	// Key is the submission's idempotency key, as IncidentInput.Key.
+	Key string
 }
 
 // IncidentPatch changes the fields that are not nil.
@@ -189,6 +197,9 @@ func (s *Store) CreateIncident(ctx context.Context, in IncidentInput) (Incident,
 // createIncident is CreateIncident inside a transaction, under a chosen id:
 // publishing a draft keeps the draft's id.
 func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
+	if made, done, err := t.submitted(in.Key, ""); err != nil || done {
+		return made, err
+	}
 	name, err := checkText("name", in.Name, MaxNameLength, true)
 	if err != nil {
 		return Incident{}, err
@@ -225,7 +236,7 @@ func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
 		id, name, Investigating, impact, t.now, t.now, started, in.firstSignal, in.draftCreated, seconds(t.now.Sub(started))); err != nil {
 		return Incident{}, err
 	}
-	if err := t.addIncidentUpdate(id, Investigating, started, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components, NextUpdateAt: in.NextUpdateAt, SkipNotify: in.SkipNotify}); err != nil {
+	if err := t.addIncidentUpdate(id, Investigating, started, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components, NextUpdateAt: in.NextUpdateAt, SkipNotify: in.SkipNotify, Key: in.Key}); err != nil {
 		return Incident{}, err
 	}
 	after, err := getIncident(t.ctx, t.sqlTx, id)
@@ -261,6 +272,9 @@ func (t *tx) postUpdate(incidentID string, in IncidentUpdateInput) (Incident, er
 	// Resolving hands components back by reading other open incidents.
 	if err := t.lock("incident", incidentID); err != nil {
 		return Incident{}, err
+	}
+	if made, done, err := t.submitted(in.Key, incidentID); err != nil || done {
+		return made, err
 	}
 	before, err := getIncident(t.ctx, t.sqlTx, incidentID)
 	if err != nil {
@@ -315,8 +329,8 @@ func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, statu
 		return err
 	}
 	updateID := newID()
-	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at, deliver_notifications) VALUES (?, ?, ?, ?, ?, ?)`,
-		updateID, incidentID, in.Status, body, t.now, !in.SkipNotify); err != nil {
+	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at, deliver_notifications, submission_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		updateID, incidentID, in.Status, body, t.now, !in.SkipNotify, nullIfEmpty(in.Key)); err != nil {
 		return fmt.Errorf("insert update: %w", err)
 	}
 
@@ -732,17 +746,21 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 		return nil, err
 	}
 
-	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at, deliver_notifications FROM incident_updates WHERE incident_id IN (`+in+`) ORDER BY created_at DESC, seq DESC`, ids...)
+	// A withdrawn update (deleted_at) is kept for the record and shown nowhere.
+	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at, deliver_notifications, edited_at FROM incident_updates
+		WHERE incident_id IN (`+in+`) AND deleted_at IS NULL ORDER BY created_at DESC, seq DESC`, ids...)
 	if err != nil {
 		return nil, err
 	}
 	updateAt := map[string][2]int{}
 	for urow.Next() {
 		var u IncidentUpdate
-		if err := urow.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.CreatedAt, &u.DeliverNotifications); err != nil {
+		var edited sql.NullTime
+		if err := urow.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.CreatedAt, &u.DeliverNotifications, &edited); err != nil {
 			urow.Close()
 			return nil, err
 		}
+		u.EditedAt = timePtr(edited)
 		u.AffectedComponents = []AffectedComponent{}
 		i := index[u.IncidentID]
 		updateAt[u.ID] = [2]int{i, len(out[i].Updates)}
@@ -754,7 +772,7 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 
 	arow, err := q.QueryContext(ctx, `SELECT iuc.update_id, iuc.component_id, iuc.component_name, iuc.old_status, iuc.new_status
 		FROM incident_update_components iuc JOIN incident_updates iu ON iu.id = iuc.update_id
-		WHERE iu.incident_id IN (`+in+`) ORDER BY iuc.component_name, iuc.component_id`, ids...)
+		WHERE iu.incident_id IN (`+in+`) AND iu.deleted_at IS NULL ORDER BY iuc.component_name, iuc.component_id`, ids...)
 	if err != nil {
 		return nil, err
 	}

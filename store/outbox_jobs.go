@@ -72,6 +72,9 @@ type JobPayload struct {
 	PageWorst ComponentStatus `json:"page_status,omitempty"`
 	// Team is what a team job says besides the incident (team.* kinds).
 	Team *TeamNotice `json:"team,omitempty"`
+	// Correction is the update an incident.updated job corrects, when the
+	// commander asked to tell subscribers of the correction.
+	Correction *IncidentUpdate `json:"correction,omitempty"`
 }
 
 // PageStatus is the page's overall status after the change, for jobs of
@@ -107,6 +110,13 @@ func (t *tx) notifyIncident(kind string, inc Incident) {
 	}
 	t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: kind, ObjectType: "incident", ObjectID: inc.ID, Components: sortedCopy(ids),
 		Payload: JobPayload{Incident: &inc}}, email: true, webhook: true, withPage: true})
+}
+
+// notifyCorrection tells the incident's subscribers that update u was
+// corrected: the message they were sent was wrong.
+func (t *tx) notifyCorrection(inc Incident, u IncidentUpdate) {
+	t.notifyIncident(JobIncidentUpdated, inc)
+	t.jobs[len(t.jobs)-1].Payload.Correction = &u
 }
 
 // notifyMaintenance queues the job for a maintenance change.
