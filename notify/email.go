@@ -123,12 +123,18 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		if len(inc.Updates) > 0 {
 			v.Body, v.At = inc.Updates[0].Body, inc.Updates[0].CreatedAt
 		}
-		switch job.Kind {
-		case store.JobIncidentCreated:
+		switch {
+		case p.Correction != nil:
+			// A message subscribers were sent was wrong: say so first, and
+			// give the corrected text of that update, not the newest one.
+			t.subject = "[" + page + "] Correction: " + inc.Name
+			v.Intro = "A correction to an earlier update on this incident."
+			v.Body, v.At = p.Correction.Body, p.Correction.CreatedAt
+		case job.Kind == store.JobIncidentCreated:
 			v.Intro = "We are reporting a new incident."
-		case store.JobIncidentResolved:
+		case job.Kind == store.JobIncidentResolved:
 			v.Intro = "This incident has been resolved."
-		case store.JobPostmortemPublished:
+		case job.Kind == store.JobPostmortemPublished:
 			v.Intro, v.Status = "The postmortem for this incident has been published.", "Postmortem"
 			if inc.Postmortem != nil {
 				v.Body, v.At = inc.Postmortem.Body, inc.Postmortem.PublishedAt

@@ -348,3 +348,51 @@ func TestEmailMaintenanceAndPostmortem(t *testing.T) {
 		t.Errorf("postmortem not threaded under its incident: %s", intros["postmortem for this incident has been published"])
 	}
 }
+
+// A correction the commander chose to send says it is one, and carries the
+// corrected text of the update it corrects, in the incident's thread.
+func TestEmailCorrection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := newStore(t)
+	sink := newSMTPSink(t, sinkOptions{})
+	subscribers(t, st, 1)
+	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
+
+	inc := mustIncident(t, st, store.IncidentInput{Name: "Login failures", Body: "Logins fail for 7.5% of users."})
+	if _, err := st.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{Status: store.Identified, Body: "A bad deploy; rolling back."}); err != nil {
+		t.Fatal(err)
+	}
+	first := inc.Updates[0]
+	if _, err := st.EditIncidentUpdate(ctx, inc.ID, first.ID, store.UpdateEdit{Body: "Logins fail for 75% of users."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EditIncidentUpdate(ctx, inc.ID, first.ID, store.UpdateEdit{Body: "Logins fail for 75% of users, on every platform.", Notify: true}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "three messages", func() bool { return counts(t, st)["email/sent"] == 3 })
+	var corrections []sinkMessage
+	for _, m := range sink.messages() {
+		if strings.Contains(m.Header.Get("Subject"), "Correction") {
+			corrections = append(corrections, m)
+		}
+	}
+	if len(corrections) != 1 {
+		t.Fatalf("%d correction emails, want 1 (the quiet edit sends none)", len(corrections))
+	}
+	m := corrections[0]
+	if got := m.Header.Get("Subject"); got != "[Acme] Correction: Login failures" {
+		t.Errorf("subject %q", got)
+	}
+	if !strings.HasPrefix(m.Header.Get("In-Reply-To"), "<incident."+inc.ID+".") {
+		t.Errorf("the correction is not in the incident's thread: In-Reply-To %q", m.Header.Get("In-Reply-To"))
+	}
+	for _, want := range []string{"A correction to an earlier update", "Logins fail for 75% of users, on every platform."} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("correction text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "rolling back") {
+		t.Errorf("the correction carries the newest update instead of the corrected one:\n%s", m.Text)
+	}
+}

@@ -27,6 +27,9 @@ type (
 		Incident        *statuspage.Incident  `json:"incident,omitempty"`
 		ComponentUpdate *spComponentUpdate    `json:"component_update,omitempty"`
 		Component       *statuspage.Component `json:"component,omitempty"`
+		// Correction is the update whose message was corrected, when the
+		// commander chose to tell subscribers of it.
+		Correction *statuspage.Update `json:"correction,omitempty"`
 	}
 	spMeta struct {
 		Event         string          `json:"event"` // Herald's kind, e.g. incident.resolved
@@ -79,6 +82,10 @@ func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 		}
 		if job.Kind == store.JobPostmortemPublished && inc.Postmortem != nil {
 			status, text = "Postmortem published", inc.Postmortem.Body
+		}
+		if c := p.Correction; c != nil {
+			cu := enc.IncidentUpdate(*c)
+			body.Correction, status, text = &cu, "Correction", c.Body
 		}
 	case p.Maintenance != nil:
 		m := p.Maintenance

@@ -145,7 +145,7 @@ func (t *tx) submitted(key, incidentID string) (made Incident, done bool, err er
 		return Incident{}, false, nil
 	}
 	if len(key) > maxKeyLength {
-		return Incident{}, false, invalid("key", "is %d bytes long; the limit is %d", len(key), maxKeyLength)
+		return Incident{}, false, invalid("idempotency_key", "is %d bytes long; the limit is %d", len(key), maxKeyLength)
 	}
 	// Two submissions racing with one key wait for each other here, so the
 	// second finds the first's update instead of a unique violation.
@@ -160,7 +160,7 @@ func (t *tx) submitted(key, incidentID string) (made Incident, done bool, err er
 	case err != nil:
 		return Incident{}, false, fmt.Errorf("look up submission: %w", err)
 	case incidentID != "" && owner != incidentID:
-		return Incident{}, false, invalid("key", "was already used for another incident; send a new key with each new update")
+		return Incident{}, false, invalid("idempotency_key", "was already used for another incident; send a new key with each new update")
 	}
 	made, err = getIncident(t.ctx, t.sqlTx, owner)
 	return made, err == nil, err

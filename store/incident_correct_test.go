@@ -191,9 +191,9 @@ func TestSubmissionKey(t *testing.T) {
 		other := mustCreateIncident(t, st, IncidentInput{Name: "Slow", Body: "Looking."})
 		before := tableCounts(t, st)
 		_, err = st.PostIncidentUpdate(ctx, other.ID, IncidentUpdateInput{Body: "Wrong key.", Key: "form-2"})
-		wantValidationError(t, err, "key")
+		wantValidationError(t, err, "idempotency_key")
 		_, err = st.PostIncidentUpdate(ctx, other.ID, IncidentUpdateInput{Body: "Long key.", Key: strings.Repeat("k", 201)})
-		wantValidationError(t, err, "key")
+		wantValidationError(t, err, "idempotency_key")
 		wantUnchanged(t, st, before)
 	})
 }

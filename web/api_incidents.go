@@ -61,6 +61,20 @@ type incidentUpdateRequest struct {
 	promiseRequest
 }
 
+// updateEditRequest corrects an update's message
+// (PATCH /api/v1/incidents/{id}/updates/{update_id}).
+type updateEditRequest struct {
+	Body string `json:"body"`
+	// Notify tells subscribers again, as a correction; default false.
+	Notify bool `json:"notify"`
+}
+
+// updateDeleteRequest withdraws an update
+// (DELETE /api/v1/incidents/{id}/updates/{update_id}).
+type updateDeleteRequest struct {
+	Reason string `json:"reason"`
+}
+
 type postmortemRequest struct {
 	Body string `json:"body"`
 }
@@ -113,7 +127,7 @@ func (s *Server) apiCreateIncident(c echo.Context) error {
 	}
 	in := store.IncidentInput{
 		Name: req.Name, Status: req.Status, Impact: req.Impact, Body: req.Body, Components: req.Components,
-		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise,
+		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise, Key: idempotencyKey(c),
 	}
 	if req.StartedAt != nil {
 		in.StartedAt = *req.StartedAt
@@ -148,12 +162,48 @@ func (s *Server) apiPostIncidentUpdate(c echo.Context) error {
 	}
 	inc, err := s.store.PostIncidentUpdate(c.Request().Context(), c.Param("id"), store.IncidentUpdateInput{
 		Status: req.Status, Body: req.Body, Components: req.Components,
-		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise,
+		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise, Key: idempotencyKey(c),
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, inc)
+}
+
+func (s *Server) apiEditIncidentUpdate(c echo.Context) error {
+	var req updateEditRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	inc, err := s.store.EditIncidentUpdate(c.Request().Context(), c.Param("id"), c.Param("update_id"), store.UpdateEdit{Body: req.Body, Notify: req.Notify})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, inc)
+}
+
+func (s *Server) apiDeleteIncidentUpdate(c echo.Context) error {
+	var req updateDeleteRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	inc, err := s.store.DeleteIncidentUpdate(c.Request().Context(), c.Param("id"), c.Param("update_id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, inc)
+}
+
+// idempotencyKey is the client's Idempotency-Key header, scoped to who
+// sends it: a retried POST returns what the first made, and one client's
+// keys never meet another's.
+func idempotencyKey(c echo.Context) string {
+	key := c.Request().Header.Get("Idempotency-Key")
+	if key == "" {
+		return ""
+	}
+	a := store.ActorFrom(c.Request().Context())
+	return "api:" + a.Type + ":" + a.ID + ":" + key
 }
 
 func (s *Server) apiListIncidentUpdates(c echo.Context) error {

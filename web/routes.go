@@ -97,6 +97,8 @@ func (s *Server) routes() *echo.Echo {
 	api.DELETE("/incidents/:id/hold", store.RoleCommander, s.apiReleaseDraft)
 	api.GET("/incidents/:id/updates", store.RoleViewer, s.apiListIncidentUpdates)
 	api.POST("/incidents/:id/updates", store.RoleCommander, s.apiPostIncidentUpdate, s.refuseDraft)
+	api.PATCH("/incidents/:id/updates/:update_id", store.RoleCommander, s.apiEditIncidentUpdate, s.refuseDraft)
+	api.DELETE("/incidents/:id/updates/:update_id", store.RoleCommander, s.apiDeleteIncidentUpdate, s.refuseDraft)
 	api.GET("/incidents/:id/postmortem", store.RoleViewer, s.apiGetPostmortem)
 	api.POST("/incidents/:id/postmortem", store.RoleCommander, s.apiPublishPostmortem, s.refuseDraft)
 	api.PUT("/incidents/:id/postmortem", store.RoleCommander, s.apiPublishPostmortem, s.refuseDraft)

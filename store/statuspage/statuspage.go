@@ -208,18 +208,28 @@ func (e *Encoder) Incident(inc store.Incident) Incident {
 		Components:      e.componentsOf(inc.Components),
 	}
 	for _, u := range inc.Updates {
-		su := Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: inc.ID,
-			CreatedAt: Time(u.CreatedAt), UpdatedAt: Time(u.CreatedAt), DisplayAt: Time(u.CreatedAt), DeliverNotifications: u.DeliverNotifications}
-		if len(u.AffectedComponents) > 0 {
-			affected := make([]Affected, len(u.AffectedComponents))
-			for i, a := range u.AffectedComponents {
-				affected[i] = Affected{Code: a.ComponentID, Name: a.Name, OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)}
-			}
-			su.AffectedComponents = &affected
-		}
-		si.IncidentUpdates = append(si.IncidentUpdates, su)
+		si.IncidentUpdates = append(si.IncidentUpdates, e.IncidentUpdate(u))
 	}
 	return si
+}
+
+// IncidentUpdate is one update as Statuspage shows it: updated_at is when
+// its message was last corrected.
+func (e *Encoder) IncidentUpdate(u store.IncidentUpdate) Update {
+	updated := u.CreatedAt
+	if u.EditedAt != nil {
+		updated = *u.EditedAt
+	}
+	su := Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: u.IncidentID,
+		CreatedAt: Time(u.CreatedAt), UpdatedAt: Time(updated), DisplayAt: Time(u.CreatedAt), DeliverNotifications: u.DeliverNotifications}
+	if len(u.AffectedComponents) > 0 {
+		affected := make([]Affected, len(u.AffectedComponents))
+		for i, a := range u.AffectedComponents {
+			affected[i] = Affected{Code: a.ComponentID, Name: a.Name, OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)}
+		}
+		su.AffectedComponents = &affected
+	}
+	return su
 }
 
 // Incidents maps a list.
