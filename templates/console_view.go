@@ -127,6 +127,9 @@ type IncidentForm struct {
 	Components map[string]store.Component
 	// Next is where an existing open incident stands against its promise.
 	Next *NextUpdate
+	// Key identifies this form's submission: sent twice (a double click, a
+	// resubmitted page), it makes one incident or update.
+	Key string
 }
 
 // IncidentsPage lists incidents in the console.

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"maps"
 	"net/http"
@@ -182,6 +184,8 @@ type incidentValues struct {
 	Template   string
 	// NextIn is the next update promised, in minutes ("" for none).
 	NextIn string
+	// Key is the form's submission key; "" on a fresh form.
+	Key string
 }
 
 // promise is the next update the form promised, nil for none.
@@ -192,6 +196,23 @@ func (v incidentValues) promise(now time.Time) *time.Time {
 	}
 	at := now.Add(time.Duration(n) * time.Minute)
 	return &at
+}
+
+// storeKey is the form's submission key as the store keeps it, apart from
+// API clients' keys.
+func (v incidentValues) storeKey() string {
+	if v.Key == "" || len(v.Key) > 64 {
+		return ""
+	}
+	return "form:" + v.Key
+}
+
+// newSubmissionKey is a fresh form's submission key: random, so that no
+// other form can collide with it.
+func newSubmissionKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
 }
 
 func readIncidentForm(c echo.Context) (incidentValues, error) {
@@ -209,6 +230,7 @@ func readIncidentForm(c echo.Context) (incidentValues, error) {
 		Preview:    params.Get("action") == "preview",
 		Template:   params.Get("template"),
 		NextIn:     params.Get("next_update_in"),
+		Key:        params.Get("submission"),
 	}
 	for key, vals := range params {
 		id, ok := strings.CutPrefix(key, "component.")
@@ -234,6 +256,10 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	f := templates.IncidentForm{
 		Console: s.consoleView(c, "incidents"), Incident: inc, Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body,
 		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID, Notify: v.Notify, NextIn: v.NextIn,
+		Key: v.Key,
+	}
+	if f.Key == "" || len(f.Key) > 64 {
+		f.Key = newSubmissionKey()
 	}
 	if v.Preview && strings.TrimSpace(v.Body) != "" {
 		f.Preview = templates.RenderMarkdownPreview(v.Body)
@@ -272,7 +298,7 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 	if !v.Preview {
 		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
 			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, Components: v.Components, SkipNotify: !v.Notify,
-			NextUpdateAt: v.promise(s.store.Now()),
+			NextUpdateAt: v.promise(s.store.Now()), Key: v.storeKey(),
 		})
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "incident-created")
@@ -360,7 +386,7 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 	if !v.Preview {
 		_, err := s.store.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{
 			Status: v.Status, Body: v.Body, Components: v.Components, Impact: v.Impact, SkipNotify: !v.Notify,
-			NextUpdateAt: v.promise(s.store.Now()),
+			NextUpdateAt: v.promise(s.store.Now()), Key: v.storeKey(),
 		})
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "update-posted")

@@ -164,6 +164,12 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/drafts/:id/hold", store.RoleCommander, s.consoleHoldDraft)
 	con.POST("/drafts/:id/release", store.RoleCommander, s.consoleReleaseDraft)
 	con.POST("/incidents/:id/updates", store.RoleCommander, s.consolePostUpdate)
+	con.GET("/incidents/:id/edit", store.RoleCommander, s.consoleEditIncidentForm)
+	con.POST("/incidents/:id/edit", store.RoleCommander, s.consoleEditIncident)
+	con.GET("/incidents/:id/updates/:update_id/edit", store.RoleCommander, s.consoleEditUpdateForm)
+	con.POST("/incidents/:id/updates/:update_id", store.RoleCommander, s.consoleEditUpdate)
+	con.GET("/incidents/:id/updates/:update_id/delete", store.RoleCommander, s.consoleDeleteUpdateForm)
+	con.POST("/incidents/:id/updates/:update_id/delete", store.RoleCommander, s.consoleDeleteUpdate)
 	con.GET("/incidents/:id/postmortem", store.RoleViewer, s.consolePostmortem)
 	con.POST("/incidents/:id/postmortem", store.RoleCommander, s.consoleSavePostmortem)
 
