@@ -71,31 +71,28 @@ func (cp *commandPost) ok(args ...string) string {
 	return out
 }
 
+// read is what the API answers to an admin's GET of path.
+func read[T any](cp *commandPost, path string) T {
+	cp.t.Helper()
+	var v T
+	if code := api(cp.t, cp.base, cp.admin, "GET", "/api/v1"+path, nil, &v); code != http.StatusOK {
+		cp.t.Fatalf("GET %s: %d", path, code)
+	}
+	return v
+}
+
 // incident is the incident as the API has it.
 func (cp *commandPost) incident(id string) store.Incident {
-	cp.t.Helper()
-	var inc store.Incident
-	if code := api(cp.t, cp.base, cp.admin, "GET", "/api/v1/incidents/"+id, nil, &inc); code != http.StatusOK {
-		cp.t.Fatalf("GET incident %s: %d", id, code)
-	}
-	return inc
+	return read[store.Incident](cp, "/incidents/"+id)
 }
 
 // status is a component's status as the API has it.
 func (cp *commandPost) status(id string) store.ComponentStatus {
-	cp.t.Helper()
-	var c store.Component
-	if code := api(cp.t, cp.base, cp.admin, "GET", "/api/v1/components/"+id, nil, &c); code != http.StatusOK {
-		cp.t.Fatalf("GET component %s: %d", id, code)
-	}
-	return c.Status
+	return read[store.Component](cp, "/components/"+id).Status
 }
 
 func (cp *commandPost) countIncidents() int {
-	cp.t.Helper()
-	var list []store.Incident
-	api(cp.t, cp.base, cp.admin, "GET", "/api/v1/incidents", nil, &list)
-	return len(list)
+	return len(read[[]store.Incident](cp, "/incidents"))
 }
 
 // aligned checks that a table's rows start every column where its header
@@ -291,8 +288,7 @@ func TestMaintenanceAndTokensFromATerminal(t *testing.T) {
 	if m == nil || !strings.Contains(out, "Under maintenance then: Search, API.") {
 		t.Fatalf("maintenance schedule printed:\n%s", out)
 	}
-	var got store.Maintenance
-	api(t, cp.base, cp.admin, "GET", "/api/v1/maintenances/"+m[1], nil, &got)
+	got := read[store.Maintenance](cp, "/maintenances/"+m[1])
 	if !got.ScheduledFor.Equal(start) || !got.ScheduledUntil.Equal(start.Add(90*time.Minute)) || strings.Join(got.Components, ",") != cp.srch+","+cp.coreAPI || !got.AutoTransition {
 		t.Errorf("the scheduled maintenance is %+v", got)
 	}
