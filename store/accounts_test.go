@@ -116,6 +116,14 @@ func TestFirstAdminAdoptsTokens(t *testing.T) {
 		if tok.UserID != "" || tok.EffectiveRole != RoleAdmin {
 			t.Fatalf("token before any user: %+v, want unowned and admin", tok)
 		}
+		// A role given before any admin exists holds from the start.
+		early, rawEarly, err := st.CreateUserToken(t.Context(), TokenInput{Name: "early viewer", Role: RoleViewer})
+		if err != nil || early.UserID != "" || early.EffectiveRole != RoleViewer {
+			t.Fatalf("viewer token before any user: %+v, %v; want unowned and viewer", early, err)
+		}
+		if got, err := st.AuthenticateToken(t.Context(), rawEarly); err != nil || got.EffectiveRole != RoleViewer {
+			t.Fatalf("unowned viewer token authenticates as %+v, %v; want viewer", got, err)
+		}
 		admin, pw, created, err := st.EnsureFirstAdmin(t.Context(), "root@example.com")
 		if err != nil || !created || admin.Role != RoleAdmin || pw == "" {
 			t.Fatalf("EnsureFirstAdmin = %+v, %q, %v, %v", admin, pw, created, err)

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -16,12 +19,18 @@ import (
 // openSQLite opens (creating if needed) the SQLite file at path: WAL,
 // busy_timeout, foreign keys, times in UTC, one writer connection that
 // begins IMMEDIATE (so every write transaction runs alone), and a read pool.
-func (s *Store) openSQLite(ctx context.Context, path string) error {
+func (s *Store) openSQLite(ctx context.Context, path string, o openOptions) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := prepareSQLiteFile(abs, o); err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
 	params := url.Values{}
+	// The file is there now: SQLite must not create another in its place
+	// (mode=rw), should it be removed before the connections open.
+	params.Set("mode", "rw")
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		params.Add("_pragma", p)
 	}
@@ -55,6 +64,56 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	read.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	s.read = &conn{db: read, d: s.dialect}
 	return nil
+}
+
+// ownerOnly is the mode of every file that holds the database: it keeps
+// webhook secrets, subscriber addresses and hashed credentials.
+const ownerOnly fs.FileMode = 0o600
+
+// prepareSQLiteFile makes sure the database file exists with mode 0600
+// before SQLite opens it: SQLite creates a new file 0644 (less the umask),
+// and gives the -wal and -shm files it makes beside it the database file's
+// own mode, so creating the file ourselves is what keeps all three private.
+// An existing file that others may read is tightened, and that is logged.
+func prepareSQLiteFile(abs string, o openOptions) error {
+	if o.existingOnly {
+		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+			return ErrNoDatabase
+		} else if err != nil {
+			return err
+		}
+	} else {
+		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, ownerOnly)
+		switch {
+		case err == nil:
+			if err := f.Close(); err != nil {
+				return err
+			}
+		case !errors.Is(err, fs.ErrExist):
+			return err
+		}
+	}
+	for _, name := range []string{abs, abs + "-wal", abs + "-shm"} {
+		tightenMode(name, o.log)
+	}
+	return nil
+}
+
+// tightenMode takes group and other permissions off name, if it exists.
+// A file Herald may not chmod (owned by another user) is left as it is,
+// with a warning: refusing to start would take the status page down over
+// a permission a person set on purpose.
+func tightenMode(name string, log *slog.Logger) {
+	fi, err := os.Stat(name)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	was := fi.Mode().Perm()
+	if err := os.Chmod(name, was&ownerOnly); err != nil {
+		log.Warn("a database file is readable by other users and its mode could not be tightened", "file", name, "mode", fmt.Sprintf("%04o", was), "err", err)
+		return
+	}
+	log.Warn("a database file was readable by other users; it is now readable by its owner only", "file", name, "was", fmt.Sprintf("%04o", was), "now", fmt.Sprintf("%04o", was&ownerOnly))
 }
 
 // sqliteDialect is the embedded default. SQLite runs one write transaction
@@ -95,9 +154,22 @@ func (sqliteDialect) columnTypes(context.Context, *tx, string) (func(string, any
 // afterCopy: AUTOINCREMENT follows the highest id inserted by itself.
 func (sqliteDialect) afterCopy(*tx, []string) error { return nil }
 
+// backup writes into a file made 0600 beforehand: VACUUM INTO would create
+// it 0644, and a backup holds every secret the database does. (VACUUM INTO
+// accepts an empty file.)
 func (sqliteDialect) backup(ctx context.Context, s *Store, dest string) error {
-	_, err := s.write.ExecContext(ctx, "VACUUM INTO ?", dest)
-	return err
+	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, ownerOnly)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+		os.Remove(dest) // ours, and at most half written
+		return err
+	}
+	return nil
 }
 
 func (sqliteDialect) integrityCheck(ctx context.Context, s *Store) (string, error) {

@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"sort"
 	"strconv"
@@ -97,22 +98,48 @@ type Store struct {
 }
 
 // Open opens the database named by database — a SQLite file path, or a
-// postgres:// (postgresql://) URL — creating a SQLite file if needed, and
-// runs every pending migration.
-func Open(ctx context.Context, database string) (*Store, error) {
+// postgres:// (postgresql://) URL — creating a SQLite file if needed
+// (unless ExistingOnly), and runs every pending migration.
+func Open(ctx context.Context, database string, opts ...Option) (*Store, error) {
+	o := openOptions{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s := &Store{listeners: map[chan Change]struct{}{}, origin: randomString(12)}
 	s.SetClock(time.Now)
 	var err error
 	if IsPostgresURL(database) {
 		err = s.openPostgres(ctx, database)
 	} else {
-		err = s.openSQLite(ctx, database)
+		err = s.openSQLite(ctx, database, o)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
 }
+
+// Option changes how Open opens a database.
+type Option func(*openOptions)
+
+type openOptions struct {
+	existingOnly bool
+	log          *slog.Logger
+}
+
+// ExistingOnly makes Open refuse to create a SQLite file that is not there
+// (ErrNoDatabase): a command run in the wrong folder must not quietly start
+// an empty database beside the real one. A PostgreSQL database always
+// exists before Herald connects to it, so it is unaffected.
+func ExistingOnly() Option { return func(o *openOptions) { o.existingOnly = true } }
+
+// WithLogger is where Open reports what it changed on the way (a database
+// file's mode tightened); slog.Default() otherwise.
+func WithLogger(l *slog.Logger) Option { return func(o *openOptions) { o.log = l } }
+
+// ErrNoDatabase is Open with ExistingOnly on a SQLite file that does not
+// exist.
+var ErrNoDatabase = errors.New("no database there")
 
 // Close stops the backend's background work and closes the pools.
 func (s *Store) Close() error {

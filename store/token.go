@@ -28,8 +28,8 @@ type APIToken struct {
 	// Role narrows the owner's role; "" means the owner's role.
 	Role Role `json:"role"`
 	// EffectiveRole is what the token may do: the narrower of its role and
-	// its owner's (admin for an unowned token, as only an operator with the
-	// database could have made one).
+	// its owner's (an unowned token's owner counting as an admin, as only an
+	// operator with the database could have made one).
 	EffectiveRole Role `json:"effective_role"`
 }
 
@@ -76,10 +76,8 @@ func (s *Store) CreateUserToken(ctx context.Context, in TokenInput) (APIToken, s
 			return fmt.Errorf("random secret: %w", err)
 		}
 		enc := base64.RawURLEncoding.EncodeToString(secret)
-		tok = APIToken{ID: newID(), Name: n, CreatedAt: t.now, UserID: owner.ID, UserEmail: owner.Email, Role: in.Role, EffectiveRole: RoleAdmin}
-		if owner.ID != "" {
-			tok.EffectiveRole = owner.Role.Narrower(in.Role)
-		}
+		tok = APIToken{ID: newID(), Name: n, CreatedAt: t.now, UserID: owner.ID, UserEmail: owner.Email, Role: in.Role}
+		tok.EffectiveRole = effectiveTokenRole(tok, owner.Role)
 		raw = tokenPrefix + tok.ID + "_" + enc
 		hash := sha256.Sum256([]byte(enc))
 		if _, err := t.exec(`INSERT INTO api_tokens (id, name, secret_hash, created_at, user_id, role) VALUES (?, ?, ?, ?, nullif(?, ''), ?)`,
@@ -214,9 +212,13 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (APIToken, err
 	return tok, nil
 }
 
+// effectiveTokenRole: an unowned token acts as an admin would (only an
+// operator with the database could have made one), narrowed by its own
+// role all the same: a viewer token made before the first admin existed
+// is a viewer token.
 func effectiveTokenRole(tok APIToken, ownerRole Role) Role {
 	if tok.UserID == "" {
-		return RoleAdmin
+		return RoleAdmin.Narrower(tok.Role)
 	}
 	return ownerRole.Narrower(tok.Role)
 }

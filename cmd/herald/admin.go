@@ -30,9 +30,11 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sub, args := args[0], args[1:]
 	fs := newFlagSet("herald token "+sub, stderr)
 	db := dbFlag(fs)
-	var name *string
+	var name, role *string
 	if sub == "create" {
 		name = fs.String("name", "", "what the token is for, e.g. \"pagerduty\"")
+		role = fs.FlagSet.String("role", "", "what the token may do: admin (the default: everything its owner, the first admin, may do), "+
+			"commander (incidents, maintenance, component status; what herald incident needs) or viewer (read only)")
 	}
 	ctx, st, err := openForCLI(ctx, fs, args, db)
 	if err != nil {
@@ -45,11 +47,14 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *name == "" {
 			return errors.New("token create: --name is required")
 		}
-		tok, raw, err := st.CreateToken(ctx, *name)
+		if r := store.Role(*role); r != "" && !r.Valid() {
+			return fmt.Errorf("token create: --role %q: use admin, commander or viewer", *role)
+		}
+		tok, raw, err := st.CreateUserToken(ctx, store.TokenInput{Name: *name, Role: store.Role(*role)})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Created API token %s (%s). It is shown only now; store it safely:\n%s\n", tok.ID, tok.Name, raw)
+		fmt.Fprintf(stdout, "Created API token %s (%s, acts as %s). It is shown only now; store it safely:\n%s\n", tok.ID, tok.Name, tok.EffectiveRole, raw)
 		return nil
 	case "list":
 		list, err := st.ListTokens(ctx)
@@ -57,13 +62,13 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tNAME\tCREATED\tLAST USED\tSTATE")
+		fmt.Fprintln(w, "ID\tNAME\tROLE\tCREATED\tLAST USED\tSTATE")
 		for _, t := range list {
 			state := "active"
 			if t.RevokedAt != nil {
 				state = "revoked " + t.RevokedAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), fmtTimePtr(t.LastUsedAt), state)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.EffectiveRole, t.CreatedAt.Format(time.RFC3339), fmtTimePtr(t.LastUsedAt), state)
 		}
 		return w.Flush()
 	case "revoke":
@@ -121,10 +126,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if store.IsPostgresURL(*db) {
 		return pgDump(ctx, *db, dest, stdout)
 	}
-	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("backup: database %s: %w", *db, err)
-	}
-	st, err := openStore(ctx, *db)
+	st, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -25,6 +27,14 @@ func newFlagSet(name string, stderr io.Writer) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return &flagSet{FlagSet: fs}
+}
+
+// synopsis makes -h begin with how the command is written.
+func (fs *flagSet) synopsis(line string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", line)
+		fs.PrintDefaults()
+	}
 }
 
 // envName is the variable a flag reads: --base-url is HERALD_BASE_URL.
@@ -88,28 +98,56 @@ func (a aliasFlag) String() string {
 }
 func (a aliasFlag) Set(v string) error { *a.p = v; return nil }
 
-// openForCLI parses a subcommand's flags and opens the database for it,
-// with its changes recorded as made from the command line.
+// openForCLI parses a subcommand's flags and opens the existing database
+// for it, with its changes recorded as made from the command line.
 func openForCLI(ctx context.Context, fs *flagSet, args []string, db *string) (context.Context, *store.Store, error) {
 	if err := fs.Parse(args); err != nil {
 		return ctx, nil, err
 	}
-	st, err := openStore(ctx, *db)
+	st, err := openExisting(ctx, *db)
 	if err != nil {
 		return ctx, nil, err
 	}
 	return store.WithActor(ctx, cliActor()), st, nil
 }
 
-func openStore(ctx context.Context, database string) (*store.Store, error) {
+// openStore opens the database, creating a SQLite file that is not there
+// yet: for serve, migrate and the destination of copy only.
+func openStore(ctx context.Context, database string, opts ...store.Option) (*store.Store, error) {
 	if database == "" {
 		return nil, fmt.Errorf("--database is empty: give a SQLite file or a postgres:// URL")
 	}
-	st, err := store.Open(ctx, database)
+	st, err := store.Open(ctx, database, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.RedactURL(database), err)
 	}
 	return st, nil
+}
+
+// openExisting opens a database that must already be there. Every command
+// but serve and migrate uses it: one run in the wrong folder would
+// otherwise make an empty database there and, say, print a token that the
+// real server has never heard of.
+func openExisting(ctx context.Context, database string) (*store.Store, error) {
+	return openExistingOr(ctx, database, "run herald serve first, or pass --database")
+}
+
+// openExistingOr is openExisting with what to do when there is none.
+func openExistingOr(ctx context.Context, database, hint string) (*store.Store, error) {
+	st, err := openStore(ctx, database, store.ExistingOnly())
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, fmt.Errorf("no database at %s (%s)", displayPath(database), hint)
+	}
+	return st, err
+}
+
+// displayPath shows a relative file as ./herald.db, so that it reads as a
+// place in the current folder.
+func displayPath(p string) string {
+	if filepath.IsAbs(p) || strings.HasPrefix(p, "."+string(filepath.Separator)) || strings.HasPrefix(p, ".."+string(filepath.Separator)) {
+		return p
+	}
+	return "." + string(filepath.Separator) + p
 }
 
 // buildVersion is set at link time (-ldflags "-X main.buildVersion=v1.2.3").

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
-
-	"github.com/herald-status/herald/store"
 )
 
 // cmdCopy moves a deployment between databases (SQLite to PostgreSQL, or
@@ -23,12 +20,7 @@ func cmdCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *from == "" || *to == "" {
 		return errors.New("copy: give both --from and --to, e.g. herald copy --from herald.db --to postgres://herald@db/herald")
 	}
-	if !store.IsPostgresURL(*from) {
-		if _, err := os.Stat(*from); err != nil {
-			return fmt.Errorf("copy: --from %s: %w", *from, err) // do not create an empty file to copy from
-		}
-	}
-	src, err := openStore(ctx, *from)
+	src, err := openExistingOr(ctx, *from, "--from names the database to copy")
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func TestCopyBackupAndMigrateOnPostgres(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t)
 	dir := t.TempDir()
-	db := filepath.Join(dir, "herald.db")
+	db := newDatabase(t)
 	if _, err := herald(t, "token", "create", "--database", db, "--name", "ci"); err != nil {
 		t.Fatal(err)
 	}
@@ -75,5 +75,78 @@ func TestCopyBackupAndMigrateOnPostgres(t *testing.T) {
 	}
 	if fi, err := os.Stat(backup); err != nil || fi.Size() == 0 || fi.Mode().Perm() != 0o600 {
 		t.Errorf("backup file %v, %v: want a non-empty file only its owner reads", fi, err)
+	}
+}
+
+// A command run where there is no database says so and leaves nothing
+// behind: only serve and migrate (and copy's destination) make a new one.
+func TestCommandsRefuseToCreateADatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir) // the default, ./herald.db, is what someone in the wrong folder gets
+	for _, k := range []string{"HERALD_DATABASE", "HERALD_DB"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	const want = "no database at ./herald.db (run herald serve first, or pass --database)"
+	for _, args := range [][]string{
+		{"token", "create", "--name", "ci"},
+		{"token", "create", "--name", "ci", "--role", "commander"},
+		{"token", "list"},
+		{"token", "revoke", "abcdefghijkl"},
+		{"user", "add", "--email", "dana@example.com", "--role", "commander"},
+		{"user", "list"},
+		{"user", "reset-password", "--email", "dana@example.com"},
+		{"backup", "backup.db"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			out, err := herald(t, args...)
+			if err == nil || err.Error() != want {
+				t.Fatalf("herald %v: %v, want the error %q", args, err, want)
+			}
+			if strings.Contains(out, "hrld_") {
+				t.Errorf("herald %v printed a token for a database that does not exist:\n%s", args, out)
+			}
+		})
+	}
+	if _, err := herald(t, "copy", "--from", "herald.db", "--to", "new.db"); err == nil || !strings.Contains(err.Error(), "no database at ./herald.db") {
+		t.Errorf("copy from a missing database: %v", err)
+	}
+	missing := filepath.Join(dir, "elsewhere", "herald.db")
+	if _, err := herald(t, "token", "list", "--database", missing); err == nil || !strings.Contains(err.Error(), "no database at "+missing) {
+		t.Errorf("token list --database %s: %v, want it named as missing", missing, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("refused commands left files behind: %v", left)
+	}
+
+	// Where there is one, the same commands work on it.
+	if _, err := herald(t, "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := herald(t, "token", "create", "--name", "ci"); err != nil || !strings.HasPrefix(lastLine(out), "hrld_") {
+		t.Fatalf("token create after migrate: %v\n%s", err, out)
+	}
+}
+
+// The database and its WAL, as serve leaves them, and a backup, are
+// readable by their owner only: they hold webhook secrets.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "herald.db")
+	_, _, stop := startServe(t, "--database", db, "--demo")
+	defer stop()
+	backup := filepath.Join(dir, "backup.db")
+	if _, err := herald(t, "backup", "--database", db, backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{db, db + "-wal", db + "-shm", backup} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", filepath.Base(name), m)
+		}
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +44,17 @@ func herald(t *testing.T, args ...string) (stdout string, err error) {
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), args, &out, &errOut)
 	return out.String(), err
+}
+
+// newDatabase makes a migrated, empty SQLite database, as herald migrate
+// does, for the commands that refuse to create one.
+func newDatabase(t *testing.T) string {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "herald.db")
+	if out, err := herald(t, "migrate", "--database", db); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	return db
 }
 
 func lastLine(s string) string {
@@ -147,3 +161,62 @@ type cookieJar struct{ cookies []*http.Cookie }
 
 func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) { j.cookies = append(j.cookies, cs...) }
 func (j *cookieJar) Cookies(*url.URL) []*http.Cookie          { return j.cookies }
+
+// process is the herald command run as a program of its own (the test
+// binary standing in for it, see TestMain), for what only a real process
+// shows: its exit status, signals, standard input.
+type process struct {
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	done           chan struct{}
+}
+
+// startHerald runs herald with args, stdin (when not nil) as its standard
+// input and env added to its environment. A process still running when the
+// test ends is killed.
+func startHerald(t *testing.T, stdin io.Reader, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(os.Args[0], args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(append(os.Environ(), env...), "HERALD_TEST_AS_HERALD=1")
+	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = stdin, p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// exited reports whether the process has ended.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the process to end and returns its exit status.
+func (p *process) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(waitLimit):
+		t.Fatalf("herald %v did not end\nstdout:\n%s\nstderr:\n%s", p.cmd.Args[1:], p.stdout, p.stderr)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// heraldIn runs herald as a program with stdin as its standard input and
+// env added to its environment, and returns what it printed and its exit
+// status.
+func heraldIn(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	p := startHerald(t, strings.NewReader(stdin), env, args...)
+	status = p.wait(t)
+	return p.stdout.String(), p.stderr.String(), status
+}

@@ -17,7 +17,26 @@ const usage = `herald — status page and incident communication server
 
 Usage:
   herald serve [flags]          run the server (herald serve -h lists every flag)
-  herald token create --name N  create an API token (printed once, on the last line)
+
+Incidents from a terminal, over the API of a running Herald (--url or HERALD_URL, default
+http://127.0.0.1:8080; --token or HERALD_TOKEN; --json prints the API's answer for scripts;
+a MESSAGE of "-" is read from stdin):
+  herald incident open [--impact I] [--component NAME=STATUS]… TITLE MESSAGE
+  herald incident update ID [--status S] [--component NAME=STATUS]… [--next-update 30m] MESSAGE
+  herald incident resolve ID MESSAGE
+  herald incident list [--all]  open incidents and drafts (--all: resolved ones too)
+  herald incident show ID       one incident and its timeline
+  herald maintenance schedule --start T (--end T | --duration D) [--component NAME]… TITLE MESSAGE
+  herald maintenance list [--all]
+  herald component list
+  herald component set-status COMPONENT STATUS
+                                COMPONENT is an id or a name; STATUS is operational, degraded_performance,
+                                partial_outage, major_outage or under_maintenance
+
+Administration, on the database itself (--database):
+  herald token create --name N [--role R]
+                                create an API token (printed once, on the last line) that acts as
+                                admin (the default), commander or viewer
   herald token list             list API tokens
   herald token revoke ID        revoke an API token
   herald user add --email E --role R
@@ -29,13 +48,17 @@ Usage:
   herald backup FILE            write an online, consistent copy of the database to FILE
                                 (on PostgreSQL: with pg_dump, when it is installed)
   herald copy --from DB --to DB copy a deployment into a new, empty database (SQLite and PostgreSQL, either way)
+
+Other:
   herald mirror serve DIR       serve a static mirror (serve --mirror-dir DIR) as a static host would, to try it
-  herald watch URL              print a status page's live events as they happen
+  herald watch URL              print a status page's live events as they happen, until Ctrl-C
   herald version                print the version
 
 The database is --database (HERALD_DATABASE): a SQLite file (the default, herald.db) or a
-PostgreSQL URL, postgres://user:password@host/dbname. Every flag has an environment variable:
---addr is HERALD_ADDR, --base-url is HERALD_BASE_URL, and so on.
+PostgreSQL URL, postgres://user:password@host/dbname. Only serve, migrate and copy --to create
+a SQLite file that is not there yet; the other commands refuse, so that one run in the wrong
+folder does not start an empty database. Every flag has an environment variable: --addr is
+HERALD_ADDR, --base-url is HERALD_BASE_URL, and so on. herald COMMAND SUBCOMMAND -h lists the flags.
 `
 
 func main() {
@@ -75,6 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMirror(ctx, rest, stdout, stderr)
 	case "watch":
 		return cmdWatch(ctx, rest, stdout, stderr)
+	case "incident":
+		return cmdIncident(ctx, rest, stdout, stderr)
+	case "maintenance":
+		return cmdMaintenance(ctx, rest, stdout, stderr)
+	case "component":
+		return cmdComponent(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "herald", version())
 		return nil

@@ -15,7 +15,7 @@ import (
 
 func TestTokenLifecycle(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "h.db")
+	db := newDatabase(t)
 	out, err := herald(t, "token", "create", "--db", db, "--name", "pagerduty")
 	if err != nil {
 		t.Fatal(err)
@@ -142,38 +142,55 @@ func TestServeFirstStartPrintsTokenOnce(t *testing.T) {
 	}
 }
 
-func TestWatchPrintsLiveEvents(t *testing.T) {
+// herald token create --role makes a token that may do through the API
+// what its role allows and nothing more; without --role it is an admin's
+// token, as before; an unknown role is refused and makes no token.
+func TestTokenCreateRole(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "h.db")
-	url, out, stop := startServe(t, "--db", db, "--metrics-public")
+	base, _, stop := startServe(t, "--db", db)
 	defer stop()
-	token := printedToken(t, out.String())
-
-	ctx, cancel := context.WithCancel(context.Background())
-	watched := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"watch", url}, watched, io.Discard) }()
-	// watch prints "Watching" before it connects: wait until the server
-	// has registered its stream, from when on every change reaches it.
-	eventually(t, "the watcher's stream to be registered", func() bool { return liveClients(t, url) == 1 })
-
-	req, _ := http.NewRequest("POST", url+"/api/v1/incidents", strings.NewReader(`{"name":"Payments failing","body":"We are looking into it."}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 201 {
-		t.Fatalf("create incident: %v %v", err, resp)
+	create := func(role string, args ...string) string {
+		t.Helper()
+		out, err := herald(t, append([]string{"token", "create", "--db", db, "--name", "as " + role}, args...)...)
+		if err != nil || !strings.Contains(out, "acts as "+role) {
+			t.Fatalf("token create %v: %v\n%s", args, err, out)
+		}
+		return lastLine(out)
 	}
-	resp.Body.Close()
-
-	eventually(t, "watch to print the incident", func() bool { return strings.Contains(watched.String(), "incident.created") })
-	cancel()
-	<-done
-	got := watched.String()
-	if !strings.Contains(got, "incident.created") || !strings.Contains(got, "Payments failing") || !strings.Contains(got, "[investigating]") {
-		t.Fatalf("watch printed:\n%s", got)
+	admin, commander, viewer := create("admin"), create("commander", "--role", "commander"), create("viewer", "--role", "viewer")
+	incident := map[string]string{"name": "Logins failing", "body": "We are looking into it."}
+	for _, tt := range []struct {
+		who, token, method, path string
+		body                     any
+		want                     int
+	}{
+		{"commander", commander, "POST", "/api/v1/incidents", incident, http.StatusCreated},
+		{"commander", commander, "GET", "/api/v1/subscribers", nil, http.StatusOK},
+		{"commander", commander, "POST", "/api/v1/components", map[string]string{"name": "Billing"}, http.StatusForbidden},
+		{"commander", commander, "POST", "/api/v1/component-groups", map[string]string{"name": "Core"}, http.StatusForbidden},
+		{"commander", commander, "GET", "/api/v1/audit-log", nil, http.StatusForbidden},
+		{"commander", commander, "POST", "/api/v1/webhooks", map[string]any{"url": "https://hooks.example.com/x", "events": []string{"incident.*"}}, http.StatusForbidden},
+		{"viewer", viewer, "GET", "/api/v1/incidents", nil, http.StatusOK},
+		{"viewer", viewer, "POST", "/api/v1/incidents", incident, http.StatusForbidden},
+		{"admin", admin, "POST", "/api/v1/components", map[string]string{"name": "Billing"}, http.StatusCreated},
+	} {
+		if got := api(t, base, tt.token, tt.method, tt.path, tt.body, nil); got != tt.want {
+			t.Errorf("%s token: %s %s answered %d, want %d", tt.who, tt.method, tt.path, got, tt.want)
+		}
 	}
-	if _, err := herald(t, "watch", "ftp://example.test"); err == nil {
-		t.Fatal("watch should refuse a non-http URL")
+
+	out, err := herald(t, "token", "create", "--db", db, "--name", "typo", "--role", "superuser")
+	if err == nil || !strings.Contains(err.Error(), `--role "superuser"`) || !strings.Contains(err.Error(), "admin, commander or viewer") || strings.Contains(out, "hrld_") {
+		t.Fatalf("an unknown role: %v\n%s", err, out)
+	}
+	out, err = herald(t, "token", "list", "--db", db)
+	if err != nil || strings.Contains(out, "typo") {
+		t.Fatalf("the refused token was made: %v\n%s", err, out)
+	}
+	for _, row := range []string{"as commander  commander", "as viewer     viewer", "as admin      admin"} {
+		if !strings.Contains(out, row) {
+			t.Errorf("token list has no row with %q:\n%s", row, out)
+		}
 	}
 }

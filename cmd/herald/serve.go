@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/herald-status/herald/store"
@@ -65,7 +66,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--base-url %q must start with http:// or https://", *baseURL)
 	}
 
-	st, err := openStore(ctx, *db)
+	st, err := openStore(ctx, *db, store.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -90,19 +91,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			logger.Info("demo data not added: the database already has components")
 		}
 	}
-	// The first admin before the first token, so the token is theirs.
-	admin, adminPassword, _, err := st.EnsureFirstAdmin(store.WithActor(ctx, store.SystemActor), *adminEmail)
-	if err != nil {
-		return fmt.Errorf("create the first admin: %w", err)
-	}
-	firstToken, err := firstStartToken(ctx, st)
+	// Listen before anything is created: the first admin and token are
+	// made only once everything that can stop the start has passed, and
+	// printed at once, so that a start that fails never leaves credentials
+	// behind that nobody was shown.
+	ln, err := listen(*addr)
 	if err != nil {
 		return err
-	}
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	defer ln.Close()
 	if *baseURL == "" {
@@ -131,13 +126,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// or Shutdown would wait for them until its deadline.
 	httpServer.RegisterOnShutdown(srv.CloseStreams)
 
-	fmt.Fprintf(stdout, "Herald is running at %s (database %s)\n", *baseURL, st.Path())
-	if adminPassword != "" {
-		fmt.Fprintf(stdout, "\nThis is a new database, so a first admin was created. Sign in at %s/console/login as\n\n    email:    %s\n    password: %s\n\nThe password is shown only this once and must be changed at the first sign-in.\n", *baseURL, admin.Email, adminPassword)
-	}
-	if firstToken != "" {
-		fmt.Fprintf(stdout, "\nThis is a new database, so an API token was created. It is shown only this once:\n\n    %s\n\n", firstToken)
-		fmt.Fprintf(stdout, "Try it:\n    curl -H 'Authorization: Bearer %s' %s/api/v1/components\n\n", firstToken, *baseURL)
+	if err := firstStart(ctx, st, *adminEmail, *baseURL, stdout); err != nil {
+		return err
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", *baseURL, "db", st.Path(), "version", version())
 
@@ -185,6 +175,50 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // cmdServe: tests of the whole server move time with it (an escalation
 // five minutes later, in a moment). Nothing else sets it.
 type storeClockKey struct{}
+
+// listen binds addr, saying what to do when the address is taken.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: the address is already in use (is Herald already running?); stop what uses it or choose another with --addr", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// firstStart says where Herald runs and, on a new database, creates the
+// first admin and API token and prints them: the only time they are shown,
+// as only their hashes are kept. It runs once the listener is bound and
+// the server built, so nothing after it can stop the start and leave
+// credentials no one has seen. All of it is one write, so that whoever
+// reads "Herald is running" finds the credentials with it.
+func firstStart(ctx context.Context, st *store.Store, adminEmail, baseURL string, stdout io.Writer) error {
+	var b strings.Builder
+	// The first admin before the first token, so the token is theirs.
+	admin, adminPassword, _, err := st.EnsureFirstAdmin(store.WithActor(ctx, store.SystemActor), adminEmail)
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	firstToken, tokenErr := firstStartToken(ctx, st)
+	if tokenErr == nil {
+		fmt.Fprintf(&b, "Herald is running at %s (database %s)\n", baseURL, st.Path())
+	}
+	if adminPassword != "" {
+		// Shown even when the token failed: the admin exists now, and can
+		// make tokens in the console.
+		fmt.Fprintf(&b, "\nThis is a new database, so a first admin was created. Sign in at %s/console/login as\n\n    email:    %s\n    password: %s\n\nThe password is shown only this once and must be changed at the first sign-in.\n", baseURL, admin.Email, adminPassword)
+	}
+	if firstToken != "" {
+		fmt.Fprintf(&b, "\nThis is a new database, so an API token was created. It is shown only this once:\n\n    %s\n\n", firstToken)
+		fmt.Fprintf(&b, "Try it:\n    curl -H 'Authorization: Bearer %s' %s/api/v1/components\n\n", firstToken, baseURL)
+	}
+	// A stdout that cannot be written to cannot be shown anything: stopping
+	// would not bring the credentials back (herald user reset-password does).
+	_, _ = io.WriteString(stdout, b.String())
+	return tokenErr
+}
 
 // firstStartToken creates an API token when the database has never had one,
 // so a new user can start using the API; it returns "" otherwise.

@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/herald-status/herald/store"
 )
 
 // --max-streams-per-ip reaches the server as given: 0 is no limit there as
@@ -41,5 +46,56 @@ func TestServeMaxStreamsPerIP(t *testing.T) {
 				t.Errorf("stream %d with --max-streams-per-ip %s: %d, want %d", tt.open, tt.value, last, tt.want)
 			}
 		})
+	}
+}
+
+// A first start that cannot listen fails saying why, and creates no admin
+// or token whose credentials nobody was shown: the next start prints a
+// sign-in and a token that both work.
+func TestFirstStartOnATakenPort(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	db := filepath.Join(t.TempDir(), "herald.db")
+	out, err := herald(t, "serve", "--addr", taken.Addr().String(), "--database", db, "--admin-email", "ops@example.com")
+	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), "--addr") {
+		t.Fatalf("serve on a taken port: %v, want it to say the address is in use and how to choose another", err)
+	}
+	if strings.Contains(out, "password:") || strings.Contains(out, "hrld_") {
+		t.Fatalf("a start that failed printed credentials:\n%s", out)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, _ := st.CountUsers(context.Background())
+	tokens, _ := st.CountTokens(context.Background())
+	st.Close()
+	if users != 0 || tokens != 0 {
+		t.Fatalf("the failed start left %d users and %d tokens behind, shown to nobody", users, tokens)
+	}
+
+	base, printed, stop := startServe(t, "--database", db, "--admin-email", "ops@example.com")
+	defer stop()
+	m := regexp.MustCompile(`email:\s+(\S+)\s+password:\s+(\S+)`).FindStringSubmatch(printed.String())
+	if m == nil || m[1] != "ops@example.com" {
+		t.Fatalf("the next start printed no sign-in:\n%s", printed.String())
+	}
+	browser := &console{t: t, cookies: map[string]string{}}
+	if !browser.signIn(base, m[1], m[2]) {
+		t.Errorf("the printed password does not sign in")
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/components", nil)
+	req.Header.Set("Authorization", "Bearer "+printedToken(t, printed.String()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the printed token: GET /api/v1/components answered %d", resp.StatusCode)
 	}
 }

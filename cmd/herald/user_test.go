@@ -13,7 +13,7 @@ import (
 
 func TestUserAddPrintsOneTimePassword(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "h.db")
+	db := newDatabase(t)
 	out, err := herald(t, "user", "add", "--db", db, "--email", "Dana@Example.com", "--role", "commander")
 	if err != nil {
 		t.Fatal(err)

@@ -1,22 +1,24 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/r3labs/sse/v2"
-	backoff "gopkg.in/cenkalti/backoff.v1"
 )
 
 // cmdWatch prints a status page's live events in a terminal, reconnecting
-// (and catching up from the last event seen) when the connection drops.
+// (and catching up from the last event seen) when the connection drops,
+// until it is interrupted (Ctrl-C, SIGTERM), which ends it with status 0.
 func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("herald watch", stderr)
 	raw := fs.Bool("raw", false, "print each event's JSON as received")
@@ -30,40 +32,179 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	client := sse.NewClient(streamURL)
-	client.Headers["User-Agent"] = "herald-watch/" + version()
-	retry := backoff.NewExponentialBackOff()
-	retry.MaxInterval = 15 * time.Second
-	retry.MaxElapsedTime = 0 // keep trying until interrupted
-	client.ReconnectStrategy = retry
-	client.ResponseValidator = func(c *sse.Client, resp *http.Response) error {
-		if resp.StatusCode == http.StatusOK {
-			return nil
-		}
-		resp.Body.Close()
-		err := fmt.Errorf("%s answered %s", streamURL, resp.Status)
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-			return backoff.Permanent(err)
-		}
-		return err
-	}
-	client.OnDisconnect(func(*sse.Client) { fmt.Fprintln(stdout, "… connection lost, reconnecting") })
-	client.ReconnectNotify = func(err error, wait time.Duration) {
-		fmt.Fprintf(stderr, "… %v; retrying in %s\n", err, wait.Round(time.Second))
-	}
-
+	w := &watcher{url: streamURL, client: &http.Client{}, status: stderr, retry: 2 * time.Second}
 	fmt.Fprintf(stdout, "Watching %s (Ctrl-C to stop)\n", streamURL)
-	err = client.SubscribeRawWithContext(ctx, func(ev *sse.Event) {
+	err = w.run(ctx, func(ev streamEvent) {
 		if *raw {
-			fmt.Fprintf(stdout, "%s %s %s\n", ev.ID, ev.Event, ev.Data)
+			fmt.Fprintf(stdout, "%s %s %s\n", ev.id, ev.name, ev.data)
 			return
 		}
-		fmt.Fprintln(stdout, describeEvent(string(ev.Event), ev.Data))
+		fmt.Fprintln(stdout, describeEvent(ev.name, []byte(ev.data)))
 	})
-	if err != nil && ctx.Err() == nil {
+	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
+	fmt.Fprintln(stderr, "Stopped watching.")
 	return nil
+}
+
+// watcher follows one Server-Sent Events stream for as long as it is
+// asked to. It is written here rather than taken from an SSE library:
+// the one Herald used (r3labs/sse) took a server that closed the stream
+// for a clean end, so `herald watch` exited 0 when Herald restarted, and
+// it slept between retries without looking at its context, so Ctrl-C and
+// SIGTERM went unheard while it waited to reconnect.
+type watcher struct {
+	url    string
+	client *http.Client
+	status io.Writer // where connection news goes (stderr: stdout is for events)
+
+	lastID string        // sent as Last-Event-ID, so a reconnection catches up
+	retry  time.Duration // the first wait before reconnecting; the server may set it
+	seen   bool          // connected at least once
+}
+
+// streamEvent is one dispatched event.
+type streamEvent struct{ id, name, data string }
+
+// maxRetry caps the wait between reconnection attempts.
+const maxRetry = 15 * time.Second
+
+// permanent marks an answer that trying again will not change (a 404, a
+// page that is not an event stream).
+type permanent struct{ error }
+
+// run follows the stream until ctx ends (nil) or the server answers in a
+// way that retrying cannot mend (that error). Every other failure, a
+// server going away included, is retried with a growing wait.
+func (w *watcher) run(ctx context.Context, handle func(streamEvent)) error {
+	failures := 0
+	for {
+		connected, err := w.follow(ctx, handle)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var p permanent
+		if errors.As(err, &p) {
+			return p.error
+		}
+		if connected {
+			failures = 0
+			fmt.Fprintf(w.status, "… %v; reconnecting\n", err)
+		}
+		failures++
+		wait := w.backoff(failures)
+		if !connected {
+			fmt.Fprintf(w.status, "… %v; retrying in %s\n", err, wait.Round(100*time.Millisecond))
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C:
+		}
+	}
+}
+
+// backoff is the wait before attempt n (from 1): the server's suggested
+// retry, doubling with every failure up to maxRetry, with some jitter so
+// that many watchers do not come back in step.
+func (w *watcher) backoff(n int) time.Duration {
+	d := w.retry
+	for i := 1; i < n && d < maxRetry; i++ {
+		d *= 2
+	}
+	d = min(d, maxRetry)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+// follow makes one connection and reads events from it until it ends. It
+// reports whether the server accepted the stream, and why it ended.
+func (w *watcher) follow(ctx context.Context, handle func(streamEvent)) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url, nil)
+	if err != nil {
+		return false, permanent{err}
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Cache-Control", "no-cache")
+	req.Header.Set("User-Agent", "herald-watch/"+version())
+	if w.lastID != "" {
+		req.Header.Set("Last-Event-ID", w.lastID)
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		err := fmt.Errorf("%s answered %s", w.url, resp.Status)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			return false, permanent{err}
+		}
+		return false, err
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
+		return false, permanent{fmt.Errorf("%s is not an event stream (Content-Type %q): is it a Herald status page?", w.url, resp.Header.Get("Content-Type"))}
+	}
+	if w.seen {
+		fmt.Fprintln(w.status, "… reconnected")
+	}
+	w.seen = true
+	if err := w.read(resp.Body, handle); err != nil {
+		return true, fmt.Errorf("connection lost: %w", err)
+	}
+	return true, errors.New("the server closed the stream")
+}
+
+// read parses the event stream format (the HTML standard's): fields up to
+// a blank line make one event; comment lines, such as heartbeats, are
+// skipped. It returns nil when the stream ends cleanly.
+func (w *watcher) read(body io.Reader, handle func(streamEvent)) error {
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20) // an incident with a long timeline is one data line
+	var ev streamEvent
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			if ev.id != "" {
+				w.lastID = ev.id
+			}
+			if len(data) > 0 {
+				ev.data = strings.Join(data, "\n")
+				if ev.name == "" {
+					ev.name = "message"
+				}
+				if ev.id == "" {
+					ev.id = w.lastID
+				}
+				handle(ev)
+			}
+			ev, data = streamEvent{}, nil
+			continue
+		}
+		if strings.HasPrefix(line, ":") {
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "id":
+			if !strings.ContainsRune(value, 0) {
+				ev.id = value
+			}
+		case "event":
+			ev.name = value
+		case "data":
+			data = append(data, value)
+		case "retry":
+			if ms, err := strconv.Atoi(value); err == nil && ms > 0 {
+				w.retry = min(time.Duration(ms)*time.Millisecond, maxRetry)
+			}
+		}
+	}
+	return sc.Err()
 }
 
 // eventsURL turns a page URL into its JSON event stream's URL.
@@ -109,11 +250,11 @@ func describeEvent(name string, data []byte) string {
 		line += " impact " + obj.Impact
 	}
 	if len(obj.Updates) > 0 {
-		body := strings.Join(strings.Fields(obj.Updates[0].Body), " ")
+		body := []rune(strings.Join(strings.Fields(obj.Updates[0].Body), " "))
 		if len(body) > 100 {
-			body = body[:97] + "..."
+			body = append(body[:97], []rune("...")...)
 		}
-		line += " — " + body
+		line += " — " + string(body)
 	}
 	return line
 }

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// mode is the permission bits of name, failing the test when it is missing.
+func mode(t *testing.T, name string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+// The database, its WAL and shared-memory files and its backups hold
+// webhook secrets and subscriber addresses: only their owner may read them.
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "herald.db")
+	st := openTestStore(t, path)
+	if _, _, err := st.CreateToken(t.Context(), "ci"); err != nil { // a write, so the WAL exists
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "backup.db")
+	if err := st.Backup(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm", backup} {
+		if m := mode(t, name); m != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", filepath.Base(name), m)
+		}
+	}
+}
+
+// A database made world-readable by an older Herald is tightened when it is
+// next opened, and the log says so.
+func TestOpenTightensAnExistingDatabase(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "herald.db")
+	first := openTestStore(t, path)
+	if _, _, err := first.CreateToken(t.Context(), "ci"); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{path, path + "-wal", path + "-shm"}
+	for _, name := range files {
+		if err := os.Chmod(name, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged bytes.Buffer
+	second, err := Open(t.Context(), path, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	for _, name := range files {
+		if m := mode(t, name); m != 0o600 {
+			t.Errorf("%s has mode %04o after a second open, want 0600", filepath.Base(name), m)
+		}
+		if !strings.Contains(logged.String(), "file="+name+" was=0644 now=0600") {
+			t.Errorf("nothing logged about %s:\n%s", filepath.Base(name), logged.String())
+		}
+	}
+	if n, err := second.CountTokens(t.Context()); err != nil || n != 1 {
+		t.Errorf("the tightened database holds %d tokens, %v; want its 1", n, err)
+	}
+}
+
+// ExistingOnly opens a database that is there and refuses to make one that
+// is not; without it a missing file is created as before.
+func TestOpenExistingOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	st, err := Open(t.Context(), missing, ExistingOnly())
+	if !errors.Is(err, ErrNoDatabase) {
+		if st != nil {
+			st.Close()
+		}
+		t.Fatalf("Open(missing, ExistingOnly()) = %v, want ErrNoDatabase", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused open left a file behind: %v", err)
+	}
+
+	path := filepath.Join(dir, "herald.db")
+	made, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made.Close()
+	again, err := Open(t.Context(), path, ExistingOnly())
+	if err != nil {
+		t.Fatalf("Open(existing, ExistingOnly()): %v", err)
+	}
+	again.Close()
+}
