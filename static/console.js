@@ -1,5 +1,7 @@
 // Herald console script. Every console page works without it; it adds a
-// live Markdown preview and fills the message from a template as you pick.
+// live Markdown preview, inserts a template where the cursor is, writes
+// maintenance times in the browser's zone and refreshes the dashboard.
+// Times are shown in the reader's zone by the public pages' app.js.
 (function () {
   "use strict";
 
@@ -39,21 +41,62 @@
     body.addEventListener("input", update);
   }
 
+  // Picking a template inserts its text at the cursor, keeping what was
+  // typed, and clears the choice (so the server, which adds a template
+  // still chosen at submit, does not add it twice). The "Use template"
+  // button is for pages without this script.
   function setupTemplateFill(select) {
+    var form = select.form;
+    var body = form && form.querySelector("textarea[name=body]");
+    if (!body) { return; }
+    var button = form.querySelector("button.use-template");
+    if (button) { button.hidden = true; }
+    var cursor = null;
+    body.addEventListener("blur", function () { cursor = [body.selectionStart, body.selectionEnd]; });
     select.addEventListener("change", function () {
       var opt = select.options[select.selectedIndex];
-      var form = select.form;
-      if (!opt || !opt.value || !form) { return; }
-      var body = form.querySelector("textarea[name=body]");
-      if (body && opt.getAttribute("data-body") !== null) {
-        body.value = opt.getAttribute("data-body");
-        body.dispatchEvent(new Event("input"));
-      }
+      if (!opt || !opt.value || opt.getAttribute("data-body") === null) { return; }
+      var text = opt.getAttribute("data-body");
+      var at = cursor || [body.value.length, body.value.length];
+      var before = body.value.slice(0, at[0]), after = body.value.slice(at[1]);
+      if (before && !/\s$/.test(before)) { text = (at[0] === body.value.length ? "\n\n" : " ") + text; }
+      if (after && !/^\s/.test(after)) { text += " "; }
+      body.value = before + text + after;
+      var end = before.length + text.length;
+      body.focus();
+      body.setSelectionRange(end, end);
+      cursor = [end, end];
+      body.dispatchEvent(new Event("input"));
       var status = opt.getAttribute("data-status");
       if (status) {
         var radio = form.querySelector("input[name=status][value=\"" + status + "\"]");
         if (radio) { radio.checked = true; }
       }
+      var title = form.querySelector("input[name=name]");
+      if (title && !title.value && opt.getAttribute("data-title")) { title.value = opt.getAttribute("data-title"); }
+      select.value = "";
+    });
+  }
+
+  // The maintenance form's times are in the zone its tz field names: UTC
+  // from the server, the browser's own once this runs. Times the server
+  // filled in (in UTC) are moved to the browser's zone as it switches.
+  function setupZone(select) {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+    if (!zone || zone === "UTC" || select.value !== "UTC") { return; }
+    var opt = Array.prototype.find.call(select.options, function (o) { return o.value === zone; });
+    if (!opt) {
+      opt = new Option(zone + " (this browser)", zone);
+      select.add(opt);
+    }
+    select.value = zone;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    select.form.querySelectorAll("input[type=datetime-local]").forEach(function (input) {
+      if (!input.value) { return; }
+      var d = new Date(input.value + "Z");
+      if (isNaN(d)) { return; }
+      input.value = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
     });
   }
 
@@ -85,6 +128,7 @@
     document.querySelectorAll("[data-refresh][id]").forEach(setupRefresh);
     document.querySelectorAll("form[data-preview]").forEach(setupPreview);
     document.querySelectorAll("select.template-fill").forEach(setupTemplateFill);
+    document.querySelectorAll("select.tz-field").forEach(setupZone);
     var summary = document.querySelector(".error-summary[tabindex]");
     if (summary) { summary.focus(); }
   });

@@ -167,7 +167,13 @@ func (s *Server) consoleIncidents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, templates.Incidents(templates.IncidentsPage{Console: s.consoleView(c, "incidents"), Open: open, Resolved: resolved}))
+	comps, err := s.componentsByID(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.Incidents(templates.IncidentsPage{
+		Console: s.consoleView(c, "incidents"), Open: open, Resolved: resolved, Components: comps,
+	}))
 }
 
 // incidentValues is what the incident form sent.
@@ -180,6 +186,9 @@ type incidentValues struct {
 	Notify     bool
 	Preview    bool
 	Template   string
+	// UseTemplate is the form's "Use template" button: add the template's
+	// text and show the form again.
+	UseTemplate bool
 	// NextIn is the next update promised, in minutes ("" for none).
 	NextIn string
 }
@@ -200,15 +209,16 @@ func readIncidentForm(c echo.Context) (incidentValues, error) {
 		return incidentValues{}, &apiError{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"}
 	}
 	v := incidentValues{
-		Name:       params.Get("name"),
-		Status:     store.IncidentStatus(params.Get("status")),
-		Impact:     store.Impact(params.Get("impact")),
-		Body:       params.Get("body"),
-		Components: map[string]store.ComponentStatus{},
-		Notify:     params.Get("notify") == "on",
-		Preview:    params.Get("action") == "preview",
-		Template:   params.Get("template"),
-		NextIn:     params.Get("next_update_in"),
+		Name:        params.Get("name"),
+		Status:      store.IncidentStatus(params.Get("status")),
+		Impact:      store.Impact(params.Get("impact")),
+		Body:        params.Get("body"),
+		Components:  map[string]store.ComponentStatus{},
+		Notify:      params.Get("notify") == "on",
+		Preview:     params.Get("action") == "preview",
+		Template:    params.Get("template"),
+		UseTemplate: params.Get("action") == "template",
+		NextIn:      params.Get("next_update_in"),
 	}
 	for key, vals := range params {
 		id, ok := strings.CutPrefix(key, "component.")
@@ -239,6 +249,7 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 		f.Preview = templates.RenderMarkdownPreview(v.Body)
 	}
 	if inc != nil {
+		f.Affected = inc.Components
 		if err := s.withClock(c, &f); err != nil {
 			return templates.IncidentForm{}, err
 		}
@@ -246,21 +257,57 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	return f, nil
 }
 
+// templateStep adds the template the form names to what the form holds,
+// when the form asked for it or names one not added yet (without the page
+// script, which adds it at once and clears the choice): nothing typed is
+// lost, and nothing is posted before the commander has read the result.
+// It returns what to tell the commander, "" when there was nothing to do.
+func (s *Server) templateStep(ctx context.Context, v *incidentValues) (string, error) {
+	if v.Template == "" {
+		if v.UseTemplate {
+			return "Choose a template in the list first. Nothing was posted.", nil
+		}
+		return "", nil
+	}
+	tp, err := s.store.GetIncidentTemplate(ctx, v.Template)
+	if errors.Is(err, store.ErrNotFound) {
+		v.Template = ""
+		return "That template no longer exists. Nothing was posted.", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	note := "Filled in from the template “" + tp.Name + "”. Read it over, then post."
+	if body := strings.TrimRight(v.Body, " \t\r\n"); strings.TrimSpace(body) != "" {
+		v.Body = body + "\n\n" + tp.Body
+		note = "Added the template “" + tp.Name + "” after your message. Read it over, then post."
+	} else {
+		v.Body = tp.Body
+	}
+	if tp.Status != "" {
+		v.Status = tp.Status
+	}
+	if v.Name == "" {
+		v.Name = tp.Title
+	}
+	if v.Impact == "" {
+		v.Impact = tp.Impact
+	}
+	v.Template = ""
+	return note, nil
+}
+
 func (s *Server) consoleNewIncident(c echo.Context) error {
 	v := incidentValues{Status: store.Investigating, Notify: true, Template: c.QueryParam("template")}
-	if v.Template != "" {
-		tp, err := s.store.GetIncidentTemplate(c.Request().Context(), v.Template)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err == nil {
-			v.Name, v.Status, v.Impact, v.Body = tp.Title, tp.Status, tp.Impact, tp.Body
-		}
+	note, err := s.templateStep(c.Request().Context(), &v)
+	if err != nil {
+		return err
 	}
 	f, err := s.incidentForm(c, nil, v, nil)
 	if err != nil {
 		return err
 	}
+	f.Note = note
 	return s.render(c, http.StatusOK, templates.IncidentNew(f))
 }
 
@@ -268,6 +315,18 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 	v, err := readIncidentForm(c)
 	if err != nil {
 		return err
+	}
+	note, err := s.templateStep(c.Request().Context(), &v)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		f, err := s.incidentForm(c, nil, v, nil)
+		if err != nil {
+			return err
+		}
+		f.Note = note
+		return s.render(c, http.StatusOK, templates.IncidentNew(f))
 	}
 	if !v.Preview {
 		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
@@ -277,7 +336,7 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "incident-created")
 		}
-		errs, err := formErrors(err, "")
+		errs, err := formErrors(err, templates.IncidentLabels, "")
 		if err != nil {
 			return err
 		}
@@ -346,16 +405,17 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Without the page script, picking a template and submitting with an
-	// empty message fills the message in for editing instead of posting.
-	if v.Template != "" && strings.TrimSpace(v.Body) == "" {
-		tp, err := s.store.GetIncidentTemplate(ctx, v.Template)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	note, err := s.templateStep(ctx, &v)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		f, err := s.incidentForm(c, &inc, v, nil)
+		if err != nil {
 			return err
 		}
-		if err == nil {
-			v.Body, v.Status, v.Preview = tp.Body, tp.Status, true
-		}
+		f.Note = note
+		return s.render(c, http.StatusOK, templates.IncidentDetail(f))
 	}
 	if !v.Preview {
 		_, err := s.store.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{
@@ -365,7 +425,7 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "update-posted")
 		}
-		errs, ferr := formErrors(err, "")
+		errs, ferr := formErrors(err, templates.IncidentLabels, "")
 		if ferr != nil {
 			return ferr
 		}
