@@ -41,23 +41,28 @@
     body.addEventListener("input", update);
   }
 
-  // Picking a template inserts its text at the cursor, keeping what was
-  // typed, and clears the choice (so the server, which adds a template
-  // still chosen at submit, does not add it twice). The "Use template"
-  // button is for pages without this script.
+  // "Use template" inserts the chosen template's text at the cursor,
+  // keeping what was typed, and clears the choice (the server adds a
+  // template still chosen when the form is sent, and would add it twice).
+  // Without this script the button sends the form back with the text
+  // added after the message.
   function setupTemplateFill(select) {
     var form = select.form;
     var body = form && form.querySelector("textarea[name=body]");
-    if (!body) { return; }
-    var button = form.querySelector("button.use-template");
-    if (button) { button.hidden = true; }
-    var cursor = null;
-    body.addEventListener("blur", function () { cursor = [body.selectionStart, body.selectionEnd]; });
-    select.addEventListener("change", function () {
+    var button = form && form.querySelector("button.use-template");
+    if (!body || !button) { return; }
+    // A textarea keeps its selection when it loses focus; until the
+    // commander has been in it, the text goes at the end.
+    var touched = false;
+    ["focus", "input", "keyup", "mouseup", "select"].forEach(function (name) {
+      body.addEventListener(name, function () { touched = true; });
+    });
+    button.addEventListener("click", function (ev) {
       var opt = select.options[select.selectedIndex];
-      if (!opt || !opt.value || opt.getAttribute("data-body") === null) { return; }
+      if (!opt || !opt.value || opt.getAttribute("data-body") === null) { return; } // the server says to choose one
+      ev.preventDefault();
       var text = opt.getAttribute("data-body");
-      var at = cursor || [body.value.length, body.value.length];
+      var at = touched ? [body.selectionStart, body.selectionEnd] : [body.value.length, body.value.length];
       var before = body.value.slice(0, at[0]), after = body.value.slice(at[1]);
       if (before && !/\s$/.test(before)) { text = (at[0] === body.value.length ? "\n\n" : " ") + text; }
       if (after && !/^\s/.test(after)) { text += " "; }
@@ -65,7 +70,6 @@
       var end = before.length + text.length;
       body.focus();
       body.setSelectionRange(end, end);
-      cursor = [end, end];
       body.dispatchEvent(new Event("input"));
       var status = opt.getAttribute("data-status");
       if (status) {

@@ -484,3 +484,12 @@ func webhookName(w store.Webhook) string {
 	}
 	return w.URL
 }
+
+// holdReason is a hold's reason as the end of a sentence: ": checking
+// with payments", or nothing.
+func holdReason(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}

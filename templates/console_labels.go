@@ -37,10 +37,10 @@ var (
 		"name": "Title", "body": "Message", "scheduled_for": "Starts", "scheduled_until": "Ends", "tz": "Time zone",
 		"components": "Components it will affect", "status": "Status",
 	}
-	ComponentLabels = Labels{"name": "Name", "description": "Description", "group_id": "Group", "status": "Status"}
-	GroupLabels     = Labels{"name": "Name", "description": "Description"}
-	UserLabels      = Labels{"email": "Email", "name": "Name", "role": "Role"}
-	TokenLabels     = Labels{"name": "What it is for", "user_id": "Owner", "role": "Role"}
+	ComponentLabels  = Labels{"name": "Name", "description": "Description", "group_id": "Group", "status": "Status"}
+	GroupLabels      = Labels{"name": "Name", "description": "Description"}
+	UserLabels       = Labels{"email": "Email", "name": "Name", "role": "Role"}
+	TokenLabels      = Labels{"name": "What it is for", "user_id": "Owner", "role": "Role"}
 	SubscriberLabels = Labels{"email": "Email", "components": "Components to hear about"}
 	WebhookLabels    = Labels{
 		"url": "URL", "description": "Description", "audience": "Who it is for", "events": "Events",

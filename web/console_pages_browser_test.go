@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -31,7 +34,7 @@ import (
 //     drawn on (4.5:1, 3:1 for large text), found by walking up the
 //     ancestors and compositing their backgrounds.
 const consolePageCheck = `(() => {
-  const out = { overflow: [], unlabelled: [], contrast: [] };
+  const out = { overflow: [], unlabelled: [], contrast: [], words: [] };
   const describe = (el) => {
     let s = el.tagName.toLowerCase();
     if (el.id) s += "#" + el.id;
@@ -137,6 +140,12 @@ const consolePageCheck = `(() => {
     if (n.textContent.trim() && n.parentElement && !n.parentElement.closest("option, script, style, title")) check(n.parentElement);
   }
   for (const el of document.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea")) check(el);
+  // Words run together where markup meets text ("PublishedDec 1",
+  // "UTC –Dec", "UTC(this browser)").
+  const text = document.body.innerText;
+  for (const re of [/[a-z](?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d/g, /\b(?:UTC|GMT[+-]?\d*|[AP]M)[A-Za-z(]/g, /\S[–—][A-Za-z0-9]|[A-Za-z0-9][–—]\S/g, /[A-Za-z0-9)] [.,;:](?=\s|$)/g]) {
+    for (const m of text.matchAll(re)) out.words.push(JSON.stringify(text.slice(Math.max(0, m.index - 20), m.index + 20)));
+  }
   return JSON.stringify(out);
 })()`
 
@@ -145,6 +154,7 @@ type pageProblems struct {
 	Overflow   []string `json:"overflow"`
 	Unlabelled []string `json:"unlabelled"`
 	Contrast   []string `json:"contrast"`
+	Words      []string `json:"words"`
 }
 
 // screenshotDir is where the tour writes its screenshots: HERALD_SCREENSHOTS
@@ -191,8 +201,11 @@ func tourData(t *testing.T, ts *testServer) map[string]string {
 		}
 		return http.StatusNoContent, nil
 	}
-	hook := ts.registerWebhook(t, r, map[string]any{"description": "Ops chat"})
+	// The demo's own notifications go out first, so that the webhook's log
+	// holds only what follows.
 	ts.startDispatcher(t, noRetries)
+	ts.drainOutbox(t)
+	hook := ts.registerWebhook(t, r, map[string]any{"description": "Ops chat"})
 
 	incidents, err := ts.store.ListIncidents(ctx, store.IncidentFilter{Limit: 100})
 	if err != nil {
@@ -372,4 +385,137 @@ func checkPage(t *testing.T, ctx context.Context, page, scheme string, width int
 	if len(p.Contrast) > 0 {
 		t.Errorf("%s has text below WCAG AA contrast:\n  %s", where, strings.Join(p.Contrast, "\n  "))
 	}
+	if len(p.Words) > 0 {
+		t.Errorf("%s runs words together:\n  %s", where, strings.Join(p.Words, "\n  "))
+	}
+}
+
+// The page check finds what it looks for: a page made to fail each check
+// fails it, naming the element.
+func TestBrowserPageCheckFindsProblems(t *testing.T) {
+	t.Parallel()
+	page := `<!DOCTYPE html><html lang="en"><body style="margin:0;background:#fff">
+<main><h1>Bad page</h1>
+<p id="faint" style="color:#bbbbbb">Pale grey on white</p>
+<div style="background:#0550ae"><span id="onblue" style="color:#cf222e">Red on blue</span></div>
+<p style="font-size:32px;font-weight:700;color:#949494" id="big">Large grey text passes at 3:1</p>
+<input id="nolabel" type="text">
+<label for="named">Named</label><input id="named" type="text">
+<label>Wrapped <select id="wrapped"><option>x</option></select></label>
+<button id="empty" type="submit"></button>
+<div id="wide" style="width:900px">Too wide</div>
+<div style="overflow-x:auto"><div style="width:900px">Scrolls in its box</div></div>
+<p>Published<time>Dec 1, 10:00 UTC</time> – <time>Dec 2, 11:00 UTC</time>(this browser)</p>
+<p>Impact began <time>Dec 1, 10:00 UTC</time> . Nothing is public.</p>
+</main></body></html>`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 800), chromedp.Navigate(srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](consolePageCheck))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p pageProblems
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		t.Fatal(err)
+	}
+	has := func(list []string, what string) bool {
+		return slices.ContainsFunc(list, func(s string) bool { return strings.Contains(s, what) })
+	}
+	for _, want := range []string{"#faint", "#onblue"} {
+		if !has(p.Contrast, want) {
+			t.Errorf("contrast: %s not found in %q", want, p.Contrast)
+		}
+	}
+	if has(p.Contrast, "#big") {
+		t.Errorf("large text at 3:1 reported: %q", p.Contrast)
+	}
+	for _, want := range []string{"#nolabel", "#empty"} {
+		if !has(p.Unlabelled, want) {
+			t.Errorf("labels: %s not found in %q", want, p.Unlabelled)
+		}
+	}
+	if has(p.Unlabelled, "#named") || has(p.Unlabelled, "#wrapped") {
+		t.Errorf("labelled controls reported: %q", p.Unlabelled)
+	}
+	if len(p.Words) != 3 || !has(p.Words, "PublishedDec") || !has(p.Words, "UTC(this") || !has(p.Words, "UTC . Nothing") {
+		t.Errorf("words: %q, want PublishedDec, UTC(this and UTC . Nothing", p.Words)
+	}
+	if !has(p.Overflow, "#wide") || has(p.Overflow, "Scrolls in its box") {
+		t.Errorf("overflow: %q, want #wide alone", p.Overflow)
+	}
+}
+
+// With its scripts running, the console shows times in the reader's zone,
+// naming it; takes maintenance times in that zone; and inserts a template
+// where the cursor is, keeping what was typed.
+func TestBrowserConsoleTimesAndTemplates(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Down", "body": "Looking.", "components": map[string]string{api.ID: "major_outage"}})
+	tp, err := ts.store.CreateIncidentTemplate(t.Context(), store.IncidentTemplateInput{Name: "Fix", Status: store.Monitoring, Body: "A fix is in place."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m store.Maintenance
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{"name": "Upgrade", "body": "Planned.",
+		"scheduled_for": "2099-01-15T15:00:00Z", "scheduled_until": "2099-01-15T16:00:00Z"}, &m)
+	ts.addUser(t, "cmd@example.com", store.RoleCommander)
+
+	ctx, problems := consoleBrowser(t, ts)
+	browse(t, ctx, problems, "a reader in New York", chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tab, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+		return err
+	}))
+	signInWithBrowser(t, ctx, problems, ts, "cmd@example.com", testPassword)
+
+	browse(t, ctx, problems, "the incident", chromedp.Navigate(ts.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(chromedp.CSS(".latest time[data-localised]")))
+	if got := read(t, ctx, "update time", chromedp.Text(chromedp.CSS(".latest time"))); !strings.HasSuffix(got, "EST") && !strings.HasSuffix(got, "EDT") {
+		t.Errorf("an update's time reads %q, want it in New York's time, the zone named", got)
+	}
+	browse(t, ctx, problems, "type", chromedp.SendKeys(chromedp.CSS("#f-body"), "Rolled back. Watching."))
+	body := read(t, ctx, "insert a template", chromedp.Evaluate[string](`(() => {
+		const body = document.getElementById("f-body"), pick = document.getElementById("f-template");
+		body.setSelectionRange(13, 13);
+		pick.value = "`+tp.ID+`";
+		document.querySelector("button.use-template").click();
+		return body.value + "|" + pick.value + "|" + document.querySelector("input[name=status]:checked").value;
+	})()`))
+	if body != "Rolled back. A fix is in place. Watching.|"+"|monitoring" {
+		t.Errorf("after Use template the message, choice and status read %q", body)
+	}
+	if now, err := ts.store.GetIncident(t.Context(), inc.ID); err != nil || len(now.Updates) != 1 {
+		t.Errorf("Use template posted: %d updates (%v)", len(now.Updates), err)
+	}
+
+	// The schedule form moves the times the server wrote (UTC) into the
+	// reader's zone, says which, and the server reads them back in it.
+	browse(t, ctx, problems, "the maintenance", chromedp.Navigate(ts.URL+"/console/maintenances/"+m.ID), chromedp.WaitVisible(chromedp.CSS("#f-tz")))
+	if got := read(t, ctx, "zone", chromedp.Value(chromedp.CSS("#f-tz"))); got != "America/New_York" {
+		t.Errorf("the zone field reads %q", got)
+	}
+	if got := read(t, ctx, "start", chromedp.Value(chromedp.CSS("#f-scheduled_for"))); got != "2099-01-15T10:00" {
+		t.Errorf("the start reads %q, want 10:00 in New York", got)
+	}
+	browse(t, ctx, problems, "move it an hour later",
+		chromedp.SetValue(chromedp.CSS("#f-scheduled_for"), "2099-01-15T11:00"),
+		chromedp.SetValue(chromedp.CSS("#f-scheduled_until"), "2099-01-15T12:00"),
+		chromedp.Click(chromedp.CSS(`form[action="/console/maintenances/`+m.ID+`"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	got, err := ts.store.GetMaintenance(t.Context(), m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.ScheduledFor.UTC().Format(time.RFC3339); s != "2099-01-15T16:00:00Z" {
+		t.Errorf("stored start %s, want 16:00 UTC (11:00 in New York)", s)
+	}
+	noProblems(t, ctx, problems)
 }
