@@ -110,6 +110,10 @@
   function setupRefresh(section) {
     var url = section.getAttribute("data-refresh");
     if (!url || !window.fetch || !window.DOMParser) { return; }
+    // What the server sent last, to compare with: the section on the page
+    // differs from it once its times are localised. (This script runs
+    // before app.js localises them.)
+    var last = section.innerHTML;
     var busy = false;
     setInterval(function () {
       if (busy || document.hidden) { return; }
@@ -120,8 +124,9 @@
           busy = false;
           if (html === null) { return; }
           var next = new DOMParser().parseFromString(html, "text/html").getElementById(section.id);
-          if (!next || next.innerHTML === section.innerHTML) { return; }
-          section.innerHTML = next.innerHTML;
+          if (!next || next.innerHTML === last) { return; }
+          last = next.innerHTML;
+          section.innerHTML = last;
           section.dispatchEvent(new CustomEvent("herald:refreshed", { bubbles: true }));
         })
         .catch(function () { busy = false; /* try again at the next tick */ });

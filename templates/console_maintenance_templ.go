@@ -834,7 +834,7 @@ func MaintenanceDetail(p MaintenanceForm) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "</dd></div></dl><div class=\"incident-layout\"><section class=\"panel latest\" aria-labelledby=\"mtimeline-heading\"><h2 id=\"mtimeline-heading\">Updates</h2><ol class=\"entries timeline\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "</dd></div></dl><div class=\"incident-layout\"><section class=\"panel latest\" aria-labelledby=\"mtimeline-heading\"><h2 id=\"mtimeline-heading\">Updates</h2><ol class=\"entries\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

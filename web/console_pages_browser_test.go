@@ -517,5 +517,14 @@ func TestBrowserConsoleTimesAndTemplates(t *testing.T) {
 	if s := got.ScheduledFor.UTC().Format(time.RFC3339); s != "2099-01-15T16:00:00Z" {
 		t.Errorf("stored start %s, want 16:00 UTC (11:00 in New York)", s)
 	}
+
+	// A draft that appears on an open dashboard has its times in the
+	// reader's zone too.
+	browse(t, ctx, problems, "the dashboard", chromedp.Navigate(ts.URL+"/console"), chromedp.WaitVisible(chromedp.CSS("#drafts")))
+	ts.alert(t, fixture(t, "firing.json"))
+	browse(t, ctx, problems, "the draft to appear", chromedp.WaitVisible(chromedp.CSS("#drafts .draft-card time[data-localised]")))
+	if got := read(t, ctx, "alert time", chromedp.Text(chromedp.CSS("#drafts .draft-card time"))); !strings.HasSuffix(got, "EST") {
+		t.Errorf("the refreshed draft's alert began %q, want New York's time", got)
+	}
 	noProblems(t, ctx, problems)
 }
