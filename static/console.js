@@ -42,8 +42,7 @@
   }
 
   // "Use template" inserts the chosen template's text at the cursor,
-  // keeping what was typed, and clears the choice (the server adds a
-  // template still chosen when the form is sent, and would add it twice).
+  // keeping what was typed, and clears the choice, as the server does.
   // Without this script the button sends the form back with the text
   // added after the message.
   function setupTemplateFill(select) {
@@ -51,8 +50,9 @@
     var body = form && form.querySelector("textarea[name=body]");
     var button = form && form.querySelector("button.use-template");
     if (!body || !button) { return; }
-    // A textarea keeps its selection when it loses focus; until the
-    // commander has been in it, the text goes at the end.
+    // A textarea keeps its cursor when it loses focus; until the
+    // commander has been in it, the text goes at the end. Selected text is
+    // kept too: the template goes after it.
     var touched = false;
     ["focus", "input", "keyup", "mouseup", "select"].forEach(function (name) {
       body.addEventListener(name, function () { touched = true; });
@@ -62,9 +62,9 @@
       if (!opt || !opt.value || opt.getAttribute("data-body") === null) { return; } // the server says to choose one
       ev.preventDefault();
       var text = opt.getAttribute("data-body");
-      var at = touched ? [body.selectionStart, body.selectionEnd] : [body.value.length, body.value.length];
-      var before = body.value.slice(0, at[0]), after = body.value.slice(at[1]);
-      if (before && !/\s$/.test(before)) { text = (at[0] === body.value.length ? "\n\n" : " ") + text; }
+      var at = touched ? body.selectionEnd : body.value.length;
+      var before = body.value.slice(0, at), after = body.value.slice(at);
+      if (before && !/\s$/.test(before)) { text = (at === body.value.length ? "\n\n" : " ") + text; }
       if (after && !/^\s/.test(after)) { text += " "; }
       body.value = before + text + after;
       var end = before.length + text.length;

@@ -257,16 +257,17 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	return f, nil
 }
 
-// templateStep adds the template the form names to what the form holds,
-// when the form asked for it or names one not added yet (without the page
-// script, which adds it at once and clears the choice): nothing typed is
-// lost, and nothing is posted before the commander has read the result.
-// It returns what to tell the commander, "" when there was nothing to do.
+// templateStep adds the template the form names to what the form holds:
+// on "Use template", its text after what was typed (nothing typed is
+// lost); on a post with an empty message (a template picked, without the
+// page script to insert it), in its place. Either way the form comes back
+// to be read over before anything is posted. It returns what to tell the
+// commander, "" when there was nothing to do.
 func (s *Server) templateStep(ctx context.Context, v *incidentValues) (string, error) {
-	if v.Template == "" {
-		if v.UseTemplate {
-			return "Choose a template in the list first. Nothing was posted.", nil
-		}
+	switch {
+	case v.Template == "" && v.UseTemplate:
+		return "Choose a template in the list first. Nothing was posted.", nil
+	case v.Template == "", !v.UseTemplate && strings.TrimSpace(v.Body) != "":
 		return "", nil
 	}
 	tp, err := s.store.GetIncidentTemplate(ctx, v.Template)

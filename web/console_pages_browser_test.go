@@ -17,7 +17,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/herald-status/herald/store"
@@ -323,33 +322,32 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 		}
 		return false
 	})
-	visit := func(page consoleStop, scheme string, width int64) {
+	// Each page is loaded once and seen at each width in each scheme: the
+	// layout and the colours follow the window and the setting live.
+	look := func(page consoleStop) {
 		t.Helper()
 		browse(t, ctx, problems, page.url, chromedp.Navigate(ts.URL+page.url), chromedp.WaitVisible(chromedp.CSS("main h1")))
-		shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", page.name(), width, scheme))
-		checkPage(t, ctx, page.route, scheme, width)
-	}
-	for _, scheme := range []string{"light", "dark"} {
 		for _, width := range []int64{1280, 390} {
-			browse(t, ctx, problems, "set "+scheme+" at "+fmt.Sprint(width),
-				chromedp.EmulateViewport(width, 900),
-				chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
-					if _, err := cdp.Call(ctx, tab, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			for _, scheme := range []string{"light", "dark"} {
+				browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", page.url, width, scheme),
+					chromedp.EmulateViewport(width, 900),
+					chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+						_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+							Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+						})
 						return err
-					}
-					_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-						Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-					})
-					return err
-				}),
-			)
-			// Signed out: the sign-in page; then every page signed in.
-			visit(login, scheme, width)
-			signInWithBrowser(t, ctx, problems, ts, admin.Email, testPassword)
-			for _, page := range pages {
-				visit(page, scheme, width)
+					}),
+				)
+				shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", page.name(), width, scheme))
+				checkPage(t, ctx, page.route, scheme, width)
 			}
 		}
+	}
+	// Signed out: the sign-in page; then every page signed in.
+	look(login)
+	signInWithBrowser(t, ctx, problems, ts, admin.Email, testPassword)
+	for _, page := range pages {
+		look(page)
 	}
 	noProblems(t, ctx, problems)
 }

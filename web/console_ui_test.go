@@ -144,8 +144,8 @@ func TestConsoleMaintenanceTimesInTheCommandersZone(t *testing.T) {
 
 // "Use template" keeps what was typed: the template's text follows it, the
 // form comes back to be read over, and nothing is posted until the
-// commander posts it. A template still chosen when posting (no page
-// script to insert it) is added the same way rather than lost.
+// commander posts it. A template picked and posted with an empty message
+// (no page script to insert it) fills the message in the same way.
 func TestConsoleUseTemplateKeepsWhatWasTyped(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
@@ -175,7 +175,7 @@ func TestConsoleUseTemplateKeepsWhatWasTyped(t *testing.T) {
 		{"use it after typing", "template", tp.ID, "We rolled back the deploy.\n",
 			"We rolled back the deploy.\n\nA fix is in place; we are watching.", "after your message"},
 		{"use it on an empty message", "template", tp.ID, "", "A fix is in place; we are watching.", "Filled in from the template"},
-		{"post with it still chosen", "submit", tp.ID, "We rolled back.", "We rolled back.\n\nA fix is in place; we are watching.", "after your message"},
+		{"post an empty message with it picked", "submit", tp.ID, "", "A fix is in place; we are watching.", "Filled in from the template"},
 		{"use none", "template", "", "We rolled back.", "We rolled back.", "Choose a template"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,9 +208,12 @@ func TestConsoleUseTemplateKeepsWhatWasTyped(t *testing.T) {
 	if v, _ := p.Doc.Find("#f-name").Attr("value"); p.Status != http.StatusOK || v != "Fixed title" {
 		t.Errorf("new incident with a template: %d, title %q", p.Status, v)
 	}
-	// Posting after reading it over posts it.
-	if p := b.post(path, form("submit", "", "We rolled back.\n\nA fix is in place.")); p.Status != http.StatusSeeOther || updates() != 2 {
+	// Posting after reading it over posts it, as written.
+	if p := b.post(path, form("submit", tp.ID, "We rolled back.\n\nA fix is in place.")); p.Status != http.StatusSeeOther || updates() != 2 {
 		t.Errorf("posting after the template: %d, %d updates", p.Status, updates())
+	}
+	if got, _ := ts.store.GetIncident(t.Context(), inc.ID); got.Updates[0].Body != "We rolled back.\n\nA fix is in place." {
+		t.Errorf("posted %q, want the message as written", got.Updates[0].Body)
 	}
 }
 
