@@ -165,7 +165,7 @@ func (s *Server) consolePublishDraft(c echo.Context) error {
 		p.Impact = &v.Impact
 	}
 	if strings.TrimSpace(v.Body) == "" {
-		return s.draftPage(c, http.StatusUnprocessableEntity, d, v, templates.FormErrors{"body": "Write what visitors will read."}, "")
+		return s.draftPage(c, http.StatusUnprocessableEntity, d, v, templates.FormErrors{"body": templates.IncidentLabels.Message("body", "is required: write what visitors will read.")}, "")
 	}
 	inc, err := s.store.PublishDraft(c.Request().Context(), d.ID, p)
 	if err == nil {
