@@ -53,7 +53,9 @@
   }
 
   function connect() {
-    if (!window.EventSource) { return; }
+    // Only the public pages, which say which event they show, follow the
+    // stream; the console loads this script for its times alone.
+    if (!window.EventSource || document.body.dataset.eventId === undefined) { return; }
     var region = document.getElementById("live-region");
     var since = document.body.dataset.eventId || "";
     var url = "/events?types=html" + (since ? "&last_event_id=" + encodeURIComponent(since) : "");
@@ -84,4 +86,7 @@
     localiseTimes(document);
     connect();
   });
+  // A part of the page another script replaced (the console's refreshed
+  // sections) gets local times too.
+  document.addEventListener("herald:refreshed", function (ev) { localiseTimes(ev.target); });
 })();

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/herald-status/herald/store"
 )
 
@@ -212,16 +214,24 @@ func deliveryStateLabel(state string) string {
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
-// dashboardLabel is the dashboard's navigation link, which counts the
-// drafts waiting there: a draft nobody sees is an alert nobody tells.
-func dashboardLabel(c Console) string {
+// draftsBadge counts the drafts waiting on the dashboard, for its link in
+// the navigation: a draft nobody sees is an alert nobody tells.
+func draftsBadge(c Console) string {
 	switch c.Drafts {
 	case 0:
-		return "Dashboard"
+		return ""
 	case 1:
-		return "Dashboard (1 draft)"
+		return "1 draft"
 	}
-	return "Dashboard (" + strconv.Itoa(c.Drafts) + " drafts)"
+	return strconv.Itoa(c.Drafts) + " drafts"
+}
+
+// currentPage marks the navigation link of the page being shown.
+func currentPage(current bool) templ.Attributes {
+	if current {
+		return templ.Attributes{"aria-current": "page"}
+	}
+	return nil
 }
 
 // Ago is how long before now t was, in words read at a glance:
@@ -352,4 +362,134 @@ func audienceLabel(a string) string {
 		return "The team"
 	}
 	return "Subscribers"
+}
+
+// Chip tones: a status's colour in the console, always beside its words.
+const (
+	toneOK       = "tone-ok"
+	toneDegraded = "tone-degraded"
+	tonePartial  = "tone-partial"
+	toneMajor    = "tone-major"
+	toneMaint    = "tone-maint"
+	toneNeutral  = "tone-neutral"
+)
+
+func componentTone(s store.ComponentStatus) string {
+	switch s {
+	case store.Operational:
+		return toneOK
+	case store.DegradedPerformance:
+		return toneDegraded
+	case store.PartialOutage:
+		return tonePartial
+	case store.MajorOutage:
+		return toneMajor
+	case store.UnderMaintenance:
+		return toneMaint
+	}
+	return toneNeutral
+}
+
+// incidentTone follows Statuspage's colours: red while investigating,
+// orange once identified, blue while monitoring, green when resolved.
+func incidentTone(s store.IncidentStatus) string {
+	switch s {
+	case store.Investigating:
+		return toneMajor
+	case store.Identified:
+		return tonePartial
+	case store.Monitoring:
+		return toneMaint
+	case store.Resolved:
+		return toneOK
+	}
+	return toneNeutral
+}
+
+func impactTone(i store.Impact) string {
+	switch i {
+	case store.ImpactCritical:
+		return toneMajor
+	case store.ImpactMajor:
+		return tonePartial
+	case store.ImpactMinor:
+		return toneDegraded
+	}
+	return toneNeutral
+}
+
+func maintenanceTone(s store.MaintenanceStatus) string {
+	if s == store.MaintenanceCompleted {
+		return toneOK
+	}
+	return toneMaint
+}
+
+func subscriberTone(s store.SubscriberStatus) string {
+	switch s {
+	case store.SubscriberConfirmed:
+		return toneOK
+	case store.SubscriberPending:
+		return toneDegraded
+	case store.SubscriberSuspended:
+		return toneMajor
+	}
+	return toneNeutral
+}
+
+func webhookTone(w store.Webhook) string {
+	switch w.Status {
+	case store.WebhookActive:
+		return toneOK
+	case store.WebhookDisabled:
+		return toneMajor
+	}
+	return toneNeutral
+}
+
+func deliveryTone(state string) string {
+	switch state {
+	case "sent":
+		return toneOK
+	case "failed":
+		return toneMajor
+	case "pending", "sending":
+		return toneDegraded
+	}
+	return toneNeutral
+}
+
+func tokenTone(t store.APIToken) string {
+	if t.RevokedAt != nil {
+		return toneNeutral
+	}
+	return toneOK
+}
+
+func userTone(u store.User) string {
+	switch {
+	case !u.Active():
+		return toneNeutral
+	case u.MustChangePassword:
+		return toneDegraded
+	}
+	return toneOK
+}
+
+// webhookName is how the console names an endpoint: its description, or
+// its URL when it has none.
+func webhookName(w store.Webhook) string {
+	if w.Description != "" {
+		return w.Description
+	}
+	return w.URL
+}
+
+// holdReason is a hold's reason as the end of a sentence: ": checking
+// with payments", or nothing.
+func holdReason(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
 }

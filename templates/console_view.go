@@ -1,6 +1,10 @@
 package templates
 
 import (
+	"cmp"
+	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/herald-status/herald/store"
@@ -130,13 +134,59 @@ type IncidentForm struct {
 	// Key identifies this form's submission: sent twice (a double click, a
 	// resubmitted page), it makes one incident or update.
 	Key string
+	// Affected are the components the incident (or draft) affects now:
+	// the form lists them first, highlighted.
+	Affected []string
+	// Note says what the last step did to the form ("the template was
+	// added after your message").
+	Note string
+}
+
+// SplitChoices is the form's components in two: those the incident
+// affects, in page order, and the others by group.
+func (f IncidentForm) SplitChoices() (pinned []ComponentChoice, rest []ChoiceGroup) {
+	for _, g := range f.Groups {
+		other := ChoiceGroup{Name: g.Name}
+		for _, ch := range g.Choices {
+			if slices.Contains(f.Affected, ch.Component.ID) {
+				pinned = append(pinned, ch)
+			} else {
+				other.Choices = append(other.Choices, ch)
+			}
+		}
+		if len(other.Choices) > 0 {
+			rest = append(rest, other)
+		}
+	}
+	return pinned, rest
+}
+
+// anyChosen reports whether a component in groups was given a status.
+func anyChosen(groups []ChoiceGroup) bool {
+	for _, g := range groups {
+		for _, ch := range g.Choices {
+			if ch.New != "" || ch.Checked {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func countChoices(groups []ChoiceGroup) int {
+	n := 0
+	for _, g := range groups {
+		n += len(g.Choices)
+	}
+	return n
 }
 
 // IncidentsPage lists incidents in the console.
 type IncidentsPage struct {
-	Console  Console
-	Open     []store.Incident
-	Resolved []store.Incident
+	Console    Console
+	Open       []store.Incident
+	Resolved   []store.Incident
+	Components map[string]store.Component
 }
 
 // PostmortemForm is the postmortem editor.
@@ -176,8 +226,9 @@ type MaintenanceForm struct {
 	Maintenance *store.Maintenance
 	Name        string
 	Body        string
-	From        string // datetime-local value, UTC
+	From        string // datetime-local values, in the zone TZ
 	Until       string
+	TZ          string // the IANA zone the times are written in; "" is UTC
 	Auto        bool
 	Groups      []ChoiceGroup
 	Components  map[string]store.Component
@@ -232,7 +283,7 @@ type GroupForm struct {
 // AuditPage is the audit log with its filters.
 type AuditPage struct {
 	Console     Console
-	Entries     []store.AuditEntry
+	Rows        []AuditRow
 	Actors      []store.Actor
 	ObjectTypes []string
 	Actor       string // "type:id"
@@ -243,6 +294,54 @@ type AuditPage struct {
 	Older       string // URL of the next page, "" at the end
 	CSV         string // URL of the CSV export with these filters
 	Error       string
+}
+
+// AuditRow is one audit entry as the log shows it: the object it
+// changed, by name where the entry says it.
+type AuditRow struct {
+	Entry  store.AuditEntry
+	Object string // its name, title or email; its id when the entry has none
+}
+
+// AuditRows names each entry's object from what the entry itself holds
+// (after, else before: name, title, email, description or URL), or from
+// another entry on the same page about the same object, falling back to
+// the object's id.
+func AuditRows(entries []store.AuditEntry) []AuditRow {
+	known := map[string]string{}
+	rows := make([]AuditRow, len(entries))
+	for i, e := range entries {
+		rows[i] = AuditRow{Entry: e, Object: auditName(e.After, e.Before)}
+		if rows[i].Object != "" && e.ObjectID != "" {
+			known[e.ObjectType+"/"+e.ObjectID] = rows[i].Object
+		}
+	}
+	for i, r := range rows {
+		if r.Object == "" {
+			rows[i].Object = cmp.Or(known[r.Entry.ObjectType+"/"+r.Entry.ObjectID], r.Entry.ObjectID)
+		}
+	}
+	return rows
+}
+
+// auditName is the first name-like field in the first of the JSON objects
+// that has one.
+func auditName(objects ...json.RawMessage) string {
+	for _, raw := range objects {
+		var fields map[string]any
+		if len(raw) == 0 || json.Unmarshal(raw, &fields) != nil {
+			continue
+		}
+		// Some records are stored without JSON names ("Name").
+		for _, key := range []string{"name", "title", "email", "user_email", "description", "url"} {
+			for k, v := range fields {
+				if s, ok := v.(string); ok && strings.EqualFold(k, key) && strings.TrimSpace(s) != "" {
+					return s
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // UsersPage lists users and adds one.

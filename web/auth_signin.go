@@ -108,7 +108,7 @@ func (s *Server) consoleChangePassword(c echo.Context) error {
 	raw, _ := c.Get(ctxSession).(string)
 	err := s.store.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"), c.FormValue("new_password"), raw)
 	if err != nil {
-		errs, err := formErrors(err, "")
+		errs, err := formErrors(err, templates.AccountLabels, "")
 		if err != nil {
 			return err
 		}

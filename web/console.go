@@ -133,9 +133,10 @@ func (s *Server) consoleErrors(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // formErrors turns a store error into a form's messages: a validation
-// error against its field, a conflict against the whole form. Anything
-// else is not the user's input and is returned as an error.
-func formErrors(err error, prefix string) (templates.FormErrors, error) {
+// error against its field, worded with the form's labels; a conflict
+// against the whole form. Anything else is not the user's input and is
+// returned as an error. prefix tells apart two forms on one page.
+func formErrors(err error, labels templates.Labels, prefix string) (templates.FormErrors, error) {
 	var ve *store.ValidationError
 	var ce *store.ConflictError
 	var nf *store.NotFoundError
@@ -145,25 +146,13 @@ func formErrors(err error, prefix string) (templates.FormErrors, error) {
 		if strings.HasPrefix(field, "components.") {
 			field = "components"
 		}
-		return templates.FormErrors{prefix + field: capitalise(ve.Message, ve.Field)}, nil
+		return templates.FormErrors{prefix + field: labels.Message(field, ve.Message)}, nil
 	case errors.As(err, &ce):
 		return templates.FormErrors{"": ce.Message}, nil
 	case errors.As(err, &nf) && nf.Kind != "incident" && nf.Kind != "maintenance":
 		return templates.FormErrors{"": nf.Error()}, nil
 	}
 	return nil, err
-}
-
-// capitalise makes "is required" on field "name" read "Name is required".
-func capitalise(msg, field string) string {
-	label := strings.ReplaceAll(field, "_", " ")
-	if i := strings.LastIndex(label, "."); i >= 0 {
-		label = label[i+1:]
-	}
-	if label == "" {
-		return msg
-	}
-	return strings.ToUpper(label[:1]) + label[1:] + " " + msg
 }
 
 // deltaFrom reads a move form's direction.

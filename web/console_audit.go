@@ -115,12 +115,14 @@ func (s *Server) consoleAudit(c echo.Context) error {
 		status = http.StatusBadRequest
 	} else {
 		f.Limit = auditPageSize
-		if view.Entries, err = s.store.QueryAuditLog(ctx, f); err != nil {
+		entries, err := s.store.QueryAuditLog(ctx, f)
+		if err != nil {
 			return err
 		}
-		if len(view.Entries) == auditPageSize {
+		view.Rows = templates.AuditRows(entries)
+		if len(entries) == auditPageSize {
 			older := cloneValues(q)
-			older.Set("before_id", strconv.FormatInt(view.Entries[len(view.Entries)-1].ID, 10))
+			older.Set("before_id", strconv.FormatInt(entries[len(entries)-1].ID, 10))
 			view.Older = "/console/audit?" + older.Encode()
 		}
 	}

@@ -52,7 +52,7 @@ func (s *Server) consoleCreateComponent(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/components", "component-saved")
 	}
-	errs, err := formErrors(err, "component.")
+	errs, err := formErrors(err, templates.ComponentLabels, "component.")
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Server) consoleEditComponent(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/components", "component-saved")
 	}
-	errs, err := formErrors(err, "")
+	errs, err := formErrors(err, templates.ComponentLabels, "")
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Server) consoleComponentStatus(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/components", "status-set")
 	}
-	errs, err := formErrors(err, "component.")
+	errs, err := formErrors(err, templates.ComponentLabels, "component.")
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (s *Server) consoleCreateGroup(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/components", "group-saved")
 	}
-	errs, err := formErrors(err, "group.")
+	errs, err := formErrors(err, templates.GroupLabels, "group.")
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (s *Server) consoleEditGroup(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/components", "group-saved")
 	}
-	errs, err := formErrors(err, "")
+	errs, err := formErrors(err, templates.GroupLabels, "")
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func (s *Server) consoleEditUpdate(c echo.Context) error {
 		}
 		return done(c, "/console/incidents/"+inc.ID, flash)
 	}
-	if p.Errors, err = formErrors(err, ""); err != nil {
+	if p.Errors, err = formErrors(err, templates.CorrectionLabels, ""); err != nil {
 		return err
 	}
 	return s.render(c, http.StatusUnprocessableEntity, templates.UpdateEdit(p))
@@ -86,7 +86,7 @@ func (s *Server) consoleDeleteUpdate(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/incidents/"+inc.ID, "update-deleted")
 	}
-	if p.Errors, err = formErrors(err, ""); err != nil {
+	if p.Errors, err = formErrors(err, templates.CorrectionLabels, ""); err != nil {
 		return err
 	}
 	return s.render(c, http.StatusUnprocessableEntity, templates.UpdateDelete(p))
@@ -113,7 +113,7 @@ func (s *Server) consoleEditIncident(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/incidents/"+inc.ID, "incident-edited")
 	}
-	if p.Errors, err = formErrors(err, ""); err != nil {
+	if p.Errors, err = formErrors(err, templates.IncidentLabels, ""); err != nil {
 		return err
 	}
 	return s.render(c, http.StatusUnprocessableEntity, templates.IncidentEdit(p))

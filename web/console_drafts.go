@@ -73,19 +73,16 @@ func (s *Server) consoleDraft(c echo.Context) error {
 		return err
 	}
 	v := draftValues(d)
-	if id := c.QueryParam("template"); id != "" {
-		tp, err := s.store.GetIncidentTemplate(c.Request().Context(), id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err == nil {
-			v.Template, v.Body, v.Status = tp.ID, tp.Body, tp.Status
-			if tp.Impact != "" {
-				v.Impact = tp.Impact
-			}
-		}
+	// A template named in the link replaces Herald's own first words:
+	// nothing typed yet can be lost.
+	if v.Template = c.QueryParam("template"); v.Template != "" {
+		v.Body = ""
 	}
-	return s.draftPage(c, http.StatusOK, d, v, nil)
+	note, err := s.templateStep(c.Request().Context(), &v)
+	if err != nil {
+		return err
+	}
+	return s.draftPage(c, http.StatusOK, d, v, nil, note)
 }
 
 // draft loads the draft the route names; a published one sends the
@@ -123,12 +120,12 @@ func draftValues(d store.Incident) incidentValues {
 	return v
 }
 
-func (s *Server) draftPage(c echo.Context, status int, d store.Incident, v incidentValues, errs templates.FormErrors) error {
+func (s *Server) draftPage(c echo.Context, status int, d store.Incident, v incidentValues, errs templates.FormErrors, note string) error {
 	f, err := s.incidentForm(c, nil, v, errs)
 	if err != nil {
 		return err
 	}
-	f.Console.Section = "dashboard"
+	f.Console.Section, f.Affected, f.Note = "dashboard", d.Components, note
 	alerts, err := s.store.Alerts(c.Request().Context(), []string{d.ID})
 	if err != nil {
 		return err
@@ -155,8 +152,12 @@ func (s *Server) consolePublishDraft(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if v.Preview {
-		return s.draftPage(c, http.StatusOK, d, v, nil)
+	note, err := s.templateStep(c.Request().Context(), &v)
+	if err != nil {
+		return err
+	}
+	if note != "" || v.Preview {
+		return s.draftPage(c, http.StatusOK, d, v, nil, note)
 	}
 	p := store.DraftPublication{Name: &v.Name, Body: v.Body, Status: v.Status, Components: v.Components, SkipNotify: !v.Notify,
 		NextUpdateAt: v.promise(s.store.Now())}
@@ -164,7 +165,7 @@ func (s *Server) consolePublishDraft(c echo.Context) error {
 		p.Impact = &v.Impact
 	}
 	if strings.TrimSpace(v.Body) == "" {
-		return s.draftPage(c, http.StatusUnprocessableEntity, d, v, templates.FormErrors{"body": "Write what visitors will read."})
+		return s.draftPage(c, http.StatusUnprocessableEntity, d, v, templates.FormErrors{"body": templates.IncidentLabels.Message("body", "is required: write what visitors will read.")}, "")
 	}
 	inc, err := s.store.PublishDraft(c.Request().Context(), d.ID, p)
 	if err == nil {
@@ -173,11 +174,11 @@ func (s *Server) consolePublishDraft(c echo.Context) error {
 	if page, ok := s.alreadyPublished(c, d.ID, err); ok {
 		return page
 	}
-	errs, err := formErrors(err, "")
+	errs, err := formErrors(err, templates.IncidentLabels, "")
 	if err != nil {
 		return err
 	}
-	return s.draftPage(c, http.StatusUnprocessableEntity, d, v, errs)
+	return s.draftPage(c, http.StatusUnprocessableEntity, d, v, errs, "")
 }
 
 // consoleDiscardDraft discards a false alarm.

@@ -38,7 +38,7 @@ func TestConsoleEscalationSettings(t *testing.T) {
 		field string
 		says  string
 	}{
-		"publish before the reminder":    {form("10", "5", ""), "publish_after.critical", "shorter than remind_after"},
+		"publish before the reminder":    {form("10", "5", ""), "publish_after.critical", "Critical impact is 5 min, shorter than “Remind the team of a draft after”"},
 		"minutes that are not a number":  {form("soon", "", ""), "remind_after", "whole number of minutes"},
 		"a template that does not exist": {form("5", "", "nope"), "holding_template", "no template"},
 		"a reminder after a month":       {form("50000", "", ""), "remind_after", "between 1 minute and 7 days"},

@@ -169,7 +169,13 @@ func (s *Server) consoleIncidents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, templates.Incidents(templates.IncidentsPage{Console: s.consoleView(c, "incidents"), Open: open, Resolved: resolved}))
+	comps, err := s.componentsByID(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.Incidents(templates.IncidentsPage{
+		Console: s.consoleView(c, "incidents"), Open: open, Resolved: resolved, Components: comps,
+	}))
 }
 
 // incidentValues is what the incident form sent.
@@ -182,6 +188,9 @@ type incidentValues struct {
 	Notify     bool
 	Preview    bool
 	Template   string
+	// UseTemplate is the form's "Use template" button: add the template's
+	// text and show the form again.
+	UseTemplate bool
 	// NextIn is the next update promised, in minutes ("" for none).
 	NextIn string
 	// Key is the form's submission key; "" on a fresh form.
@@ -221,16 +230,17 @@ func readIncidentForm(c echo.Context) (incidentValues, error) {
 		return incidentValues{}, &apiError{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"}
 	}
 	v := incidentValues{
-		Name:       params.Get("name"),
-		Status:     store.IncidentStatus(params.Get("status")),
-		Impact:     store.Impact(params.Get("impact")),
-		Body:       params.Get("body"),
-		Components: map[string]store.ComponentStatus{},
-		Notify:     params.Get("notify") == "on",
-		Preview:    params.Get("action") == "preview",
-		Template:   params.Get("template"),
-		NextIn:     params.Get("next_update_in"),
-		Key:        params.Get("submission"),
+		Name:        params.Get("name"),
+		Status:      store.IncidentStatus(params.Get("status")),
+		Impact:      store.Impact(params.Get("impact")),
+		Body:        params.Get("body"),
+		Components:  map[string]store.ComponentStatus{},
+		Notify:      params.Get("notify") == "on",
+		Preview:     params.Get("action") == "preview",
+		Template:    params.Get("template"),
+		UseTemplate: params.Get("action") == "template",
+		NextIn:      params.Get("next_update_in"),
+		Key:         params.Get("submission"),
 	}
 	for key, vals := range params {
 		id, ok := strings.CutPrefix(key, "component.")
@@ -265,6 +275,7 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 		f.Preview = templates.RenderMarkdownPreview(v.Body)
 	}
 	if inc != nil {
+		f.Affected = inc.Components
 		if err := s.withClock(c, &f); err != nil {
 			return templates.IncidentForm{}, err
 		}
@@ -272,21 +283,58 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	return f, nil
 }
 
+// templateStep adds the template the form names to what the form holds:
+// on "Use template", its text after what was typed (nothing typed is
+// lost); on a post with an empty message (a template picked, without the
+// page script to insert it), in its place. Either way the form comes back
+// to be read over before anything is posted. It returns what to tell the
+// commander, "" when there was nothing to do.
+func (s *Server) templateStep(ctx context.Context, v *incidentValues) (string, error) {
+	switch {
+	case v.Template == "" && v.UseTemplate:
+		return "Choose a template in the list first. Nothing was posted.", nil
+	case v.Template == "", !v.UseTemplate && strings.TrimSpace(v.Body) != "":
+		return "", nil
+	}
+	tp, err := s.store.GetIncidentTemplate(ctx, v.Template)
+	if errors.Is(err, store.ErrNotFound) {
+		v.Template = ""
+		return "That template no longer exists. Nothing was posted.", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	note := "Filled in from the template “" + tp.Name + "”. Read it over, then post."
+	if body := strings.TrimRight(v.Body, " \t\r\n"); strings.TrimSpace(body) != "" {
+		v.Body = body + "\n\n" + tp.Body
+		note = "Added the template “" + tp.Name + "” after your message. Read it over, then post."
+	} else {
+		v.Body = tp.Body
+	}
+	if tp.Status != "" {
+		v.Status = tp.Status
+	}
+	if v.Name == "" {
+		v.Name = tp.Title
+	}
+	if v.Impact == "" {
+		v.Impact = tp.Impact
+	}
+	v.Template = ""
+	return note, nil
+}
+
 func (s *Server) consoleNewIncident(c echo.Context) error {
 	v := incidentValues{Status: store.Investigating, Notify: true, Template: c.QueryParam("template")}
-	if v.Template != "" {
-		tp, err := s.store.GetIncidentTemplate(c.Request().Context(), v.Template)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err == nil {
-			v.Name, v.Status, v.Impact, v.Body = tp.Title, tp.Status, tp.Impact, tp.Body
-		}
+	note, err := s.templateStep(c.Request().Context(), &v)
+	if err != nil {
+		return err
 	}
 	f, err := s.incidentForm(c, nil, v, nil)
 	if err != nil {
 		return err
 	}
+	f.Note = note
 	return s.render(c, http.StatusOK, templates.IncidentNew(f))
 }
 
@@ -294,6 +342,18 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 	v, err := readIncidentForm(c)
 	if err != nil {
 		return err
+	}
+	note, err := s.templateStep(c.Request().Context(), &v)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		f, err := s.incidentForm(c, nil, v, nil)
+		if err != nil {
+			return err
+		}
+		f.Note = note
+		return s.render(c, http.StatusOK, templates.IncidentNew(f))
 	}
 	if !v.Preview {
 		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
@@ -303,7 +363,7 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "incident-created")
 		}
-		errs, err := formErrors(err, "")
+		errs, err := formErrors(err, templates.IncidentLabels, "")
 		if err != nil {
 			return err
 		}
@@ -372,16 +432,17 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Without the page script, picking a template and submitting with an
-	// empty message fills the message in for editing instead of posting.
-	if v.Template != "" && strings.TrimSpace(v.Body) == "" {
-		tp, err := s.store.GetIncidentTemplate(ctx, v.Template)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	note, err := s.templateStep(ctx, &v)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		f, err := s.incidentForm(c, &inc, v, nil)
+		if err != nil {
 			return err
 		}
-		if err == nil {
-			v.Body, v.Status, v.Preview = tp.Body, tp.Status, true
-		}
+		f.Note = note
+		return s.render(c, http.StatusOK, templates.IncidentDetail(f))
 	}
 	if !v.Preview {
 		_, err := s.store.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{
@@ -391,7 +452,7 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 		if err == nil {
 			return done(c, "/console/incidents/"+inc.ID, "update-posted")
 		}
-		errs, ferr := formErrors(err, "")
+		errs, ferr := formErrors(err, templates.IncidentLabels, "")
 		if ferr != nil {
 			return ferr
 		}

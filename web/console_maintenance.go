@@ -1,8 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	_ "time/tzdata" // time.LoadLocation for the commander's zone, on hosts without a zone database
 
 	"github.com/labstack/echo/v4"
 
@@ -33,8 +36,11 @@ func (s *Server) consoleMaintenances(c echo.Context) error {
 // maintenanceValues is what the schedule form sent.
 type maintenanceValues struct {
 	Name, Body, From, Until string
-	Auto                    bool
-	Components              []string
+	// TZ is the IANA zone From and Until are written in: the commander's,
+	// which the page script fills in; "" or "UTC" without it.
+	TZ         string
+	Auto       bool
+	Components []string
 }
 
 func readMaintenanceForm(c echo.Context) (maintenanceValues, error) {
@@ -44,24 +50,30 @@ func readMaintenanceForm(c echo.Context) (maintenanceValues, error) {
 	}
 	return maintenanceValues{
 		Name: params.Get("name"), Body: params.Get("body"), From: params.Get("scheduled_for"), Until: params.Get("scheduled_until"),
-		Auto: params.Get("auto") == "on", Components: params["components"],
+		TZ: strings.TrimSpace(params.Get("tz")), Auto: params.Get("auto") == "on", Components: params["components"],
 	}, nil
 }
 
-// times parses the window, entered in UTC as datetime-local values.
+// times parses the window, entered as datetime-local values in the zone
+// v.TZ names, into moments.
 func (v maintenanceValues) times() (time.Time, time.Time, templates.FormErrors) {
 	errs := templates.FormErrors{}
+	loc, err := zone(v.TZ)
+	if err != nil {
+		errs["tz"] = templates.MaintenanceLabels.Message("tz", err.Error())
+		return time.Time{}, time.Time{}, errs
+	}
 	parse := func(field, s string) time.Time {
 		if s == "" {
-			errs[field] = "Give a date and time"
+			errs[field] = templates.MaintenanceLabels.Message(field, "is required: give a date and time")
 			return time.Time{}
 		}
 		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
-			if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-				return t
+			if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+				return t.UTC()
 			}
 		}
-		errs[field] = "Write the time like 2026-12-31T22:00 (UTC)"
+		errs[field] = templates.MaintenanceLabels.Message(field, "must be a date and time such as 2026-12-31T22:00")
 		return time.Time{}
 	}
 	from, until := parse("scheduled_for", v.From), parse("scheduled_until", v.Until)
@@ -69,6 +81,21 @@ func (v maintenanceValues) times() (time.Time, time.Time, templates.FormErrors) 
 		return from, until, errs
 	}
 	return from, until, nil
+}
+
+// zone is the time zone a form names: UTC when it names none, else an IANA
+// name such as Europe/Berlin (the Go build carries the zone database, so
+// this does not depend on the host's). "Local" is refused: it would mean
+// the server's zone, which the commander cannot see.
+func zone(name string) (*time.Location, error) {
+	if name == "" || name == "UTC" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, fmt.Errorf("%q is not a time zone Herald knows; use a name such as Europe/Berlin, or UTC", name)
+	}
+	return loc, nil
 }
 
 func (s *Server) maintenanceForm(c echo.Context, m *store.Maintenance, v maintenanceValues, errs templates.FormErrors) (templates.MaintenanceForm, error) {
@@ -81,7 +108,7 @@ func (s *Server) maintenanceForm(c echo.Context, m *store.Maintenance, v mainten
 		return templates.MaintenanceForm{}, err
 	}
 	return templates.MaintenanceForm{
-		Console: s.consoleView(c, "maintenance"), Maintenance: m, Name: v.Name, Body: v.Body, From: v.From, Until: v.Until,
+		Console: s.consoleView(c, "maintenance"), Maintenance: m, Name: v.Name, Body: v.Body, From: v.From, Until: v.Until, TZ: v.TZ,
 		Auto: v.Auto, Groups: groups, Components: byID, Errors: errs,
 	}, nil
 }
@@ -111,7 +138,7 @@ func (s *Server) consoleCreateMaintenance(c echo.Context) error {
 		if err == nil {
 			return done(c, "/console/maintenances/"+m.ID, "maintenance-created")
 		}
-		if errs, err = formErrors(err, ""); err != nil {
+		if errs, err = formErrors(err, templates.MaintenanceLabels, ""); err != nil {
 			return err
 		}
 	}
@@ -162,7 +189,7 @@ func (s *Server) consoleEditMaintenance(c echo.Context) error {
 		if err == nil {
 			return done(c, "/console/maintenances/"+m.ID, "maintenance-saved")
 		}
-		if errs, err = formErrors(err, ""); err != nil {
+		if errs, err = formErrors(err, templates.MaintenanceLabels, ""); err != nil {
 			return err
 		}
 	}
@@ -185,7 +212,7 @@ func (s *Server) consoleMaintenanceUpdate(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/maintenances/"+m.ID, "maintenance-updated")
 	}
-	errs, err := formErrors(err, "")
+	errs, err := formErrors(err, templates.MaintenanceLabels, "")
 	if err != nil {
 		return err
 	}

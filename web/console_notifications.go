@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -95,7 +96,7 @@ func (s *Server) consoleAddSubscriber(c echo.Context) error {
 	}
 	in := store.SubscriberInput{Email: form.Get("email"), Components: form["components"], Confirmed: form.Get("confirmed") == "on"}
 	if _, err := s.store.AddSubscriber(c.Request().Context(), in); err != nil {
-		errs, err := formErrors(err, "")
+		errs, err := formErrors(err, templates.SubscriberLabels, "")
 		if err != nil {
 			return err
 		}
@@ -157,9 +158,9 @@ func webhookInput(c echo.Context) (store.WebhookInput, error) {
 func webhookFormErrors(err error) (templates.FormErrors, error) {
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && ae.Field != "" {
-		return templates.FormErrors{ae.Field: capitalise(ae.Message, "")}, nil
+		return templates.FormErrors{ae.Field: templates.WebhookLabels.Message(ae.Field, strings.TrimPrefix(ae.Message, ae.Field+": "))}, nil
 	}
-	return formErrors(err, "")
+	return formErrors(err, templates.WebhookLabels, "")
 }
 
 func (s *Server) webhooksPage(c echo.Context, status int, view templates.WebhooksPage) error {

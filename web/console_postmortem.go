@@ -64,7 +64,7 @@ func (s *Server) consoleSavePostmortem(c echo.Context) error {
 	}
 	d, err := s.store.SavePostmortem(ctx, inc.ID, in)
 	if err != nil {
-		errs, ferr := formErrors(err, "")
+		errs, ferr := formErrors(err, templates.PostmortemLabels, "")
 		if ferr != nil {
 			return ferr
 		}

@@ -67,11 +67,11 @@ func (s *Server) consoleSaveEscalation(c echo.Context) error {
 		}
 		n, err := strconv.Atoi(raw)
 		if err == nil && n > 7*24*60 {
-			errs[field] = policyLabel(field) + " is " + raw + " minutes; use between 1 minute and 7 days (10080 minutes)."
+			errs[field] = templates.SettingsLabels.Message(field, "is "+raw+" minutes; use between 1 minute and 7 days (10080 minutes).")
 			return 0
 		}
 		if err != nil || n < 0 {
-			errs[field] = policyLabel(field) + " must be a whole number of minutes" + map[bool]string{true: ", or empty for never", false: ""}[optional] + "."
+			errs[field] = templates.SettingsLabels.Message(field, "must be a whole number of minutes"+map[bool]string{true: ", or empty for never", false: ""}[optional]+".")
 			return 0
 		}
 		return time.Duration(n) * time.Minute
@@ -93,23 +93,7 @@ func (s *Server) consoleSaveEscalation(c echo.Context) error {
 		if !errors.As(err, &ve) {
 			return err
 		}
-		return s.settingsPage(c, http.StatusUnprocessableEntity, v, false, templates.FormErrors{ve.Field: policyLabel(ve.Field) + " " + ve.Message})
+		return s.settingsPage(c, http.StatusUnprocessableEntity, v, false, templates.FormErrors{ve.Field: templates.SettingsLabels.Message(ve.Field, ve.Message)})
 	}
 	return done(c, "/console/settings", "policy-saved")
-}
-
-// policyLabel names a policy field as the form does.
-func policyLabel(field string) string {
-	switch field {
-	case "remind_after":
-		return "Remind after"
-	case "stale_after":
-		return "Flag silence after"
-	case "holding_template":
-		return "The holding statement's template"
-	}
-	if impact, ok := strings.CutPrefix(field, "publish_after."); ok {
-		return "Publish after (" + store.Impact(impact).Label() + ")"
-	}
-	return field
 }

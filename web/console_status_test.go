@@ -22,7 +22,7 @@ func TestConsoleShowsComponentStatusInWords(t *testing.T) {
 	for _, tc := range []struct{ path, sel string }{
 		{"/console", ".glance li"},
 		{"/console/components", ".component-admin li"},
-		{"/console/components/" + api.ID, "main p"},
+		{"/console/components/" + api.ID, ".page-head"},
 	} {
 		p := b.get(tc.path)
 		if p.Status != 200 {
@@ -31,8 +31,8 @@ func TestConsoleShowsComponentStatusInWords(t *testing.T) {
 		var found bool
 		p.Doc.Find(tc.sel).Each(func(_ int, s *goquery.Selection) {
 			// The status, not the choices of a status menu next to it.
-			label := strings.TrimSpace(s.Find(".status .label").First().Text())
-			if label == "Major Outage" && (tc.sel == "main p" || strings.Contains(s.Text(), "API")) {
+			label := strings.TrimSpace(s.Find(".chip").First().Text())
+			if label == "Major Outage" && strings.Contains(s.Text(), "API") {
 				found = true
 			}
 		})

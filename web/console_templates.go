@@ -43,7 +43,7 @@ func (s *Server) consoleCreateTemplate(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/templates", "template-saved")
 	}
-	errs, err := formErrors(err, "")
+	errs, err := formErrors(err, templates.TemplateLabels, "")
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Server) consoleEditTemplate(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/templates", "template-saved")
 	}
-	errs, err := formErrors(err, "")
+	errs, err := formErrors(err, templates.TemplateLabels, "")
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (s *Server) consoleCreateUser(c echo.Context) error {
 	in := store.UserInput{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: store.Role(c.FormValue("role"))}
 	u, password, err := s.store.CreateUser(c.Request().Context(), in)
 	if err != nil {
-		errs, err := formErrors(err, "")
+		errs, err := formErrors(err, templates.UserLabels, "")
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func (s *Server) consoleEditUser(c echo.Context) error {
 	if err == nil {
 		return done(c, "/console/users/"+u.ID, "user-saved")
 	}
-	errs, err := formErrors(err, "")
+	errs, err := formErrors(err, templates.UserLabels, "")
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *Server) consoleCreateToken(c echo.Context) error {
 	}
 	tok, secret, err := s.store.CreateUserToken(c.Request().Context(), in)
 	if err != nil {
-		errs, err := formErrors(err, "")
+		errs, err := formErrors(err, templates.TokenLabels, "")
 		if err != nil {
 			return err
 		}
