@@ -1,5 +1,6 @@
 // Herald's page script. Every page is complete without it; it adds live
-// updates (Server-Sent Events) and local times.
+// updates (Server-Sent Events), local times and keys to step through the
+// days of an uptime bar.
 (function () {
   "use strict";
 
@@ -21,12 +22,18 @@
     });
   }
 
+  // The indicator says "Live" only once the stream is open, and
+  // "Reconnecting…" only after it was: a page that never connected (no
+  // script, a static mirror) claims nothing.
+  var everConnected = false;
   function setLiveStatus(text, state) {
     var el = document.getElementById("live-status");
     if (!el) { return; }
+    el.dataset.state = state;
+    if (state === "live") { everConnected = true; }
+    if (!everConnected) { return; }
     el.hidden = false;
     el.textContent = text;
-    el.dataset.state = state;
   }
 
   function announce(text) {
@@ -53,6 +60,10 @@
   }
 
   function connect() {
+    // Only pages served from the snapshot follow the stream. A form, or
+    // what a form answered ("Check your inbox"), would be replaced by what
+    // its address gives on a fresh load.
+    if (!document.body.dataset.live) { setLiveStatus("", "off"); return; }
     if (!window.EventSource) { return; }
     var region = document.getElementById("live-region");
     var since = document.body.dataset.eventId || "";
@@ -69,6 +80,7 @@
       if (region) {
         region.innerHTML = msg.html;
         localiseTimes(region);
+        keyDays(region);
         announce("Status updated: " + msg.banner);
       } else {
         refetchMain();
@@ -80,8 +92,33 @@
     });
   }
 
+  // An uptime bar is one stop for the Tab key (today); the arrow keys,
+  // Home and End move along its days, each of which says its date and
+  // status. Without the script a tap or a hover shows them.
+  function keyDays(root) {
+    root.querySelectorAll("ol.days").forEach(function (bar) {
+      var days = bar.children;
+      if (!days.length || bar.dataset.keyed) { return; }
+      bar.dataset.keyed = "1";
+      days[days.length - 1].tabIndex = 0;
+      bar.addEventListener("keydown", function (ev) {
+        var i = Array.prototype.indexOf.call(days, document.activeElement);
+        if (i < 0) { return; }
+        var next = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: days.length - 1 }[ev.key];
+        if (next === undefined || next < 0 || next >= days.length) { return; }
+        ev.preventDefault();
+        bar.dataset.keys = "1"; // the tip follows the keys, not the pointer
+        days[i].tabIndex = -1;
+        days[next].tabIndex = 0;
+        days[next].focus();
+      });
+      bar.addEventListener("mousemove", function () { delete bar.dataset.keys; });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes(document);
+    keyDays(document);
     connect();
   });
 })();

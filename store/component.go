@@ -287,7 +287,7 @@ func (t *tx) checkNameFree(name, groupID, self string) error {
 		}
 		where = fmt.Sprintf("in the group %q", g.Name)
 	}
-	return invalid("name", "another component %s is named %q; names within a group must differ, since alerts find components by name", where, taken)
+	return invalid("name", "is taken: another component %s is called %q (names within a group must differ, since alerts find components by name)", where, taken)
 }
 
 // DeleteComponent removes a component. Incident timelines keep its name.

@@ -173,7 +173,7 @@ const startGrace = time.Minute
 // it over, completed) by the clock a moment later.
 func (t *tx) checkStartsAhead(from time.Time) error {
 	if from.Before(t.now.Add(-startGrace)) {
-		return invalid("scheduled_for", "starts in the past (%s; it is now %s); choose a start from now on (to record work already done, schedule it now and post its completion)",
+		return invalid("scheduled_for", "is in the past (%s; it is now %s): a maintenance is announced before it starts, so choose a start from now on; to record work already done, schedule it now and post its completion",
 			from.UTC().Format("Jan 2 15:04 UTC"), t.now.UTC().Format("Jan 2 15:04 UTC"))
 	}
 	return nil

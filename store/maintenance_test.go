@@ -126,8 +126,8 @@ func TestCreateMaintenanceValidation(t *testing.T) {
 			st := newTestStore(t)
 			useClock(st, t0)
 			_, err := st.CreateMaintenance(t.Context(), MaintenanceInput{Name: "Upgrade", Body: "x", ScheduledFor: t0.Add(-time.Hour), ScheduledUntil: t0})
-			if err == nil || !strings.Contains(err.Error(), "starts in the past") {
-				t.Errorf("error = %v, want it to say the maintenance starts in the past", err)
+			if err == nil || !strings.Contains(err.Error(), "is in the past") {
+				t.Errorf("error = %v, want it to say the start is in the past", err)
 			}
 		})
 	})

@@ -20,6 +20,11 @@ type Site struct {
 	Version int64
 	// Subscribe offers email subscriptions (email delivery is configured).
 	Subscribe bool
+	// Live marks a page served from the snapshot, which the page script
+	// keeps up to date over the live stream. Other pages (a form, what a
+	// form answered, a link from an email) are left as they are: their
+	// address would not give them back.
+	Live bool
 }
 
 // Assets are the content-hashed URLs of our static files.
@@ -33,6 +38,10 @@ type Assets struct {
 type ComponentView struct {
 	store.Component
 	Uptime store.Uptime
+	// Bar is UptimeBar already rendered, when the caller keeps it between
+	// pages (a bar changes far less often than the page around it); ""
+	// renders it here.
+	Bar string
 }
 
 // GroupView is a component group as shown; Group.ID is "" for the
@@ -59,6 +68,11 @@ type HomePage struct {
 	Components  map[string]store.Component
 	UptimeDays  int
 	GeneratedAt time.Time
+	// ComponentsHTML and RegionHTML are ComponentList and LiveRegion
+	// already rendered, when the caller renders them once for several
+	// documents (the page, the live update); "" renders them here.
+	ComponentsHTML string
+	RegionHTML     string
 }
 
 // IncidentPage is one incident, whole.
@@ -90,11 +104,12 @@ type HistoryMonth struct {
 
 // HistoryPage lists past incidents and maintenance, a page at a time.
 type HistoryPage struct {
-	Site   Site
-	Months []HistoryMonth
-	Page   int
-	Prev   string // URL of the newer page, "" on the first
-	Next   string // URL of the older page, "" on the last
+	Site       Site
+	Components map[string]store.Component // to name what each affected
+	Months     []HistoryMonth
+	Page       int
+	Prev       string // URL of the newer page, "" on the first
+	Next       string // URL of the older page, "" on the last
 }
 
 // ErrorPage is a plain page for 404s and the like.
