@@ -311,3 +311,41 @@ func TestBrowserUptimeDayShowsItsWords(t *testing.T) {
 		t.Errorf("the left arrow shows %q (%v), want the day before, %q", got, err, want)
 	}
 }
+
+// On a phone, nothing on a public page is wider than the screen: a long
+// line of code in a postmortem scrolls inside its block, not the page.
+func TestBrowserPublicPagesFitAPhone(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Logins failing", "body": "Investigating.", "components": map[string]string{api.ID: "major_outage"}})
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
+	long := "2026-10-26T03:02:11Z WARN notify: smtp 451 4.7.1 Try again later (queue full) relay=smtp.provider.example attempt=3 next_retry_in=40s"
+	ts.mustCall(t, http.StatusOK, "POST", "/api/v1/incidents/"+inc.ID+"/postmortem", map[string]any{
+		"body": "The relay said:\n\n```\n" + long + "\n```\n\nand `" + strings.Repeat("x", 80) + "` too."}, nil)
+	var m map[string]any
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{"name": "Upgrade", "message": "Planned.", "components": []string{api.ID},
+		"scheduled_for": time.Now().Add(time.Hour), "scheduled_until": time.Now().Add(2 * time.Hour)}, &m)
+	ts.waitFresh(t)
+
+	ctx, problems := newWatchedBrowser(t)
+	overflow := `document.documentElement.scrollWidth - window.innerWidth`
+	for _, path := range []string{"/", "/incidents/" + inc.ID, "/maintenance/" + m["id"].(string), "/history"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+path), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[float64](overflow)); err != nil || got > 0 {
+			t.Errorf("%s is %v px wider than a 390 px phone (%v)", path, got, err)
+		}
+		if strings.HasPrefix(path, "/incidents/") {
+			// The code block itself scrolls.
+			if got, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () { var p = document.querySelector(".postmortem pre");
+				return p.scrollWidth > p.clientWidth && getComputedStyle(p).overflowX === "auto"; })()`)); err != nil || !got {
+				t.Errorf("the postmortem's long code line does not scroll inside its block (%v)", err)
+			}
+		}
+	}
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+}
