@@ -41,22 +41,44 @@
     if (el) { el.textContent = text; }
   }
 
-  // Pages other than the status page are refetched (from the server's
-  // in-memory snapshot) and their main content swapped.
-  function refetchMain() {
-    fetch(window.location.href, { headers: { "Accept": "text/html" }, cache: "no-cache" })
+  // refetch loads url (served from the server's in-memory snapshot) and
+  // puts its element id in place of the same element here. Pages other
+  // than the status page are brought up to date this way.
+  function refetch(url, id, message) {
+    fetch(url, { headers: { "Accept": "text/html" }, cache: "no-cache" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html) { return; }
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var fresh = doc.getElementById("main"), main = document.getElementById("main");
-        if (fresh && main) {
-          main.innerHTML = fresh.innerHTML;
-          localiseTimes(main);
-          announce("This page was updated.");
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+        var here = document.getElementById(id);
+        if (fresh && here) {
+          here.innerHTML = fresh.innerHTML;
+          localiseTimes(here);
+          keyDays(here);
+          announce(message);
         }
       })
       .catch(function () { /* the next event will try again */ });
+  }
+
+  // A live update sends an uptime bar that has not changed as its key
+  // alone, an empty <div class="uptime" data-bar="KEY">: the page keeps the
+  // bar it shows under that key. A page without it (it missed an update)
+  // takes the region from the page instead.
+  function applyRegion(region, html, banner) {
+    var next = document.createElement("div");
+    next.innerHTML = html;
+    var missing = false;
+    next.querySelectorAll(".uptime[data-bar]").forEach(function (slot) {
+      if (slot.firstElementChild) { return; } // sent whole
+      var shown = region.querySelector('.uptime[data-bar="' + slot.dataset.bar + '"]');
+      if (shown) { slot.replaceWith(shown); } else { missing = true; }
+    });
+    if (missing) { refetch("/", "live-region", "Status updated: " + banner); return; }
+    region.replaceChildren.apply(region, Array.prototype.slice.call(next.childNodes));
+    localiseTimes(region);
+    keyDays(region);
+    announce("Status updated: " + banner);
   }
 
   function connect() {
@@ -78,12 +100,9 @@
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       document.body.dataset.eventId = String(msg.version);
       if (region) {
-        region.innerHTML = msg.html;
-        localiseTimes(region);
-        keyDays(region);
-        announce("Status updated: " + msg.banner);
+        applyRegion(region, msg.html, msg.banner);
       } else {
-        refetchMain();
+        refetch(window.location.href, "main", "This page was updated.");
       }
     });
     source.addEventListener("reload", function () {

@@ -40,8 +40,11 @@ type ComponentView struct {
 	Uptime store.Uptime
 	// Bar is UptimeBar already rendered, when the caller keeps it between
 	// pages (a bar changes far less often than the page around it); ""
-	// renders it here.
-	Bar string
+	// renders it here. BarKey names that rendering; KeyOnly leaves the bar
+	// out, key and all, for a live update to pages that show it already.
+	Bar     string
+	BarKey  string
+	KeyOnly bool
 }
 
 // GroupView is a component group as shown; Group.ID is "" for the

@@ -349,3 +349,41 @@ func TestBrowserPublicPagesFitAPhone(t *testing.T) {
 		t.Errorf("browser reported a problem: %s", p)
 	}
 }
+
+// A live update keeps the bars that did not change (it sends their keys)
+// and draws the one that did; a page that lacks a bar it is sent the key
+// of takes the whole region from the page.
+func TestBrowserLiveUpdateKeepsUnchangedBars(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	web := ts.createComponent(t, "Website", nil)
+	ts.waitFresh(t)
+
+	ctx, problems := newWatchedBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the Live indicator", `document.getElementById("live-status").dataset.state === "live"`)
+	bar := func(id string) string { return `document.querySelector("#component-` + id + ` .uptime")` }
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.webBar = `+bar(web.ID)+`) !== null`)); err != nil {
+		t.Fatal(err)
+	}
+
+	inc := ts.createIncident(t, map[string]any{"name": "API down", "body": "Down.", "components": map[string]string{api.ID: "major_outage"}})
+	pollTrue(t, ctx, "API's bar to show the outage", bar(api.ID)+`.querySelector("li:last-child").textContent.includes("Major Outage")`)
+	if kept, err := chromedp.Run(ctx, chromedp.Evaluate[bool](bar(web.ID)+` === window.webBar && window.webBar.querySelectorAll("li").length > 0`)); err != nil || !kept {
+		t.Errorf("Website's unchanged bar was not kept as it was (%v)", err)
+	}
+
+	// A page that somehow lacks Website's bar (say it missed an update).
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () { var b = `+bar(web.ID)+`; b.dataset.bar = "stale"; b.replaceChildren(); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "identified", "body": "A bad deploy."}, nil)
+	pollTrue(t, ctx, "the region from the page", `document.getElementById("live-region").textContent.includes("A bad deploy") && `+
+		bar(web.ID)+`.dataset.bar !== "stale" && `+bar(web.ID)+`.querySelectorAll("li").length > 0`)
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+}

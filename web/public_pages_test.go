@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -1104,5 +1105,54 @@ func TestHostileInputRendersHarmless(t *testing.T) {
 	hist := ts.okPage(t, "/history")
 	if got := text(hist.Find(".history-list a")); got != pastName {
 		t.Errorf("history lists %q, want %q", got, pastName)
+	}
+}
+
+// A live update carries the bars that changed; the others travel as their
+// key alone, which names the bar the page shows. Thirty components' bars
+// are most of the region, and every open page receives every update.
+func TestLiveUpdateSendsOnlyChangedBars(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	web := ts.createComponent(t, "Website", nil)
+	ts.waitFresh(t)
+	shown := ts.okPage(t, "/")
+	key := func(doc *goquery.Selection, id string) string {
+		k, _ := doc.Find("#component-" + id + " .uptime").Attr("data-bar")
+		return k
+	}
+	apiKey, webKey := key(shown.Selection, api.ID), key(shown.Selection, web.ID)
+	if apiKey == "" || webKey == "" || apiKey == webKey {
+		t.Fatalf("bar keys %q and %q: want one each, and different", apiKey, webKey)
+	}
+
+	st := openStream(t, ts, "?types=html&last_event_id="+strconv.FormatInt(ts.lastEventID(t), 10), nil)
+	ts.createIncident(t, map[string]any{"name": "API down", "body": "Down.", "components": map[string]string{api.ID: "major_outage"}})
+	var frag struct{ HTML string }
+	if err := json.Unmarshal([]byte(st.nextOf(t, "page").Data), &frag); err != nil {
+		t.Fatal(err)
+	}
+	region, err := goquery.NewDocumentFromReader(strings.NewReader(frag.HTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(frag.HTML, "API down") {
+		t.Fatalf("the update does not carry the incident:\n%s", frag.HTML)
+	}
+	unchanged := region.Find("#component-" + web.ID + " .uptime")
+	if key(region.Selection, web.ID) != webKey || unchanged.Children().Length() != 0 {
+		t.Errorf("Website's bar did not change, yet the update sends %s", outer(unchanged))
+	}
+	changed := region.Find("#component-" + api.ID + " .uptime")
+	if key(region.Selection, api.ID) == apiKey || !strings.Contains(text(changed), "Major Outage") {
+		t.Errorf("API's bar changed, and the update sends %s", outer(changed))
+	}
+	// The page itself always has every bar whole.
+	ts.waitFresh(t)
+	page := ts.okPage(t, "/")
+	days := "#component-" + web.ID + " ol.days li"
+	if key(page.Selection, web.ID) != webKey || page.Find(days).Length() == 0 || page.Find(days).Length() != shown.Find(days).Length() {
+		t.Error("the page lost Website's bar")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -70,11 +71,12 @@ type snapshot struct {
 }
 
 // renderedBar is a component's uptime bar as rendered, with what it was
-// rendered from.
+// rendered from, and the key that names it (to pages that show it).
 type renderedBar struct {
 	name string
 	up   store.Uptime
 	html string
+	key  string
 }
 
 func (b renderedBar) matches(name string, up store.Uptime) bool {
@@ -295,19 +297,24 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 	for gi := range home.Groups {
 		for ci := range home.Groups[gi].Components {
 			cv := &home.Groups[gi].Components[ci]
+			var b renderedBar
 			if prev != nil {
-				if b, ok := prev.bars[cv.ID]; ok && b.matches(cv.Name, cv.Uptime) {
-					cv.Bar = b.html
+				if b = prev.bars[cv.ID]; !b.matches(cv.Name, cv.Uptime) {
+					b = renderedBar{}
 				}
 			}
-			if cv.Bar == "" {
+			if b.html == "" {
 				bar, err := render(ctx, templates.UptimeBar(*cv), 8<<10)
 				if err != nil {
 					return fmt.Errorf("uptime bar of %s: %w", cv.ID, err)
 				}
-				cv.Bar = string(bar)
+				// The component's id is in the key: two bars alike (twins
+				// in two groups) are still two elements on the page.
+				sum := sha256.Sum256(append([]byte(cv.ID+"\n"), bar...))
+				b = renderedBar{name: cv.Name, up: cv.Uptime, html: string(bar), key: base64.RawURLEncoding.EncodeToString(sum[:9])}
 			}
-			snap.bars[cv.ID] = renderedBar{name: cv.Name, up: cv.Uptime, html: cv.Bar}
+			cv.Bar, cv.BarKey = b.html, b.key
+			snap.bars[cv.ID] = b
 		}
 	}
 	// Buffers sized from the previous page: the bars make it large, and
@@ -330,7 +337,7 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 	if err != nil {
 		return fmt.Errorf("live fragment: %w", err)
 	}
-	if snap.liveFrame, err = s.liveFrame(*home, region); err != nil {
+	if snap.liveFrame, err = s.liveFrame(ctx, *home, region, prev); err != nil {
 		return fmt.Errorf("live fragment: %w", err)
 	}
 	home.RegionHTML = string(region)
@@ -364,9 +371,36 @@ func (s *Server) setSnapshot(snap *snapshot) {
 // liveFrame makes the live region (rendered as region) the "page" SSE
 // event. When the fragment has not changed since the last snapshot, the
 // last frame is reused so that nothing is pushed.
-func (s *Server) liveFrame(home templates.HomePage, region []byte) (*frame, error) {
-	if prev := s.snap.Load(); prev != nil && prev.liveFrame != nil && bytes.Equal(prev.liveFrame.html, region) {
+//
+// The bars are most of the region and seldom change, so a bar the last
+// snapshot showed as it is now travels as its key alone: open pages keep
+// the one they show (static/app.js), and a page that has not got it (it
+// missed a frame) reloads the region from the page instead.
+func (s *Server) liveFrame(ctx context.Context, home templates.HomePage, region []byte, prev *snapshot) (*frame, error) {
+	if prev != nil && prev.liveFrame != nil && bytes.Equal(prev.liveFrame.html, region) {
 		return prev.liveFrame, nil
+	}
+	sent := region
+	if prev != nil {
+		groups := make([]templates.GroupView, len(home.Groups))
+		for gi, g := range home.Groups {
+			groups[gi] = g
+			groups[gi].Components = slices.Clone(g.Components)
+			for ci := range groups[gi].Components {
+				cv := &groups[gi].Components[ci]
+				cv.KeyOnly = prev.bars[cv.ID].key == cv.BarKey
+			}
+		}
+		keyed := home
+		keyed.Groups = groups
+		list, err := render(ctx, templates.ComponentList(keyed), len(region)/4)
+		if err != nil {
+			return nil, err
+		}
+		keyed.ComponentsHTML = string(list)
+		if sent, err = render(ctx, templates.LiveRegion(keyed), len(region)/4); err != nil {
+			return nil, err
+		}
 	}
 	// HTML escaping (\u003c for <) would only inflate every frame: the
 	// data is parsed with JSON.parse, never inserted into HTML as JSON.
@@ -377,10 +411,12 @@ func (s *Server) liveFrame(home templates.HomePage, region []byte) (*frame, erro
 		Version int64  `json:"version"`
 		Banner  string `json:"banner"`
 		HTML    string `json:"html"`
-	}{home.Site.Version, home.Overall.Description(), string(region)}); err != nil {
+	}{home.Site.Version, home.Overall.Description(), string(sent)}); err != nil {
 		return nil, err
 	}
 	payload := bytes.TrimRight(data.Bytes(), "\n")
+	// html is the whole region, bars and all: what the next snapshot
+	// compares, whatever this frame left out.
 	return &frame{id: home.Site.Version, kind: kindPage, bytes: encodeFrame(home.Site.Version, "page", payload), html: region}, nil
 }
 
