@@ -506,6 +506,20 @@ func (s *Store) DeleteComponentGroup(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		// Its components join those outside any group, where each name
+		// must still be free.
+		for _, cid := range before.Components {
+			c, err := t.component(cid)
+			if err != nil {
+				return err
+			}
+			var ve *ValidationError
+			if err := t.checkNameFree(c.Name, "", cid); errors.As(err, &ve) {
+				return &ConflictError{Message: fmt.Sprintf("deleting the group would leave two components called %q outside any group (names within a group must differ, since alerts find components by name); rename one first", c.Name)}
+			} else if err != nil {
+				return err
+			}
+		}
 		if _, err := t.exec(`DELETE FROM component_groups WHERE id = ?`, id); err != nil {
 			return err
 		}

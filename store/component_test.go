@@ -539,6 +539,21 @@ func TestComponentNamesDifferWithinAGroup(t *testing.T) {
 			})
 		}
 
+		t.Run("deleting a group that would leave twins outside any group", func(t *testing.T) {
+			st, w := setup(t)
+			edge := mustCreateGroup(t, st, "Edge")
+			mustCreateComponentIn(t, st, "search", edge.ID)
+			before, events := tableCounts(t, st), lastEventID(t, st)
+			wantConflict(t, st.DeleteComponentGroup(t.Context(), edge.ID))
+			wantUnchanged(t, st, before)
+			if last := lastEventID(t, st); last != events {
+				t.Errorf("a refused deletion wrote change-feed events (%d to %d)", events, last)
+			}
+			if err := st.DeleteComponentGroup(t.Context(), w.core.ID); err != nil {
+				t.Errorf("deleting a group whose names are free outside: %v", err)
+			}
+		})
+
 		t.Run("allowed", func(t *testing.T) {
 			st, w := setup(t)
 			if _, err := st.CreateComponent(t.Context(), ComponentInput{Name: "API"}); err != nil {
