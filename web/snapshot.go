@@ -137,6 +137,22 @@ func deflatePiece(raw []byte) (*deflated, error) {
 	return &deflated{raw: raw, data: out.Bytes()}, nil
 }
 
+// indexPiece is bytes.Index for a long piece: it looks for the piece's
+// first bytes, which a page holds once, and compares the rest there.
+func indexPiece(body, piece []byte) int {
+	head := piece[:min(len(piece), 64)]
+	for off := 0; ; {
+		i := bytes.Index(body[off:], head)
+		if i < 0 {
+			return -1
+		}
+		if bytes.HasPrefix(body[off+i:], piece) {
+			return off + i
+		}
+		off += i + 1
+	}
+}
+
 func newPageBytes(body []byte, contentType string) (*page, error) {
 	return newPageWith(body, contentType, nil)
 }
@@ -147,7 +163,7 @@ func newPageBytes(body []byte, contentType string) (*page, error) {
 func newPageWith(body []byte, contentType string, piece *deflated) (*page, error) {
 	before, after := body, []byte(nil)
 	if piece != nil {
-		if i := bytes.Index(body, piece.raw); i >= 0 {
+		if i := indexPiece(body, piece.raw); i >= 0 {
 			before, after = body[:i], body[i+len(piece.raw):]
 		} else {
 			piece = nil
