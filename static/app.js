@@ -75,7 +75,8 @@
       if (shown) { slot.replaceWith(shown); } else { missing = true; }
     });
     if (missing) { refetch("/", "live-region", "Status updated: " + banner); return; }
-    region.replaceChildren.apply(region, Array.prototype.slice.call(next.childNodes));
+    region.textContent = "";
+    while (next.firstChild) { region.appendChild(next.firstChild); }
     localiseTimes(region);
     keyDays(region);
     announce("Status updated: " + banner);

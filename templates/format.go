@@ -48,17 +48,13 @@ func impactClass(i store.Impact) string { return "impact-" + string(i) }
 // when for a component younger than the window, or only since when for one
 // younger than a day (store.ComputeUptime decides).
 func uptimePercent(u store.Uptime) string {
-	since := ""
-	if !u.Since.IsZero() {
-		since = "since " + u.Since.Format("Jan 2")
-	}
 	switch {
-	case u.HasData && since != "":
-		return fmt.Sprintf("%.2f%% uptime %s", u.Percent, since)
+	case u.HasData && !u.Since.IsZero():
+		return fmt.Sprintf("%.2f%% uptime since %s", u.Percent, u.Since.Format("Jan 2"))
 	case u.HasData:
 		return fmt.Sprintf("%.2f%% uptime", u.Percent)
-	case since != "":
-		return "S" + since[1:]
+	case !u.Since.IsZero():
+		return "Since " + u.Since.Format("Jan 2")
 	}
 	return "No data"
 }
