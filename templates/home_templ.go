@@ -58,8 +58,8 @@ func Home(p HomePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if p.RegionHTML != "" {
-				templ_7745c5c3_Err = templ.Raw(p.RegionHTML).Render(ctx, templ_7745c5c3_Buffer)
+			if p.RenderedRegion != nil {
+				templ_7745c5c3_Err = p.RenderedRegion.Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -119,8 +119,8 @@ func LiveRegion(p HomePage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.ComponentsHTML != "" {
-			templ_7745c5c3_Err = templ.Raw(p.ComponentsHTML).Render(ctx, templ_7745c5c3_Buffer)
+		if p.RenderedComponents != nil {
+			templ_7745c5c3_Err = p.RenderedComponents.Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

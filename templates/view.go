@@ -6,6 +6,8 @@ package templates
 import (
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/herald-status/herald/store"
 )
 
@@ -71,11 +73,11 @@ type HomePage struct {
 	Components  map[string]store.Component
 	UptimeDays  int
 	GeneratedAt time.Time
-	// ComponentsHTML and RegionHTML are ComponentList and LiveRegion
-	// already rendered, when the caller renders them once for several
-	// documents (the page, the live update); "" renders them here.
-	ComponentsHTML string
-	RegionHTML     string
+	// RenderedComponents and RenderedRegion are ComponentList and
+	// LiveRegion already rendered, when the caller renders them once for
+	// several documents (the page, the live update); nil renders them here.
+	RenderedComponents templ.Component
+	RenderedRegion     templ.Component
 }
 
 // IncidentPage is one incident, whole.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"slices"
 	"sort"
 	"strconv"
@@ -121,6 +122,7 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 type deflated struct {
 	raw  []byte
 	data []byte
+	sum  [sha256.Size]byte // of raw, for the ETag of a page that holds it
 }
 
 func deflatePiece(raw []byte) (*deflated, error) {
@@ -134,7 +136,7 @@ func deflatePiece(raw []byte) (*deflated, error) {
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("deflate: %w", err)
 	}
-	return &deflated{raw: raw, data: out.Bytes()}, nil
+	return &deflated{raw: raw, data: out.Bytes(), sum: sha256.Sum256(raw)}, nil
 }
 
 // indexPiece is bytes.Index for a long piece: it looks for the piece's
@@ -196,7 +198,13 @@ func newPageWith(body []byte, contentType string, piece *deflated) (*page, error
 	binary.LittleEndian.PutUint32(trailer[:4], crc32.ChecksumIEEE(body))
 	binary.LittleEndian.PutUint32(trailer[4:], uint32(len(body)))
 	gz.Write(trailer[:])
+	// The ETag is a hash of the content; with a piece, a hash of the hashes
+	// of the three parts, the piece's computed once.
 	sum := sha256.Sum256(body)
+	if piece != nil {
+		b, a := sha256.Sum256(before), sha256.Sum256(after)
+		sum = sha256.Sum256(slices.Concat(b[:], piece.sum[:], a[:]))
+	}
 	p := &page{
 		body:        body,
 		gzip:        gz.Bytes(),
@@ -348,7 +356,7 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 	} else if snap.componentList, err = deflatePiece(list); err != nil {
 		return fmt.Errorf("component list: %w", err)
 	}
-	home.ComponentsHTML = string(list)
+	home.RenderedComponents = rendered(list)
 	region, err := render(ctx, templates.LiveRegion(*home), size)
 	if err != nil {
 		return fmt.Errorf("live fragment: %w", err)
@@ -356,7 +364,7 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 	if snap.liveFrame, err = s.liveFrame(ctx, *home, region, prev); err != nil {
 		return fmt.Errorf("live fragment: %w", err)
 	}
-	home.RegionHTML = string(region)
+	home.RenderedRegion = rendered(region)
 	page, err := render(ctx, templates.Home(*home), size)
 	if err != nil {
 		return fmt.Errorf("home page: %w", err)
@@ -365,6 +373,14 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 		return fmt.Errorf("home page: %w", err)
 	}
 	return nil
+}
+
+// rendered is HTML rendered already, as a component that writes it as it is.
+func rendered(html []byte) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := w.Write(html)
+		return err
+	})
 }
 
 // render renders c into a buffer of about size bytes.
@@ -413,7 +429,7 @@ func (s *Server) liveFrame(ctx context.Context, home templates.HomePage, region 
 		if err != nil {
 			return nil, err
 		}
-		keyed.ComponentsHTML = string(list)
+		keyed.RenderedComponents = rendered(list)
 		if sent, err = render(ctx, templates.LiveRegion(keyed), len(region)/4); err != nil {
 			return nil, err
 		}
