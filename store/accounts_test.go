@@ -250,6 +250,23 @@ func TestPostmortemDraftAndPublish(t *testing.T) {
 		if pm := got.Postmortem; pm == nil || pm.RootCause != "A migration." || pm.Resolution != "Rolled back." || len(pm.Actions) != 2 {
 			t.Fatalf("published postmortem = %+v", got.Postmortem)
 		}
+		// Owners stay with the team: the draft the console edits has them,
+		// the published postmortem (page, change feed) does not.
+		if got.Postmortem.Actions[0].Owner != "" {
+			t.Errorf("the published postmortem names the owner %q", got.Postmortem.Actions[0].Owner)
+		}
+		if d, _ := st.GetPostmortemDraft(t.Context(), inc.ID); d.Actions[0].Owner != "Dana" {
+			t.Errorf("the draft lost its owner: %+v", d.Actions[0])
+		}
+		events, err := st.EventsSince(t.Context(), 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if strings.Contains(string(e.Payload), "Dana") {
+				t.Errorf("change-feed event %s carries the owner: %s", e.Type, e.Payload)
+			}
+		}
 		e := auditEntries(t, st)[0]
 		var after PostmortemDraft
 		if err := json.Unmarshal(e.After, &after); err != nil || e.Action != "incident.postmortem_published" || after.RootCause != "A migration." {

@@ -272,8 +272,9 @@ func TestAlertsAmbiguousComponentName(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
+		// Names differ within a group; across groups they may repeat.
 		mustCreateComponent(t, st, "API")
-		mustCreateComponent(t, st, "api")
+		mustCreateComponentIn(t, st, "api", mustCreateGroup(t, st, "EU").ID)
 		_, err := st.ApplyAlerts(t.Context(), AlertBatch{GroupKey: "g", Name: "n", Alerts: []Alert{firing("a1", "API", MajorOutage)}})
 		wantValidationError(t, err, "alerts[0].labels.component")
 	})

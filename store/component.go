@@ -153,6 +153,9 @@ func (s *Store) CreateComponent(ctx context.Context, in ComponentInput) (Compone
 				return asFieldError("group_id", err)
 			}
 		}
+		if err := t.checkNameFree(name, in.GroupID, ""); err != nil {
+			return err
+		}
 		pos := 0
 		if in.Position != nil {
 			pos = *in.Position
@@ -215,6 +218,13 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 		if p.Status != nil && !p.Status.Valid() {
 			return invalid("status", "unknown component status %q; use one of %s", *p.Status, joinValues(ComponentStatuses))
 		}
+		// Only a new name or group is checked: a component that already
+		// shares its name (from before the rule) can still change status.
+		if c.Name != before.Name || c.GroupID != before.GroupID {
+			if err := t.checkNameFree(c.Name, c.GroupID, c.ID); err != nil {
+				return err
+			}
+		}
 		if c == before && (p.Status == nil || *p.Status == before.Status) {
 			return nil // nothing changes: no write, no audit entry, no event
 		}
@@ -235,6 +245,49 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 		return Component{}, fmt.Errorf("store: update component: %w", err)
 	}
 	return c, nil
+}
+
+// checkNameFree refuses a component name already used in the group
+// (groupID "" for the ungrouped components), ignoring case and surrounding
+// space, by any component but self. Alertmanager alerts name components by
+// name, and two of the same name make such an alert match neither.
+//
+// Databases from before this rule may hold such twins; they stay as they
+// are (no constraint could be added over them), and renaming one is how
+// they are told apart.
+func (t *tx) checkNameFree(name, groupID, self string) error {
+	// Two writers each checking, then both inserting, is what the lock
+	// prevents on a backend with concurrent writers.
+	if err := t.lock("component_name", groupID); err != nil {
+		return err
+	}
+	rows, err := t.QueryContext(t.ctx, `SELECT id, name FROM components WHERE coalesce(group_id, '') = ?`, groupID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var taken string
+	for rows.Next() {
+		var id, other string
+		if err := rows.Scan(&id, &other); err != nil {
+			return err
+		}
+		if id != self && strings.EqualFold(strings.TrimSpace(other), strings.TrimSpace(name)) {
+			taken = other
+		}
+	}
+	if err := rows.Err(); err != nil || taken == "" {
+		return err
+	}
+	where := "outside any group"
+	if groupID != "" {
+		g, err := t.group(groupID)
+		if err != nil {
+			return err
+		}
+		where = fmt.Sprintf("in the group %q", g.Name)
+	}
+	return invalid("name", "is taken: another component %s is called %q (names within a group must differ, since alerts find components by name)", where, taken)
 }
 
 // DeleteComponent removes a component. Incident timelines keep its name.
@@ -452,6 +505,20 @@ func (s *Store) DeleteComponentGroup(ctx context.Context, id string) error {
 		before, err := t.groupWithComponents(id)
 		if err != nil {
 			return err
+		}
+		// Its components join those outside any group, where each name
+		// must still be free.
+		for _, cid := range before.Components {
+			c, err := t.component(cid)
+			if err != nil {
+				return err
+			}
+			var ve *ValidationError
+			if err := t.checkNameFree(c.Name, "", cid); errors.As(err, &ve) {
+				return &ConflictError{Message: fmt.Sprintf("deleting the group would leave two components called %q outside any group (names within a group must differ, since alerts find components by name); rename one first", c.Name)}
+			} else if err != nil {
+				return err
+			}
 		}
 		if _, err := t.exec(`DELETE FROM component_groups WHERE id = ?`, id); err != nil {
 			return err

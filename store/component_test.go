@@ -461,6 +461,129 @@ func TestComponentValidation(t *testing.T) {
 	})
 }
 
+// Alertmanager alerts name components by name: two of one name in a group
+// would leave such an alert matching neither.
+func TestComponentNamesDifferWithinAGroup(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		// Each case starts from: group Core with API and Web, and Search and
+		// Mail outside any group.
+		type world struct {
+			core             ComponentGroup
+			api, web, search Component
+			twin             Component // made by a case's prepare
+		}
+		refused := []struct {
+			name    string
+			prepare func(t *testing.T, st *Store, w *world)
+			do      func(t *testing.T, st *Store, w world) error
+		}{
+			{"create: the same name in the group, case and space aside", nil, func(t *testing.T, st *Store, w world) error {
+				_, err := st.CreateComponent(t.Context(), ComponentInput{Name: " api ", GroupID: w.core.ID})
+				return err
+			}},
+			{"create: the same name outside any group", nil, func(t *testing.T, st *Store, w world) error {
+				_, err := st.CreateComponent(t.Context(), ComponentInput{Name: "SEARCH"})
+				return err
+			}},
+			{"update: renamed to a name taken in its group", nil, func(t *testing.T, st *Store, w world) error {
+				_, err := st.UpdateComponent(t.Context(), w.web.ID, ComponentPatch{Name: ptr("Api"), Status: ptr(MajorOutage)})
+				return err
+			}},
+			{"update: moved into a group where its name is taken", func(t *testing.T, st *Store, w *world) {
+				w.twin = mustCreateComponentIn(t, st, "web", mustCreateGroup(t, st, "Edge").ID)
+			}, func(t *testing.T, st *Store, w world) error {
+				_, err := st.UpdateComponent(t.Context(), w.twin.ID, ComponentPatch{GroupID: ptr(w.core.ID)})
+				return err
+			}},
+			{"update: moved out of its group next to a twin", func(t *testing.T, st *Store, w *world) {
+				w.twin = mustCreateComponentIn(t, st, "Search", w.core.ID)
+			}, func(t *testing.T, st *Store, w world) error {
+				_, err := st.UpdateComponent(t.Context(), w.twin.ID, ComponentPatch{GroupID: ptr("")})
+				return err
+			}},
+		}
+		// Each case starts from: group Core with API and Web, and Search and
+		// Mail outside any group.
+		setup := func(t *testing.T) (*Store, world) {
+			st := newTestStore(t)
+			var w world
+			w.core = mustCreateGroup(t, st, "Core")
+			w.api = mustCreateComponentIn(t, st, "API", w.core.ID)
+			w.web = mustCreateComponentIn(t, st, "Web", w.core.ID)
+			w.search = mustCreateComponent(t, st, "Search")
+			mustCreateComponent(t, st, "Mail")
+			return st, w
+		}
+		for _, tt := range refused {
+			t.Run(tt.name, func(t *testing.T) {
+				st, w := setup(t)
+				if tt.prepare != nil {
+					tt.prepare(t, st, &w)
+				}
+				before, events := tableCounts(t, st), lastEventID(t, st)
+				err := tt.do(t, st, w)
+				wantValidationError(t, err, "name")
+				if !strings.Contains(err.Error(), "names within a group must differ") {
+					t.Errorf("error %q does not say why", err)
+				}
+				wantUnchanged(t, st, before)
+				if last := lastEventID(t, st); last != events {
+					t.Errorf("a refused change wrote change-feed events (%d to %d)", events, last)
+				}
+				for _, c := range []Component{w.web, w.twin} {
+					if got, _ := st.GetComponent(t.Context(), c.ID); c.ID != "" && !sameComponent(got, c) {
+						t.Errorf("%s changed to %+v", c.Name, got)
+					}
+				}
+			})
+		}
+
+		t.Run("deleting a group that would leave twins outside any group", func(t *testing.T) {
+			st, w := setup(t)
+			edge := mustCreateGroup(t, st, "Edge")
+			mustCreateComponentIn(t, st, "search", edge.ID)
+			before, events := tableCounts(t, st), lastEventID(t, st)
+			wantConflict(t, st.DeleteComponentGroup(t.Context(), edge.ID))
+			wantUnchanged(t, st, before)
+			if last := lastEventID(t, st); last != events {
+				t.Errorf("a refused deletion wrote change-feed events (%d to %d)", events, last)
+			}
+			if err := st.DeleteComponentGroup(t.Context(), w.core.ID); err != nil {
+				t.Errorf("deleting a group whose names are free outside: %v", err)
+			}
+		})
+
+		t.Run("allowed", func(t *testing.T) {
+			st, w := setup(t)
+			if _, err := st.CreateComponent(t.Context(), ComponentInput{Name: "API"}); err != nil {
+				t.Errorf("the same name in another group (none): %v", err)
+			}
+			if _, err := st.UpdateComponent(t.Context(), w.api.ID, ComponentPatch{Name: ptr("api")}); err != nil {
+				t.Errorf("renaming a component to its own name in another case: %v", err)
+			}
+			if _, err := st.UpdateComponent(t.Context(), w.web.ID, ComponentPatch{Name: ptr("Web"), Description: ptr("The site")}); err != nil {
+				t.Errorf("saving a component with its name unchanged: %v", err)
+			}
+		})
+
+		// A database from before the rule can hold twins: they keep working,
+		// and renaming one tells them apart.
+		t.Run("twins from before the rule", func(t *testing.T) {
+			st, w := setup(t)
+			if _, err := st.write.ExecContext(t.Context(), `UPDATE components SET name = 'API' WHERE id = ?`, w.web.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.UpdateComponent(t.Context(), w.web.ID, ComponentPatch{Status: ptr(MajorOutage), Description: ptr("still here")}); err != nil {
+				t.Errorf("status change of a twin: %v", err)
+			}
+			if _, err := st.UpdateComponent(t.Context(), w.web.ID, ComponentPatch{Name: ptr("Web")}); err != nil {
+				t.Errorf("renaming a twin apart: %v", err)
+			}
+		})
+	})
+}
+
 func TestStatusHistory(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T) {

@@ -55,7 +55,8 @@ func TestCheckThenWriteRulesTakeTheirLock(t *testing.T) {
 		inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{c.ID: MajorOutage}})
 		m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
 		draft := mustDraft(t, st)
-		mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: time.Now().Add(-time.Minute), ScheduledUntil: time.Now().Add(time.Hour)})
+		// Due to start: within the grace a start "now" is given.
+		mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: time.Now().Add(-20 * time.Second), ScheduledUntil: time.Now().Add(time.Hour)})
 		rec.take()
 
 		rules := []struct {
@@ -91,6 +92,10 @@ func TestCheckThenWriteRulesTakeTheirLock(t *testing.T) {
 				_, err := st.PostIncidentUpdate(ctx, inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed."})
 				return err
 			}, "component"},
+			{"component names differ within a group", func(ctx context.Context) error {
+				_, err := st.CreateComponent(ctx, ComponentInput{Name: "Web"})
+				return err
+			}, "component_name"},
 			{"a draft is published once", func(ctx context.Context) error {
 				_, err := st.PublishDraft(ctx, draft, DraftPublication{})
 				return err

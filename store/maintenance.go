@@ -133,6 +133,9 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 		if err := checkWindow(in.ScheduledFor, in.ScheduledUntil); err != nil {
 			return err
 		}
+		if err := t.checkStartsAhead(in.ScheduledFor); err != nil {
+			return err
+		}
 		auto := in.AutoTransition == nil || *in.AutoTransition
 		id := newID()
 		if _, err := t.exec(`INSERT INTO maintenances (id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -159,6 +162,21 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 		return Maintenance{}, fmt.Errorf("store: create maintenance: %w", err)
 	}
 	return after, nil
+}
+
+// startGrace is how far in the past a maintenance may still be scheduled to
+// start: "now" typed into a form reaches the store a little later.
+const startGrace = time.Minute
+
+// checkStartsAhead refuses a window that starts in the past. Accepted, it
+// would be announced to every subscriber as upcoming and started (and, were
+// it over, completed) by the clock a moment later.
+func (t *tx) checkStartsAhead(from time.Time) error {
+	if from.Before(t.now.Add(-startGrace)) {
+		return invalid("scheduled_for", "is in the past (%s; it is now %s): a maintenance is announced before it starts, so choose a start from now on; to record work already done, schedule it now and post its completion",
+			from.UTC().Format("Jan 2 15:04 UTC"), t.now.UTC().Format("Jan 2 15:04 UTC"))
+	}
+	return nil
 }
 
 func checkWindow(from, until time.Time) error {
@@ -214,6 +232,13 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 		}
 		if err := checkWindow(m.ScheduledFor, m.ScheduledUntil); err != nil {
 			return err
+		}
+		// Moving the start of a window that has not started yet is
+		// scheduling it again; one under way started when it did.
+		if before.Status == MaintenanceScheduled && !m.ScheduledFor.Equal(before.ScheduledFor) {
+			if err := t.checkStartsAhead(m.ScheduledFor); err != nil {
+				return err
+			}
 		}
 		if p.AutoTransition != nil {
 			m.AutoTransition = *p.AutoTransition

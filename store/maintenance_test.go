@@ -94,10 +94,19 @@ func TestCreateMaintenanceValidation(t *testing.T) {
 			{"unknown component", func(api Component) MaintenanceInput {
 				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID, "nosuchcompon"}, ScheduledFor: from, ScheduledUntil: until}
 			}, "components"},
+			// It would be announced as upcoming, then started and completed
+			// by the clock a moment later.
+			{"starts in the past", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: t0.Add(-2 * time.Hour), ScheduledUntil: t0.Add(-time.Hour)}
+			}, "scheduled_for"},
+			{"started just over a minute ago", func(api Component) MaintenanceInput {
+				return MaintenanceInput{Name: "Upgrade", Body: "x", Components: []string{api.ID}, ScheduledFor: t0.Add(-time.Minute - time.Second), ScheduledUntil: until}
+			}, "scheduled_for"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				st := newTestStore(t)
+				useClock(st, t0)
 				api := mustCreateComponent(t, st, "API")
 				before := tableCounts(t, st)
 				_, err := st.CreateMaintenance(t.Context(), tt.in(api))
@@ -105,6 +114,22 @@ func TestCreateMaintenanceValidation(t *testing.T) {
 				wantUnchanged(t, st, before)
 			})
 		}
+		t.Run("a start within a minute past is taken as now", func(t *testing.T) {
+			st := newTestStore(t)
+			useClock(st, t0)
+			m, err := st.CreateMaintenance(t.Context(), MaintenanceInput{Name: "Upgrade", Body: "Now.", ScheduledFor: t0.Add(-50 * time.Second), ScheduledUntil: until})
+			if err != nil || m.Status != MaintenanceScheduled {
+				t.Fatalf("CreateMaintenance 50 s ago = %+v, %v; want it scheduled", m, err)
+			}
+		})
+		t.Run("the refusal names the rule", func(t *testing.T) {
+			st := newTestStore(t)
+			useClock(st, t0)
+			_, err := st.CreateMaintenance(t.Context(), MaintenanceInput{Name: "Upgrade", Body: "x", ScheduledFor: t0.Add(-time.Hour), ScheduledUntil: t0})
+			if err == nil || !strings.Contains(err.Error(), "is in the past") {
+				t.Errorf("error = %v, want it to say the start is in the past", err)
+			}
+		})
 	})
 }
 
@@ -183,6 +208,7 @@ func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
 			for _, to := range order[:i] {
 				t.Run(string(from)+" to "+string(to), func(t *testing.T) {
 					st := newTestStore(t)
+					useClock(st, t0)
 					api := mustCreateComponent(t, st, "API")
 					m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
 					if from != MaintenanceScheduled {
@@ -203,6 +229,7 @@ func TestMaintenanceRefusesGoingBackwards(t *testing.T) {
 		}
 
 		st := newTestStore(t)
+		useClock(st, t0)
 		m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
 		bad := []struct {
 			name  string
@@ -344,6 +371,7 @@ func TestUpdateMaintenance(t *testing.T) {
 		})
 		t.Run("components of a running window", func(t *testing.T) {
 			st := newTestStore(t)
+			useClock(st, t0)
 			api := mustCreateComponent(t, st, "API")
 			db := mustCreateComponent(t, st, "Database")
 			m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{api.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
@@ -367,10 +395,14 @@ func TestUpdateMaintenance(t *testing.T) {
 			{"unknown component", func(api Component) MaintenancePatch {
 				return MaintenancePatch{Name: ptr("Fine"), Components: &[]string{api.ID, "nosuchcompon"}}
 			}, "components"},
+			{"moved to start in the past", func(Component) MaintenancePatch {
+				return MaintenancePatch{Name: ptr("Fine"), ScheduledFor: ptr(t0.Add(-time.Hour))}
+			}, "scheduled_for"},
 		}
 		for _, tt := range bad {
 			t.Run(tt.name, func(t *testing.T) {
 				st := newTestStore(t)
+				useClock(st, t0)
 				api := mustCreateComponent(t, st, "API")
 				db := mustCreateComponent(t, st, "Database")
 				m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{db.ID}, ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
@@ -384,8 +416,19 @@ func TestUpdateMaintenance(t *testing.T) {
 				}
 			})
 		}
+		t.Run("a window under way may be renamed and moved", func(t *testing.T) {
+			st := newTestStore(t)
+			clk := useClock(st, t0)
+			m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0.Add(time.Minute), ScheduledUntil: t0.Add(time.Hour)})
+			clk.Advance(time.Hour / 2)
+			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceInProgress)
+			if _, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{Name: ptr("Longer"), ScheduledFor: ptr(t0), ScheduledUntil: ptr(t0.Add(2 * time.Hour))}); err != nil {
+				t.Errorf("UpdateMaintenance of a window that started = %v, want it accepted", err)
+			}
+		})
 		t.Run("completed cannot change", func(t *testing.T) {
 			st := newTestStore(t)
+			useClock(st, t0)
 			m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0, ScheduledUntil: t0.Add(time.Hour)})
 			mustPostMaintenanceUpdate(t, st, m.ID, MaintenanceCompleted)
 			_, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{Name: ptr("Later")})
@@ -534,6 +577,7 @@ func TestListMaintenances(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T) {
 		st := newTestStore(t)
+		useClock(st, t0)
 		var ids []string
 		for i := range 4 {
 			m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0.Add(time.Duration(i) * time.Hour), ScheduledUntil: t0.Add(time.Duration(i+1) * time.Hour)})

@@ -9,11 +9,13 @@ import (
 )
 
 // CorrectiveAction is one item of a postmortem's checklist: what will be
-// done so it does not happen again, who owns it and by when.
+// done so it does not happen again, who owns it and by when. Who owns it
+// is the team's business: the published postmortem leaves it out (see
+// loadPostmortemParts); the editor's draft keeps it.
 type CorrectiveAction struct {
 	ID          string `json:"id"`
 	Description string `json:"description"`
-	Owner       string `json:"owner"`
+	Owner       string `json:"owner,omitempty"`
 	DueDate     string `json:"due_date"` // YYYY-MM-DD, or "" when not set
 	Done        bool   `json:"done"`
 }
@@ -127,6 +129,13 @@ func loadPostmortemParts(ctx context.Context, q querier, incidents []Incident, i
 		return err
 	}
 	for iid, list := range actions {
+		// The published postmortem is what the public reads — the page, the
+		// change feed, anything built from an Incident — and names no
+		// owners: a person's name on a public page is for them to choose,
+		// and no one has been asked. The console reads the draft.
+		for i := range list {
+			list[i].Owner = ""
+		}
 		incidents[index[iid]].Postmortem.Actions = list
 	}
 	return nil

@@ -53,9 +53,20 @@ type UptimeDay struct {
 
 // Uptime is a component's record over a window of days.
 type Uptime struct {
-	Days    []UptimeDay // oldest first; the last is today
-	Percent float64     // 0–100 over the part of the window the component existed
+	Days []UptimeDay // oldest first; the last is today
+	// NoData is how many days, at the start of Days, passed before the
+	// component existed: the page draws them as one quiet segment.
+	NoData int
+	// Since is the day the component was added when that falls inside the
+	// window (it is young), zero otherwise.
+	Since time.Time
+	// HasData reports that Percent means something: the component has
+	// existed for at least a whole day. A younger one has no percentage;
+	// the page says since when it exists instead.
 	HasData bool
+	// Percent is 0–100 over the days of the window the component existed,
+	// each counted whole (see ComputeUptime).
+	Percent float64
 }
 
 // partialOutageWeight is how much an hour of partial outage counts against
@@ -65,33 +76,47 @@ const partialOutageWeight = 0.3
 
 // ComputeUptime turns a component's status history (as StatusHistory returns
 // it) into daily worst statuses and an uptime percentage for the days ending
-// today (UTC), now included.
-func ComputeUptime(changes []StatusChange, now time.Time, days int) Uptime {
-	now = now.UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+// today (UTC), now included. added is when the component was added (its
+// CreatedAt, which is also the start_date the Statuspage API gives).
+//
+// The percentage weighs downtime against whole days — every day of the
+// window from the one the component was added, today included — never
+// against the minutes it has existed: a 4-minute outage on a component added
+// this morning is 4 minutes of a day, not half its life. Until a component
+// has existed a whole day there is no percentage at all.
+func ComputeUptime(added time.Time, changes []StatusChange, now time.Time, days int) Uptime {
+	now, added = now.UTC(), added.UTC()
+	today := midnightUTC(now)
 	windowStart := today.AddDate(0, 0, -(days - 1))
 	up := Uptime{Days: make([]UptimeDay, days)}
 	for i := range up.Days {
-		up.Days[i] = UptimeDay{Date: windowStart.AddDate(0, 0, i), Worst: Operational}
+		// UTC days are all 24 hours long.
+		up.Days[i] = UptimeDay{Date: windowStart.Add(time.Duration(i) * 24 * time.Hour), Worst: Operational}
 	}
-	var total, down float64
+	// History never starts before the component was added; should it
+	// (an imported record), the days before it still show no data.
+	existsFrom := windowStart
+	if added.After(existsFrom) {
+		existsFrom = added
+		up.Since = midnightUTC(added)
+	}
+	var down float64
 	for i, c := range changes {
 		from := c.At.UTC()
 		until := now
 		if i+1 < len(changes) {
 			until = changes[i+1].At.UTC()
 		}
-		if from.Before(windowStart) {
-			from = windowStart
+		if from.Before(existsFrom) {
+			from = existsFrom
 		}
 		if !until.After(from) {
 			// An instant status (changed again at once) still marks its day.
-			if !c.At.Before(windowStart) && !c.At.After(now) {
+			if !c.At.Before(existsFrom) && !c.At.After(now) {
 				markDay(&up, windowStart, c.At.UTC(), c.Status, 0)
 			}
 			continue
 		}
-		total += until.Sub(from).Seconds()
 		switch c.Status {
 		case MajorOutage:
 			down += until.Sub(from).Seconds()
@@ -100,20 +125,30 @@ func ComputeUptime(changes []StatusChange, now time.Time, days int) Uptime {
 		}
 		// Walk the interval day by day.
 		for d := from; d.Before(until); {
-			dayEnd := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
-			end := until
-			if dayEnd.Before(end) {
-				end = dayEnd
+			end := midnightUTC(d).AddDate(0, 0, 1)
+			if until.Before(end) {
+				end = until
 			}
 			markDay(&up, windowStart, d, c.Status, end.Sub(d))
 			d = end
 		}
 	}
-	if total > 0 {
+	for _, d := range up.Days {
+		if d.HasData {
+			break
+		}
+		up.NoData++
+	}
+	if counted := days - up.NoData; counted > 0 && now.Sub(added) >= 24*time.Hour {
 		up.HasData = true
-		up.Percent = 100 * (1 - down/total)
+		up.Percent = 100 * max(0, 1-down/(float64(counted)*24*time.Hour.Seconds()))
 	}
 	return up
+}
+
+func midnightUTC(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 func markDay(up *Uptime, windowStart, at time.Time, status ComponentStatus, d time.Duration) {

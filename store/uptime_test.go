@@ -36,7 +36,8 @@ func outageStory(id string) []StatusChange {
 func TestComputeUptime(t *testing.T) {
 	t.Parallel()
 	const days = 90
-	up := ComputeUptime(outageStory("api"), uptimeNow, days)
+	story := outageStory("api")
+	up := ComputeUptime(story[0].At, story, uptimeNow, days)
 
 	if len(up.Days) != days {
 		t.Fatalf("%d days, want %d", len(up.Days), days)
@@ -68,8 +69,12 @@ func TestComputeUptime(t *testing.T) {
 	if !up.HasData {
 		t.Error("HasData = false")
 	}
-	existed := 10 * 24 * time.Hour
-	want := 100 * (1 - (2*time.Hour.Seconds()+0.3*10*time.Hour.Seconds())/existed.Seconds())
+	if up.NoData != created || !up.Since.Equal(midnight(story[0].At)) {
+		t.Errorf("NoData = %d, Since = %v; want %d days before it was added on %v", up.NoData, up.Since, created, midnight(story[0].At))
+	}
+	// Eleven whole days: the day it was added, nine more, and today.
+	counted := 11 * 24 * time.Hour
+	want := 100 * (1 - (2*time.Hour.Seconds()+0.3*10*time.Hour.Seconds())/counted.Seconds())
 	if math.Abs(up.Percent-want) > 1e-9 {
 		t.Errorf("Percent = %.6f, want %.6f", up.Percent, want)
 	}
@@ -80,14 +85,17 @@ func TestComputeUptimeCases(t *testing.T) {
 	today := midnight(uptimeNow)
 	tests := []struct {
 		name        string
+		added       time.Time // zero: when the first change was
 		changes     []StatusChange
 		days        int
 		wantHasData bool
 		wantPercent float64
+		wantNoData  int
+		wantSince   time.Time
 		wantDays    map[int]UptimeDay // by index from the end: 0 is today, 1 yesterday
 	}{
 		{
-			name: "no history", changes: nil, days: 90, wantHasData: false, wantPercent: 0,
+			name: "no history", changes: nil, days: 90, wantHasData: false, wantPercent: 0, wantNoData: 90,
 			wantDays: map[int]UptimeDay{0: {HasData: false}, 1: {HasData: false}, 89: {HasData: false}},
 		},
 		{
@@ -97,8 +105,8 @@ func TestComputeUptimeCases(t *testing.T) {
 				{"c", MajorOutage, today.AddDate(0, 0, -1).Add(-2 * time.Hour)}, // 22:00 two days ago
 				{"c", Operational, today.AddDate(0, 0, -1).Add(3 * time.Hour)},  // 03:00 yesterday
 			},
-			days: 90, wantHasData: true,
-			wantPercent: 100 * (1 - 5*time.Hour.Seconds()/(5*24*time.Hour+15*time.Hour).Seconds()),
+			days: 90, wantHasData: true, wantNoData: 84, wantSince: today.AddDate(0, 0, -5),
+			wantPercent: 100 * (1 - 5*time.Hour.Seconds()/(6*24*time.Hour).Seconds()),
 			wantDays: map[int]UptimeDay{
 				2: {HasData: true, Worst: MajorOutage, MajorOutage: 2 * time.Hour},
 				1: {HasData: true, Worst: MajorOutage, MajorOutage: 3 * time.Hour},
@@ -112,8 +120,8 @@ func TestComputeUptimeCases(t *testing.T) {
 				{"c", Operational, today.AddDate(0, 0, -1)},
 				{"c", PartialOutage, today.Add(5 * time.Hour)},
 			},
-			days: 90, wantHasData: true,
-			wantPercent: 100 * (1 - 0.3*10*time.Hour.Seconds()/(39*time.Hour).Seconds()),
+			days: 90, wantHasData: true, wantNoData: 88, wantSince: today.AddDate(0, 0, -1),
+			wantPercent: 100 * (1 - 0.3*10*time.Hour.Seconds()/(2*24*time.Hour).Seconds()),
 			wantDays: map[int]UptimeDay{
 				0: {HasData: true, Worst: PartialOutage, PartialOutage: 10 * time.Hour},
 				1: {HasData: true, Worst: Operational},
@@ -128,7 +136,7 @@ func TestComputeUptimeCases(t *testing.T) {
 				{"c", UnderMaintenance, today.AddDate(0, 0, -1).Add(time.Hour)},
 				{"c", Operational, today.AddDate(0, 0, -1).Add(2 * time.Hour)},
 			},
-			days: 90, wantHasData: true, wantPercent: 100,
+			days: 90, wantHasData: true, wantPercent: 100, wantNoData: 86, wantSince: today.AddDate(0, 0, -3),
 			wantDays: map[int]UptimeDay{
 				3: {HasData: true, Worst: Operational},
 				2: {HasData: true, Worst: DegradedPerformance},
@@ -143,7 +151,7 @@ func TestComputeUptimeCases(t *testing.T) {
 				{"c", Operational, today.AddDate(0, 0, -8)},
 			},
 			days: 10, wantHasData: true,
-			wantPercent: 100 * (1 - 24*time.Hour.Seconds()/(9*24*time.Hour+15*time.Hour).Seconds()),
+			wantPercent: 90, // one day down of ten
 			wantDays: map[int]UptimeDay{
 				9: {HasData: true, Worst: MajorOutage, MajorOutage: 24 * time.Hour},
 				8: {HasData: true, Worst: Operational},
@@ -156,7 +164,7 @@ func TestComputeUptimeCases(t *testing.T) {
 				{"c", MajorOutage, today.AddDate(0, 0, -2).Add(time.Hour)},
 				{"c", Operational, today.AddDate(0, 0, -2).Add(time.Hour)},
 			},
-			days: 90, wantHasData: true, wantPercent: 100,
+			days: 90, wantHasData: true, wantPercent: 100, wantNoData: 86, wantSince: today.AddDate(0, 0, -3),
 			wantDays: map[int]UptimeDay{
 				2: {HasData: true, Worst: MajorOutage},
 				1: {HasData: true, Worst: Operational},
@@ -167,15 +175,63 @@ func TestComputeUptimeCases(t *testing.T) {
 			changes: []StatusChange{
 				{"c", Operational, today.Add(time.Hour)},
 			},
-			days: 90, wantHasData: true, wantPercent: 100,
+			days: 90, wantHasData: false, wantNoData: 89, wantSince: today,
 			wantDays: map[int]UptimeDay{0: {HasData: true, Worst: Operational}, 1: {HasData: false}},
+		},
+		{
+			// The brief's alarm: a 4-minute outage on a component added 9
+			// minutes ago was "51.73% uptime". It has no percentage yet.
+			name: "a 4-minute outage on a 9-minute-old component",
+			changes: []StatusChange{
+				{"c", Operational, uptimeNow.Add(-9 * time.Minute)},
+				{"c", MajorOutage, uptimeNow.Add(-6 * time.Minute)},
+				{"c", Operational, uptimeNow.Add(-2 * time.Minute)},
+			},
+			days: 90, wantHasData: false, wantNoData: 89, wantSince: today,
+			wantDays: map[int]UptimeDay{0: {HasData: true, Worst: MajorOutage, MajorOutage: 4 * time.Minute}},
+		},
+		{
+			name: "a day old: 4 minutes count against two whole days",
+			changes: []StatusChange{
+				{"c", Operational, uptimeNow.Add(-24 * time.Hour)},
+				{"c", MajorOutage, uptimeNow.Add(-6 * time.Minute)},
+				{"c", Operational, uptimeNow.Add(-2 * time.Minute)},
+			},
+			days: 90, wantHasData: true, wantNoData: 88, wantSince: today.AddDate(0, 0, -1),
+			wantPercent: 100 * (1 - (4*time.Minute).Seconds()/(2*24*time.Hour).Seconds()),
+			wantDays: map[int]UptimeDay{
+				1: {HasData: true, Worst: Operational},
+				0: {HasData: true, Worst: MajorOutage, MajorOutage: 4 * time.Minute},
+			},
+		},
+		{
+			name:  "days before it was added show no data even with older history",
+			added: today.AddDate(0, 0, -2),
+			changes: []StatusChange{
+				{"c", MajorOutage, today.AddDate(0, 0, -5)},
+				{"c", Operational, today.AddDate(0, 0, -1)},
+			},
+			days: 90, wantHasData: true, wantNoData: 87, wantSince: today.AddDate(0, 0, -2),
+			wantPercent: 100 * (1 - (24*time.Hour).Seconds()/(3*24*time.Hour).Seconds()),
+			wantDays: map[int]UptimeDay{
+				3: {HasData: false},
+				2: {HasData: true, Worst: MajorOutage, MajorOutage: 24 * time.Hour},
+				1: {HasData: true, Worst: Operational},
+			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			up := ComputeUptime(tt.changes, uptimeNow, tt.days)
+			added := tt.added
+			if added.IsZero() && len(tt.changes) > 0 {
+				added = tt.changes[0].At
+			}
+			up := ComputeUptime(added, tt.changes, uptimeNow, tt.days)
 			if len(up.Days) != tt.days {
 				t.Fatalf("%d days, want %d", len(up.Days), tt.days)
+			}
+			if up.NoData != tt.wantNoData || !up.Since.Equal(tt.wantSince) {
+				t.Errorf("NoData = %d, Since = %v; want %d, %v", up.NoData, up.Since, tt.wantNoData, tt.wantSince)
 			}
 			if up.HasData != tt.wantHasData {
 				t.Errorf("HasData = %v, want %v", up.HasData, tt.wantHasData)
@@ -227,8 +283,8 @@ func TestUptimeFromRecordedHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := ComputeUptime(history[c.ID], uptimeNow, days)
-		want := ComputeUptime(outageStory(c.ID), uptimeNow, days)
+		got := ComputeUptime(c.CreatedAt, history[c.ID], uptimeNow, days)
+		want := ComputeUptime(story[0].At, outageStory(c.ID), uptimeNow, days)
 		if got.HasData != want.HasData || math.Abs(got.Percent-want.Percent) > 1e-9 {
 			t.Errorf("recorded history gives %.4f%% (data %v), want %.4f%% (data %v)", got.Percent, got.HasData, want.Percent, want.HasData)
 		}
@@ -244,7 +300,7 @@ func TestUptimeFromRecordedHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		up := ComputeUptime(recent[c.ID], uptimeNow, 2)
+		up := ComputeUptime(c.CreatedAt, recent[c.ID], uptimeNow, 2)
 		if !up.Days[0].HasData || up.Days[0].Worst != PartialOutage || up.Days[0].PartialOutage != 10*time.Hour || !up.Days[1].HasData || up.Days[1].Worst != Operational {
 			t.Errorf("two-day bar = %+v", up.Days)
 		}

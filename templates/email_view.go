@@ -63,15 +63,16 @@ func RenderEmail(ctx context.Context, v EmailView) (text, html string, err error
 // and "&" must stay "&" in plain text. The Markdown body is sent as written;
 // Markdown is made to read well as plain text.
 var emailText = template.Must(template.New("email").Funcs(template.FuncMap{
-	"time": func(t time.Time) string { return t.UTC().Format("Mon Jan 2, 2006 15:04 UTC") },
-	"trim": strings.TrimSpace,
-}).Parse(`{{if .ConfirmURL}}Please confirm your subscription to {{.Site.Name}} status updates.
+	"time":   func(t time.Time) string { return t.UTC().Format("Mon Jan 2, 2006 15:04 UTC") },
+	"trim":   strings.TrimSpace,
+	"status": StatusName,
+}).Parse(`{{if .ConfirmURL}}Please confirm your subscription to {{status .Site.Name}} updates.
 
 Confirm: {{.ConfirmURL}}
 
 If you did not ask for this, ignore this email: without confirmation you will
 receive nothing more.
-{{else if eq .Kind "subscriber.reminder"}}You are already subscribed to {{.Site.Name}} status updates.
+{{else if eq .Kind "subscriber.reminder"}}You are already subscribed to {{status .Site.Name}} updates.
 
 Change what you receive, or unsubscribe: {{.ManageURL}}
 {{else}}{{.Heading}}
@@ -89,9 +90,9 @@ Affected components:
 {{.LinkText}}: {{.LinkURL}}
 
 --
-{{if .Team}}You receive this because you are a commander of the {{.Site.Name}} status page.
+{{if .Team}}You receive this because you are a commander of the {{status .Site.Name}} page.
 Choose which team emails you get: {{.AccountURL}}
-{{else}}You receive this because you subscribed to {{.Site.Name}} status updates.
+{{else}}You receive this because you subscribed to {{status .Site.Name}} updates.
 Manage your subscription: {{.ManageURL}}
 Unsubscribe: {{.UnsubscribeURL}}
 {{end}}{{end}}`))

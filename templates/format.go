@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +10,20 @@ import (
 
 	"github.com/herald-status/herald/store"
 )
+
+// StatusName is what the page is called wherever it names itself (titles,
+// headings, feeds, emails): its name with "Status" after it, unless the
+// name says so already — "Acme" is "Acme Status", and "Acme Status" stays
+// "Acme Status", not "Acme Status Status".
+func StatusName(name string) string {
+	name = strings.TrimSpace(name)
+	for _, w := range strings.Fields(name) {
+		if strings.EqualFold(strings.Trim(w, ".,:;!?()"), "status") {
+			return name
+		}
+	}
+	return name + " Status"
+}
 
 // isoTime is the machine-readable form for <time datetime>.
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -29,36 +44,32 @@ func statusClass(s store.ComponentStatus) string { return "st-" + string(s) }
 
 func impactClass(i store.Impact) string { return "impact-" + string(i) }
 
+// uptimePercent is what the legend says under a bar: the percentage, since
+// when for a component younger than the window, or only since when for one
+// younger than a day (store.ComputeUptime decides).
 func uptimePercent(u store.Uptime) string {
-	if !u.HasData {
+	switch {
+	case u.HasData && !u.Since.IsZero():
+		return fmt.Sprintf("%.2f%% uptime since %s", u.Percent, u.Since.Format("Jan 2"))
+	case u.HasData:
+		return fmt.Sprintf("%.2f%% uptime", u.Percent)
+	case !u.Since.IsZero():
+		return "Since " + u.Since.Format("Jan 2")
+	}
+	return "No data"
+}
+
+// noDataText is the segment for the days before the component existed.
+func noDataText(u store.Uptime) string {
+	if u.NoData == len(u.Days) {
 		return "No data"
 	}
-	return fmt.Sprintf("%.2f%% uptime", u.Percent)
+	return "No data before " + u.Days[u.NoData].Date.Format("Jan 2")
 }
 
-// uptimeSummary is the text alternative of a component's uptime bar: the
-// percentage and each day that was not fully operational.
-func uptimeSummary(name string, u store.Uptime) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s, last %d days: %s.", name, len(u.Days), uptimePercent(u))
-	var bad []string
-	for _, d := range u.Days {
-		if d.HasData && d.Worst.Severity() >= store.DegradedPerformance.Severity() {
-			bad = append(bad, fmt.Sprintf("%s on %s", d.Worst.Label(), d.Date.Format("Jan 2")))
-		}
-	}
-	if len(bad) == 0 {
-		b.WriteString(" No outages or degradation recorded.")
-	} else {
-		b.WriteString(" " + strings.Join(bad, "; ") + ".")
-	}
-	return b.String()
-}
-
-func dayTitle(d store.UptimeDay) string {
-	if !d.HasData {
-		return d.Date.Format("Jan 2, 2006") + ": no data"
-	}
+// dayText is one day of the bar in words: "Mar 3, 2025: Major Outage,
+// major outage 2 h".
+func dayText(d store.UptimeDay) string {
 	s := d.Date.Format("Jan 2, 2006") + ": " + d.Worst.Label()
 	if d.MajorOutage > 0 {
 		s += ", major outage " + HumanDuration(d.MajorOutage)
@@ -110,6 +121,45 @@ func duration(from time.Time, until *time.Time) string {
 	}
 	return HumanDuration(until.Sub(from))
 }
+
+// incidentDuration is how long a resolved incident lasted: from when its
+// impact began, as its own page says, to its resolution.
+func incidentDuration(inc store.Incident) string { return duration(inc.StartedAt, inc.ResolvedAt) }
+
+// maintenanceWindow is when a maintenance ran, or was to run where it did
+// not say: the times it started and completed, else the scheduled ones.
+func maintenanceWindow(m store.Maintenance) (from, until time.Time) {
+	from, until = m.ScheduledFor, m.ScheduledUntil
+	if m.StartedAt != nil {
+		from = *m.StartedAt
+	}
+	if m.CompletedAt != nil && m.CompletedAt.After(from) {
+		until = *m.CompletedAt
+	}
+	return from, until
+}
+
+// firstLine is the first line of a Markdown text with the marks that
+// would make it a heading, quote or list item taken off: a one-line
+// excerpt, its emphasis and links kept.
+func firstLine(src string) string {
+	for _, line := range strings.Split(src, "\n") {
+		for {
+			trimmed := blockMark.ReplaceAllString(strings.TrimSpace(line), "")
+			if trimmed == line {
+				break
+			}
+			line = trimmed
+		}
+		if line != "" && !strings.HasPrefix(line, "```") && !strings.HasPrefix(line, "~~~") {
+			return line
+		}
+	}
+	return ""
+}
+
+// blockMark is what starts a Markdown heading, quote or list item.
+var blockMark = regexp.MustCompile(`^(#{1,6}\s+|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)`)
 
 // timeValue is a moment and how to write it for people.
 type timeValue struct {

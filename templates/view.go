@@ -6,6 +6,8 @@ package templates
 import (
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/herald-status/herald/store"
 )
 
@@ -20,6 +22,11 @@ type Site struct {
 	Version int64
 	// Subscribe offers email subscriptions (email delivery is configured).
 	Subscribe bool
+	// Live marks a page served from the snapshot, which the page script
+	// keeps up to date over the live stream. Other pages (a form, what a
+	// form answered, a link from an email) are left as they are: their
+	// address would not give them back.
+	Live bool
 }
 
 // Assets are the content-hashed URLs of our static files.
@@ -33,6 +40,13 @@ type Assets struct {
 type ComponentView struct {
 	store.Component
 	Uptime store.Uptime
+	// Bar is UptimeBar already rendered, when the caller keeps it between
+	// pages (a bar changes far less often than the page around it); ""
+	// renders it here. BarKey names that rendering; KeyOnly leaves the bar
+	// out, key and all, for a live update to pages that show it already.
+	Bar     string
+	BarKey  string
+	KeyOnly bool
 }
 
 // GroupView is a component group as shown; Group.ID is "" for the
@@ -59,6 +73,11 @@ type HomePage struct {
 	Components  map[string]store.Component
 	UptimeDays  int
 	GeneratedAt time.Time
+	// RenderedComponents and RenderedRegion are ComponentList and
+	// LiveRegion already rendered, when the caller renders them once for
+	// several documents (the page, the live update); nil renders them here.
+	RenderedComponents templ.Component
+	RenderedRegion     templ.Component
 }
 
 // IncidentPage is one incident, whole.
@@ -90,11 +109,12 @@ type HistoryMonth struct {
 
 // HistoryPage lists past incidents and maintenance, a page at a time.
 type HistoryPage struct {
-	Site   Site
-	Months []HistoryMonth
-	Page   int
-	Prev   string // URL of the newer page, "" on the first
-	Next   string // URL of the older page, "" on the last
+	Site       Site
+	Components map[string]store.Component // to name what each affected
+	Months     []HistoryMonth
+	Page       int
+	Prev       string // URL of the newer page, "" on the first
+	Next       string // URL of the older page, "" on the last
 }
 
 // ErrorPage is a plain page for 404s and the like.

@@ -305,6 +305,8 @@ func TestAPIBadFields(t *testing.T) {
 			{name: "component group on patch", method: "PATCH", path: "/api/v1/components/{component}", body: `{"group_id":"nosuchgroup0"}`, status: 422, code: "invalid_value", field: "group_id"},
 			{name: "maintenance component", method: "POST", path: "/api/v1/maintenances", body: `{"name":"x","message":"y","components":["{component}","nosuchcompon"],` + window + `}`, status: 422, code: "invalid_value", field: "components"},
 			{name: "maintenance component on patch", method: "PATCH", path: "/api/v1/maintenances/{maintenance}", body: `{"components":["nosuchcompon"]}`, status: 422, code: "invalid_value", field: "components"},
+			{name: "component name taken in its group", method: "POST", path: "/api/v1/components", body: `{"name":" api ","group_id":"{group}"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "component moved next to one of its name", method: "PATCH", path: "/api/v1/components/{component}", body: `{"name":"website","group_id":""}`, status: 422, code: "invalid_value", field: "name"},
 		})
 	})
 	t.Run("maintenance windows", func(t *testing.T) {
@@ -314,6 +316,8 @@ func TestAPIBadFields(t *testing.T) {
 			{name: "until before for across offsets", method: "POST", path: "/api/v1/maintenances", body: `{"name":"x","message":"y","scheduled_for":"2040-01-01T01:00:00Z","scheduled_until":"2040-01-01T02:30:00+02:00"}`, status: 422, code: "invalid_value", field: "scheduled_until"},
 			{name: "patch until before existing for", method: "PATCH", path: "/api/v1/maintenances/{maintenance}", body: `{"scheduled_until":"2001-01-01T00:00:00Z"}`, status: 422, code: "invalid_value", field: "scheduled_until"},
 			{name: "time not RFC 3339", method: "POST", path: "/api/v1/maintenances", body: `{"name":"x","message":"y","scheduled_for":"tomorrow","scheduled_until":"2040-01-01T01:00:00Z"}`, status: 422, code: "invalid_value", field: "scheduled_for"},
+			{name: "starts in the past", method: "POST", path: "/api/v1/maintenances", body: `{"name":"x","message":"y","scheduled_for":"2001-01-01T00:00:00Z","scheduled_until":"2040-01-01T01:00:00Z"}`, status: 422, code: "invalid_value", field: "scheduled_for"},
+			{name: "moved to start in the past", method: "PATCH", path: "/api/v1/maintenances/{maintenance}", body: `{"scheduled_for":"2001-01-01T00:00:00Z"}`, status: 422, code: "invalid_value", field: "scheduled_for"},
 			{name: "date without time", method: "PATCH", path: "/api/v1/maintenances/{maintenance}", body: `{"scheduled_until":"2040-01-02"}`, status: 422, code: "invalid_value", field: "scheduled_until"},
 			{name: "message and body differ", method: "POST", path: "/api/v1/maintenances", body: `{"name":"x","message":"y","body":"z",` + window + `}`, status: 400, code: "ambiguous_field", field: "message"},
 			{name: "message on patch", method: "PATCH", path: "/api/v1/maintenances/{maintenance}", body: `{"message":"post an update instead"}`, status: 400, code: "unknown_field", field: "message"},

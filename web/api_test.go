@@ -597,15 +597,16 @@ func TestAPIMaintenanceScheduledTimes(t *testing.T) {
 	ctx := context.Background()
 	c := ts.createComponent(t, "Batch", nil)
 	manual := ts.createComponent(t, "Reports", nil)
+	// Both due now (a start "now" reaches the store a moment later).
 	now := time.Now()
 	var auto, byHand store.Maintenance
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
 		"name": "Auto", "message": "Automatic.", "components": []string{c.ID},
-		"scheduled_for": now.Add(-time.Minute), "scheduled_until": now.Add(time.Hour),
+		"scheduled_for": now, "scheduled_until": now.Add(time.Hour),
 	}, &auto)
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
 		"name": "Manual", "message": "By hand.", "components": []string{manual.ID}, "auto_transition": false,
-		"scheduled_for": now.Add(-time.Minute), "scheduled_until": now.Add(time.Hour),
+		"scheduled_for": now, "scheduled_until": now.Add(time.Hour),
 	}, &byHand)
 
 	if _, err := ts.store.AdvanceMaintenances(ctx); err != nil {

@@ -201,7 +201,13 @@ func (s *Server) consoleDeleteGroup(c echo.Context) error {
 			templates.FormErrors{"confirm": "Tick the box to confirm the deletion."})
 	}
 	if err := s.store.DeleteComponentGroup(ctx, g.ID); err != nil {
-		return err
+		// Refused (its components' names are taken outside any group):
+		// the form again, saying why.
+		errs, err := formErrors(err, templates.GroupLabels, "")
+		if err != nil {
+			return err
+		}
+		return s.groupForm(c, http.StatusConflict, g, templates.GroupValues{Name: g.Name, Description: g.Description}, errs)
 	}
 	return done(c, "/console/components", "group-deleted")
 }

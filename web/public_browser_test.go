@@ -3,14 +3,18 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // chromiumPath is Debian's Chromium, which CI installs.
@@ -93,6 +97,17 @@ func (p *consoleProblems) listen(ctx context.Context) error {
 	})
 }
 
+// newWatchedBrowser is newBrowser with the page's problems collected.
+func newWatchedBrowser(t *testing.T) (context.Context, *consoleProblems) {
+	t.Helper()
+	ctx := newBrowser(t)
+	problems := &consoleProblems{}
+	if err := problems.listen(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx, problems
+}
+
 func (p *consoleProblems) get() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -110,11 +125,7 @@ func TestBrowserHomeShowsBannerAndStatus(t *testing.T) {
 	})
 	ts.waitFresh(t)
 
-	ctx := newBrowser(t)
-	var problems consoleProblems
-	if err := problems.listen(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx, problems := newWatchedBrowser(t)
 
 	// run reads one value from the page, failing the test on error.
 	run := func(what string, a chromedp.Action[string]) string {
@@ -154,6 +165,224 @@ func TestBrowserHomeShowsBannerAndStatus(t *testing.T) {
 	// One more round trip through the browser lets late reports (a blocked
 	// resource, say) arrive before we read them.
 	run("ready state", chromedp.Evaluate[string](`document.readyState`))
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+}
+
+// pollTrue waits until the script predicate holds in the page.
+func pollTrue(t *testing.T, ctx context.Context, what, predicate string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
+		chromedp.WithPollingTimeout(waitLimit), chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
+		main, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("main").innerText`))
+		t.Fatalf("%s: not seen (%v); the page reads:\n%s", what, err, main)
+	}
+}
+
+// After subscribing, the visitor reads "Check your inbox" — and goes on
+// reading it. The page used to open the live stream like the status page,
+// take its first frame as news, and replace itself with what its address
+// gives: an empty form, some 40 ms after the message appeared.
+func TestBrowserSubscribeMessageStays(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withSubscriptions())
+	api := ts.createComponent(t, "API", nil)
+	// A feed with events, so that a live stream has a frame to send.
+	ts.createIncident(t, map[string]any{"name": "Slow API", "body": "Investigating.", "components": map[string]string{api.ID: "degraded_performance"}})
+	ts.waitFresh(t)
+
+	ctx, problems := newWatchedBrowser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ts.URL+"/subscribe"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"),
+	); err != nil {
+		t.Fatalf("the subscribe form: %v (console: %q)", err, problems.get())
+	}
+	// The form's page carries a mark; the page the form answers does not.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.formPage = true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.subscribe-form button[type="submit"]`))); err != nil {
+		t.Fatalf("subscribe: %v (console: %q)", err, problems.get())
+	}
+	// On the answer, wait for the page script to settle either way: it
+	// left the page alone (a page that is not live says "off"), or it took
+	// the page over and announced the replacement.
+	// (Asked again while the answer loads: a question put to the page
+	// being left fails.)
+	settled := `window.formPage !== true && document.readyState === "complete" &&
+		(document.getElementById("live-status").dataset.state === "off" || document.getElementById("live-announcer").textContent !== "")`
+	eventually(t, "the answer, its script settled", func() bool {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](settled))
+		return err == nil && ok
+	})
+	// A change while the page is open reaches every live page, not this one.
+	ts.createIncident(t, map[string]any{"name": "Slow web", "body": "Investigating."})
+	ts.waitFresh(t)
+	if n := ts.srv.LiveClients(); n != 0 {
+		t.Errorf("the subscribe page holds %d live streams, want none", n)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("main").innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "Check your inbox") || !strings.Contains(got, "ada@example.com") {
+		t.Errorf("the message is gone; the page reads:\n%s", got)
+	}
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+}
+
+// "Live" claims the page follows changes: it is shown once the stream is
+// connected, and never without the script.
+func TestBrowserLiveIndicatorOnlyWhenConnected(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.createComponent(t, "API", nil)
+	ts.waitFresh(t)
+	shown := `(function () { var el = document.getElementById("live-status"); return !!el && el.getClientRects().length > 0 && el.textContent.trim(); })()`
+
+	t.Run("without JavaScript", func(t *testing.T) {
+		ctx := newBrowser(t)
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(ts.URL+"/"),
+			chromedp.WaitVisible(chromedp.CSS("#overall-status")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[any](shown)); err != nil || got != false {
+			t.Errorf("the live indicator shows %v (%v) with JavaScript off", got, err)
+		}
+	})
+	t.Run("with JavaScript, once connected", func(t *testing.T) {
+		ctx := newBrowser(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/")); err != nil {
+			t.Fatal(err)
+		}
+		pollTrue(t, ctx, "the Live indicator", shown+` === "Live"`)
+		if n := ts.srv.LiveClients(); n != 1 {
+			t.Errorf("Live is shown with %d streams open, want 1", n)
+		}
+	})
+}
+
+// Each day of an uptime bar says its date and status when tapped (it takes
+// focus, no script needed) and when stepped to with the arrow keys.
+func TestBrowserUptimeDayShowsItsWords(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	now := time.Now().UTC()
+	ts.at(t, now.AddDate(0, 0, -5))
+	api := ts.createComponent(t, "API", nil)
+	ts.outage(t, api.ID, now.AddDate(0, 0, -1), time.Hour)
+	ts.realClock()
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+api.ID, map[string]any{"description": "The public API"}, nil)
+	ts.waitFresh(t)
+
+	ctx := newBrowser(t)
+	bar := "#component-" + api.ID + " ol.days"
+	yesterday := bar + " li:nth-last-child(2)"
+	// The words of the day that has focus, as laid out: "" while hidden.
+	focused := `(function () { var s = document.activeElement.querySelector("span"); var r = s && s.getBoundingClientRect();
+		return r && r.width > 20 && r.left >= 0 && r.right <= window.innerWidth ? s.textContent : ""; })()`
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(bar)),
+		chromedp.Click(chromedp.CSS(yesterday)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	want := now.AddDate(0, 0, -1).Format("Jan 2, 2006") + ": Major Outage, major outage 1 h"
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](focused)); err != nil || got != want {
+		t.Errorf("a tap on yesterday shows %q (%v), want %q", got, err, want)
+	}
+	pollTrue(t, ctx, "the script to key the bar", `document.querySelector(`+jsString(bar)+`).dataset.keyed === "1"`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
+		t.Fatal(err)
+	}
+	want = now.AddDate(0, 0, -2).Format("Jan 2, 2006") + ": Operational"
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](focused)); err != nil || got != want {
+		t.Errorf("the left arrow shows %q (%v), want the day before, %q", got, err, want)
+	}
+}
+
+// On a phone, nothing on a public page is wider than the screen: a long
+// line of code in a postmortem scrolls inside its block, not the page.
+func TestBrowserPublicPagesFitAPhone(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Logins failing", "body": "Investigating.", "components": map[string]string{api.ID: "major_outage"}})
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
+	long := "2026-10-26T03:02:11Z WARN notify: smtp 451 4.7.1 Try again later (queue full) relay=smtp.provider.example attempt=3 next_retry_in=40s"
+	ts.mustCall(t, http.StatusOK, "POST", "/api/v1/incidents/"+inc.ID+"/postmortem", map[string]any{
+		"body": "The relay said:\n\n```\n" + long + "\n```\n\nand `" + strings.Repeat("x", 80) + "` too."}, nil)
+	var m map[string]any
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{"name": "Upgrade", "message": "Planned.", "components": []string{api.ID},
+		"scheduled_for": time.Now().Add(time.Hour), "scheduled_until": time.Now().Add(2 * time.Hour)}, &m)
+	ts.waitFresh(t)
+
+	ctx, problems := newWatchedBrowser(t)
+	overflow := `document.documentElement.scrollWidth - window.innerWidth`
+	for _, path := range []string{"/", "/incidents/" + inc.ID, "/maintenance/" + m["id"].(string), "/history"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+path), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[float64](overflow)); err != nil || got > 0 {
+			t.Errorf("%s is %v px wider than a 390 px phone (%v)", path, got, err)
+		}
+		if strings.HasPrefix(path, "/incidents/") {
+			// The code block itself scrolls.
+			if got, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () { var p = document.querySelector(".postmortem pre");
+				return p.scrollWidth > p.clientWidth && getComputedStyle(p).overflowX === "auto"; })()`)); err != nil || !got {
+				t.Errorf("the postmortem's long code line does not scroll inside its block (%v)", err)
+			}
+		}
+	}
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+}
+
+// A live update keeps the bars that did not change (it sends their keys)
+// and draws the one that did; a page that lacks a bar it is sent the key
+// of takes the whole region from the page.
+func TestBrowserLiveUpdateKeepsUnchangedBars(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	web := ts.createComponent(t, "Website", nil)
+	ts.waitFresh(t)
+
+	ctx, problems := newWatchedBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the Live indicator", `document.getElementById("live-status").dataset.state === "live"`)
+	bar := func(id string) string { return `document.querySelector("#component-` + id + ` .uptime")` }
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.webBar = `+bar(web.ID)+`) !== null`)); err != nil {
+		t.Fatal(err)
+	}
+
+	inc := ts.createIncident(t, map[string]any{"name": "API down", "body": "Down.", "components": map[string]string{api.ID: "major_outage"}})
+	pollTrue(t, ctx, "API's bar to show the outage", bar(api.ID)+`.querySelector("li:last-child").textContent.includes("Major Outage")`)
+	if kept, err := chromedp.Run(ctx, chromedp.Evaluate[bool](bar(web.ID)+` === window.webBar && window.webBar.querySelectorAll("li").length > 0`)); err != nil || !kept {
+		t.Errorf("Website's unchanged bar was not kept as it was (%v)", err)
+	}
+
+	// A page that somehow lacks Website's bar (say it missed an update).
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () { var b = `+bar(web.ID)+`; b.dataset.bar = "stale"; b.replaceChildren(); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "identified", "body": "A bad deploy."}, nil)
+	pollTrue(t, ctx, "the region from the page", `document.getElementById("live-region").textContent.includes("A bad deploy") && `+
+		bar(web.ID)+`.dataset.bar !== "stale" && `+bar(web.ID)+`.querySelectorAll("li").length > 0`)
 	for _, p := range problems.get() {
 		t.Errorf("browser reported a problem: %s", p)
 	}

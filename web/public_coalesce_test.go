@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/rand"
 	"io"
 	"net"
 	"net/http"
@@ -57,7 +58,11 @@ func TestPageLeavesInOneWrite(t *testing.T) {
 	// Enough content for a page well over 4 KiB even compressed.
 	for i := range 12 {
 		c := ts.createComponent(t, "Component "+strings.Repeat("x", i), nil)
-		ts.createIncident(t, map[string]any{"name": "Incident " + c.ID, "body": strings.Repeat(c.ID+" is failing for some users. ", 20),
+		var body strings.Builder
+		for range 20 {
+			body.WriteString("Request " + rand.Text() + " failed for some users. ") // random: it does not compress away
+		}
+		ts.createIncident(t, map[string]any{"name": "Incident " + c.ID, "body": body.String(),
 			"components": map[string]string{c.ID: "partial_outage"}})
 	}
 	ts.waitFresh(t)

@@ -34,11 +34,7 @@ func TestBrowserEmbedBannerOnAnotherSite(t *testing.T) {
 	defer customer.Close()
 	ts.waitFresh(t)
 
-	ctx := newBrowser(t)
-	var problems consoleProblems
-	if err := problems.listen(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx, problems := newWatchedBrowser(t)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(customer.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`div[role="status"] a`)),

@@ -150,7 +150,7 @@ func feedUpdated(items []feedItem, fallback time.Time) time.Time {
 	return fallback
 }
 
-func (s *Server) feedTitle() string { return s.cfg.PageName + " status history" }
+func (s *Server) feedTitle() string { return templates.StatusName(s.cfg.PageName) + " history" }
 
 // atomFeed encodes the history as Atom 1.0.
 func (s *Server) atomFeed(items []feedItem, fallback time.Time) (*page, error) {
@@ -176,7 +176,7 @@ func (s *Server) atomFeed(items []feedItem, fallback time.Time) (*page, error) {
 // rssFeed encodes the history as RSS 2.0.
 func (s *Server) rssFeed(items []feedItem, fallback time.Time) (*page, error) {
 	rf := rssFeed{Version: "2.0", AtomNS: "http://www.w3.org/2005/Atom", Channel: rssChannel{
-		Title: s.feedTitle(), Link: s.cfg.BaseURL + "/history", Description: "Incidents and maintenance on the " + s.cfg.PageName + " status page",
+		Title: s.feedTitle(), Link: s.cfg.BaseURL + "/history", Description: "Incidents and maintenance on the " + templates.StatusName(s.cfg.PageName) + " page",
 		LastBuildDate: feedUpdated(items, fallback).UTC().Format(time.RFC1123Z),
 		Self:          atomLink{Href: s.cfg.BaseURL + feedRSS, Rel: "self", Type: "application/rss+xml"},
 	}}

@@ -53,7 +53,7 @@ func TestHistoryFeeds(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tt.contentType) {
 				t.Errorf("Content-Type = %q, want %s", ct, tt.contentType)
 			}
-			if feed.Title != "Acme status history" {
+			if feed.Title != "Acme Status history" {
 				t.Errorf("title = %q", feed.Title)
 			}
 			// Every incident and maintenance, each with its own link.

@@ -174,7 +174,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 	}
 	snap := s.snap.Load()
 	p, err := snap.lazy.get(c.Request().Context(), "history:"+strconv.Itoa(n), func(ctx context.Context) (*page, error) {
-		view, err := s.historyView(ctx, snap.site, n)
+		view, err := s.historyView(ctx, snap.site, snap.components, n)
 		if err != nil || view == nil {
 			return nil, err
 		}
@@ -191,7 +191,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 
 // historyView merges resolved incidents and completed maintenance by date,
 // newest first, and cuts page n out of them. nil means past the end.
-func (s *Server) historyView(ctx context.Context, site templates.Site, n int) (*templates.HistoryPage, error) {
+func (s *Server) historyView(ctx context.Context, site templates.Site, components map[string]store.Component, n int) (*templates.HistoryPage, error) {
 	// Take enough of each list to fill page n whatever the mix.
 	limit := n*historyPageSize + 1
 	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Limit: limit})
@@ -215,7 +215,7 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, n int) (*
 		return nil, nil
 	}
 	end := min(start+historyPageSize, len(items))
-	view := &templates.HistoryPage{Site: site, Page: n}
+	view := &templates.HistoryPage{Site: site, Components: components, Page: n}
 	for _, it := range items[start:end] {
 		month := time.Date(it.At.Year(), it.At.Month(), 1, 0, 0, 0, 0, time.UTC)
 		if len(view.Months) == 0 || !view.Months[len(view.Months)-1].Month.Equal(month) {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,53 +180,151 @@ func TestPageComponentsShowStatusInWords(t *testing.T) {
 	}
 }
 
+// A page named "Acme Status" is called that everywhere it names itself,
+// not "Acme Status Status".
+func TestPageNamedStatus(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withSubscriptions(), func(s *testSetup) { s.cfg.PageName = "Acme Status" })
+	home := ts.okPage(t, "/")
+	if got := text(home.Find("head title")); got != "Acme Status" {
+		t.Errorf("title %q", got)
+	}
+	if got := text(home.Find("h1")); got != "Acme Status" {
+		t.Errorf("h1 %q", got)
+	}
+	if got, _ := home.Find(`link[type="application/atom+xml"]`).Attr("title"); got != "Acme Status history (Atom)" {
+		t.Errorf("feed link %q", got)
+	}
+	subscribe, _ := ts.getPage(t, "/subscribe") // a form, which okPage refuses
+	if got := text(subscribe.Find("h1")); got != "Get Acme Status updates by email" {
+		t.Errorf("subscribe h1 %q", got)
+	}
+	_, feed := ts.fetch(t, "GET", "/history.atom", nil)
+	if !strings.Contains(string(feed), "<title>Acme Status history</title>") {
+		t.Errorf("the feed's title is not Acme Status history:\n%.300s", feed)
+	}
+	for _, doc := range []*goquery.Document{home, ts.okPage(t, "/history"), subscribe} {
+		if html, _ := doc.Html(); strings.Contains(strings.ToLower(html), "status status") {
+			t.Errorf("a page says \"Status Status\": %q", text(doc.Find("title")))
+		}
+	}
+}
+
+// outage has an incident take the component down at from and resolve it
+// lasted later, the store's clock moved to each; the clock is left at the
+// end (realClock puts it back).
+func (ts *testServer) outage(t *testing.T, componentID string, from time.Time, lasted time.Duration) {
+	t.Helper()
+	ts.at(t, from)
+	inc := ts.createIncident(t, map[string]any{"name": "Outage", "body": "Down.", "components": map[string]string{componentID: "major_outage"}})
+	ts.at(t, from.Add(lasted))
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Back."}, nil)
+}
+
+// The 90-day bar is a day a bar, each with its date and worst status in
+// words: what a screen reader reads, and what a hover or a tap shows.
 func TestPageUptimeBarHasTextAlternative(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	now := time.Now().UTC()
-	ts.at(t, now.AddDate(0, 0, -10))
+	ts.at(t, now.AddDate(0, 0, -100))
 	steady := ts.createComponent(t, "Steady", nil)
+	ts.at(t, now.AddDate(0, 0, -10))
 	flaky := ts.createComponent(t, "Flaky", nil)
 	outageStart := now.AddDate(0, 0, -3)
-	ts.at(t, outageStart)
-	inc := ts.createIncident(t, map[string]any{"name": "Flaky down", "body": "Down.", "components": map[string]string{flaky.ID: "major_outage"}})
-	ts.at(t, outageStart.Add(6*time.Hour))
-	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "resolved", "body": "Fixed."}, nil)
+	ts.outage(t, flaky.ID, outageStart, 6*time.Hour)
 	ts.realClock()
+	// A change made now rebuilds the page by today's clock.
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+steady.ID, map[string]any{"description": "Never down"}, nil)
 
 	doc := ts.okPage(t, "/")
-	percent := regexp.MustCompile(`\d{1,3}\.\d\d% uptime`)
 	for _, c := range []struct {
 		id, name string
-		perfect  bool
-	}{{steady.ID, "Steady", true}, {flaky.ID, "Flaky", false}} {
-		bar := doc.Find("#component-" + c.id + " svg.bar")
+		days     int    // list items: one a day, and one for the days before it existed
+		legend   string // the middle of the legend
+	}{
+		{steady.ID, "Steady", 90, "100.00% uptime"},
+		// Six hours of major outage in eleven whole days.
+		{flaky.ID, "Flaky", 1 + 11, fmt.Sprintf("%.2f%% uptime since %s", 100*(1-6.0/(11*24)), now.AddDate(0, 0, -10).Format("Jan 2"))},
+	} {
+		bar := doc.Find("#component-" + c.id + " ol.days")
 		if bar.Length() != 1 {
 			t.Fatalf("%s: no uptime bar", c.name)
 		}
-		if role, _ := bar.Attr("role"); role != "img" {
-			t.Errorf("%s: uptime bar role %q, want img", c.name, role)
+		if label, _ := bar.Attr("aria-label"); !strings.Contains(label, c.name) {
+			t.Errorf("%s: the bar's label %q does not name the component", c.name, label)
 		}
-		label, _ := bar.Attr("aria-label")
-		shown := percent.FindString(label)
-		if shown == "" || !strings.Contains(label, c.name) {
-			t.Errorf("%s: uptime bar aria-label %q lacks the name and an uptime percentage", c.name, label)
+		days := bar.Children()
+		if days.Length() != c.days {
+			t.Errorf("%s: %d bars, want %d", c.name, days.Length(), c.days)
 		}
-		// Sighted readers and screen readers get the same figure.
-		if legend := text(doc.Find("#component-" + c.id + " .uptime-legend")); !strings.Contains(legend, shown) {
-			t.Errorf("%s: legend %q does not show %q", c.name, legend, shown)
-		}
-		if c.perfect && shown != "100.00% uptime" {
-			t.Errorf("%s: %q, want 100.00%% uptime", c.name, shown)
-		}
-		if !c.perfect {
-			if shown == "100.00% uptime" {
-				t.Errorf("%s: six hours of major outage left uptime at %q", c.name, shown)
+		days.Each(func(i int, d *goquery.Selection) {
+			// Focusable, so that a tap shows its words without a script.
+			if ti, _ := d.Attr("tabindex"); ti != "-1" || text(d) == "" {
+				t.Errorf("%s: day %d is %s, want a focusable item with its words", c.name, i, outer(d))
 			}
-			day := "Major Outage on " + outageStart.Format("Jan 2")
-			if !strings.Contains(label, day) {
-				t.Errorf("%s: aria-label %q does not name the bad day (%q)", c.name, label, day)
-			}
+		})
+		if got := text(doc.Find("#component-" + c.id + " .uptime-legend")); !strings.Contains(got, c.legend) {
+			t.Errorf("%s: legend %q, want %q", c.name, got, c.legend)
+		}
+		if today := text(days.Last()); today != now.Format("Jan 2, 2006")+": Operational" {
+			t.Errorf("%s: today reads %q", c.name, today)
+		}
+	}
+	flakyDays := doc.Find("#component-" + flaky.ID + " ol.days").Children()
+	if got, want := text(flakyDays.First()), "No data before "+now.AddDate(0, 0, -10).Format("Jan 2"); got != want {
+		t.Errorf("Flaky's days before it existed read %q, want one segment %q", got, want)
+	}
+	bad := outageStart.Format("Jan 2, 2006") + ": Major Outage, major outage 6 h"
+	if !strings.Contains(text(flakyDays), bad) {
+		t.Errorf("Flaky's bar does not say %q: %q", bad, text(flakyDays))
+	}
+	if bad := doc.Find("#component-" + flaky.ID + " ol.days li.st-major_outage"); bad.Length() != 1 || !strings.HasPrefix(text(bad), outageStart.Format("Jan 2, 2006")) {
+		t.Errorf("the outage day is not drawn as a major outage: %d such days", bad.Length())
+	}
+}
+
+// The brief's alarm: a 4-minute outage on a component added 9 minutes ago
+// read "51.73% uptime". A component younger than a day gives no
+// percentage; it says since when it exists, as the Statuspage API's
+// start_date does.
+func TestPageUptimeOfAYoungComponent(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	now := time.Now().UTC()
+	ts.at(t, now.Add(-9*time.Minute))
+	c := ts.createComponent(t, "New search", nil)
+	ts.outage(t, c.ID, now.Add(-6*time.Minute), 4*time.Minute)
+	ts.realClock()
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+c.ID, map[string]any{"description": "Full-text search"}, nil)
+
+	doc := ts.okPage(t, "/")
+	uptime := doc.Find("#component-" + c.ID + " .uptime")
+	since := now.Add(-9 * time.Minute).Format("Jan 2")
+	if got := text(uptime.Find(".uptime-legend")); got != "90 days ago Since "+since+" Today" {
+		t.Errorf("legend reads %q, want only since when it exists", got)
+	}
+	if strings.Contains(text(uptime), "%") {
+		t.Errorf("a 9-minute-old component shows a percentage: %q", text(uptime))
+	}
+	days := uptime.Find("ol.days").Children()
+	if days.Length() != 2 || !days.First().HasClass("nodata") {
+		t.Fatalf("%d items, want the days before it existed as one, then today", days.Length())
+	}
+	if got, want := text(days.Last()), now.Format("Jan 2, 2006")+": Major Outage, major outage 4 min"; got != want {
+		t.Errorf("today reads %q, want %q", got, want)
+	}
+
+	var comps struct {
+		Components []struct {
+			ID        string `json:"id"`
+			StartDate string `json:"start_date"`
+		} `json:"components"`
+	}
+	ts.mustCall(t, http.StatusOK, "GET", "/api/v2/components.json", nil, &comps)
+	for _, sc := range comps.Components {
+		if start, _ := time.Parse(time.DateOnly, sc.StartDate); sc.ID == c.ID && start.Format("Jan 2") != since {
+			t.Errorf("the API's start_date %s and the page's since %s disagree", sc.StartDate, since)
 		}
 	}
 }
@@ -300,20 +399,23 @@ func TestPageMaintenanceInProgressAndUpcoming(t *testing.T) {
 	api := ts.createComponent(t, "API", nil)
 	now := time.Now().UTC().Truncate(time.Second)
 	var running, upcoming, done map[string]any
+	// Both earlier windows were announced ahead, a day ago.
+	ts.at(t, now.Add(-24*time.Hour))
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
 		"name": "Database upgrade", "message": "Upgrading the primary.", "components": []string{db.ID},
 		"scheduled_for": now.Add(-30 * time.Minute), "scheduled_until": now.Add(time.Hour), "auto_transition": false,
 	}, &running)
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
+		"name": "Finished work", "message": "Done before.", "components": []string{api.ID},
+		"scheduled_for": now.Add(-3 * time.Hour), "scheduled_until": now.Add(-2 * time.Hour), "auto_transition": false,
+	}, &done)
+	ts.realClock()
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances/"+running["id"].(string)+"/updates",
 		map[string]any{"status": "in_progress", "body": "The upgrade has started."}, nil)
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
 		"name": "Network switch swap", "message": "Brief API blips expected.", "components": []string{api.ID},
 		"scheduled_for": now.Add(48 * time.Hour), "scheduled_until": now.Add(50 * time.Hour),
 	}, &upcoming)
-	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
-		"name": "Finished work", "message": "Done before.", "components": []string{api.ID},
-		"scheduled_for": now.Add(-3 * time.Hour), "scheduled_until": now.Add(-2 * time.Hour), "auto_transition": false,
-	}, &done)
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances/"+done["id"].(string)+"/updates",
 		map[string]any{"status": "completed", "body": "Completed."}, nil)
 
@@ -450,7 +552,7 @@ func TestPageLayoutAndAccessibility(t *testing.T) {
 
 	// okPage checks landmarks, the single h1, heading order and times.
 	doc := ts.okPage(t, "/")
-	if got := text(doc.Find("h1")); got != "Acme status" {
+	if got := text(doc.Find("h1")); got != "Acme Status" {
 		t.Errorf("h1 %q", got)
 	}
 	if got := text(doc.Find("head title")); got != "Acme Status" {
@@ -611,7 +713,7 @@ func TestPageHistoryByMonthPaged(t *testing.T) {
 	readPage := func(doc *goquery.Document) []month {
 		var out []month
 		doc.Find("main section.month").Each(func(_ int, s *goquery.Selection) {
-			out = append(out, month{heading: text(s.Find("h2")), items: texts(s.Find(".history-list > li > a"))})
+			out = append(out, month{heading: text(s.Find("h2")), items: texts(s.Find(".history-list > li > h3 > a"))})
 		})
 		return out
 	}
@@ -638,7 +740,7 @@ func TestPageHistoryByMonthPaged(t *testing.T) {
 	if href, _ := page1.Find(`.history-list a:contains("March incident 15")`).Attr("href"); href != "/incidents/"+march15 {
 		t.Errorf("history links March incident 15 to %q", href)
 	}
-	if li := page1.Find(`.history-list > li:contains("March incident 15")`); !strings.Contains(text(li), "lasted 1 h 30 min") {
+	if li := page1.Find(`.history-list > li:contains("March incident 15")`); !strings.Contains(text(li), "Lasted 1 h 30 min") {
 		t.Errorf("history entry reads %q, want how long it lasted", text(li))
 	}
 	pager := page1.Find("nav.pager")
@@ -975,7 +1077,7 @@ func TestHostileInputRendersHarmless(t *testing.T) {
 	if got := text(home.Find("#mnt-" + m["id"].(string))); got != maintName {
 		t.Errorf("maintenance name reads %q, want %q", got, maintName)
 	}
-	if label, _ := home.Find("#component-" + comp.ID + " svg.bar").Attr("aria-label"); !strings.HasPrefix(label, componentName+",") {
+	if label, _ := home.Find("#component-" + comp.ID + " ol.days").Attr("aria-label"); !strings.HasPrefix(label, componentName+":") {
 		t.Errorf("uptime label %q does not start with the literal name", label)
 	}
 	// Markdown still works: the harmless parts survive.
@@ -1003,5 +1105,54 @@ func TestHostileInputRendersHarmless(t *testing.T) {
 	hist := ts.okPage(t, "/history")
 	if got := text(hist.Find(".history-list a")); got != pastName {
 		t.Errorf("history lists %q, want %q", got, pastName)
+	}
+}
+
+// A live update carries the bars that changed; the others travel as their
+// key alone, which names the bar the page shows. Thirty components' bars
+// are most of the region, and every open page receives every update.
+func TestLiveUpdateSendsOnlyChangedBars(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	web := ts.createComponent(t, "Website", nil)
+	ts.waitFresh(t)
+	shown := ts.okPage(t, "/")
+	key := func(doc *goquery.Selection, id string) string {
+		k, _ := doc.Find("#component-" + id + " .uptime").Attr("data-bar")
+		return k
+	}
+	apiKey, webKey := key(shown.Selection, api.ID), key(shown.Selection, web.ID)
+	if apiKey == "" || webKey == "" || apiKey == webKey {
+		t.Fatalf("bar keys %q and %q: want one each, and different", apiKey, webKey)
+	}
+
+	st := openStream(t, ts, "?types=html&last_event_id="+strconv.FormatInt(ts.lastEventID(t), 10), nil)
+	ts.createIncident(t, map[string]any{"name": "API down", "body": "Down.", "components": map[string]string{api.ID: "major_outage"}})
+	var frag struct{ HTML string }
+	if err := json.Unmarshal([]byte(st.nextOf(t, "page").Data), &frag); err != nil {
+		t.Fatal(err)
+	}
+	region, err := goquery.NewDocumentFromReader(strings.NewReader(frag.HTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(frag.HTML, "API down") {
+		t.Fatalf("the update does not carry the incident:\n%s", frag.HTML)
+	}
+	unchanged := region.Find("#component-" + web.ID + " .uptime")
+	if key(region.Selection, web.ID) != webKey || unchanged.Children().Length() != 0 {
+		t.Errorf("Website's bar did not change, yet the update sends %s", outer(unchanged))
+	}
+	changed := region.Find("#component-" + api.ID + " .uptime")
+	if key(region.Selection, api.ID) == apiKey || !strings.Contains(text(changed), "Major Outage") {
+		t.Errorf("API's bar changed, and the update sends %s", outer(changed))
+	}
+	// The page itself always has every bar whole.
+	ts.waitFresh(t)
+	page := ts.okPage(t, "/")
+	days := "#component-" + web.ID + " ol.days li"
+	if key(page.Selection, web.ID) != webKey || page.Find(days).Length() == 0 || page.Find(days).Length() != shown.Find(days).Length() {
+		t.Error("the page lost Website's bar")
 	}
 }

@@ -53,7 +53,7 @@ func newEcosystemPage(t *testing.T) *ecosystemPage {
 	}, &p.upgrade)
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
 		"name": "Network failover", "message": "Failing over the network.", "components": []string{p.website.ID},
-		"scheduled_for": now.Add(-time.Minute), "scheduled_until": now.Add(time.Hour), "auto_transition": false,
+		"scheduled_for": now, "scheduled_until": now.Add(time.Hour), "auto_transition": false,
 	}, &p.failover)
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances/"+p.failover.ID+"/updates", map[string]any{"status": "in_progress", "body": "Under way."}, &p.failover)
 

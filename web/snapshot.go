@@ -2,12 +2,16 @@ package web
 
 import (
 	"bytes"
-	"compress/gzip"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -59,38 +63,148 @@ type snapshot struct {
 	// lazy holds the pages rendered on first request (older incidents,
 	// history pages, component badges).
 	lazy *lazyPages
+	// bars and componentList are what the next snapshot may reuse: each
+	// component's rendered uptime bar, and the component list compressed
+	// on its own. Ninety days a component make the list most of the page,
+	// and most changes (an incident's update) leave it as it was.
+	bars          map[string]renderedBar
+	componentList *deflated
+}
+
+// renderedBar is a component's uptime bar as rendered, with what it was
+// rendered from, and the key that names it (to pages that show it).
+type renderedBar struct {
+	name string
+	up   store.Uptime
+	html string
+	key  string
+}
+
+func (b renderedBar) matches(name string, up store.Uptime) bool {
+	if b.name != name || b.up.NoData != up.NoData || b.up.HasData != up.HasData || b.up.Percent != up.Percent ||
+		!b.up.Since.Equal(up.Since) || len(b.up.Days) != len(up.Days) {
+		return false
+	}
+	for i, d := range up.Days {
+		if p := b.up.Days[i]; !p.Date.Equal(d.Date) || p.HasData != d.HasData || p.Worst != d.Worst ||
+			p.MajorOutage != d.MajorOutage || p.PartialOutage != d.PartialOutage {
+			return false
+		}
+	}
+	return true
 }
 
 // newPage renders c and compresses it once.
 func newPage(ctx context.Context, c templ.Component) (*page, error) {
-	var buf bytes.Buffer
-	if err := c.Render(ctx, &buf); err != nil {
+	body, err := render(ctx, c, 0)
+	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	return newPageBytes(buf.Bytes(), "text/html; charset=utf-8")
+	return newPageBytes(body, "text/html; charset=utf-8")
 }
 
-// gzipWriters are reused across pages and rebuilds: a new writer costs
+// flateWriters are reused across pages and rebuilds: a new writer costs
 // about 800 KB, and a rebuild compresses every hot page and document.
-var gzipWriters = sync.Pool{New: func() any {
+var flateWriters = sync.Pool{New: func() any {
 	// Level 6: within a few percent of level 9's size at a fraction of the
 	// time, and a rebuild compresses every hot page.
-	w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression) // a valid level cannot fail
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression) // a valid level cannot fail
 	return w
 }}
 
+// gzipHeader starts every gzip body (RFC 1952): no name, no time, OS unknown.
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// deflated is a piece of a page compressed on its own: by a fresh
+// compressor, ended with a sync flush, so that its bytes refer to nothing
+// before them and can stand inside any deflate stream. A page that holds
+// the piece unchanged reuses them instead of compressing it again.
+type deflated struct {
+	raw  []byte
+	data []byte
+	sum  [sha256.Size]byte // of raw, for the ETag of a page that holds it
+}
+
+func deflatePiece(raw []byte) (*deflated, error) {
+	var out bytes.Buffer
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	w.Reset(&out)
+	if _, err := w.Write(raw); err != nil {
+		return nil, fmt.Errorf("deflate: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("deflate: %w", err)
+	}
+	return &deflated{raw: raw, data: out.Bytes(), sum: sha256.Sum256(raw)}, nil
+}
+
+// indexPiece is bytes.Index for a long piece: it looks for the piece's
+// first bytes, which a page holds once, and compares the rest there.
+func indexPiece(body, piece []byte) int {
+	head := piece[:min(len(piece), 64)]
+	for off := 0; ; {
+		i := bytes.Index(body[off:], head)
+		if i < 0 {
+			return -1
+		}
+		if bytes.HasPrefix(body[off+i:], piece) {
+			return off + i
+		}
+		off += i + 1
+	}
+}
+
 func newPageBytes(body []byte, contentType string) (*page, error) {
-	var gz bytes.Buffer
-	w := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(w)
-	w.Reset(&gz)
-	if _, err := w.Write(body); err != nil {
+	return newPageWith(body, contentType, nil)
+}
+
+// newPageWith is newPageBytes for a body that may hold piece: its
+// compressed bytes are spliced in between the parts around it, which are
+// compressed here. The result is one ordinary gzip stream.
+func newPageWith(body []byte, contentType string, piece *deflated) (*page, error) {
+	before, after := body, []byte(nil)
+	if piece != nil {
+		if i := indexPiece(body, piece.raw); i >= 0 {
+			before, after = body[:i], body[i+len(piece.raw):]
+		} else {
+			piece = nil
+		}
+	}
+	gz := bytes.NewBuffer(make([]byte, 0, 1024+len(body)/8))
+	gz.Write(gzipHeader)
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	w.Reset(gz)
+	if _, err := w.Write(before); err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if piece != nil {
+		if err := w.Flush(); err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		gz.Write(piece.data)
+		// What follows starts afresh too: its matches must not reach back
+		// into bytes this compressor did not write.
+		w.Reset(gz)
+		if _, err := w.Write(after); err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
+	var trailer [8]byte
+	binary.LittleEndian.PutUint32(trailer[:4], crc32.ChecksumIEEE(body))
+	binary.LittleEndian.PutUint32(trailer[4:], uint32(len(body)))
+	gz.Write(trailer[:])
+	// The ETag is a hash of the content; with a piece, a hash of the hashes
+	// of the three parts, the piece's computed once.
 	sum := sha256.Sum256(body)
+	if piece != nil {
+		b, a := sha256.Sum256(before), sha256.Sum256(after)
+		sum = sha256.Sum256(slices.Concat(b[:], piece.sum[:], a[:]))
+	}
 	p := &page{
 		body:        body,
 		gzip:        gz.Bytes(),
@@ -147,7 +261,7 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 		return maint[i].ScheduledFor.Before(maint[j].ScheduledFor)
 	})
 	site := s.site
-	site.Version = version
+	site.Version, site.Live = version, true
 	home := templates.HomePage{
 		Site:        site,
 		Overall:     store.RollUp(components, active),
@@ -171,11 +285,8 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 	for _, inc := range recent {
 		snap.recent = append(snap.recent, inc.ID)
 	}
-	if snap.home, err = newPage(ctx, templates.Home(home)); err != nil {
-		return nil, fmt.Errorf("home page: %w", err)
-	}
-	if snap.liveFrame, err = s.liveFrame(ctx, home); err != nil {
-		return nil, fmt.Errorf("live fragment: %w", err)
+	if err := s.renderHome(ctx, snap, &home); err != nil {
+		return nil, err
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on
 	// first request (lazyPages), which keeps a rebuild's cost flat as the
@@ -200,6 +311,88 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 	return snap, nil
 }
 
+// renderHome renders the status page and its live fragment. The pieces
+// they share are rendered once, and what the last snapshot rendered of them
+// is reused when nothing in it changed: the uptime bars, and the compressed
+// component list.
+func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates.HomePage) error {
+	prev := s.snap.Load()
+	snap.bars = make(map[string]renderedBar)
+	for gi := range home.Groups {
+		for ci := range home.Groups[gi].Components {
+			cv := &home.Groups[gi].Components[ci]
+			var b renderedBar
+			if prev != nil {
+				if b = prev.bars[cv.ID]; !b.matches(cv.Name, cv.Uptime) {
+					b = renderedBar{}
+				}
+			}
+			if b.html == "" {
+				bar, err := render(ctx, templates.UptimeBar(*cv), 8<<10)
+				if err != nil {
+					return fmt.Errorf("uptime bar of %s: %w", cv.ID, err)
+				}
+				// The component's id is in the key: two bars alike (twins
+				// in two groups) are still two elements on the page.
+				sum := sha256.Sum256(append([]byte(cv.ID+"\n"), bar...))
+				b = renderedBar{name: cv.Name, up: cv.Uptime, html: string(bar), key: base64.RawURLEncoding.EncodeToString(sum[:9])}
+			}
+			cv.Bar, cv.BarKey = b.html, b.key
+			snap.bars[cv.ID] = b
+		}
+	}
+	// Buffers sized from the previous page: the bars make it large, and
+	// growing by doubling would copy it several times.
+	size := 64 << 10
+	if prev != nil && prev.home != nil {
+		size = len(prev.home.body) + 4<<10
+	}
+	list, err := render(ctx, templates.ComponentList(*home), size)
+	if err != nil {
+		return fmt.Errorf("component list: %w", err)
+	}
+	if prev != nil && prev.componentList != nil && bytes.Equal(prev.componentList.raw, list) {
+		snap.componentList = prev.componentList
+	} else if snap.componentList, err = deflatePiece(list); err != nil {
+		return fmt.Errorf("component list: %w", err)
+	}
+	home.RenderedComponents = rendered(list)
+	region, err := render(ctx, templates.LiveRegion(*home), size)
+	if err != nil {
+		return fmt.Errorf("live fragment: %w", err)
+	}
+	if snap.liveFrame, err = s.liveFrame(ctx, *home, region, prev); err != nil {
+		return fmt.Errorf("live fragment: %w", err)
+	}
+	home.RenderedRegion = rendered(region)
+	page, err := render(ctx, templates.Home(*home), size)
+	if err != nil {
+		return fmt.Errorf("home page: %w", err)
+	}
+	if snap.home, err = newPageWith(page, "text/html; charset=utf-8", snap.componentList); err != nil {
+		return fmt.Errorf("home page: %w", err)
+	}
+	return nil
+}
+
+// rendered is HTML rendered already, as a component that writes it as it is.
+func rendered(html []byte) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := w.Write(html)
+		return err
+	})
+}
+
+// render renders c into a buffer of about size bytes.
+func render(ctx context.Context, c templ.Component, size int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(size)
+	if err := c.Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // setSnapshot makes snap the one every request reads, and wakes WaitFresh.
 func (s *Server) setSnapshot(snap *snapshot) {
 	s.snap.Store(snap)
@@ -207,16 +400,39 @@ func (s *Server) setSnapshot(snap *snapshot) {
 	close(*s.rebuilt.Swap(&next))
 }
 
-// liveFrame renders the live region once as the "page" SSE event. When the
-// fragment has not changed since the last snapshot, the last frame is reused
-// so that nothing is pushed.
-func (s *Server) liveFrame(ctx context.Context, home templates.HomePage) (*frame, error) {
-	var buf bytes.Buffer
-	if err := templates.LiveRegion(home).Render(ctx, &buf); err != nil {
-		return nil, err
-	}
-	if prev := s.snap.Load(); prev != nil && prev.liveFrame != nil && bytes.Equal(prev.liveFrame.html, buf.Bytes()) {
+// liveFrame makes the live region (rendered as region) the "page" SSE
+// event. When the fragment has not changed since the last snapshot, the
+// last frame is reused so that nothing is pushed.
+//
+// The bars are most of the region and seldom change, so a bar the last
+// snapshot showed as it is now travels as its key alone: open pages keep
+// the one they show (static/app.js), and a page that has not got it (it
+// missed a frame) reloads the region from the page instead.
+func (s *Server) liveFrame(ctx context.Context, home templates.HomePage, region []byte, prev *snapshot) (*frame, error) {
+	if prev != nil && prev.liveFrame != nil && bytes.Equal(prev.liveFrame.html, region) {
 		return prev.liveFrame, nil
+	}
+	sent := region
+	if prev != nil {
+		groups := make([]templates.GroupView, len(home.Groups))
+		for gi, g := range home.Groups {
+			groups[gi] = g
+			groups[gi].Components = slices.Clone(g.Components)
+			for ci := range groups[gi].Components {
+				cv := &groups[gi].Components[ci]
+				cv.KeyOnly = prev.bars[cv.ID].key == cv.BarKey
+			}
+		}
+		keyed := home
+		keyed.Groups = groups
+		list, err := render(ctx, templates.ComponentList(keyed), len(region)/4)
+		if err != nil {
+			return nil, err
+		}
+		keyed.RenderedComponents = rendered(list)
+		if sent, err = render(ctx, templates.LiveRegion(keyed), len(region)/4); err != nil {
+			return nil, err
+		}
 	}
 	// HTML escaping (\u003c for <) would only inflate every frame: the
 	// data is parsed with JSON.parse, never inserted into HTML as JSON.
@@ -227,11 +443,13 @@ func (s *Server) liveFrame(ctx context.Context, home templates.HomePage) (*frame
 		Version int64  `json:"version"`
 		Banner  string `json:"banner"`
 		HTML    string `json:"html"`
-	}{home.Site.Version, home.Overall.Description(), buf.String()}); err != nil {
+	}{home.Site.Version, home.Overall.Description(), string(sent)}); err != nil {
 		return nil, err
 	}
 	payload := bytes.TrimRight(data.Bytes(), "\n")
-	return &frame{id: home.Site.Version, kind: kindPage, bytes: encodeFrame(home.Site.Version, "page", payload), html: buf.Bytes()}, nil
+	// html is the whole region, bars and all: what the next snapshot
+	// compares, whatever this frame left out.
+	return &frame{id: home.Site.Version, kind: kindPage, bytes: encodeFrame(home.Site.Version, "page", payload), html: region}, nil
 }
 
 // groupViews lays components out as the templates show them, in the
@@ -248,7 +466,7 @@ func groupViews(groups []store.ComponentGroup, components []store.Component, his
 		for _, c := range sec.Components {
 			cv := templates.ComponentView{Component: c}
 			if history != nil {
-				cv.Uptime = store.ComputeUptime(history[c.ID], now, uptimeDays)
+				cv.Uptime = store.ComputeUptime(c.CreatedAt, history[c.ID], now, uptimeDays)
 			}
 			gv.Components = append(gv.Components, cv)
 		}

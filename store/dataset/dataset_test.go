@@ -71,7 +71,7 @@ func read(t *testing.T, st *store.Store) shown {
 		if c.Status != store.Operational {
 			s.status[c.Name] = c.Status
 		}
-		s.uptime[c.Name] = store.ComputeUptime(history[c.ID], st.Now(), 90)
+		s.uptime[c.Name] = store.ComputeUptime(c.CreatedAt, history[c.ID], st.Now(), 90)
 	}
 	for _, g := range groups {
 		s.groups[g.Name] = []string{}
