@@ -45,7 +45,7 @@ func newTestStore(t *testing.T) *Store {
 
 // openTestStore opens (or reopens) the database at path and closes it when
 // the test ends.
-func openTestStore(t *testing.T, path string) *Store {
+func openTestStore(t testing.TB, path string) *Store {
 	t.Helper()
 	st, err := Open(t.Context(), path)
 	if err != nil {
@@ -105,12 +105,12 @@ func mustCreateGroup(t *testing.T, st *Store, name string) ComponentGroup {
 	return g
 }
 
-func mustCreateComponent(t *testing.T, st *Store, name string) Component {
+func mustCreateComponent(t testing.TB, st *Store, name string) Component {
 	t.Helper()
 	return mustCreateComponentIn(t, st, name, "")
 }
 
-func mustCreateComponentIn(t *testing.T, st *Store, name, groupID string) Component {
+func mustCreateComponentIn(t testing.TB, st *Store, name, groupID string) Component {
 	t.Helper()
 	c, err := st.CreateComponent(t.Context(), ComponentInput{Name: name, GroupID: groupID})
 	if err != nil {
@@ -119,7 +119,7 @@ func mustCreateComponentIn(t *testing.T, st *Store, name, groupID string) Compon
 	return c
 }
 
-func mustCreateIncident(t *testing.T, st *Store, in IncidentInput) Incident {
+func mustCreateIncident(t testing.TB, st *Store, in IncidentInput) Incident {
 	t.Helper()
 	if in.Body == "" {
 		in.Body = "We are investigating."

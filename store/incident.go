@@ -444,12 +444,15 @@ func (t *tx) incidentComponents(incidentID string) ([]string, error) {
 // under_maintenance while a maintenance is in progress on it; else operational.
 func (t *tx) restingStatus(componentID, exceptIncident, exceptMaintenance string) (ComponentStatus, error) {
 	var st ComponentStatus
+	// Both reads start from the open incidents, which are few however
+	// long the history (CROSS JOIN keeps SQLite's planner to that order);
+	// starting from the component would read every change it ever had.
 	err := t.QueryRowContext(t.ctx, `
-		SELECT iuc.new_status FROM incident_update_components iuc
-		JOIN incident_updates iu ON iu.id = iuc.update_id
-		JOIN incidents i ON i.id = iu.incident_id
-		WHERE iuc.component_id = ? AND i.status <> 'resolved' AND i.id <> ?
-		ORDER BY iu.created_at DESC, iu.seq DESC LIMIT 1`, componentID, exceptIncident).Scan(&st)
+		SELECT iuc.new_status FROM incidents i
+		CROSS JOIN incident_updates iu CROSS JOIN incident_update_components iuc
+		WHERE i.status <> 'resolved' AND i.id <> ? AND iu.incident_id = i.id
+		AND iuc.update_id = iu.id AND iuc.component_id = ?
+		ORDER BY iu.created_at DESC, iu.seq DESC LIMIT 1`, exceptIncident, componentID).Scan(&st)
 	switch {
 	case err == nil:
 		return st, nil
@@ -458,8 +461,8 @@ func (t *tx) restingStatus(componentID, exceptIncident, exceptMaintenance string
 	}
 	var n int
 	if err := t.QueryRowContext(t.ctx, `
-		SELECT count(*) FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id
-		WHERE ic.component_id = ? AND i.status <> 'resolved' AND i.id <> ?`, componentID, exceptIncident).Scan(&n); err != nil {
+		SELECT count(*) FROM incidents i CROSS JOIN incident_components ic
+		WHERE i.status <> 'resolved' AND i.id <> ? AND ic.incident_id = i.id AND ic.component_id = ?`, exceptIncident, componentID).Scan(&n); err != nil {
 		return "", fmt.Errorf("resting status of %s: %w", componentID, err)
 	}
 	if n > 0 {

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -17,27 +20,42 @@ type StatusChange struct {
 // first, preceded by the change that set its status at since (if it existed).
 func (s *Store) StatusHistory(ctx context.Context, since time.Time) (map[string][]StatusChange, error) {
 	since = since.UTC()
+	// The changes since are read by time (their own index); the one before
+	// them per component by one index probe each. Neither walks the older
+	// history, which grows for as long as the page lives. They are put in
+	// order here: an ORDER BY would lead the planner to walk the whole
+	// (component_id, at) index to avoid a sort of a few rows.
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT component_id, status, at, id FROM component_status_changes WHERE at >= ?
 		UNION ALL
-		SELECT component_id, status, at, id FROM component_status_changes
-		WHERE id IN (SELECT max(id) FROM component_status_changes WHERE at < ? GROUP BY component_id)
-		ORDER BY 1, 3, 4`, since, since)
+		SELECT s.component_id, s.status, s.at, s.id FROM components c
+		CROSS JOIN component_status_changes s
+		WHERE s.id = (SELECT l.id FROM component_status_changes l WHERE l.component_id = c.id AND l.at < ? ORDER BY l.at DESC, l.id DESC LIMIT 1)`, since, since)
 	if err != nil {
 		return nil, fmt.Errorf("store: status history: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][]StatusChange{}
+	type change struct {
+		StatusChange
+		id int64
+	}
+	var all []change
 	for rows.Next() {
-		var c StatusChange
-		var id int64
-		if err := rows.Scan(&c.ComponentID, &c.Status, &c.At, &id); err != nil {
+		var c change
+		if err := rows.Scan(&c.ComponentID, &c.Status, &c.At, &c.id); err != nil {
 			return nil, fmt.Errorf("store: status history: %w", err)
 		}
-		out[c.ComponentID] = append(out[c.ComponentID], c)
+		all = append(all, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: status history: %w", err)
+	}
+	slices.SortFunc(all, func(a, b change) int {
+		return cmp.Or(strings.Compare(a.ComponentID, b.ComponentID), a.At.Compare(b.At), cmp.Compare(a.id, b.id))
+	})
+	out := map[string][]StatusChange{}
+	for _, c := range all {
+		out[c.ComponentID] = append(out[c.ComponentID], c.StatusChange)
 	}
 	return out, nil
 }

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedHistory writes n resolved incidents, all older than 90 days, the way
+// years of use leave them: each with two updates (the first taking one of
+// the components down, the second resolving), their component changes and
+// the status history they wrote. Rows go in a few hundred per statement, so
+// 100,000 incidents take seconds, not the hours posting them would.
+func seedHistory(tb testing.TB, st *Store, comps []Component, n int) {
+	tb.Helper()
+	const batch = 200
+	start := st.Now().AddDate(-3, 0, 0)
+	err := st.inTx(tb.Context(), func(t *tx) error {
+		for done := 0; done < n; done += batch {
+			m := min(batch, n-done)
+			var inc, link, upd, iuc, csc strings.Builder
+			var incArgs, linkArgs, updArgs, iucArgs, cscArgs []any
+			for i := done; i < done+m; i++ {
+				at := start.Add(time.Duration(i) * 5 * time.Minute) // the newest a year before the 90 days
+				end := at.Add(3 * time.Minute)
+				c := comps[i%len(comps)]
+				id := fmt.Sprintf("h%011d", i)
+				sep := map[bool]string{true: "", false: ","}[i == done]
+				inc.WriteString(sep + "(?, ?, 'resolved', 'major', ?, ?, ?, ?)")
+				incArgs = append(incArgs, id, "Old incident "+id, at, end, end, at)
+				link.WriteString(sep + "(?, ?)")
+				linkArgs = append(linkArgs, id, c.ID)
+				upd.WriteString(sep + "(?, ?, 'investigating', 'Looking.', ?), (?, ?, 'resolved', 'Fixed.', ?)")
+				updArgs = append(updArgs, id+"a", id, at, id+"b", id, end)
+				iuc.WriteString(sep + "(?, ?, ?, 'operational', 'major_outage'), (?, ?, ?, 'major_outage', 'operational')")
+				iucArgs = append(iucArgs, id+"a", c.ID, c.Name, id+"b", c.ID, c.Name)
+				csc.WriteString(sep + "(?, 'major_outage', ?), (?, 'operational', ?)")
+				cscArgs = append(cscArgs, c.ID, at, c.ID, end)
+			}
+			for _, w := range []struct {
+				sql  string
+				args []any
+			}{
+				{`INSERT INTO incidents (id, name, status, impact, created_at, updated_at, resolved_at, started_at) VALUES ` + inc.String(), incArgs},
+				{`INSERT INTO incident_components (incident_id, component_id) VALUES ` + link.String(), linkArgs},
+				{`INSERT INTO incident_updates (id, incident_id, status, body, created_at) VALUES ` + upd.String(), updArgs},
+				{`INSERT INTO incident_update_components (update_id, component_id, component_name, old_status, new_status) VALUES ` + iuc.String(), iucArgs},
+				{`INSERT INTO component_status_changes (component_id, status, at) VALUES ` + csc.String(), cscArgs},
+			} {
+				if _, err := t.exec(w.sql, w.args...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("seed %d incidents: %v", n, err)
+	}
+}
+
+// historySizes are the histories the benchmarks compare: a new page and
+// one with years of incidents behind it.
+var historySizes = []int{0, 100_000}
+
+// storeWithHistory is a store with 20 components and n old incidents.
+func storeWithHistory(b *testing.B, n int) (*Store, []Component) {
+	b.Helper()
+	st := openTestStore(b, filepath.Join(b.TempDir(), "herald.db"))
+	comps := make([]Component, 20)
+	for i := range comps {
+		comps[i] = mustCreateComponent(b, st, fmt.Sprintf("Component %02d", i))
+	}
+	seedHistory(b, st, comps, n)
+	return st, comps
+}
+
+// Resolving an incident hands its components back: with years of history
+// behind them it must cost what it costs on a new page.
+func BenchmarkResolveWithHistory(b *testing.B) {
+	for _, n := range historySizes {
+		for _, width := range []int{1, 20} {
+			b.Run(fmt.Sprintf("history=%d/components=%d", n, width), func(b *testing.B) {
+				st, comps := storeWithHistory(b, n)
+				down := map[string]ComponentStatus{}
+				for _, c := range comps[:width] {
+					down[c.ID] = MajorOutage
+				}
+				for b.Loop() {
+					b.StopTimer()
+					inc := mustCreateIncident(b, st, IncidentInput{Name: "Down", Body: "Looking.", Components: down, SkipNotify: true})
+					b.StartTimer()
+					if _, err := st.PostIncidentUpdate(b.Context(), inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed.", SkipNotify: true}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// What the snapshot reads on every rebuild: the open incidents and the
+// 90 days of status history. Neither may grow with older history.
+func BenchmarkSnapshotReadsWithHistory(b *testing.B) {
+	for _, n := range historySizes {
+		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
+			st, comps := storeWithHistory(b, n)
+			mustCreateIncident(b, st, IncidentInput{Name: "Down", Body: "Looking.", Components: map[string]ComponentStatus{comps[0].ID: MajorOutage}, SkipNotify: true})
+			since := st.Now().AddDate(0, 0, -90)
+			for b.Loop() {
+				open, err := st.ListIncidents(b.Context(), IncidentFilter{Unresolved: true, Limit: 100})
+				if err != nil || len(open) != 1 {
+					b.Fatalf("open incidents: %d, %v", len(open), err)
+				}
+				if _, err := st.StatusHistory(b.Context(), since); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
