@@ -121,3 +121,35 @@ func BenchmarkSnapshotReadsWithHistory(b *testing.B) {
 		})
 	}
 }
+
+// A history page by keyset costs the same at the end of 100,000 incidents
+// as at the start; finding where an old numbered page starts reads times
+// and ids alone.
+func BenchmarkHistoryPageWithHistory(b *testing.B) {
+	st, comps := storeWithHistory(b, 100_000)
+	_ = comps
+	last, ok, err := st.HistoryPlace(b.Context(), 100_000-25)
+	if err != nil || !ok {
+		b.Fatalf("HistoryPlace: %v, %v", ok, err)
+	}
+	for _, bc := range []struct {
+		name   string
+		before *Keyset
+	}{{"first", nil}, {"last", &last}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				list, err := st.ListIncidents(b.Context(), IncidentFilter{Resolved: true, Before: bc.before, Limit: 26})
+				if err != nil || len(list) < 25 {
+					b.Fatalf("%d incidents, %v", len(list), err)
+				}
+			}
+		})
+	}
+	b.Run("place-of-the-last-page", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := st.HistoryPlace(b.Context(), 100_000-25); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

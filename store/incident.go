@@ -157,8 +157,11 @@ type IncidentFilter struct {
 	Unresolved bool      // only open incidents
 	Resolved   bool      // only resolved incidents
 	Since      time.Time // created at or after, when not zero
-	Limit      int       // default 50
-	Offset     int
+	// Before lists only what comes after the keyset in the list's order
+	// (newest first): paging that costs the same on every page.
+	Before *Keyset
+	Limit  int // default 50
+	Offset int
 }
 
 // impactFor derives an impact from component statuses, as Statuspage does
@@ -634,6 +637,10 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 	if !f.Since.IsZero() {
 		where = append(where, "created_at >= ?")
 		args = append(args, f.Since.UTC())
+	}
+	if f.Before != nil {
+		w, a := f.Before.where("created_at")
+		where, args = append(where, w), append(args, a...)
 	}
 	q := `SELECT ` + incidentColumns + ` FROM incidents`
 	if len(where) > 0 {

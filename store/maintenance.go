@@ -114,6 +114,7 @@ type MaintenanceUpdateInput struct {
 // MaintenanceFilter selects maintenance for ListMaintenances.
 type MaintenanceFilter struct {
 	Statuses []MaintenanceStatus // any of these; all when empty
+	Before   *Keyset             // as IncidentFilter.Before, by scheduled_for
 	Limit    int                 // default 50
 	Offset   int
 }
@@ -501,11 +502,19 @@ func (s *Store) GetMaintenance(ctx context.Context, id string) (Maintenance, err
 func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Maintenance, error) {
 	q := `SELECT ` + maintenanceColumns + ` FROM maintenances`
 	var args []any
+	var where []string
 	if len(f.Statuses) > 0 {
-		q += ` WHERE status IN (` + placeholders(len(f.Statuses)) + `)`
+		where = append(where, `status IN (`+placeholders(len(f.Statuses))+`)`)
 		for _, st := range f.Statuses {
 			args = append(args, st)
 		}
+	}
+	if f.Before != nil {
+		w, a := f.Before.where("scheduled_for")
+		where, args = append(where, w), append(args, a...)
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50

@@ -97,6 +97,7 @@ type MaintenancePage struct {
 // HistoryItem is an incident or a completed maintenance in the history.
 type HistoryItem struct {
 	At          time.Time
+	ID          string // the incident's or maintenance's, for the order at one time
 	Incident    *store.Incident
 	Maintenance *store.Maintenance
 }
@@ -114,6 +115,7 @@ type HistoryPage struct {
 	Months     []HistoryMonth
 	Page       int
 	Prev       string // URL of the newer page, "" on the first
+	PrevNewest bool   // Prev leads to the newest page, not the one just newer
 	Next       string // URL of the older page, "" on the last
 }
 

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,20 +166,49 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 // page lists.
 const historyPageSize = 25
 
+// The history pages by a keyset, so that each costs the same however deep
+// it is: ?before=TIME~ID lists what comes after that entry, ?month=YYYY-MM
+// starts at the end of that month, and the old ?page=N is found by one read
+// of times and ids.
 func (s *Server) handleHistory(c echo.Context) error {
-	n := 1
-	if v := c.QueryParam("page"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 100000 {
+	ctx := c.Request().Context()
+	var before *store.Keyset
+	key, prev, prevNewest := "history", "", false
+	switch q := c.QueryParams(); {
+	case q.Get("before") != "":
+		k, ok := parseHistoryCursor(q.Get("before"))
+		if !ok {
+			return s.notFoundPage(c, "No such page", "That history link is not one Herald made.")
+		}
+		before, key, prev, prevNewest = &k, "history:"+q.Get("before"), "/history", true
+	case q.Get("month") != "":
+		m, err := time.Parse("2006-01", q.Get("month"))
+		if err != nil {
+			return s.notFoundPage(c, "No such page", "Months are written YYYY-MM, such as 2025-03.")
+		}
+		before = &store.Keyset{At: m.AddDate(0, 1, 0).Add(-time.Microsecond)}
+		key, prev, prevNewest = "history:month:"+m.Format("2006-01"), "/history", true
+	case q.Get("page") != "" && q.Get("page") != "1":
+		n, err := strconv.Atoi(q.Get("page"))
+		if err != nil || n < 1 {
 			return s.notFoundPage(c, "No such page", "History pages are numbered from 1.")
 		}
+		k, ok, err := s.store.HistoryPlace(ctx, (n-1)*historyPageSize)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return s.notFoundPage(c, "No such page", "The history does not go back that far.")
+		}
+		before, key, prev = &k, "history:"+strconv.Itoa(n), "/history?page="+strconv.Itoa(n-1)
 	}
 	snap := s.snap.Load()
-	p, err := snap.lazy.get(c.Request().Context(), "history:"+strconv.Itoa(n), func(ctx context.Context) (*page, error) {
-		view, err := s.historyView(ctx, snap.site, snap.components, n)
+	p, err := snap.lazy.get(ctx, key, func(ctx context.Context) (*page, error) {
+		view, err := s.historyView(ctx, snap.site, snap.components, before)
 		if err != nil || view == nil {
 			return nil, err
 		}
+		view.Prev, view.PrevNewest = prev, prevNewest
 		return newPage(ctx, templates.History(*view))
 	})
 	if err != nil {
@@ -190,33 +221,33 @@ func (s *Server) handleHistory(c echo.Context) error {
 }
 
 // historyView merges resolved incidents and completed maintenance by date,
-// newest first, and cuts page n out of them. nil means past the end.
-func (s *Server) historyView(ctx context.Context, site templates.Site, components map[string]store.Component, n int) (*templates.HistoryPage, error) {
-	// Take enough of each list to fill page n whatever the mix.
-	limit := n*historyPageSize + 1
-	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Limit: limit})
+// newest first, and takes one page of them from after before (nil: the
+// newest). nil means nothing is there.
+func (s *Server) historyView(ctx context.Context, site templates.Site, components map[string]store.Component, before *store.Keyset) (*templates.HistoryPage, error) {
+	// One more of each than a page holds tells whether an older page exists.
+	limit := historyPageSize + 1
+	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Before: before, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceCompleted}, Limit: limit})
+	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceCompleted}, Before: before, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
 	items := make([]templates.HistoryItem, 0, len(incidents)+len(maint))
 	for i := range incidents {
-		items = append(items, templates.HistoryItem{At: incidents[i].CreatedAt, Incident: &incidents[i]})
+		items = append(items, templates.HistoryItem{At: incidents[i].CreatedAt, ID: incidents[i].ID, Incident: &incidents[i]})
 	}
 	for i := range maint {
-		items = append(items, templates.HistoryItem{At: maint[i].ScheduledFor, Maintenance: &maint[i]})
+		items = append(items, templates.HistoryItem{At: maint[i].ScheduledFor, ID: maint[i].ID, Maintenance: &maint[i]})
 	}
 	sortItems(items)
-	start := (n - 1) * historyPageSize
-	if start >= len(items) && n > 1 {
+	if len(items) == 0 && before != nil {
 		return nil, nil
 	}
-	end := min(start+historyPageSize, len(items))
-	view := &templates.HistoryPage{Site: site, Components: components, Page: n}
-	for _, it := range items[start:end] {
+	end := min(historyPageSize, len(items))
+	view := &templates.HistoryPage{Site: site, Components: components}
+	for _, it := range items[:end] {
 		month := time.Date(it.At.Year(), it.At.Month(), 1, 0, 0, 0, 0, time.UTC)
 		if len(view.Months) == 0 || !view.Months[len(view.Months)-1].Month.Equal(month) {
 			view.Months = append(view.Months, templates.HistoryMonth{Month: month})
@@ -224,17 +255,33 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, component
 		last := &view.Months[len(view.Months)-1]
 		last.Items = append(last.Items, it)
 	}
-	if n > 1 {
-		view.Prev = "/history?page=" + strconv.Itoa(n-1)
-	}
 	if len(items) > end {
-		view.Next = "/history?page=" + strconv.Itoa(n+1)
+		last := items[end-1]
+		view.Next = "/history?before=" + historyCursor(store.Keyset{At: last.At, ID: last.ID})
 	}
 	return view, nil
 }
 
+// historyCursor and parseHistoryCursor write and read a keyset in a link.
+func historyCursor(k store.Keyset) string {
+	return url.QueryEscape(k.At.UTC().Format(time.RFC3339Nano) + "~" + k.ID)
+}
+
+func parseHistoryCursor(v string) (store.Keyset, bool) {
+	at, id, ok := strings.Cut(v, "~")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if !ok || err != nil || len(id) > 64 {
+		return store.Keyset{}, false
+	}
+	return store.Keyset{At: t, ID: id}, true
+}
+
+// sortItems puts history newest first, by id at the same time: the order
+// the store's keyset pages in.
 func sortItems(items []templates.HistoryItem) {
-	slices.SortStableFunc(items, func(a, b templates.HistoryItem) int { return b.At.Compare(a.At) })
+	slices.SortStableFunc(items, func(a, b templates.HistoryItem) int {
+		return cmp.Or(b.At.Compare(a.At), strings.Compare(a.ID, b.ID))
+	})
 }
 
 func (s *Server) notFoundPage(c echo.Context, title, message string) error {
