@@ -27,7 +27,10 @@ func seedHistory(tb testing.TB, st *Store, comps []Component, n int) {
 				end := at.Add(3 * time.Minute)
 				c := comps[i%len(comps)]
 				id := fmt.Sprintf("h%011d", i)
-				sep := map[bool]string{true: "", false: ","}[i == done]
+				sep := ","
+				if i == done {
+					sep = ""
+				}
 				inc.WriteString(sep + "(?, ?, 'resolved', 'major', ?, ?, ?, ?)")
 				incArgs = append(incArgs, id, "Old incident "+id, at, end, end, at)
 				link.WriteString(sep + "(?, ?)")
@@ -126,8 +129,7 @@ func BenchmarkSnapshotReadsWithHistory(b *testing.B) {
 // as at the start; finding where an old numbered page starts reads times
 // and ids alone.
 func BenchmarkHistoryPageWithHistory(b *testing.B) {
-	st, comps := storeWithHistory(b, 100_000)
-	_ = comps
+	st, _ := storeWithHistory(b, 100_000)
 	last, ok, err := st.HistoryPlace(b.Context(), 100_000-25)
 	if err != nil || !ok {
 		b.Fatalf("HistoryPlace: %v, %v", ok, err)

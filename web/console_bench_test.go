@@ -37,7 +37,7 @@ func BenchmarkConsoleDashboard(b *testing.B) {
 				alerts := make([]store.Alert, 3)
 				for j := range alerts {
 					alerts[j] = store.Alert{Fingerprint: fmt.Sprintf("f%d-%d", i, j), Title: fmt.Sprintf("Alert%d", j), Summary: "Error rate above 5%",
-						Labels: map[string]string{"alertname": fmt.Sprintf("Alert%d", j), "severity": "critical"},
+						Labels:    map[string]string{"alertname": fmt.Sprintf("Alert%d", j), "severity": "critical"},
 						Component: comps[(i+j)%len(comps)].ID, Status: store.MajorOutage, Firing: true}
 				}
 				if _, err := ts.store.ApplyAlerts(ctx, store.AlertBatch{GroupKey: fmt.Sprintf("group-%d", i), Name: fmt.Sprintf("Draft %d", i),

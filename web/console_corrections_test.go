@@ -47,7 +47,7 @@ func TestConsoleDoubleSubmitMakesOne(t *testing.T) {
 		t.Errorf("%d updates after a double submit, want 2", len(got.Updates))
 	}
 	// The next form is a new submission.
-	next, _ := b.get("/console/incidents/"+inc.ID).Doc.Find(`form[action$="/updates"] input[name=submission]`).Attr("value")
+	next, _ := b.get("/console/incidents/" + inc.ID).Doc.Find(`form[action$="/updates"] input[name=submission]`).Attr("value")
 	if next == key {
 		t.Error("the form after a post reuses the last submission key: the next update would be swallowed")
 	}
