@@ -3,63 +3,16 @@ package store
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 )
 
 // seedHistory writes n resolved incidents, all older than 90 days, the way
 // years of use leave them: each with two updates (the first taking one of
 // the components down, the second resolving), their component changes and
-// the status history they wrote. Rows go in a few hundred per statement, so
-// 100,000 incidents take seconds, not the hours posting them would.
+// the status history they wrote.
 func seedHistory(tb testing.TB, st *Store, comps []Component, n int) {
 	tb.Helper()
-	const batch = 200
-	start := st.Now().AddDate(-3, 0, 0)
-	err := st.inTx(tb.Context(), func(t *tx) error {
-		for done := 0; done < n; done += batch {
-			m := min(batch, n-done)
-			var inc, link, upd, iuc, csc strings.Builder
-			var incArgs, linkArgs, updArgs, iucArgs, cscArgs []any
-			for i := done; i < done+m; i++ {
-				at := start.Add(time.Duration(i) * 5 * time.Minute) // the newest a year before the 90 days
-				end := at.Add(3 * time.Minute)
-				c := comps[i%len(comps)]
-				id := fmt.Sprintf("h%011d", i)
-				sep := ","
-				if i == done {
-					sep = ""
-				}
-				inc.WriteString(sep + "(?, ?, 'resolved', 'major', ?, ?, ?, ?)")
-				incArgs = append(incArgs, id, "Old incident "+id, at, end, end, at)
-				link.WriteString(sep + "(?, ?)")
-				linkArgs = append(linkArgs, id, c.ID)
-				upd.WriteString(sep + "(?, ?, 'investigating', 'Looking.', ?), (?, ?, 'resolved', 'Fixed.', ?)")
-				updArgs = append(updArgs, id+"a", id, at, id+"b", id, end)
-				iuc.WriteString(sep + "(?, ?, ?, 'operational', 'major_outage'), (?, ?, ?, 'major_outage', 'operational')")
-				iucArgs = append(iucArgs, id+"a", c.ID, c.Name, id+"b", c.ID, c.Name)
-				csc.WriteString(sep + "(?, 'major_outage', ?), (?, 'operational', ?)")
-				cscArgs = append(cscArgs, c.ID, at, c.ID, end)
-			}
-			for _, w := range []struct {
-				sql  string
-				args []any
-			}{
-				{`INSERT INTO incidents (id, name, status, impact, created_at, updated_at, resolved_at, started_at) VALUES ` + inc.String(), incArgs},
-				{`INSERT INTO incident_components (incident_id, component_id) VALUES ` + link.String(), linkArgs},
-				{`INSERT INTO incident_updates (id, incident_id, status, body, created_at) VALUES ` + upd.String(), updArgs},
-				{`INSERT INTO incident_update_components (update_id, component_id, component_name, old_status, new_status) VALUES ` + iuc.String(), iucArgs},
-				{`INSERT INTO component_status_changes (component_id, status, at) VALUES ` + csc.String(), cscArgs},
-			} {
-				if _, err := t.exec(w.sql, w.args...); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := st.ImportPastIncidents(tb.Context(), PastHistory(st.Now(), comps, n)); err != nil {
 		tb.Fatalf("seed %d incidents: %v", n, err)
 	}
 }

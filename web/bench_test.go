@@ -11,6 +11,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,11 @@ import (
 
 // newBenchServer builds the data set in b.TempDir() and a Server over it with
 // its first snapshot. Its background loops are not started: nothing changes.
-func newBenchServer(b *testing.B) *Server {
+func newBenchServer(b *testing.B) *Server { return newBenchServerWithHistory(b, 0) }
+
+// newBenchServerWithHistory is newBenchServer over a page with years
+// behind it: n resolved incidents older than the 90 days the page shows.
+func newBenchServerWithHistory(b *testing.B, n int) *Server {
 	b.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "herald.db"))
@@ -34,6 +39,15 @@ func newBenchServer(b *testing.B) *Server {
 	b.Cleanup(func() { st.Close() })
 	if err := dataset.Benchmark(ctx, st); err != nil {
 		b.Fatal(err)
+	}
+	if n > 0 {
+		comps, err := st.ListComponents(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.ImportPastIncidents(ctx, store.PastHistory(st.Now(), comps, n)); err != nil {
+			b.Fatal(err)
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := New(ctx, Config{BaseURL: "http://status.example.test", PageName: "Acme", Logger: logger}, st)
@@ -120,5 +134,22 @@ func BenchmarkSnapshotRebuild(b *testing.B) {
 		if err := srv.rebuildSnapshot(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkSnapshotRebuildWithHistory is the rebuild over a new page and
+// over one with 100,000 old incidents: none of them is shown, so the
+// rebuild must cost the same.
+func BenchmarkSnapshotRebuildWithHistory(b *testing.B) {
+	for _, n := range []int{0, 100_000} {
+		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
+			srv := newBenchServerWithHistory(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := srv.rebuildSnapshot(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

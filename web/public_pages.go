@@ -162,9 +162,9 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 	return s.servePage(c, p)
 }
 
-// historyPageSize is how many incidents and maintenance windows one history
+// HistoryPageSize is how many incidents and maintenance windows one history
 // page lists.
-const historyPageSize = 25
+const HistoryPageSize = 25
 
 // The history pages by a keyset, so that each costs the same however deep
 // it is: ?before=TIME~ID lists what comes after that entry, ?month=YYYY-MM
@@ -193,7 +193,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 		if err != nil || n < 1 {
 			return s.notFoundPage(c, "No such page", "History pages are numbered from 1.")
 		}
-		k, ok, err := s.store.HistoryPlace(ctx, (n-1)*historyPageSize)
+		k, ok, err := s.store.HistoryPlace(ctx, (n-1)*HistoryPageSize)
 		if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 // newest). nil means nothing is there.
 func (s *Server) historyView(ctx context.Context, site templates.Site, components map[string]store.Component, before *store.Keyset) (*templates.HistoryPage, error) {
 	// One more of each than a page holds tells whether an older page exists.
-	limit := historyPageSize + 1
+	limit := HistoryPageSize + 1
 	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Before: before, Limit: limit})
 	if err != nil {
 		return nil, err
@@ -245,7 +245,7 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, component
 	if len(items) == 0 && before != nil {
 		return nil, nil
 	}
-	end := min(historyPageSize, len(items))
+	end := min(HistoryPageSize, len(items))
 	view := &templates.HistoryPage{Site: site, Components: components}
 	for _, it := range items[:end] {
 		month := time.Date(it.At.Year(), it.At.Month(), 1, 0, 0, 0, 0, time.UTC)

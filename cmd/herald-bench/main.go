@@ -19,6 +19,11 @@
 // calls where "ok" takes one, whatever the handler does.
 //
 // It needs wrk (apt-get install wrk) and only ever targets 127.0.0.1.
+//
+// Two other modes measure other costs, each against its own baseline:
+//
+//	go run ./cmd/herald-bench sse        # one update reaching 10,000 live clients
+//	go run ./cmd/herald-bench history    # a page with 100,000 old incidents against a new one
 package main
 
 import (
@@ -74,6 +79,8 @@ func main() {
 			err = sseMain(os.Args[2:])
 		case "sse-server": // the child process of "sse"
 			err = sseServeChild(os.Args[2:])
+		case "history":
+			err = historyMain(os.Args[2:])
 		default:
 			goto wrk
 		}

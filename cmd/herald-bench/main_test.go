@@ -106,3 +106,22 @@ func TestHomeCheckPassesOnTheDataSet(t *testing.T) {
 		t.Errorf("ETag %q, %d bytes gzip for %d bytes HTML", check.etag, check.gzipLen, check.htmlLen)
 	}
 }
+
+// The history mode finds its way to the last page by the links the pages
+// give: a change to them must not leave it measuring nothing.
+func TestHistoryModeReachesTheLastPage(t *testing.T) {
+	t.Parallel()
+	p, err := openHistoryPage(t.Context(), filepath.Join(t.TempDir(), "herald.db"), 3*web.HistoryPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	var s historySample
+	if err := p.round(t.Context(), 2, 0, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.resolve) != 1 || len(s.fresh) != 1 || len(s.first) != 1 || len(s.last) != 1 || len(s.numbered) != 1 {
+		t.Errorf("one round measured %d resolves, %d fresh pages, %d first, %d last and %d numbered pages; want one each",
+			len(s.resolve), len(s.fresh), len(s.first), len(s.last), len(s.numbered))
+	}
+}
