@@ -124,7 +124,24 @@ func (t *tx) incidentUpdate(incidentID, updateID string) (Incident, IncidentUpda
 	if err := t.lock("incident", incidentID); err != nil {
 		return Incident{}, IncidentUpdate{}, err
 	}
-	inc, err := getIncident(t.ctx, t.sqlTx, incidentID)
+	return getIncidentUpdate(t.ctx, t.sqlTx, incidentID, updateID)
+}
+
+// GetIncidentUpdate returns an incident and one of its shown updates; a
+// deleted update, or one of another incident, is not found.
+func (s *Store) GetIncidentUpdate(ctx context.Context, incidentID, updateID string) (inc Incident, u IncidentUpdate, err error) {
+	err = s.reading(ctx, func(q querier) error {
+		inc, u, err = getIncidentUpdate(ctx, q, incidentID, updateID)
+		return err
+	})
+	if err != nil {
+		return Incident{}, IncidentUpdate{}, fmt.Errorf("store: get incident update: %w", err)
+	}
+	return inc, u, nil
+}
+
+func getIncidentUpdate(ctx context.Context, q querier, incidentID, updateID string) (Incident, IncidentUpdate, error) {
+	inc, err := getIncident(ctx, q, incidentID)
 	if err != nil {
 		return Incident{}, IncidentUpdate{}, err
 	}

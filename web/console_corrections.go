@@ -17,16 +17,7 @@ import (
 
 // incidentUpdateOf loads an incident and one of its shown updates.
 func (s *Server) incidentUpdateOf(c echo.Context) (store.Incident, store.IncidentUpdate, error) {
-	inc, err := s.store.GetIncident(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return store.Incident{}, store.IncidentUpdate{}, err
-	}
-	for _, u := range inc.Updates {
-		if u.ID == c.Param("update_id") {
-			return inc, u, nil
-		}
-	}
-	return store.Incident{}, store.IncidentUpdate{}, &store.NotFoundError{Kind: "incident update", ID: c.Param("update_id")}
+	return s.store.GetIncidentUpdate(c.Request().Context(), c.Param("id"), c.Param("update_id"))
 }
 
 func (s *Server) consoleEditUpdateForm(c echo.Context) error {

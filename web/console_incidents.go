@@ -210,11 +210,15 @@ func (v incidentValues) promise(now time.Time) *time.Time {
 // storeKey is the form's submission key as the store keeps it, apart from
 // API clients' keys.
 func (v incidentValues) storeKey() string {
-	if v.Key == "" || len(v.Key) > 64 {
+	if !formKeyValid(v.Key) {
 		return ""
 	}
 	return "form:" + v.Key
 }
+
+// formKeyValid tells a submission key a form of ours could have sent (ours
+// are 32 characters) from anything else, which gets a fresh key instead.
+func formKeyValid(key string) bool { return key != "" && len(key) <= 64 }
 
 // newSubmissionKey is a fresh form's submission key: random, so that no
 // other form can collide with it.
@@ -268,7 +272,7 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID, Notify: v.Notify, NextIn: v.NextIn,
 		Key: v.Key,
 	}
-	if f.Key == "" || len(f.Key) > 64 {
+	if !formKeyValid(f.Key) {
 		f.Key = newSubmissionKey()
 	}
 	if v.Preview && strings.TrimSpace(v.Body) != "" {
