@@ -24,6 +24,30 @@ func (k Keyset) where(col string) (string, []any) {
 	return `(` + col + ` <= ? AND (` + col + ` < ? OR id > ?))`, []any{at, at, k.ID}
 }
 
+// whereNewer is the condition for what comes before k (newer).
+func (k Keyset) whereNewer(col string) (string, []any) {
+	at := k.At.UTC()
+	return `(` + col + ` >= ? AND (` + col + ` > ? OR id < ?))`, []any{at, at, k.ID}
+}
+
+// keysetPage is the conditions and order of one page of a list ordered
+// newest first by the time column col: what comes after before (older),
+// and what comes before after (newer). A page of newer entries is the
+// nearest ones, so it is read in the opposite order — nearest first, up
+// the same index — and reversed is true: the caller turns it back.
+func keysetPage(col string, before, after *Keyset) (where []string, args []any, order string, reversed bool) {
+	if before != nil {
+		w, a := before.where(col)
+		where, args = append(where, w), append(args, a...)
+	}
+	if after != nil {
+		w, a := after.whereNewer(col)
+		where, args = append(where, w), append(args, a...)
+		return where, args, col + ` ASC, id DESC`, true
+	}
+	return where, args, col + ` DESC, id`, false
+}
+
 // HistoryPlace is the place in the public history (resolved incidents and
 // completed maintenance, newest first) after the first skip entries: where
 // an old numbered page (?page=n) begins. It reads times and ids alone; ok

@@ -51,6 +51,24 @@ func TestHistoryKeyset(t *testing.T) {
 		if !slices.Equal(walked, order) {
 			t.Errorf("walked %v, want the list's order %v", walked, order)
 		}
+		// And back up from the oldest, by After: each page the nearest
+		// newer ones, newest first, until nothing is newer.
+		var back []string
+		after := &Keyset{At: all[len(all)-1].CreatedAt, ID: all[len(all)-1].ID}
+		for {
+			page, err := st.ListIncidents(t.Context(), IncidentFilter{Resolved: true, After: after, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			back = append(pageIDs(page), back...)
+			after = &Keyset{At: page[0].CreatedAt, ID: page[0].ID}
+		}
+		if !slices.Equal(back, order[:len(order)-1]) {
+			t.Errorf("walked back %v, want the list's order %v without the oldest", back, order[:len(order)-1])
+		}
 		slices.Sort(want)
 		slices.Sort(walked)
 		if !slices.Equal(walked, want) {
@@ -69,4 +87,12 @@ func TestHistoryKeyset(t *testing.T) {
 			t.Errorf("HistoryPlace(13) = %v, %v: the history is 12 long", ok, err)
 		}
 	})
+}
+
+func pageIDs(incs []Incident) []string {
+	ids := make([]string, len(incs))
+	for i, inc := range incs {
+		ids[i] = inc.ID
+	}
+	return ids
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -158,10 +159,11 @@ type IncidentFilter struct {
 	Resolved   bool      // only resolved incidents
 	Since      time.Time // created at or after, when not zero
 	// Before lists only what comes after the keyset in the list's order
-	// (newest first): paging that costs the same on every page.
-	Before *Keyset
-	Limit  int // default 50
-	Offset int
+	// (newest first): paging that costs the same on every page. After
+	// lists the Limit entries just before it (newer), still newest first.
+	Before, After *Keyset
+	Limit         int // default 50
+	Offset        int
 }
 
 // impactFor derives an impact from component statuses, as Statuspage does
@@ -638,10 +640,8 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 		where = append(where, "created_at >= ?")
 		args = append(args, f.Since.UTC())
 	}
-	if f.Before != nil {
-		w, a := f.Before.where("created_at")
-		where, args = append(where, w), append(args, a...)
-	}
+	w, a, order, reversed := keysetPage("created_at", f.Before, f.After)
+	where, args = append(where, w...), append(args, a...)
 	q := `SELECT ` + incidentColumns + ` FROM incidents`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -649,7 +649,7 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	q += ` ORDER BY created_at DESC, id LIMIT ? OFFSET ?`
+	q += ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 	args = append(args, f.Limit, f.Offset)
 	var incidents []Incident
 	err := s.reading(ctx, func(rq querier) (err error) {
@@ -658,6 +658,9 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list incidents: %w", err)
+	}
+	if reversed {
+		slices.Reverse(incidents)
 	}
 	return incidents, nil
 }

@@ -115,6 +115,7 @@ type MaintenanceUpdateInput struct {
 type MaintenanceFilter struct {
 	Statuses []MaintenanceStatus // any of these; all when empty
 	Before   *Keyset             // as IncidentFilter.Before, by scheduled_for
+	After    *Keyset             // as IncidentFilter.After, by scheduled_for
 	Limit    int                 // default 50
 	Offset   int
 }
@@ -509,17 +510,15 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 			args = append(args, st)
 		}
 	}
-	if f.Before != nil {
-		w, a := f.Before.where("scheduled_for")
-		where, args = append(where, w), append(args, a...)
-	}
+	w, a, order, reversed := keysetPage("scheduled_for", f.Before, f.After)
+	where, args = append(where, w...), append(args, a...)
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	q += ` ORDER BY scheduled_for DESC, id LIMIT ? OFFSET ?`
+	q += ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 	args = append(args, f.Limit, f.Offset)
 	var list []Maintenance
 	err := s.reading(ctx, func(rq querier) (err error) {
@@ -528,6 +527,9 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list maintenances: %w", err)
+	}
+	if reversed {
+		slices.Reverse(list)
 	}
 	return list, nil
 }

@@ -114,8 +114,8 @@ type HistoryPage struct {
 	Components map[string]store.Component // to name what each affected
 	Months     []HistoryMonth
 	Page       int
-	Prev       string // URL of the newer page, "" on the first
-	PrevNewest bool   // Prev leads to the newest page, not the one just newer
+	Newest     string // URL of the newest page, "" on it
+	Prev       string // URL of the page just newer, "" on the newest
 	Next       string // URL of the older page, "" on the last
 }
 

@@ -167,27 +167,36 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 const HistoryPageSize = 25
 
 // The history pages by a keyset, so that each costs the same however deep
-// it is: ?before=TIME~ID lists what comes after that entry, ?month=YYYY-MM
-// starts at the end of that month, and the old ?page=N is found by one read
-// of times and ids.
+// it is: ?before=TIME~ID lists what comes after that entry, ?after=TIME~ID
+// the page just newer than it, ?month=YYYY-MM starts at the end of that
+// month, and the old ?page=N is found by one read of times and ids.
 func (s *Server) handleHistory(c echo.Context) error {
 	ctx := c.Request().Context()
-	var before *store.Keyset
-	key, prev, prevNewest := "history", "", false
+	var place historyPlace
+	key, numbered := "history", 0
+	badCursor := func() error {
+		return s.notFoundPage(c, "No such page", "That history link is not one Herald made.")
+	}
 	switch q := c.QueryParams(); {
 	case q.Get("before") != "":
 		k, ok := parseHistoryCursor(q.Get("before"))
 		if !ok {
-			return s.notFoundPage(c, "No such page", "That history link is not one Herald made.")
+			return badCursor()
 		}
-		before, key, prev, prevNewest = &k, "history:"+q.Get("before"), "/history", true
+		place.before, key = &k, "history:"+q.Get("before")
+	case q.Get("after") != "":
+		k, ok := parseHistoryCursor(q.Get("after"))
+		if !ok {
+			return badCursor()
+		}
+		place.after, key = &k, "history:after:"+q.Get("after")
 	case q.Get("month") != "":
 		m, err := time.Parse("2006-01", q.Get("month"))
 		if err != nil {
 			return s.notFoundPage(c, "No such page", "Months are written YYYY-MM, such as 2025-03.")
 		}
-		before = &store.Keyset{At: m.AddDate(0, 1, 0).Add(-time.Microsecond)}
-		key, prev, prevNewest = "history:month:"+m.Format("2006-01"), "/history", true
+		place.before = &store.Keyset{At: m.AddDate(0, 1, 0).Add(-time.Microsecond)}
+		key = "history:month:" + m.Format("2006-01")
 	case q.Get("page") != "" && q.Get("page") != "1":
 		n, err := strconv.Atoi(q.Get("page"))
 		if err != nil || n < 1 {
@@ -200,15 +209,17 @@ func (s *Server) handleHistory(c echo.Context) error {
 		if !ok {
 			return s.notFoundPage(c, "No such page", "The history does not go back that far.")
 		}
-		before, key, prev = &k, "history:"+strconv.Itoa(n), "/history?page="+strconv.Itoa(n-1)
+		place.before, key, numbered = &k, "history:"+strconv.Itoa(n), n
 	}
 	snap := s.snap.Load()
 	p, err := snap.lazy.get(ctx, key, func(ctx context.Context) (*page, error) {
-		view, err := s.historyView(ctx, snap.site, snap.components, before)
+		view, err := s.historyView(ctx, snap.site, snap.components, place)
 		if err != nil || view == nil {
 			return nil, err
 		}
-		view.Prev, view.PrevNewest = prev, prevNewest
+		if numbered > 0 { // an old numbered page leads to its numbered neighbour
+			view.Prev = "/history?page=" + strconv.Itoa(numbered-1)
+		}
 		return newPage(ctx, templates.History(*view))
 	})
 	if err != nil {
@@ -220,17 +231,21 @@ func (s *Server) handleHistory(c echo.Context) error {
 	return s.servePage(c, p)
 }
 
+// historyPlace is where a history page is: after before (older than it),
+// or just before after (newer); neither is the newest page.
+type historyPlace struct{ before, after *store.Keyset }
+
 // historyView merges resolved incidents and completed maintenance by date,
-// newest first, and takes one page of them from after before (nil: the
-// newest). nil means nothing is there.
-func (s *Server) historyView(ctx context.Context, site templates.Site, components map[string]store.Component, before *store.Keyset) (*templates.HistoryPage, error) {
-	// One more of each than a page holds tells whether an older page exists.
+// newest first, and takes the page at place, with links to its neighbours.
+// nil means nothing is there.
+func (s *Server) historyView(ctx context.Context, site templates.Site, components map[string]store.Component, place historyPlace) (*templates.HistoryPage, error) {
+	// One more of each than a page holds tells whether a page lies beyond.
 	limit := HistoryPageSize + 1
-	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Before: before, Limit: limit})
+	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Before: place.before, After: place.after, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceCompleted}, Before: before, Limit: limit})
+	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceCompleted}, Before: place.before, After: place.after, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -242,12 +257,27 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, component
 		items = append(items, templates.HistoryItem{At: maint[i].ScheduledFor, ID: maint[i].ID, Maintenance: &maint[i]})
 	}
 	sortItems(items)
-	if len(items) == 0 && before != nil {
-		return nil, nil
-	}
-	end := min(HistoryPageSize, len(items))
 	view := &templates.HistoryPage{Site: site, Components: components}
-	for _, it := range items[:end] {
+	shown := items[:min(HistoryPageSize, len(items))]
+	older := len(items) > HistoryPageSize
+	switch {
+	case place.after != nil && len(items) > HistoryPageSize:
+		// The page just newer than the cursor is the nearest entries: the
+		// oldest of what was read. Something newer still lies above, and
+		// the cursor's own entry below.
+		shown, older = items[len(items)-HistoryPageSize:], true
+		view.Newest, view.Prev = "/history", "/history?after="+historyCursor(historyKey(shown[0]))
+	case place.after != nil:
+		// Less than a page is newer than the cursor: that is the newest
+		// page, whatever lies below it.
+		return s.historyView(ctx, site, components, historyPlace{})
+	case place.before != nil:
+		if len(items) == 0 {
+			return nil, nil
+		}
+		view.Newest, view.Prev = "/history", "/history?after="+historyCursor(historyKey(shown[0]))
+	}
+	for _, it := range shown {
 		month := time.Date(it.At.Year(), it.At.Month(), 1, 0, 0, 0, 0, time.UTC)
 		if len(view.Months) == 0 || !view.Months[len(view.Months)-1].Month.Equal(month) {
 			view.Months = append(view.Months, templates.HistoryMonth{Month: month})
@@ -255,12 +285,14 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, component
 		last := &view.Months[len(view.Months)-1]
 		last.Items = append(last.Items, it)
 	}
-	if len(items) > end {
-		last := items[end-1]
-		view.Next = "/history?before=" + historyCursor(store.Keyset{At: last.At, ID: last.ID})
+	if older {
+		view.Next = "/history?before=" + historyCursor(historyKey(shown[len(shown)-1]))
 	}
 	return view, nil
 }
+
+// historyKey is an entry's place in the history, for a link next to it.
+func historyKey(it templates.HistoryItem) store.Keyset { return store.Keyset{At: it.At, ID: it.ID} }
 
 // historyCursor and parseHistoryCursor write and read a keyset in a link.
 func historyCursor(k store.Keyset) string {

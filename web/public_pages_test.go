@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/herald-status/herald/store"
 	"golang.org/x/net/html"
 )
 
@@ -761,11 +762,16 @@ func TestPageHistoryByMonthPaged(t *testing.T) {
 		t.Errorf("history page 2:\n got %v\nwant %v", got, want)
 	}
 	pager = page2.Find("nav.pager")
-	if got := text(pager); got != "Newest" {
-		t.Errorf("page 2 pager reads %q, want only Newest", got)
+	if got := text(pager); got != "Newest Newer" {
+		t.Errorf("page 2 pager reads %q, want Newest and Newer", got)
 	}
-	if newest, _ := pager.Find("a").Attr("href"); newest != "/history" {
+	if newest, _ := pager.Find("a").First().Attr("href"); newest != "/history" {
 		t.Errorf("Newest links to %q", newest)
+	}
+	// Newer than the second page is the first.
+	newer, _ := pager.Find(`a[rel="prev"]`).Attr("href")
+	if back := ts.okPage(t, newer); fmt.Sprint(readPage(back)) != fmt.Sprint(readPage(page1)) {
+		t.Errorf("Newer (%s) from page 2 lists %v, want page 1", newer, readPage(back))
 	}
 	// The numbered pages of old links still answer, the same entries.
 	numbered := ts.okPage(t, "/history?page=2")
@@ -782,12 +788,55 @@ func TestPageHistoryByMonthPaged(t *testing.T) {
 	}
 
 	for _, path := range []string{"/history?page=3", "/history?page=0", "/history?page=-1", "/history?page=abc",
-		"/history?before=yesterday~x", "/history?before=2025-02-01T00:00:00Z", "/history?month=2025-13", "/history?before=2000-01-01T00:00:00Z~a"} {
+		"/history?before=yesterday~x", "/history?before=2025-02-01T00:00:00Z", "/history?month=2025-13", "/history?before=2000-01-01T00:00:00Z~a",
+		"/history?after=yesterday~x", "/history?after=2025-02-01T00:00:00Z"} {
 		doc, resp := ts.page(t, path)
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: status %d, want 404", path, resp.StatusCode)
 		}
 		checkAccessible(t, path, doc)
+	}
+}
+
+// Older to the end and Newer back to the top are the same pages.
+func TestPageHistoryNewerWalksBack(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	c := ts.createComponent(t, "API", nil)
+	if err := ts.store.ImportPastIncidents(t.Context(), store.PastHistory(ts.store.Now(), []store.Component{c}, 2*HistoryPageSize+10)); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitFresh(t)
+	entries := func(doc *goquery.Document) string {
+		return strings.Join(texts(doc.Find(".history-list > li > h3 > a")), ", ")
+	}
+	var down []string
+	path := "/history"
+	for path != "" {
+		doc := ts.okPage(t, path)
+		down = append(down, entries(doc))
+		path, _ = doc.Find(`nav.pager a[rel="next"]`).Attr("href")
+	}
+	if len(down) != 3 || !strings.HasPrefix(down[0], "Old incident 60, ") || !strings.HasSuffix(down[2], ", Old incident 1") {
+		t.Fatalf("walking Older read %d pages: %q", len(down), down)
+	}
+	last := ts.okPage(t, "/history?page=3")
+	path, _ = last.Find(`nav.pager a[rel="prev"]`).Attr("href")
+	if path != "/history?page=2" {
+		t.Errorf("Newer on ?page=3 links to %q", path)
+	}
+	// From the last page reached by its cursor, Newer twice.
+	second, _ := ts.okPage(t, "/history").Find(`nav.pager a[rel="next"]`).Attr("href")
+	lastByCursor, _ := ts.okPage(t, second).Find(`nav.pager a[rel="next"]`).Attr("href")
+	up := []string{down[2]}
+	path, _ = ts.okPage(t, lastByCursor).Find(`nav.pager a[rel="prev"]`).Attr("href")
+	for path != "" {
+		doc := ts.okPage(t, path)
+		up = append([]string{entries(doc)}, up...)
+		path, _ = doc.Find(`nav.pager a[rel="prev"]`).Attr("href")
+	}
+	if fmt.Sprint(up) != fmt.Sprint(down) {
+		t.Errorf("walking Newer back read\n%q\nwant the pages walking Older read\n%q", up, down)
 	}
 }
 
