@@ -88,12 +88,12 @@ func BenchmarkHistoryPageWithHistory(b *testing.B) {
 		b.Fatalf("HistoryPlace: %v, %v", ok, err)
 	}
 	for _, bc := range []struct {
-		name   string
-		before *Keyset
-	}{{"first", nil}, {"last", &last}} {
+		name          string
+		before, after *Keyset
+	}{{"first", nil, nil}, {"last", &last, nil}, {"newer-than-the-last", nil, &last}} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				list, err := st.ListIncidents(b.Context(), IncidentFilter{Resolved: true, Before: bc.before, Limit: 26})
+				list, err := st.ListIncidents(b.Context(), IncidentFilter{Resolved: true, Before: bc.before, After: bc.after, Limit: 26})
 				if err != nil || len(list) < 25 {
 					b.Fatalf("%d incidents, %v", len(list), err)
 				}
