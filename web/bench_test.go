@@ -11,6 +11,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,11 @@ import (
 // newBenchServer builds the data set in b.TempDir() and a Server over it with
 // its first snapshot. Its background loops are not started: nothing changes.
 func newBenchServer(b *testing.B) *Server {
+	return newScaledBenchServer(b, 30)
+}
+
+// newScaledBenchServer is newBenchServer over dataset.BenchmarkScaled.
+func newScaledBenchServer(b *testing.B, components int) *Server {
 	b.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "herald.db"))
@@ -32,7 +38,7 @@ func newBenchServer(b *testing.B) *Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	if err := dataset.Benchmark(ctx, st); err != nil {
+	if err := dataset.BenchmarkScaled(ctx, st, components); err != nil {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -120,5 +126,29 @@ func BenchmarkSnapshotRebuild(b *testing.B) {
 		if err := srv.rebuildSnapshot(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkHomeAtScale is the status page's cost as the page grows: one
+// rebuild with nothing changed (ns/op, allocs/op, B/op), and the size of
+// what it makes: the page's HTML (html-bytes), gzipped (gzip-bytes).
+//
+//	go test -run '^$' -bench HomeAtScale -benchmem -count 3 ./web
+func BenchmarkHomeAtScale(b *testing.B) {
+	for _, n := range []int{30, 300, 3000} {
+		b.Run(fmt.Sprintf("components=%d", n), func(b *testing.B) {
+			srv := newScaledBenchServer(b, n)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := srv.rebuildSnapshot(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			home := srv.snap.Load().home
+			b.ReportMetric(float64(len(home.body)), "html-bytes")
+			b.ReportMetric(float64(len(home.gzip)), "gzip-bytes")
+		})
 	}
 }
