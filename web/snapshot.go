@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -56,42 +55,28 @@ type snapshot struct {
 	components map[string]store.Component
 	site       templates.Site
 	// liveFrame is the SSE event that brings open status pages up to this
-	// snapshot: the live region's HTML and the banner text.
+	// snapshot (liveFrame).
 	liveFrame *frame
 	// eco is what other tools read: the v2 API, feeds, badges.
 	eco *ecosystem
 	// lazy holds the pages rendered on first request (older incidents,
-	// history pages, component badges).
+	// history pages, component badges, group pages).
 	lazy *lazyPages
+	// groups are the component groups as the page lays them out, by id,
+	// for their own pages (GroupPage).
+	groups map[string]templates.GroupView
+	// region is the status page's live region, in parts (live_parts.go),
+	// and regionKeys every key in it: what open pages show once they are
+	// at this snapshot, which the next snapshot's update leaves out.
+	region     *livePart
+	regionKeys map[string]struct{}
 	// bars and componentList are what the next snapshot may reuse: each
-	// component's rendered uptime bar, and the component list compressed
-	// on its own. Ninety days a component make the list most of the page,
-	// and most changes (an incident's update) leave it as it was.
-	bars          map[string]renderedBar
+	// shown component's rendered uptime bar, and the component list
+	// compressed on its own. Ninety days a component make the bars most of
+	// the page, and most changes (an incident's update) leave the list as
+	// it was.
+	bars          barCache
 	componentList *deflated
-}
-
-// renderedBar is a component's uptime bar as rendered, with what it was
-// rendered from, and the key that names it (to pages that show it).
-type renderedBar struct {
-	name string
-	up   store.Uptime
-	html string
-	key  string
-}
-
-func (b renderedBar) matches(name string, up store.Uptime) bool {
-	if b.name != name || b.up.NoData != up.NoData || b.up.HasData != up.HasData || b.up.Percent != up.Percent ||
-		!b.up.Since.Equal(up.Since) || len(b.up.Days) != len(up.Days) {
-		return false
-	}
-	for i, d := range up.Days {
-		if p := b.up.Days[i]; !p.Date.Equal(d.Date) || p.HasData != d.HasData || p.Worst != d.Worst ||
-			p.MajorOutage != d.MajorOutage || p.PartialOutage != d.PartialOutage {
-			return false
-		}
-	}
-	return true
 }
 
 // newPage renders c and compresses it once.
@@ -311,60 +296,44 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 	return snap, nil
 }
 
-// renderHome renders the status page and its live fragment. The pieces
-// they share are rendered once, and what the last snapshot rendered of them
-// is reused when nothing in it changed: the uptime bars, and the compressed
-// component list.
+// renderHome renders the status page and its live update. The region is
+// rendered in parts (live_parts.go), once for both; what the last snapshot
+// rendered is reused where nothing in it changed: the uptime bars, and the
+// compressed component list.
 func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates.HomePage) error {
 	prev := s.snap.Load()
-	snap.bars = make(map[string]renderedBar)
-	for gi := range home.Groups {
-		for ci := range home.Groups[gi].Components {
-			cv := &home.Groups[gi].Components[ci]
-			var b renderedBar
-			if prev != nil {
-				if b = prev.bars[cv.ID]; !b.matches(cv.Name, cv.Uptime) {
-					b = renderedBar{}
-				}
-			}
-			if b.html == "" {
-				bar, err := render(ctx, templates.UptimeBar(*cv), 8<<10)
-				if err != nil {
-					return fmt.Errorf("uptime bar of %s: %w", cv.ID, err)
-				}
-				// The component's id is in the key: two bars alike (twins
-				// in two groups) are still two elements on the page.
-				sum := sha256.Sum256(append([]byte(cv.ID+"\n"), bar...))
-				b = renderedBar{name: cv.Name, up: cv.Uptime, html: string(bar), key: base64.RawURLEncoding.EncodeToString(sum[:9])}
-			}
-			cv.Bar, cv.BarKey = b.html, b.key
-			snap.bars[cv.ID] = b
+	var prevBars barCache
+	if prev != nil {
+		prevBars = prev.bars
+	}
+	b := newPartBuilder(ctx)
+	snap.bars = make(barCache)
+	region, list, err := b.regionParts(home, prevBars, snap.bars)
+	if err != nil {
+		return fmt.Errorf("live region: %w", err)
+	}
+	snap.region, snap.regionKeys = region, b.keys
+	snap.groups = make(map[string]templates.GroupView, len(home.Groups))
+	for _, g := range home.Groups {
+		if g.Group.ID != "" {
+			snap.groups[g.Group.ID] = g
 		}
 	}
-	// Buffers sized from the previous page: the bars make it large, and
-	// growing by doubling would copy it several times.
-	size := 64 << 10
-	if prev != nil && prev.home != nil {
-		size = len(prev.home.body) + 4<<10
-	}
-	list, err := render(ctx, templates.ComponentList(*home), size)
-	if err != nil {
-		return fmt.Errorf("component list: %w", err)
-	}
-	if prev != nil && prev.componentList != nil && bytes.Equal(prev.componentList.raw, list) {
+	if prev != nil && prev.componentList != nil && bytes.Equal(prev.componentList.raw, list.html) {
 		snap.componentList = prev.componentList
-	} else if snap.componentList, err = deflatePiece(list); err != nil {
+	} else if snap.componentList, err = deflatePiece(list.html); err != nil {
 		return fmt.Errorf("component list: %w", err)
 	}
-	home.RenderedComponents = rendered(list)
-	region, err := render(ctx, templates.LiveRegion(*home), size)
-	if err != nil {
-		return fmt.Errorf("live fragment: %w", err)
+	if snap.liveFrame, err = liveFrame(home, region, prev); err != nil {
+		return fmt.Errorf("live update: %w", err)
 	}
-	if snap.liveFrame, err = s.liveFrame(ctx, *home, region, prev); err != nil {
-		return fmt.Errorf("live fragment: %w", err)
+	home.Region = region
+	// The buffer sized from the previous page: growing by doubling would
+	// copy it several times.
+	size := len(region.html) + 8<<10
+	if prev != nil && prev.home != nil {
+		size = max(size, len(prev.home.body)+4<<10)
 	}
-	home.RenderedRegion = rendered(region)
 	page, err := render(ctx, templates.Home(*home), size)
 	if err != nil {
 		return fmt.Errorf("home page: %w", err)
@@ -400,56 +369,31 @@ func (s *Server) setSnapshot(snap *snapshot) {
 	close(*s.rebuilt.Swap(&next))
 }
 
-// liveFrame makes the live region (rendered as region) the "page" SSE
-// event. When the fragment has not changed since the last snapshot, the
-// last frame is reused so that nothing is pushed.
-//
-// The bars are most of the region and seldom change, so a bar the last
-// snapshot showed as it is now travels as its key alone: open pages keep
-// the one they show (static/app.js), and a page that has not got it (it
-// missed a frame) reloads the region from the page instead.
-func (s *Server) liveFrame(ctx context.Context, home templates.HomePage, region []byte, prev *snapshot) (*frame, error) {
-	if prev != nil && prev.liveFrame != nil && bytes.Equal(prev.liveFrame.html, region) {
+// liveFrame makes the "page" SSE event that brings open status pages from
+// the last snapshot to this one: {"version","banner","html"}, where html is
+// the region with every part the last snapshot showed too left out, as a
+// placeholder naming its key (writeChanged). A page that was at the last
+// snapshot holds each of those parts; one further behind is sent the whole
+// region instead (frame.complete, in catchUp). When the region has not
+// changed at all, the last frame is reused, so that nothing is pushed.
+func liveFrame(home *templates.HomePage, region *livePart, prev *snapshot) (*frame, error) {
+	if prev != nil && prev.liveFrame != nil && prev.region != nil && prev.region.key == region.key {
 		return prev.liveFrame, nil
 	}
-	sent := region
-	if prev != nil {
-		groups := make([]templates.GroupView, len(home.Groups))
-		for gi, g := range home.Groups {
-			groups[gi] = g
-			groups[gi].Components = slices.Clone(g.Components)
-			for ci := range groups[gi].Components {
-				cv := &groups[gi].Components[ci]
-				cv.KeyOnly = prev.bars[cv.ID].key == cv.BarKey
-			}
-		}
-		keyed := home
-		keyed.Groups = groups
-		list, err := render(ctx, templates.ComponentList(keyed), len(region)/4)
-		if err != nil {
-			return nil, err
-		}
-		keyed.RenderedComponents = rendered(list)
-		if sent, err = render(ctx, templates.LiveRegion(keyed), len(region)/4); err != nil {
-			return nil, err
-		}
+	f := &frame{id: home.Site.Version, kind: kindPage, banner: home.Overall.Description(), region: region}
+	if prev == nil || prev.liveFrame == nil {
+		// Nothing to leave out: what pages show is not known.
+		b, err := f.encode(region.html)
+		f.bytes, f.whole = b, b
+		return f, err
 	}
-	// HTML escaping (\u003c for <) would only inflate every frame: the
-	// data is parsed with JSON.parse, never inserted into HTML as JSON.
-	var data bytes.Buffer
-	enc := json.NewEncoder(&data)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(struct {
-		Version int64  `json:"version"`
-		Banner  string `json:"banner"`
-		HTML    string `json:"html"`
-	}{home.Site.Version, home.Overall.Description(), string(sent)}); err != nil {
-		return nil, err
-	}
-	payload := bytes.TrimRight(data.Bytes(), "\n")
-	// html is the whole region, bars and all: what the next snapshot
-	// compares, whatever this frame left out.
-	return &frame{id: home.Site.Version, kind: kindPage, bytes: encodeFrame(home.Site.Version, "page", payload), html: region}, nil
+	f.base = prev.liveFrame.id
+	var changed bytes.Buffer
+	changed.Grow(4 << 10)
+	region.writeChanged(&changed, prev.regionKeys)
+	var err error
+	f.bytes, err = f.encode(changed.Bytes())
+	return f, err
 }
 
 // groupViews lays components out as the templates show them, in the
@@ -459,7 +403,8 @@ func groupViews(groups []store.ComponentGroup, components []store.Component, his
 	sections := store.Sections(groups, components)
 	out := make([]templates.GroupView, 0, len(sections))
 	for _, sec := range sections {
-		gv := templates.GroupView{}
+		gv := templates.GroupView{Status: sec.Status()}
+		gv.Open = gv.Status != store.Operational
 		if sec.Group != nil {
 			gv.Group = *sec.Group
 		}

@@ -1,0 +1,271 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+
+	"github.com/a-h/templ"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// The status page's live region is built from parts: the banner, each
+// active incident and maintenance, each group of components, each
+// component's row and uptime bar, each day of past incidents, and the
+// sections around them. Each part carries a key (data-k) that names what it
+// shows: a hash of its identity and its HTML, the parts inside it included.
+// A live update then sends the region with every part that open pages show
+// already reduced to a placeholder naming its key (writeChanged), and the
+// page script puts back the element it has under that key
+// (static/app.js). Keys are content hashes, not counters, so any server
+// (another replica, the same one after a restart) names the same content
+// the same way, and a page that holds a key holds exactly that content.
+
+// keyLen is the length of a key: 48 bits of SHA-256, in base64url.
+const keyLen = 8
+
+// keySlot is what a part template is given as its key: the builder
+// overwrites it, in place, with the hash of the HTML rendered around it.
+const keySlot = "        "
+
+var keyAttr = []byte(`data-k="`)
+
+// livePart is one keyed element of the region, rendered.
+type livePart struct {
+	key  string
+	html []byte      // the element, whole
+	kids []*livePart // the keyed elements directly inside it, in order
+	at   []int       // where each kid starts in html
+}
+
+// Render writes the part as it is, for the template of the part around it.
+func (p *livePart) Render(_ context.Context, w io.Writer) error {
+	_, err := w.Write(p.html)
+	return err
+}
+
+// partBuilder renders parts and remembers every key it gave out: the set a
+// later snapshot's update compares against.
+type partBuilder struct {
+	ctx  context.Context
+	keys map[string]struct{}
+}
+
+func newPartBuilder(ctx context.Context) *partBuilder {
+	return &partBuilder{ctx: ctx, keys: map[string]struct{}{}}
+}
+
+// part renders c, whose first tag carries data-k={keySlot}, and keys it by
+// identity (what it is: "row:ID") and the HTML it rendered. kids are the
+// parts c writes inside itself, in order.
+func (b *partBuilder) part(identity string, c templ.Component, kids []*livePart, size int) (*livePart, error) {
+	html, err := render(b.ctx, c, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", identity, err)
+	}
+	slot := bytes.Index(html, keyAttr)
+	if end := bytes.IndexByte(html, '>'); slot < 0 || slot > end || !bytes.HasPrefix(html[slot+len(keyAttr):], []byte(keySlot)) {
+		return nil, fmt.Errorf("%s: the part's first tag has no key slot", identity)
+	}
+	slot += len(keyAttr)
+	h := sha256.New()
+	io.WriteString(h, identity)
+	h.Write([]byte{0})
+	h.Write(html)
+	var sum [sha256.Size]byte
+	base64.RawURLEncoding.Encode(html[slot:slot+keyLen], h.Sum(sum[:0])[:keyLen*3/4])
+	p := &livePart{key: string(html[slot : slot+keyLen]), html: html, kids: kids}
+	if err := p.locateKids(); err != nil {
+		return nil, fmt.Errorf("%s: %w", identity, err)
+	}
+	b.keys[p.key] = struct{}{}
+	return p, nil
+}
+
+// locateKids finds where each kid stands in p's HTML, by its key.
+func (p *livePart) locateKids() error {
+	p.at = make([]int, len(p.kids))
+	off := 0
+	for i, k := range p.kids {
+		ks := bytes.Index(k.html, keyAttr) // the kid's own key, in its first tag
+		j := bytes.Index(p.html[off:], []byte(`data-k="`+k.key+`"`))
+		if j < 0 || off+j < ks || !bytes.HasPrefix(p.html[off+j-ks:], k.html) {
+			return fmt.Errorf("part %s is not where the template put it", k.key)
+		}
+		p.at[i] = off + j - ks
+		off = p.at[i] + len(k.html)
+	}
+	return nil
+}
+
+// region is the live region: its parts one after another, with no element
+// of its own (it is the content of <div id="live-region">). Its key names
+// the whole, to tell whether anything changed.
+func (b *partBuilder) region(parts []*livePart) *livePart {
+	size := 0
+	for _, p := range parts {
+		size += len(p.html)
+	}
+	r := &livePart{html: make([]byte, 0, size), kids: parts, at: make([]int, len(parts))}
+	h := sha256.New()
+	for i, p := range parts {
+		r.at[i] = len(r.html)
+		r.html = append(r.html, p.html...)
+		io.WriteString(h, p.key)
+	}
+	r.key = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:keyLen*3/4])
+	return r
+}
+
+// writeChanged writes p for a page that shows the parts keyed in shown:
+// each part it shows becomes a placeholder, <template data-k="KEY">, and
+// the rest is written whole.
+func (p *livePart) writeChanged(w *bytes.Buffer, shown map[string]struct{}) {
+	if _, ok := shown[p.key]; ok {
+		w.WriteString(`<template data-k="`)
+		w.WriteString(p.key)
+		w.WriteString(`"></template>`)
+		return
+	}
+	off := 0
+	for i, k := range p.kids {
+		w.Write(p.html[off:p.at[i]])
+		k.writeChanged(w, shown)
+		off = p.at[i] + len(k.html)
+	}
+	w.Write(p.html[off:])
+}
+
+// components lets a part template take parts as its kids.
+func components(parts []*livePart) []templ.Component {
+	out := make([]templ.Component, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out
+}
+
+// barCache keeps each component's rendered uptime bar between snapshots:
+// ninety days a component make bars most of what a rebuild renders, and
+// they change only when a day's worst status does (or the day turns).
+type barCache map[string]cachedBar
+
+type cachedBar struct {
+	cv   templates.ComponentView
+	part *livePart
+}
+
+func (c cachedBar) matches(cv templates.ComponentView) bool {
+	a, b := c.cv.Uptime, cv.Uptime
+	if c.cv.ID != cv.ID || c.cv.Name != cv.Name || a.NoData != b.NoData || a.HasData != b.HasData || a.Percent != b.Percent ||
+		!a.Since.Equal(b.Since) || len(a.Days) != len(b.Days) {
+		return false
+	}
+	for i, d := range b.Days {
+		if p := a.Days[i]; !p.Date.Equal(d.Date) || p.HasData != d.HasData || p.Worst != d.Worst ||
+			p.MajorOutage != d.MajorOutage || p.PartialOutage != d.PartialOutage {
+			return false
+		}
+	}
+	return true
+}
+
+// regionParts renders the status page's live region, and returns it with
+// the component list in it. prev holds the bars the last snapshot rendered,
+// reused when they are as they were; the bars rendered now are put in bars.
+func (b *partBuilder) regionParts(home *templates.HomePage, prev, bars barCache) (region, list *livePart, err error) {
+	banner, err := b.part("banner", templates.Banner(home.Overall, keySlot), nil, 512)
+	if err != nil {
+		return nil, nil, err
+	}
+	incidents, err := section(b, "incidents", home.Active, func(inc store.Incident) (string, templ.Component) {
+		return "incident:" + inc.ID, templates.ActiveIncident(inc, home.Components, keySlot)
+	}, templates.IncidentsSection)
+	if err != nil {
+		return nil, nil, err
+	}
+	maintenance, err := section(b, "maintenances", home.Maintenance, func(m store.Maintenance) (string, templ.Component) {
+		return "maintenance:" + m.ID, templates.MaintenanceItem(m, home.Components, keySlot)
+	}, templates.MaintenanceSection)
+	if err != nil {
+		return nil, nil, err
+	}
+	var groups []*livePart
+	for _, g := range home.Groups {
+		p, err := b.group(g, prev, bars)
+		if err != nil {
+			return nil, nil, err
+		}
+		groups = append(groups, p)
+	}
+	list, err = b.part("components", templates.ComponentsSection(keySlot, components(groups)), groups, 64<<10)
+	if err != nil {
+		return nil, nil, err
+	}
+	past, err := section(b, "past", home.PastDays, func(d templates.DayIncidents) (string, templ.Component) {
+		return "day:" + d.Date.Format("2006-01-02"), templates.PastDay(d, keySlot)
+	}, templates.PastSection)
+	if err != nil {
+		return nil, nil, err
+	}
+	var parts []*livePart
+	for _, p := range []*livePart{banner, incidents, maintenance, list, past} {
+		if p != nil {
+			parts = append(parts, p)
+		}
+	}
+	return b.region(parts), list, nil
+}
+
+// section renders a part for each item (its identity and template), then
+// the section around them; none for no items.
+func section[T any](b *partBuilder, identity string, items []T, part func(T) (string, templ.Component), around func(key string, kids []templ.Component) templ.Component) (*livePart, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	kids := make([]*livePart, 0, len(items))
+	size := 1 << 10
+	for _, it := range items {
+		id, c := part(it)
+		p, err := b.part(id, c, nil, 2<<10)
+		if err != nil {
+			return nil, err
+		}
+		kids = append(kids, p)
+		size += len(p.html)
+	}
+	return b.part(identity, around(keySlot, components(kids)), kids, size)
+}
+
+
+// group renders one group of components: whole when it is open, its
+// summary alone when it is closed (its rows are not rendered at all).
+func (b *partBuilder) group(g templates.GroupView, prev, bars barCache) (*livePart, error) {
+	var rows []*livePart
+	if g.Open || g.Group.ID == "" {
+		for _, cv := range g.Components {
+			bar, ok := prev[cv.ID]
+			if !ok || !bar.matches(cv) {
+				p, err := b.part("bar:"+cv.ID, templates.UptimeBarPart(cv, keySlot), nil, 8<<10)
+				if err != nil {
+					return nil, err
+				}
+				bar = cachedBar{cv: cv, part: p}
+			} else {
+				b.keys[bar.part.key] = struct{}{}
+			}
+			bars[cv.ID] = bar
+			row, err := b.part("row:"+cv.ID, templates.ComponentRow(cv, keySlot, bar.part), []*livePart{bar.part}, len(bar.part.html)+1<<10)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, row)
+		}
+	}
+	return b.part("group:"+g.Group.ID, templates.ComponentGroup(g, keySlot, components(rows)), rows, 1<<10+len(rows)*7<<10)
+}
