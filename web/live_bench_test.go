@@ -8,11 +8,15 @@ package web
 //	go test -run '^$' -bench 'Live|Hub' -benchmem ./web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-status/herald/store"
 )
 
 // BenchmarkLiveDeliveryWithStalledClient is commit-to-delivery for a client
@@ -84,6 +88,51 @@ func BenchmarkHubBroadcast(b *testing.B) {
 		case <-c.gone:
 			b.Fatal("a client that read was dropped: the figure is not for 100 clients")
 		default:
+		}
+	}
+}
+
+// BenchmarkLiveStatusChange is what one component's status change costs the
+// status page, at each page size: the rebuild it causes (ns/op, allocs/op;
+// the store write is off the clock) and the page event open pages receive
+// (event-bytes), against the whole region a page further behind is sent
+// (whole-bytes). The component alternates between a group that shows a
+// problem already (open) and one that opens because of it.
+//
+//	go test -run '^$' -bench LiveStatusChange -benchmem -count 3 ./web
+func BenchmarkLiveStatusChange(b *testing.B) {
+	for _, n := range []int{30, 300, 3000} {
+		for _, where := range []string{"open group", "closed group"} {
+			b.Run(fmt.Sprintf("components=%d/%s", n, strings.ReplaceAll(where, " ", "_")), func(b *testing.B) {
+				srv := newScaledBenchServer(b, n)
+				ctx := context.Background()
+				comps, err := srv.store.ListComponents(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// The first component is in a group with a problem; the
+				// 37th in a copy of the data set, all operational.
+				c := comps[0]
+				if where == "closed group" {
+					c = comps[36]
+				}
+				statuses := []store.ComponentStatus{store.MajorOutage, c.Status}
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					s := statuses[i%2]
+					if _, err := srv.store.UpdateComponent(ctx, c.ID, store.ComponentPatch{Status: &s}); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if err := srv.rebuildSnapshot(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				f := srv.snap.Load().liveFrame
+				b.ReportMetric(float64(len(f.bytes)), "event-bytes")
+				b.ReportMetric(float64(len(f.complete())), "whole-bytes")
+			})
 		}
 	}
 }

@@ -47,7 +47,7 @@ type sseOptions struct {
 
 // The kinds of stream measured: the API-shaped change events, and the
 // "page" events the status page's script applies.
-var sseKinds = map[string]string{"json": "json", "page": "html"}
+var sseKinds = map[string]string{"json": "json", "page": "html&parts=1"}
 
 func sseMain(args []string) error {
 	fs := flag.NewFlagSet("herald-bench sse", flag.ExitOnError)
