@@ -77,11 +77,17 @@
     region.querySelectorAll("[data-k]").forEach(function (el) { shown[el.dataset.k] = el; });
     var missing = false;
     next.querySelectorAll("template[data-k]").forEach(function (el) {
-      if (!shown[el.dataset.k]) { missing = true; }
+      el.dataset.k.split(" ").forEach(function (k) { if (!shown[k]) { missing = true; } });
     });
     if (missing) { return null; } // before anything is moved out of the page
     next.querySelectorAll("[data-k]").forEach(function (el) {
       if (!next.contains(el)) { return; } // inside a part put back already
+      if (el.tagName === "TEMPLATE") { // parts side by side share one
+        var run = document.createDocumentFragment();
+        el.dataset.k.split(" ").forEach(function (k) { run.appendChild(shown[k]); });
+        el.replaceWith(run);
+        return;
+      }
       var here = shown[el.dataset.k];
       if (here) { el.replaceWith(here); return; }
       keepGroupState(el);
@@ -135,11 +141,51 @@
   }
 
   // settle does what every new part needs: local times, keys for the days,
-  // and the components of any open group that has not got them.
+  // the components of any open group that has not got them, and the bars an
+  // update sent as slots (data-lazy) once they come into view.
   function settle(root) {
     localiseTimes(root);
     keyDays(root);
     root.querySelectorAll("details.group[open]").forEach(loadGroup);
+    root.querySelectorAll(".uptime[data-lazy]").forEach(function (slot) {
+      if (lazyBars) { lazyBars.observe(slot); } else { loadBars(slot.dataset.lazy); }
+    });
+  }
+
+  // A group that an update opened comes with its components' bars as
+  // slots: every open page asking its group's page for them at once would
+  // be a crowd of its own, so each asks when it shows them.
+  var lazyBars = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) { lazyBars.unobserve(e.target); loadBars(e.target.dataset.lazy); }
+    });
+  }) : null;
+  var loadingBars = {};
+  function loadBars(url) {
+    if (loadingBars[url]) { return; }
+    loadingBars[url] = true;
+    fetchGroupPage(url, function (doc) {
+      delete loadingBars[url];
+      if (!doc) { return; }
+      document.querySelectorAll(".uptime[data-lazy]").forEach(function (slot) {
+        var row = slot.dataset.lazy === url && slot.closest(".component[id]");
+        var fresh = row && doc.getElementById(row.id);
+        var bar = fresh && fresh.querySelector(".uptime");
+        if (!bar) { return; }
+        if (lazyBars) { lazyBars.unobserve(slot); }
+        bar = document.importNode(bar, true);
+        slot.replaceWith(bar);
+        localiseTimes(bar);
+        keyDays(bar);
+      });
+    });
+  }
+
+  function fetchGroupPage(url, done) {
+    fetch(url, { headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { done(html ? new DOMParser().parseFromString(html, "text/html") : null); })
+      .catch(function () { done(null); });
   }
 
   // focusPath says where focus was, to find it again when the element that
@@ -180,22 +226,17 @@
     var more = details.querySelector(".group-more a");
     if (!more || details.dataset.loading) { return; }
     details.dataset.loading = "1";
-    fetch(more.href, { headers: { "Accept": "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) {
-        delete details.dataset.loading;
-        if (!html) { return; }
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var fresh = doc.getElementById(details.id);
-        var body = fresh && fresh.querySelector(".group-body");
-        var here = details.querySelector(".group-more");
-        if (!body || !here) { return; }
-        body = document.importNode(body, true);
-        here.replaceWith(body);
-        localiseTimes(body);
-        keyDays(body);
-      })
-      .catch(function () { delete details.dataset.loading; });
+    fetchGroupPage(more.href, function (doc) {
+      delete details.dataset.loading;
+      var fresh = doc && doc.getElementById(details.id);
+      var body = fresh && fresh.querySelector(".group-body");
+      var here = details.querySelector(".group-more");
+      if (!body || !here) { return; }
+      body = document.importNode(body, true);
+      here.replaceWith(body);
+      localiseTimes(body);
+      keyDays(body);
+    });
   }
   // toggle does not bubble; it is caught on its way down.
   document.addEventListener("toggle", function (ev) {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"html"
 	"io"
 
 	"github.com/a-h/templ"
@@ -37,10 +38,14 @@ var keyAttr = []byte(`data-k="`)
 
 // livePart is one keyed element of the region, rendered.
 type livePart struct {
-	key  string
-	html []byte      // the element, whole
-	kids []*livePart // the keyed elements directly inside it, in order
-	at   []int       // where each kid starts in html
+	key      string
+	identity string      // what it is: "row:ID"
+	html     []byte      // the element, whole
+	kids     []*livePart // the keyed elements directly inside it, in order
+	at       []int       // where each kid starts in html
+	// lazy, for an uptime bar, is the page the page script loads it from
+	// (its group's) when an update sends it as a slot instead.
+	lazy string
 }
 
 // Render writes the part as it is, for the template of the part around it.
@@ -49,15 +54,25 @@ func (p *livePart) Render(_ context.Context, w io.Writer) error {
 	return err
 }
 
-// partBuilder renders parts and remembers every key it gave out: the set a
+// partBuilder renders parts and remembers what it rendered: the parts a
 // later snapshot's update compares against.
 type partBuilder struct {
-	ctx  context.Context
-	keys map[string]struct{}
+	ctx   context.Context
+	shown shownParts
+}
+
+// shownParts are the parts of a region: their keys, and their identities.
+type shownParts struct {
+	keys, identities map[string]struct{}
 }
 
 func newPartBuilder(ctx context.Context) *partBuilder {
-	return &partBuilder{ctx: ctx, keys: map[string]struct{}{}}
+	return &partBuilder{ctx: ctx, shown: shownParts{keys: map[string]struct{}{}, identities: map[string]struct{}{}}}
+}
+
+func (sp shownParts) add(p *livePart) {
+	sp.keys[p.key] = struct{}{}
+	sp.identities[p.identity] = struct{}{}
 }
 
 // part renders c, whose first tag carries data-k={keySlot}, and keys it by
@@ -79,11 +94,11 @@ func (b *partBuilder) part(identity string, c templ.Component, kids []*livePart,
 	h.Write(html)
 	var sum [sha256.Size]byte
 	base64.RawURLEncoding.Encode(html[slot:slot+keyLen], h.Sum(sum[:0])[:keyLen*3/4])
-	p := &livePart{key: string(html[slot : slot+keyLen]), html: html, kids: kids}
+	p := &livePart{key: string(html[slot : slot+keyLen]), identity: identity, html: html, kids: kids}
 	if err := p.locateKids(); err != nil {
 		return nil, fmt.Errorf("%s: %w", identity, err)
 	}
-	b.keys[p.key] = struct{}{}
+	b.shown.add(p)
 	return p, nil
 }
 
@@ -122,22 +137,55 @@ func (b *partBuilder) region(parts []*livePart) *livePart {
 	return r
 }
 
-// writeChanged writes p for a page that shows the parts keyed in shown:
-// each part it shows becomes a placeholder, <template data-k="KEY">, and
-// the rest is written whole.
-func (p *livePart) writeChanged(w *bytes.Buffer, shown map[string]struct{}) {
-	if _, ok := shown[p.key]; ok {
-		w.WriteString(`<template data-k="`)
-		w.WriteString(p.key)
-		w.WriteString(`"></template>`)
-		return
+// writeChanged writes p for a page that shows the parts in shown: each
+// part it shows becomes a placeholder, <template data-k="KEY">, and the
+// rest is written whole. Parts shown side by side share one placeholder,
+// their keys in order: a list of hundreds of groups of which one changed
+// costs a few bytes a group. An uptime bar the page has never shown (its
+// group has just opened) is sent as a slot that the page script fills from
+// the group's page when it comes into view: ninety days a component would
+// make such an update most of a page.
+func (p *livePart) writeChanged(w *bytes.Buffer, shown shownParts) {
+	var run []string
+	flush := func() {
+		if len(run) > 0 {
+			w.WriteString(`<template data-k="`)
+			for i, k := range run {
+				if i > 0 {
+					w.WriteByte(' ')
+				}
+				w.WriteString(k)
+			}
+			w.WriteString(`"></template>`)
+			run = run[:0]
+		}
 	}
 	off := 0
 	for i, k := range p.kids {
-		w.Write(p.html[off:p.at[i]])
-		k.writeChanged(w, shown)
+		gap := p.html[off:p.at[i]]
+		if len(gap) > 0 {
+			flush()
+			w.Write(gap)
+		}
+		_, kept := shown.keys[k.key]
+		_, known := shown.identities[k.identity]
+		switch {
+		case kept:
+			run = append(run, k.key)
+		case k.lazy != "" && !known:
+			flush()
+			w.WriteString(`<div class="uptime" data-k="`)
+			w.WriteString(k.key)
+			w.WriteString(`" data-lazy="`)
+			w.WriteString(html.EscapeString(k.lazy))
+			w.WriteString(`"></div>`)
+		default:
+			flush()
+			k.writeChanged(w, shown)
+		}
 		off = p.at[i] + len(k.html)
 	}
+	flush()
 	w.Write(p.html[off:])
 }
 
@@ -248,16 +296,21 @@ func section[T any](b *partBuilder, identity string, items []T, part func(T) (st
 func (b *partBuilder) group(g templates.GroupView, prev, bars barCache) (*livePart, error) {
 	var rows []*livePart
 	if g.Open || g.Group.ID == "" {
+		lazy := ""
+		if g.Group.ID != "" {
+			lazy = templates.GroupURL(g.Group.ID)
+		}
 		for _, cv := range g.Components {
 			bar, ok := prev[cv.ID]
-			if !ok || !bar.matches(cv) {
+			if !ok || !bar.matches(cv) || bar.part.lazy != lazy {
 				p, err := b.part("bar:"+cv.ID, templates.UptimeBarPart(cv, keySlot), nil, 8<<10)
 				if err != nil {
 					return nil, err
 				}
+				p.lazy = lazy
 				bar = cachedBar{cv: cv, part: p}
 			} else {
-				b.keys[bar.part.key] = struct{}{}
+				b.shown.add(bar.part)
 			}
 			bars[cv.ID] = bar
 			row, err := b.part("row:"+cv.ID, templates.ComponentRow(cv, keySlot, bar.part), []*livePart{bar.part}, len(bar.part.html)+1<<10)

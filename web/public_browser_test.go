@@ -445,11 +445,13 @@ func TestBrowserLiveUpdateChangesOnlyWhatChanged(t *testing.T) {
 	}
 	pollTrue(t, ctx, "Database's row and bar in the opened group", `document.querySelectorAll("#group-`+data+` #component-`+db.ID+` .uptime ol.days li").length > 0`)
 
-	// A problem in a closed group opens it, its components shown.
+	// A problem in a closed group opens it, its components shown; their
+	// bars come from the group's page once the group is in view.
 	setStatus(cdn.ID, "degraded_performance")
 	pollTrue(t, ctx, "Edge opened by CDN's problem", `document.getElementById("group-`+edge+`").open && `+
-		`document.querySelector("#component-`+cdn.ID+` .status").textContent.includes("Degraded Performance") && `+
-		`document.querySelectorAll("#component-`+cdn.ID+` .uptime ol.days li").length > 0`)
+		`document.querySelector("#component-`+cdn.ID+` .status").textContent.includes("Degraded Performance")`)
+	eval(`(document.getElementById("group-` + edge + `").scrollIntoView(), true)`)
+	pollTrue(t, ctx, "CDN's bar", `document.querySelectorAll("#component-`+cdn.ID+` .uptime ol.days li").length > 0`)
 	if !eval(`window.heraldNotReloaded === true`) {
 		t.Error("the page reloaded")
 	}

@@ -66,10 +66,10 @@ type snapshot struct {
 	// for their own pages (GroupPage).
 	groups map[string]templates.GroupView
 	// region is the status page's live region, in parts (live_parts.go),
-	// and regionKeys every key in it: what open pages show once they are
-	// at this snapshot, which the next snapshot's update leaves out.
-	region     *livePart
-	regionKeys map[string]struct{}
+	// and shown every part in it: what open pages show once they are at
+	// this snapshot, which the next snapshot's update leaves out.
+	region *livePart
+	shown  shownParts
 	// bars and componentList are what the next snapshot may reuse: each
 	// shown component's rendered uptime bar, and the component list
 	// compressed on its own. Ninety days a component make the bars most of
@@ -203,8 +203,10 @@ func newPageWith(body []byte, contentType string, piece *deflated) (*page, error
 
 // buildSnapshot reads the public state once and renders every hot page.
 // version is the change-feed position it is known to include (it may
-// include later changes too). The caller publishes it (see refresh).
-func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, error) {
+// include later changes too). The caller publishes it (see refresh);
+// livePage, when given, is handed the snapshot as soon as its live update
+// is ready, before the pages and documents that only new requests read.
+func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func(*snapshot)) (*snapshot, error) {
 	// The store's clock, which dates every change: "today" on the page is
 	// the day the store says it is (a test or the demo may move it).
 	now := s.store.Now()
@@ -273,6 +275,9 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 	if err := s.renderHome(ctx, snap, &home); err != nil {
 		return nil, err
 	}
+	if livePage != nil {
+		livePage(snap)
+	}
 	// Active incidents are what the crowd opens; older ones are rendered on
 	// first request (lazyPages), which keeps a rebuild's cost flat as the
 	// history grows.
@@ -312,7 +317,7 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 	if err != nil {
 		return fmt.Errorf("live region: %w", err)
 	}
-	snap.region, snap.regionKeys = region, b.keys
+	snap.region, snap.shown = region, b.shown
 	snap.groups = make(map[string]templates.GroupView, len(home.Groups))
 	for _, g := range home.Groups {
 		if g.Group.ID != "" {
@@ -390,7 +395,7 @@ func liveFrame(home *templates.HomePage, region *livePart, prev *snapshot) (*fra
 	f.base = prev.liveFrame.id
 	var changed bytes.Buffer
 	changed.Grow(4 << 10)
-	region.writeChanged(&changed, prev.regionKeys)
+	region.writeChanged(&changed, prev.shown)
 	var err error
 	f.bytes, err = f.encode(changed.Bytes())
 	return f, err

@@ -56,7 +56,7 @@ func sseMain(args []string) error {
 	fs.IntVar(&o.clients, "clients", 10000, "live clients connected to /events for each measurement")
 	fs.IntVar(&o.rounds, "rounds", 6, "updates posted per measurement (even: every component changed is changed back); the median time to reach every client is reported")
 	fs.StringVar(&components, "components", "30,300", "page sizes to measure, comma separated (dataset.BenchmarkScaled: multiples of 6, at least 30)")
-	fs.StringVar(&kinds, "kinds", "json,page", "streams to measure at each size, in turn: json (/events?types=json) and page (/events?types=html, the status page's events)")
+	fs.StringVar(&kinds, "kinds", "json,page", "streams to measure at each size, in turn: json (/events?types=json) and page (/events?types=html&parts=1, the status page's events)")
 	fs.IntVar(&o.repeat, "repeat", 2, "measure each kind this many times at each size, alternating (json, page, json, page, …)")
 	fs.IntVar(&o.ramp, "ramp", 0, "afterwards, keep connecting json clients up to this many to see where something gives (0: skip)")
 	fs.IntVar(&o.sources, "sources", 8, "loopback source addresses (127.0.0.1 … 127.0.0.N) to spread connections over (each has ~28k ports)")
