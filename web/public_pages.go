@@ -172,6 +172,10 @@ func (s *Server) handleGroupPage(c echo.Context) error {
 		return s.notFoundPage(c, "No such group", "This group of components does not exist, or its address is mistyped.")
 	}
 	p, err := snap.lazy.get(c.Request().Context(), "group:"+g.Group.ID, func(ctx context.Context) (*page, error) {
+		if !g.Open {
+			g.Components = slices.Clone(g.Components) // the snapshot's are read by others
+			snap.uptimes.fill(&g)
+		}
 		g.Open = true // whatever its status: it is what the page is about
 		b := newPartBuilder(ctx)
 		part, err := b.group(g, snap.bars, barCache{})

@@ -63,8 +63,10 @@ type snapshot struct {
 	// history pages, component badges, group pages).
 	lazy *lazyPages
 	// groups are the component groups as the page lays them out, by id,
-	// for their own pages (GroupPage).
-	groups map[string]templates.GroupView
+	// for their own pages (GroupPage); a closed group's uptime records are
+	// computed there, from uptimes.
+	groups  map[string]templates.GroupView
+	uptimes *uptimes
 	// region is the status page's live region, in parts (live_parts.go),
 	// and shown every part in it: what open pages show once they are at
 	// this snapshot, which the next snapshot's update leaves out.
@@ -247,12 +249,13 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func
 		}
 		return maint[i].ScheduledFor.Before(maint[j].ScheduledFor)
 	})
+	up := &uptimes{history: history, now: now}
 	site := s.site
 	site.Version, site.Live = version, true
 	home := templates.HomePage{
 		Site:        site,
 		Overall:     store.RollUp(components, active),
-		Groups:      withComponents(groupViews(groups, components, history, now)),
+		Groups:      withComponents(groupViews(groups, components, up)),
 		Active:      active,
 		Maintenance: maint,
 		PastDays:    pastIncidentDays(recent, today),
@@ -268,15 +271,13 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func
 		components:   byID,
 		site:         site,
 		lazy:         newLazyPages(),
+		uptimes:      up,
 	}
 	for _, inc := range recent {
 		snap.recent = append(snap.recent, inc.ID)
 	}
-	if err := s.renderHome(ctx, snap, &home); err != nil {
+	if err := s.renderHome(ctx, snap, &home, livePage); err != nil {
 		return nil, err
-	}
-	if livePage != nil {
-		livePage(snap)
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on
 	// first request (lazyPages), which keeps a rebuild's cost flat as the
@@ -301,11 +302,12 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func
 	return snap, nil
 }
 
-// renderHome renders the status page and its live update. The region is
-// rendered in parts (live_parts.go), once for both; what the last snapshot
-// rendered is reused where nothing in it changed: the uptime bars, and the
-// compressed component list.
-func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates.HomePage) error {
+// renderHome renders the status page and its live update, which it hands
+// to livePage (when given) before it renders and compresses the page. The
+// region is rendered in parts (live_parts.go), once for both; what the last
+// snapshot rendered is reused where nothing in it changed: the uptime bars,
+// and the compressed component list.
+func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates.HomePage, livePage func(*snapshot)) error {
 	prev := s.snap.Load()
 	var prevBars barCache
 	if prev != nil {
@@ -318,6 +320,12 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 		return fmt.Errorf("live region: %w", err)
 	}
 	snap.region, snap.shown = region, b.shown
+	if snap.liveFrame, err = liveFrame(home, region, prev); err != nil {
+		return fmt.Errorf("live update: %w", err)
+	}
+	if livePage != nil {
+		livePage(snap)
+	}
 	snap.groups = make(map[string]templates.GroupView, len(home.Groups))
 	for _, g := range home.Groups {
 		if g.Group.ID != "" {
@@ -328,9 +336,6 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 		snap.componentList = prev.componentList
 	} else if snap.componentList, err = deflatePiece(list.html); err != nil {
 		return fmt.Errorf("component list: %w", err)
-	}
-	if snap.liveFrame, err = liveFrame(home, region, prev); err != nil {
-		return fmt.Errorf("live update: %w", err)
 	}
 	home.Region = region
 	// The buffer sized from the previous page: growing by doubling would
@@ -402,9 +407,12 @@ func liveFrame(home *templates.HomePage, region *livePart, prev *snapshot) (*fra
 }
 
 // groupViews lays components out as the templates show them, in the
-// page's sections (store.Sections), each component with its uptime record
-// when history is given.
-func groupViews(groups []store.ComponentGroup, components []store.Component, history map[string][]store.StatusChange, now time.Time) []templates.GroupView {
+// page's sections (store.Sections). With up, the components of each
+// section the status page shows whole (an open group, the ungrouped) get
+// their uptime record; a closed group's wait for its own page (up.fill):
+// on a page of thousands of components, computing every record was most of
+// what a rebuild allocated.
+func groupViews(groups []store.ComponentGroup, components []store.Component, up *uptimes) []templates.GroupView {
 	sections := store.Sections(groups, components)
 	out := make([]templates.GroupView, 0, len(sections))
 	for _, sec := range sections {
@@ -414,15 +422,29 @@ func groupViews(groups []store.ComponentGroup, components []store.Component, his
 			gv.Group = *sec.Group
 		}
 		for _, c := range sec.Components {
-			cv := templates.ComponentView{Component: c}
-			if history != nil {
-				cv.Uptime = store.ComputeUptime(c.CreatedAt, history[c.ID], now, uptimeDays)
-			}
-			gv.Components = append(gv.Components, cv)
+			gv.Components = append(gv.Components, templates.ComponentView{Component: c})
+		}
+		if up != nil && (gv.Open || sec.Group == nil) {
+			up.fill(&gv)
 		}
 		out = append(out, gv)
 	}
 	return out
+}
+
+// uptimes is what components' 90-day records are computed from: the status
+// history a snapshot read, and its "now".
+type uptimes struct {
+	history map[string][]store.StatusChange
+	now     time.Time
+}
+
+// fill computes the uptime record of each of g's components, in place.
+func (u *uptimes) fill(g *templates.GroupView) {
+	for i := range g.Components {
+		c := &g.Components[i]
+		c.Uptime = store.ComputeUptime(c.CreatedAt, u.history[c.ID], u.now, uptimeDays)
+	}
 }
 
 // withComponents leaves out empty groups: visitors have nothing to read
