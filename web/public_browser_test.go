@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
@@ -454,6 +455,43 @@ func TestBrowserLiveUpdateChangesOnlyWhatChanged(t *testing.T) {
 	pollTrue(t, ctx, "CDN's bar", `document.querySelectorAll("#component-`+cdn.ID+` .uptime ol.days li").length > 0`)
 	if !eval(`window.heraldNotReloaded === true`) {
 		t.Error("the page reloaded")
+	}
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+}
+
+// Without a script, a closed group opens as any <details> does, and its
+// link leads to the group's own page, which shows every component and its
+// bar.
+func TestBrowserClosedGroupWithoutScript(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	var g store.ComponentGroup
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Data"}, &g)
+	db := ts.createComponent(t, "Database", map[string]any{"group_id": g.ID})
+	ts.waitFresh(t)
+
+	ctx, problems := newWatchedBrowser(t)
+	group := "#group-" + g.ID
+	if err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tab, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return err
+		}),
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.Click(chromedp.CSS(group+" summary")),
+		chromedp.WaitVisible(chromedp.CSS(group+" .group-more a")),
+		chromedp.Click(chromedp.CSS(group+" .group-more a")),
+		chromedp.WaitVisible(chromedp.CSS("#component-"+db.ID+" .uptime ol.days")),
+	); err != nil {
+		t.Fatalf("open the closed group and follow its link without a script: %v", err)
+	}
+	if url, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); err != nil || url != "/groups/"+g.ID {
+		t.Errorf("the link led to %q (%v), want the group's page", url, err)
+	}
+	if ran, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("live-status").hidden || !!document.querySelector("[data-localised]")`)); err != nil || ran {
+		t.Errorf("the page script ran (%v): this test is about pages without it", err)
 	}
 	for _, p := range problems.get() {
 		t.Errorf("browser reported a problem: %s", p)
