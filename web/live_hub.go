@@ -71,7 +71,7 @@ func (f *frame) complete() []byte {
 			return
 		}
 		var err error
-		if f.whole, err = f.encode(f.region.html); err != nil {
+		if f.whole, err = f.encode(f.region.whole()); err != nil {
 			f.whole = reloadFrame(f.id, "the page could not be brought up to date")
 		}
 	})

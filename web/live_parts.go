@@ -49,7 +49,15 @@ type livePart struct {
 }
 
 // Render writes the part as it is, for the template of the part around it.
-func (p *livePart) Render(_ context.Context, w io.Writer) error {
+func (p *livePart) Render(ctx context.Context, w io.Writer) error {
+	if p.html == nil { // the region: its parts, one after another
+		for _, k := range p.kids {
+			if err := k.Render(ctx, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	_, err := w.Write(p.html)
 	return err
 }
@@ -77,8 +85,13 @@ func (sp shownParts) add(p *livePart) {
 
 // part renders c, whose first tag carries data-k={keySlot}, and keys it by
 // identity (what it is: "row:ID") and the HTML it rendered. kids are the
-// parts c writes inside itself, in order.
-func (b *partBuilder) part(identity string, c templ.Component, kids []*livePart, size int) (*livePart, error) {
+// parts c writes inside itself, in order; own is about how much c writes
+// around them.
+func (b *partBuilder) part(identity string, c templ.Component, kids []*livePart, own int) (*livePart, error) {
+	size := own
+	for _, k := range kids {
+		size += len(k.html)
+	}
 	html, err := render(b.ctx, c, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", identity, err)
@@ -119,22 +132,39 @@ func (p *livePart) locateKids() error {
 }
 
 // region is the live region: its parts one after another, with no element
-// of its own (it is the content of <div id="live-region">). Its key names
-// the whole, to tell whether anything changed.
+// of its own (it is the content of <div id="live-region">) and no HTML of
+// its own (Render and writeChanged write the parts; whole joins them). Its
+// key names the whole, to tell whether anything changed.
 func (b *partBuilder) region(parts []*livePart) *livePart {
-	size := 0
-	for _, p := range parts {
-		size += len(p.html)
-	}
-	r := &livePart{html: make([]byte, 0, size), kids: parts, at: make([]int, len(parts))}
 	h := sha256.New()
-	for i, p := range parts {
-		r.at[i] = len(r.html)
-		r.html = append(r.html, p.html...)
+	for _, p := range parts {
 		io.WriteString(h, p.key)
 	}
-	r.key = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:keyLen*3/4])
-	return r
+	return &livePart{key: base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:keyLen*3/4]), kids: parts}
+}
+
+// whole is the part's HTML, whole.
+func (p *livePart) whole() []byte {
+	if p.html != nil {
+		return p.html
+	}
+	var out []byte
+	for _, k := range p.kids {
+		out = append(out, k.whole()...)
+	}
+	return out
+}
+
+// size is the length of whole.
+func (p *livePart) size() int {
+	if p.html != nil {
+		return len(p.html)
+	}
+	n := 0
+	for _, k := range p.kids {
+		n += k.size()
+	}
+	return n
 }
 
 // writeChanged writes p for a page that shows the parts in shown: each
@@ -162,7 +192,11 @@ func (p *livePart) writeChanged(w *bytes.Buffer, shown shownParts) {
 	}
 	off := 0
 	for i, k := range p.kids {
-		gap := p.html[off:p.at[i]]
+		var gap []byte
+		if p.html != nil { // the region has no HTML of its own between its parts
+			gap = p.html[off:p.at[i]]
+			off = p.at[i] + len(k.html)
+		}
 		if len(gap) > 0 {
 			flush()
 			w.Write(gap)
@@ -183,10 +217,11 @@ func (p *livePart) writeChanged(w *bytes.Buffer, shown shownParts) {
 			flush()
 			k.writeChanged(w, shown)
 		}
-		off = p.at[i] + len(k.html)
 	}
 	flush()
-	w.Write(p.html[off:])
+	if p.html != nil {
+		w.Write(p.html[off:])
+	}
 }
 
 // components lets a part template take parts as its kids.
@@ -231,13 +266,13 @@ func (b *partBuilder) regionParts(home *templates.HomePage, prev, bars barCache)
 	if err != nil {
 		return nil, nil, err
 	}
-	incidents, err := section(b, "incidents", home.Active, func(inc store.Incident) (string, templ.Component) {
+	incidents, err := section(b, "incidents", home.Active, 4<<10, func(inc store.Incident) (string, templ.Component) {
 		return "incident:" + inc.ID, templates.ActiveIncident(inc, home.Components, keySlot)
 	}, templates.IncidentsSection)
 	if err != nil {
 		return nil, nil, err
 	}
-	maintenance, err := section(b, "maintenances", home.Maintenance, func(m store.Maintenance) (string, templ.Component) {
+	maintenance, err := section(b, "maintenances", home.Maintenance, 1<<10, func(m store.Maintenance) (string, templ.Component) {
 		return "maintenance:" + m.ID, templates.MaintenanceItem(m, home.Components, keySlot)
 	}, templates.MaintenanceSection)
 	if err != nil {
@@ -251,11 +286,11 @@ func (b *partBuilder) regionParts(home *templates.HomePage, prev, bars barCache)
 		}
 		groups = append(groups, p)
 	}
-	list, err = b.part("components", templates.ComponentsSection(keySlot, components(groups)), groups, 64<<10)
+	list, err = b.part("components", templates.ComponentsSection(keySlot, components(groups)), groups, 512)
 	if err != nil {
 		return nil, nil, err
 	}
-	past, err := section(b, "past", home.PastDays, func(d templates.DayIncidents) (string, templ.Component) {
+	past, err := section(b, "past", home.PastDays, 256, func(d templates.DayIncidents) (string, templ.Component) {
 		return "day:" + d.Date.Format("2006-01-02"), templates.PastDay(d, keySlot)
 	}, templates.PastSection)
 	if err != nil {
@@ -270,24 +305,22 @@ func (b *partBuilder) regionParts(home *templates.HomePage, prev, bars barCache)
 	return b.region(parts), list, nil
 }
 
-// section renders a part for each item (its identity and template), then
-// the section around them; none for no items.
-func section[T any](b *partBuilder, identity string, items []T, part func(T) (string, templ.Component), around func(key string, kids []templ.Component) templ.Component) (*livePart, error) {
+// section renders a part for each item (its identity and template, about
+// size bytes), then the section around them; none for no items.
+func section[T any](b *partBuilder, identity string, items []T, size int, part func(T) (string, templ.Component), around func(key string, kids []templ.Component) templ.Component) (*livePart, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
 	kids := make([]*livePart, 0, len(items))
-	size := 1 << 10
 	for _, it := range items {
 		id, c := part(it)
-		p, err := b.part(id, c, nil, 2<<10)
+		p, err := b.part(id, c, nil, size)
 		if err != nil {
 			return nil, err
 		}
 		kids = append(kids, p)
-		size += len(p.html)
 	}
-	return b.part(identity, around(keySlot, components(kids)), kids, size)
+	return b.part(identity, around(keySlot, components(kids)), kids, 512)
 }
 
 
@@ -313,12 +346,12 @@ func (b *partBuilder) group(g templates.GroupView, prev, bars barCache) (*livePa
 				b.shown.add(bar.part)
 			}
 			bars[cv.ID] = bar
-			row, err := b.part("row:"+cv.ID, templates.ComponentRow(cv, keySlot, bar.part), []*livePart{bar.part}, len(bar.part.html)+1<<10)
+			row, err := b.part("row:"+cv.ID, templates.ComponentRow(cv, keySlot, bar.part), []*livePart{bar.part}, 1<<10)
 			if err != nil {
 				return nil, err
 			}
 			rows = append(rows, row)
 		}
 	}
-	return b.part("group:"+g.Group.ID, templates.ComponentGroup(g, keySlot, components(rows)), rows, 1<<10+len(rows)*7<<10)
+	return b.part("group:"+g.Group.ID, templates.ComponentGroup(g, keySlot, components(rows)), rows, 1<<10)
 }

@@ -340,7 +340,7 @@ func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates
 	home.Region = region
 	// The buffer sized from the previous page: growing by doubling would
 	// copy it several times.
-	size := len(region.html) + 8<<10
+	size := region.size() + 8<<10
 	if prev != nil && prev.home != nil {
 		size = max(size, len(prev.home.body)+4<<10)
 	}
@@ -393,7 +393,7 @@ func liveFrame(home *templates.HomePage, region *livePart, prev *snapshot) (*fra
 	f := &frame{id: home.Site.Version, kind: kindPage, banner: home.Overall.Description(), region: region}
 	if prev == nil || prev.liveFrame == nil {
 		// Nothing to leave out: what pages show is not known.
-		b, err := f.encode(region.html)
+		b, err := f.encode(region.whole())
 		f.bytes, f.whole = b, b
 		return f, err
 	}
