@@ -323,7 +323,6 @@ func section[T any](b *partBuilder, identity string, items []T, size int, part f
 	return b.part(identity, around(keySlot, components(kids)), kids, 512)
 }
 
-
 // group renders one group of components: whole when it is open, its
 // summary alone when it is closed (its rows are not rendered at all).
 func (b *partBuilder) group(g templates.GroupView, prev, bars barCache) (*livePart, error) {
