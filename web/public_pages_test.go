@@ -233,7 +233,9 @@ func TestPageUptimeBarHasTextAlternative(t *testing.T) {
 	steady := ts.createComponent(t, "Steady", nil)
 	ts.at(t, now.AddDate(0, 0, -10))
 	flaky := ts.createComponent(t, "Flaky", nil)
-	outageStart := now.AddDate(0, 0, -3)
+	// Early in the day, so that the six hours end on the day they began
+	// whatever the hour the test runs at.
+	outageStart := time.Date(now.Year(), now.Month(), now.Day()-3, 2, 0, 0, 0, time.UTC)
 	ts.outage(t, flaky.ID, outageStart, 6*time.Hour)
 	ts.realClock()
 	// A change made now rebuilds the page by today's clock.
