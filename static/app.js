@@ -61,26 +61,188 @@
       .catch(function () { /* the next event will try again */ });
   }
 
-  // A live update sends an uptime bar that has not changed as its key
-  // alone, an empty <div class="uptime" data-bar="KEY">: the page keeps the
-  // bar it shows under that key. A page without it (it missed an update)
-  // takes the region from the page instead.
-  function applyRegion(region, html, banner) {
+  // The status page's live region is made of parts, each keyed by what it
+  // shows (data-k: a hash of its content). An update sends the region with
+  // every part this page shows already left out, as an empty
+  // <template data-k="KEY">, and the element here under that key is put
+  // back in its place: the same node, so an opened group, its loaded bars,
+  // local times and keyboard state stay. A part sent whole that this page
+  // holds under the same key is kept the same way. A page that lacks a part
+  // it is sent the key of (it missed an update) takes the whole region from
+  // the page instead.
+  function mergeParts(region, html) {
     var next = document.createElement("div");
     next.innerHTML = html;
+    var shown = {};
+    region.querySelectorAll("[data-k]").forEach(function (el) { shown[el.dataset.k] = el; });
     var missing = false;
-    next.querySelectorAll(".uptime[data-bar]").forEach(function (slot) {
-      if (slot.firstElementChild) { return; } // sent whole
-      var shown = region.querySelector('.uptime[data-bar="' + slot.dataset.bar + '"]');
-      if (shown) { slot.replaceWith(shown); } else { missing = true; }
+    next.querySelectorAll("template[data-k]").forEach(function (el) {
+      el.dataset.k.split(" ").forEach(function (k) { if (!shown[k]) { missing = true; } });
     });
-    if (missing) { refetch("/", "live-region", "Status updated: " + banner); return; }
+    if (missing) { return null; } // before anything is moved out of the page
+    next.querySelectorAll("[data-k]").forEach(function (el) {
+      if (!next.contains(el)) { return; } // inside a part put back already
+      if (el.tagName === "TEMPLATE") { // parts side by side share one
+        var run = document.createDocumentFragment();
+        el.dataset.k.split(" ").forEach(function (k) { run.appendChild(shown[k]); });
+        el.replaceWith(run);
+        return;
+      }
+      var here = shown[el.dataset.k];
+      if (here) { el.replaceWith(here); return; }
+      keepGroupState(el);
+    });
+    return next;
+  }
+
+  // A group that changed comes anew, open when something in it is not
+  // operational (data-open). Unless that changed, it stays as the visitor
+  // left it, open or closed.
+  function keepGroupState(el) {
+    if (el.tagName !== "DETAILS" || !el.id) { return; }
+    var was = document.getElementById(el.id);
+    if (was && was.tagName === "DETAILS" && (was.dataset.open || "") === (el.dataset.open || "")) {
+      el.open = was.open;
+    }
+  }
+
+  // applyRegion puts html (the region, in parts) in the region and tells
+  // screen readers; whatever had focus in the region keeps it.
+  function applyRegion(region, html, banner, version) {
+    var focused = document.activeElement;
+    var focusedIn = focused && focused !== region && region.contains(focused) ? focusPath(focused) : null;
+    var next = mergeParts(region, html);
+    if (!next) { refetchRegion(region, banner, version, 0); return; }
     region.textContent = "";
     while (next.firstChild) { region.appendChild(next.firstChild); }
-    localiseTimes(region);
-    keyDays(region);
+    settle(region);
+    if (focusedIn) { refocus(focused, focusedIn); }
     announce("Status updated: " + banner);
   }
+
+  // refetchRegion takes the region from the page, parts kept by key as in
+  // an update. The page is served from the snapshot, which may be a moment
+  // behind the update that sent us here: then it asks again.
+  function refetchRegion(region, banner, version, tries) {
+    fetch("/", { headers: { "Accept": "text/html" }, cache: "no-cache" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("live-region");
+        if (!fresh) { return; }
+        if (Number(doc.body.dataset.eventId) < version && tries < 5) {
+          setTimeout(function () { refetchRegion(region, banner, version, tries + 1); }, 200 * (tries + 1));
+          return;
+        }
+        applyRegion(region, fresh.innerHTML, banner, 0);
+      })
+      .catch(function () { /* the next event will try again */ });
+  }
+
+  // settle does what every new part needs: local times, keys for the days,
+  // the components of any open group that has not got them, and the bars an
+  // update sent as slots (data-lazy) once they come into view.
+  function settle(root) {
+    localiseTimes(root);
+    keyDays(root);
+    root.querySelectorAll("details.group[open]").forEach(loadGroup);
+    root.querySelectorAll(".uptime[data-lazy]").forEach(function (slot) {
+      if (lazyBars) { lazyBars.observe(slot); } else { loadBars(slot.dataset.lazy); }
+    });
+  }
+
+  // A group that an update opened comes with its components' bars as
+  // slots: every open page asking its group's page for them at once would
+  // be a crowd of its own, so each asks when it shows them.
+  var lazyBars = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) { lazyBars.unobserve(e.target); loadBars(e.target.dataset.lazy); }
+    });
+  }) : null;
+  var loadingBars = {};
+  function loadBars(url) {
+    if (loadingBars[url]) { return; }
+    loadingBars[url] = true;
+    fetchGroupPage(url, function (doc) {
+      delete loadingBars[url];
+      if (!doc) { return; }
+      document.querySelectorAll(".uptime[data-lazy]").forEach(function (slot) {
+        var row = slot.dataset.lazy === url && slot.closest(".component[id]");
+        var fresh = row && doc.getElementById(row.id);
+        var bar = fresh && fresh.querySelector(".uptime");
+        if (!bar) { return; }
+        if (lazyBars) { lazyBars.unobserve(slot); }
+        bar = document.importNode(bar, true);
+        slot.replaceWith(bar);
+        localiseTimes(bar);
+        keyDays(bar);
+      });
+    });
+  }
+
+  function fetchGroupPage(url, done) {
+    fetch(url, { headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { done(html ? new DOMParser().parseFromString(html, "text/html") : null); })
+      .catch(function () { done(null); });
+  }
+
+  // focusPath says where focus was, to find it again when the element that
+  // had it was replaced: its group's summary, or the same day of the same
+  // component's bar.
+  function focusPath(el) {
+    var row = el.closest(".component[id]");
+    var days = el.closest("ol.days");
+    if (row && days) { return { row: row.id, day: Array.prototype.indexOf.call(days.children, el) }; }
+    var group = el.closest("details.group[id]");
+    if (group && el.tagName === "SUMMARY") { return { group: group.id }; }
+    return {};
+  }
+
+  function refocus(el, path) {
+    if (!el.isConnected) {
+      var row = path.row && document.getElementById(path.row);
+      var group = path.group && document.getElementById(path.group);
+      el = null;
+      if (row) {
+        var days = row.querySelector("ol.days");
+        el = days && days.children[path.day];
+        if (el) {
+          Array.prototype.forEach.call(days.children, function (d) { d.tabIndex = -1; });
+          el.tabIndex = 0;
+        }
+      } else if (group) {
+        el = group.querySelector("summary");
+      }
+    }
+    if (el) { el.focus({ preventScroll: true }); }
+  }
+
+  // A closed group is its summary and a link to its own page; opened, it
+  // takes its components and their bars from there (without the script,
+  // the link is followed).
+  function loadGroup(details) {
+    var more = details.querySelector(".group-more a");
+    if (!more || details.dataset.loading) { return; }
+    details.dataset.loading = "1";
+    fetchGroupPage(more.href, function (doc) {
+      delete details.dataset.loading;
+      var fresh = doc && doc.getElementById(details.id);
+      var body = fresh && fresh.querySelector(".group-body");
+      var here = details.querySelector(".group-more");
+      if (!body || !here) { return; }
+      body = document.importNode(body, true);
+      here.replaceWith(body);
+      localiseTimes(body);
+      keyDays(body);
+    });
+  }
+  // toggle does not bubble; it is caught on its way down.
+  document.addEventListener("toggle", function (ev) {
+    var el = ev.target;
+    if (el.tagName === "DETAILS" && el.classList.contains("group") && el.open) { loadGroup(el); }
+  }, true);
 
   function connect() {
     // Only pages served from the snapshot follow the stream. A form, or
@@ -90,7 +252,7 @@
     if (!window.EventSource) { return; }
     var region = document.getElementById("live-region");
     var since = document.body.dataset.eventId || "";
-    var url = "/events?types=html" + (since ? "&last_event_id=" + encodeURIComponent(since) : "");
+    var url = "/events?types=html&parts=1" + (since ? "&last_event_id=" + encodeURIComponent(since) : "");
     var source = new EventSource(url);
     source.addEventListener("open", function () { setLiveStatus("Live", "live"); });
     source.addEventListener("error", function () {
@@ -101,7 +263,7 @@
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       document.body.dataset.eventId = String(msg.version);
       if (region) {
-        applyRegion(region, msg.html, msg.banner);
+        applyRegion(region, msg.html, msg.banner, msg.version);
       } else {
         refetch(window.location.href, "main", "This page was updated.");
       }
@@ -139,6 +301,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes(document);
     keyDays(document);
+    document.querySelectorAll("details.group[open]").forEach(loadGroup);
     connect();
   });
   // A part of the page another script replaced (the console's refreshed

@@ -176,3 +176,16 @@ func (t timeValue) Text() string {
 
 func at(t time.Time) timeValue  { return timeValue{T: t} }
 func day(t time.Time) timeValue { return timeValue{T: t, Long: true} }
+
+// GroupURL is a component group's own page.
+func GroupURL(id string) string { return "/groups/" + id }
+
+// GroupElementID is the id of a group's element on the status page.
+func GroupElementID(id string) string { return "group-" + id }
+
+func componentCount(n int) string {
+	if n == 1 {
+		return "1 component"
+	}
+	return strconv.Itoa(n) + " components"
+}

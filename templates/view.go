@@ -40,13 +40,6 @@ type Assets struct {
 type ComponentView struct {
 	store.Component
 	Uptime store.Uptime
-	// Bar is UptimeBar already rendered, when the caller keeps it between
-	// pages (a bar changes far less often than the page around it); ""
-	// renders it here. BarKey names that rendering; KeyOnly leaves the bar
-	// out, key and all, for a live update to pages that show it already.
-	Bar     string
-	BarKey  string
-	KeyOnly bool
 }
 
 // GroupView is a component group as shown; Group.ID is "" for the
@@ -54,6 +47,11 @@ type ComponentView struct {
 type GroupView struct {
 	Group      store.ComponentGroup
 	Components []ComponentView
+	// Status is the worst of the components' (store.ComponentSection);
+	// Open says the status page shows the group open: when something in
+	// it is not operational.
+	Status store.ComponentStatus
+	Open   bool
 }
 
 // DayIncidents is one day of the "past incidents" list.
@@ -73,11 +71,18 @@ type HomePage struct {
 	Components  map[string]store.Component
 	UptimeDays  int
 	GeneratedAt time.Time
-	// RenderedComponents and RenderedRegion are ComponentList and
-	// LiveRegion already rendered, when the caller renders them once for
-	// several documents (the page, the live update); nil renders them here.
-	RenderedComponents templ.Component
-	RenderedRegion     templ.Component
+	// Region is the live region, rendered by the caller from the parts
+	// below (Banner, IncidentsSection, …) so that each is rendered once for
+	// the page, the live update and the next snapshot.
+	Region templ.Component
+}
+
+// GroupPageView is one component group's own page; Rendered is the group,
+// open (ComponentGroup).
+type GroupPageView struct {
+	Site     Site
+	Group    GroupView
+	Rendered templ.Component
 }
 
 // IncidentPage is one incident, whole.

@@ -25,11 +25,12 @@ import (
 
 // newBenchServer builds the data set in b.TempDir() and a Server over it with
 // its first snapshot. Its background loops are not started: nothing changes.
-func newBenchServer(b *testing.B) *Server { return newBenchServerWithHistory(b, 0) }
+func newBenchServer(b *testing.B) *Server { return newScaledBenchServer(b, 30, 0) }
 
-// newBenchServerWithHistory is newBenchServer over a page with years
-// behind it: n resolved incidents older than the 90 days the page shows.
-func newBenchServerWithHistory(b *testing.B, n int) *Server {
+// newScaledBenchServer is newBenchServer over dataset.BenchmarkScaled with
+// that many components, and years behind it: history resolved incidents
+// older than the 90 days the page shows.
+func newScaledBenchServer(b *testing.B, components, history int) *Server {
 	b.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "herald.db"))
@@ -37,15 +38,15 @@ func newBenchServerWithHistory(b *testing.B, n int) *Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	if err := dataset.Benchmark(ctx, st); err != nil {
+	if err := dataset.BenchmarkScaled(ctx, st, components); err != nil {
 		b.Fatal(err)
 	}
-	if n > 0 {
+	if history > 0 {
 		comps, err := st.ListComponents(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := st.ImportPastIncidents(ctx, store.PastHistory(st.Now(), comps, n)); err != nil {
+		if err := st.ImportPastIncidents(ctx, store.PastHistory(st.Now(), comps, history)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -143,13 +144,37 @@ func BenchmarkSnapshotRebuild(b *testing.B) {
 func BenchmarkSnapshotRebuildWithHistory(b *testing.B) {
 	for _, n := range []int{0, 100_000} {
 		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
-			srv := newBenchServerWithHistory(b, n)
+			srv := newScaledBenchServer(b, 30, n)
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := srv.rebuildSnapshot(b.Context()); err != nil {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkHomeAtScale is the status page's cost as the page grows: one
+// rebuild with nothing changed (ns/op, allocs/op, B/op), and the size of
+// what it makes: the page's HTML (html-bytes), gzipped (gzip-bytes).
+//
+//	go test -run '^$' -bench HomeAtScale -benchmem -count 3 ./web
+func BenchmarkHomeAtScale(b *testing.B) {
+	for _, n := range []int{30, 300, 3000} {
+		b.Run(fmt.Sprintf("components=%d", n), func(b *testing.B) {
+			srv := newScaledBenchServer(b, n, 0)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := srv.rebuildSnapshot(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			home := srv.snap.Load().home
+			b.ReportMetric(float64(len(home.body)), "html-bytes")
+			b.ReportMetric(float64(len(home.gzip)), "gzip-bytes")
 		})
 	}
 }

@@ -138,7 +138,7 @@ func (s *Server) componentGroups(ctx context.Context) ([]templates.GroupView, ma
 	for _, comp := range comps {
 		byID[comp.ID] = comp
 	}
-	return groupViews(groups, comps, nil, time.Time{}), byID, nil
+	return groupViews(groups, comps, nil), byID, nil
 }
 
 // choiceGroups lays out the components for a form, with the statuses (or

@@ -8,11 +8,15 @@ package web
 //	go test -run '^$' -bench 'Live|Hub' -benchmem ./web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-status/herald/store"
 )
 
 // BenchmarkLiveDeliveryWithStalledClient is commit-to-delivery for a client
@@ -84,6 +88,61 @@ func BenchmarkHubBroadcast(b *testing.B) {
 		case <-c.gone:
 			b.Fatal("a client that read was dropped: the figure is not for 100 clients")
 		default:
+		}
+	}
+}
+
+// BenchmarkLiveStatusChange is what one component's status change costs the
+// status page, at each page size: the rebuild it causes (ns/op, allocs/op;
+// the store write is off the clock) and the page event open pages receive
+// when the component has a major outage (event-bytes) and when it is back
+// (back-event-bytes), against the whole region a page further behind is
+// sent (whole-bytes). The component is in a group that shows a problem
+// already (open), or in one that opens because of it and closes again.
+//
+//	go test -run '^$' -bench LiveStatusChange -benchmem -count 3 ./web
+func BenchmarkLiveStatusChange(b *testing.B) {
+	for _, n := range []int{30, 300, 3000} {
+		for _, where := range []string{"open group", "closed group"} {
+			b.Run(fmt.Sprintf("components=%d/%s", n, strings.ReplaceAll(where, " ", "_")), func(b *testing.B) {
+				srv := newScaledBenchServer(b, n, 0)
+				ctx := context.Background()
+				comps, err := srv.store.ListComponents(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				groups, err := srv.store.ListComponentGroups(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// The first component of the first group that shows a
+				// problem, or of the first that does not (Payments).
+				var c store.Component
+				for _, sec := range store.Sections(groups, comps) {
+					if (sec.Status() == store.Operational) == (where == "closed group") {
+						c = sec.Components[0]
+						break
+					}
+				}
+				statuses := []store.ComponentStatus{store.MajorOutage, c.Status}
+				var sizes [2]int
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					s := statuses[i%2]
+					if _, err := srv.store.UpdateComponent(ctx, c.ID, store.ComponentPatch{Status: &s}); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if err := srv.rebuildSnapshot(ctx); err != nil {
+						b.Fatal(err)
+					}
+					sizes[i%2] = len(srv.snap.Load().liveFrame.bytes)
+				}
+				b.ReportMetric(float64(sizes[0]), "event-bytes")
+				b.ReportMetric(float64(sizes[1]), "back-event-bytes")
+				b.ReportMetric(float64(len(srv.snap.Load().liveFrame.complete())), "whole-bytes")
+			})
 		}
 	}
 }

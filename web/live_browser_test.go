@@ -89,6 +89,10 @@ func TestBrowserLiveUpdatesAndReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	search, err := st.CreateComponent(ctx, store.ComponentInput{Name: "Search"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ls := &liveServer{t: t, store: st}
 	ls.start()
 	defer func() {
@@ -118,8 +122,13 @@ func TestBrowserLiveUpdatesAndReconnect(t *testing.T) {
 		return `((document.querySelector(` + jsString(sel) + `) || {}).textContent || "")`
 	}
 	waitFor("the Live indicator", text("#live-status")+` === "Live"`)
-	// A marker that a reload would wipe out.
+	// A marker that a reload would wipe out, and one on a row that nothing
+	// here changes: catching up keeps the very element.
 	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.heraldTestMarker = true`)); err != nil {
+		t.Fatal(err)
+	}
+	searchRow := `document.getElementById("component-` + search.ID + `")`
+	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](`(`+searchRow+`.heraldMark = true)`)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -151,6 +160,9 @@ func TestBrowserLiveUpdatesAndReconnect(t *testing.T) {
 	waitFor("the change made while the server was down", text("#live-region")+`.includes("Database failover") && `+text("#live-status")+` === "Live"`)
 	if reloaded, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.heraldTestMarker !== true`)); err != nil || reloaded {
 		t.Fatalf("the page reloaded (or could not be read: %v); it should have updated in place", err)
+	}
+	if kept, err := chromedp.Run(browser, chromedp.Evaluate[bool](searchRow+`.heraldMark === true`)); err != nil || !kept {
+		t.Errorf("catching up replaced Search's row, which did not change (%v)", err)
 	}
 	if got, _ := chromedp.Run(browser, chromedp.Evaluate[string](`document.getElementById("live-announcer").textContent`)); !strings.Contains(got, "Status updated") {
 		t.Errorf("screen readers were not told: live region says %q", got)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -29,7 +30,52 @@ type frame struct {
 	id    int64
 	kind  frameKind
 	bytes []byte
-	html  []byte // page frames: the fragment, to tell whether it changed
+
+	// Page frames (liveFrame) carry the parts that changed since the frame
+	// with id base, for pages at base or later; a page further behind is
+	// sent the whole region (complete). base 0: bytes are the whole.
+	base   int64
+	banner string
+	region *livePart
+	once   sync.Once
+	whole  []byte
+}
+
+// pageEvent is the data of a "page" event.
+type pageEvent struct {
+	Version int64  `json:"version"`
+	Banner  string `json:"banner"`
+	HTML    string `json:"html"`
+}
+
+// encode makes the page event that carries html.
+func (f *frame) encode(html []byte) ([]byte, error) {
+	// HTML escaping (\u003c for <) would only inflate every frame: the
+	// data is parsed with JSON.parse, never inserted into HTML as JSON.
+	var data bytes.Buffer
+	data.Grow(len(html) + len(html)/8 + 128)
+	enc := json.NewEncoder(&data)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(pageEvent{f.id, f.banner, string(html)}); err != nil {
+		return nil, err
+	}
+	return encodeFrame(f.id, "page", bytes.TrimRight(data.Bytes(), "\n")), nil
+}
+
+// complete is the page frame with the whole region, for a page that is
+// further behind than base. It is made on first need: pages are seldom
+// behind, and then all at once (a restart).
+func (f *frame) complete() []byte {
+	f.once.Do(func() {
+		if f.whole != nil {
+			return
+		}
+		var err error
+		if f.whole, err = f.encode(f.region.whole()); err != nil {
+			f.whole = reloadFrame(f.id, "the page could not be brought up to date")
+		}
+	})
+	return f.whole
 }
 
 type frameKind uint8

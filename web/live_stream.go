@@ -28,8 +28,10 @@ const (
 // handleEvents is GET /events: the live Server-Sent Events stream.
 //
 //	?types=json   only the API-shaped change events (incident.created, …)
-//	?types=html   only the page fragments the status page script applies
+//	?types=html   only the "page" events the status page script applies
 //	(default: both)
+//	&parts=1      the client applies page events that leave out the parts
+//	              it shows (live_parts.go); the page script says so
 //
 // A reconnecting client sends Last-Event-ID (or ?last_event_id= on its
 // first connection, from the page it was served) and receives exactly the
@@ -39,6 +41,11 @@ func (s *Server) handleEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A page script from before page events came in parts asks for
+	// types=html without parts=1 (a page left open across an upgrade): the
+	// events it would get are not ones it can apply. It reloads instead,
+	// and gets today's script.
+	oldScript := c.QueryParam("types") == "html" && c.QueryParam("parts") != "1"
 	lastRaw := c.Request().Header.Get("Last-Event-ID")
 	if lastRaw == "" {
 		lastRaw = c.QueryParam("last_event_id")
@@ -75,6 +82,11 @@ func (s *Server) handleEvents(c echo.Context) error {
 	}
 	if err := stream.write(streamHeader); err != nil {
 		abandon() // the client went away
+		return nil
+	}
+	if oldScript {
+		stream.write(reloadFrame(joinedAt, "the page script is out of date"))
+		abandon()
 		return nil
 	}
 	if err := s.catchUp(c, client, lastRaw, joinedAt, page, stream.write); err != nil {
@@ -145,9 +157,9 @@ func (s *Server) catchUp(c echo.Context, client *streamClient, lastRaw string, j
 	if lastRaw == "" {
 		// A new client: nothing to replay. The page script always sends the
 		// version of the page it shows, so only API consumers get here;
-		// they start from now, and page clients get the current fragment.
+		// they start from now, and page clients get the whole region.
 		if client.kinds&kindPage != 0 && page != nil {
-			return write(page.bytes)
+			return write(page.complete())
 		}
 		return nil
 	}
@@ -179,7 +191,12 @@ func (s *Server) catchUp(c echo.Context, client *streamClient, lastRaw string, j
 		}
 	}
 	if client.kinds&kindPage != 0 && page != nil && page.id > last {
-		return write(page.bytes)
+		// A page at the frame's base shows every part it leaves out; one
+		// further behind may not, and gets the whole region.
+		if last >= page.base {
+			return write(page.bytes)
+		}
+		return write(page.complete())
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func TestLiveUpdateReachesSubscribedClients(t *testing.T) {
 	api := ts.createComponent(t, "API", nil)
 	ts.waitFresh(t)
 	jsonStream := openStream(t, ts, "?types=json", nil)
-	htmlStream := openStream(t, ts, "?types=html&last_event_id="+strconv.FormatInt(ts.lastEventID(t), 10), nil)
+	htmlStream := openStream(t, ts, "?types=html&parts=1&last_event_id="+strconv.FormatInt(ts.lastEventID(t), 10), nil)
 	if ct := jsonStream.resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		t.Fatalf("content type %q", ct)
 	}
@@ -86,6 +86,48 @@ func TestLiveUpdateReachesSubscribedClients(t *testing.T) {
 	// behind the fragment, had it been sent there.
 	marker := ts.createComponent(t, "Marker", nil)
 	readUntil(jsonStream, isJSON, "component.created", marker.ID)
+}
+
+// A page that comes back one update behind is sent that update's changed
+// parts; one further behind is sent the whole region; the page script from
+// before page events came in parts (it asks for types=html alone) is told
+// to reload, since it could not apply them.
+func TestLivePageCatchesUpByPartsOrWhole(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	ts.waitFresh(t)
+	before := ts.lastEventID(t)
+	down := ts.createIncident(t, map[string]any{"name": "API down", "body": "Down.", "components": map[string]string{api.ID: "major_outage"}})
+	ts.waitFresh(t)
+	oneBehind := ts.lastEventID(t)
+	ts.createIncident(t, map[string]any{"name": "Email late", "body": "Queued."})
+	ts.waitFresh(t)
+
+	pageFrom := func(last int64) string {
+		t.Helper()
+		st := openStream(t, ts, "?types=html&parts=1&last_event_id="+strconv.FormatInt(last, 10), nil)
+		defer st.cancel()
+		var frag struct{ HTML string }
+		if err := json.Unmarshal([]byte(st.nextOf(t, "page").Data), &frag); err != nil {
+			t.Fatal(err)
+		}
+		return frag.HTML
+	}
+	// The active incident that did not change is a placeholder; the day of
+	// past incidents that lists both changed, and is sent.
+	article := `aria-labelledby="inc-` + down.ID + `"`
+	if got := pageFrom(oneBehind); !strings.Contains(got, "Email late") || strings.Contains(got, article) || !strings.Contains(got, "<template data-k=") {
+		t.Errorf("one update behind: want the new incident, the rest as placeholders; got\n%s", got)
+	}
+	if got := pageFrom(before); !strings.Contains(got, "Email late") || !strings.Contains(got, article) || strings.Contains(got, "<template") {
+		t.Errorf("two updates behind: want the whole region; got\n%s", got)
+	}
+
+	old := openStream(t, ts, "?types=html&last_event_id="+strconv.FormatInt(before, 10), nil)
+	if ev := old.next(t); ev.Event != "reload" {
+		t.Errorf("the old page script got %q, want reload", ev.Event)
+	}
 }
 
 func TestLiveReconnectReplaysExactlyTheMissedEvents(t *testing.T) {

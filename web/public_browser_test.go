@@ -10,11 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/herald-status/herald/store"
 )
 
 // chromiumPath is Debian's Chromium, which CI installs.
@@ -350,39 +353,146 @@ func TestBrowserPublicPagesFitAPhone(t *testing.T) {
 	}
 }
 
-// A live update keeps the bars that did not change (it sends their keys)
-// and draws the one that did; a page that lacks a bar it is sent the key
-// of takes the whole region from the page.
-func TestBrowserLiveUpdateKeepsUnchangedBars(t *testing.T) {
+// A live update changes what changed and leaves the rest of the page as it
+// was: the rows, bars and groups that did not change are the very elements
+// the page had (a mark set on each survives), focus stays where it was, and
+// the page never reloads. A page that lacks a part it is sent the key of
+// takes the region from the page, keeping what it can. A closed group shows
+// its components when opened; one that a problem opens shows them at once.
+func TestBrowserLiveUpdateChangesOnlyWhatChanged(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	api := ts.createComponent(t, "API", nil)
-	web := ts.createComponent(t, "Website", nil)
+	group := func(name string) string {
+		var g store.ComponentGroup
+		ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": name}, &g)
+		return g.ID
+	}
+	core, data, edge := group("Core"), group("Data"), group("Edge")
+	api := ts.createComponent(t, "API", map[string]any{"group_id": core})
+	web := ts.createComponent(t, "Website", map[string]any{"group_id": core})
+	db := ts.createComponent(t, "Database", map[string]any{"group_id": data})
+	cdn := ts.createComponent(t, "CDN", map[string]any{"group_id": edge})
+	search := ts.createComponent(t, "Search", nil)
+	ts.createIncident(t, map[string]any{"name": "Website slow", "body": "Slow.", "components": map[string]string{web.ID: "degraded_performance"}})
 	ts.waitFresh(t)
+	setStatus := func(id, status string) {
+		t.Helper()
+		ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+id, map[string]any{"status": status}, nil)
+	}
 
 	ctx, problems := newWatchedBrowser(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
 	pollTrue(t, ctx, "the Live indicator", `document.getElementById("live-status").dataset.state === "live"`)
-	bar := func(id string) string { return `document.querySelector("#component-` + id + ` .uptime")` }
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.webBar = `+bar(web.ID)+`) !== null`)); err != nil {
-		t.Fatal(err)
+	eval := func(js string) bool {
+		t.Helper()
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return ok
+	}
+	row, bar := "#component-"+web.ID, "#component-"+web.ID+" .uptime"
+	day := bar + " ol.days li:last-child"
+	kept := []string{row, bar, "#component-" + search.ID, "#group-" + data, "#group-" + edge}
+	mark := func(sels []string) {
+		t.Helper()
+		for _, sel := range sels {
+			if !eval(`(function (el) { if (!el) { return false; } el.heraldMark = ` + jsString(sel) + `; return true; })(document.querySelector(` + jsString(sel) + `))`) {
+				t.Fatalf("%s is not on the page", sel)
+			}
+		}
+	}
+	same := func(sel string) bool {
+		return eval(`(document.querySelector(` + jsString(sel) + `) || {}).heraldMark === ` + jsString(sel))
+	}
+	mark(append(kept, "#component-"+api.ID))
+	eval(`window.heraldNotReloaded = true`)
+	if !eval(`!document.getElementById("group-` + data + `").open && !document.getElementById("component-` + db.ID + `") && document.getElementById("group-` + core + `").open`) {
+		t.Fatal("want Core open (Website is slow) and Data closed, its components not on the page")
+	}
+	// Keyboard users step through a bar's days; an update leaves them there.
+	if !eval(`(function (d) { d.focus(); return document.activeElement === d; })(document.querySelector(` + jsString(day) + `))`) {
+		t.Fatal("could not focus a day of Website's bar")
 	}
 
-	inc := ts.createIncident(t, map[string]any{"name": "API down", "body": "Down.", "components": map[string]string{api.ID: "major_outage"}})
-	pollTrue(t, ctx, "API's bar to show the outage", bar(api.ID)+`.querySelector("li:last-child").textContent.includes("Major Outage")`)
-	if kept, err := chromedp.Run(ctx, chromedp.Evaluate[bool](bar(web.ID)+` === window.webBar && window.webBar.querySelectorAll("li").length > 0`)); err != nil || !kept {
-		t.Errorf("Website's unchanged bar was not kept as it was (%v)", err)
+	setStatus(api.ID, "major_outage")
+	pollTrue(t, ctx, "API's new status, in place", `document.querySelector("#component-`+api.ID+` .status").textContent.includes("Major Outage")`)
+	for _, sel := range kept {
+		if !same(sel) {
+			t.Errorf("%s did not change, yet it is a new element", sel)
+		}
+	}
+	if same("#component-" + api.ID) {
+		t.Error("API's row changed, yet it is the old element")
+	}
+	if !eval(`document.activeElement === document.querySelector(` + jsString(day) + `)`) {
+		t.Error("the day that had focus lost it")
 	}
 
-	// A page that somehow lacks Website's bar (say it missed an update).
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () { var b = `+bar(web.ID)+`; b.dataset.bar = "stale"; b.replaceChildren(); return true; })()`)); err != nil {
+	// A page that somehow lacks Website's row (say it missed an update).
+	eval(`(document.querySelector(` + jsString(row) + `).dataset.k = "stale") !== ""`)
+	setStatus(api.ID, "partial_outage")
+	pollTrue(t, ctx, "the region from the page", `document.querySelector("#component-`+api.ID+` .status").textContent.includes("Partial Outage") && `+
+		`document.querySelector(`+jsString(row)+`).dataset.k !== "stale"`)
+	if !same("#component-"+search.ID) || !same("#group-"+data) {
+		t.Error("taking the region from the page replaced parts the page had")
+	}
+
+	// Opened, a closed group shows its components and their bars.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#group-"+data+" summary"))); err != nil {
 		t.Fatal(err)
 	}
-	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/updates", map[string]any{"status": "identified", "body": "A bad deploy."}, nil)
-	pollTrue(t, ctx, "the region from the page", `document.getElementById("live-region").textContent.includes("A bad deploy") && `+
-		bar(web.ID)+`.dataset.bar !== "stale" && `+bar(web.ID)+`.querySelectorAll("li").length > 0`)
+	pollTrue(t, ctx, "Database's row and bar in the opened group", `document.querySelectorAll("#group-`+data+` #component-`+db.ID+` .uptime ol.days li").length > 0`)
+
+	// A problem in a closed group opens it, its components shown; their
+	// bars come from the group's page once the group is in view.
+	setStatus(cdn.ID, "degraded_performance")
+	pollTrue(t, ctx, "Edge opened by CDN's problem", `document.getElementById("group-`+edge+`").open && `+
+		`document.querySelector("#component-`+cdn.ID+` .status").textContent.includes("Degraded Performance")`)
+	eval(`(document.getElementById("group-` + edge + `").scrollIntoView(), true)`)
+	pollTrue(t, ctx, "CDN's bar", `document.querySelectorAll("#component-`+cdn.ID+` .uptime ol.days li").length > 0`)
+	if !eval(`window.heraldNotReloaded === true`) {
+		t.Error("the page reloaded")
+	}
+	for _, p := range problems.get() {
+		t.Errorf("browser reported a problem: %s", p)
+	}
+}
+
+// Without a script, a closed group opens as any <details> does, and its
+// link leads to the group's own page, which shows every component and its
+// bar.
+func TestBrowserClosedGroupWithoutScript(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	var g store.ComponentGroup
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Data"}, &g)
+	db := ts.createComponent(t, "Database", map[string]any{"group_id": g.ID})
+	ts.waitFresh(t)
+
+	ctx, problems := newWatchedBrowser(t)
+	group := "#group-" + g.ID
+	if err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tab, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return err
+		}),
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.Click(chromedp.CSS(group+" summary")),
+		chromedp.WaitVisible(chromedp.CSS(group+" .group-more a")),
+		chromedp.Click(chromedp.CSS(group+" .group-more a")),
+		chromedp.WaitVisible(chromedp.CSS("#component-"+db.ID+" .uptime ol.days")),
+	); err != nil {
+		t.Fatalf("open the closed group and follow its link without a script: %v", err)
+	}
+	if url, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); err != nil || url != "/groups/"+g.ID {
+		t.Errorf("the link led to %q (%v), want the group's page", url, err)
+	}
+	if ran, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("live-status").hidden || !!document.querySelector("[data-localised]")`)); err != nil || ran {
+		t.Errorf("the page script ran (%v): this test is about pages without it", err)
+	}
 	for _, p := range problems.get() {
 		t.Errorf("browser reported a problem: %s", p)
 	}

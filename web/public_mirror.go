@@ -10,6 +10,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/herald-status/herald/templates"
 )
 
 // The static mirror (--mirror-dir): after every snapshot rebuild the public
@@ -23,6 +25,7 @@ import (
 //	/                              index.html
 //	/incidents/ID                  incidents/ID/index.html
 //	/maintenance/ID                maintenance/ID/index.html
+//	/groups/ID                     groups/ID/index.html
 //	/history                       history/index.html
 //	/api/v2/summary.json (…)       api/v2/summary.json (…)
 //	/history.atom, /history.rss    history.atom, history.rss
@@ -51,6 +54,9 @@ func (s *Server) mirrorPaths(snap *snapshot) []string {
 	}
 	for id := range snap.maintenances {
 		paths = append(paths, "/maintenance/"+id)
+	}
+	for id := range snap.groups {
+		paths = append(paths, templates.GroupURL(id))
 	}
 	for _, a := range s.assets.All() {
 		paths = append(paths, a.URL)

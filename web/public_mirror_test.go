@@ -16,6 +16,9 @@ func withMirror(dir string) testOption { return func(s *testSetup) { s.cfg.Mirro
 func TestMirrorMatchesWhatTheServerServes(t *testing.T) {
 	dir := t.TempDir()
 	ts := newTestServer(t, withMirror(dir))
+	var g struct{ ID string }
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Data"}, &g)
+	ts.createComponent(t, "Database", map[string]any{"group_id": g.ID})
 	api := ts.createComponent(t, "API", nil)
 	inc := ts.createIncident(t, map[string]any{"name": "Logins failing", "body": "Looking.", "components": map[string]string{api.ID: "major_outage"}})
 
@@ -36,6 +39,7 @@ func TestMirrorMatchesWhatTheServerServes(t *testing.T) {
 		"/api/v2/incidents/unresolved.json": "api/v2/incidents/unresolved.json",
 		"/incidents/" + inc.ID:              "incidents/" + inc.ID + "/index.html",
 		"/history.atom":                     "history.atom",
+		"/groups/" + g.ID:                   "groups/" + g.ID + "/index.html", // a closed group's link
 		"/badge.svg":                        "badge.svg",
 		ts.srv.assets.URL("app.css"):        strings.TrimPrefix(ts.srv.assets.URL("app.css"), "/"),
 	} {

@@ -162,6 +162,34 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 	return s.servePage(c, p)
 }
 
+// handleGroupPage is /groups/{id}: one component group, open, with every
+// component and its uptime bar. A closed group on the status page links
+// here, and the page script loads it into the group when it is opened.
+func (s *Server) handleGroupPage(c echo.Context) error {
+	snap := s.snap.Load()
+	g, ok := snap.groups[c.Param("id")]
+	if !ok {
+		return s.notFoundPage(c, "No such group", "This group of components does not exist, or its address is mistyped.")
+	}
+	p, err := snap.lazy.get(c.Request().Context(), "group:"+g.Group.ID, func(ctx context.Context) (*page, error) {
+		if !g.Open {
+			g.Components = slices.Clone(g.Components) // the snapshot's are read by others
+			snap.uptimes.fill(&g)
+		}
+		g.Open = true // whatever its status: it is what the page is about
+		b := newPartBuilder(ctx)
+		part, err := b.group(g, snap.bars, barCache{})
+		if err != nil {
+			return nil, err
+		}
+		return newPage(ctx, templates.GroupPage(templates.GroupPageView{Site: snap.site, Group: g, Rendered: part}))
+	})
+	if err != nil {
+		return err
+	}
+	return s.servePage(c, p)
+}
+
 // HistoryPageSize is how many incidents and maintenance windows one history
 // page lists.
 const HistoryPageSize = 25

@@ -15,8 +15,9 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/herald-status/herald/store"
 	"golang.org/x/net/html"
+
+	"github.com/herald-status/herald/store"
 )
 
 // Page tests read the public pages the way a visitor (or a screen reader)
@@ -232,7 +233,9 @@ func TestPageUptimeBarHasTextAlternative(t *testing.T) {
 	steady := ts.createComponent(t, "Steady", nil)
 	ts.at(t, now.AddDate(0, 0, -10))
 	flaky := ts.createComponent(t, "Flaky", nil)
-	outageStart := now.AddDate(0, 0, -3)
+	// Early in the day, so that the six hours end on the day they began
+	// whatever the hour the test runs at.
+	outageStart := time.Date(now.Year(), now.Month(), now.Day()-3, 2, 0, 0, 0, time.UTC)
 	ts.outage(t, flaky.ID, outageStart, 6*time.Hour)
 	ts.realClock()
 	// A change made now rebuilds the page by today's clock.
@@ -1173,51 +1176,142 @@ func TestHostileInputRendersHarmless(t *testing.T) {
 	}
 }
 
-// A live update carries the bars that changed; the others travel as their
-// key alone, which names the bar the page shows. Thirty components' bars
-// are most of the region, and every open page receives every update.
-func TestLiveUpdateSendsOnlyChangedBars(t *testing.T) {
+// A live update carries the parts of the page that changed; every part an
+// open page shows already travels as a placeholder naming its key. The bars
+// are most of the page, and every open page receives every update.
+func TestLiveUpdateSendsOnlyChangedParts(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	api := ts.createComponent(t, "API", nil)
-	web := ts.createComponent(t, "Website", nil)
+	var g store.ComponentGroup
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core"}, &g)
+	api := ts.createComponent(t, "API", map[string]any{"group_id": g.ID})
+	web := ts.createComponent(t, "Website", map[string]any{"group_id": g.ID})
+	quiet := ts.createComponent(t, "Search", nil) // in no group: always shown
+	ts.createIncident(t, map[string]any{"name": "Website slow", "body": "Slow.", "components": map[string]string{web.ID: "degraded_performance"}})
 	ts.waitFresh(t)
 	shown := ts.okPage(t, "/")
-	key := func(doc *goquery.Selection, id string) string {
-		k, _ := doc.Find("#component-" + id + " .uptime").Attr("data-bar")
+	key := func(doc *goquery.Selection, sel string) string {
+		k, _ := doc.Find(sel).Attr("data-k")
 		return k
 	}
-	apiKey, webKey := key(shown.Selection, api.ID), key(shown.Selection, web.ID)
-	if apiKey == "" || webKey == "" || apiKey == webKey {
-		t.Fatalf("bar keys %q and %q: want one each, and different", apiKey, webKey)
+	row := func(id string) string { return "#component-" + id }
+	bar := func(id string) string { return "#component-" + id + " .uptime" }
+	for _, sel := range []string{row(api.ID), bar(api.ID), row(web.ID), bar(web.ID), row(quiet.ID), ".banner", ".past"} {
+		if key(shown.Selection, sel) == "" {
+			t.Fatalf("%s has no key on the page", sel)
+		}
 	}
 
-	st := openStream(t, ts, "?types=html&last_event_id="+strconv.FormatInt(ts.lastEventID(t), 10), nil)
+	st := openStream(t, ts, "?types=html&parts=1&last_event_id="+strconv.FormatInt(ts.lastEventID(t), 10), nil)
 	ts.createIncident(t, map[string]any{"name": "API down", "body": "Down.", "components": map[string]string{api.ID: "major_outage"}})
 	var frag struct{ HTML string }
 	if err := json.Unmarshal([]byte(st.nextOf(t, "page").Data), &frag); err != nil {
 		t.Fatal(err)
 	}
-	region, err := goquery.NewDocumentFromReader(strings.NewReader(frag.HTML))
+	sent, err := goquery.NewDocumentFromReader(strings.NewReader(frag.HTML))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(frag.HTML, "API down") {
-		t.Fatalf("the update does not carry the incident:\n%s", frag.HTML)
+	if !strings.Contains(frag.HTML, "API down") || !strings.Contains(text(sent.Find(row(api.ID))), "Major Outage") {
+		t.Fatalf("the update does not carry the new incident and API's row:\n%s", frag.HTML)
 	}
-	unchanged := region.Find("#component-" + web.ID + " .uptime")
-	if key(region.Selection, web.ID) != webKey || unchanged.Children().Length() != 0 {
-		t.Errorf("Website's bar did not change, yet the update sends %s", outer(unchanged))
+	// What did not change is a placeholder naming what the page shows: a
+	// row in the group that changed, and the unchanged group of
+	// components that belong to none.
+	for _, part := range []struct{ sel, placeholder string }{{row(web.ID), row(web.ID)}, {row(quiet.ID), ".ungrouped"}} {
+		k := key(shown.Selection, part.placeholder)
+		if sent.Find(part.sel).Length() != 0 || sent.Find(`template[data-k~="`+k+`"]`).Length() != 1 {
+			t.Errorf("%s did not change, yet the update sends it (or no placeholder for the key of %s, %s):\n%s", part.sel, part.placeholder, k, frag.HTML)
+		}
 	}
-	changed := region.Find("#component-" + api.ID + " .uptime")
-	if key(region.Selection, api.ID) == apiKey || !strings.Contains(text(changed), "Major Outage") {
-		t.Errorf("API's bar changed, and the update sends %s", outer(changed))
-	}
-	// The page itself always has every bar whole.
+	// The page itself always has every part whole, under the keys it sent.
 	ts.waitFresh(t)
 	page := ts.okPage(t, "/")
-	days := "#component-" + web.ID + " ol.days li"
-	if key(page.Selection, web.ID) != webKey || page.Find(days).Length() == 0 || page.Find(days).Length() != shown.Find(days).Length() {
-		t.Error("the page lost Website's bar")
+	days := bar(web.ID) + " ol.days li"
+	if key(page.Selection, row(web.ID)) != key(shown.Selection, row(web.ID)) || page.Find(days).Length() == 0 || page.Find(days).Length() != shown.Find(days).Length() {
+		t.Error("the page lost Website's row, or its key changed")
+	}
+	if page.Find("template").Length() != 0 {
+		t.Error("the page holds placeholders")
+	}
+	if key(page.Selection, row(api.ID)) == key(shown.Selection, row(api.ID)) {
+		t.Error("API's row changed and kept its key")
+	}
+
+	// A problem opens a closed group: the update carries its components,
+	// and their bars as slots the page script fills from the group's page
+	// (ninety days each would make the update most of a page).
+	var closed store.ComponentGroup
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Data"}, &closed)
+	db := ts.createComponent(t, "Database", map[string]any{"group_id": closed.ID})
+	ts.waitFresh(t)
+	st = openStream(t, ts, "?types=html&parts=1&last_event_id="+strconv.FormatInt(ts.lastEventID(t), 10), nil)
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+db.ID, map[string]any{"status": "partial_outage"}, nil)
+	if err := json.Unmarshal([]byte(st.nextOf(t, "page").Data), &frag); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err = goquery.NewDocumentFromReader(strings.NewReader(frag.HTML)); err != nil {
+		t.Fatal(err)
+	}
+	slot := sent.Find(row(db.ID) + " .uptime")
+	if _, open := sent.Find("#group-" + closed.ID).Attr("open"); !open || slot.AttrOr("data-lazy", "") != "/groups/"+closed.ID || slot.Children().Length() != 0 {
+		t.Errorf("Data opened: want it open, Database's bar a slot to load from /groups/%s; got %s", closed.ID, outer(sent.Find("#group-"+closed.ID)))
+	}
+}
+
+// A group whose components are all operational is closed, and shows no
+// more than its name, its status in words and a link to its own page: a
+// page of thousands of components stays small. A group with a problem is
+// open, every component and its bar shown. Without a script, the link
+// leads to the group's own page, which shows it whole.
+func TestGroupsAreClosedUnlessSomethingInThemIsNot(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	group := func(name string) store.ComponentGroup {
+		var g store.ComponentGroup
+		ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": name, "description": "All of " + name + "."}, &g)
+		return g
+	}
+	quiet, troubled := group("Data"), group("Core")
+	db := ts.createComponent(t, "Database", map[string]any{"group_id": quiet.ID, "description": "The primary."})
+	ts.createComponent(t, "Backups", map[string]any{"group_id": quiet.ID})
+	api := ts.createComponent(t, "API", map[string]any{"group_id": troubled.ID})
+	ts.createComponent(t, "Website", map[string]any{"group_id": troubled.ID, "status": "under_maintenance"})
+	ts.waitFresh(t)
+
+	home := ts.okPage(t, "/")
+	closed, open := home.Find("details#group-"+quiet.ID), home.Find("details#group-"+troubled.ID)
+	if closed.Length() != 1 || closed.AttrOr("open", "none") != "none" {
+		t.Fatalf("Data is all operational: want a closed <details>, got %s", outer(closed))
+	}
+	if got := text(closed.Find("summary")); got != "DataOperational" {
+		t.Errorf("Data's summary reads %q, want its name and status", got)
+	}
+	if closed.Find("#component-"+db.ID).Length() != 0 || closed.Find(".uptime").Length() != 0 {
+		t.Error("the closed group carries its components")
+	}
+	link := closed.Find(`a[href="/groups/` + quiet.ID + `"]`)
+	if text(link) != "See its 2 components" {
+		t.Errorf("the closed group's link reads %q", text(link))
+	}
+	if _, ok := open.Attr("open"); !ok || open.Find("#component-"+api.ID+" .uptime ol.days li").Length() == 0 {
+		t.Errorf("Core has a component under maintenance: want it open, its bars shown; got %s", outer(open.Find("summary")))
+	}
+	if got := text(open.Find("summary .status")); got != "Under Maintenance" {
+		t.Errorf("Core's summary says %q, want its worst status", got)
+	}
+
+	page := ts.okPage(t, "/groups/"+quiet.ID)
+	if got := text(page.Find("h1")); got != "Data" {
+		t.Errorf("the group page's heading reads %q", got)
+	}
+	if got := text(page.Find("#component-" + db.ID + " .desc")); got != "The primary." {
+		t.Errorf("the group page shows Database's description as %q", got)
+	}
+	if page.Find("#component-"+db.ID+" .uptime ol.days li").Length() == 0 || page.Find(".group-body > .desc").Length() != 1 {
+		t.Error("the group page lacks Database's bar or the group's description")
+	}
+	if _, status := ts.getPage(t, "/groups/nope"); status != http.StatusNotFound {
+		t.Errorf("an unknown group's page answered %d, want 404", status)
 	}
 }

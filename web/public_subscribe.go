@@ -43,7 +43,7 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 	if err != nil {
 		return nil, err
 	}
-	return withComponents(groupViews(groups, comps, nil, s.store.Now())), nil
+	return withComponents(groupViews(groups, comps, nil)), nil
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {

@@ -32,6 +32,7 @@ func (s *Server) routes() *echo.Echo {
 	get("/", s.handleHome)
 	get("/incidents/:id", s.handleIncidentPage)
 	get("/maintenance/:id", s.handleMaintenancePage)
+	get("/groups/:id", s.handleGroupPage)
 	get("/history", s.handleHistory)
 	get("/static/*", s.handleStatic)
 	get("/favicon.ico", s.handleFavicon)

@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	snap, err := s.buildSnapshot(ctx, version)
+	snap, err := s.buildSnapshot(ctx, version, nil)
 	if err != nil {
 		return nil, fmt.Errorf("web: first snapshot: %w", err)
 	}
@@ -282,7 +282,8 @@ func (s *Server) refresh(ctx context.Context) {
 // from V at once, so the hub must already be there.
 //
 // API consumers get the change events first, before the pages are rendered;
-// then open pages get the new fragment; then new requests get the new pages.
+// then open pages get their update, as soon as it is rendered; then new
+// requests get the new pages.
 func (s *Server) rebuildSnapshot(ctx context.Context) error {
 	version, err := s.store.LastEventID(ctx)
 	if err != nil {
@@ -293,11 +294,10 @@ func (s *Server) rebuildSnapshot(ctx context.Context) error {
 		// next change, or by reconnecting.
 		s.log.Error("publish live events", "err", err)
 	}
-	snap, err := s.buildSnapshot(ctx, version)
+	snap, err := s.buildSnapshot(ctx, version, s.publishPage)
 	if err != nil {
 		return fmt.Errorf("build snapshot: %w", err)
 	}
-	s.publishPage(snap)
 	s.setSnapshot(snap)
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -56,42 +55,30 @@ type snapshot struct {
 	components map[string]store.Component
 	site       templates.Site
 	// liveFrame is the SSE event that brings open status pages up to this
-	// snapshot: the live region's HTML and the banner text.
+	// snapshot (liveFrame).
 	liveFrame *frame
 	// eco is what other tools read: the v2 API, feeds, badges.
 	eco *ecosystem
 	// lazy holds the pages rendered on first request (older incidents,
-	// history pages, component badges).
+	// history pages, component badges, group pages).
 	lazy *lazyPages
+	// groups are the component groups as the page lays them out, by id,
+	// for their own pages (GroupPage); a closed group's uptime records are
+	// computed there, from uptimes.
+	groups  map[string]templates.GroupView
+	uptimes *uptimes
+	// region is the status page's live region, in parts (live_parts.go),
+	// and shown every part in it: what open pages show once they are at
+	// this snapshot, which the next snapshot's update leaves out.
+	region *livePart
+	shown  shownParts
 	// bars and componentList are what the next snapshot may reuse: each
-	// component's rendered uptime bar, and the component list compressed
-	// on its own. Ninety days a component make the list most of the page,
-	// and most changes (an incident's update) leave it as it was.
-	bars          map[string]renderedBar
+	// shown component's rendered uptime bar, and the component list
+	// compressed on its own. Ninety days a component make the bars most of
+	// the page, and most changes (an incident's update) leave the list as
+	// it was.
+	bars          barCache
 	componentList *deflated
-}
-
-// renderedBar is a component's uptime bar as rendered, with what it was
-// rendered from, and the key that names it (to pages that show it).
-type renderedBar struct {
-	name string
-	up   store.Uptime
-	html string
-	key  string
-}
-
-func (b renderedBar) matches(name string, up store.Uptime) bool {
-	if b.name != name || b.up.NoData != up.NoData || b.up.HasData != up.HasData || b.up.Percent != up.Percent ||
-		!b.up.Since.Equal(up.Since) || len(b.up.Days) != len(up.Days) {
-		return false
-	}
-	for i, d := range up.Days {
-		if p := b.up.Days[i]; !p.Date.Equal(d.Date) || p.HasData != d.HasData || p.Worst != d.Worst ||
-			p.MajorOutage != d.MajorOutage || p.PartialOutage != d.PartialOutage {
-			return false
-		}
-	}
-	return true
 }
 
 // newPage renders c and compresses it once.
@@ -218,8 +205,10 @@ func newPageWith(body []byte, contentType string, piece *deflated) (*page, error
 
 // buildSnapshot reads the public state once and renders every hot page.
 // version is the change-feed position it is known to include (it may
-// include later changes too). The caller publishes it (see refresh).
-func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, error) {
+// include later changes too). The caller publishes it (see refresh);
+// livePage, when given, is handed the snapshot as soon as its live update
+// is ready, before the pages and documents that only new requests read.
+func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func(*snapshot)) (*snapshot, error) {
 	// The store's clock, which dates every change: "today" on the page is
 	// the day the store says it is (a test or the demo may move it).
 	now := s.store.Now()
@@ -260,12 +249,13 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 		}
 		return maint[i].ScheduledFor.Before(maint[j].ScheduledFor)
 	})
+	up := &uptimes{history: history, now: now}
 	site := s.site
 	site.Version, site.Live = version, true
 	home := templates.HomePage{
 		Site:        site,
 		Overall:     store.RollUp(components, active),
-		Groups:      withComponents(groupViews(groups, components, history, now)),
+		Groups:      withComponents(groupViews(groups, components, up)),
 		Active:      active,
 		Maintenance: maint,
 		PastDays:    pastIncidentDays(recent, today),
@@ -281,11 +271,12 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 		components:   byID,
 		site:         site,
 		lazy:         newLazyPages(),
+		uptimes:      up,
 	}
 	for _, inc := range recent {
 		snap.recent = append(snap.recent, inc.ID)
 	}
-	if err := s.renderHome(ctx, snap, &home); err != nil {
+	if err := s.renderHome(ctx, snap, &home, livePage); err != nil {
 		return nil, err
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on
@@ -311,60 +302,48 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64) (*snapshot, e
 	return snap, nil
 }
 
-// renderHome renders the status page and its live fragment. The pieces
-// they share are rendered once, and what the last snapshot rendered of them
-// is reused when nothing in it changed: the uptime bars, and the compressed
-// component list.
-func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates.HomePage) error {
+// renderHome renders the status page and its live update, which it hands
+// to livePage (when given) before it renders and compresses the page. The
+// region is rendered in parts (live_parts.go), once for both; what the last
+// snapshot rendered is reused where nothing in it changed: the uptime bars,
+// and the compressed component list.
+func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates.HomePage, livePage func(*snapshot)) error {
 	prev := s.snap.Load()
-	snap.bars = make(map[string]renderedBar)
-	for gi := range home.Groups {
-		for ci := range home.Groups[gi].Components {
-			cv := &home.Groups[gi].Components[ci]
-			var b renderedBar
-			if prev != nil {
-				if b = prev.bars[cv.ID]; !b.matches(cv.Name, cv.Uptime) {
-					b = renderedBar{}
-				}
-			}
-			if b.html == "" {
-				bar, err := render(ctx, templates.UptimeBar(*cv), 8<<10)
-				if err != nil {
-					return fmt.Errorf("uptime bar of %s: %w", cv.ID, err)
-				}
-				// The component's id is in the key: two bars alike (twins
-				// in two groups) are still two elements on the page.
-				sum := sha256.Sum256(append([]byte(cv.ID+"\n"), bar...))
-				b = renderedBar{name: cv.Name, up: cv.Uptime, html: string(bar), key: base64.RawURLEncoding.EncodeToString(sum[:9])}
-			}
-			cv.Bar, cv.BarKey = b.html, b.key
-			snap.bars[cv.ID] = b
+	var prevBars barCache
+	if prev != nil {
+		prevBars = prev.bars
+	}
+	b := newPartBuilder(ctx)
+	snap.bars = make(barCache)
+	region, list, err := b.regionParts(home, prevBars, snap.bars)
+	if err != nil {
+		return fmt.Errorf("live region: %w", err)
+	}
+	snap.region, snap.shown = region, b.shown
+	if snap.liveFrame, err = liveFrame(home, region, prev); err != nil {
+		return fmt.Errorf("live update: %w", err)
+	}
+	if livePage != nil {
+		livePage(snap)
+	}
+	snap.groups = make(map[string]templates.GroupView, len(home.Groups))
+	for _, g := range home.Groups {
+		if g.Group.ID != "" {
+			snap.groups[g.Group.ID] = g
 		}
 	}
-	// Buffers sized from the previous page: the bars make it large, and
-	// growing by doubling would copy it several times.
-	size := 64 << 10
-	if prev != nil && prev.home != nil {
-		size = len(prev.home.body) + 4<<10
-	}
-	list, err := render(ctx, templates.ComponentList(*home), size)
-	if err != nil {
-		return fmt.Errorf("component list: %w", err)
-	}
-	if prev != nil && prev.componentList != nil && bytes.Equal(prev.componentList.raw, list) {
+	if prev != nil && prev.componentList != nil && bytes.Equal(prev.componentList.raw, list.html) {
 		snap.componentList = prev.componentList
-	} else if snap.componentList, err = deflatePiece(list); err != nil {
+	} else if snap.componentList, err = deflatePiece(list.html); err != nil {
 		return fmt.Errorf("component list: %w", err)
 	}
-	home.RenderedComponents = rendered(list)
-	region, err := render(ctx, templates.LiveRegion(*home), size)
-	if err != nil {
-		return fmt.Errorf("live fragment: %w", err)
+	home.Region = region
+	// The buffer sized from the previous page: growing by doubling would
+	// copy it several times.
+	size := region.size() + 8<<10
+	if prev != nil && prev.home != nil {
+		size = max(size, len(prev.home.body)+4<<10)
 	}
-	if snap.liveFrame, err = s.liveFrame(ctx, *home, region, prev); err != nil {
-		return fmt.Errorf("live fragment: %w", err)
-	}
-	home.RenderedRegion = rendered(region)
 	page, err := render(ctx, templates.Home(*home), size)
 	if err != nil {
 		return fmt.Errorf("home page: %w", err)
@@ -400,79 +379,72 @@ func (s *Server) setSnapshot(snap *snapshot) {
 	close(*s.rebuilt.Swap(&next))
 }
 
-// liveFrame makes the live region (rendered as region) the "page" SSE
-// event. When the fragment has not changed since the last snapshot, the
-// last frame is reused so that nothing is pushed.
-//
-// The bars are most of the region and seldom change, so a bar the last
-// snapshot showed as it is now travels as its key alone: open pages keep
-// the one they show (static/app.js), and a page that has not got it (it
-// missed a frame) reloads the region from the page instead.
-func (s *Server) liveFrame(ctx context.Context, home templates.HomePage, region []byte, prev *snapshot) (*frame, error) {
-	if prev != nil && prev.liveFrame != nil && bytes.Equal(prev.liveFrame.html, region) {
+// liveFrame makes the "page" SSE event that brings open status pages from
+// the last snapshot to this one: {"version","banner","html"}, where html is
+// the region with every part the last snapshot showed too left out, as a
+// placeholder naming its key (writeChanged). A page that was at the last
+// snapshot holds each of those parts; one further behind is sent the whole
+// region instead (frame.complete, in catchUp). When the region has not
+// changed at all, the last frame is reused, so that nothing is pushed.
+func liveFrame(home *templates.HomePage, region *livePart, prev *snapshot) (*frame, error) {
+	if prev != nil && prev.liveFrame != nil && prev.region != nil && prev.region.key == region.key {
 		return prev.liveFrame, nil
 	}
-	sent := region
-	if prev != nil {
-		groups := make([]templates.GroupView, len(home.Groups))
-		for gi, g := range home.Groups {
-			groups[gi] = g
-			groups[gi].Components = slices.Clone(g.Components)
-			for ci := range groups[gi].Components {
-				cv := &groups[gi].Components[ci]
-				cv.KeyOnly = prev.bars[cv.ID].key == cv.BarKey
-			}
-		}
-		keyed := home
-		keyed.Groups = groups
-		list, err := render(ctx, templates.ComponentList(keyed), len(region)/4)
-		if err != nil {
-			return nil, err
-		}
-		keyed.RenderedComponents = rendered(list)
-		if sent, err = render(ctx, templates.LiveRegion(keyed), len(region)/4); err != nil {
-			return nil, err
-		}
+	f := &frame{id: home.Site.Version, kind: kindPage, banner: home.Overall.Description(), region: region}
+	if prev == nil || prev.liveFrame == nil {
+		// Nothing to leave out: what pages show is not known.
+		b, err := f.encode(region.whole())
+		f.bytes, f.whole = b, b
+		return f, err
 	}
-	// HTML escaping (\u003c for <) would only inflate every frame: the
-	// data is parsed with JSON.parse, never inserted into HTML as JSON.
-	var data bytes.Buffer
-	enc := json.NewEncoder(&data)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(struct {
-		Version int64  `json:"version"`
-		Banner  string `json:"banner"`
-		HTML    string `json:"html"`
-	}{home.Site.Version, home.Overall.Description(), string(sent)}); err != nil {
-		return nil, err
-	}
-	payload := bytes.TrimRight(data.Bytes(), "\n")
-	// html is the whole region, bars and all: what the next snapshot
-	// compares, whatever this frame left out.
-	return &frame{id: home.Site.Version, kind: kindPage, bytes: encodeFrame(home.Site.Version, "page", payload), html: region}, nil
+	f.base = prev.liveFrame.id
+	var changed bytes.Buffer
+	changed.Grow(4 << 10)
+	region.writeChanged(&changed, prev.shown)
+	var err error
+	f.bytes, err = f.encode(changed.Bytes())
+	return f, err
 }
 
 // groupViews lays components out as the templates show them, in the
-// page's sections (store.Sections), each component with its uptime record
-// when history is given.
-func groupViews(groups []store.ComponentGroup, components []store.Component, history map[string][]store.StatusChange, now time.Time) []templates.GroupView {
+// page's sections (store.Sections). With up, the components of each
+// section the status page shows whole (an open group, the ungrouped) get
+// their uptime record; a closed group's wait for its own page (up.fill):
+// on a page of thousands of components, computing every record was most of
+// what a rebuild allocated.
+func groupViews(groups []store.ComponentGroup, components []store.Component, up *uptimes) []templates.GroupView {
 	sections := store.Sections(groups, components)
 	out := make([]templates.GroupView, 0, len(sections))
 	for _, sec := range sections {
-		gv := templates.GroupView{}
+		gv := templates.GroupView{Status: sec.Status()}
+		gv.Open = gv.Status != store.Operational
 		if sec.Group != nil {
 			gv.Group = *sec.Group
 		}
 		for _, c := range sec.Components {
-			cv := templates.ComponentView{Component: c}
-			if history != nil {
-				cv.Uptime = store.ComputeUptime(c.CreatedAt, history[c.ID], now, uptimeDays)
-			}
-			gv.Components = append(gv.Components, cv)
+			gv.Components = append(gv.Components, templates.ComponentView{Component: c})
+		}
+		if up != nil && (gv.Open || sec.Group == nil) {
+			up.fill(&gv)
 		}
 		out = append(out, gv)
 	}
 	return out
+}
+
+// uptimes is what components' 90-day records are computed from: the status
+// history a snapshot read, and its "now".
+type uptimes struct {
+	history map[string][]store.StatusChange
+	now     time.Time
+}
+
+// fill computes the uptime record of each of g's components, in place.
+func (u *uptimes) fill(g *templates.GroupView) {
+	for i := range g.Components {
+		c := &g.Components[i]
+		c.Uptime = store.ComputeUptime(c.CreatedAt, u.history[c.ID], u.now, uptimeDays)
+	}
 }
 
 // withComponents leaves out empty groups: visitors have nothing to read

@@ -262,3 +262,22 @@ func TestSubscribers(t *testing.T) {
 		t.Errorf("the last subscriber: %v, %v; want user%d@example.com", last, err, n-1)
 	}
 }
+
+func TestBenchmarkScaled(t *testing.T) {
+	st := newStore(t)
+	if err := BenchmarkScaled(context.Background(), st, 60); err != nil {
+		t.Fatal(err)
+	}
+	s := read(t, st)
+	if len(s.groups) != 10 || len(s.uptime) != 60 {
+		t.Errorf("%d groups, %d components; want 60 in 10 groups", len(s.groups), len(s.uptime))
+	}
+	if len(s.groups["Payments 2"]) != 6 || len(s.status) != 7 {
+		t.Errorf("Payments 2 holds %q; %d components not operational, want the Benchmark's 7", s.groups["Payments 2"], len(s.status))
+	}
+	for _, n := range []int{0, 29, 31} {
+		if err := BenchmarkScaled(context.Background(), newStore(t), n); err == nil {
+			t.Errorf("%d components: no error", n)
+		}
+	}
+}
