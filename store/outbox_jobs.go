@@ -230,20 +230,29 @@ func (t *tx) insertJob(j pendingJob) error {
 // concurrent writers adds FOR UPDATE SKIP LOCKED (dialect.claimSuffix), so
 // two dispatchers never pick the same row.
 func (t *tx) claimIDs(table, where, order string, limit int, args ...any) ([]int64, error) {
-	rows, err := t.QueryContext(t.ctx, `SELECT id FROM `+table+` WHERE `+where+` ORDER BY `+order+` LIMIT ?`+t.store.dialect.claimSuffix(), append(args, limit)...)
+	var ids []int64
+	err := t.claim(table, "id", where, order, limit, args, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	return ids, err
+}
+
+// claim is claimIDs reading the columns cols of each row picked, with scan.
+func (t *tx) claim(table, cols, where, order string, limit int, args []any, scan func(*sql.Rows) error) error {
+	rows, err := t.QueryContext(t.ctx, `SELECT `+cols+` FROM `+table+` WHERE `+where+` ORDER BY `+order+` LIMIT ?`+t.store.dialect.claimSuffix(), append(args, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("claim from %s: %w", table, err)
+		return fmt.Errorf("claim from %s: %w", table, err)
 	}
 	defer rows.Close()
-	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("claim from %s: %w", table, err)
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("claim from %s: %w", table, err)
 		}
-		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	return rows.Err()
 }
 
 func int64Args(ids []int64) []any {
@@ -359,6 +368,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				}
 				n, _ := res.RowsAffected()
 				made = int(n)
+				t.countDeliveries(ChannelEmail, "", "pending", made)
 			}
 			done = true
 		case email && emailCursor >= 0 && IsTeamKind(kind):
@@ -367,6 +377,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return fmt.Errorf("team recipients: %w", err)
 			}
 			made = n
+			t.countDeliveries(ChannelEmail, "", "pending", n)
 			if _, err := t.exec(`UPDATE outbox_jobs SET email_cursor = -1 WHERE id = ?`, jobID); err != nil {
 				return err
 			}
@@ -376,6 +387,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return fmt.Errorf("email recipients: %w", err)
 			}
 			made = n
+			t.countDeliveries(ChannelEmail, "", "pending", n)
 			if _, err := t.exec(`UPDATE outbox_jobs SET email_cursor = ? WHERE id = ?`, next, jobID); err != nil {
 				return err
 			}
@@ -385,6 +397,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return fmt.Errorf("webhook recipients: %w", err)
 			}
 			made = n
+			t.countDeliveries(ChannelWebhook, "", "pending", n)
 			if _, err := t.exec(`UPDATE outbox_jobs SET webhook_cursor = ? WHERE id = ?`, next, jobID); err != nil {
 				return err
 			}
@@ -544,16 +557,60 @@ func (s *Store) PendingJobs(ctx context.Context) (int, error) {
 }
 
 // PruneOutbox deletes jobs created before cutoff whose deliveries are all
-// finished, with their deliveries and attempt logs.
+// finished, with their deliveries and attempt logs, and takes them off the
+// outbox's counts. Each transaction deletes at most pruneChunk deliveries,
+// so that housekeeping never holds the writer for long.
 func (s *Store) PruneOutbox(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM outbox_jobs WHERE created_at < ? AND expanded_at IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.job_id = outbox_jobs.id AND d.state IN ('pending', 'sending'))`, cutoff.UTC())
-	if err != nil {
-		return 0, fmt.Errorf("store: prune outbox: %w", err)
+	var pruned int64
+	for {
+		var jobs int
+		var more bool
+		err := s.inTx(ctx, func(t *tx) error {
+			ids, err := t.claimIDs("outbox_jobs", `created_at < ? AND expanded_at IS NOT NULL
+				AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.job_id = outbox_jobs.id AND d.state IN ('pending', 'sending'))`, "id", 1, cutoff.UTC())
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			more = true
+			n, err := t.deleteDeliveries(`job_id = ?`, ids[0])
+			if err != nil || n == pruneChunk {
+				return err // the rest of the job's deliveries next time
+			}
+			jobs = 1
+			_, err = t.exec(`DELETE FROM outbox_jobs WHERE id = ?`, ids[0])
+			return err
+		})
+		if err != nil {
+			return pruned, fmt.Errorf("store: prune outbox: %w", err)
+		}
+		pruned += int64(jobs)
+		if !more {
+			return pruned, nil
+		}
 	}
-	n, err := res.RowsAffected()
+}
+
+// pruneChunk is the most deliveries one pruning transaction deletes.
+const pruneChunk = 5000
+
+// deleteDeliveries deletes up to pruneChunk deliveries that match where,
+// with their attempt logs (by cascade), and takes them off the counts as
+// they were when deleted.
+func (t *tx) deleteDeliveries(where string, args ...any) (int, error) {
+	rows, err := t.QueryContext(t.ctx, `DELETE FROM outbox_deliveries WHERE id IN (SELECT id FROM outbox_deliveries WHERE `+where+` LIMIT ?)
+		RETURNING channel, state`, append(args, pruneChunk)...)
 	if err != nil {
-		return 0, fmt.Errorf("store: prune outbox: %w", err)
+		return 0, err
 	}
-	return n, nil
+	n := 0
+	for rows.Next() {
+		var channel, state string
+		if err := rows.Scan(&channel, &state); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		t.countDeliveries(channel, state, "", 1)
+		n++
+	}
+	return n, errors.Join(rows.Close(), rows.Err())
 }

@@ -3,8 +3,12 @@ package store
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/herald-status/herald/store/pgtest"
 )
 
 func importN(t *testing.T, st *Store, n int) {
@@ -184,6 +188,171 @@ func TestOutboxPausedWebhooksAndPrune(t *testing.T) {
 		}
 		if n := countRows(t, st, "outbox_deliveries") + countRows(t, st, "webhook_attempts"); n != 0 {
 			t.Errorf("%d delivery and attempt rows left after pruning", n)
+		}
+	})
+}
+
+// wantCountsTrue fails unless the kept counts equal the deliveries' own.
+func wantCountsTrue(t *testing.T, st *Store, step string) {
+	t.Helper()
+	got, err := st.OutboxCounts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := countGroups(t, st); !maps.Equal(got, want) {
+		t.Errorf("after %s: counts %v, deliveries %v", step, got, want)
+	}
+}
+
+// The outbox's counts, kept as deliveries are made, claimed, sent, retried,
+// failed, skipped, released, taken over after a lost lease, replayed and
+// pruned, always equal a count of the deliveries.
+func TestOutboxCountsFollowDeliveries(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		importN(t, st, 30)
+		if _, err := st.AddSubscriber(ctx, SubscriberInput{Email: "new@example.com"}); err != nil { // a confirmation email
+			t.Fatal(err)
+		}
+		var hooks []Webhook
+		for _, name := range []string{"a", "b", "c"} {
+			w, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/" + name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hooks = append(hooks, w)
+		}
+		mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+		both := []string{ChannelEmail, ChannelWebhook}
+		wantCountsTrue(t, st, "nothing expanded")
+
+		for {
+			job, ok, err := st.ClaimJob(ctx, "a", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			for done := false; !done; {
+				if _, done, err = st.ExpandJob(ctx, job.ID, "a", 7, time.Minute, both); err != nil {
+					t.Fatal(err)
+				}
+				wantCountsTrue(t, st, "an expansion batch")
+			}
+		}
+
+		record := func(owner string, rs ...DeliveryResult) {
+			t.Helper()
+			if err := st.RecordResults(ctx, owner, rs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mail, err := st.ClaimDeliveries(ctx, ChannelEmail, "a", 12, time.Minute)
+		if err != nil || len(mail) != 12 {
+			t.Fatalf("claimed %d emails, %v", len(mail), err)
+		}
+		wantCountsTrue(t, st, "claiming emails")
+		record("a",
+			DeliveryResult{Delivery: mail[0], Outcome: Sent, Status: 250}, DeliveryResult{Delivery: mail[1], Outcome: Sent, Status: 250},
+			DeliveryResult{Delivery: mail[2], Outcome: Sent, Status: 250}, DeliveryResult{Delivery: mail[3], Outcome: Retry, RetryIn: time.Minute, Status: 451},
+			DeliveryResult{Delivery: mail[4], Outcome: Failed, Status: 550, Bounce: true}, DeliveryResult{Delivery: mail[5], Outcome: Skipped},
+			DeliveryResult{Delivery: mail[6], Outcome: Released})
+		wantCountsTrue(t, st, "sent, retried, failed, skipped and released emails")
+
+		web, err := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 10, time.Minute)
+		if err != nil || len(web) != len(hooks) {
+			t.Fatalf("claimed %d webhooks, %v", len(web), err)
+		}
+		record("a", DeliveryResult{Delivery: web[0], Outcome: Sent, Status: 204}, DeliveryResult{Delivery: web[1], Outcome: Failed, Status: 500},
+			DeliveryResult{Delivery: web[2], Outcome: Retry, RetryIn: time.Minute, Status: 503})
+		wantCountsTrue(t, st, "webhook results")
+		if _, err := st.ReplayWebhookDelivery(ctx, web[1].RecipientID, web[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		wantCountsTrue(t, st, "a replay")
+
+		// "a" goes quiet holding five emails; once its lease is over "b"
+		// claims them again, and a late result of "a" changes nothing.
+		clock.Advance(2 * time.Minute)
+		taken, err := st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCountsTrue(t, st, "a claim after the leases ran out")
+		record("a", DeliveryResult{Delivery: mail[7], Outcome: Sent, Status: 250}, DeliveryResult{Delivery: mail[8], Outcome: Failed})
+		wantCountsTrue(t, st, "a result after its lease was lost")
+
+		// Everything else is sent, whatever it takes.
+		for len(taken) > 0 {
+			var rs []DeliveryResult
+			for _, d := range taken {
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Sent, Status: 250})
+			}
+			record("b", rs...)
+			clock.Advance(time.Hour)
+			more, err := st.ClaimDeliveries(ctx, ChannelWebhook, "b", 100, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if taken, err = st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			taken = append(taken, more...)
+		}
+		wantCountsTrue(t, st, "the rest sent")
+		if c, _ := st.OutboxCounts(ctx); c["email/pending"]+c["email/sending"]+c["webhook/pending"]+c["webhook/sending"] != 0 {
+			t.Fatalf("deliveries left to send: %v", c)
+		}
+
+		if n, err := st.PruneOutbox(ctx, clock.Now().Add(time.Hour)); err != nil || n == 0 {
+			t.Fatalf("PruneOutbox = %d, %v", n, err)
+		}
+		wantCountsTrue(t, st, "pruning")
+		if c, _ := st.OutboxCounts(ctx); len(c) != 0 {
+			t.Errorf("counts after pruning everything: %v", c)
+		}
+	})
+}
+
+// The migration that adds the counts seeds them from the deliveries already
+// in the outbox: a database upgraded in the middle of a fan-out reports it
+// rightly from its first scrape.
+func TestOutboxCountsMigrationSeedsFromDeliveries(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		where := filepath.Join(t.TempDir(), "herald.db")
+		version := 14
+		if onPostgres(t) {
+			where, version = pgtest.Start(t).NewDatabase(t), 9
+		}
+		st := openTestStore(t, where)
+		importN(t, st, 20)
+		mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+		job, _, _ := st.ClaimJob(ctx, "a", time.Minute)
+		if _, _, err := st.ExpandJob(ctx, job.ID, "a", 100, time.Minute, []string{ChannelEmail}); err != nil {
+			t.Fatal(err)
+		}
+		ds, _ := st.ClaimDeliveries(ctx, ChannelEmail, "a", 5, time.Minute)
+		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent}, {Delivery: ds[1], Outcome: Failed}}); err != nil {
+			t.Fatal(err)
+		}
+		want := countGroups(t, st)
+		// Back to the schema before the migration, deliveries and all.
+		if _, err := st.write.ExecContext(ctx, `DROP TABLE outbox_counts`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.write.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, version); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		again := openTestStore(t, where)
+		if got, _ := again.OutboxCounts(ctx); !maps.Equal(got, want) || got["email/sending"] != 3 {
+			t.Errorf("counts after the migration %v, deliveries %v", got, want)
 		}
 	})
 }

@@ -487,6 +487,7 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, del
 		if _, err := t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL WHERE id = ?`, t.now, deliveryID); err != nil {
 			return err
 		}
+		t.countDeliveries(ChannelWebhook, list[0].State, "pending", 1)
 		t.wake = true // a delivery is due: wake the dispatcher
 		t.record("webhook.replay", "webhook", webhookID, nil, map[string]any{"delivery_id": deliveryID})
 		return nil
