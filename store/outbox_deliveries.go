@@ -279,7 +279,7 @@ func (t *tx) recordResult(owner string, r DeliveryResult) error {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // lease lost: the new owner records its own result
 	}
-	t.countDeliveries(d.Channel, "sending", state, 1)
+	t.countResult(d.JobID, d.Channel, "sending", state, 1, r.Outcome != Released && r.Outcome != Skipped)
 	if r.Outcome == Released || r.Outcome == Skipped {
 		return nil
 	}
@@ -353,16 +353,22 @@ func (t *tx) recordSentEmail(owner string, results []DeliveryResult) error {
 			subs = append(subs, r.Delivery.RecipientID)
 		}
 		in := placeholders(n)
-		res, err := t.exec(`UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = 250, last_error = ''
-			WHERE state = 'sending' AND lease_owner = ? AND id IN (`+in+`)`, append([]any{t.now, owner}, ids...)...)
+		rows, err := t.QueryContext(t.ctx, `UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = 250, last_error = ''
+			WHERE state = 'sending' AND lease_owner = ? AND id IN (`+in+`) RETURNING job_id`, append([]any{t.now, owner}, ids...)...)
 		if err != nil {
 			return fmt.Errorf("record sent emails: %w", err)
 		}
-		sent, err := res.RowsAffected()
-		if err != nil {
+		for rows.Next() {
+			var job int64
+			if err := rows.Scan(&job); err != nil {
+				rows.Close()
+				return fmt.Errorf("record sent emails: %w", err)
+			}
+			t.countResult(job, ChannelEmail, "sending", "sent", 1, true)
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
 			return fmt.Errorf("record sent emails: %w", err)
 		}
-		t.countDeliveries(ChannelEmail, "sending", "sent", int(sent))
 		// A delivered message ends a run of bounces.
 		if _, err := t.exec(`UPDATE subscribers SET bounces = 0 WHERE bounces > 0 AND id IN (`+in+`)`, subs...); err != nil {
 			return fmt.Errorf("record sent emails: %w", err)

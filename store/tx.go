@@ -32,6 +32,8 @@ type tx struct {
 	// moved is how the transaction changed the outbox's counts of
 	// deliveries by channel and state (see countDeliveries).
 	moved map[deliveryCount]int
+	// results is how it changed jobs' results (see countResult).
+	results map[jobChannel]*resultMove
 	// wake is set when outbox work became due without a new job (a
 	// delivery replayed by hand).
 	wake bool
@@ -150,8 +152,12 @@ func (t *tx) commit() (Change, error) {
 		return Change{}, err
 	}
 	// Last but the signal: on a backend with concurrent writers the rows
-	// of counts are the most shared of all, so they are locked for as short
-	// a time as possible, and always in the same order.
+	// of results and counts are the most shared of all (every dispatcher
+	// writes them), so they are locked for as short a time as possible,
+	// and always in the same order.
+	if err := t.writeResults(); err != nil {
+		return Change{}, err
+	}
 	if err := t.writeCounts(); err != nil {
 		return Change{}, err
 	}
