@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -348,6 +349,115 @@ func benchConcurrency() int {
 	}
 	return 8
 }
+
+// BenchmarkPostDuringFanOut is the commander's write path while the
+// dispatcher fans an update out: quiet updates (SkipNotify, so that they
+// add no fan-out of their own) are posted one every 20 ms, first with the
+// dispatcher idle, then for as long as one update to every subscriber is
+// being delivered into a discarding sink. It reports the median and the
+// 99th percentile of each, and the fan-out's rate. The posts call the store
+// as the API's handler does; what they wait for is the database's writer.
+//
+//	go test -run '^$' -bench BenchmarkPostDuringFanOut -benchtime 1x ./notify/
+func BenchmarkPostDuringFanOut(b *testing.B) {
+	n := benchSubscribers()
+	ctx := context.Background()
+	st := newStore(b)
+	if err := dataset.Subscribers(ctx, st, n); err != nil {
+		b.Fatal(err)
+	}
+	sink := newSMTPSink(b, sinkOptions{discard: true})
+	cfg := sink.smtpConfig("none")
+	cfg.Concurrency = benchConcurrency()
+	r := startDispatcher(b, st, Config{SMTP: cfg})
+	inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", SkipNotify: true})
+	post := func(i int) time.Duration {
+		start := time.Now()
+		if _, err := st.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{Status: store.Identified, Body: fmt.Sprintf("Quiet note %d.", i), SkipNotify: true}); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		time.Sleep(20 * time.Millisecond)
+		return took
+	}
+	b.ResetTimer()
+	var idle, busy []time.Duration
+	for i := range 100 {
+		idle = append(idle, post(i))
+	}
+	before := sink.received()
+	start := time.Now()
+	if _, err := st.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{Status: store.Identified, Body: "Logins fail for **75%** of users."}); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; sink.received() < before+n; i++ {
+		busy = append(busy, post(i))
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	b.StopTimer()
+	r.stop()
+	b.ReportMetric(ms(percentile(idle, 50)), "idle-p50-ms")
+	b.ReportMetric(ms(percentile(idle, 99)), "idle-p99-ms")
+	b.ReportMetric(ms(percentile(busy, 50)), "fanout-p50-ms")
+	b.ReportMetric(ms(percentile(busy, 99)), "fanout-p99-ms")
+	b.ReportMetric(rate, "fanout-msgs/s")
+	b.Logf("%d posts with the dispatcher idle: median %s, p99 %s, worst %s. %d posts during a fan-out to %d (%.0f msgs/s): median %s, p99 %s, worst %s.",
+		len(idle), percentile(idle, 50), percentile(idle, 99), percentile(idle, 100), len(busy), n, rate, percentile(busy, 50), percentile(busy, 99), percentile(busy, 100))
+}
+
+// BenchmarkFanOutStream posts 20 updates (HERALD_BENCH_UPDATES), 100 ms
+// apart, each of which tells every subscriber, and reports the delivery
+// rate from the first post to the last message accepted by a discarding
+// sink, with the posts' latencies.
+//
+//	go test -run '^$' -bench BenchmarkFanOutStream -benchtime 1x ./notify/
+func BenchmarkFanOutStream(b *testing.B) {
+	n, updates := benchSubscribers(), 20
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_UPDATES")); err == nil && v > 0 {
+		updates = v
+	}
+	ctx := context.Background()
+	st := newStore(b)
+	if err := dataset.Subscribers(ctx, st, n); err != nil {
+		b.Fatal(err)
+	}
+	sink := newSMTPSink(b, sinkOptions{discard: true})
+	cfg := sink.smtpConfig("none")
+	cfg.Concurrency = benchConcurrency()
+	r := startDispatcher(b, st, Config{SMTP: cfg})
+	inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", SkipNotify: true})
+	b.ResetTimer()
+	start := time.Now()
+	var posts []time.Duration
+	for i := range updates {
+		t0 := time.Now()
+		if _, err := st.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{Status: store.Identified, Body: fmt.Sprintf("Update %d: logins fail for **75%%** of users.", i)}); err != nil {
+			b.Fatal(err)
+		}
+		posts = append(posts, time.Since(t0))
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitReceived(sink, updates*n)
+	took := time.Since(start)
+	b.StopTimer()
+	r.stop()
+	rate := float64(updates*n) / took.Seconds()
+	b.ReportMetric(rate, "msgs/s")
+	b.ReportMetric(ms(percentile(posts, 50)), "post-p50-ms")
+	b.ReportMetric(ms(percentile(posts, 100)), "post-max-ms")
+	b.Logf("%d updates to %d subscribers: %d messages in %s, %.0f msgs/s; the posts took %s median, %s at worst",
+		updates, n, updates*n, took.Round(time.Millisecond), rate, percentile(posts, 50), percentile(posts, 100))
+}
+
+// percentile is the p-th percentile of ds (100: the largest).
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // BenchmarkWebhookFanOut sends one update to 1,000 endpoints of which 10%
 // fail — by answering 500, or by hanging past the 15 s timeout — and reports
