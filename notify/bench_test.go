@@ -90,14 +90,7 @@ func benchPostUpdate(b *testing.B, st *store.Store, n int) {
 func BenchmarkFanOutSMTP(b *testing.B) {
 	n := benchSubscribers()
 	ctx := context.Background()
-	st := newStore(b)
-	if err := dataset.Subscribers(ctx, st, n); err != nil {
-		b.Fatal(err)
-	}
-	sink := newSMTPSink(b, sinkOptions{discard: true})
-	cfg := sink.smtpConfig("none")
-	cfg.Concurrency = benchConcurrency()
-	r := startDispatcher(b, st, Config{SMTP: cfg})
+	st, sink, cfg, r := fanOutBench(b, n)
 	prof := benchProfile(b)
 
 	b.ResetTimer()
@@ -144,6 +137,20 @@ func BenchmarkFanOutSMTP(b *testing.B) {
 		n, len(msg), len(herald), cfg.Concurrency, hr, cfg.Concurrency, many, hr/many*100, one, hr/one*100)
 	b.Logf("CPU per message, this process (sender and sink together): Herald %s, minimal pipelined sender %s",
 		heraldCPU/rounds, minimalCPU/rounds)
+}
+
+// fanOutBench is a fresh database with n confirmed subscribers of every
+// component, a sink that discards what it receives, and a dispatcher
+// sending to it on benchConcurrency connections.
+func fanOutBench(b *testing.B, n int) (*store.Store, *smtpSink, *SMTPConfig, *running) {
+	st := newStore(b)
+	if err := dataset.Subscribers(context.Background(), st, n); err != nil {
+		b.Fatal(err)
+	}
+	sink := newSMTPSink(b, sinkOptions{discard: true})
+	cfg := sink.smtpConfig("none")
+	cfg.Concurrency = benchConcurrency()
+	return st, sink, cfg, startDispatcher(b, st, Config{SMTP: cfg})
 }
 
 // benchMessage is one message as Herald builds it for the first job, for
@@ -362,14 +369,7 @@ func benchConcurrency() int {
 func BenchmarkPostDuringFanOut(b *testing.B) {
 	n := benchSubscribers()
 	ctx := context.Background()
-	st := newStore(b)
-	if err := dataset.Subscribers(ctx, st, n); err != nil {
-		b.Fatal(err)
-	}
-	sink := newSMTPSink(b, sinkOptions{discard: true})
-	cfg := sink.smtpConfig("none")
-	cfg.Concurrency = benchConcurrency()
-	r := startDispatcher(b, st, Config{SMTP: cfg})
+	st, sink, _, r := fanOutBench(b, n)
 	inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", SkipNotify: true})
 	post := func(i int) time.Duration {
 		start := time.Now()
@@ -417,14 +417,7 @@ func BenchmarkFanOutStream(b *testing.B) {
 		updates = v
 	}
 	ctx := context.Background()
-	st := newStore(b)
-	if err := dataset.Subscribers(ctx, st, n); err != nil {
-		b.Fatal(err)
-	}
-	sink := newSMTPSink(b, sinkOptions{discard: true})
-	cfg := sink.smtpConfig("none")
-	cfg.Concurrency = benchConcurrency()
-	r := startDispatcher(b, st, Config{SMTP: cfg})
+	st, sink, _, r := fanOutBench(b, n)
 	inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", SkipNotify: true})
 	b.ResetTimer()
 	start := time.Now()

@@ -56,11 +56,7 @@ func seedDeliveries(tb testing.TB, st *Store, jobs, perJob int) {
 func BenchmarkOutboxScrape(b *testing.B) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
-			where := filepath.Join(b.TempDir(), "herald.db")
-			if backend == "postgres" {
-				where = pgtest.Start(b).NewDatabase(b)
-			}
-			st := openTestStore(b, where)
+			st := benchStore(b, backend)
 			seedDeliveries(b, st, 20, 100_000)
 			if backend == "postgres" {
 				if _, err := st.write.ExecContext(b.Context(), `ANALYZE`); err != nil {
@@ -87,6 +83,14 @@ func BenchmarkOutboxScrape(b *testing.B) {
 			})
 		})
 	}
+}
+
+// benchStore is a fresh database on backend.
+func benchStore(b *testing.B, backend string) *Store {
+	if backend == "postgres" {
+		return openTestStore(b, pgtest.Start(b).NewDatabase(b))
+	}
+	return openTestStore(b, filepath.Join(b.TempDir(), "herald.db"))
 }
 
 // countGroups counts the deliveries by channel and state, as OutboxCounts
@@ -130,11 +134,7 @@ func BenchmarkOutboxBytesPerUpdate(b *testing.B) {
 	}
 	for _, backend := range []string{"sqlite", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
-			where := filepath.Join(b.TempDir(), "herald.db")
-			if backend == "postgres" {
-				where = pgtest.Start(b).NewDatabase(b)
-			}
-			st := openTestStore(b, where)
+			st := benchStore(b, backend)
 			clock := useClock(st, t0)
 			importN(b, st, n)
 			keep := DefaultOutboxRetention()
