@@ -50,6 +50,9 @@ type smtpSink struct {
 	delay   time.Duration
 	count   int
 	changed chan struct{}
+	// hangups counts the sessions that ended (the sink closes a
+	// connection left idle).
+	hangups int
 }
 
 type sinkMessage struct {
@@ -71,6 +74,9 @@ type sinkOptions struct {
 	// noPipelining hides PIPELINING from EHLO (plain text only), as an
 	// older relay would not offer it.
 	noPipelining bool
+	// idle is how long the sink keeps a silent connection open; 10 s
+	// when 0.
+	idle time.Duration
 }
 
 func newSMTPSink(t testing.TB, o sinkOptions) *smtpSink {
@@ -94,6 +100,9 @@ func newSMTPSink(t testing.TB, o sinkOptions) *smtpSink {
 	k.srv.AllowInsecureAuth = true
 	k.srv.MaxRecipients = 10
 	k.srv.ReadTimeout = 10 * time.Second
+	if o.idle > 0 {
+		k.srv.ReadTimeout = o.idle
+	}
 	k.srv.WriteTimeout = 10 * time.Second
 	k.srv.ErrorLog = slogLogger{}
 	var ln net.Listener
@@ -294,7 +303,18 @@ func readParts(msg *mail.Message, m *sinkMessage) error {
 }
 
 func (s *sinkSession) Reset()        { s.from, s.to = "", nil }
-func (s *sinkSession) Logout() error { return nil }
+func (s *sinkSession) Logout() error {
+	s.k.mu.Lock()
+	s.k.hangups++
+	s.k.mu.Unlock()
+	return nil
+}
+
+func (k *smtpSink) sessionsEnded() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.hangups
+}
 
 // selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
 func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
