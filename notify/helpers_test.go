@@ -44,7 +44,7 @@ type smtpSink struct {
 	auths    []string
 	// refuse, when set, answers RCPT TO for an address with an error.
 	refuse func(rcpt string) error
-	// discard keeps only counts, for benchmarks.
+	// discard keeps only the count, for benchmarks.
 	discard bool
 	// delay slows every DATA, so a test can stop a fan-out midway.
 	delay   time.Duration
@@ -264,10 +264,8 @@ func (s *sinkSession) Data(r io.Reader) error {
 	}
 	s.k.mu.Lock()
 	s.k.count++
-	if !s.k.discard {
+	if !s.k.discard { // a benchmark's millions would be the GC's work, in both senders' time
 		s.k.msgs = append(s.k.msgs, m)
-	} else {
-		s.k.msgs = append(s.k.msgs, sinkMessage{To: s.to})
 	}
 	s.k.mu.Unlock()
 	poke(s.k.changed)
