@@ -202,10 +202,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// OutboxRetention is how long finished notification jobs, their deliveries
-// and webhook attempt logs are kept (pruned by herald serve's housekeeping).
-const OutboxRetention = 30 * 24 * time.Hour
-
 // expandLoop turns jobs into deliveries, a batch per transaction, waking
 // the senders after each batch so that sending starts while expansion goes on.
 func (d *Dispatcher) expandLoop(ctx context.Context) {

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,7 +68,10 @@ func (d *Dispatcher) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{d.metrics.results, d.metrics.latency, d.metrics.outbox}
 }
 
-// outboxCollector reads the outbox's depth from the database when scraped.
+// outboxCollector reads the outbox's depth from the database when scraped:
+// the counts the store keeps as deliveries change state, and the jobs not
+// yet expanded (a partial index holds only those), so a scrape reads a few
+// rows however large the outbox has grown.
 type outboxCollector struct{ st *store.Store }
 
 var (
@@ -95,8 +97,14 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(deliveriesDesc, err)
 		return
 	}
-	for key, n := range counts {
-		channel, state, _ := strings.Cut(key, "/")
-		ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.GaugeValue, float64(n), channel, state)
+	// Every channel and state, those with none at 0: a series that
+	// vanished when its queue emptied would read as "no data", not "none".
+	for _, channel := range []string{store.ChannelEmail, store.ChannelWebhook} {
+		for _, state := range deliveryStates {
+			ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.GaugeValue, float64(counts[channel+"/"+state]), channel, state)
+		}
 	}
 }
+
+// deliveryStates are the states a delivery passes through.
+var deliveryStates = []string{"pending", "sending", "sent", "failed", "skipped"}

@@ -18,7 +18,7 @@ import (
 
 // gather scrapes the dispatcher's collectors as /metrics would serve them
 // and parses the text back.
-func gather(t *testing.T, d *Dispatcher) map[string]*dto.MetricFamily {
+func gather(t testing.TB, d *Dispatcher) map[string]*dto.MetricFamily {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	for _, c := range d.Collectors() {

@@ -480,7 +480,8 @@ func (w *smtpWorker) send(ctx context.Context, batch []outgoing) []store.Deliver
 		if w.client != nil && w.sent >= w.s.cfg.MessagesPerConnection {
 			w.close()
 		}
-		if w.client == nil {
+		kept := w.client != nil
+		if !kept {
 			if err := w.connect(ctx); err != nil {
 				for _, i := range idx[k:] {
 					results[i] = w.outcome(results[i], &smtpFailure{stage: "connect", err: err})
@@ -491,11 +492,24 @@ func (w *smtpWorker) send(ctx context.Context, batch []outgoing) []store.Deliver
 		n := min(len(msgs)-k, w.s.cfg.MessagesPerConnection-w.sent)
 		start := time.Now()
 		var errs []error
-		if w.rd != nil {
-			errs = w.sendPipelinedBatch(tos[k:k+n], msgs[k:k+n])
-		} else {
-			n = 1 // and a connection dropped on an error is opened again for the next
-			errs = []error{w.sendUnpipelined(tos[k], msgs[k])}
+		sendOn := func() {
+			if w.rd != nil {
+				errs = w.sendPipelinedBatch(tos[k:k+n], msgs[k:k+n])
+			} else {
+				n = 1 // and a connection dropped on an error is opened again for the next
+				errs = []error{w.sendUnpipelined(tos[k], msgs[k])}
+			}
+		}
+		sendOn()
+		if kept && closedWhileIdle(errs) {
+			// Nothing reached the relay: send again at once on a new
+			// connection, rather than after the first retry's wait (when
+			// the connection kept would be as stale again).
+			w.drop()
+			if err := w.connect(ctx); err == nil {
+				n = min(len(msgs)-k, w.s.cfg.MessagesPerConnection)
+				sendOn()
+			}
 		}
 		per := time.Since(start) / time.Duration(n)
 		for j, err := range errs {
@@ -506,6 +520,25 @@ func (w *smtpWorker) send(ctx context.Context, batch []outgoing) []store.Deliver
 		k += n
 	}
 	return results
+}
+
+// closedWhileIdle reports a send that failed at its first command on a
+// connection kept open from an earlier batch: relays close connections
+// left idle (the sink in the tests after 10 s, Postfix after 5 minutes), so
+// nothing of the batch reached the relay.
+func closedWhileIdle(errs []error) bool {
+	// The first message failed before any of it was sent: at its envelope,
+	// or at the RSET after a refused one (a relay closing the connection
+	// answers the first command with 421 and hangs up).
+	var f *smtpFailure
+	if len(errs) == 0 || !errors.As(errs[0], &f) || (f.stage != "mail from" && f.stage != "rset") {
+		return false
+	}
+	var se *smtp.SMTPError
+	if errors.As(f.err, &se) {
+		return se.Code == 421 // the relay is closing the connection
+	}
+	return true // the connection itself failed
 }
 
 // sendPipelinedBatch sends messages back to back with PIPELINING. The

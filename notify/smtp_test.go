@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/herald-status/herald/store"
 )
@@ -42,6 +43,41 @@ func TestSMTPMessagesPerConnection(t *testing.T) {
 			if got := sink.byRecipient(); len(got) != len(emails) {
 				t.Errorf("%d distinct recipients, want %d", len(got), len(emails))
 			}
+		})
+	}
+}
+
+// A relay that hangs up on a connection Herald kept open while it was idle
+// delays nothing: the next messages go out on a new connection at once,
+// not after the first retry's wait (when the connection kept would have
+// been as stale again, and again after the next).
+func TestSMTPConnectionClosedWhileIdle(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    sinkOptions
+	}{
+		{"pipelined", sinkOptions{idle: 200 * time.Millisecond}},
+		{"one command at a time", sinkOptions{idle: 200 * time.Millisecond, noPipelining: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStore(t)
+			sink := newSMTPSink(t, tt.o)
+			cfg := sink.smtpConfig("none")
+			cfg.Concurrency = 1
+			cfg.Retry = []time.Duration{time.Hour} // a retry would not come within the test
+			emails := subscribers(t, st, 3)
+			r := startDispatcher(t, st, Config{SMTP: cfg, Jitter: -1})
+			mustIncident(t, st, store.IncidentInput{Name: "Down"})
+			eventually(t, "the first message to everyone", func() bool { return counts(t, st)["email/sent"] == len(emails) })
+			eventually(t, "the relay to hang up on the idle connection", func() bool { return sink.sessionsEnded() >= 1 })
+
+			mustIncident(t, st, store.IncidentInput{Name: "Down again"})
+			eventually(t, "the second message to everyone", func() bool {
+				if retried, _ := value(gather(t, r.d), "herald_deliveries_total", map[string]string{"channel": "email", "result": "retry"}); retried.GetCounter().GetValue() > 0 {
+					t.Fatalf("a message waits for a retry after the relay closed an idle connection: %v", counts(t, st))
+				}
+				return counts(t, st)["email/sent"] == 2*len(emails)
+			})
 		})
 	}
 }

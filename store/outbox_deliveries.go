@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,10 +44,27 @@ func (d Delivery) IdempotencyID() string {
 func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limit int, lease time.Duration) ([]Delivery, error) {
 	var out []Delivery
 	err := s.inTx(ctx, func(t *tx) error {
-		ids, err := t.claimIDs("outbox_deliveries", `channel = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ?`, "next_attempt_at, id", limit, channel, t.now)
+		// A delivery still "sending" when its lease has run out is claimed
+		// again: only those that were pending change state.
+		var ids []int64
+		pending := 0
+		err := t.claim("outbox_deliveries", "id, state", `channel = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ?`, "next_attempt_at, id", limit,
+			[]any{channel, t.now}, func(rows *sql.Rows) error {
+				var id int64
+				var state string
+				if err := rows.Scan(&id, &state); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+				if state == "pending" {
+					pending++
+				}
+				return nil
+			})
 		if err != nil || len(ids) == 0 {
 			return err
 		}
+		t.countDeliveries(channel, "pending", "sending", pending)
 		rows, err := t.QueryContext(t.ctx, `UPDATE outbox_deliveries SET state = 'sending', lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1
 			WHERE id IN (`+placeholders(len(ids))+`)
 			RETURNING id, job_id, recipient_id, attempts`, append([]any{owner, t.now.Add(lease)}, int64Args(ids)...)...)
@@ -232,20 +251,24 @@ func (t *tx) recordResult(owner string, r DeliveryResult) error {
 	errText := truncate(r.Error, 1000)
 	var res sql.Result
 	var err error
+	var state string
 	const mine = ` WHERE id = ? AND state = 'sending' AND lease_owner = ?`
 	switch r.Outcome {
 	case Sent:
+		state = "sent"
 		res, err = t.exec(`UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = ?, last_error = ''`+mine, t.now, r.Status, d.ID, owner)
 	case Retry:
+		state = "pending"
 		res, err = t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL, last_status = ?, last_error = ?`+mine,
 			t.now.Add(r.RetryIn), r.Status, errText, d.ID, owner)
 	case Failed, Skipped:
-		state := "failed"
+		state = "failed"
 		if r.Outcome == Skipped {
 			state = "skipped"
 		}
 		res, err = t.exec(`UPDATE outbox_deliveries SET state = ?, lease_owner = NULL, last_status = ?, last_error = ?`+mine, state, r.Status, errText, d.ID, owner)
 	case Released:
+		state = "pending"
 		res, err = t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL, attempts = attempts - 1`+mine, t.now, d.ID, owner)
 	default:
 		return fmt.Errorf("unknown outcome %d", r.Outcome)
@@ -256,6 +279,7 @@ func (t *tx) recordResult(owner string, r DeliveryResult) error {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // lease lost: the new owner records its own result
 	}
+	t.countResult(d.JobID, d.Channel, "sending", state, 1, r.Outcome != Released && r.Outcome != Skipped)
 	if r.Outcome == Released || r.Outcome == Skipped {
 		return nil
 	}
@@ -329,8 +353,20 @@ func (t *tx) recordSentEmail(owner string, results []DeliveryResult) error {
 			subs = append(subs, r.Delivery.RecipientID)
 		}
 		in := placeholders(n)
-		if _, err := t.exec(`UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = 250, last_error = ''
-			WHERE state = 'sending' AND lease_owner = ? AND id IN (`+in+`)`, append([]any{t.now, owner}, ids...)...); err != nil {
+		rows, err := t.QueryContext(t.ctx, `UPDATE outbox_deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL, last_status = 250, last_error = ''
+			WHERE state = 'sending' AND lease_owner = ? AND id IN (`+in+`) RETURNING job_id`, append([]any{t.now, owner}, ids...)...)
+		if err != nil {
+			return fmt.Errorf("record sent emails: %w", err)
+		}
+		for rows.Next() {
+			var job int64
+			if err := rows.Scan(&job); err != nil {
+				rows.Close()
+				return fmt.Errorf("record sent emails: %w", err)
+			}
+			t.countResult(job, ChannelEmail, "sending", "sent", 1, true)
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
 			return fmt.Errorf("record sent emails: %w", err)
 		}
 		// A delivered message ends a run of bounces.
@@ -417,9 +453,12 @@ func (s *Store) NextDue(ctx context.Context, channel string) (wait time.Duration
 	return max(0, next.Sub(s.now())), true, nil
 }
 
-// OutboxCounts counts deliveries by channel and state ("email/sent": 12).
+// OutboxCounts is how many deliveries the outbox holds by channel and
+// state ("email/sent": 12), states with none left out. It reads the counts
+// the transactions keep (countDeliveries), not the deliveries: a few rows,
+// however many deliveries there are.
 func (s *Store) OutboxCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT channel, state, count(*) FROM outbox_deliveries GROUP BY channel, state`)
+	rows, err := s.read.QueryContext(ctx, `SELECT channel, state, n FROM outbox_counts WHERE n <> 0`)
 	if err != nil {
 		return nil, fmt.Errorf("store: outbox counts: %w", err)
 	}
@@ -444,4 +483,49 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// deliveryCount is a row of outbox_counts: a channel and a state.
+type deliveryCount struct{ channel, state string }
+
+// countDeliveries notes that n deliveries on channel moved from one state
+// to another: from "" when they were made, to "" when they were pruned.
+// Every statement that makes, moves or deletes deliveries reports what it
+// did here, and commit writes the sums, so the counts change in the same
+// transaction as the rows and are right on every replica.
+func (t *tx) countDeliveries(channel, from, to string, n int) {
+	if n == 0 || from == to {
+		return
+	}
+	if t.moved == nil {
+		t.moved = map[deliveryCount]int{}
+	}
+	if from != "" {
+		t.moved[deliveryCount{channel, from}] -= n
+	}
+	if to != "" {
+		t.moved[deliveryCount{channel, to}] += n
+	}
+}
+
+// writeCounts adds the transaction's moves to outbox_counts, in one order
+// (two transactions locking the same rows in opposite orders would
+// deadlock on PostgreSQL).
+func (t *tx) writeCounts() error {
+	keys := make([]deliveryCount, 0, len(t.moved))
+	for k, n := range t.moved {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b deliveryCount) int {
+		return cmp.Or(strings.Compare(a.channel, b.channel), strings.Compare(a.state, b.state))
+	})
+	for _, k := range keys {
+		if _, err := t.exec(`INSERT INTO outbox_counts (channel, state, n) VALUES (?, ?, ?)
+			ON CONFLICT (channel, state) DO UPDATE SET n = outbox_counts.n + excluded.n`, k.channel, k.state, t.moved[k]); err != nil {
+			return fmt.Errorf("count deliveries: %w", err)
+		}
+	}
+	return nil
 }

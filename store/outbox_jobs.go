@@ -230,20 +230,29 @@ func (t *tx) insertJob(j pendingJob) error {
 // concurrent writers adds FOR UPDATE SKIP LOCKED (dialect.claimSuffix), so
 // two dispatchers never pick the same row.
 func (t *tx) claimIDs(table, where, order string, limit int, args ...any) ([]int64, error) {
-	rows, err := t.QueryContext(t.ctx, `SELECT id FROM `+table+` WHERE `+where+` ORDER BY `+order+` LIMIT ?`+t.store.dialect.claimSuffix(), append(args, limit)...)
+	var ids []int64
+	err := t.claim(table, "id", where, order, limit, args, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	return ids, err
+}
+
+// claim is claimIDs reading the columns cols of each row picked, with scan.
+func (t *tx) claim(table, cols, where, order string, limit int, args []any, scan func(*sql.Rows) error) error {
+	rows, err := t.QueryContext(t.ctx, `SELECT `+cols+` FROM `+table+` WHERE `+where+` ORDER BY `+order+` LIMIT ?`+t.store.dialect.claimSuffix(), append(args, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("claim from %s: %w", table, err)
+		return fmt.Errorf("claim from %s: %w", table, err)
 	}
 	defer rows.Close()
-	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("claim from %s: %w", table, err)
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("claim from %s: %w", table, err)
 		}
-		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	return rows.Err()
 }
 
 func int64Args(ids []int64) []any {
@@ -359,6 +368,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				}
 				n, _ := res.RowsAffected()
 				made = int(n)
+				t.countDeliveries(ChannelEmail, "", "pending", made)
 			}
 			done = true
 		case email && emailCursor >= 0 && IsTeamKind(kind):
@@ -367,6 +377,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return fmt.Errorf("team recipients: %w", err)
 			}
 			made = n
+			t.countDeliveries(ChannelEmail, "", "pending", n)
 			if _, err := t.exec(`UPDATE outbox_jobs SET email_cursor = -1 WHERE id = ?`, jobID); err != nil {
 				return err
 			}
@@ -376,6 +387,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return fmt.Errorf("email recipients: %w", err)
 			}
 			made = n
+			t.countDeliveries(ChannelEmail, "", "pending", n)
 			if _, err := t.exec(`UPDATE outbox_jobs SET email_cursor = ? WHERE id = ?`, next, jobID); err != nil {
 				return err
 			}
@@ -385,6 +397,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return fmt.Errorf("webhook recipients: %w", err)
 			}
 			made = n
+			t.countDeliveries(ChannelWebhook, "", "pending", n)
 			if _, err := t.exec(`UPDATE outbox_jobs SET webhook_cursor = ? WHERE id = ?`, next, jobID); err != nil {
 				return err
 			}
@@ -539,21 +552,6 @@ func (s *Store) PendingJobs(ctx context.Context) (int, error) {
 	var n int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox_jobs WHERE expanded_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: pending jobs: %w", err)
-	}
-	return n, nil
-}
-
-// PruneOutbox deletes jobs created before cutoff whose deliveries are all
-// finished, with their deliveries and attempt logs.
-func (s *Store) PruneOutbox(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM outbox_jobs WHERE created_at < ? AND expanded_at IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.job_id = outbox_jobs.id AND d.state IN ('pending', 'sending'))`, cutoff.UTC())
-	if err != nil {
-		return 0, fmt.Errorf("store: prune outbox: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: prune outbox: %w", err)
 	}
 	return n, nil
 }

@@ -3,11 +3,15 @@ package store
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/herald-status/herald/store/pgtest"
 )
 
-func importN(t *testing.T, st *Store, n int) {
+func importN(t testing.TB, st *Store, n int) {
 	t.Helper()
 	list := make([]SubscriberInput, n)
 	for i := range list {
@@ -173,17 +177,376 @@ func TestOutboxPausedWebhooksAndPrune(t *testing.T) {
 			t.Fatalf("deliveries %+v", ds)
 		}
 		clock.Advance(40 * 24 * time.Hour)
-		if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 0 {
-			t.Errorf("pruned %d jobs with a delivery in flight", n)
+		if p, _ := st.PruneOutbox(ctx, DefaultOutboxRetention()); p.Jobs != 0 {
+			t.Errorf("pruned %d jobs with a delivery in flight", p.Jobs)
 		}
 		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent, Status: 204}}); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := st.PruneOutbox(ctx, clock.Now().Add(-30*24*time.Hour)); n != 1 {
-			t.Errorf("pruned %d jobs, want 1", n)
+		if p, _ := st.PruneOutbox(ctx, DefaultOutboxRetention()); p.Jobs != 1 {
+			t.Errorf("pruned %d jobs, want 1", p.Jobs)
 		}
 		if n := countRows(t, st, "outbox_deliveries") + countRows(t, st, "webhook_attempts"); n != 0 {
 			t.Errorf("%d delivery and attempt rows left after pruning", n)
 		}
 	})
+}
+
+// wantCountsTrue fails unless the kept counts equal the deliveries' own.
+func wantCountsTrue(t *testing.T, st *Store, step string) {
+	t.Helper()
+	got, err := st.OutboxCounts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := countGroups(t, st); !maps.Equal(got, want) {
+		t.Errorf("after %s: counts %v, rows %v", step, got, want)
+	}
+}
+
+// The outbox's counts, kept as deliveries are made, claimed, sent, retried,
+// failed, skipped, released, taken over after a lost lease, replayed and
+// pruned, always equal a count of the deliveries.
+func TestOutboxCountsFollowDeliveries(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		importN(t, st, 30)
+		if _, err := st.AddSubscriber(ctx, SubscriberInput{Email: "new@example.com"}); err != nil { // a confirmation email
+			t.Fatal(err)
+		}
+		var hooks []Webhook
+		for _, name := range []string{"a", "b", "c"} {
+			w, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/" + name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hooks = append(hooks, w)
+		}
+		mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+		both := []string{ChannelEmail, ChannelWebhook}
+		wantCountsTrue(t, st, "nothing expanded")
+
+		for {
+			job, ok, err := st.ClaimJob(ctx, "a", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			for done := false; !done; {
+				if _, done, err = st.ExpandJob(ctx, job.ID, "a", 7, time.Minute, both); err != nil {
+					t.Fatal(err)
+				}
+				wantCountsTrue(t, st, "an expansion batch")
+			}
+		}
+
+		record := func(owner string, rs ...DeliveryResult) {
+			t.Helper()
+			if err := st.RecordResults(ctx, owner, rs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mail, err := st.ClaimDeliveries(ctx, ChannelEmail, "a", 12, time.Minute)
+		if err != nil || len(mail) != 12 {
+			t.Fatalf("claimed %d emails, %v", len(mail), err)
+		}
+		wantCountsTrue(t, st, "claiming emails")
+		record("a",
+			DeliveryResult{Delivery: mail[0], Outcome: Sent, Status: 250}, DeliveryResult{Delivery: mail[1], Outcome: Sent, Status: 250},
+			DeliveryResult{Delivery: mail[2], Outcome: Sent, Status: 250}, DeliveryResult{Delivery: mail[3], Outcome: Retry, RetryIn: time.Minute, Status: 451},
+			DeliveryResult{Delivery: mail[4], Outcome: Failed, Status: 550, Bounce: true}, DeliveryResult{Delivery: mail[5], Outcome: Skipped},
+			DeliveryResult{Delivery: mail[6], Outcome: Released})
+		wantCountsTrue(t, st, "sent, retried, failed, skipped and released emails")
+
+		web, err := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 10, time.Minute)
+		if err != nil || len(web) != len(hooks) {
+			t.Fatalf("claimed %d webhooks, %v", len(web), err)
+		}
+		record("a", DeliveryResult{Delivery: web[0], Outcome: Sent, Status: 204}, DeliveryResult{Delivery: web[1], Outcome: Failed, Status: 500},
+			DeliveryResult{Delivery: web[2], Outcome: Retry, RetryIn: time.Minute, Status: 503})
+		wantCountsTrue(t, st, "webhook results")
+		if _, err := st.ReplayWebhookDelivery(ctx, web[1].RecipientID, web[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		wantCountsTrue(t, st, "a replay")
+
+		// "a" goes quiet holding five emails; once its lease is over "b"
+		// claims them again, and a late result of "a" changes nothing.
+		clock.Advance(2 * time.Minute)
+		taken, err := st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCountsTrue(t, st, "a claim after the leases ran out")
+		record("a", DeliveryResult{Delivery: mail[7], Outcome: Sent, Status: 250}, DeliveryResult{Delivery: mail[8], Outcome: Failed})
+		wantCountsTrue(t, st, "a result after its lease was lost")
+
+		// Everything else is sent, whatever it takes.
+		for len(taken) > 0 {
+			var rs []DeliveryResult
+			for _, d := range taken {
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Sent, Status: 250})
+			}
+			record("b", rs...)
+			clock.Advance(time.Hour)
+			more, err := st.ClaimDeliveries(ctx, ChannelWebhook, "b", 100, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if taken, err = st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			taken = append(taken, more...)
+		}
+		wantCountsTrue(t, st, "the rest sent")
+		if c, _ := st.OutboxCounts(ctx); c["email/pending"]+c["email/sending"]+c["webhook/pending"]+c["webhook/sending"] != 0 {
+			t.Fatalf("deliveries left to send: %v", c)
+		}
+
+		clock.Advance(DefaultOutboxRetention().Failed)
+		if p, err := st.PruneOutbox(ctx, DefaultOutboxRetention()); err != nil || p.Jobs == 0 {
+			t.Fatalf("PruneOutbox = %+v, %v", p, err)
+		}
+		wantCountsTrue(t, st, "pruning")
+		if c, _ := st.OutboxCounts(ctx); len(c) != 0 {
+			t.Errorf("counts after pruning everything: %v", c)
+		}
+	})
+}
+
+// The migrations that add the counts and the results seed them from the
+// deliveries already in the outbox: a database upgraded in the middle of a
+// fan-out reports it rightly from its first scrape.
+func TestOutboxMigrationsSeedFromDeliveries(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		where := filepath.Join(t.TempDir(), "herald.db")
+		versions := []int{14, 15}
+		if onPostgres(t) {
+			where, versions = pgtest.Start(t).NewDatabase(t), []int{9, 10}
+		}
+		st := openTestStore(t, where)
+		// Back to the schema before the migrations…
+		for _, undo := range []string{`DROP TABLE outbox_results`, `DROP INDEX outbox_jobs_unpruned`,
+			`ALTER TABLE outbox_jobs DROP COLUMN delivered_pruned_at`, `DROP TABLE outbox_counts`} {
+			if _, err := st.write.ExecContext(ctx, undo); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, v := range versions {
+			if _, err := st.write.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// …with a fan-out under way as Herald then left it: a row for each
+		// recipient, one sent, one failed, three being sent, fifteen to go.
+		at := st.Now()
+		var job int64
+		if err := st.write.QueryRowContext(ctx, `INSERT INTO outbox_jobs (kind, object_type, object_id, payload, email, webhook, expanded_at, email_cursor, created_at)
+			VALUES ('incident.created', 'incident', 'inc1', '{}', ?, ?, ?, -1, ?) RETURNING id`, true, false, at, at).Scan(&job); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			state, sent := "pending", any(nil)
+			switch {
+			case i == 0:
+				state, sent = "sent", at
+			case i == 1:
+				state = "failed"
+			case i < 5:
+				state = "sending"
+			}
+			if _, err := st.write.ExecContext(ctx, `INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at, sent_at) VALUES (?, 'email', ?, ?, ?, ?, ?)`,
+				job, fmt.Sprintf("s%d", i), state, at, at, sent); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Close()
+		again := openTestStore(t, where)
+		want := map[string]int{"email/sent": 1, "email/failed": 1, "email/sending": 3, "email/pending": 15}
+		if got, _ := again.OutboxCounts(ctx); !maps.Equal(got, want) {
+			t.Errorf("counts after the migrations %v, want %v", got, want)
+		}
+		wantCountsTrue(t, again, "the migrations")
+		results, err := again.NotificationResults(ctx, "incident", "inc1")
+		if err != nil || len(results) != 1 || results[0].Sent != 1 || results[0].Failed != 1 || results[0].Kind != JobIncidentCreated ||
+			results[0].LastAttempt == nil || !results[0].LastAttempt.Equal(at) {
+			t.Errorf("results after the migrations %+v, %v; want the one sent and the one failed", results, err)
+		}
+	})
+}
+
+// The outbox keeps each recipient's delivery a week once sent, failures a
+// month with their job, and what each job came to for good: pruning takes
+// the rows and leaves the results, the counts and the delivery log right.
+func TestOutboxRetention(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		keep := DefaultOutboxRetention()
+		importN(t, st, 10)
+		var hooks []Webhook
+		for _, name := range []string{"a", "b"} {
+			w, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/" + name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hooks = append(hooks, w)
+		}
+		inc := mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+		job, _, _ := st.ClaimJob(ctx, "a", time.Minute)
+		for done := false; !done; {
+			var err error
+			if _, done, err = st.ExpandJob(ctx, job.ID, "a", 4, time.Minute, []string{ChannelEmail, ChannelWebhook}); err != nil {
+				t.Fatal(err)
+			}
+			if !done {
+				// A job half expanded keeps every delivery it made, however
+				// old: its expansion relies on them to make none twice.
+				clock.Advance(keep.Failed + time.Hour)
+				if p, err := st.PruneOutbox(ctx, keep); err != nil || p != (PrunedOutbox{}) {
+					t.Fatalf("pruned %+v (%v) of a job being expanded", p, err)
+				}
+				clock.Set(t0)
+			}
+		}
+		mail, _ := st.ClaimDeliveries(ctx, ChannelEmail, "a", 10, time.Minute)
+		web, _ := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 10, time.Minute)
+		var rs []DeliveryResult
+		for i, d := range mail {
+			switch {
+			case i < 6:
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Sent, Status: 250})
+			case i < 8:
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Failed, Status: 550})
+			case i < 9:
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Skipped})
+			default: // still retrying when the others are long pruned
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Retry, RetryIn: 60 * 24 * time.Hour, Status: 451})
+			}
+		}
+		rs = append(rs, DeliveryResult{Delivery: web[0], Outcome: Sent, Status: 204}, DeliveryResult{Delivery: web[1], Outcome: Failed, Status: 500})
+		if err := st.RecordResults(ctx, "a", rs); err != nil {
+			t.Fatal(err)
+		}
+		failedHook := web[1]
+		at := clock.Now()
+		want := []JobResult{
+			{JobID: job.ID, Channel: ChannelEmail, Kind: JobIncidentCreated, ObjectType: "incident", ObjectID: inc.ID, CreatedAt: job.CreatedAt.UTC(), Sent: 6, Failed: 2, Skipped: 1, FirstAttempt: &at, LastAttempt: &at},
+			{JobID: job.ID, Channel: ChannelWebhook, Kind: JobIncidentCreated, ObjectType: "incident", ObjectID: inc.ID, CreatedAt: job.CreatedAt.UTC(), Sent: 1, Failed: 1, FirstAttempt: &at, LastAttempt: &at},
+		}
+		wantResults := func(step string) {
+			t.Helper()
+			got, err := st.NotificationResults(ctx, "incident", inc.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("after %s: results %+v, want %+v", step, got, want)
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				if g.FirstAttempt == nil || g.LastAttempt == nil || !g.FirstAttempt.Equal(*w.FirstAttempt) || !g.LastAttempt.Equal(*w.LastAttempt) {
+					t.Errorf("after %s: %s attempts %v–%v, want %v–%v", step, g.Channel, g.FirstAttempt, g.LastAttempt, *w.FirstAttempt, *w.LastAttempt)
+				}
+				g.FirstAttempt, g.LastAttempt, w.FirstAttempt, w.LastAttempt = nil, nil, nil, nil
+				if !g.CreatedAt.Equal(w.CreatedAt) {
+					t.Errorf("after %s: %s created %v, want %v", step, g.Channel, g.CreatedAt, w.CreatedAt)
+				}
+				g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
+				if g != w {
+					t.Errorf("after %s: %+v, want %+v", step, g, w)
+				}
+			}
+		}
+		wantResults("recording")
+
+		clock.Advance(keep.Delivered - time.Hour)
+		if p, err := st.PruneOutbox(ctx, keep); err != nil || p != (PrunedOutbox{}) {
+			t.Errorf("within the week: pruned %+v, %v", p, err)
+		}
+		clock.Advance(2 * time.Hour)
+		if p, err := st.PruneOutbox(ctx, keep); err != nil || p != (PrunedOutbox{Deliveries: 8}) {
+			t.Errorf("after the week: pruned %+v (%v), want the 6 + 1 sent and the skipped one", p, err)
+		}
+		if p, _ := st.PruneOutbox(ctx, keep); p != (PrunedOutbox{}) {
+			t.Errorf("pruning again pruned %+v", p)
+		}
+		wantCountsTrue(t, st, "a week")
+		if c, _ := st.OutboxCounts(ctx); c["email/sent"]+c["email/skipped"]+c["webhook/sent"] != 0 || c["email/failed"] != 2 || c["email/pending"] != 1 {
+			t.Errorf("counts after a week %v, want the failures and the retry", c)
+		}
+		wantResults("a week")
+		// The delivery log keeps the failure, and it can be replayed.
+		for _, w := range hooks {
+			log, err := st.ListWebhookDeliveries(ctx, w.ID, 10, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(log); (w.ID == failedHook.RecipientID) != (n == 1) {
+				t.Errorf("webhook %s: %d deliveries in its log after a week", w.URL, n)
+			}
+		}
+		if _, err := st.ReplayWebhookDelivery(ctx, failedHook.RecipientID, failedHook.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 10, time.Minute)
+		if len(again) != 1 {
+			t.Fatalf("claimed %d replayed deliveries, want 1", len(again))
+		}
+		replayed := clock.Now()
+		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: again[0], Outcome: Sent, Status: 204}}); err != nil {
+			t.Fatal(err)
+		}
+		want[1].Sent, want[1].Failed, want[1].LastAttempt = 2, 0, &replayed
+		wantResults("a replay")
+
+		// A job is thinned once: what is sent after that (the replay) goes
+		// with the job.
+		clock.Advance(keep.Failed)
+		if p, err := st.PruneOutbox(ctx, keep); err != nil || p != (PrunedOutbox{}) {
+			t.Errorf("after a month, with one email still to retry: pruned %+v (%v), want nothing", p, err)
+		}
+		wantCountsTrue(t, st, "a month, one retry waiting")
+		clock.Advance(keep.Failed)
+		more, _ := st.ClaimDeliveries(ctx, ChannelEmail, "a", 10, time.Minute)
+		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: more[0], Outcome: Failed, Status: 550}}); err != nil {
+			t.Fatal(err)
+		}
+		last := clock.Now()
+		want[0].Failed, want[0].LastAttempt = 3, &last
+		if p, err := st.PruneOutbox(ctx, keep); err != nil || p != (PrunedOutbox{Deliveries: 4, Jobs: 1}) {
+			t.Errorf("once nothing is left to send: pruned %+v (%v), want the 3 failures, the replayed delivery and the job", p, err)
+		}
+		wantCountsTrue(t, st, "everything pruned")
+		if n := countRows(t, st, "outbox_deliveries") + countRows(t, st, "outbox_jobs") + countRows(t, st, "webhook_attempts"); n != 0 {
+			t.Errorf("%d rows left in the outbox", n)
+		}
+		wantResults("everything pruned")
+	})
+}
+
+// A retention that keeps nothing, or failures less long than successes, is
+// refused before anything is deleted.
+func TestOutboxRetentionRefusesNonsense(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	for _, keep := range []OutboxRetention{{}, {Delivered: time.Minute, Failed: time.Hour}, {Delivered: 48 * time.Hour, Failed: 24 * time.Hour}} {
+		if _, err := st.PruneOutbox(t.Context(), keep); err == nil {
+			t.Errorf("PruneOutbox(%+v) = nil error", keep)
+		} else {
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Errorf("PruneOutbox(%+v) = %v, want a ValidationError", keep, err)
+			}
+		}
+	}
 }

@@ -29,6 +29,11 @@ type tx struct {
 	audits []auditRow
 	events []feedEvent
 	jobs   []pendingJob
+	// moved is how the transaction changed the outbox's counts of
+	// deliveries by channel and state (see countDeliveries).
+	moved map[deliveryCount]int
+	// results is how it changed jobs' results (see countResult).
+	results map[jobChannel]*resultMove
 	// wake is set when outbox work became due without a new job (a
 	// delivery replayed by hand).
 	wake bool
@@ -144,6 +149,16 @@ func (t *tx) commit() (Change, error) {
 		}
 	}
 	if err := t.writeJobs(); err != nil {
+		return Change{}, err
+	}
+	// Last but the signal: on a backend with concurrent writers the rows
+	// of results and counts are the most shared of all (every dispatcher
+	// writes them), so they are locked for as short a time as possible,
+	// and always in the same order.
+	if err := t.writeResults(); err != nil {
+		return Change{}, err
+	}
+	if err := t.writeCounts(); err != nil {
 		return Change{}, err
 	}
 	change.Jobs = len(t.jobs) > 0 || t.wake

@@ -436,6 +436,8 @@ type WebhookDelivery struct {
 	CreatedAt     time.Time        `json:"created_at"`
 	SentAt        *time.Time       `json:"sent_at"`
 	Log           []WebhookAttempt `json:"attempt_log"` // oldest first
+
+	jobID int64
 }
 
 // WebhookAttempt is one try at a delivery.
@@ -487,6 +489,7 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, del
 		if _, err := t.exec(`UPDATE outbox_deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL WHERE id = ?`, t.now, deliveryID); err != nil {
 			return err
 		}
+		t.countResult(list[0].jobID, ChannelWebhook, list[0].State, "pending", 1, false)
 		t.wake = true // a delivery is due: wake the dispatcher
 		t.record("webhook.replay", "webhook", webhookID, nil, map[string]any{"delivery_id": deliveryID})
 		return nil
@@ -511,14 +514,13 @@ func queryWebhookDeliveries(ctx context.Context, q querier, cond string, args ..
 	index := map[int64]int{}
 	for rows.Next() {
 		var d WebhookDelivery
-		var jobID int64
 		var next time.Time
 		var sent sql.NullTime
-		if err := rows.Scan(&d.ID, &d.WebhookID, &jobID, &d.Event, &d.State, &d.Attempts, &next, &d.LastStatus, &d.LastError, &d.CreatedAt, &sent); err != nil {
+		if err := rows.Scan(&d.ID, &d.WebhookID, &d.jobID, &d.Event, &d.State, &d.Attempts, &next, &d.LastStatus, &d.LastError, &d.CreatedAt, &sent); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		d.MessageID = Delivery{JobID: jobID, RecipientID: d.WebhookID}.IdempotencyID()
+		d.MessageID = Delivery{JobID: d.jobID, RecipientID: d.WebhookID}.IdempotencyID()
 		if d.State == "pending" || d.State == "sending" {
 			n := next.UTC()
 			d.NextAttemptAt = &n

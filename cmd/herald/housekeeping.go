@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
 )
 
@@ -28,14 +27,14 @@ type housekeeping struct {
 	// keepEvents is how many change-feed events are kept for reconnecting
 	// live streams.
 	keepEvents int
-	// keepJobs is how long finished notification jobs, their deliveries
-	// and webhook attempt logs are kept, for the API and for replays.
-	keepJobs time.Duration
+	// keepOutbox is how long finished deliveries are kept, delivered and
+	// failed, for the delivery log and replays.
+	keepOutbox store.OutboxRetention
 }
 
 func newHousekeeping(st *store.Store, log *slog.Logger) *housekeeping {
 	return &housekeeping{st: st, log: log.With("component", "housekeeping"),
-		maintenanceEvery: 15 * time.Second, pruneEvery: time.Minute, keepEvents: 10000, keepJobs: notify.OutboxRetention,
+		maintenanceEvery: 15 * time.Second, pruneEvery: time.Minute, keepEvents: 10000, keepOutbox: store.DefaultOutboxRetention(),
 		escalation: store.DefaultEscalationPolicy()}
 }
 
@@ -138,10 +137,10 @@ func (h *housekeeping) prune(ctx context.Context) {
 	if _, err := h.st.PruneAttempts(ctx, h.st.Now().Add(-24*time.Hour)); err != nil {
 		h.logErr(ctx, "prune counted attempts", err)
 	}
-	if n, err := h.st.PruneOutbox(ctx, h.st.Now().Add(-h.keepJobs)); err != nil {
+	if p, err := h.st.PruneOutbox(ctx, h.keepOutbox); err != nil {
 		h.logErr(ctx, "prune outbox", err)
-	} else if n > 0 {
-		h.log.Info("pruned old notification jobs", "jobs", n)
+	} else if p != (store.PrunedOutbox{}) {
+		h.log.Info("pruned old notifications", "deliveries", p.Deliveries, "jobs", p.Jobs)
 	}
 }
 

@@ -16,6 +16,8 @@ func TestServeIntegrationFlags(t *testing.T) {
 			{"pair without =", "--alertmanager-components", "checkout", "--alertmanager-components"},
 			{"bad on-resolved", "--alertmanager-on-resolved", "identified", "on-resolved"},
 			{"negative stream cap", "--max-streams-per-ip", "-1", "--max-streams-per-ip"},
+			{"no delivery retention", "--delivery-retention", "0s", "--delivery-retention"},
+			{"failures kept less long than successes", "--failed-delivery-retention", "24h", "at least as long"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

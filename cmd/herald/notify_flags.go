@@ -17,9 +17,11 @@ type notifyFlags struct {
 	smtpFrom, smtpReplyTo, smtpConcurrency, smtpRate    *string
 	webhookAllow, webhookConcurrency                    *string
 	outboxLease                                         *time.Duration
+	deliveryRetention, failedRetention                  *time.Duration
 }
 
 func addNotifyFlags(fs *flagSet) *notifyFlags {
+	keep := store.DefaultOutboxRetention()
 	return &notifyFlags{
 		smtpHost:           fs.String("smtp-host", "", "SMTP relay for email subscribers (default: email is off and the subscribe form hidden)"),
 		smtpPort:           fs.String("smtp-port", "", "SMTP port (default 587 for starttls, 465 for tls, 25 for none)"),
@@ -33,7 +35,18 @@ func addNotifyFlags(fs *flagSet) *notifyFlags {
 		webhookAllow:       fs.String("webhook-allow", "", "hosts or CIDRs webhooks may reach although internal, comma-separated (e.g. 10.1.2.3,hooks.internal)"),
 		webhookConcurrency: fs.String("webhook-concurrency", "200", "webhook requests in flight at once"),
 		outboxLease:        fs.Duration("outbox-lease", 2*time.Minute, "how long a notification claimed by a dispatcher stays claimed: after a crash another replica sends it once this has passed; it must exceed the slowest send"),
+		deliveryRetention:  fs.Duration("delivery-retention", keep.Delivered, "how long sent (and skipped) deliveries are kept, one per recipient; how many each notification sent, failed and skipped is kept for good"),
+		failedRetention:    fs.Duration("failed-delivery-retention", keep.Failed, "how long failed deliveries, the jobs they belong to and webhook attempt logs are kept, for the delivery log and replays (at least --delivery-retention)"),
 	}
+}
+
+// retention is how long the outbox keeps finished deliveries.
+func (f *notifyFlags) retention() (store.OutboxRetention, error) {
+	r := store.OutboxRetention{Delivered: *f.deliveryRetention, Failed: *f.failedRetention}
+	if err := r.Check(); err != nil {
+		return r, fmt.Errorf("--delivery-retention %s, --failed-delivery-retention %s: %w", r.Delivered, r.Failed, err)
+	}
+	return r, nil
 }
 
 // build makes the dispatcher and what the web server needs to know of it.

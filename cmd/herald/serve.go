@@ -55,6 +55,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	retention, err := notifyOpts.retention()
+	if err != nil {
+		return err
+	}
 	if err := web.CheckMaxStreamsPerIP(*maxStreams); err != nil {
 		return fmt.Errorf("--max-streams-per-ip: %w", err)
 	}
@@ -141,7 +145,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { dispatched <- dispatcher.Run(ctx) }()
 	housekept := make(chan struct{})
 	hk := newHousekeeping(st, logger)
-	hk.maintenanceEvery, hk.escalation = *housekeepingEvery, policy
+	hk.maintenanceEvery, hk.escalation, hk.keepOutbox = *housekeepingEvery, policy, retention
 	go func() { defer close(housekept); hk.run(ctx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(web.CoalescingListener(ln)) }()
