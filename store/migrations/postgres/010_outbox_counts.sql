@@ -1,4 +1,4 @@
--- See the SQLite migration 014: the outbox's counts by channel and state,
+-- See the SQLite migration 015: the outbox's counts by channel and state,
 -- kept by the transactions that change deliveries.
 CREATE TABLE outbox_counts (
     channel text NOT NULL,

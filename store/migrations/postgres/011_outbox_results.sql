@@ -1,4 +1,4 @@
--- See the SQLite migration 015: each job's results by channel, kept after
+-- See the SQLite migration 016: each job's results by channel, kept after
 -- its deliveries are pruned, and when a job's delivered ones were.
 CREATE TABLE outbox_results (
     job_id           bigint NOT NULL,
