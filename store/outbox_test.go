@@ -327,9 +327,9 @@ func TestOutboxMigrationsSeedFromDeliveries(t *testing.T) {
 	backends(t, func(t *testing.T) {
 		ctx := t.Context()
 		where := filepath.Join(t.TempDir(), "herald.db")
-		versions := []int{14, 15}
+		versions := []int{15, 16}
 		if onPostgres(t) {
-			where, versions = pgtest.Start(t).NewDatabase(t), []int{9, 10}
+			where, versions = pgtest.Start(t).NewDatabase(t), []int{10, 11}
 		}
 		st := openTestStore(t, where)
 		// Back to the schema before the migrations…
