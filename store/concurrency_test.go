@@ -138,7 +138,7 @@ func TestRulesHoldUnderConcurrentWriters(t *testing.T) {
 				}
 			}
 			var mu sync.Mutex
-			seen := map[int64]string{}
+			seen := map[string]string{} // by message: a batch's deliveries have no id of their own
 			var fns []func() error
 			for w := range 4 {
 				owner := fmt.Sprintf("dispatcher-%d", w)
@@ -150,11 +150,11 @@ func TestRulesHoldUnderConcurrentWriters(t *testing.T) {
 						}
 						mu.Lock()
 						for _, d := range got {
-							if other, dup := seen[d.ID]; dup {
+							if other, dup := seen[d.IdempotencyID()]; dup {
 								mu.Unlock()
-								return fmt.Errorf("delivery %d claimed by %s and %s", d.ID, other, owner)
+								return fmt.Errorf("delivery %s claimed by %s and %s", d.IdempotencyID(), other, owner)
 							}
-							seen[d.ID] = owner
+							seen[d.IdempotencyID()] = owner
 						}
 						mu.Unlock()
 					}
