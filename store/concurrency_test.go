@@ -227,3 +227,32 @@ func TestRulesHoldUnderConcurrentWriters(t *testing.T) {
 		})
 	})
 }
+
+// A background transaction waits for the foreground ones waiting or
+// running when it comes, and for nothing else; with concurrent writers it
+// never waits.
+func TestWriteQueueLetsForegroundWritesFirst(t *testing.T) {
+	ctx := t.Context()
+	q := writeQueue{patience: time.Hour}
+	if err := q.yield(ctx); err != nil {
+		t.Fatalf("yield with nothing in the foreground: %v", err)
+	}
+	first, second := q.foreground(), q.foreground()
+	yielded := make(chan error, 1)
+	go func() { yielded <- q.yield(ctx) }()
+	first()
+	select {
+	case err := <-yielded:
+		t.Fatalf("a background transaction went ahead of a foreground one still waiting (%v)", err)
+	default:
+	}
+	second()
+	if err := <-yielded; err != nil {
+		t.Fatal(err)
+	}
+	off := writeQueue{off: true, patience: time.Hour}
+	defer off.foreground()()
+	if err := off.yield(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -114,8 +114,11 @@ func (s *Store) inBackgroundTx(ctx context.Context, fn func(*tx) error) error {
 // at most maxYield, so that a stream of foreground writes cannot stop
 // notifications. With concurrent writers (off) it does nothing.
 type writeQueue struct {
-	off     bool
-	mu      sync.Mutex
+	off bool
+	// patience is how long a background transaction gives way at most;
+	// maxYield when 0.
+	patience time.Duration
+	mu       sync.Mutex
 	waiting int           // foreground transactions waiting or running
 	clear   chan struct{} // closed when waiting falls to 0
 }
@@ -156,7 +159,11 @@ func (q *writeQueue) yield(ctx context.Context) error {
 	if !busy {
 		return nil
 	}
-	t := time.NewTimer(maxYield)
+	patience := q.patience
+	if patience == 0 {
+		patience = maxYield
+	}
+	t := time.NewTimer(patience)
 	defer t.Stop()
 	select {
 	case <-clear:
