@@ -335,20 +335,21 @@ func (t *tx) deleteBatches(job int64, states ...string) (int, error) {
 
 // signLinks fills in the link tokens of a claim's batch recipients.
 func (s *Store) signLinks(ctx context.Context, ds []Delivery) error {
-	var key []byte
+	var signer *linkSigner
 	for i := range ds {
 		d := &ds[i]
 		if d.nonce == "" {
 			continue
 		}
-		if key == nil {
-			var err error
-			if key, err = s.links.get(ctx, s.read); err != nil {
+		if signer == nil {
+			key, err := s.links.get(ctx, s.read)
+			if err != nil {
 				return err
 			}
+			signer = newLinkSigner(key)
 		}
-		d.ManageToken = signToken(key, purposeManage, d.RecipientID, d.nonce)
-		d.ConfirmToken = signToken(key, purposeConfirm, d.RecipientID, d.nonce)
+		d.ManageToken = signer.sign(purposeManage, d.RecipientID, d.nonce)
+		d.ConfirmToken = signer.sign(purposeConfirm, d.RecipientID, d.nonce)
 		d.nonce = ""
 	}
 	return nil
