@@ -415,7 +415,9 @@ func BenchmarkPostDuringFanOut(b *testing.B) {
 // BenchmarkFanOutStream posts 20 updates (HERALD_BENCH_UPDATES), 100 ms
 // apart, each of which tells every subscriber, and reports the delivery
 // rate from the first post to the last message accepted by a discarding
-// sink, with the posts' latencies.
+// sink, with the posts' latencies; then the minimal pipelined sender's rate
+// into the same sink, for the same run's ceiling. HERALD_BENCH_CPUPROFILE=FILE
+// profiles the stream.
 //
 //	go test -run '^$' -bench BenchmarkFanOutStream -benchtime 1x ./notify/
 func BenchmarkFanOutStream(b *testing.B) {
@@ -424,9 +426,12 @@ func BenchmarkFanOutStream(b *testing.B) {
 		updates = v
 	}
 	ctx := context.Background()
-	st, sink, _, r := fanOutBench(b, n)
+	st, sink, cfg, r := fanOutBench(b, n)
 	inc := mustIncident(b, st, store.IncidentInput{Name: "Login failures", SkipNotify: true})
+	prof := benchProfile(b)
 	b.ResetTimer()
+	prof.resume()
+	cpu0 := cpuTime()
 	start := time.Now()
 	var posts []time.Duration
 	for i := range updates {
@@ -439,14 +444,22 @@ func BenchmarkFanOutStream(b *testing.B) {
 	}
 	waitReceived(sink, updates*n)
 	took := time.Since(start)
+	cpu := cpuTime() - cpu0
+	prof.pause()
 	b.StopTimer()
+	msg := benchMessage(b, st, r.d)
 	r.stop()
+	minimal := minimalRate(b, sink, cfg.Concurrency, n, msg)
 	rate := float64(updates*n) / took.Seconds()
 	b.ReportMetric(rate, "msgs/s")
+	b.ReportMetric(minimal, "pipelined-Nconn-msgs/s")
+	b.ReportMetric(rate/minimal*100, "%-of-minimal-Nconn")
 	b.ReportMetric(ms(percentile(posts, 50)), "post-p50-ms")
 	b.ReportMetric(ms(percentile(posts, 100)), "post-max-ms")
-	b.Logf("%d updates to %d subscribers: %d messages in %s, %.0f msgs/s; the posts took %s median, %s at worst",
-		updates, n, updates*n, took.Round(time.Millisecond), rate, percentile(posts, 50), percentile(posts, 100))
+	b.Logf("%d updates to %d subscribers: %d messages in %s, %.0f msgs/s, %s of CPU a message (sender and sink together); the posts took %s median, %s at worst. "+
+		"Then the minimal pipelined sender, %d messages on %d connections: %.0f msgs/s (the stream at %.0f%%).",
+		updates, n, updates*n, took.Round(time.Millisecond), rate, cpu/time.Duration(updates*n), percentile(posts, 50), percentile(posts, 100),
+		n, cfg.Concurrency, minimal, rate/minimal*100)
 }
 
 // percentile is the p-th percentile of ds (100: the largest).

@@ -53,12 +53,14 @@ type emailTemplate struct {
 	// the tokens go.
 	boundary string
 	body     []bodySegment
+	// head is the header fields every message of the job has alike.
+	head []byte
 }
 
 // bodySegment is encoded text followed by a token slot (or none, last).
 type bodySegment struct {
 	text []byte
-	slot string // manageStandIn, confirmStandIn, or "" after the last
+	slot int // 0 for the manage token, 1 for the confirmation token, -1 after the last
 	// breaks are the offsets within the token where the encoder put soft
 	// line breaks ("=\r\n") into the stand-in.
 	breaks []int
@@ -177,6 +179,9 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		return nil, fmt.Errorf("job %d: %w", job.ID, err)
 	}
 	t.body = cutAtStandIns(b.Bytes())
+	if t.head, err = s.header(t); err != nil {
+		return nil, fmt.Errorf("job %d: %w", job.ID, err)
+	}
 	return t, nil
 }
 
@@ -208,7 +213,7 @@ func cutAtStandIns(enc []byte) []bodySegment {
 	var out []bodySegment
 	last := 0
 	for i := 0; i < len(enc); i++ {
-		for _, standIn := range []string{manageStandIn, confirmStandIn} {
+		for slot, standIn := range []string{manageStandIn, confirmStandIn} {
 			if enc[i] != standIn[0] {
 				continue
 			}
@@ -216,12 +221,12 @@ func cutAtStandIns(enc []byte) []bodySegment {
 			if !ok {
 				continue
 			}
-			out = append(out, bodySegment{text: enc[last:i], slot: standIn, breaks: breaks})
+			out = append(out, bodySegment{text: enc[last:i], slot: slot, breaks: breaks})
 			last, i = end, end-1
 			break
 		}
 	}
-	return append(out, bodySegment{text: enc[last:]})
+	return append(out, bodySegment{text: enc[last:], slot: -1})
 }
 
 // matchSoftBroken matches s at enc[i:], allowing "=\r\n" between its bytes.
@@ -244,6 +249,14 @@ func matchSoftBroken(enc []byte, i int, s string) (end int, breaks []int, ok boo
 // message builds one delivery's email: headers and a multipart/alternative
 // body with the plain-text and HTML parts.
 func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.Delivery, now time.Time) ([]byte, error) {
+	return s.appendMessage(ctx, nil, job, dl, now)
+}
+
+// appendMessage is message written at the end of buf, which a worker
+// reuses from one batch to the next. What every message of a job shares —
+// most of the header and the encoded body — was made once, with the
+// template; here go the recipient, the date, the ids and the link tokens.
+func (s *emailSender) appendMessage(ctx context.Context, buf []byte, job *preparedJob, dl store.Delivery, now time.Time) ([]byte, error) {
 	t, err := s.template(ctx, job)
 	if err != nil {
 		return nil, err
@@ -253,13 +266,8 @@ func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.De
 		return nil, err
 	}
 	id := "<" + dl.IdempotencyID() + "@" + s.domain + ">"
-	h := &headerWriter{}
-	h.add("From", s.from.String())
+	h := headerWriter{buf: buf}
 	h.add("To", to.String())
-	if s.replyTo != nil {
-		h.add("Reply-To", s.replyTo.String())
-	}
-	h.addText("Subject", t.subject)
 	h.add("Date", now.UTC().Format(time.RFC1123Z))
 	if t.thread != "" {
 		// Each recipient's thread has its own root: the first message they
@@ -276,43 +284,54 @@ func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.De
 	h.add("Message-ID", id)
 	if t.list {
 		h.add("List-Unsubscribe", "<"+s.d.cfg.BaseURL+UnsubscribePath+dl.ManageToken+">")
-		h.add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	}
-	h.add("Auto-Submitted", "auto-generated")
 	h.add("X-Herald-Delivery", dl.IdempotencyID())
-	h.add("MIME-Version", "1.0")
-	h.add("Content-Type", `multipart/alternative; boundary="`+t.boundary+`"`)
 	if h.err != nil {
 		return nil, h.err
 	}
-	tokens := map[string]string{manageStandIn: dl.ManageToken, confirmStandIn: dl.ConfirmToken}
-	var b bytes.Buffer
-	b.Grow(h.buf.Len() + 2 + len(t.html) + len(t.text) + 512)
-	b.Write(h.buf.Bytes())
-	b.WriteString("\r\n")
+	b := append(h.buf, t.head...)
+	b = append(b, "\r\n"...)
+	tokens := [...]string{dl.ManageToken, dl.ConfirmToken}
 	for _, seg := range t.body {
-		b.Write(seg.text)
-		if seg.slot == "" {
+		b = append(b, seg.text...)
+		if seg.slot < 0 {
 			continue
 		}
 		tok := tokens[seg.slot]
 		if len(tok) != tokenLength {
-			return nil, fmt.Errorf("delivery %d: link token of %d characters, want %d", dl.ID, len(tok), tokenLength)
+			return nil, fmt.Errorf("delivery %s: link token of %d characters, want %d", dl.IdempotencyID(), len(tok), tokenLength)
 		}
 		from := 0
 		for _, at := range seg.breaks {
-			b.WriteString(tok[from:at])
-			b.WriteString("=\r\n")
+			b = append(b, tok[from:at]...)
+			b = append(b, "=\r\n"...)
 			from = at
 		}
-		b.WriteString(tok[from:])
+		b = append(b, tok[from:]...)
 	}
-	return b.Bytes(), nil
+	return b, nil
+}
+
+// header is the part of a job's header every message of it shares.
+func (s *emailSender) header(t *emailTemplate) ([]byte, error) {
+	var h headerWriter
+	h.add("From", s.from.String())
+	if s.replyTo != nil {
+		h.add("Reply-To", s.replyTo.String())
+	}
+	h.addText("Subject", t.subject)
+	if t.list {
+		h.add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
+	h.add("Auto-Submitted", "auto-generated")
+	h.add("MIME-Version", "1.0")
+	h.add("Content-Type", `multipart/alternative; boundary="`+t.boundary+`"`)
+	return h.buf, h.err
 }
 
 // headerWriter writes header fields, refusing any value with a line break.
 type headerWriter struct {
-	buf bytes.Buffer
+	buf []byte
 	err error
 }
 
@@ -324,7 +343,14 @@ func (h *headerWriter) add(name, value string) {
 		h.err = err
 		return
 	}
-	h.buf.WriteString(name + ": " + value + "\r\n")
+	h.field(name, value)
+}
+
+func (h *headerWriter) field(name, value string) {
+	h.buf = append(h.buf, name...)
+	h.buf = append(h.buf, ": "...)
+	h.buf = append(h.buf, value...)
+	h.buf = append(h.buf, "\r\n"...)
 }
 
 // addText adds unstructured text, checked before it is encoded and folded.
@@ -336,7 +362,7 @@ func (h *headerWriter) addText(name, value string) {
 		h.err = err
 		return
 	}
-	h.buf.WriteString(name + ": " + encodeHeader(value) + "\r\n")
+	h.field(name, encodeHeader(value))
 }
 
 // encodeHeader encodes non-ASCII text as RFC 2047 words, folded between

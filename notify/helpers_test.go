@@ -300,7 +300,7 @@ func readParts(msg *mail.Message, m *sinkMessage) error {
 	}
 }
 
-func (s *sinkSession) Reset()        { s.from, s.to = "", nil }
+func (s *sinkSession) Reset() { s.from, s.to = "", nil }
 func (s *sinkSession) Logout() error {
 	s.k.mu.Lock()
 	s.k.hangups++

@@ -164,6 +164,9 @@ type smtpWorker struct {
 	conn net.Conn
 	rd   *bufio.Reader
 	wr   *bufio.Writer
+	// bufs hold the messages of a batch, used of them so far.
+	bufs [][]byte
+	used int
 }
 
 func (s *emailSender) newWorker() *smtpWorker { return &smtpWorker{s: s} }
@@ -294,26 +297,34 @@ func hasExtension(ehlo, name string) bool {
 }
 
 // readReply reads one (possibly multi-line) SMTP reply.
-func readReply(rd *bufio.Reader) (int, string, error) {
-	var msg []string
+func readReply(rd *bufio.Reader) (int, string, error) { return readReplyUnless(rd, -1) }
+
+// readReplyUnless is readReply keeping the reply's text only when its code
+// is not ok: a pipelined batch reads four replies a message, nearly all of
+// them the one expected, whose text nobody reads.
+func readReplyUnless(rd *bufio.Reader, ok int) (int, string, error) {
+	var msg []byte
 	for {
-		line, err := rd.ReadString('\n')
+		line, err := rd.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return 0, "", errors.New("malformed SMTP reply: a line longer than 4 KiB")
+		}
 		if err != nil {
 			return 0, "", err
 		}
-		line = strings.TrimRight(line, "\r\n")
-		if len(line) < 3 {
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) < 3 || line[0] < '0' || line[0] > '9' || line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' {
 			return 0, "", fmt.Errorf("malformed SMTP reply %q", line)
 		}
-		code, err := strconv.Atoi(line[:3])
-		if err != nil {
-			return 0, "", fmt.Errorf("malformed SMTP reply %q", line)
-		}
-		if len(line) > 4 {
-			msg = append(msg, line[4:])
+		code := int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+		if code != ok && len(line) > 4 {
+			if len(msg) > 0 {
+				msg = append(msg, '\n')
+			}
+			msg = append(msg, line[4:]...)
 		}
 		if len(line) == 3 || line[3] != '-' {
-			return code, strings.Join(msg, "\n"), nil
+			return code, string(msg), nil
 		}
 	}
 }
@@ -408,6 +419,17 @@ type smtpFailure struct {
 func (f *smtpFailure) Error() string { return string(f.stage) + ": " + f.err.Error() }
 func (f *smtpFailure) Unwrap() error { return f.err }
 
+// spare is a buffer for the next message of the batch being sent, with
+// the room an earlier batch's message left: every message of a batch is on
+// the wire before the batch ends.
+func (w *smtpWorker) spare() []byte {
+	if w.used == len(w.bufs) {
+		w.bufs = append(w.bufs, nil)
+	}
+	w.used++
+	return w.bufs[w.used-1][:0]
+}
+
 // prepare builds a delivery's message; a nil message means res is final
 // (skipped, unbuildable, or the dispatcher is stopping).
 func (w *smtpWorker) prepare(ctx context.Context, job *preparedJob, dl store.Delivery) (store.DeliveryResult, []byte) {
@@ -416,11 +438,12 @@ func (w *smtpWorker) prepare(ctx context.Context, job *preparedJob, dl store.Del
 		res.Outcome, res.Error = store.Skipped, reason
 		return res, nil
 	}
-	msg, err := w.s.message(ctx, job, dl, time.Now())
+	msg, err := w.s.appendMessage(ctx, w.spare(), job, dl, time.Now())
 	if err != nil {
 		res.Outcome, res.Error = store.Failed, err.Error()
 		return res, nil
 	}
+	w.bufs[w.used-1] = msg // its room, for the next batch
 	if w.s.limiter != nil {
 		if err := w.s.limiter.Wait(ctx); err != nil {
 			res.Outcome = store.Released
@@ -465,6 +488,7 @@ func (w *smtpWorker) outcome(res store.DeliveryResult, err error) store.Delivery
 // message's end, as RFC 2920 allows: one round trip a message instead of
 // two.
 func (w *smtpWorker) send(ctx context.Context, batch []outgoing) []store.DeliveryResult {
+	w.used = 0
 	results := make([]store.DeliveryResult, len(batch))
 	var idx []int
 	var tos []string
@@ -568,7 +592,7 @@ func (w *smtpWorker) sendPipelinedBatch(tos []string, msgs [][]byte) []error {
 	ending := -1 // the message whose final reply is still to come
 	// finish reads that final reply; false means the connection broke.
 	finish := func() bool {
-		code, text, err := readReply(w.rd)
+		code, text, err := readReplyUnless(w.rd, 250)
 		if err != nil {
 			broken(ending, "data", err)
 			return false
@@ -587,8 +611,8 @@ func (w *smtpWorker) sendPipelinedBatch(tos []string, msgs [][]byte) []error {
 		}
 		var envErr [3]error
 		dataCode := 0
-		for j, want := range []int{250, 250, 354} {
-			code, text, err := readReply(w.rd)
+		for j, want := range [3]int{250, 250, 354} {
+			code, text, err := readReplyUnless(w.rd, want)
 			if err != nil {
 				return broken(i, "mail from", err)
 			}

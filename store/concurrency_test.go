@@ -138,7 +138,7 @@ func TestRulesHoldUnderConcurrentWriters(t *testing.T) {
 				}
 			}
 			var mu sync.Mutex
-			seen := map[int64]string{}
+			seen := map[string]string{} // by message: a batch's deliveries have no id of their own
 			var fns []func() error
 			for w := range 4 {
 				owner := fmt.Sprintf("dispatcher-%d", w)
@@ -150,11 +150,11 @@ func TestRulesHoldUnderConcurrentWriters(t *testing.T) {
 						}
 						mu.Lock()
 						for _, d := range got {
-							if other, dup := seen[d.ID]; dup {
+							if other, dup := seen[d.IdempotencyID()]; dup {
 								mu.Unlock()
-								return fmt.Errorf("delivery %d claimed by %s and %s", d.ID, other, owner)
+								return fmt.Errorf("delivery %s claimed by %s and %s", d.IdempotencyID(), other, owner)
 							}
-							seen[d.ID] = owner
+							seen[d.IdempotencyID()] = owner
 						}
 						mu.Unlock()
 					}
@@ -226,4 +226,33 @@ func TestRulesHoldUnderConcurrentWriters(t *testing.T) {
 			}
 		})
 	})
+}
+
+// A background transaction waits for the foreground ones waiting or
+// running when it comes, and for nothing else; with concurrent writers it
+// never waits.
+func TestWriteQueueLetsForegroundWritesFirst(t *testing.T) {
+	ctx := t.Context()
+	q := writeQueue{patience: time.Hour}
+	if err := q.yield(ctx); err != nil {
+		t.Fatalf("yield with nothing in the foreground: %v", err)
+	}
+	first, second := q.foreground(), q.foreground()
+	yielded := make(chan error, 1)
+	go func() { yielded <- q.yield(ctx) }()
+	first()
+	select {
+	case err := <-yielded:
+		t.Fatalf("a background transaction went ahead of a foreground one still waiting (%v)", err)
+	default:
+	}
+	second()
+	if err := <-yielded; err != nil {
+		t.Fatal(err)
+	}
+	off := writeQueue{off: true, patience: time.Hour}
+	defer off.foreground()()
+	if err := off.yield(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -17,7 +17,7 @@ var copyOrder = []string{
 	"users", "sessions", "api_tokens",
 	"events", "audit_log", "notify_settings",
 	"subscribers", "subscriber_components", "webhooks",
-	"outbox_jobs", "outbox_deliveries", "webhook_attempts", "outbox_counts", "outbox_results",
+	"outbox_jobs", "outbox_batches", "outbox_deliveries", "webhook_attempts", "outbox_counts", "outbox_results",
 	"incident_templates", "postmortems", "postmortem_actions",
 	"incident_drafts", "alert_groups", "alert_states", "rate_attempts", "settings",
 }

@@ -49,14 +49,20 @@ func fillEveryTable(t *testing.T, st *Store) {
 	if _, err := st.Attempt(ctx, Limit{Key: "subscribe:192.0.2.1", Max: 5, Window: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	// Expand one job into deliveries, and record a webhook attempt.
-	job, ok, err := st.ClaimJob(ctx, "x", time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("ClaimJob = %v, %v", ok, err)
-	}
-	for done := false; !done; {
-		if _, done, err = st.ExpandJob(ctx, job.ID, "x", 100, time.Minute, []string{ChannelEmail, ChannelWebhook}); err != nil {
+	// Expand the jobs into deliveries and batches, and record a webhook
+	// attempt.
+	for {
+		job, ok, err := st.ClaimJob(ctx, "x", time.Minute)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		for done := false; !done; {
+			if _, done, err = st.ExpandJob(ctx, job.ID, "x", 100, time.Minute, []string{ChannelEmail, ChannelWebhook}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	ds, err := st.ClaimDeliveries(ctx, ChannelWebhook, "x", 10, time.Minute)

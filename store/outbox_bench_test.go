@@ -155,11 +155,11 @@ func BenchmarkOutboxBytesPerUpdate(b *testing.B) {
 			}
 			month := outboxBytes(b, st)
 			per := func(size int64) float64 { return float64(size-before) / float64(b.N) }
-			b.ReportMetric(per(sent)/1e6, "MB-sent/update")
+			b.ReportMetric(per(sent)/1e3, "kB-sent/update")
 			b.ReportMetric(per(week)/1e3, "kB-after-a-week/update")
 			b.ReportMetric(per(month)/1e3, "kB-after-a-month/update")
-			b.Logf("%s, %d subscribers: the outbox holds %.1f MB per update once sent, %.1f kB after a week, %.1f kB after a month",
-				backend, n, per(sent)/1e6, per(week)/1e3, per(month)/1e3)
+			b.Logf("%s, %d subscribers, %d updates: the outbox holds %.1f kB per update once sent, %.1f kB after a week, %.1f kB after a month",
+				backend, n, b.N, per(sent)/1e3, per(week)/1e3, per(month)/1e3)
 		})
 	}
 }
@@ -204,7 +204,7 @@ func sendAll(b *testing.B, st *Store) {
 }
 
 // outboxTables are the tables notifications fill, with their indexes.
-var outboxTables = []string{"outbox_jobs", "outbox_deliveries", "webhook_attempts", "outbox_counts", "outbox_results"}
+var outboxTables = []string{"outbox_jobs", "outbox_batches", "outbox_deliveries", "webhook_attempts", "outbox_counts", "outbox_results"}
 
 // outboxBytes is how much of the database the outbox's tables and their
 // indexes take.
@@ -237,4 +237,63 @@ func stringArgs(v []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// BenchmarkOutboxTransactions times the dispatcher's transactions on a
+// fan-out to 100,000 subscribers (HERALD_BENCH_SUBSCRIBERS): an expansion
+// of 1,000 subscribers (the dispatcher's batch), a claim of 256 email
+// deliveries and the recording of 256 results. On SQLite each holds the
+// one writer for as long as it takes, and an update posted meanwhile waits
+// for it.
+//
+//	go test -run '^$' -bench BenchmarkOutboxTransactions -benchtime 50x ./store/
+func BenchmarkOutboxTransactions(b *testing.B) {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_SUBSCRIBERS")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := b.Context()
+	st := benchStore(b, "sqlite")
+	importN(b, st, n)
+	email := []string{ChannelEmail}
+	newJob := func() Job {
+		mustCreateIncident(b, st, IncidentInput{Name: "Login failures", Body: "Logins fail."})
+		job, ok, err := st.ClaimJob(ctx, "bench", time.Hour)
+		if err != nil || !ok {
+			b.Fatalf("ClaimJob: %v, %v", ok, err)
+		}
+		return job
+	}
+	b.Run("expand-1000", func(b *testing.B) {
+		job := newJob()
+		for b.Loop() {
+			if _, done, err := st.ExpandJob(ctx, job.ID, "bench", 1000, time.Hour, email); err != nil || done {
+				b.Fatalf("ExpandJob: done %v, %v (the job ran out of subscribers: run fewer times)", done, err)
+			}
+		}
+	})
+	b.Run("claim-256", func(b *testing.B) {
+		for b.Loop() {
+			if ds, err := st.ClaimDeliveries(ctx, ChannelEmail, "bench", 256, time.Hour); err != nil || len(ds) != 256 {
+				b.Fatalf("claimed %d, %v (the outbox ran dry: run fewer times)", len(ds), err)
+			}
+		}
+	})
+	b.Run("record-256", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			ds, err := st.ClaimDeliveries(ctx, ChannelEmail, "bench", 256, time.Hour)
+			if err != nil || len(ds) != 256 {
+				b.Fatalf("claimed %d, %v (the outbox ran dry: run fewer times)", len(ds), err)
+			}
+			rs := make([]DeliveryResult, len(ds))
+			for i, d := range ds {
+				rs[i] = DeliveryResult{Delivery: d, Outcome: Sent, Status: 250}
+			}
+			b.StartTimer()
+			if err := st.RecordResults(ctx, "bench", rs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -14,7 +14,10 @@ import (
 
 // Delivery is one message to one recipient, claimed for sending.
 type Delivery struct {
-	ID          int64
+	ID int64 // 0 for a recipient of a batch
+	// BatchID is the batch of an email fan-out the recipient was claimed
+	// from, 0 for a delivery of its own (see outbox_batches.go).
+	BatchID     int64
 	JobID       int64
 	Channel     string
 	RecipientID string
@@ -29,6 +32,12 @@ type Delivery struct {
 	TeamMember bool
 	// Webhook recipients; nil when the endpoint is gone.
 	Webhook *WebhookTarget
+
+	// bounced is set when the subscriber's last messages bounced, so that
+	// one delivered ends the run.
+	bounced bool
+	// nonce is a batch recipient's link nonce until its tokens are signed.
+	nonce string
 }
 
 // IdempotencyID is the delivery's stable id: the same on every attempt,
@@ -43,7 +52,7 @@ func (d Delivery) IdempotencyID() string {
 // process dies the delivery is due again then, for anyone.
 func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limit int, lease time.Duration) ([]Delivery, error) {
 	var out []Delivery
-	err := s.inTx(ctx, func(t *tx) error {
+	err := s.inBackgroundTx(ctx, func(t *tx) error {
 		// A delivery still "sending" when its lease has run out is claimed
 		// again: only those that were pending change state.
 		var ids []int64
@@ -61,8 +70,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limi
 				}
 				return nil
 			})
-		if err != nil || len(ids) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(ids) == 0 {
+			return t.claimMoreBatches(channel, owner, limit, lease, &out)
 		}
 		t.countDeliveries(channel, "pending", "sending", pending)
 		rows, err := t.QueryContext(t.ctx, `UPDATE outbox_deliveries SET state = 'sending', lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1
@@ -85,16 +97,33 @@ func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limi
 		slices.SortFunc(out, func(a, b Delivery) int { return int(a.ID - b.ID) })
 		switch channel {
 		case ChannelEmail:
-			return t.loadSubscribers(out)
+			if err := t.loadSubscribers(out); err != nil {
+				return err
+			}
 		case ChannelWebhook:
 			return t.loadWebhookTargets(out)
 		}
-		return nil
+		return t.claimMoreBatches(channel, owner, limit, lease, &out)
 	})
+	if err == nil {
+		err = s.signLinks(ctx, out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: claim %s deliveries: %w", channel, err)
 	}
 	return out, nil
+}
+
+// claimMoreBatches fills what room a claim of email deliveries leaves with
+// recipients of batches. Deliveries of their own go first: they are the
+// retries, and messages to one subscriber.
+func (t *tx) claimMoreBatches(channel, owner string, limit int, lease time.Duration, out *[]Delivery) error {
+	if channel != ChannelEmail || len(*out) >= limit {
+		return nil
+	}
+	more, err := t.claimBatches(owner, limit-len(*out), lease)
+	*out = append(*out, more...)
+	return err
 }
 
 func (t *tx) loadSubscribers(ds []Delivery) error {
@@ -220,12 +249,16 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []Deliv
 	if len(results) == 0 {
 		return nil
 	}
-	err := s.inTx(ctx, func(t *tx) error {
-		var sentEmail []DeliveryResult
+	err := s.inBackgroundTx(ctx, func(t *tx) error {
+		var sentEmail, batched []DeliveryResult
 		var sentJobs []int64
 		for _, r := range results {
 			if r.Outcome == Sent {
 				sentJobs = append(sentJobs, r.Delivery.JobID)
+			}
+			if r.Delivery.BatchID != 0 {
+				batched = append(batched, r)
+				continue
 			}
 			if r.Outcome == Sent && r.Delivery.Channel == ChannelEmail {
 				sentEmail = append(sentEmail, r)
@@ -236,6 +269,9 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []Deliv
 			}
 		}
 		if err := t.recordSentEmail(owner, sentEmail); err != nil {
+			return err
+		}
+		if err := t.recordBatchResults(owner, batched); err != nil {
 			return err
 		}
 		return t.clockDeliveries(sentJobs)
@@ -441,16 +477,32 @@ func (t *tx) recordWebhookResult(r DeliveryResult) error {
 // NextDue is how long until the next delivery on channel is due: 0 when one
 // is due now, ok false when none is waiting.
 func (s *Store) NextDue(ctx context.Context, channel string) (wait time.Duration, ok bool, err error) {
-	var next time.Time
-	err = s.read.QueryRowContext(ctx, `SELECT next_attempt_at FROM outbox_deliveries WHERE channel = ? AND state IN ('pending', 'sending')
-		ORDER BY next_attempt_at LIMIT 1`, channel).Scan(&next)
-	if errors.Is(err, sql.ErrNoRows) {
+	type query struct {
+		sql  string
+		args []any
+	}
+	queries := []query{{`SELECT next_attempt_at FROM outbox_deliveries WHERE channel = ? AND state IN ('pending', 'sending') ORDER BY next_attempt_at LIMIT 1`, []any{channel}}}
+	if channel == ChannelEmail {
+		queries = append(queries, query{`SELECT next_attempt_at FROM outbox_batches WHERE state IN ('pending', 'sending') ORDER BY next_attempt_at LIMIT 1`, nil})
+	}
+	var first time.Time
+	for _, q := range queries {
+		var next time.Time
+		err := s.read.QueryRowContext(ctx, q.sql, q.args...).Scan(&next)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("store: next due: %w", err)
+		}
+		if !ok || next.Before(first) {
+			first, ok = next, true
+		}
+	}
+	if !ok {
 		return 0, false, nil
 	}
-	if err != nil {
-		return 0, false, fmt.Errorf("store: next due: %w", err)
-	}
-	return max(0, next.Sub(s.now())), true, nil
+	return max(0, first.Sub(s.now())), true, nil
 }
 
 // OutboxCounts is how many deliveries the outbox holds by channel and

@@ -270,7 +270,7 @@ var ErrLeaseLost = errors.New("store: lease lost")
 // ClaimJob leases the oldest job not yet expanded into deliveries. ok is
 // false when there is none.
 func (s *Store) ClaimJob(ctx context.Context, owner string, lease time.Duration) (job Job, ok bool, err error) {
-	err = s.inTx(ctx, func(t *tx) error {
+	err = s.inBackgroundTx(ctx, func(t *tx) error {
 		ids, err := t.claimIDs("outbox_jobs", `expanded_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)`, "id", 1, t.now)
 		if err != nil || len(ids) == 0 {
 			return err
@@ -337,7 +337,7 @@ func (s *Store) GetJob(ctx context.Context, id int64) (Job, error) {
 // delivery is unique per job and recipient: a crash between calls loses
 // nothing and repeats nothing. done is true once every recipient has one.
 func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch int, lease time.Duration, channels []string) (made int, done bool, err error) {
-	err = s.inTx(ctx, func(t *tx) error {
+	err = s.inBackgroundTx(ctx, func(t *tx) error {
 		var kind, comps string
 		var sub sql.NullString
 		var email, webhook bool
@@ -415,43 +415,6 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 		return 0, false, fmt.Errorf("store: expand job %d: %w", jobID, err)
 	}
 	return made, done, nil
-}
-
-// expandEmail makes deliveries for the confirmed subscribers among the next
-// batch of subscriber rows after cursor (their seq). It returns the new
-// cursor, -1 once every row has been seen. The cursor advances over the rows
-// scanned, not the deliveries made, so a filter that matches no one still
-// progresses.
-func (t *tx) expandEmail(jobID int64, comps string, cursor int64, batch int) (int, int64, error) {
-	var jobComps []string
-	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
-		return 0, 0, err
-	}
-	var hi sql.NullInt64
-	if err := t.QueryRowContext(t.ctx, `SELECT max(seq) FROM (SELECT seq FROM subscribers WHERE seq > ? ORDER BY seq LIMIT ?) AS page`, cursor, batch).Scan(&hi); err != nil {
-		return 0, 0, err
-	}
-	if !hi.Valid {
-		return 0, -1, nil
-	}
-	// A subscriber of every component, or of one the job touches.
-	wants := `s.all_components`
-	args := []any{jobID, t.now, t.now, cursor, hi.Int64}
-	if len(jobComps) > 0 {
-		wants += ` OR EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id AND sc.component_id IN (` + placeholders(len(jobComps)) + `))`
-		for _, c := range jobComps {
-			args = append(args, c)
-		}
-	}
-	res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
-		SELECT ?, 'email', s.id, 'pending', ?, ? FROM subscribers s
-		WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND (`+wants+`)
-		ORDER BY s.seq ON CONFLICT DO NOTHING`, args...)
-	if err != nil {
-		return 0, 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), hi.Int64, err
 }
 
 // expandTeamEmail makes the deliveries of a team job: one to each active

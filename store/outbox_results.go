@@ -163,7 +163,8 @@ func (r OutboxRetention) Check() error {
 	return nil
 }
 
-// PrunedOutbox is what PruneOutbox deleted.
+// PrunedOutbox is what PruneOutbox deleted: deliveries (each recipient's,
+// whether a row of its own or counted in a batch) and jobs.
 type PrunedOutbox struct {
 	Deliveries int64
 	Jobs       int64
@@ -191,6 +192,11 @@ func (s *Store) PruneOutbox(ctx context.Context, keep OutboxRetention) (PrunedOu
 			if err != nil || n == pruneChunk {
 				return false, err // the rest of them next time
 			}
+			b, err := t.deleteBatches(job, "done")
+			p.Deliveries += int64(b)
+			if err != nil {
+				return false, err
+			}
 			_, err = t.exec(`UPDATE outbox_jobs SET delivered_pruned_at = ? WHERE id = ?`, t.now, job)
 			return false, err
 		})
@@ -198,11 +204,17 @@ func (s *Store) PruneOutbox(ctx context.Context, keep OutboxRetention) (PrunedOu
 		return p, err
 	}
 	err = s.pruneJobs(ctx, `created_at < ? AND expanded_at IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.job_id = outbox_jobs.id AND d.state IN ('pending', 'sending'))`, []any{now.Add(-keep.Failed)}, &p,
+		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.job_id = outbox_jobs.id AND d.state IN ('pending', 'sending'))
+		AND NOT EXISTS (SELECT 1 FROM outbox_batches b WHERE b.job_id = outbox_jobs.id AND b.state IN ('pending', 'sending'))`, []any{now.Add(-keep.Failed)}, &p,
 		func(t *tx, job int64) (bool, error) {
 			n, err := t.deleteDeliveries(`job_id = ?`, job)
 			p.Deliveries += int64(n)
 			if err != nil || n == pruneChunk {
+				return false, err
+			}
+			b, err := t.deleteBatches(job, "done")
+			p.Deliveries += int64(b)
+			if err != nil {
 				return false, err
 			}
 			_, err = t.exec(`DELETE FROM outbox_jobs WHERE id = ?`, job)
@@ -216,7 +228,7 @@ func (s *Store) PruneOutbox(ctx context.Context, keep OutboxRetention) (PrunedOu
 func (s *Store) pruneJobs(ctx context.Context, where string, args []any, p *PrunedOutbox, prune func(t *tx, job int64) (bool, error)) error {
 	for {
 		found := false
-		err := s.inTx(ctx, func(t *tx) error {
+		err := s.inBackgroundTx(ctx, func(t *tx) error {
 			ids, err := t.claimIDs("outbox_jobs", where, "id", 1, args...)
 			if err != nil || len(ids) == 0 {
 				return err

@@ -82,8 +82,9 @@ func TestOutboxExpansionAndLeases(t *testing.T) {
 			}
 			total += made
 		}
-		if total != 25 || countRows(t, st, "outbox_deliveries") != 25 {
-			t.Errorf("expanded %d, rows %d, want 25", total, countRows(t, st, "outbox_deliveries"))
+		// Batches of recipients, not a row each.
+		if c, _ := st.OutboxCounts(ctx); total != 25 || c["email/pending"] != 25 || countRows(t, st, "outbox_deliveries") != 0 {
+			t.Errorf("expanded %d, counts %v, %d delivery rows; want 25 pending and no rows", total, c, countRows(t, st, "outbox_deliveries"))
 		}
 
 		// Claims: leased deliveries are not claimed again until the lease ends.
@@ -192,14 +193,41 @@ func TestOutboxPausedWebhooksAndPrune(t *testing.T) {
 	})
 }
 
-// wantCountsTrue fails unless the kept counts equal the deliveries' own.
+// outboxTruth counts what the outbox holds from its rows: the deliveries
+// by channel and state, and the batches' recipients — expected while
+// pending or claimed, sent and skipped as recorded.
+func outboxTruth(t *testing.T, st *Store) map[string]int {
+	t.Helper()
+	out := countGroups(t, st)
+	rows, err := st.read.QueryContext(t.Context(), `SELECT state, recipients, sent, skipped FROM outbox_batches`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var recipients, sent, skipped int
+		if err := rows.Scan(&state, &recipients, &sent, &skipped); err != nil {
+			t.Fatal(err)
+		}
+		if state != "done" {
+			out["email/"+state] += recipients
+		}
+		out["email/sent"] += sent
+		out["email/skipped"] += skipped
+	}
+	maps.DeleteFunc(out, func(_ string, n int) bool { return n == 0 })
+	return out
+}
+
+// wantCountsTrue fails unless the kept counts equal the outbox's rows.
 func wantCountsTrue(t *testing.T, st *Store, step string) {
 	t.Helper()
 	got, err := st.OutboxCounts(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := countGroups(t, st); !maps.Equal(got, want) {
+	if want := outboxTruth(t, st); !maps.Equal(got, want) {
 		t.Errorf("after %s: counts %v, rows %v", step, got, want)
 	}
 }
@@ -327,13 +355,13 @@ func TestOutboxMigrationsSeedFromDeliveries(t *testing.T) {
 	backends(t, func(t *testing.T) {
 		ctx := t.Context()
 		where := filepath.Join(t.TempDir(), "herald.db")
-		versions := []int{15, 16}
+		versions := []int{15, 16, 17}
 		if onPostgres(t) {
-			where, versions = pgtest.Start(t).NewDatabase(t), []int{10, 11}
+			where, versions = pgtest.Start(t).NewDatabase(t), []int{10, 11, 12}
 		}
 		st := openTestStore(t, where)
 		// Back to the schema before the migrations…
-		for _, undo := range []string{`DROP TABLE outbox_results`, `DROP INDEX outbox_jobs_unpruned`,
+		for _, undo := range []string{`DROP TABLE outbox_batches`, `DROP TABLE outbox_results`, `DROP INDEX outbox_jobs_unpruned`,
 			`ALTER TABLE outbox_jobs DROP COLUMN delivered_pruned_at`, `DROP TABLE outbox_counts`} {
 			if _, err := st.write.ExecContext(ctx, undo); err != nil {
 				t.Fatal(err)
@@ -549,4 +577,155 @@ func TestOutboxRetentionRefusesNonsense(t *testing.T) {
 			}
 		}
 	}
+}
+
+// An email fan-out goes out in batches of subscribers: no row per
+// recipient; a claim takes as many recipients as it has room for,
+// splitting a batch; results may come in parts; whoever must be tried
+// again, failed, or was handed back gets a delivery of its own, which a
+// batch claimed again leaves out; and the counts and results stay true.
+func TestOutboxBatches(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		api := mustCreateComponent(t, st, "API")
+		web := mustCreateComponent(t, st, "Web")
+		importN(t, st, 500) // every component
+		list := make([]SubscriberInput, 100)
+		for i := range list {
+			list[i] = SubscriberInput{Email: fmt.Sprintf("web%d@example.com", i), Components: []string{web.ID}}
+		}
+		if _, err := st.ImportSubscribers(ctx, list); err != nil {
+			t.Fatal(err)
+		}
+		subs, err := st.ListSubscribers(ctx, SubscriberFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unsubscribe := func(id string) {
+			t.Helper()
+			manage, _, err := st.SubscriberLinks(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Unsubscribe(ctx, manage); err != nil {
+				t.Fatal(err)
+			}
+		}
+		byEmail := map[string]string{}
+		for _, s := range subs {
+			byEmail[s.Email] = s.ID
+		}
+		for i := range 10 {
+			unsubscribe(byEmail[fmt.Sprintf("user%d@example.com", i)])
+		}
+		inc := mustCreateIncident(t, st, IncidentInput{Name: "Down", Components: map[string]ComponentStatus{api.ID: MajorOutage}, SkipNotify: true})
+		mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Identified})
+		var job Job
+		for {
+			j, ok, err := st.ClaimJob(ctx, "a", time.Minute)
+			if err != nil || !ok {
+				t.Fatalf("no incident.updated job: %v", err)
+			}
+			for done := false; !done; {
+				if _, done, err = st.ExpandJob(ctx, j.ID, "a", 1000, time.Minute, []string{ChannelEmail}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if j.Kind == JobIncidentUpdated {
+				job = j
+				break
+			}
+		}
+		// 490 want it: not the 100 of Web only, not the 10 gone.
+		if c, _ := st.OutboxCounts(ctx); c["email/pending"] != 490 || countRows(t, st, "outbox_deliveries") != 0 || countRows(t, st, "outbox_batches") != 2 {
+			t.Fatalf("after expansion: counts %v, %d deliveries, %d batches; want 490 pending in 2 batches and no rows",
+				c, countRows(t, st, "outbox_deliveries"), countRows(t, st, "outbox_batches"))
+		}
+		// One more leaves before the message goes: nobody sends it to them.
+		gone := byEmail["user499@example.com"]
+		unsubscribe(gone)
+
+		mine, err := st.ClaimDeliveries(ctx, ChannelEmail, "a", 100, time.Minute)
+		if err != nil || len(mine) != 100 {
+			t.Fatalf("claimed %d, %v; want 100", len(mine), err)
+		}
+		for _, d := range mine {
+			if d.BatchID == 0 || d.ID != 0 || d.JobID != job.ID || d.Attempt != 1 || d.Email == "" || len(d.ManageToken) != 37 || d.SubscriberStatus != SubscriberConfirmed {
+				t.Fatalf("a batch's delivery %+v", d)
+			}
+		}
+		wantCountsTrue(t, st, "a claim splitting a batch")
+		var rs []DeliveryResult
+		for _, d := range mine[:60] {
+			rs = append(rs, DeliveryResult{Delivery: d, Outcome: Sent, Status: 250})
+		}
+		if err := st.RecordResults(ctx, "a", rs); err != nil {
+			t.Fatal(err)
+		}
+		wantCountsTrue(t, st, "part of a batch sent")
+		rs = nil
+		for i, d := range mine[60:80] {
+			switch {
+			case i < 10:
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Retry, RetryIn: time.Minute, Status: 451, Error: "later"})
+			case i < 15:
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Failed, Status: 550, Error: "no such user", Bounce: true})
+			default:
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Released})
+			}
+		}
+		if err := st.RecordResults(ctx, "a", rs); err != nil {
+			t.Fatal(err)
+		}
+		wantCountsTrue(t, st, "retries, failures and hand-backs")
+		if n := countRows(t, st, "outbox_deliveries"); n != 20 {
+			t.Errorf("%d deliveries of their own, want the 20 not sent", n)
+		}
+
+		// "a" dies with 20 of its batch unsent. Once its lease is over, "b"
+		// sends the batch again, all but those with deliveries of their own.
+		clock.Advance(2 * time.Minute)
+		seen := map[string]int{}
+		for {
+			ds, err := st.ClaimDeliveries(ctx, ChannelEmail, "b", 200, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) == 0 {
+				break
+			}
+			rs = nil
+			for _, d := range ds {
+				seen[d.RecipientID]++
+				rs = append(rs, DeliveryResult{Delivery: d, Outcome: Sent, Status: 250})
+			}
+			if err := st.RecordResults(ctx, "b", rs); err != nil {
+				t.Fatal(err)
+			}
+			wantCountsTrue(t, st, "b's claim and results")
+		}
+		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: mine[99], Outcome: Failed, Error: "late"}}); err != nil {
+			t.Fatal(err)
+		}
+		wantCountsTrue(t, st, "a's late result")
+		if len(seen) != 484 || seen[gone] != 0 {
+			t.Errorf("b sent to %d recipients (to the one gone: %d), want 484: 490 less the one gone and the 5 failed", len(seen), seen[gone])
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("b sent to %s %d times", id, n)
+			}
+		}
+		c, _ := st.OutboxCounts(ctx)
+		if c["email/sent"] != 484 || c["email/failed"] != 5 || c["email/pending"]+c["email/sending"] != 0 {
+			t.Errorf("counts at the end %v, want 484 sent and 5 failed", c)
+		}
+		results, err := st.NotificationResults(ctx, "incident", inc.ID)
+		if err != nil || len(results) != 1 || results[0].Sent != 484 || results[0].Failed != 5 || results[0].Skipped != 0 {
+			t.Errorf("results %+v, %v; want 484 sent and 5 failed", results, err)
+		}
+	})
 }

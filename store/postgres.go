@@ -60,6 +60,7 @@ const pgChannel = "herald_changes"
 // starts listening for the commits of every replica.
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	s.where, s.dialect = RedactURL(dsn), postgresDialect{}
+	s.writers.off = true // transactions run side by side
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("store: %s is not a PostgreSQL URL Herald can use: %s", s.where, redactedError(err, dsn))

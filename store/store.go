@@ -85,6 +85,9 @@ type Store struct {
 	mu        sync.Mutex // guards listeners
 	listeners map[chan Change]struct{}
 
+	// writers orders write transactions on SQLite's one writer.
+	writers writeQueue
+
 	links linkKey // the link-signing key, read once
 
 	// stop ends what the backend runs in the background (PostgreSQL's

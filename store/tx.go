@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -85,8 +86,95 @@ func (i Incident) feedRef() (string, string)       { return "incident", i.ID }
 func (m Maintenance) feedRef() (string, string)    { return "maintenance", m.ID }
 
 // inTx runs fn in a write transaction, writes its change set, commits, and
-// then sends the post-commit signal.
+// then sends the post-commit signal. It is for the writes someone waits
+// for — an update posted, a form saved — which go before the dispatcher's
+// (see writeQueue).
 func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+	defer s.writers.foreground()()
+	return s.runTx(ctx, fn)
+}
+
+// inBackgroundTx is inTx for the outbox's own work — expanding jobs,
+// claiming, recording results, pruning — which lets a waiting foreground
+// write go first.
+func (s *Store) inBackgroundTx(ctx context.Context, fn func(*tx) error) error {
+	if err := s.writers.yield(ctx); err != nil {
+		return err
+	}
+	return s.runTx(ctx, fn)
+}
+
+// writeQueue puts the writes people wait for ahead of background ones on
+// a backend with one writer. database/sql hands its one connection to any
+// of the transactions waiting for it, so an update posted during a fan-out
+// would wait behind as many claims, expansions and results as happened to
+// be queued; here a background transaction starts only once no foreground
+// one is waiting or running, and a posted update waits at most for the
+// background transaction already under way. A background transaction waits
+// at most maxYield, so that a stream of foreground writes cannot stop
+// notifications. With concurrent writers (off) it does nothing.
+type writeQueue struct {
+	off bool
+	// patience is how long a background transaction gives way at most;
+	// maxYield when 0.
+	patience time.Duration
+	mu       sync.Mutex
+	waiting int           // foreground transactions waiting or running
+	clear   chan struct{} // closed when waiting falls to 0
+}
+
+// maxYield is the longest a background transaction gives way.
+const maxYield = 100 * time.Millisecond
+
+// foreground counts a foreground transaction until the returned function
+// is called.
+func (q *writeQueue) foreground() (done func()) {
+	if q.off {
+		return func() {}
+	}
+	q.mu.Lock()
+	if q.waiting == 0 {
+		q.clear = make(chan struct{})
+	}
+	q.waiting++
+	q.mu.Unlock()
+	return func() {
+		q.mu.Lock()
+		if q.waiting--; q.waiting == 0 {
+			close(q.clear)
+		}
+		q.mu.Unlock()
+	}
+}
+
+// yield waits while foreground transactions wait or run, up to maxYield.
+func (q *writeQueue) yield(ctx context.Context) error {
+	if q.off {
+		return nil
+	}
+	q.mu.Lock()
+	clear := q.clear
+	busy := q.waiting > 0
+	q.mu.Unlock()
+	if !busy {
+		return nil
+	}
+	patience := q.patience
+	if patience == 0 {
+		patience = maxYield
+	}
+	t := time.NewTimer(patience)
+	defer t.Stop()
+	select {
+	case <-clear:
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(*tx) error) error {
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
