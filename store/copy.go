@@ -59,6 +59,9 @@ func (s *Store) CopyTo(ctx context.Context, dest *Store) ([]CopyCount, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: copy to %s: %w", dest.where, err)
 	}
+	if err := dest.dialect.settle(ctx, dest); err != nil {
+		return nil, fmt.Errorf("store: after the copy to %s: %w", dest.where, err)
+	}
 	return counts, nil
 }
 

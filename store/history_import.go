@@ -30,7 +30,7 @@ const importBatch = 200
 // them from their next rebuild. All or nothing: one bad incident refuses
 // the lot.
 func (s *Store) ImportPastIncidents(ctx context.Context, incs []PastIncident) error {
-	return s.inTx(ctx, func(t *tx) error {
+	err := s.inTx(ctx, func(t *tx) error {
 		known := map[string]string{} // component id → name
 		rows, err := t.QueryContext(t.ctx, `SELECT id, name FROM components`)
 		if err != nil {
@@ -58,6 +58,13 @@ func (s *Store) ImportPastIncidents(ctx context.Context, incs []PastIncident) er
 		t.record("incident.import", "incident", "", nil, map[string]int{"incidents": total})
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if err := s.dialect.settle(ctx, s); err != nil {
+		return fmt.Errorf("store: after importing incidents: %w", err)
+	}
+	return nil
 }
 
 func (t *tx) importIncidents(incs []PastIncident, components map[string]string) error {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -85,4 +87,29 @@ func TestImportPastIncidentsRefuses(t *testing.T) {
 			t.Errorf("%d incidents after refused imports (%v); want none", len(got), err)
 		}
 	})
+}
+
+// A bulk import leaves SQLite's write-ahead log folded back into the
+// database file: left as large as the import, it slowed every later read
+// and commit until a checkpoint could complete.
+func TestImportPastIncidentsFoldsTheLog(t *testing.T) {
+	t.Parallel()
+	where := filepath.Join(t.TempDir(), "herald.db")
+	st := openTestStore(t, where)
+	useClock(st, t0)
+	api := mustCreateComponent(t, st, "API")
+	if err := st.ImportPastIncidents(t.Context(), PastHistory(t0, []Component{api}, 2_000)); err != nil {
+		t.Fatal(err)
+	}
+	wal, err := os.Stat(where + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.Stat(where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal.Size() > db.Size()/10 {
+		t.Errorf("after importing 2,000 incidents the log is %d bytes, the database %d", wal.Size(), db.Size())
+	}
 }

@@ -321,6 +321,13 @@ func (postgresDialect) afterCopy(t *tx, tables []string) error {
 	return nil
 }
 
+func (postgresDialect) settle(ctx context.Context, s *Store) error {
+	if _, err := s.write.ExecContext(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
 func (postgresDialect) backup(context.Context, *Store, string) error { return ErrBackupElsewhere }
 
 // integrityCheck is what Herald can ask of PostgreSQL, which checks its own

@@ -157,6 +157,17 @@ func (sqliteDialect) afterCopy(*tx, []string) error { return nil }
 // backup writes into a file made 0600 beforehand: VACUUM INTO would create
 // it 0644, and a backup holds every secret the database does. (VACUUM INTO
 // accepts an empty file.)
+func (sqliteDialect) settle(ctx context.Context, s *Store) error {
+	// A reader holding on past the busy timeout makes the checkpoint stop
+	// short (its first column is 1), which is no error: SQLite's automatic
+	// checkpoints finish the work.
+	var busy, logged, moved int
+	if err := s.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &moved); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
 func (sqliteDialect) backup(ctx context.Context, s *Store, dest string) error {
 	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, ownerOnly)
 	if err != nil {
