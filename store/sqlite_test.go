@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -103,4 +104,48 @@ func TestOpenExistingOnly(t *testing.T) {
 		t.Fatalf("Open(existing, ExistingOnly()): %v", err)
 	}
 	again.Close()
+}
+
+// A SQLite file that cannot grow (a full disk, here its page cap) fails
+// writes with an error the store says is one of not being able to write,
+// remembers it while writes keep failing, and forgets it once one commits.
+func TestWriteFailureWhileTheDiskIsFull(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	mustCreateComponent(t, st, "API")
+	var pages int64
+	if err := st.write.QueryRowContext(t.Context(), `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	lift, err := st.CapSQLitePages(t.Context(), pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.WriteFailure() != nil {
+		t.Fatalf("a failure before any write failed: %v", st.WriteFailure())
+	}
+	var failed error
+	for i := 0; failed == nil && i < 200; i++ {
+		_, failed = st.CreateComponent(t.Context(), ComponentInput{Name: fmt.Sprintf("Component %d", i), Description: strings.Repeat("x", MaxDescriptionLength)})
+	}
+	if failed == nil || !st.CannotWrite(failed) {
+		t.Fatalf("creates on a full file: %v, want an error that says the database cannot write", failed)
+	}
+	wf := st.WriteFailure()
+	if wf == nil || !st.CannotWrite(wf) {
+		t.Fatalf("WriteFailure = %v after a failed write", wf)
+	}
+	if _, err := st.CreateComponent(t.Context(), ComponentInput{Name: "Still full", Description: strings.Repeat("y", MaxDescriptionLength)}); err == nil {
+		t.Fatal("a create succeeded on a full file")
+	}
+	if again := st.WriteFailure(); again == nil || !again.At.Equal(wf.At) {
+		t.Errorf("WriteFailure = %v, want the first failure kept", again)
+	}
+	if err := lift(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateComponent(t, st, "Room again")
+	if wf := st.WriteFailure(); wf != nil {
+		t.Errorf("WriteFailure = %v after a write committed", wf)
+	}
 }

@@ -150,7 +150,7 @@ func getUser(ctx context.Context, q querier, id string) (User, error) {
 
 // checkEmail normalises an email address and refuses what is not one.
 func checkEmail(email string) (string, error) {
-	e, err := checkText("email", email, 254, true)
+	e, err := checkLine("email", email, 254, true)
 	if err != nil {
 		return "", err
 	}
@@ -187,7 +187,7 @@ func (t *tx) createUser(in UserInput, hash string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	name, err := checkText("name", in.Name, MaxNameLength, false)
+	name, err := checkLine("name", in.Name, MaxNameLength, false)
 	if err != nil {
 		return User{}, err
 	}
@@ -346,7 +346,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 		}
 		u = before
 		if p.Name != nil {
-			if u.Name, err = checkText("name", *p.Name, MaxNameLength, false); err != nil {
+			if u.Name, err = checkLine("name", *p.Name, MaxNameLength, false); err != nil {
 				return err
 			}
 		}

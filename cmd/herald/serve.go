@@ -83,6 +83,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--base-url %q must start with http:// or https://", *baseURL)
 	}
 
+	unlock, err := lockServe(*db)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := openStore(ctx, *db, store.WithLogger(logger))
 	if err != nil {
 		return err
