@@ -483,19 +483,19 @@ func (s *Store) ChangePassword(ctx context.Context, id, current, next, keepSessi
 // ErrBadCredentials whatever the reason. An unknown email costs the same
 // hashing as a wrong password, so timing does not reveal which accounts exist.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
-	if len(password) > 4*MaxPasswordLength {
+	if !checkable(password) {
 		return User{}, ErrBadCredentials
 	}
 	var stored string
 	u, err := scanUserWithHash(s.read.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))), &stored) // stored lower case (checkEmail)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, _ = checkPassword(dummyHash(), password)
+		_, _ = s.verifySignIn(dummyHash(), password)
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: authenticate: %w", err)
 	}
-	ok, err := checkPassword(stored, password)
+	ok, err := s.verifySignIn(stored, password)
 	if err != nil {
 		return User{}, fmt.Errorf("store: authenticate %s: %w", u.ID, err)
 	}
