@@ -149,3 +149,39 @@ func TestWriteFailureWhileTheDiskIsFull(t *testing.T) {
 		t.Errorf("WriteFailure = %v after a write committed", wf)
 	}
 }
+
+// A database that has gone read-only (a hot standby, a read-only mount, a
+// server set to default_transaction_read_only) refuses writes with an error
+// the store calls one of not being able to write, on both backends; a
+// constraint or validation error is not one.
+func TestReadOnlyDatabaseCannotWrite(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		c, err := st.write.db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		readOnly, readWrite := `PRAGMA query_only = 1`, `PRAGMA query_only = 0`
+		if onPostgres(t) {
+			readOnly, readWrite = `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`, `SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE`
+		}
+		insert := st.dialect.rebind(`INSERT INTO rate_attempts (key, at) VALUES (?, ?)`)
+		if _, err := c.ExecContext(t.Context(), readOnly); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(t.Context(), insert, "k", st.Now()); err == nil || !st.CannotWrite(err) {
+			t.Errorf("a write to a read-only database: %v, want one the store says cannot write", err)
+		}
+		if _, err := c.ExecContext(t.Context(), readWrite); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(t.Context(), insert, nil, st.Now()); err == nil || st.CannotWrite(err) {
+			t.Errorf("a NOT NULL violation: %v, want an error that is not a failure to write", err)
+		}
+		if st.CannotWrite(&ValidationError{Field: "name", Message: "is required"}) {
+			t.Error("a validation error counted as the database not being able to write")
+		}
+	})
+}
