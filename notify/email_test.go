@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"slices"
 	"strings"
@@ -93,24 +94,14 @@ func TestEmailHeadersAndParts(t *testing.T) {
 	}
 }
 
-// A line break in an incident name must not let it add headers.
+// A line break in an incident name must not let it add headers: the store
+// refuses control characters in names, so none reaches a Subject.
 func TestEmailHeaderInjectionRefused(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
-	sink := newSMTPSink(t, sinkOptions{})
-	subscribers(t, st, 1)
-	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
-	mustIncident(t, st, store.IncidentInput{Name: "Outage\r\nBcc: victim@evil.test\r\nX-Injected: yes"})
-	eventually(t, "the message", func() bool { return sink.received() == 1 })
-	m := sink.messages()[0]
-	if m.Header.Get("Bcc") != "" || m.Header.Get("X-Injected") != "" {
-		t.Errorf("injected headers arrived: Bcc=%q X-Injected=%q", m.Header.Get("Bcc"), m.Header.Get("X-Injected"))
-	}
-	if got := m.Header.Get("Subject"); got != "[Acme] Outage Bcc: victim@evil.test X-Injected: yes" {
-		t.Errorf("Subject %q", got)
-	}
-	if len(m.To) != 1 {
-		t.Errorf("envelope recipients %v", m.To)
+	var ve *store.ValidationError
+	if _, err := st.CreateIncident(t.Context(), store.IncidentInput{Name: "Outage\r\nBcc: victim@evil.test\r\nX-Injected: yes", Body: "x"}); !errors.As(err, &ve) || ve.Field != "name" {
+		t.Errorf("an incident name with CR LF: %v, want refused naming the name", err)
 	}
 	// Configuration is checked too.
 	for _, from := range []string{"status@acme.test\r\nBcc: x@evil.test", "\"Acme\nBcc: x@evil.test\" <status@acme.test>"} {

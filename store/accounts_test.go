@@ -212,6 +212,33 @@ func TestSessions(t *testing.T) {
 	})
 }
 
+// A short idle timeout keeps an active user signed in: activity is written
+// often enough for it (a quarter of it), not once a minute.
+func TestShortSessionIdleKeepsActiveUsers(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		clk := useClock(st, t0)
+		u, _ := mustCreateUser(t, st, "a@example.com", RoleViewer)
+		p := SessionPolicy{Idle: 30 * time.Second, Max: time.Hour}
+		raw, err := st.CreateSession(t.Context(), SessionInput{UserID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A request every 20 seconds for five minutes.
+		for i := range 15 {
+			clk.Advance(20 * time.Second)
+			if _, _, err := st.SessionUser(t.Context(), raw, p); err != nil {
+				t.Fatalf("request %d, %v after sign-in, 20s after the last: %v", i+1, clk.Now().Sub(t0), err)
+			}
+		}
+		clk.Advance(31 * time.Second)
+		if _, _, err := st.SessionUser(t.Context(), raw, p); !errors.Is(err, ErrNoSession) {
+			t.Errorf("after 31s idle with --session-idle 30s: %v, want signed out", err)
+		}
+	})
+}
+
 func TestPostmortemDraftAndPublish(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T) {

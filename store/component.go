@@ -133,7 +133,7 @@ func (t *tx) component(id string) (Component, error) { return getComponent(t.ctx
 func (s *Store) CreateComponent(ctx context.Context, in ComponentInput) (Component, error) {
 	var c Component
 	err := s.inTx(ctx, func(t *tx) error {
-		name, err := checkText("name", in.Name, MaxNameLength, true)
+		name, err := checkLine("name", in.Name, MaxNameLength, true)
 		if err != nil {
 			return err
 		}
@@ -156,10 +156,13 @@ func (s *Store) CreateComponent(ctx context.Context, in ComponentInput) (Compone
 		if err := t.checkNameFree(name, in.GroupID, ""); err != nil {
 			return err
 		}
+		if err := checkPosition(in.Position); err != nil {
+			return err
+		}
 		pos := 0
 		if in.Position != nil {
 			pos = *in.Position
-		} else if err := t.QueryRowContext(t.ctx, `SELECT coalesce(max(position), -1) + 1 FROM components WHERE coalesce(group_id, '') = ?`, in.GroupID).Scan(&pos); err != nil {
+		} else if pos, err = t.nextPosition(`SELECT max(position) FROM components WHERE coalesce(group_id, '') = ?`, in.GroupID); err != nil {
 			return err
 		}
 		c = Component{ID: newID(), GroupID: in.GroupID, Name: name, Description: desc, Position: pos, Status: status, CreatedAt: t.now, UpdatedAt: t.now}
@@ -189,7 +192,7 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 		}
 		c = before
 		if p.Name != nil {
-			if c.Name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+			if c.Name, err = checkLine("name", *p.Name, MaxNameLength, true); err != nil {
 				return err
 			}
 		}
@@ -206,11 +209,14 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 			}
 			if *p.GroupID != before.GroupID && p.Position == nil {
 				// Moved without a position: it goes after the others there.
-				if err := t.QueryRowContext(t.ctx, `SELECT coalesce(max(position), -1) + 1 FROM components WHERE coalesce(group_id, '') = ?`, *p.GroupID).Scan(&c.Position); err != nil {
+				if c.Position, err = t.nextPosition(`SELECT max(position) FROM components WHERE coalesce(group_id, '') = ?`, *p.GroupID); err != nil {
 					return err
 				}
 			}
 			c.GroupID = *p.GroupID
+		}
+		if err := checkPosition(p.Position); err != nil {
+			return err
 		}
 		if p.Position != nil {
 			c.Position = *p.Position
@@ -432,7 +438,7 @@ func (t *tx) groupWithComponents(id string) (ComponentGroup, error) {
 func (s *Store) CreateComponentGroup(ctx context.Context, in ComponentGroupInput) (ComponentGroup, error) {
 	var g ComponentGroup
 	err := s.inTx(ctx, func(t *tx) error {
-		name, err := checkText("name", in.Name, MaxNameLength, true)
+		name, err := checkLine("name", in.Name, MaxNameLength, true)
 		if err != nil {
 			return err
 		}
@@ -440,10 +446,13 @@ func (s *Store) CreateComponentGroup(ctx context.Context, in ComponentGroupInput
 		if err != nil {
 			return err
 		}
+		if err := checkPosition(in.Position); err != nil {
+			return err
+		}
 		pos := 0
 		if in.Position != nil {
 			pos = *in.Position
-		} else if err := t.QueryRowContext(t.ctx, `SELECT coalesce(max(position), -1) + 1 FROM component_groups`).Scan(&pos); err != nil {
+		} else if pos, err = t.nextPosition(`SELECT max(position) FROM component_groups`); err != nil {
 			return err
 		}
 		g = ComponentGroup{ID: newID(), Name: name, Description: desc, Position: pos, Components: []string{}, CreatedAt: t.now, UpdatedAt: t.now}
@@ -470,7 +479,7 @@ func (s *Store) UpdateComponentGroup(ctx context.Context, id string, p Component
 		}
 		g = before
 		if p.Name != nil {
-			if g.Name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+			if g.Name, err = checkLine("name", *p.Name, MaxNameLength, true); err != nil {
 				return err
 			}
 		}
@@ -478,6 +487,9 @@ func (s *Store) UpdateComponentGroup(ctx context.Context, id string, p Component
 			if g.Description, err = checkText("description", *p.Description, MaxDescriptionLength, false); err != nil {
 				return err
 			}
+		}
+		if err := checkPosition(p.Position); err != nil {
+			return err
 		}
 		if p.Position != nil {
 			g.Position = *p.Position

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -98,4 +99,33 @@ func moveWithin(ids []string, id string, delta int) ([]string, bool) {
 	out := append([]string(nil), ids...)
 	out[from], out[to] = out[to], out[from]
 	return out, true
+}
+
+// MaxPosition bounds a component's or group's position either way: far
+// more places than any page has, and far enough from the integer limits
+// that the next position (the last plus one) is always a number the
+// database keeps as an integer.
+const MaxPosition = 1_000_000
+
+// checkPosition refuses a position out of range.
+func checkPosition(p *int) error {
+	if p != nil && (*p < -MaxPosition || *p > MaxPosition) {
+		return invalid("position", "is %d; give a number from %d to %d", *p, -MaxPosition, MaxPosition)
+	}
+	return nil
+}
+
+// nextPosition is the place after the last of the positions lastQuery
+// selects (its max), 0 when there are none. A position saved before the
+// bound existed may be anything up to the integer limit: the next one is
+// then MaxPosition rather than an overflow.
+func (t *tx) nextPosition(lastQuery string, args ...any) (int, error) {
+	var last sql.NullInt64
+	if err := t.QueryRowContext(t.ctx, lastQuery, args...).Scan(&last); err != nil {
+		return 0, fmt.Errorf("next position: %w", err)
+	}
+	if !last.Valid {
+		return 0, nil
+	}
+	return int(min(last.Int64, MaxPosition-1)) + 1, nil
 }

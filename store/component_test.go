@@ -696,3 +696,36 @@ func TestUpdateThatChangesNothingWritesNothing(t *testing.T) {
 		}
 	})
 }
+
+// A position saved before positions were bounded may be as far as the
+// database's integers go: the next create after it still gets a position
+// (the bound), not an overflow.
+func TestNextPositionAfterAnUnboundedOne(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		g := mustCreateGroup(t, st, "Core")
+		old := mustCreateComponentIn(t, st, "Old", g.ID)
+		far := int64(1<<63 - 1)
+		if onPostgres(t) {
+			far = 1<<31 - 1 // its column is a 32-bit integer
+		}
+		if _, err := st.write.ExecContext(t.Context(), `UPDATE components SET position = ? WHERE id = ?`, far, old.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.write.ExecContext(t.Context(), `UPDATE component_groups SET position = ? WHERE id = ?`, far, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		next := mustCreateComponentIn(t, st, "New", g.ID)
+		if next.Position != MaxPosition {
+			t.Errorf("next position = %d, want %d", next.Position, MaxPosition)
+		}
+		ng := mustCreateGroup(t, st, "Next")
+		if ng.Position != MaxPosition {
+			t.Errorf("next group position = %d, want %d", ng.Position, MaxPosition)
+		}
+		if _, err := st.ListComponents(t.Context()); err != nil {
+			t.Errorf("list after: %v", err)
+		}
+	})
+}

@@ -13,10 +13,24 @@ import (
 type conn struct {
 	db *sql.DB // never used directly: its queries would not be rebound
 	d  dialect
+	// health, on the pool that writes, learns how each write ended.
+	health *writeHealth
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.db.ExecContext(ctx, c.d.rebind(query), args...)
+	res, err := c.db.ExecContext(ctx, c.d.rebind(query), args...)
+	c.health.note(err, changed(res, err))
+	return res, err
+}
+
+// changed reports whether an Exec that succeeded changed rows, so wrote to
+// the database (an UPDATE that matched nothing proves nothing).
+func changed(res sql.Result, err error) bool {
+	if err != nil {
+		return false
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n > 0
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -34,17 +48,31 @@ func (c *conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlTx{Tx: t, d: c.d}, nil
+	return &sqlTx{Tx: t, d: c.d, health: c.health}, nil
 }
 
 // sqlTx is a transaction of a conn, rebinding the same way.
 type sqlTx struct {
 	*sql.Tx
-	d dialect
+	d      dialect
+	health *writeHealth
+	wrote  bool // an Exec changed rows: its commit is a write
 }
 
 func (t *sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, t.d.rebind(query), args...)
+	res, err := t.Tx.ExecContext(ctx, t.d.rebind(query), args...)
+	if err != nil {
+		t.health.note(err, false)
+	}
+	t.wrote = t.wrote || changed(res, err)
+	return res, err
+}
+
+// Commit commits, telling the pool's health whether a change was saved.
+func (t *sqlTx) Commit() error {
+	err := t.Tx.Commit()
+	t.health.note(err, t.wrote)
+	return err
 }
 
 func (t *sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

@@ -36,6 +36,9 @@ type dialect interface {
 	// isUnavailable reports an error that says the database cannot be
 	// reached (as opposed to refusing what was asked).
 	isUnavailable(err error) bool
+	// cannotWrite reports an error that says the database cannot save
+	// anything now: out of space, read-only, failing storage.
+	cannotWrite(err error) bool
 	// tables lists the database's tables, for copying.
 	tables(ctx context.Context, s *Store) ([]string, error)
 	// columnTypes returns how to convert a value read from the other

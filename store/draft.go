@@ -156,7 +156,7 @@ func componentsByID(ctx context.Context, q querier) (map[string]Component, error
 
 // createDraft stores a new draft with its first update.
 func (t *tx) createDraft(id, source, name string, impact Impact, first draftUpdate, began time.Time) error {
-	name, err := checkText("name", name, MaxNameLength, true)
+	name, err := checkLine("name", name, MaxNameLength, true)
 	if err != nil {
 		return err
 	}

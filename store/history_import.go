@@ -71,7 +71,7 @@ func (t *tx) importIncidents(incs []PastIncident, components map[string]string) 
 	var inc, link, upd, iuc, csc strings.Builder
 	var incArgs, linkArgs, updArgs, iucArgs, cscArgs []any
 	for i, p := range incs {
-		name, err := checkText("name", p.Name, MaxNameLength, true)
+		name, err := checkLine("name", p.Name, MaxNameLength, true)
 		if err != nil {
 			return err
 		}

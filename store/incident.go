@@ -205,7 +205,7 @@ func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
 	if made, done, err := t.submitted(in.Key, ""); err != nil || done {
 		return made, err
 	}
-	name, err := checkText("name", in.Name, MaxNameLength, true)
+	name, err := checkLine("name", in.Name, MaxNameLength, true)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -496,7 +496,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) 
 		after = before
 		name, impact := before.Name, before.Impact
 		if p.Name != nil {
-			if name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+			if name, err = checkLine("name", *p.Name, MaxNameLength, true); err != nil {
 				return err
 			}
 		}

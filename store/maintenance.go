@@ -124,7 +124,7 @@ type MaintenanceFilter struct {
 func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Maintenance, error) {
 	var after Maintenance
 	err := s.inTx(ctx, func(t *tx) error {
-		name, err := checkText("name", in.Name, MaxNameLength, true)
+		name, err := checkLine("name", in.Name, MaxNameLength, true)
 		if err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 		}
 		m := before
 		if p.Name != nil {
-			if m.Name, err = checkText("name", *p.Name, MaxNameLength, true); err != nil {
+			if m.Name, err = checkLine("name", *p.Name, MaxNameLength, true); err != nil {
 				return err
 			}
 		}

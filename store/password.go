@@ -93,6 +93,31 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
+// checkable reports whether a sign-in's password is worth hashing at all:
+// a megabyte "password" is wrong without costing a megabyte of argon2id.
+func checkable(password string) bool { return len(password) <= 4*MaxPasswordLength }
+
+// verifySignIn is checkPassword for a sign-in, counted (PasswordChecks).
+func (s *Store) verifySignIn(encoded, password string) (bool, error) {
+	s.passwordChecks.Add(1)
+	return checkPassword(encoded, password)
+}
+
+// RefuseSignIn costs a sign-in refused without a check (too many failures)
+// what checking it would have: the same argon2id verification, against a
+// hash nobody's password matches. A refusal that answered at once would
+// tell a guesser that the account is locked, and so that it exists.
+func (s *Store) RefuseSignIn(password string) {
+	if checkable(password) {
+		_, _ = s.verifySignIn(dummyHash(), password)
+	}
+}
+
+// PasswordChecks is how many sign-in password verifications this store
+// has run, those spent on refusals included: a rise that sign-ins do not
+// explain is someone guessing.
+func (s *Store) PasswordChecks() int64 { return s.passwordChecks.Load() }
+
 // checkNewPassword validates a password a person chose.
 func checkNewPassword(field, pw string) error {
 	if !utf8.ValidString(pw) {

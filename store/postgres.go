@@ -69,7 +69,7 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s.write = &conn{db: db, d: s.dialect}
+	s.write = &conn{db: db, d: s.dialect, health: &writeHealth{d: s.dialect}}
 	s.read = s.write
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -352,6 +352,21 @@ func (postgresDialect) isUnavailable(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err) || strings.Contains(err.Error(), "conn closed")
+}
+
+// cannotWrite: out of disk space or other resources (class 53 but memory),
+// a read-only transaction forced on us (a hot standby, or
+// default_transaction_read_only), or an I/O error on the server.
+func (postgresDialect) cannotWrite(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "53000", "53100", "53400", "25006", "58030":
+		return true
+	}
+	return false
 }
 
 func (postgresDialect) isUniqueViolation(err error) bool {

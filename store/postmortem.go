@@ -235,11 +235,11 @@ func checkActions(in []CorrectiveAction) ([]CorrectiveAction, error) {
 		if err != nil {
 			return nil, err
 		}
-		owner, err := checkText(field+".owner", a.Owner, MaxNameLength, false)
+		owner, err := checkLine(field+".owner", a.Owner, MaxNameLength, false)
 		if err != nil {
 			return nil, err
 		}
-		due, err := checkText(field+".due_date", a.DueDate, 10, false)
+		due, err := checkLine(field+".due_date", a.DueDate, 10, false)
 		if err != nil {
 			return nil, err
 		}

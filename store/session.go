@@ -29,6 +29,18 @@ type SessionPolicy struct {
 	Max  time.Duration // ended this long after sign-in, however active
 }
 
+// touchEvery is how stale a session's last-seen time may grow before a
+// request writes it again: a quarter of the idle timeout, so that a user
+// active more often than that is never taken for idle, and at most a
+// minute, so that a long timeout does not cost a write per request. (With
+// a fixed minute, --session-idle 30s signed out people at work.)
+func (p SessionPolicy) touchEvery() time.Duration {
+	if p.Idle <= 0 {
+		return time.Minute
+	}
+	return min(max(p.Idle/4, time.Second), time.Minute)
+}
+
 // SessionInput starts a session.
 type SessionInput struct {
 	UserID    string
@@ -82,7 +94,7 @@ func (s *Store) CreateSession(ctx context.Context, in SessionInput) (string, err
 }
 
 // SessionUser returns the session raw names and its user, or ErrNoSession.
-// It records activity at most once a minute, which keeps the idle clock
+// It records activity at most every touchEvery, which keeps the idle clock
 // right without a write per request.
 func (s *Store) SessionUser(ctx context.Context, raw string, p SessionPolicy) (Session, User, error) {
 	if raw == "" || len(raw) > 100 {
@@ -107,7 +119,7 @@ func (s *Store) SessionUser(ctx context.Context, raw string, p SessionPolicy) (S
 		}
 		return Session{}, User{}, ErrNoSession
 	}
-	if now.Sub(sess.LastSeenAt) > time.Minute {
+	if now.Sub(sess.LastSeenAt) >= p.touchEvery() {
 		if _, err := s.write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, now, key); err != nil {
 			return Session{}, User{}, fmt.Errorf("store: touch session: %w", err)
 		}

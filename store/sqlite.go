@@ -50,7 +50,7 @@ func (s *Store) openSQLite(ctx context.Context, path string, o openOptions) erro
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s.write = &conn{db: write, d: s.dialect}
+	s.write = &conn{db: write, d: s.dialect, health: &writeHealth{d: s.dialect}}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return err
@@ -140,6 +140,20 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 // isUnavailable: an embedded file is never away; its failures (a full disk,
 // a lock held too long) are errors of their own.
 func (sqliteDialect) isUnavailable(error) bool { return false }
+
+// cannotWrite: the disk is full (or the file at max_page_count), the file
+// or its folder is read-only, or the storage failed.
+func (sqliteDialect) cannotWrite(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff { // the primary code of an extended one
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		return true
+	}
+	return false
+}
 
 func (sqliteDialect) tables(ctx context.Context, s *Store) ([]string, error) {
 	return stringsOf(s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`))

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -103,4 +104,84 @@ func TestOpenExistingOnly(t *testing.T) {
 		t.Fatalf("Open(existing, ExistingOnly()): %v", err)
 	}
 	again.Close()
+}
+
+// A SQLite file that cannot grow (a full disk, here its page cap) fails
+// writes with an error the store says is one of not being able to write,
+// remembers it while writes keep failing, and forgets it once one commits.
+func TestWriteFailureWhileTheDiskIsFull(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	mustCreateComponent(t, st, "API")
+	var pages int64
+	if err := st.write.QueryRowContext(t.Context(), `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	lift, err := st.CapSQLitePages(t.Context(), pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.WriteFailure() != nil {
+		t.Fatalf("a failure before any write failed: %v", st.WriteFailure())
+	}
+	var failed error
+	for i := 0; failed == nil && i < 200; i++ {
+		_, failed = st.CreateComponent(t.Context(), ComponentInput{Name: fmt.Sprintf("Component %d", i), Description: strings.Repeat("x", MaxDescriptionLength)})
+	}
+	if failed == nil || !st.CannotWrite(failed) {
+		t.Fatalf("creates on a full file: %v, want an error that says the database cannot write", failed)
+	}
+	wf := st.WriteFailure()
+	if wf == nil || !st.CannotWrite(wf) {
+		t.Fatalf("WriteFailure = %v after a failed write", wf)
+	}
+	if _, err := st.CreateComponent(t.Context(), ComponentInput{Name: "Still full", Description: strings.Repeat("y", MaxDescriptionLength)}); err == nil {
+		t.Fatal("a create succeeded on a full file")
+	}
+	if again := st.WriteFailure(); again == nil || !again.At.Equal(wf.At) {
+		t.Errorf("WriteFailure = %v, want the first failure kept", again)
+	}
+	if err := lift(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateComponent(t, st, "Room again")
+	if wf := st.WriteFailure(); wf != nil {
+		t.Errorf("WriteFailure = %v after a write committed", wf)
+	}
+}
+
+// A database that has gone read-only (a hot standby, a read-only mount, a
+// server set to default_transaction_read_only) refuses writes with an error
+// the store calls one of not being able to write, on both backends; a
+// constraint or validation error is not one.
+func TestReadOnlyDatabaseCannotWrite(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		c, err := st.write.db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		readOnly, readWrite := `PRAGMA query_only = 1`, `PRAGMA query_only = 0`
+		if onPostgres(t) {
+			readOnly, readWrite = `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`, `SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE`
+		}
+		insert := st.dialect.rebind(`INSERT INTO rate_attempts (key, at) VALUES (?, ?)`)
+		if _, err := c.ExecContext(t.Context(), readOnly); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(t.Context(), insert, "k", st.Now()); err == nil || !st.CannotWrite(err) {
+			t.Errorf("a write to a read-only database: %v, want one the store says cannot write", err)
+		}
+		if _, err := c.ExecContext(t.Context(), readWrite); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(t.Context(), insert, nil, st.Now()); err == nil || st.CannotWrite(err) {
+			t.Errorf("a NOT NULL violation: %v, want an error that is not a failure to write", err)
+		}
+		if st.CannotWrite(&ValidationError{Field: "name", Message: "is required"}) {
+			t.Error("a validation error counted as the database not being able to write")
+		}
+	})
 }

@@ -90,6 +90,10 @@ type Store struct {
 
 	links linkKey // the link-signing key, read once
 
+	// passwordChecks counts the sign-in password verifications run
+	// (PasswordChecks).
+	passwordChecks atomic.Int64
+
 	// stop ends what the backend runs in the background (PostgreSQL's
 	// LISTEN connection); nil when nothing runs.
 	stop func()

@@ -33,10 +33,10 @@ type IncidentTemplateInput struct {
 
 func (in IncidentTemplateInput) check() (IncidentTemplateInput, error) {
 	var err error
-	if in.Name, err = checkText("name", in.Name, MaxNameLength, true); err != nil {
+	if in.Name, err = checkLine("name", in.Name, MaxNameLength, true); err != nil {
 		return in, err
 	}
-	if in.Title, err = checkText("title", in.Title, MaxNameLength, false); err != nil {
+	if in.Title, err = checkLine("title", in.Title, MaxNameLength, false); err != nil {
 		return in, err
 	}
 	if in.Status == "" {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -31,6 +32,30 @@ func checkText(field, s string, max int, required bool) (string, error) {
 		return "", invalid(field, "must not contain NUL characters")
 	}
 	return s, nil
+}
+
+// checkLine is checkText for one-line text — a name, a title, an address —
+// which must also hold no control character: C0 (tab and line breaks
+// included), DEL or C1. They draw nothing a reader could check, make the
+// SVG badge malformed XML, and a terminal or mail header takes them as
+// commands (herald watch, List-Unsubscribe).
+func checkLine(field, s string, max int, required bool) (string, error) {
+	s, err := checkText(field, s, max, required)
+	if err != nil {
+		return "", err
+	}
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return "", invalid(field, "must not contain control characters (it holds %U at byte %d); keep it to one line of text", r, i)
+	}
+	return s, nil
+}
+
+// OneLine makes text from elsewhere (an alert's summary) fit a one-line
+// field: every run of white space and control characters becomes one
+// space, and the ends are trimmed.
+func OneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 }
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"

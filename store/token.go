@@ -60,7 +60,7 @@ func (s *Store) CreateUserToken(ctx context.Context, in TokenInput) (APIToken, s
 	var raw string
 	name := in.Name
 	err := s.inTx(ctx, func(t *tx) error {
-		n, err := checkText("name", name, MaxNameLength, true)
+		n, err := checkLine("name", name, MaxNameLength, true)
 		if err != nil {
 			return err
 		}

@@ -186,6 +186,7 @@ func (s *Store) runTx(ctx context.Context, fn func(*tx) error) error {
 		change, err = t.commit()
 	}
 	if err != nil {
+		s.write.health.note(err, false) // a write that failed through a query (INSERT … RETURNING)
 		if rbErr := sqlTx.Rollback(); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}

@@ -150,7 +150,7 @@ func getUser(ctx context.Context, q querier, id string) (User, error) {
 
 // checkEmail normalises an email address and refuses what is not one.
 func checkEmail(email string) (string, error) {
-	e, err := checkText("email", email, 254, true)
+	e, err := checkLine("email", email, 254, true)
 	if err != nil {
 		return "", err
 	}
@@ -187,7 +187,7 @@ func (t *tx) createUser(in UserInput, hash string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	name, err := checkText("name", in.Name, MaxNameLength, false)
+	name, err := checkLine("name", in.Name, MaxNameLength, false)
 	if err != nil {
 		return User{}, err
 	}
@@ -346,7 +346,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 		}
 		u = before
 		if p.Name != nil {
-			if u.Name, err = checkText("name", *p.Name, MaxNameLength, false); err != nil {
+			if u.Name, err = checkLine("name", *p.Name, MaxNameLength, false); err != nil {
 				return err
 			}
 		}
@@ -483,19 +483,19 @@ func (s *Store) ChangePassword(ctx context.Context, id, current, next, keepSessi
 // ErrBadCredentials whatever the reason. An unknown email costs the same
 // hashing as a wrong password, so timing does not reveal which accounts exist.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
-	if len(password) > 4*MaxPasswordLength {
+	if !checkable(password) {
 		return User{}, ErrBadCredentials
 	}
 	var stored string
 	u, err := scanUserWithHash(s.read.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))), &stored) // stored lower case (checkEmail)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, _ = checkPassword(dummyHash(), password)
+		_, _ = s.verifySignIn(dummyHash(), password)
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: authenticate: %w", err)
 	}
-	ok, err := checkPassword(stored, password)
+	ok, err := s.verifySignIn(stored, password)
 	if err != nil {
 		return User{}, fmt.Errorf("store: authenticate %s: %w", u.ID, err)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,7 +38,7 @@ func badRequest(code, field, format string, args ...any) *apiError {
 }
 
 // decodeJSON reads the request body into dst strictly: one JSON object, no
-// unknown fields, at most maxBodyBytes.
+// unknown fields, at most maxBodyBytes, its strings valid UTF-8.
 func decodeJSON(c echo.Context, dst any) error { return decodeBody(c, dst, true) }
 
 // decodeBody is decodeJSON, with the unknown-field check only when strict:
@@ -45,7 +48,11 @@ func decodeBody(c echo.Context, dst any, strict bool) error {
 	if ct := req.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if strict {
 		dec.DisallowUnknownFields()
 	}
@@ -53,12 +60,133 @@ func decodeBody(c echo.Context, dst any, strict bool) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if bodyTooLarge(err) {
-			return jsonError(err)
-		}
 		return badRequest("malformed_json", "", "the body must hold a single JSON object")
 	}
+	// null decodes into anything without an error, leaving it empty: it
+	// is not an object, and must not pass for an empty one.
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("null")) {
+		return badRequest("invalid_type", "", "the body must be a JSON object, not null")
+	}
+	// The decoder turns bytes that are not UTF-8 (and escaped halves of
+	// surrogate pairs) into U+FFFD without a word, so the store's own
+	// check never sees them: look at the bytes as sent.
+	if at := badTextAt(body); at >= 0 {
+		field := stringFieldAt(body, at)
+		return badRequest("invalid_utf8", field, "%s holds text that is not valid UTF-8", fieldName(field))
+	}
 	return nil
+}
+
+// badTextAt is the offset of the first string character in a JSON text
+// that does not stand for a Unicode character — a byte that is not UTF-8,
+// or a \u escape of half a surrogate pair — or -1 when there is none.
+// Outside strings, the decoder has already refused anything but ASCII.
+func badTextAt(body []byte) int {
+	inString := false
+	for i := 0; i < len(body); {
+		b := body[i]
+		switch {
+		case b >= utf8.RuneSelf:
+			if r, n := utf8.DecodeRune(body[i:]); r == utf8.RuneError && n <= 1 {
+				return i
+			} else {
+				i += n
+			}
+			continue
+		case b == '"':
+			inString = !inString
+		case inString && b == '\\' && i+1 < len(body):
+			if body[i+1] != 'u' {
+				i += 2
+				continue
+			}
+			r := hexRune(body[i+2:])
+			switch {
+			case utf16.IsSurrogate(r) && r < 0xdc00 && utf16.DecodeRune(r, lowSurrogate(body[i+6:])) != utf8.RuneError:
+				i += 12 // a whole pair
+				continue
+			case utf16.IsSurrogate(r):
+				return i
+			}
+			i += 6
+			continue
+		}
+		i++
+	}
+	return -1
+}
+
+// hexRune reads the four hex digits of a \u escape (the decoder has
+// already checked they are there).
+func hexRune(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	n, err := strconv.ParseUint(string(b[:4]), 16, 32)
+	if err != nil {
+		return -1
+	}
+	return rune(n)
+}
+
+// lowSurrogate is the rune of a \uXXXX escape at the start of b, or -1.
+func lowSurrogate(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	return hexRune(b[2:])
+}
+
+// stringFieldAt names the field whose string (or key) holds offset at of a
+// JSON object, as a dotted path of keys ("name", "components.abc").
+func stringFieldAt(body []byte, at int) string {
+	type level struct {
+		object, wantKey bool
+		key             string
+	}
+	var stack []level
+	path := func() string {
+		var keys []string
+		for _, l := range stack {
+			if l.object && l.key != "" {
+				keys = append(keys, l.key)
+			}
+		}
+		return strings.Join(keys, ".")
+	}
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return path()
+		}
+		inside := int(dec.InputOffset()) > at
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{object: true, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, level{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			stack[n-1].key, stack[n-1].wantKey = fmt.Sprint(tok), false
+		} else {
+			valueDone()
+		}
+		if inside {
+			return path()
+		}
+	}
 }
 
 // bodyTooLarge reports whether reading the body failed because it is over
@@ -182,6 +310,9 @@ func (s *Server) classify(err error) *apiError {
 			code = "body_too_large"
 		}
 		return &apiError{Status: he.Code, Code: code, Message: msg}
+	case s.store.CannotWrite(err):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "database_cannot_write",
+			Message: "the database cannot save changes right now (its disk may be full, or it is read-only or failing), so nothing was changed; the status page keeps being served as it last was. Tell the operator, and try again once it is fixed"}
 	case s.store.Unavailable(err):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
 			Message: "the database cannot be reached right now, so nothing can be changed; the status page keeps being served as it last was. Try again in a moment"}

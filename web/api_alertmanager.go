@@ -238,7 +238,7 @@ func incidentName(p amPayload) string {
 			}
 		}
 	}
-	name = strings.Join(strings.Fields(name), " ")
+	name = store.OneLine(name)
 	if name == "" {
 		name = "Alert from Alertmanager"
 	}

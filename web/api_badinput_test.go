@@ -196,6 +196,8 @@ func TestAPIBadBodies(t *testing.T) {
 				{name: "array body", body: `[` + ep.valid + `]`, status: 400, code: "invalid_type"},
 				{name: "string body", body: `"hello"`, status: 400, code: "invalid_type"},
 				{name: "number body", body: `42`, status: 400, code: "invalid_type"},
+				{name: "null body", body: `null`, status: 400, code: "invalid_type"},
+				{name: "null body in spaces", body: " null\n", status: 400, code: "invalid_type"},
 				{name: "text/plain", body: ep.valid, contentType: "text/plain", status: 415, code: "unsupported_media_type"},
 				{name: "form", body: ep.valid, contentType: "application/x-www-form-urlencoded", status: 415, code: "unsupported_media_type"},
 				{name: "over 1 MiB", body: huge, status: 413, code: "body_too_large"},
@@ -267,7 +269,6 @@ func TestAPIBadFields(t *testing.T) {
 			{name: "group blank name", method: "PATCH", path: "/api/v1/component-groups/{group}", body: `{"name":"   "}`, status: 422, code: "invalid_value", field: "name"},
 			{name: "component name", method: "POST", path: "/api/v1/components", body: `{}`, status: 422, code: "invalid_value", field: "name"},
 			{name: "component empty name", method: "PATCH", path: "/api/v1/components/{component}", body: `{"name":""}`, status: 422, code: "invalid_value", field: "name"},
-			{name: "null body is an empty object", method: "POST", path: "/api/v1/components", body: `null`, status: 422, code: "invalid_value", field: "name"},
 			{name: "incident name", method: "POST", path: "/api/v1/incidents", body: `{"body":"y"}`, status: 422, code: "invalid_value", field: "name"},
 			{name: "incident body", method: "POST", path: "/api/v1/incidents", body: `{"name":"x","components":{"{component}":"major_outage"}}`, status: 422, code: "invalid_value", field: "body"},
 			{name: "incident blank body", method: "POST", path: "/api/v1/incidents", body: `{"name":"x","body":" \n "}`, status: 422, code: "invalid_value", field: "body"},
@@ -307,6 +308,50 @@ func TestAPIBadFields(t *testing.T) {
 			{name: "maintenance component on patch", method: "PATCH", path: "/api/v1/maintenances/{maintenance}", body: `{"components":["nosuchcompon"]}`, status: 422, code: "invalid_value", field: "components"},
 			{name: "component name taken in its group", method: "POST", path: "/api/v1/components", body: `{"name":" api ","group_id":"{group}"}`, status: 422, code: "invalid_value", field: "name"},
 			{name: "component moved next to one of its name", method: "PATCH", path: "/api/v1/components/{component}", body: `{"name":"website","group_id":""}`, status: 422, code: "invalid_value", field: "name"},
+		})
+	})
+	// The decoder would turn these into U+FFFD before the store could see
+	// them; they are refused as sent, naming the field.
+	t.Run("text that is not UTF-8", func(t *testing.T) {
+		f.run(t, []badCase{
+			{name: "component name", method: "POST", path: "/api/v1/components", body: "{\"name\":\"Web\xffsite\"}", status: 400, code: "invalid_utf8", field: "name"},
+			{name: "truncated sequence", method: "POST", path: "/api/v1/components", body: "{\"description\":\"ok\",\"name\":\"caf\xc3\"}", status: 400, code: "invalid_utf8", field: "name"},
+			{name: "group description on patch", method: "PATCH", path: "/api/v1/component-groups/{group}", body: "{\"name\":\"Core\",\"description\":\"\xed\xa0\x80\"}", status: 400, code: "invalid_utf8", field: "description"},
+			{name: "lone surrogate escape", method: "POST", path: "/api/v1/incidents", body: `{"name":"x","body":"half a pair: \ud83d here"}`, status: 400, code: "invalid_utf8", field: "body"},
+			{name: "low surrogate first", method: "POST", path: "/api/v1/incidents", body: `{"name":"\udc00","body":"y"}`, status: 400, code: "invalid_utf8", field: "name"},
+			{name: "in a map value", method: "POST", path: "/api/v1/incidents", body: "{\"name\":\"x\",\"body\":\"y\",\"components\":{\"{component}\":\"major\xfe\"}}", status: 400, code: "invalid_utf8", field: "components.{component}"},
+		})
+		// Escapes that do stand for characters are taken as they are.
+		for _, body := range []string{`{"name":"Grinning \ud83d\ude00"}`, `{"name":"A back\\slash\\ud800"}`, "{\"name\":\"caf\u00e9 \xc3\xa9 \ufffd\"}"} {
+			if resp := f.send(t, badCase{method: "POST", path: "/api/v1/components", body: body}); resp.Status != http.StatusCreated {
+				t.Errorf("%s: %d %s", body, resp.Status, resp.Body)
+			}
+		}
+	})
+	// One-line fields hold no control characters (they retitled terminals
+	// through herald watch and broke the SVG badge); bodies keep their
+	// line breaks.
+	t.Run("control characters in one-line fields", func(t *testing.T) {
+		f.run(t, []badCase{
+			{name: "component name with ESC", method: "POST", path: "/api/v1/components", body: `{"name":"Web\u001b]0;pwned\u0007"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "component name with DEL", method: "PATCH", path: "/api/v1/components/{component}", body: `{"name":"Web\u007f"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "group name with C1", method: "POST", path: "/api/v1/component-groups", body: `{"name":"Core\u009b2J"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "group name with a tab", method: "PATCH", path: "/api/v1/component-groups/{group}", body: `{"name":"Co\tre"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "incident name with a line break", method: "POST", path: "/api/v1/incidents", body: `{"name":"Down\nFAKE: resolved","body":"y"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "incident name on patch", method: "PATCH", path: "/api/v1/incidents/{incident}", body: `{"name":"\u001b[2J"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "maintenance name", method: "POST", path: "/api/v1/maintenances", body: `{"name":"x\u0001","message":"y",` + window + `}`, status: 422, code: "invalid_value", field: "name"},
+		})
+		if resp := f.send(t, badCase{method: "POST", path: "/api/v1/incidents", body: `{"name":"Slow","body":"Line one.\n\nLine\ttwo.\r\n"}`}); resp.Status != http.StatusCreated {
+			t.Errorf("a body with line breaks and a tab: %d %s", resp.Status, resp.Body)
+		}
+	})
+	t.Run("positions out of range", func(t *testing.T) {
+		f.run(t, []badCase{
+			{name: "component at the integer limit", method: "POST", path: "/api/v1/components", body: `{"name":"x","position":9223372036854775807}`, status: 422, code: "invalid_value", field: "position"},
+			{name: "component far below", method: "POST", path: "/api/v1/components", body: `{"name":"x","position":-9223372036854775808}`, status: 422, code: "invalid_value", field: "position"},
+			{name: "component just past the bound", method: "PATCH", path: "/api/v1/components/{component}", body: `{"position":1000001}`, status: 422, code: "invalid_value", field: "position"},
+			{name: "group at the integer limit", method: "POST", path: "/api/v1/component-groups", body: `{"name":"x","position":9223372036854775807}`, status: 422, code: "invalid_value", field: "position"},
+			{name: "group on patch", method: "PATCH", path: "/api/v1/component-groups/{group}", body: `{"position":-1000001}`, status: 422, code: "invalid_value", field: "position"},
 		})
 	})
 	t.Run("maintenance windows", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/netip"
 
 	"github.com/labstack/echo/v4"
@@ -27,4 +28,16 @@ func addressKey(ip string) string {
 		return addr.String()
 	}
 	return netip.PrefixFrom(addr, 64).Masked().String()
+}
+
+// trustOnly is echo's trust options for exactly the proxies named: echo
+// trusts loopback, link-local and private ranges unless told otherwise,
+// which would let a client in such a range behind an appending proxy put
+// any address it liked in X-Forwarded-For.
+func trustOnly(proxies []netip.Prefix) []echo.TrustOption {
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return opts
 }

@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/herald-status/herald/store"
 )
 
-// behindProxy trusts X-Forwarded-For, so that a test can speak from any
-// client address.
-func behindProxy() testOption { return func(s *testSetup) { s.cfg.TrustProxy = true } }
+// behindProxy trusts the test's client (127.0.0.1) as a proxy, so that a
+// test can speak from any client address through X-Forwarded-For.
+func behindProxy() testOption { return func(s *testSetup) { s.cfg.TrustedProxies = loopbackProxy } }
 
 // subscribeFrom posts the subscribe form as the client at addr.
 func (ts *testServer) subscribeFrom(t *testing.T, addr, email string) int {
@@ -79,6 +81,45 @@ func TestAddressKey(t *testing.T) {
 	} {
 		if got := addressKey(tt.addr); got != tt.want {
 			t.Errorf("addressKey(%q) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// Behind a trusted proxy that appends to X-Forwarded-For, a client in a
+// private range must not choose its own address by sending the header
+// itself: only the named proxy is trusted, so the client counts as the
+// address the proxy saw, and the sign-in limit holds.
+func TestSignInLimitIgnoresSpoofedForwardedFor(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, behindProxy())
+	ts.addUser(t, "bob@example.com", store.RoleViewer)
+	// The proxy (this test, at 127.0.0.1) appends the client it saw,
+	// 10.1.2.3, after whatever the client claimed.
+	signIn := func(claimed, email, password string) int {
+		return ts.signInForwarded(t, claimed+", 10.1.2.3", email, password)
+	}
+	for i := range signInAddressLimit {
+		if st := signIn(fmt.Sprintf("203.0.113.%d", i+1), fmt.Sprintf("user%d@example.com", i), "guess"); st != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	if st := signIn("198.51.100.7", "bob@example.com", testPassword); st != http.StatusUnauthorized {
+		t.Errorf("after %d failures from 10.1.2.3, a sign-in claiming yet another address: %d, want refused", signInAddressLimit, st)
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies(" 10.0.0.5, 10.0.1.7/24,::1,2001:db8::/32 ,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.5/32", "10.0.1.0/24", "::1/128", "2001:db8::/32"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for _, bad := range []string{"10.0.0.300", "proxy.internal", "10.0.0.0/33", "fe80::1%eth0"} {
+		if _, err := ParseTrustedProxies(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

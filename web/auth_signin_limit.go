@@ -3,25 +3,39 @@ package web
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/herald-status/herald/store"
 )
 
-// Sign-in failures are counted per account and per client address
-// (clientKey). Past either limit, sign-in is refused without even checking
-// the password, with the same message as a wrong password, so a guesser
-// learns nothing.
+// Sign-in failures are counted per account, per client address (clientKey)
+// and per account and address together. Past the address's limit, sign-in
+// from it is refused. Past the account's limit, only addresses that have
+// not failed on that account in the window may still try, once each: the
+// limit is on guesses, not on the account's owner, whom five wrong posts
+// from anywhere would otherwise lock out. A refused attempt costs the same
+// argon2id verification as a checked one and gets the same message as a
+// wrong password, so a guesser learns nothing, not even that it was
+// refused.
 const (
 	signInWindow       = 15 * time.Minute
 	signInAccountLimit = 5
 	signInAddressLimit = 20
 )
 
-func signInLimits(email, addr string) (account, address store.Limit) {
-	return store.Limit{Key: "signin-account:" + strings.ToLower(strings.TrimSpace(email)), Max: signInAccountLimit, Window: signInWindow},
-		store.Limit{Key: "signin-address:" + addr, Max: signInAddressLimit, Window: signInWindow}
+type signInLimit struct{ account, address, pair store.Limit }
+
+func signInLimits(email, addr string) signInLimit {
+	account := strings.ToLower(strings.TrimSpace(email))
+	return signInLimit{
+		account: store.Limit{Key: "signin-account:" + account, Max: signInAccountLimit, Window: signInWindow},
+		address: store.Limit{Key: "signin-address:" + addr, Max: signInAddressLimit, Window: signInWindow},
+		// Counted always, limited only once the account is past its own
+		// limit (then to none: this address has had its chance).
+		pair: store.Limit{Key: "signin-pair:" + addr + " " + account, Max: math.MaxInt, Window: signInWindow},
+	}
 }
 
 // beginSignIn reports whether a sign-in for email from the client keyed
@@ -29,15 +43,24 @@ func signInLimits(email, addr string) (account, address store.Limit) {
 // password is checked, so that a burst of guesses cannot all pass while the
 // first ones are still hashing.
 func (s *Server) beginSignIn(ctx context.Context, email, addr string) (bool, error) {
-	account, address := signInLimits(email, addr)
-	return s.store.Attempt(ctx, account, address)
+	l := signInLimits(email, addr)
+	ok, err := s.store.Attempt(ctx, l.account, l.address, l.pair)
+	if ok || err != nil {
+		return ok, err
+	}
+	// Refused by the account's limit or the address's: an address that
+	// has not failed on this account may still try it.
+	fresh := l.pair
+	fresh.Max = 1
+	return s.store.Attempt(ctx, l.address, fresh)
 }
 
 // signedIn undoes what beginSignIn counted for a sign-in that was right:
-// the account's failures are cleared (its owner got in) and the address
-// gets its attempt back. The address's failures stay, so one good account
-// does not launder guesses at others.
+// the account's failures are cleared (its owner got in), and so are this
+// address's on it, and the address gets its attempt back. The address's
+// other failures stay, so one good account does not launder guesses at
+// others.
 func (s *Server) signedIn(ctx context.Context, email, addr string) error {
-	account, address := signInLimits(email, addr)
-	return errors.Join(s.store.ForgetAttempts(ctx, account.Key), s.store.RefundAttempt(ctx, address.Key))
+	l := signInLimits(email, addr)
+	return errors.Join(s.store.ForgetAttempts(ctx, l.account.Key), s.store.ForgetAttempts(ctx, l.pair.Key), s.store.RefundAttempt(ctx, l.address.Key))
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -130,6 +131,44 @@ func TestConsoleSignInRateLimited(t *testing.T) {
 	}
 	if p := ts.browser(t).signIn("bob@example.com", testPassword); p.Status != http.StatusUnauthorized {
 		t.Fatalf("after 20 failures from one address: %d, want refused", p.Status)
+	}
+}
+
+// The per-account limit holds back guesses, not the account's owner: once
+// one address has spent the account's five failures, the right password
+// from an address that has not failed still signs in. Each new address
+// gets one try while the account is locked; the guesser's own address none.
+// A refused attempt costs the same password check as a tried one.
+func TestSignInLimitSparesTheOwner(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, behindProxy())
+	ts.addUser(t, "admin@example.com", store.RoleAdmin)
+	const guesser, owner = "203.0.113.66", "198.51.100.10"
+	for i := range signInAccountLimit {
+		if st := ts.signInForwarded(t, guesser, "admin@example.com", fmt.Sprintf("guess %d", i)); st != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	checks := ts.store.PasswordChecks()
+	if st := ts.signInForwarded(t, guesser, "admin@example.com", testPassword); st != http.StatusUnauthorized {
+		t.Errorf("the right password from the guesser's address while the account is locked: %d, want refused", st)
+	}
+	if got := ts.store.PasswordChecks() - checks; got != 1 {
+		t.Errorf("a refused sign-in ran %d password checks, want 1, as a checked one does", got)
+	}
+	// Another address guessing gets one try, then none.
+	if st := ts.signInForwarded(t, "192.0.2.77", "admin@example.com", "another guess"); st != http.StatusUnauthorized {
+		t.Errorf("a wrong guess from a fresh address: %d", st)
+	}
+	if st := ts.signInForwarded(t, "192.0.2.77", "admin@example.com", testPassword); st != http.StatusUnauthorized {
+		t.Errorf("a second try from an address that failed while the account is locked: %d, want refused", st)
+	}
+	if st := ts.signInForwarded(t, owner, "admin@example.com", testPassword); st != http.StatusSeeOther {
+		t.Fatalf("the owner's right password from an address that has not failed: %d, want signed in", st)
+	}
+	// Their sign-in cleared the account's failures.
+	if st := ts.signInForwarded(t, guesser, "admin@example.com", "guess again"); st != http.StatusUnauthorized {
+		t.Errorf("a guess after the owner signed in: %d", st)
 	}
 }
 

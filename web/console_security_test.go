@@ -84,21 +84,27 @@ func TestConsoleSignInLimitHoldsAgainstBurst(t *testing.T) {
 	}
 }
 
+// signInForwarded posts the sign-in form in a fresh browser through the
+// trusted proxy (behindProxy), with X-Forwarded-For as given, and returns
+// the status.
+func (ts *testServer) signInForwarded(t *testing.T, xff, email, password string) int {
+	t.Helper()
+	b := ts.browser(t)
+	b.get("/console/login")
+	form := url.Values{"email": {email}, "password": {password}, csrfField: {csrfTokenFor(b.cookie(preSessionName))}}
+	req, _ := http.NewRequest("POST", ts.URL+"/console/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", xff)
+	return b.do(req).Status
+}
+
 // The per-address limit counts an IPv6 client by its /64: a host picks
 // any address in it, so counting single addresses limits nothing.
 func TestConsoleSignInLimitIPv6Prefix(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, func(s *testSetup) { s.cfg.TrustProxy = true })
+	ts := newTestServer(t, behindProxy())
 	ts.addUser(t, "bob@example.com", store.RoleViewer)
-	signIn := func(addr, email, password string) int {
-		b := ts.browser(t)
-		b.get("/console/login")
-		form := url.Values{"email": {email}, "password": {password}, csrfField: {csrfTokenFor(b.cookie(preSessionName))}}
-		req, _ := http.NewRequest("POST", ts.URL+"/console/login", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Forwarded-For", addr)
-		return b.do(req).Status
-	}
+	signIn := func(addr, email, password string) int { return ts.signInForwarded(t, addr, email, password) }
 	for i := range 20 {
 		if st := signIn(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("user%d@example.com", i), "guess"); st != http.StatusUnauthorized {
 			t.Fatalf("guess %d: %d", i, st)

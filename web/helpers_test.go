@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,14 @@ type testSetup struct {
 	// beforeServe, if set, runs after the server is built and before it
 	// takes requests (to add a route only a test needs, say).
 	beforeServe func(*Server)
+	// writeTimeout, if set, shortens the server's write timeout, so that a
+	// test of a client that never reads need not wait a minute.
+	writeTimeout time.Duration
 }
+
+// loopbackProxy trusts the test's own client as a proxy, so that a test
+// can speak from any address through X-Forwarded-For.
+var loopbackProxy = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 
 // newTestServer starts Herald on a fresh database in t.TempDir(). It takes
 // testing.TB so that benchmarks run the same server as tests.
@@ -101,13 +109,16 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	// Served exactly as `herald serve` serves it.
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	hs.Config = NewHTTPServer(srv.Handler(), logger)
+	if setup.writeTimeout > 0 && hs.Config.WriteTimeout > 0 { // shortened, never added
+		hs.Config.WriteTimeout = setup.writeTimeout
+	}
 	if setup.smallSocketBuffers {
 		hs.Listener = smallBufferListener{hs.Listener}
 	}
 	if setup.wrapListener != nil {
 		hs.Listener = setup.wrapListener(hs.Listener)
 	}
-	hs.Listener = CoalescingListener(hs.Listener)
+	hs.Listener = srv.Listener(hs.Listener)
 	hs.Start()
 	t.Cleanup(func() {
 		srv.CloseStreams() // live streams never finish on their own

@@ -69,6 +69,7 @@ func (s *Server) handleEvents(c echo.Context) error {
 		s.hub.unsubscribe(client)
 		return fmt.Errorf("live stream: take over connection: %w", err)
 	}
+	uncountConn(conn)
 	stream := &hijackedStream{conn: conn}
 	abandon := func() {
 		s.hub.unsubscribe(client)

@@ -342,7 +342,7 @@ func TestLiveFramingWithIndependentClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Unsubscribe(events)
-	inc := ts.createIncident(t, map[string]any{"name": "Multi\nline", "body": "line one\r\n\r\nline two\rline three\n\ndata: not a field"})
+	inc := ts.createIncident(t, map[string]any{"name": "Multi-line", "body": "line one\r\n\r\nline two\rline three\n\ndata: not a field"})
 	deadline := time.After(waitLimit)
 	for {
 		select {

@@ -3,8 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
-	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,7 +38,7 @@ func newBadge(label string, status store.ComponentStatus) (*page, error) {
 	}
 	lw, mw := textWidth(label)+10, textWidth(message)+10
 	w := lw + mw
-	l, m := html.EscapeString(label), html.EscapeString(message)
+	l, m := xmlText(label), xmlText(message)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="20" role="img" aria-label="%s: %s">`, w, l, m)
 	fmt.Fprintf(&b, `<title>%s: %s</title>`, l, m)
@@ -55,6 +55,16 @@ func newBadge(label string, status store.ComponentStatus) (*page, error) {
 	}
 	b.WriteString(`</g></svg>`)
 	return newPageBytes(b.Bytes(), "image/svg+xml")
+}
+
+// xmlText escapes s for SVG text and attributes. A name saved before
+// control characters were refused (store.checkLine) may still hold one, and
+// XML has no way to write most of them, escaped or not: they become U+FFFD,
+// so the badge stays well-formed.
+func xmlText(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder never fails
+	return b.String()
 }
 
 // textWidth estimates the width in pixels of s in 11px Verdana, closely

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -113,5 +114,29 @@ func TestEmbedScript(t *testing.T) {
 	}
 	if again, _ := ts.fetch(t, "GET", "/embed.js", map[string]string{"If-None-Match": resp.Header.Get("ETag")}); again.StatusCode != http.StatusNotModified {
 		t.Errorf("revalidation gave %d, want 304", again.StatusCode)
+	}
+}
+
+// A name saved before control characters were refused (by an older
+// Herald) still makes a well-formed badge.
+func TestBadgeOfANameWithControlCharacters(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	c := ts.createComponent(t, "API", nil)
+	db, err := sql.Open("sqlite", "file:"+ts.store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE components SET name = ? WHERE id = ?`, "A\x1b]52;c;aGk=\x07P\x01I\u0085", c.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Any change rebuilds the snapshot, which reads the name afresh.
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+c.ID, map[string]any{"status": "major_outage"}, nil)
+	ts.waitFresh(t)
+	_, body := ts.fetch(t, "GET", "/components/"+c.ID+"/badge.svg", nil)
+	title, _ := badgeText(t, body)
+	if !strings.HasPrefix(title, "A\ufffd]52;c;aGk=\ufffdP\ufffdI") || !strings.HasSuffix(title, ": major outage") {
+		t.Errorf("title = %q, want the control characters replaced", title)
 	}
 }

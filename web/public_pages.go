@@ -388,5 +388,12 @@ func (s *Server) handleReadyz(c echo.Context) error {
 		s.log.Error("readiness check failed", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database unreachable"})
 	}
+	// Reads still work, and the pages are served from memory, but nothing
+	// can be posted: an operator must hear of it before the next incident.
+	// (The cause, which names files, is in the log, not on this public page.)
+	if wf := s.store.WriteFailure(); wf != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable",
+			"error": "the database cannot save changes since " + wf.At.Format(time.RFC3339) + " (disk full, read-only or failing); see the log"})
+	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -18,8 +18,8 @@ func (s *Server) routes() *echo.Echo {
 	// Client addresses come from the connection unless a trusted proxy
 	// sets them; otherwise anyone could dodge per-address limits.
 	e.IPExtractor = echo.ExtractIPDirect()
-	if s.cfg.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	if len(s.cfg.TrustedProxies) > 0 {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trustOnly(s.cfg.TrustedProxies)...)
 	}
 	e.Use(s.measure, s.recoverPanics, requestID, securityHeaders)
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,9 +39,17 @@ type Config struct {
 	// (herald serve's default is DefaultMaxStreamsPerIP). Negative is
 	// refused: see CheckMaxStreamsPerIP.
 	MaxStreamsPerIP int
-	// TrustProxy takes client addresses from X-Forwarded-For / X-Real-IP.
-	// Only set it behind a proxy that overwrites those headers.
-	TrustProxy bool
+	// MaxConnsPerIP caps the ordinary connections one client address may
+	// hold (Server.Listener); 0 means no cap (herald serve's default is
+	// DefaultMaxConnsPerIP).
+	MaxConnsPerIP int
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed: a
+	// request from one of them counts as from the right-most address in
+	// that header that is not itself a trusted proxy. Nothing else is
+	// trusted, not loopback or private ranges: a client there could name
+	// any address it liked. Empty: client addresses come from the
+	// connection.
+	TrustedProxies []netip.Prefix
 	// MetricsToken, when set, serves /metrics to requests that bear it
 	// (Authorization: Bearer); MetricsPublic serves it to anyone. With
 	// neither, /metrics is not served.
@@ -143,6 +152,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	}
 	if err := CheckMaxStreamsPerIP(cfg.MaxStreamsPerIP); err != nil {
 		return nil, fmt.Errorf("web: MaxStreamsPerIP: %w", err)
+	}
+	if err := CheckMaxConnsPerIP(cfg.MaxConnsPerIP); err != nil {
+		return nil, fmt.Errorf("web: MaxConnsPerIP: %w", err)
 	}
 	if cfg.SubscribeLimit <= 0 {
 		cfg.SubscribeLimit = 5

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -83,5 +84,54 @@ func TestAPIMaintenanceStatusFilterMessage(t *testing.T) {
 	resp.decode(t, &e)
 	if resp.Status != http.StatusBadRequest || e.Error.Field != "status" || !strings.HasPrefix(e.Error.Message, `unknown maintenance status "bogus"`) {
 		t.Errorf("%d %+v, want 400 on status saying the status is unknown", resp.Status, e.Error)
+	}
+}
+
+// With the disk full (here: the SQLite file capped at its size, which
+// fails writes exactly as a full disk does), a write answers 503 saying the
+// database cannot write, /readyz fails until a write succeeds again, and
+// the status page is still served.
+func TestWritesWhileTheDiskIsFull(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ready := func() int {
+		resp, _ := ts.fetch(t, "GET", "/readyz", nil)
+		return resp.StatusCode
+	}
+	if st := ready(); st != http.StatusOK {
+		t.Fatalf("/readyz before: %d", st)
+	}
+	lift, err := ts.store.CapSQLitePages(t.Context(), 1) // below its size: no page can be added
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r apiResponse
+	for i := range 200 {
+		r = ts.call(t, "POST", "/api/v1/components", map[string]any{"name": fmt.Sprintf("C%d", i), "description": strings.Repeat("x", store.MaxDescriptionLength)})
+		if r.Status != http.StatusCreated {
+			break
+		}
+	}
+	var e apiErr
+	r.decode(t, &e)
+	if r.Status != http.StatusServiceUnavailable || e.Error.Code != "database_cannot_write" || !strings.Contains(e.Error.Message, "cannot save changes") {
+		t.Fatalf("a create on a full disk: %d %s, want 503 saying the database cannot write", r.Status, r.Body)
+	}
+	resp, body := ts.fetch(t, "GET", "/readyz", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "cannot save changes") {
+		t.Errorf("/readyz on a full disk: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := ts.fetch(t, "GET", "/", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("the status page on a full disk: %d", resp.StatusCode)
+	}
+	if err := lift(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := ready(); st != http.StatusServiceUnavailable {
+		t.Errorf("/readyz once there is room but before any write: %d, want still failing", st)
+	}
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/components", map[string]any{"name": "After"}, nil)
+	if st := ready(); st != http.StatusOK {
+		t.Errorf("/readyz after a write succeeded: %d, want 200", st)
 	}
 }

@@ -16,6 +16,13 @@ func TestServeIntegrationFlags(t *testing.T) {
 			{"pair without =", "--alertmanager-components", "checkout", "--alertmanager-components"},
 			{"bad on-resolved", "--alertmanager-on-resolved", "identified", "on-resolved"},
 			{"negative stream cap", "--max-streams-per-ip", "-1", "--max-streams-per-ip"},
+			{"negative connection cap", "--max-conns-per-ip", "-1", "--max-conns-per-ip"},
+			// --trust-proxy was a switch that trusted every loopback,
+			// private and link-local peer: the old form is refused, naming
+			// the new one, rather than given a meaning either way.
+			{"trust-proxy as the old switch", "--trust-proxy", "true", "--trust-proxy 10.0.0.5,10.0.1.0/24"},
+			{"trust-proxy off as the old switch", "--trust-proxy", "false", "no longer takes true or false"},
+			{"trust-proxy not an address", "--trust-proxy", "proxy.internal", "not an IP address"},
 			{"no delivery retention", "--delivery-retention", "0s", "--delivery-retention"},
 			{"failures kept less long than successes", "--failed-delivery-retention", "24h", "at least as long"},
 		}
@@ -30,6 +37,9 @@ func TestServeIntegrationFlags(t *testing.T) {
 					t.Errorf("the database was created before the flags were checked")
 				}
 			})
+		}
+		if _, err := herald(t, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "h.db"), "--trust-proxy"); err == nil || !strings.Contains(err.Error(), "--trust-proxy 10.0.0.5,10.0.1.0/24") {
+			t.Errorf("a bare --trust-proxy: %v, want the new form named", err)
 		}
 		if _, err := herald(t, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "h.db"), "--metrics-public", "--metrics-token", "x"); err == nil {
 			t.Error("--metrics-public with --metrics-token was accepted")

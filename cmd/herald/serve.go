@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,14 +32,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	housekeepingEvery := fs.Duration("housekeeping-interval", 15*time.Second, "how often the leading replica starts and completes scheduled maintenance, and how soon another takes over when it dies")
 	mirrorDir := fs.String("mirror-dir", "", "write the public pages and documents to this directory after every change, for a static host to serve when Herald cannot be reached")
 	cdnMaxAge := fs.Duration("cdn-max-age", 5*time.Second, "how long a CDN or caching proxy may serve a public page without asking again (s-maxage; it keeps serving the last page for a day while Herald is unreachable); 0: no CDN caching")
-	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
+	maxConns := fs.Int("max-conns-per-ip", web.DefaultMaxConnsPerIP, "ordinary connections allowed per client address at once, an IPv6 /64 counting as one; the proxies of --trust-proxy are exempt (0: no limit)")
+	trustProxy := fs.String("trust-proxy", "", "the proxies whose X-Forwarded-For to believe, as addresses or CIDR ranges, e.g. 127.0.0.1 or 10.0.0.5,10.0.1.0/24; a client's address is the right-most one in the header that is not one of them (default: none, the connection's address)")
 	adminEmail := fs.String("admin-email", "admin@localhost", "email of the first admin, created on an empty database")
 	sessionIdle := fs.String("session-idle", "8h", "console sessions end after this long without a request")
 	sessionMax := fs.String("session-max", "168h", "console sessions end this long after sign-in, however active")
 	integrations := addIntegrationFlags(fs)
 	notifyOpts := addNotifyFlags(fs)
 	escalation := addEscalationFlags(fs)
+	if err := refuseBareTrustProxy(args); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	proxies, err := trustedProxies(*trustProxy)
+	if err != nil {
 		return err
 	}
 	if *housekeepingEvery <= 0 {
@@ -62,6 +72,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := web.CheckMaxStreamsPerIP(*maxStreams); err != nil {
 		return fmt.Errorf("--max-streams-per-ip: %w", err)
 	}
+	if err := web.CheckMaxConnsPerIP(*maxConns); err != nil {
+		return fmt.Errorf("--max-conns-per-ip: %w", err)
+	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return err
@@ -70,6 +83,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--base-url %q must start with http:// or https://", *baseURL)
 	}
 
+	unlock, err := lockServe(*db)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := openStore(ctx, *db, store.WithLogger(logger))
 	if err != nil {
 		return err
@@ -113,7 +131,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
 		Subscriptions: emailOn, WebhookGuard: guard,
-		MaxStreamsPerIP: *maxStreams, TrustProxy: *trustProxy, SessionIdle: idle, SessionMax: maxAge,
+		MaxStreamsPerIP: *maxStreams, MaxConnsPerIP: *maxConns, TrustedProxies: proxies, SessionIdle: idle, SessionMax: maxAge,
 		MirrorDir: *mirrorDir, SharedMaxAge: cdnAge(*cdnMaxAge),
 		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager, Escalation: policy}, st)
 	if err != nil {
@@ -148,7 +166,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hk.maintenanceEvery, hk.escalation, hk.keepOutbox = *housekeepingEvery, policy, retention
 	go func() { defer close(housekept); hk.run(ctx) }()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(web.CoalescingListener(ln)) }()
+	go func() { serveErr <- httpServer.Serve(srv.Listener(ln)) }()
 
 	select {
 	case <-ctx.Done():
@@ -264,6 +282,34 @@ func sessionDurations(idle, maxAge string) (time.Duration, time.Duration, error)
 		return 0, 0, fmt.Errorf("--session-max %q: give a duration such as 168h, at least --session-idle", maxAge)
 	}
 	return i, m, nil
+}
+
+// trustProxyForm is how --trust-proxy is written, for every message that
+// refuses it.
+const trustProxyForm = "name the proxies whose X-Forwarded-For to believe, e.g. --trust-proxy 127.0.0.1 for a proxy on this host, or --trust-proxy 10.0.0.5,10.0.1.0/24"
+
+// trustedProxies parses --trust-proxy. It was once a switch (trust any
+// loopback, private or link-local peer): an old true or false is refused
+// rather than guessed at, since guessing either way changes who can choose
+// their own address.
+func trustedProxies(v string) ([]netip.Prefix, error) {
+	if _, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+		return nil, fmt.Errorf("--trust-proxy %q: it no longer takes true or false; %s (or leave it out to trust none)", v, trustProxyForm)
+	}
+	p, err := web.ParseTrustedProxies(v)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-proxy: %w; %s", err, trustProxyForm)
+	}
+	return p, nil
+}
+
+// refuseBareTrustProxy explains a --trust-proxy written as the switch it
+// once was, last on the line (flag would only say it needs an argument).
+func refuseBareTrustProxy(args []string) error {
+	if n := len(args); n > 0 && (args[n-1] == "--trust-proxy" || args[n-1] == "-trust-proxy") {
+		return fmt.Errorf("--trust-proxy needs the proxies' addresses: it is no longer a switch; %s", trustProxyForm)
+	}
+	return nil
 }
 
 // cdnAge turns --cdn-max-age into web.Config's SharedMaxAge, where zero is

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,4 +100,31 @@ func TestFirstStartOnATakenPort(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("the printed token: GET /api/v1/components answered %d", resp.StatusCode)
 	}
+}
+
+// A second herald serve on the SQLite file another one serves is refused,
+// naming the first; once the first has stopped, a new one starts.
+func TestSecondServeOnOneDatabaseIsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "herald.db")
+	_, _, stop := startServe(t, "--database", db)
+	// The same file by another name is the same database.
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(db, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{db, link} {
+		_, err := herald(t, "serve", "--addr", "127.0.0.1:0", "--database", name)
+		if err == nil || !strings.Contains(err.Error(), "already served by another herald serve (pid "+strconv.Itoa(os.Getpid())+")") {
+			t.Errorf("a second serve on %s: %v, want a refusal naming the first one's pid", name, err)
+		}
+	}
+	// Commands meant to run beside the server are not refused.
+	if out, err := herald(t, "user", "list", "--database", db); err != nil {
+		t.Errorf("herald user list beside the server: %v\n%s", err, out)
+	}
+	stop()
+	_, _, stop = startServe(t, "--database", db)
+	stop()
 }

@@ -14,12 +14,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // cmdWatch prints a status page's live events in a terminal, reconnecting
 // (and catching up from the last event seen) when the connection drops,
 // until it is interrupted (Ctrl-C, SIGTERM), which ends it with status 0.
 func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Everything watch prints comes, in part, from a server: a name, a
+	// body, an event type, an error page. Shown raw, their escape
+	// sequences would drive the terminal.
+	stdout, stderr = terminalSafe{stdout}, terminalSafe{stderr}
 	fs := newFlagSet("herald watch", stderr)
 	raw := fs.Bool("raw", false, "print each event's JSON as received")
 	if err := fs.Parse(args); err != nil {
@@ -257,4 +263,42 @@ func describeEvent(name string, data []byte) string {
 		line += " — " + string(body)
 	}
 	return line
+}
+
+// terminalSafe writes text for a terminal with every character that would
+// act on it instead of showing — control characters (C0 but the line break,
+// DEL, C1: ESC sequences, OSC 52's clipboard writes, the bell), the bidi
+// controls that reorder what is shown, bytes that are not UTF-8 — written
+// out as a visible escape such as \x1b, so that a page cannot retitle the
+// terminal, clear it, or spoof a line of output.
+type terminalSafe struct{ w io.Writer }
+
+func (t terminalSafe) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(t.w, neutralise(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func neutralise(s string) string {
+	if !strings.ContainsFunc(s, acts) && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\ufffd"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case acts(r):
+			b.WriteString(strings.Trim(strconv.QuoteRuneToASCII(r), "'"))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// acts reports whether r does something to a terminal rather than show.
+func acts(r rune) bool {
+	return r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r))
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -188,5 +189,40 @@ func TestWatchRefusesWhatIsNotAStream(t *testing.T) {
 	_, stderr, code := heraldIn(t, "", nil, "watch", base+"/no-such-page")
 	if code == 0 || !strings.Contains(stderr, "404") {
 		t.Errorf("watch of a missing page: status %d, said:\n%s", code, stderr)
+	}
+}
+
+// A hostile server (or a name saved by an older Herald) cannot drive the
+// terminal through herald watch: escape sequences, OSC 52 clipboard
+// writes, C1 controls and bidi overrides are printed as visible escapes.
+func TestWatchNeutralisesControlCharacters(t *testing.T) {
+	t.Parallel()
+	const stream = "retry: 100\n\n" +
+		// The name arrives JSON-escaped and is decoded to a real ESC.
+		"id: 1\nevent: incident.created\ndata: {\"name\":\"\\u001b]52;c;cm0gLXJmIH4=\\u0007Payments\\u001b[2J\",\"status\":\"investigating\"}\n\n" +
+		"id: 2\nevent: component.updated\x1b]0;owned\x07\ndata: not JSON \x1b[31mred\u009b2J \u202eevil\xff\n\n" +
+		"id: 3\nevent: marker\ndata: {\"name\":\"the end\"}\n\n"
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, stream)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer hostile.Close()
+
+	w := startWatch(t, hostile.URL)
+	eventually(t, "watch to print the last event", func() bool { return strings.Contains(w.out.String(), "the end") })
+	w.cancel()
+	<-w.done
+	got := w.out.String()
+	for _, bad := range []string{"\x1b", "\x07", "\u009b", "\u202e", "\xff"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("watch printed %q raw:\n%q", bad, got)
+		}
+	}
+	for _, want := range []string{`\x1b]52;c;cm0gLXJmIH4=\aPayments\x1b[2J`, `component.updated\x1b]0;owned\a`, `\u009b2J \u202eevil\xff`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("watch printed no %q:\n%s", want, got)
+		}
 	}
 }
