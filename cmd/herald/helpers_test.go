@@ -29,10 +29,16 @@ const waitLimit = 60 * time.Second
 // eventually polls cond until it holds, failing the test after waitLimit.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
+	eventuallyOr(t, what, cond, func() string { return "" })
+}
+
+// eventuallyOr is eventually that, giving up, says what it saw.
+func eventuallyOr(t testing.TB, what string, cond func() bool, saw func() string) {
+	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
+			t.Fatalf("gave up waiting for %s %s", what, saw())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -109,10 +109,11 @@ func TestReplicasFanOutOnceAndSurviveAKill(t *testing.T) {
 
 	api(t, a.url, token, "POST", "/api/v1/incidents", map[string]any{"name": "Logins failing", "body": "Looking."}, nil)
 	eventually(t, "every subscriber to be mailed", func() bool { _, total := mail.counts(); return total >= n })
-	eventually(t, "the outbox to be done", func() bool {
-		c, _ := st.OutboxCounts(context.Background())
-		return c["email/sent"] == n
-	})
+	var counts map[string]int
+	eventuallyOr(t, "the outbox to be done", func() bool {
+		counts, _ = st.OutboxCounts(context.Background())
+		return counts["email/sent"] == n
+	}, func() string { got, total := mail.counts(); return fmt.Sprintf("counts %v; %d messages to %d recipients", counts, total, len(got)) })
 	got, total := mail.counts()
 	if len(got) != n || total != n {
 		t.Fatalf("%d messages to %d recipients, want %d to %d: each exactly once (%s)", total, len(got), n, n, describe(a, b))
