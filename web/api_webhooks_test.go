@@ -18,6 +18,13 @@ func TestAPIWebhookSSRFRefusedAtRegistration(t *testing.T) {
 		"http://127.0.0.1:8080/hook", "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data/",
 		"http://[::1]/hook", "http://localhost:9/hook", "http://192.168.1.10/", "http://[fd00::1]/", "http://[::ffff:127.0.0.1]/",
 		"http://0.0.0.0/",
+		// IPv4-compatible, IPv4-translated, NAT64 and 6to4 of internal
+		// addresses, documentation, benchmarking and other special ranges.
+		"http://[::127.0.0.1]/", "http://[::7f00:1]/", "http://[::ffff:0:127.0.0.1]/", "http://[::ffff:0:8.8.8.8]/",
+		"http://[64:ff9b::127.0.0.1]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[64:ff9b:1::1]/", "http://[2002:7f00:1::1]/",
+		"http://[2001::1]/", "http://[2001:db8::1]/", "http://[3fff::1]/", "http://[fec0::1]/", "http://[ff0e::1]/",
+		"http://192.0.2.1/", "http://198.51.100.1/", "http://203.0.113.1/", "http://198.18.0.1/", "http://100.64.0.1/",
+		"http://240.0.0.1/", "http://224.0.1.1/", "http://192.88.99.1/",
 	} {
 		t.Run(u, func(t *testing.T) {
 			resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": u})
@@ -39,6 +46,18 @@ func TestAPIWebhookSSRFRefusedAtRegistration(t *testing.T) {
 	list, _ := ts.store.ListWebhooks(t.Context())
 	if len(list) != 0 {
 		t.Errorf("%d webhooks stored", len(list))
+	}
+	// Moving a registered endpoint inward is refused the same way.
+	var w store.Webhook
+	ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://93.184.216.34/hook"}).decode(t, &w)
+	for _, u := range []string{"http://[::127.0.0.1]/", "http://[64:ff9b::10.0.0.1]/", "http://192.0.2.1/"} {
+		resp := ts.call(t, "PATCH", "/api/v1/webhooks/"+w.ID, map[string]any{"url": u})
+		if resp.Status != 422 {
+			t.Errorf("PATCH to %s: %d %s", u, resp.Status, resp.Body)
+		}
+	}
+	if got, _ := ts.store.GetWebhook(t.Context(), w.ID); got.URL != "http://93.184.216.34/hook" {
+		t.Errorf("after refused changes the URL is %q", got.URL)
 	}
 }
 
