@@ -101,7 +101,10 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 func TestSubscribeRefusesBadAddresses(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, withSubscriptions(), func(s *testSetup) { s.cfg.SubscribeLimit = 100 })
-	for _, email := range []string{"", "not-an-email", "a@b.com\r\nBcc: victim@example.com", "Ada <ada@example.com>", "ada@localhost", strings.Repeat("a", 250) + "@example.com"} {
+	for _, email := range []string{"", "not-an-email", "a@b.com\r\nBcc: victim@example.com", "Ada <ada@example.com>", "ada@localhost", strings.Repeat("a", 250) + "@example.com",
+		// Domains that are not DNS names: the relay would be sent where they point.
+		"probe@[10.0.0.1]", "a@[169.254.169.254]", "a@10.0.0.1", "a@-example.com", "a@example-.com", "a@ex_ample.com",
+		"a@" + strings.Repeat("l", 64) + ".com", strings.Repeat("l", 65) + "@example.com"} {
 		t.Run(email, func(t *testing.T) {
 			doc, status := ts.form(t, "/subscribe", url.Values{"email": {email}})
 			if status != http.StatusUnprocessableEntity {
