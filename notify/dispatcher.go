@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,9 +116,16 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 	if cfg.Jitter == 0 {
 		cfg.Jitter = 0.2
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	base, err := CheckBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("base URL %q %w", cfg.BaseURL, err)
+	}
+	cfg.BaseURL = base
 	if cfg.PageName == "" {
 		cfg.PageName = "Herald"
+	}
+	if err := CheckHeaderText(cfg.PageName); err != nil {
+		return nil, fmt.Errorf("page name %q %w", cfg.PageName, err)
 	}
 	d := &Dispatcher{st: st, cfg: cfg, owner: newOwnerID(), log: cfg.Logger.With("component", "notify"), wake: make(chan struct{}, 1)}
 	d.jobs = &jobCache{st: st, m: map[int64]*preparedJob{}}
