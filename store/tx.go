@@ -119,8 +119,8 @@ type writeQueue struct {
 	// maxYield when 0.
 	patience time.Duration
 	mu       sync.Mutex
-	waiting int           // foreground transactions waiting or running
-	clear   chan struct{} // closed when waiting falls to 0
+	waiting  int           // foreground transactions waiting or running
+	clear    chan struct{} // closed when waiting falls to 0
 }
 
 // maxYield is the longest a background transaction gives way.
