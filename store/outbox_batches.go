@@ -337,6 +337,7 @@ func (t *tx) deleteBatches(job int64, states ...string) (int, error) {
 // signLinks fills in the link tokens of a claim's batch recipients.
 func (s *Store) signLinks(ctx context.Context, ds []Delivery) error {
 	var signer *linkSigner
+	now := s.now()
 	for i := range ds {
 		d := &ds[i]
 		if d.nonce == "" {
@@ -350,7 +351,7 @@ func (s *Store) signLinks(ctx context.Context, ds []Delivery) error {
 			signer = newLinkSigner(key)
 		}
 		d.ManageToken = signer.sign(purposeManage, d.RecipientID, d.nonce)
-		d.ConfirmToken = signer.sign(purposeConfirm, d.RecipientID, d.nonce)
+		d.ConfirmToken = signer.signConfirm(d.RecipientID, d.nonce, now)
 		d.nonce = ""
 	}
 	return nil

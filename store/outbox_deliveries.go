@@ -178,7 +178,7 @@ func (t *tx) loadSubscribers(ds []Delivery) error {
 		}
 		ds[i].Email, ds[i].SubscriberStatus = s.email, s.status
 		ds[i].ManageToken = signToken(key, purposeManage, ds[i].RecipientID, s.nonce)
-		ds[i].ConfirmToken = signToken(key, purposeConfirm, ds[i].RecipientID, s.nonce)
+		ds[i].ConfirmToken = signConfirmToken(key, ds[i].RecipientID, s.nonce, t.now)
 	}
 	if len(others) == 0 {
 		return nil

@@ -177,8 +177,14 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 			return t.mailSubscriber(before.ID, JobSubscriberReminder)
 		}
 		// Pending, unsubscribed or suspended: ask for confirmation again,
-		// with the components chosen now.
-		if _, err := t.exec(`UPDATE subscribers SET status = 'pending', updated_at = ? WHERE id = ?`, t.now, before.ID); err != nil {
+		// with the components chosen now. A subscription that had ended
+		// starts afresh with a new nonce, so that no link sent before — an
+		// old confirmation link above all — works for it.
+		var nonce any // kept while pending: the link already sent still works
+		if before.Status != SubscriberPending {
+			nonce = randomString(16)
+		}
+		if _, err := t.exec(`UPDATE subscribers SET status = 'pending', token_nonce = coalesce(?, token_nonce), updated_at = ? WHERE id = ?`, nonce, t.now, before.ID); err != nil {
 			return err
 		}
 		if err := t.setSubscriberComponents(before.ID, comps); err != nil {
@@ -383,7 +389,7 @@ func (s *Store) changeByLink(ctx context.Context, token, purpose, action string,
 
 // SubscriberByLink returns the subscriber a preferences link names.
 func (s *Store) SubscriberByLink(ctx context.Context, token string) (Subscriber, error) {
-	sub, err := subscriberByToken(ctx, s.read, &s.links, token, purposeManage)
+	sub, err := subscriberByToken(ctx, s.read, &s.links, token, purposeManage, s.now())
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("store: subscriber by link: %w", err)
 	}
@@ -393,7 +399,7 @@ func (s *Store) SubscriberByLink(ctx context.Context, token string) (Subscriber,
 // CheckConfirmLink reports whether token is a valid confirmation link,
 // without confirming anything (the page shows a button for that).
 func (s *Store) CheckConfirmLink(ctx context.Context, token string) error {
-	if _, err := subscriberByToken(ctx, s.read, &s.links, token, purposeConfirm); err != nil {
+	if _, err := subscriberByToken(ctx, s.read, &s.links, token, purposeConfirm, s.now()); err != nil {
 		return fmt.Errorf("store: check confirmation link: %w", err)
 	}
 	return nil
