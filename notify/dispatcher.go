@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,9 +116,16 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 	if cfg.Jitter == 0 {
 		cfg.Jitter = 0.2
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	base, err := CheckBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("base URL %q %w", cfg.BaseURL, err)
+	}
+	cfg.BaseURL = base
 	if cfg.PageName == "" {
 		cfg.PageName = "Herald"
+	}
+	if err := CheckHeaderText(cfg.PageName); err != nil {
+		return nil, fmt.Errorf("page name %q %w", cfg.PageName, err)
 	}
 	d := &Dispatcher{st: st, cfg: cfg, owner: newOwnerID(), log: cfg.Logger.With("component", "notify"), wake: make(chan struct{}, 1)}
 	d.jobs = &jobCache{st: st, m: map[int64]*preparedJob{}}
@@ -306,15 +312,25 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 		})
 	}
 	var inflight atomic.Int64
+	// stalled is set while the recorder cannot commit results: claiming
+	// more would only pile up more sent messages with nothing to show.
+	var stalled atomic.Bool
 	freed := make(chan struct{}, 1)
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		d.record(p, results, &inflight, freed)
+		d.record(ctx, p, results, &inflight, &stalled, freed)
 	}()
 
 	var pending []store.Delivery
 	for ctx.Err() == nil {
+		if stalled.Load() {
+			select {
+			case <-freed:
+			case <-ctx.Done():
+			}
+			continue
+		}
 		if len(pending) > 0 {
 			select {
 			case work <- pending[0]:
@@ -374,11 +390,22 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 // unrecorded (and so send twice after a restart) to about this long's worth.
 const recordGather = 20 * time.Millisecond
 
+// recordTimeout bounds one attempt to record results, and how long the
+// recorder keeps trying after Run's context has ended.
+const recordTimeout = 30 * time.Second
+
+// The recorder's back-off while the database refuses results.
+const (
+	recordRetryFirst = 100 * time.Millisecond
+	recordRetryMax   = 5 * time.Second
+)
+
 // record writes results in batches of what arrives within recordGather, so
 // a busy channel commits hundreds of results per transaction.
-func (d *Dispatcher) record(p *pipeline, results <-chan store.DeliveryResult, inflight *atomic.Int64, freed chan struct{}) {
+func (d *Dispatcher) record(ctx context.Context, p *pipeline, results <-chan store.DeliveryResult, inflight *atomic.Int64, stalled *atomic.Bool, freed chan struct{}) {
 	const maxBatch = 512
 	batch := make([]store.DeliveryResult, 0, maxBatch)
+	var giveUp time.Time // once stopping, when to stop trying
 	for r := range results {
 		batch = append(batch[:0], r)
 		// Gather for a moment: under load results trickle in one by one,
@@ -398,21 +425,72 @@ func (d *Dispatcher) record(p *pipeline, results <-chan store.DeliveryResult, in
 			}
 		}
 		gather.Stop()
-		// Not the Run context: results of sends that finished during
-		// shutdown must still be written, or they would be sent again.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := d.st.RecordResults(ctx, d.owner, batch); err != nil {
-			// The claims expire and the deliveries are tried again: at least
-			// once, with the same idempotency id.
-			d.log.Error("record delivery results", "channel", p.channel, "results", len(batch), "err", err)
-		}
-		cancel()
-		for _, r := range batch {
-			d.logResult(r)
-			d.metrics.observe(r)
+		var ok bool
+		batch, ok = d.commitResults(ctx, p, batch, results, stalled, &giveUp)
+		if ok {
+			for _, r := range batch {
+				d.logResult(r)
+				d.metrics.observe(r)
+			}
 		}
 		inflight.Add(-int64(len(batch)))
 		poke(freed)
+	}
+}
+
+// commitResults records batch, and while the database refuses (disk full,
+// its write lock held past busy_timeout) keeps the results and tries again
+// with back-off, taking in those that arrive meanwhile, until they commit.
+// Dropping them would send every one of those messages again once its
+// lease ran out. Meanwhile the claims stay this dispatcher's: nobody else
+// claims them before the lease ends, and this dispatcher never claims its
+// own again (the store's rule), nor anything else while stalled. Only
+// when Run's context has ended does it give up, after recordTimeout: the
+// process is going, and a restart sends them again, as after a crash.
+// It returns the results, those taken in included, and whether they were
+// recorded.
+func (d *Dispatcher) commitResults(ctx context.Context, p *pipeline, batch []store.DeliveryResult, results <-chan store.DeliveryResult,
+	stalled *atomic.Bool, giveUp *time.Time) ([]store.DeliveryResult, bool) {
+	wait := recordRetryFirst
+	for attempt := 1; ; attempt++ {
+		// Not the Run context: results of sends that finished during
+		// shutdown must still be written, or they would be sent again.
+		rctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+		err := d.st.RecordResults(rctx, d.owner, batch)
+		cancel()
+		if err == nil {
+			if attempt > 1 {
+				d.log.Info("delivery results recorded after the database refused them", "channel", p.channel, "results", len(batch), "attempts", attempt)
+				stalled.Store(false)
+			}
+			return batch, true
+		}
+		stalled.Store(true)
+		if ctx.Err() != nil {
+			if giveUp.IsZero() {
+				*giveUp = time.Now().Add(recordTimeout)
+			}
+			if time.Now().After(*giveUp) {
+				d.log.Error("stopping with delivery results the database would not take: these messages will be sent again", "channel", p.channel, "results", len(batch), "err", err)
+				return batch, false
+			}
+		}
+		d.log.Error("record delivery results; keeping them to try again", "channel", p.channel, "results", len(batch), "attempt", attempt,
+			"retry_in", wait, "err", err)
+		d.sleep(context.Background(), wait)
+		wait = min(2*wait, recordRetryMax)
+	more:
+		for {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
 	}
 }
 

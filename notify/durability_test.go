@@ -2,11 +2,13 @@ package notify
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -238,4 +240,58 @@ func TestDispatcherChildProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Run(context.Background()) // until killed
+}
+
+// A database that refuses results for a while — its write lock held by
+// another connection past busy_timeout — makes no duplicates, even when
+// the claims' leases run out meanwhile: the dispatcher keeps the results
+// of what the relay accepted, tries again until they commit, and neither
+// it nor anyone claims those deliveries again in between.
+func TestNoDuplicatesWhileTheDatabaseRefusesResults(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "herald.db")
+	// Writes give up on the lock after a moment, not the default 10 s.
+	st := openStore(t, path, store.WithBusyTimeout(200*time.Millisecond))
+	var ahead atomic.Int64 // how far the store's clock is ahead of the real one
+	st.SetClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
+	gate := make(chan struct{})
+	sink := newSMTPSink(t, sinkOptions{gate: gate})
+	emails := subscribers(t, st, 300)
+	refused := make(chan struct{}, 1)
+	logger := slog.New(signalHandler{Handler: testLogger(t).Handler(), msg: "record delivery results", hit: refused})
+	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none"), Logger: logger, Lease: time.Minute})
+	mustIncident(t, st, store.IncidentInput{Name: "Login failures"})
+	eventually(t, "the first messages to reach the relay", func() bool { return sink.received() > 0 })
+
+	// The lock is taken while the relay holds its replies, so that what
+	// it accepts next has results the database will not take.
+	release := holdWriteLock(t, path)
+	close(gate)
+	select {
+	case <-refused:
+	case <-time.After(waitLimit):
+		t.Fatal("the dispatcher never reported results it could not record")
+	}
+	if c := counts(t, st); c["email/sent"] >= len(emails) {
+		t.Fatalf("every result was recorded before the lock (%v); the test proves nothing", c)
+	}
+	ahead.Store(int64(10 * time.Minute)) // every lease has run out
+	release()
+
+	eventually(t, "every delivery to be recorded", func() bool {
+		c := counts(t, st)
+		return c["email/sent"] >= len(emails) && c["email/sending"] == 0 && c["email/pending"] == 0
+	})
+	if c := counts(t, st); c["email/sent"] != len(emails) {
+		t.Errorf("the outbox counts %d sent for %d recipients", c["email/sent"], len(emails))
+	}
+	got := sink.byRecipient()
+	for _, e := range emails {
+		if got[e] != 1 {
+			t.Errorf("%s received %d messages, want exactly 1", e, got[e])
+		}
+	}
+	if n := sink.received(); n != len(emails) {
+		t.Errorf("the relay received %d messages for %d recipients", n, len(emails))
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -47,7 +48,10 @@ type smtpSink struct {
 	// discard keeps only the count, for benchmarks.
 	discard bool
 	// delay slows every DATA, so a test can stop a fan-out midway.
-	delay   time.Duration
+	delay time.Duration
+	// gate, when set, holds every reply to DATA until it is closed: the
+	// message has arrived (and counts), the sender does not know it yet.
+	gate    chan struct{}
 	count   int
 	changed chan struct{}
 	// hangups counts the sessions that ended (the sink closes a
@@ -71,6 +75,7 @@ type sinkOptions struct {
 	mechs   []string // AUTH mechanisms offered, default PLAIN and LOGIN
 	discard bool
 	delay   time.Duration
+	gate    chan struct{}
 	// noPipelining hides PIPELINING from EHLO (plain text only), as an
 	// older relay would not offer it.
 	noPipelining bool
@@ -81,7 +86,7 @@ type sinkOptions struct {
 
 func newSMTPSink(t testing.TB, o sinkOptions) *smtpSink {
 	t.Helper()
-	k := &smtpSink{changed: make(chan struct{}, 1), discard: o.discard, delay: o.delay}
+	k := &smtpSink{changed: make(chan struct{}, 1), discard: o.discard, delay: o.delay, gate: o.gate}
 	conns := map[string]bool{}
 	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		k.mu.Lock()
@@ -269,6 +274,9 @@ func (s *sinkSession) Data(r io.Reader) error {
 	}
 	s.k.mu.Unlock()
 	poke(s.k.changed)
+	if s.k.gate != nil {
+		<-s.k.gate
+	}
 	return nil
 }
 
@@ -354,9 +362,9 @@ func (k *smtpSink) smtpConfig(mode string) *SMTPConfig {
 }
 
 // openStore opens a store on a file in dir.
-func openStore(t testing.TB, path string) *store.Store {
+func openStore(t testing.TB, path string, opts ...store.Option) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), path)
+	st, err := store.Open(context.Background(), path, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,6 +426,60 @@ func testLogger(t testing.TB) *slog.Logger {
 }
 
 type tlogWriter struct{ t testing.TB }
+
+// signalHandler passes records on to a handler and pokes hit whenever one
+// whose message starts with msg goes by: a test waits on what the
+// dispatcher logs.
+type signalHandler struct {
+	slog.Handler
+	msg string
+	hit chan struct{}
+}
+
+func (h signalHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.msg) {
+		poke(h.hit)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h signalHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return signalHandler{Handler: h.Handler.WithAttrs(attrs), msg: h.msg, hit: h.hit}
+}
+
+func (h signalHandler) WithGroup(name string) slog.Handler {
+	return signalHandler{Handler: h.Handler.WithGroup(name), msg: h.msg, hit: h.hit}
+}
+
+// holdWriteLock takes the SQLite file's write lock on a connection of its
+// own, as a backup tool or a long transaction elsewhere would, and returns
+// the function that lets go of it.
+func holdWriteLock(t testing.TB, path string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(60000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+			db.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
 
 func (w tlogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))

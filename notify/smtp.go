@@ -120,15 +120,15 @@ func newEmailSender(d *Dispatcher, cfg SMTPConfig) (*emailSender, error) {
 	if cfg.From == "" {
 		return nil, errors.New("smtp: a From address is required (HERALD_SMTP_FROM)")
 	}
-	from, err := parseMailbox("smtp from", cfg.From)
+	from, err := CheckMailbox(cfg.From)
 	if err != nil {
-		return nil, fmt.Errorf("smtp: %w", err)
+		return nil, fmt.Errorf("smtp: From %q %w", cfg.From, err)
 	}
 	s := &emailSender{d: d, cfg: cfg, from: from, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
 	if cfg.ReplyTo != "" {
-		rt, err := parseMailbox("smtp reply-to", cfg.ReplyTo)
+		rt, err := CheckMailbox(cfg.ReplyTo)
 		if err != nil {
-			return nil, fmt.Errorf("smtp: %w", err)
+			return nil, fmt.Errorf("smtp: Reply-To %q %w", cfg.ReplyTo, err)
 		}
 		s.replyTo = &rt
 	}

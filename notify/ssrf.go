@@ -64,7 +64,10 @@ func NewGuard(allow string) (*Guard, error) {
 	return g, nil
 }
 
-// blockedRanges are the special-purpose ranges netip's predicates miss.
+// blockedRanges are the special-purpose ranges netip's predicates miss,
+// from IANA's IPv4 and IPv6 special-purpose address registries: every
+// range that is not globally reachable, or that carries an address of
+// another network which cannot be checked (tunnels, deprecated forms).
 var blockedRanges = []struct {
 	prefix netip.Prefix
 	reason string
@@ -72,15 +75,43 @@ var blockedRanges = []struct {
 	{netip.MustParsePrefix("0.0.0.0/8"), "'this network'"},
 	{netip.MustParsePrefix("100.64.0.0/10"), "shared (carrier-grade NAT)"}, // also Alibaba's metadata 100.100.100.200
 	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation"},
+	{netip.MustParsePrefix("192.88.99.0/24"), "6to4 relay (deprecated)"},
 	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
-	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64"}, // may translate to any internal IPv4 address
-	{netip.MustParsePrefix("64:ff9b:1::/48"), "NAT64"},
-	{netip.MustParsePrefix("2002::/16"), "6to4"},
+	// IPv4-compatible (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d)
+	// forms are deprecated or for translators only: nothing public uses
+	// them, and a stack may still route them to the IPv4 address inside.
+	// (IPv4-mapped ::ffff:a.b.c.d is unmapped and checked as IPv4.)
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible IPv6"},
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), "IPv4-translated IPv6"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64"},
+	{netip.MustParsePrefix("100::/64"), "discard-only"},
+	{netip.MustParsePrefix("2001::/32"), "Teredo"}, // tunnels to an IPv4 address hidden in the rest
+	{netip.MustParsePrefix("2001:2::/48"), "benchmarking"},
+	{netip.MustParsePrefix("2001:10::/28"), "ORCHID"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+	{netip.MustParsePrefix("3fff::/20"), "documentation"},
+	{netip.MustParsePrefix("5f00::/16"), "segment routing (SRv6)"},
+	{netip.MustParsePrefix("fec0::/10"), "site-local (deprecated)"},
 	{netip.MustParsePrefix("fd00:ec2::254/128"), "cloud metadata"},
 }
 
-// blockReason says why addr may not be called, "" when it may.
+// embeddingRanges are IPv6 ranges that reach an IPv4 address written into
+// the IPv6 one: such an address is as internal as the one inside it.
+var embeddingRanges = []struct {
+	prefix netip.Prefix
+	name   string
+	at     int // the byte where the IPv4 address starts
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64", 12},
+	{netip.MustParsePrefix("2002::/16"), "6to4", 2},
+}
+
+// blockReason says why addr may not be called, "" when it may. It is the
+// one check, at registration (CheckURL) and at dial (DialContext).
 func blockReason(addr netip.Addr) string {
 	addr = addr.Unmap()
 	switch {
@@ -105,6 +136,15 @@ func blockReason(addr netip.Addr) string {
 	for _, r := range blockedRanges {
 		if r.prefix.Contains(addr) {
 			return r.reason
+		}
+	}
+	for _, r := range embeddingRanges {
+		if r.prefix.Contains(addr) {
+			b := addr.As16()
+			inner := netip.AddrFrom4([4]byte(b[r.at : r.at+4]))
+			if reason := blockReason(inner); reason != "" {
+				return r.name + " form of a " + reason
+			}
 		}
 	}
 	return ""

@@ -6,9 +6,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -145,7 +147,7 @@ func (s *webhookSender) post(ctx context.Context, job *preparedJob, dl store.Del
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dl.Webhook.URL, bytes.NewReader(body))
 	if err != nil {
-		res.Outcome, res.Error = store.Failed, err.Error()
+		res.Outcome, res.Error = store.Failed, errorWithoutURL(err)
 		return res
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -157,7 +159,7 @@ func (s *webhookSender) post(ctx context.Context, job *preparedJob, dl store.Del
 	resp, err := s.client.Do(req)
 	res.Latency = time.Since(start)
 	if err != nil {
-		res.Error = err.Error() // a guard refusal reads "… may not call it unless …"
+		res.Error = errorWithoutURL(err) // a guard refusal reads "… may not call it unless …"
 		return s.retry(res, dl, 0)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
@@ -210,4 +212,15 @@ func retryAfter(v string, now time.Time) time.Duration {
 func (s *webhookSender) bodies(job *preparedJob) (*webhookBodies, error) {
 	job.hookOnce.Do(func() { job.hook, job.hookErr = s.d.webhookBodies(job.Job) })
 	return job.hook, job.hookErr
+}
+
+// errorWithoutURL is an HTTP client's error with the URL it quotes cut to
+// its origin: the error is kept in the delivery log, which commanders read,
+// and a chat tool's webhook URL is its credential.
+func errorWithoutURL(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	return ue.Op + " " + strconv.Quote(store.WebhookOrigin(ue.URL)) + ": " + ue.Err.Error()
 }

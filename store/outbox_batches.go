@@ -109,8 +109,8 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 	for room > 0 {
 		var b batch
 		found := false
-		err := t.claim("outbox_batches", "id, job_id, seq_from, seq_to, recipients, state, attempts, sent, skipped", `state IN ('pending', 'sending') AND next_attempt_at <= ?`,
-			"next_attempt_at, id", 1, []any{t.now}, func(rows *sql.Rows) error {
+		err := t.claim("outbox_batches", "id, job_id, seq_from, seq_to, recipients, state, attempts, sent, skipped", `state IN ('pending', 'sending') AND next_attempt_at <= ? AND `+notOwnLease,
+			"next_attempt_at, id", 1, []any{t.now, owner}, func(rows *sql.Rows) error {
 				found = true
 				return rows.Scan(&b.id, &b.job, &b.from, &b.to, &b.recipients, &b.state, &b.attempts, &b.sent, &b.skipped)
 			})
@@ -130,7 +130,8 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 		}
 		// A batch claimed again after its lease ran out starts over: what
 		// its last claim recorded is taken back, since all of it is sent
-		// again (only a hard crash comes to this).
+		// again (only a hard crash comes to this: a live owner's batch is
+		// not claimed again, see notOwnLease).
 		t.countResult(b.job, ChannelEmail, "sent", "", b.sent, false)
 		t.countResult(b.job, ChannelEmail, "skipped", "", b.skipped, false)
 		ds, err := t.batchRecipients(b, comps[b.job], room+1)
@@ -336,6 +337,7 @@ func (t *tx) deleteBatches(job int64, states ...string) (int, error) {
 // signLinks fills in the link tokens of a claim's batch recipients.
 func (s *Store) signLinks(ctx context.Context, ds []Delivery) error {
 	var signer *linkSigner
+	now := s.now()
 	for i := range ds {
 		d := &ds[i]
 		if d.nonce == "" {
@@ -349,7 +351,7 @@ func (s *Store) signLinks(ctx context.Context, ds []Delivery) error {
 			signer = newLinkSigner(key)
 		}
 		d.ManageToken = signer.sign(purposeManage, d.RecipientID, d.nonce)
-		d.ConfirmToken = signer.sign(purposeConfirm, d.RecipientID, d.nonce)
+		d.ConfirmToken = signer.signConfirm(d.RecipientID, d.nonce, now)
 		d.nonce = ""
 	}
 	return nil

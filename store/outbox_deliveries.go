@@ -54,11 +54,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limi
 	var out []Delivery
 	err := s.inBackgroundTx(ctx, func(t *tx) error {
 		// A delivery still "sending" when its lease has run out is claimed
-		// again: only those that were pending change state.
+		// again (only those that were pending change state), but not by
+		// the owner whose lease it was: that dispatcher is alive and still
+		// has the result to record (see notOwnLease).
 		var ids []int64
 		pending := 0
-		err := t.claim("outbox_deliveries", "id, state", `channel = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ?`, "next_attempt_at, id", limit,
-			[]any{channel, t.now}, func(rows *sql.Rows) error {
+		err := t.claim("outbox_deliveries", "id, state", `channel = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ? AND `+notOwnLease, "next_attempt_at, id", limit,
+			[]any{channel, t.now, owner}, func(rows *sql.Rows) error {
 				var id int64
 				var state string
 				if err := rows.Scan(&id, &state); err != nil {
@@ -114,6 +116,14 @@ func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limi
 	return out, nil
 }
 
+// notOwnLease is the condition, on a claim by owner (its one argument),
+// that a row is not held by a lease of owner's that ran out. A dispatcher
+// that is alive records every result of what it claimed, however long
+// the database makes it wait (the dispatcher retries until the results
+// commit), so claiming it again would only send it twice. Owners are
+// unique to a process, so after a crash the claims are anyone's.
+const notOwnLease = `(state = 'pending' OR lease_owner <> ?)`
+
 // claimMoreBatches fills what room a claim of email deliveries leaves with
 // recipients of batches. Deliveries of their own go first: they are the
 // retries, and messages to one subscriber.
@@ -168,7 +178,7 @@ func (t *tx) loadSubscribers(ds []Delivery) error {
 		}
 		ds[i].Email, ds[i].SubscriberStatus = s.email, s.status
 		ds[i].ManageToken = signToken(key, purposeManage, ds[i].RecipientID, s.nonce)
-		ds[i].ConfirmToken = signToken(key, purposeConfirm, ds[i].RecipientID, s.nonce)
+		ds[i].ConfirmToken = signConfirmToken(key, ds[i].RecipientID, s.nonce, t.now)
 	}
 	if len(others) == 0 {
 		return nil

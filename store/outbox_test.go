@@ -97,17 +97,29 @@ func TestOutboxExpansionAndLeases(t *testing.T) {
 			t.Fatalf("second claim got %d, want the 5 unleased", len(more))
 		}
 		clock.Advance(2 * time.Minute)
+		// Once they run out, another owner takes them over; the owner
+		// whose lease ran out does not take back its own (it is alive, and
+		// still has their results to record).
 		again, _ := st.ClaimDeliveries(ctx, ChannelEmail, "b", 100, time.Minute)
-		if len(again) != 25 || again[0].Attempt != 2 {
-			t.Fatalf("after the leases ran out: %d claimed", len(again))
+		if len(again) != 20 || again[0].Attempt != 2 {
+			t.Fatalf("after the leases ran out: %d claimed, want a's 20 and not b's own 5", len(again))
 		}
+		mine, _ := st.ClaimDeliveries(ctx, ChannelEmail, "c", 100, time.Minute)
+		if len(mine) != 5 {
+			t.Fatalf("a third owner claimed %d of b's run-out leases, want 5", len(mine))
+		}
+		again = append(again, mine...)
 		// The old owner's late results are ignored.
 		if err := st.RecordResults(ctx, "a", []DeliveryResult{{Delivery: ds[0], Outcome: Sent}}); err != nil {
 			t.Fatal(err)
 		}
 		var sent int
 		for _, r := range again {
-			if err := st.RecordResults(ctx, "b", []DeliveryResult{{Delivery: r, Outcome: Sent}}); err != nil {
+			owner := "b"
+			if sent >= 20 {
+				owner = "c"
+			}
+			if err := st.RecordResults(ctx, owner, []DeliveryResult{{Delivery: r, Outcome: Sent}}); err != nil {
 				t.Fatal(err)
 			}
 			sent++

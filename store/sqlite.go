@@ -31,7 +31,11 @@ func (s *Store) openSQLite(ctx context.Context, path string, o openOptions) erro
 	// The file is there now: SQLite must not create another in its place
 	// (mode=rw), should it be removed before the connections open.
 	params.Set("mode", "rw")
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	busy := o.busyTimeout
+	if busy <= 0 {
+		busy = defaultBusyTimeout
+	}
+	for _, p := range []string{fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()), "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		params.Add("_pragma", p)
 	}
 	params.Set("_time_format", "sqlite")

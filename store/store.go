@@ -132,7 +132,17 @@ type Option func(*openOptions)
 type openOptions struct {
 	existingOnly bool
 	log          *slog.Logger
+	busyTimeout  time.Duration
 }
+
+// defaultBusyTimeout is how long a SQLite write waits for a lock another
+// process holds before it fails.
+const defaultBusyTimeout = 10 * time.Second
+
+// WithBusyTimeout sets how long a SQLite write waits for a write lock held
+// by another process before it fails (default 10s); tests that hold the
+// lock on purpose make it short. PostgreSQL is unaffected.
+func WithBusyTimeout(d time.Duration) Option { return func(o *openOptions) { o.busyTimeout = d } }
 
 // ExistingOnly makes Open refuse to create a SQLite file that is not there
 // (ErrNoDatabase): a command run in the wrong folder must not quietly start

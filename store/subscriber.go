@@ -67,9 +67,17 @@ const MaxEmailLength = 254
 // subscriber that no longer exists. Callers must not tell these apart.
 var ErrBadLink = errors.New("this link is not valid (any more)")
 
-// CheckEmail validates and normalises an address: a bare addr-spec, ASCII,
-// no line breaks (they would let a sender inject mail headers), lower case.
-func CheckEmail(s string) (string, error) {
+// CheckEmail validates and normalises a subscriber's address (see
+// checkAddress), whose domain must have a dot: nobody subscribes from
+// localhost.
+func CheckEmail(s string) (string, error) { return checkAddress(s, true) }
+
+// checkAddress is the one rule for an address Herald sends mail to — a
+// subscriber's, a user's: a bare addr-spec, ASCII, no line breaks (they
+// would let a sender inject mail headers), a local part of at most 64
+// characters and a domain that is a DNS name (checkMailDomain), in lower
+// case. dotted asks for a domain of two labels or more.
+func checkAddress(s string, dotted bool) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", invalid("email", "is required")
@@ -89,11 +97,52 @@ func CheckEmail(s string) (string, error) {
 	if err != nil || addr.Address != s || addr.Name != "" {
 		return "", invalid("email", "%q is not an email address such as name@example.com", s)
 	}
-	_, domain, _ := strings.Cut(s, "@")
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		return "", invalid("email", "%q is not an email address such as name@example.com", s)
+	at := strings.LastIndexByte(s, '@')
+	if at > 64 {
+		return "", invalid("email", "the part before the @ is %d characters long; the limit is 64", at)
+	}
+	if msg := checkMailDomain(s[at+1:], dotted); msg != "" {
+		return "", invalid("email", "%q is not an email address such as name@example.com: %s", s, msg)
 	}
 	return strings.ToLower(s), nil
+}
+
+// checkMailDomain says what is wrong with an address's domain, "" when it
+// is a DNS host name (RFC 1123): labels of letters, digits and inner
+// hyphens, 63 characters at most, 253 in all, and not a number. A domain
+// literal ([10.0.0.1]) or a name made of digits (10.0.0.1) would make the
+// relay deliver to whatever address it names, internal ones included.
+func checkMailDomain(domain string, dotted bool) string {
+	if strings.HasPrefix(domain, "[") {
+		return "the domain must be a name such as example.com, not an address in brackets"
+	}
+	if len(domain) > 253 {
+		return "the domain is longer than 253 characters"
+	}
+	labels := strings.Split(domain, ".")
+	if dotted && len(labels) < 2 {
+		return "the domain needs a dot, as in example.com"
+	}
+	for _, l := range labels {
+		if l == "" {
+			return "the domain has an empty part"
+		}
+		if len(l) > 63 {
+			return "a part of the domain is longer than 63 characters"
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return "a part of the domain starts or ends with a hyphen"
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Sprintf("the domain may hold only letters, digits, hyphens and dots, not %q", c)
+			}
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "the domain must be a name, not a number"
+	}
+	return ""
 }
 
 // SubscribeEmail handles the public form: a new address gets a confirmation
@@ -128,8 +177,14 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 			return t.mailSubscriber(before.ID, JobSubscriberReminder)
 		}
 		// Pending, unsubscribed or suspended: ask for confirmation again,
-		// with the components chosen now.
-		if _, err := t.exec(`UPDATE subscribers SET status = 'pending', updated_at = ? WHERE id = ?`, t.now, before.ID); err != nil {
+		// with the components chosen now. A subscription that had ended
+		// starts afresh with a new nonce, so that no link sent before — an
+		// old confirmation link above all — works for it.
+		var nonce any // kept while pending: the link already sent still works
+		if before.Status != SubscriberPending {
+			nonce = randomString(16)
+		}
+		if _, err := t.exec(`UPDATE subscribers SET status = 'pending', token_nonce = coalesce(?, token_nonce), updated_at = ? WHERE id = ?`, nonce, t.now, before.ID); err != nil {
 			return err
 		}
 		if err := t.setSubscriberComponents(before.ID, comps); err != nil {
@@ -334,7 +389,7 @@ func (s *Store) changeByLink(ctx context.Context, token, purpose, action string,
 
 // SubscriberByLink returns the subscriber a preferences link names.
 func (s *Store) SubscriberByLink(ctx context.Context, token string) (Subscriber, error) {
-	sub, err := subscriberByToken(ctx, s.read, &s.links, token, purposeManage)
+	sub, err := subscriberByToken(ctx, s.read, &s.links, token, purposeManage, s.now())
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("store: subscriber by link: %w", err)
 	}
@@ -344,7 +399,7 @@ func (s *Store) SubscriberByLink(ctx context.Context, token string) (Subscriber,
 // CheckConfirmLink reports whether token is a valid confirmation link,
 // without confirming anything (the page shows a button for that).
 func (s *Store) CheckConfirmLink(ctx context.Context, token string) error {
-	if _, err := subscriberByToken(ctx, s.read, &s.links, token, purposeConfirm); err != nil {
+	if _, err := subscriberByToken(ctx, s.read, &s.links, token, purposeConfirm, s.now()); err != nil {
 		return fmt.Errorf("store: check confirmation link: %w", err)
 	}
 	return nil

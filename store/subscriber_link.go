@@ -6,25 +6,43 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Link tokens are "<subscriber id>.<MAC>": an HMAC over the purpose, the id
 // and the subscriber's random nonce, keyed with the installation's random
 // token key. No token is stored, so none can leak from the subscribers
 // table; checking one is a constant-time comparison; changing the nonce
-// revokes every link a subscriber was sent.
+// revokes every link a subscriber was sent. A confirmation token also
+// carries when it expires, signed with the rest: "<id>.<expiry><MAC>",
+// as long as the others, since emails are cut to a token's length.
 const (
 	purposeConfirm = "confirm"
 	purposeManage  = "manage"
 )
 
+// ConfirmLinkLifetime is how long a confirmation link works after the email
+// carrying it was made: long enough for a weekend away, short enough that
+// an old email found later does not subscribe anyone.
+const ConfirmLinkLifetime = 7 * 24 * time.Hour
+
+// ErrLinkExpired is a genuine confirmation link that no longer confirms:
+// older than ConfirmLinkLifetime, or for a subscription that has ended
+// since. Subscribing again sends a new one.
+var ErrLinkExpired = errors.New("this confirmation link has expired")
+
 func signToken(key []byte, purpose, id, nonce string) string {
 	return newLinkSigner(key).sign(purpose, id, nonce)
+}
+
+func signConfirmToken(key []byte, id, nonce string, now time.Time) string {
+	return newLinkSigner(key).signConfirm(id, nonce, now)
 }
 
 // linkSigner signs many tokens with one key, with one HMAC reset between
@@ -44,11 +62,48 @@ func (l *linkSigner) sign(purpose, id, nonce string) string {
 	return id + "." + base64.RawURLEncoding.EncodeToString(l.buf[:18])
 }
 
-func (t *tx) subscriberByToken(token, purpose string) (Subscriber, error) {
-	return subscriberByToken(t.ctx, t.sqlTx, &t.store.links, token, purpose)
+// signConfirm signs a confirmation token that expires ConfirmLinkLifetime
+// after now: 4 bytes of expiry (Unix seconds) and 14 of MAC over the
+// purpose, id, nonce and those 4 bytes.
+func (l *linkSigner) signConfirm(id, nonce string, now time.Time) string {
+	var exp [4]byte
+	binary.BigEndian.PutUint32(exp[:], uint32(now.Add(ConfirmLinkLifetime).Unix()))
+	return id + "." + base64.RawURLEncoding.EncodeToString(l.confirmMAC(id, nonce, exp))
 }
 
-func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpose string) (Subscriber, error) {
+func (l *linkSigner) confirmMAC(id, nonce string, exp [4]byte) []byte {
+	l.mac.Reset()
+	l.buf = append(append(append(append(append(append(l.buf[:0], purposeConfirm...), 0), id...), 0), nonce...), 0)
+	l.buf = append(l.buf, exp[:]...)
+	l.mac.Write(l.buf)
+	sum := l.mac.Sum(nil)
+	return append(exp[:], sum[:14]...)
+}
+
+// checkConfirm reports whether token is the confirmation token of id and
+// nonce, and if so whether it has expired by now.
+func (l *linkSigner) checkConfirm(token, id, nonce string, now time.Time) (ok, expired bool) {
+	_, enc, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil || len(raw) != 18 {
+		return false, false
+	}
+	exp := [4]byte(raw[:4])
+	if !hmac.Equal(l.confirmMAC(id, nonce, exp), raw) {
+		return false, false
+	}
+	return true, now.Unix() > int64(binary.BigEndian.Uint32(exp[:]))
+}
+
+func (t *tx) subscriberByToken(token, purpose string) (Subscriber, error) {
+	return subscriberByToken(t.ctx, t.sqlTx, &t.store.links, token, purpose, t.now)
+}
+
+// subscriberByToken is the subscriber a link names. A confirmation link
+// works only while it has not expired and the subscription it confirms is
+// still wanted (pending, or confirmed already): after an unsubscription,
+// only a fresh subscription — which changes the nonce — confirms again.
+func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpose string, now time.Time) (Subscriber, error) {
 	id, _, ok := strings.Cut(token, ".")
 	if !ok || len(id) != 12 || len(token) > 64 {
 		return Subscriber{}, ErrBadLink
@@ -65,7 +120,13 @@ func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpos
 	if err != nil {
 		return Subscriber{}, err
 	}
-	if !hmac.Equal([]byte(signToken(key, purpose, id, nonce)), []byte(token)) {
+	expired := false
+	if purpose == purposeConfirm {
+		var ok bool
+		if ok, expired = newLinkSigner(key).checkConfirm(token, id, nonce, now); !ok {
+			return Subscriber{}, ErrBadLink
+		}
+	} else if !hmac.Equal([]byte(signToken(key, purpose, id, nonce)), []byte(token)) {
 		return Subscriber{}, ErrBadLink
 	}
 	list, err := querySubscribers(ctx, q, `WHERE s.id = ?`, id)
@@ -75,7 +136,11 @@ func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpos
 	if len(list) == 0 {
 		return Subscriber{}, ErrBadLink
 	}
-	return list[0], nil
+	sub := list[0]
+	if purpose == purposeConfirm && sub.Status != SubscriberConfirmed && (expired || sub.Status != SubscriberPending) {
+		return Subscriber{}, ErrLinkExpired
+	}
+	return sub, nil
 }
 
 func (t *tx) tokenKey() ([]byte, error) { return t.store.links.get(t.ctx, t.sqlTx) }
@@ -118,5 +183,5 @@ func (s *Store) SubscriberLinks(ctx context.Context, id string) (manage, confirm
 	if err != nil {
 		return "", "", fmt.Errorf("store: subscriber links: %w", err)
 	}
-	return signToken(key, purposeManage, id, nonce), signToken(key, purposeConfirm, id, nonce), nil
+	return signToken(key, purposeManage, id, nonce), signConfirmToken(key, id, nonce, s.now()), nil
 }

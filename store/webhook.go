@@ -56,6 +56,43 @@ type Webhook struct {
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
 
+// WebhookOrigin is a webhook URL cut to its scheme and host: what is shown
+// to someone who may not see the whole URL, since for chat tools (Slack,
+// Discord, Teams) the path is the credential.
+func WebhookOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(hidden)"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// SeenBy is w as someone with role may see it: admins the whole URL, the
+// others its origin (WebhookOrigin), wherever it is shown.
+func (w Webhook) SeenBy(role Role) Webhook {
+	if !role.Allows(RoleAdmin) {
+		w.URL = WebhookOrigin(w.URL)
+	}
+	return w
+}
+
+// SeenBy is d, a delivery to the endpoint at hookURL, as someone with role
+// may see it: error text that quotes the URL (as older attempts' errors
+// may) shows its origin only, for all but admins.
+func (d WebhookDelivery) SeenBy(role Role, hookURL string) WebhookDelivery {
+	if role.Allows(RoleAdmin) || hookURL == "" {
+		return d
+	}
+	origin := WebhookOrigin(hookURL)
+	hide := strings.NewReplacer(hookURL, origin, strconv.Quote(hookURL), strconv.Quote(origin))
+	d.LastError = hide.Replace(d.LastError)
+	d.Log = slices.Clone(d.Log)
+	for i := range d.Log {
+		d.Log[i].Error = hide.Replace(d.Log[i].Error)
+	}
+	return d
+}
+
 // WebhookTarget is an endpoint with its signing secret, for the sender only.
 type WebhookTarget struct {
 	Webhook

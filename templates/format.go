@@ -25,6 +25,10 @@ func StatusName(name string) string {
 	return name + " Status"
 }
 
+// ConfirmLinkDays is how many days a confirmation link works, for the pages
+// that say so.
+func ConfirmLinkDays() string { return strconv.Itoa(int(store.ConfirmLinkLifetime.Hours() / 24)) }
+
 // isoTime is the machine-readable form for <time datetime>.
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 

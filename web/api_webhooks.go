@@ -57,7 +57,7 @@ func (s *Server) checkWebhookTarget(c echo.Context, raw string) error {
 }
 
 func (s *Server) apiListWebhooks(c echo.Context) error {
-	list, err := s.store.ListWebhooks(c.Request().Context())
+	list, err := s.webhooksSeen(c)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,26 @@ func (s *Server) apiGetWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, w)
+	return c.JSON(http.StatusOK, w.SeenBy(roleOf(c)))
+}
+
+// webhooksSeen lists the webhooks as the caller may see them (a commander
+// sees each URL's origin only).
+func (s *Server) webhooksSeen(c echo.Context) ([]store.Webhook, error) {
+	list, err := s.store.ListWebhooks(c.Request().Context())
+	for i := range list {
+		list[i] = list[i].SeenBy(roleOf(c))
+	}
+	return list, err
+}
+
+// deliveriesSeen is an endpoint's delivery log as the caller may see it.
+func (s *Server) deliveriesSeen(c echo.Context, w store.Webhook, limit, offset int) ([]store.WebhookDelivery, error) {
+	list, err := s.store.ListWebhookDeliveries(c.Request().Context(), w.ID, limit, offset)
+	for i := range list {
+		list[i] = list[i].SeenBy(roleOf(c), w.URL)
+	}
+	return list, err
 }
 
 func (s *Server) apiCreateWebhook(c echo.Context) error {
@@ -127,7 +146,11 @@ func (s *Server) apiWebhookDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.store.ListWebhookDeliveries(c.Request().Context(), c.Param("id"), limit, offset)
+	w, err := s.store.GetWebhook(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	list, err := s.deliveriesSeen(c, w, limit, offset)
 	if err != nil {
 		return err
 	}

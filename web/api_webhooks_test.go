@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +19,13 @@ func TestAPIWebhookSSRFRefusedAtRegistration(t *testing.T) {
 		"http://127.0.0.1:8080/hook", "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data/",
 		"http://[::1]/hook", "http://localhost:9/hook", "http://192.168.1.10/", "http://[fd00::1]/", "http://[::ffff:127.0.0.1]/",
 		"http://0.0.0.0/",
+		// IPv4-compatible, IPv4-translated, NAT64 and 6to4 of internal
+		// addresses, documentation, benchmarking and other special ranges.
+		"http://[::127.0.0.1]/", "http://[::7f00:1]/", "http://[::ffff:0:127.0.0.1]/", "http://[::ffff:0:8.8.8.8]/",
+		"http://[64:ff9b::127.0.0.1]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[64:ff9b:1::1]/", "http://[2002:7f00:1::1]/",
+		"http://[2001::1]/", "http://[2001:db8::1]/", "http://[3fff::1]/", "http://[fec0::1]/", "http://[ff0e::1]/",
+		"http://192.0.2.1/", "http://198.51.100.1/", "http://203.0.113.1/", "http://198.18.0.1/", "http://100.64.0.1/",
+		"http://240.0.0.1/", "http://224.0.1.1/", "http://192.88.99.1/",
 	} {
 		t.Run(u, func(t *testing.T) {
 			resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": u})
@@ -39,6 +47,18 @@ func TestAPIWebhookSSRFRefusedAtRegistration(t *testing.T) {
 	list, _ := ts.store.ListWebhooks(t.Context())
 	if len(list) != 0 {
 		t.Errorf("%d webhooks stored", len(list))
+	}
+	// Moving a registered endpoint inward is refused the same way.
+	var w store.Webhook
+	ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://93.184.216.34/hook"}).decode(t, &w)
+	for _, u := range []string{"http://[::127.0.0.1]/", "http://[64:ff9b::10.0.0.1]/", "http://192.0.2.1/"} {
+		resp := ts.call(t, "PATCH", "/api/v1/webhooks/"+w.ID, map[string]any{"url": u})
+		if resp.Status != 422 {
+			t.Errorf("PATCH to %s: %d %s", u, resp.Status, resp.Body)
+		}
+	}
+	if got, _ := ts.store.GetWebhook(t.Context(), w.ID); got.URL != "http://93.184.216.34/hook" {
+		t.Errorf("after refused changes the URL is %q", got.URL)
 	}
 }
 
@@ -187,4 +207,99 @@ func TestAPIWebhookSlackFormat(t *testing.T) {
 	if resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": r.URL, "events": []string{"incident.exploded"}}); resp.Status != 422 {
 		t.Errorf("unknown event: %d", resp.Status)
 	}
+}
+
+// A webhook URL is shown whole to admins only: commanders see its scheme
+// and host on every surface they reach — the API's endpoints and delivery
+// log, the console's pages — and the audit views (whose entries carry the
+// URL) are not theirs at all. For chat tools the URL's path is the
+// credential.
+func TestWebhookURLsByRole(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
+	// An endpoint nobody listens on, so that its delivery fails with an
+	// error that quotes the URL it called.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := "http://" + ln.Addr().String()
+	ln.Close()
+	const path = "/services/T0001/B0001/Xq7SecretToken"
+	full := origin + path
+	var w createdWebhook
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/webhooks", map[string]any{"url": full}, &w)
+	ts.startDispatcher(t, noRetries)
+	ts.createIncident(t, map[string]any{"name": "Login failures", "body": "Investigating."})
+	ts.drainOutbox(t)
+	log, _ := ts.store.ListWebhookDeliveries(t.Context(), w.ID, 10, 0)
+	if len(log) != 1 || log[0].State != "failed" || !strings.Contains(log[0].LastError, origin) {
+		t.Fatalf("delivery log %+v: want one failed delivery whose error names the endpoint", log)
+	}
+	// The error is stored with the origin only: the log is copied into
+	// backups and read by commanders, and repeats nothing an admin lacks.
+	if strings.Contains(log[0].LastError, path) || strings.Contains(log[0].Log[0].Error, path) {
+		t.Errorf("the stored error quotes the whole URL: %q", log[0].LastError)
+	}
+
+	commander := ts.addUser(t, "cmd@example.com", store.RoleCommander)
+	_, cmdToken, err := ts.store.CreateUserToken(t.Context(), store.TokenInput{Name: "cmd", UserID: commander.ID, Role: store.RoleCommander})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := ts.addUser(t, "boss@example.com", store.RoleAdmin)
+	api := []string{"/api/v1/webhooks", "/api/v1/webhooks/" + w.ID, "/api/v1/webhooks/" + w.ID + "/deliveries"}
+	console := []string{"/console/webhooks", "/console/webhooks/" + w.ID}
+	audit := []string{"/console/audit", "/console/audit.csv"}
+
+	t.Run("commander", func(t *testing.T) {
+		for _, p := range api {
+			resp := ts.callWithToken(t, cmdToken, "GET", p, nil)
+			if resp.Status != 200 || !strings.Contains(string(resp.Body), origin) || strings.Contains(string(resp.Body), path) {
+				t.Errorf("GET %s: %d, want the origin %s without the path: %s", p, resp.Status, origin, resp.Body)
+			}
+		}
+		var got store.Webhook
+		ts.callWithToken(t, cmdToken, "GET", "/api/v1/webhooks/"+w.ID, nil).decode(t, &got)
+		if got.URL != origin {
+			t.Errorf("the API shows a commander the URL %q, want %q", got.URL, origin)
+		}
+		if resp := ts.callWithToken(t, cmdToken, "GET", "/api/v1/audit-log", nil); resp.Status != http.StatusForbidden {
+			t.Errorf("audit log: %d, want 403", resp.Status)
+		}
+		b := ts.signedIn(t, commander)
+		for _, p := range console {
+			page := b.get(p)
+			if page.Status != 200 || !strings.Contains(page.Body, origin) || strings.Contains(page.Body, path) {
+				t.Errorf("%s: %d, want the origin without the path", p, page.Status)
+			}
+		}
+		if code := text(b.get("/console/webhooks/" + w.ID).Doc.Find("dl.facts code").First()); code != origin {
+			t.Errorf("the console shows a commander the URL %q, want %q", code, origin)
+		}
+		for _, p := range append(audit, "/console") {
+			page := b.get(p)
+			if strings.Contains(page.Body, path) {
+				t.Errorf("%s shows a commander the URL's path", p)
+			}
+			if p != "/console" && page.Status != http.StatusForbidden {
+				t.Errorf("%s: %d, want 403", p, page.Status)
+			}
+		}
+	})
+	t.Run("admin", func(t *testing.T) {
+		var got store.Webhook
+		ts.call(t, "GET", "/api/v1/webhooks/"+w.ID, nil).decode(t, &got)
+		var list []store.Webhook
+		ts.call(t, "GET", "/api/v1/webhooks", nil).decode(t, &list)
+		if got.URL != full || len(list) != 1 || list[0].URL != full {
+			t.Errorf("the API shows an admin %q and %+v, want %q", got.URL, list, full)
+		}
+		b := ts.signedIn(t, admin)
+		for _, p := range append(console, audit...) {
+			if page := b.get(p); page.Status != 200 || !strings.Contains(page.Body, full) {
+				t.Errorf("%s: %d, want the whole URL for an admin", p, page.Status)
+			}
+		}
+	})
 }

@@ -165,7 +165,7 @@ func webhookFormErrors(err error) (templates.FormErrors, error) {
 
 func (s *Server) webhooksPage(c echo.Context, status int, view templates.WebhooksPage) error {
 	ctx := c.Request().Context()
-	list, err := s.store.ListWebhooks(ctx)
+	list, err := s.webhooksSeen(c)
 	if err != nil {
 		return err
 	}
@@ -209,10 +209,11 @@ func (s *Server) consoleCreateWebhook(c echo.Context) error {
 func (s *Server) webhookPage(c echo.Context, status int, w store.Webhook, view templates.WebhookPage) error {
 	ctx := c.Request().Context()
 	page := pageNumber(c)
-	list, err := s.store.ListWebhookDeliveries(ctx, w.ID, deliveriesPerPage+1, (page-1)*deliveriesPerPage)
+	list, err := s.deliveriesSeen(c, w, deliveriesPerPage+1, (page-1)*deliveriesPerPage)
 	if err != nil {
 		return err
 	}
+	w = w.SeenBy(roleOf(c))
 	path := "/console/webhooks/" + w.ID
 	if len(list) > deliveriesPerPage {
 		list = list[:deliveriesPerPage]

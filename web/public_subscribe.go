@@ -92,12 +92,16 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{Email: email, Subscribed: true})
 }
 
-// subscriptionPage renders a link page; an invalid link gets 404.
+// subscriptionPage renders a link page; an invalid link gets 404, an
+// expired one 410.
 func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) error {
 	p.Site = s.site
 	status := http.StatusOK
-	if p.Step == "invalid" {
+	switch p.Step {
+	case "invalid":
 		status = http.StatusNotFound
+	case "expired":
+		status = http.StatusGone
 	}
 	if p.Step == "manage" || p.Step == "saved" {
 		groups, err := s.subscribableGroups(c)
@@ -115,10 +119,22 @@ func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) 
 	return templates.Subscription(p).Render(c.Request().Context(), c.Response())
 }
 
+// badLinkPage renders the page for a link the store refused (ok false for
+// any other error).
+func (s *Server) badLinkPage(c echo.Context, err error) (bool, error) {
+	switch {
+	case errors.Is(err, store.ErrBadLink):
+		return true, s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+	case errors.Is(err, store.ErrLinkExpired):
+		return true, s.subscriptionPage(c, templates.SubscriptionPage{Step: "expired"})
+	}
+	return false, nil
+}
+
 // linkResult renders the outcome of a store call made from a link.
 func (s *Server) linkResult(c echo.Context, sub store.Subscriber, err error, step string) error {
-	if errors.Is(err, store.ErrBadLink) {
-		return s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+	if bad, perr := s.badLinkPage(c, err); bad {
+		return perr
 	}
 	if err != nil {
 		return err
@@ -129,8 +145,8 @@ func (s *Server) linkResult(c echo.Context, sub store.Subscriber, err error, ste
 func (s *Server) handleConfirmPage(c echo.Context) error {
 	token := c.Param("token")
 	if err := s.store.CheckConfirmLink(c.Request().Context(), token); err != nil {
-		if errors.Is(err, store.ErrBadLink) {
-			return s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+		if bad, perr := s.badLinkPage(c, err); bad {
+			return perr
 		}
 		return err
 	}
@@ -147,8 +163,8 @@ func (s *Server) handleConfirmPage(c echo.Context) error {
 
 func (s *Server) handleConfirm(c echo.Context) error {
 	sub, err := s.store.ConfirmSubscription(c.Request().Context(), c.Param("token"))
-	if errors.Is(err, store.ErrBadLink) {
-		return s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+	if bad, perr := s.badLinkPage(c, err); bad {
+		return perr
 	}
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
@@ -101,7 +102,10 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 func TestSubscribeRefusesBadAddresses(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, withSubscriptions(), func(s *testSetup) { s.cfg.SubscribeLimit = 100 })
-	for _, email := range []string{"", "not-an-email", "a@b.com\r\nBcc: victim@example.com", "Ada <ada@example.com>", "ada@localhost", strings.Repeat("a", 250) + "@example.com"} {
+	for _, email := range []string{"", "not-an-email", "a@b.com\r\nBcc: victim@example.com", "Ada <ada@example.com>", "ada@localhost", strings.Repeat("a", 250) + "@example.com",
+		// Domains that are not DNS names: the relay would be sent where they point.
+		"probe@[10.0.0.1]", "a@[169.254.169.254]", "a@10.0.0.1", "a@-example.com", "a@example-.com", "a@ex_ample.com",
+		"a@" + strings.Repeat("l", 64) + ".com", strings.Repeat("l", 65) + "@example.com"} {
 		t.Run(email, func(t *testing.T) {
 			doc, status := ts.form(t, "/subscribe", url.Values{"email": {email}})
 			if status != http.StatusUnprocessableEntity {
@@ -238,5 +242,98 @@ func TestManagePreferences(t *testing.T) {
 	}
 	if got, _ := ts.store.GetSubscriber(t.Context(), sub.ID); got.Status != store.SubscriberConfirmed {
 		t.Errorf("status %s after resubscribing", got.Status)
+	}
+}
+
+// A confirmation link works for a week (by the store's clock), then says
+// it has expired and confirms nothing; subscribing again sends a new one.
+func TestConfirmationLinksExpire(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withSubscriptions())
+	start := time.Now().UTC()
+	ts.at(t, start)
+	if _, status := ts.form(t, "/subscribe", url.Values{"email": {"ada@example.com"}}); status != 200 {
+		t.Fatalf("subscribe: %d", status)
+	}
+	sub, _ := subscriberByEmail(t, ts.store, "ada@example.com")
+	_, confirm, err := ts.store.SubscriberLinks(t.Context(), sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.at(t, start.Add(store.ConfirmLinkLifetime-time.Minute))
+	if page, status := ts.getPage(t, "/subscriptions/confirm/"+confirm); status != 200 || page.Find("form button").Length() != 1 {
+		t.Fatalf("the link a minute before it expires: %d", status)
+	}
+	ts.at(t, start.Add(store.ConfirmLinkLifetime+time.Second))
+	page, status := ts.getPage(t, "/subscriptions/confirm/"+confirm)
+	if status != http.StatusGone || text(page.Find("h1")) != "This link has expired" || page.Find("form").Length() != 0 {
+		t.Errorf("the expired link's page: %d %q", status, text(page.Find("h1")))
+	}
+	page, status = ts.form(t, "/subscriptions/confirm/"+confirm, nil)
+	if status != http.StatusGone || !strings.Contains(text(page.Find("main")), "subscribe again") {
+		t.Errorf("confirming with the expired link: %d %q", status, text(page.Find("main")))
+	}
+	if s, _ := subscriberByEmail(t, ts.store, "ada@example.com"); s.Status != store.SubscriberPending {
+		t.Fatalf("an expired link made the subscription %s", s.Status)
+	}
+	// A new subscription, a new link that works.
+	if _, status := ts.form(t, "/subscribe", url.Values{"email": {"ada@example.com"}}); status != 200 {
+		t.Fatalf("subscribe again: %d", status)
+	}
+	_, fresh, _ := ts.store.SubscriberLinks(t.Context(), sub.ID)
+	if page, status := ts.form(t, "/subscriptions/confirm/"+fresh, nil); status != 200 || text(page.Find("h1")) != "You are subscribed" {
+		t.Errorf("the new link: %d %q", status, text(page.Find("h1")))
+	}
+}
+
+// An old confirmation link does not subscribe an address again after it
+// unsubscribed, nor after it subscribed afresh: only the new
+// subscription's own link confirms it.
+func TestOldConfirmationLinkAfterUnsubscribe(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withSubscriptions())
+	start := time.Now().UTC()
+	ts.at(t, start)
+	ts.form(t, "/subscribe", url.Values{"email": {"ada@example.com"}})
+	sub, _ := subscriberByEmail(t, ts.store, "ada@example.com")
+	manage, confirm, _ := ts.store.SubscriberLinks(t.Context(), sub.ID)
+	if page, status := ts.form(t, "/subscriptions/confirm/"+confirm, nil); status != 200 || text(page.Find("h1")) != "You are subscribed" {
+		t.Fatalf("confirm: %d", status)
+	}
+	if _, status := ts.form(t, "/subscriptions/unsubscribe/"+manage, nil); status != 200 {
+		t.Fatalf("unsubscribe: %d", status)
+	}
+	// The one-click POST may come twice.
+	if _, status := ts.form(t, "/subscriptions/unsubscribe/"+manage, url.Values{"List-Unsubscribe": {"One-Click"}}); status != 200 {
+		t.Errorf("unsubscribing again: %d", status)
+	}
+	for _, step := range []string{"GET", "POST"} {
+		var status int
+		if step == "GET" {
+			_, status = ts.getPage(t, "/subscriptions/confirm/"+confirm)
+		} else {
+			_, status = ts.form(t, "/subscriptions/confirm/"+confirm, nil)
+		}
+		if status != http.StatusGone {
+			t.Errorf("%s the old confirmation link after unsubscribing: %d, want 410", step, status)
+		}
+	}
+	if s, _ := subscriberByEmail(t, ts.store, "ada@example.com"); s.Status != store.SubscriberUnsubscribed {
+		t.Fatalf("the old link made the subscription %s", s.Status)
+	}
+
+	// Someone fills in the form for the address again (past the hour, so a
+	// new email goes out): the old link still does not confirm it.
+	ts.at(t, start.Add(2*time.Hour))
+	ts.form(t, "/subscribe", url.Values{"email": {"ada@example.com"}})
+	if _, status := ts.form(t, "/subscriptions/confirm/"+confirm, nil); status != http.StatusNotFound {
+		t.Errorf("the old link after a fresh subscription: %d, want 404", status)
+	}
+	if s, _ := subscriberByEmail(t, ts.store, "ada@example.com"); s.Status != store.SubscriberPending {
+		t.Fatalf("status %s, want pending until the new link is followed", s.Status)
+	}
+	_, fresh, _ := ts.store.SubscriberLinks(t.Context(), sub.ID)
+	if page, status := ts.form(t, "/subscriptions/confirm/"+fresh, nil); status != 200 || text(page.Find("h1")) != "You are subscribed" {
+		t.Errorf("the fresh subscription's link: %d", status)
 	}
 }

@@ -52,6 +52,20 @@ func herald(t *testing.T, args ...string) (stdout string, err error) {
 	return out.String(), err
 }
 
+// serveRefuses runs herald serve with args and wants it to refuse before
+// anything starts: an error that mentions want, and no database made.
+func serveRefuses(t *testing.T, want string, args ...string) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "h.db")
+	_, err := herald(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("serve %q: %v, want a refusal about %s", args, err, want)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was created before the flags were checked")
+	}
+}
+
 // newDatabase makes a migrated, empty SQLite database, as herald migrate
 // does, for the commands that refuse to create one.
 func newDatabase(t *testing.T) string {

@@ -49,6 +49,20 @@ func (f *notifyFlags) retention() (store.OutboxRetention, error) {
 	return r, nil
 }
 
+// check refuses the mail settings that would make every email fail, before
+// anything starts.
+func (f *notifyFlags) check() error {
+	for _, m := range []struct{ flag, value string }{{"smtp-from", *f.smtpFrom}, {"smtp-reply-to", *f.smtpReplyTo}} {
+		if m.value == "" {
+			continue
+		}
+		if _, err := notify.CheckMailbox(m.value); err != nil {
+			return fmt.Errorf("--%s (%s) %q %w", m.flag, envName(m.flag), m.value, err)
+		}
+	}
+	return nil
+}
+
 // build makes the dispatcher and what the web server needs to know of it.
 func (f *notifyFlags) build(st *store.Store, baseURL, pageName string, logger *slog.Logger) (*notify.Dispatcher, *notify.Guard, bool, error) {
 	guard, err := notify.NewGuard(*f.webhookAllow)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/store/dataset"
 	"github.com/herald-status/herald/web"
@@ -79,8 +80,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *baseURL != "" && !strings.HasPrefix(*baseURL, "http://") && !strings.HasPrefix(*baseURL, "https://") {
-		return fmt.Errorf("--base-url %q must start with http:// or https://", *baseURL)
+	// What reaches a mail header is checked before anything starts (see
+	// notify.CheckBaseURL): a bad value would make every email fail.
+	if *baseURL != "" {
+		if _, err := notify.CheckBaseURL(*baseURL); err != nil {
+			return fmt.Errorf("--base-url (HERALD_BASE_URL) %q %w", *baseURL, err)
+		}
+	}
+	if err := notify.CheckHeaderText(*pageName); err != nil {
+		return fmt.Errorf("--page-name (HERALD_PAGE_NAME) %q %w", *pageName, err)
+	}
+	if err := notifyOpts.check(); err != nil {
+		return err
 	}
 
 	unlock, err := lockServe(*db)

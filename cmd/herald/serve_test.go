@@ -128,3 +128,41 @@ func TestSecondServeOnOneDatabaseIsRefused(t *testing.T) {
 	_, _, stop = startServe(t, "--database", db)
 	stop()
 }
+
+// A setting that reaches a mail header is checked before anything starts:
+// a CR from a CRLF environment file, a URL with a password in it, a sender
+// at a domain literal would otherwise start a server that looks healthy
+// while every email it tries fails. The refusal names the flag, and no
+// database is made.
+func TestServeRefusesSettingsThatBreakEmail(t *testing.T) {
+	tests := []struct{ name, flag, value, want string }{
+		{"CR in base URL", "--base-url", "https://status.example.com\r", "--base-url (HERALD_BASE_URL)"},
+		{"LF in base URL", "--base-url", "https://status.example.com/\nBcc: x@example.com", "control character"},
+		{"tab in base URL", "--base-url", "https://status.example.com/\t", "control character"},
+		{"DEL in base URL", "--base-url", "https://status.example.com/\x7f", "control character"},
+		{"no scheme", "--base-url", "status.example.com", "http:// or https://"},
+		{"other scheme", "--base-url", "ftp://status.example.com", "http:// or https://"},
+		{"no host", "--base-url", "https:///status", "host"},
+		{"user info", "--base-url", "https://admin:secret@status.example.com", "user name or password"},
+		{"query", "--base-url", "https://status.example.com/?a=b", "query"},
+		{"fragment", "--base-url", "https://status.example.com/#top", "fragment"},
+		{"unparsable", "--base-url", "https://status.example.com:port/", "not a URL"},
+		{"CR in page name", "--page-name", "Acme\r", "--page-name (HERALD_PAGE_NAME)"},
+		{"escape in page name", "--page-name", "Acme\x1b[2J", "control character"},
+		{"CR in sender", "--smtp-from", "Acme <status@acme.com>\r", "--smtp-from (HERALD_SMTP_FROM)"},
+		{"domain literal sender", "--smtp-from", "status@[10.0.0.1]", "--smtp-from"},
+		{"not an address", "--smtp-from", "Acme Status", "--smtp-from"},
+		{"control in Reply-To name", "--smtp-reply-to", "\"Sup\x00port\" <support@acme.com>", "--smtp-reply-to (HERALD_SMTP_REPLY_TO)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { serveRefuses(t, tt.want, "--smtp-host", "127.0.0.1", tt.flag, tt.value) })
+	}
+	// The same from the environment, as a CRLF env file would set it.
+	t.Run("HERALD_BASE_URL with a CR", func(t *testing.T) {
+		t.Setenv("HERALD_BASE_URL", "https://status.example.com\r")
+		_, err := herald(t, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "h.db"))
+		if err == nil || !strings.Contains(err.Error(), "HERALD_BASE_URL") || !strings.Contains(err.Error(), "control character") {
+			t.Fatalf("serve with HERALD_BASE_URL ending in CR: %v", err)
+		}
+	})
+}
