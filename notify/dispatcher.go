@@ -30,11 +30,16 @@ type Config struct {
 	// Webhooks configures webhook delivery; nil means the defaults with a
 	// guard that allows nothing internal.
 	Webhooks *WebhookConfig
-	// Lease is how long a claimed job or delivery stays claimed. A crash
-	// leaves its claims to expire; a restart resumes after at most this
-	// long. It must exceed the longest send (SMTP and webhook timeouts).
-	// Default 2m.
+	// Lease is how long a claimed job or delivery stays claimed without
+	// news of its dispatcher. A live dispatcher renews the leases it holds
+	// (every RenewEvery), so a long queue keeps its claims; a crash leaves
+	// them to expire, and a restart or another replica resumes after at
+	// most this long. It must exceed the longest send (SMTP and webhook
+	// timeouts). Default 2m.
 	Lease time.Duration
+	// RenewEvery is how often the leases are renewed. Default a third of
+	// Lease.
+	RenewEvery time.Duration
 	// ExpandBatch is how many subscribers one expansion transaction scans.
 	// Default 1000.
 	ExpandBatch int
@@ -103,6 +108,9 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.RenewEvery <= 0 || cfg.RenewEvery >= cfg.Lease {
+		cfg.RenewEvery = cfg.Lease / 3
 	}
 	if cfg.ExpandBatch <= 0 {
 		cfg.ExpandBatch = 1000
@@ -322,6 +330,13 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 		d.record(ctx, p, results, &inflight, &stalled, freed)
 	}()
 
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		d.renewLeases(ctx, p, &inflight)
+	}()
+	defer func() { <-renewed }()
+
 	var pending []store.Delivery
 	for ctx.Err() == nil {
 		if stalled.Load() {
@@ -383,6 +398,29 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 	grace.Stop()
 	close(results)
 	<-recorded
+}
+
+// renewLeases keeps the claims of this pipeline's channel while any are
+// in flight, until ctx ends. Claims taken ahead wait in the queue, and
+// results may wait for a database that refuses them for a while: without
+// renewal their leases ran out under load, and another replica sent the
+// same messages again while this one was still sending them.
+func (d *Dispatcher) renewLeases(ctx context.Context, p *pipeline, inflight *atomic.Int64) {
+	tick := time.NewTicker(d.cfg.RenewEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if inflight.Load() == 0 {
+			continue
+		}
+		if err := d.st.RenewLeases(ctx, p.channel, d.owner, d.cfg.Lease); err != nil {
+			d.logErr(ctx, "renew leases", err, "channel", p.channel)
+		}
+	}
 }
 
 // recordGather is how long the recorder collects results into one

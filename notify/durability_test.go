@@ -295,3 +295,42 @@ func TestNoDuplicatesWhileTheDatabaseRefusesResults(t *testing.T) {
 		t.Errorf("the relay received %d messages for %d recipients", n, len(emails))
 	}
 }
+
+// A dispatcher that is alive keeps its claims past their lease: under
+// load, claims waiting in its queue outlived the lease, and another
+// replica sent them again while this one was still sending them. Here the
+// relay holds its replies and the clock moves past every lease; another
+// dispatcher then finds nothing to claim, and everyone gets one message.
+func TestLiveDispatcherKeepsItsLeases(t *testing.T) {
+	t.Parallel()
+	st := openStore(t, filepath.Join(t.TempDir(), "herald.db"))
+	var ahead atomic.Int64 // how far the store's clock is ahead of the real one
+	st.SetClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
+	gate := make(chan struct{})
+	sink := newSMTPSink(t, sinkOptions{gate: gate})
+	emails := subscribers(t, st, 100) // one batch: all of it claimed at once
+	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none"), Lease: time.Minute, RenewEvery: 20 * time.Millisecond})
+	mustIncident(t, st, store.IncidentInput{Name: "Login failures"})
+	eventually(t, "the first message to reach the relay", func() bool { return sink.received() > 0 })
+
+	ahead.Store(int64(10 * time.Minute)) // by the clock, every lease has run out…
+	eventually(t, "the leases to be renewed past the clock", func() bool {
+		wait, ok, err := st.NextDue(t.Context(), store.ChannelEmail)
+		return err == nil && ok && wait > 0
+	})
+	// …and another dispatcher finds none of them to take over.
+	if taken, err := st.ClaimDeliveries(t.Context(), store.ChannelEmail, "another-replica", 1000, time.Minute); err != nil || len(taken) != 0 {
+		t.Fatalf("another dispatcher claimed %d deliveries of a live one (%v)", len(taken), err)
+	}
+	close(gate)
+	eventually(t, "every delivery to be recorded", func() bool {
+		c := counts(t, st)
+		return c["email/sent"] == len(emails) && c["email/sending"] == 0
+	})
+	got := sink.byRecipient()
+	for _, e := range emails {
+		if got[e] != 1 {
+			t.Errorf("%s received %d messages, want exactly 1", e, got[e])
+		}
+	}
+}

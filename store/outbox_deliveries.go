@@ -116,6 +116,31 @@ func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limi
 	return out, nil
 }
 
+// RenewLeases moves the leases owner holds on channel's deliveries (and,
+// for email, its batches) on to lease from now: a live dispatcher keeps
+// what it claimed for as long as it takes to send and record, and only a
+// dispatcher that has stopped lets its claims run out to another. The
+// conditions are the due indexes' own, so a renewal reads only live rows
+// (released and finished ones have no owner).
+func (s *Store) RenewLeases(ctx context.Context, channel, owner string, lease time.Duration) error {
+	err := s.inBackgroundTx(ctx, func(t *tx) error {
+		until := t.now.Add(lease)
+		if _, err := t.exec(`UPDATE outbox_deliveries SET next_attempt_at = ? WHERE channel = ? AND state IN ('pending', 'sending') AND lease_owner = ?`,
+			until, channel, owner); err != nil {
+			return err
+		}
+		if channel != ChannelEmail {
+			return nil
+		}
+		_, err := t.exec(`UPDATE outbox_batches SET next_attempt_at = ? WHERE state IN ('pending', 'sending') AND lease_owner = ?`, until, owner)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: renew %s leases: %w", channel, err)
+	}
+	return nil
+}
+
 // notOwnLease is the condition, on a claim by owner (its one argument),
 // that a row is not held by a lease of owner's that ran out. A dispatcher
 // that is alive records every result of what it claimed, however long
