@@ -113,7 +113,10 @@ func TestReplicasFanOutOnceAndSurviveAKill(t *testing.T) {
 	eventuallyOr(t, "the outbox to be done", func() bool {
 		counts, _ = st.OutboxCounts(context.Background())
 		return counts["email/sent"] == n
-	}, func() string { got, total := mail.counts(); return fmt.Sprintf("counts %v; %d messages to %d recipients", counts, total, len(got)) })
+	}, func() string {
+		got, total := mail.counts()
+		return fmt.Sprintf("counts %v; %d messages to %d recipients", counts, total, len(got))
+	})
 	got, total := mail.counts()
 	if len(got) != n || total != n {
 		t.Fatalf("%d messages to %d recipients, want %d to %d: each exactly once (%s)", total, len(got), n, n, describe(a, b))
