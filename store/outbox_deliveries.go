@@ -563,6 +563,10 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[string]int, error) {
 }
 
 func truncate(s string, n int) string {
+	// What a remote end sends (a status line, an SMTP reply) may hold NUL or
+	// bytes that are not UTF-8, which PostgreSQL refuses to store: one such
+	// result would stall its channel's recording.
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	if len(s) <= n {
 		return s
 	}

@@ -741,3 +741,42 @@ func TestOutboxBatches(t *testing.T) {
 		}
 	})
 }
+
+// What a remote end answers is stored as text both backends take: a
+// status line with NUL or bytes that are not UTF-8 (Go's client passes
+// them on) was refused by PostgreSQL, and its result could not be recorded.
+func TestHostileErrorTextIsRecorded(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		hook, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreateIncident(t, st, IncidentInput{Name: "Login failures", Body: "Looking."})
+		job, ok, err := st.ClaimJob(ctx, "x", time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("ClaimJob: %v, %v", ok, err)
+		}
+		for done := false; !done; {
+			if _, done, err = st.ExpandJob(ctx, job.ID, "x", 100, time.Minute, []string{ChannelWebhook}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds, err := st.ClaimDeliveries(ctx, ChannelWebhook, "x", 10, time.Minute)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("ClaimDeliveries = %d, %v", len(ds), err)
+		}
+		if err := st.RecordResults(ctx, "x", []DeliveryResult{{Delivery: ds[0], Outcome: Retry, RetryIn: time.Minute, Status: 500, Error: "500 \xff\x00bad gateway"}}); err != nil {
+			t.Fatalf("recording a result whose error text has NUL and invalid UTF-8: %v", err)
+		}
+		log, err := st.ListWebhookDeliveries(ctx, hook.ID, 10, 0)
+		if err != nil || len(log) != 1 {
+			t.Fatalf("ListWebhookDeliveries = %d, %v", len(log), err)
+		}
+		if got := log[0].LastError; got != "500 \uFFFDbad gateway" {
+			t.Errorf("the delivery log says %q", got)
+		}
+	})
+}

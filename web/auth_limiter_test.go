@@ -109,15 +109,15 @@ func TestSignInLimitIgnoresSpoofedForwardedFor(t *testing.T) {
 }
 
 func TestParseTrustedProxies(t *testing.T) {
-	got, err := ParseTrustedProxies(" 10.0.0.5, 10.0.1.7/24,::1,2001:db8::/32 ,")
+	got, err := ParseTrustedProxies(" 10.0.0.5, 10.0.1.7/24,::1,2001:db8::/32 ,::ffff:10.0.0.0/104")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"10.0.0.5/32", "10.0.1.0/24", "::1/128", "2001:db8::/32"}
+	want := []string{"10.0.0.5/32", "10.0.1.0/24", "::1/128", "2001:db8::/32", "10.0.0.0/8"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	for _, bad := range []string{"10.0.0.300", "proxy.internal", "10.0.0.0/33", "fe80::1%eth0"} {
+	for _, bad := range []string{"10.0.0.300", "proxy.internal", "10.0.0.0/33", "fe80::1%eth0", "0.0.0.0/0", "::/0", "10.0.0.0/7", "2000::/3"} {
 		if _, err := ParseTrustedProxies(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

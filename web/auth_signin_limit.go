@@ -13,9 +13,11 @@ import (
 // Sign-in failures are counted per account, per client address (clientKey)
 // and per account and address together. Past the address's limit, sign-in
 // from it is refused. Past the account's limit, only addresses that have
-// not failed on that account in the window may still try, once each: the
-// limit is on guesses, not on the account's owner, whom five wrong posts
-// from anywhere would otherwise lock out. A refused attempt costs the same
+// not failed on that account in the window may still try, once each, and
+// at most signInSpareLimit of them: the limit is on guesses, not on the
+// account's owner, whom five wrong posts from anywhere would otherwise lock
+// out — but many addresses (an IPv6 /48 is 65,536 keys) must not each get
+// a guess either, so past the spares the account is locked for everyone. A refused attempt costs the same
 // argon2id verification as a checked one and gets the same message as a
 // wrong password, so a guesser learns nothing, not even that it was
 // refused.
@@ -23,9 +25,10 @@ const (
 	signInWindow       = 15 * time.Minute
 	signInAccountLimit = 5
 	signInAddressLimit = 20
+	signInSpareLimit   = 20
 )
 
-type signInLimit struct{ account, address, pair store.Limit }
+type signInLimit struct{ account, address, pair, spare store.Limit }
 
 func signInLimits(email, addr string) signInLimit {
 	account := strings.ToLower(strings.TrimSpace(email))
@@ -35,6 +38,8 @@ func signInLimits(email, addr string) signInLimit {
 		// Counted always, limited only once the account is past its own
 		// limit (then to none: this address has had its chance).
 		pair: store.Limit{Key: "signin-pair:" + addr + " " + account, Max: math.MaxInt, Window: signInWindow},
+		// The tries that fresh addresses get at a locked account.
+		spare: store.Limit{Key: "signin-spare:" + account, Max: signInSpareLimit, Window: signInWindow},
 	}
 }
 
@@ -52,7 +57,7 @@ func (s *Server) beginSignIn(ctx context.Context, email, addr string) (bool, err
 	// has not failed on this account may still try it.
 	fresh := l.pair
 	fresh.Max = 1
-	return s.store.Attempt(ctx, l.address, fresh)
+	return s.store.Attempt(ctx, l.address, fresh, l.spare)
 }
 
 // signedIn undoes what beginSignIn counted for a sign-in that was right:

@@ -299,3 +299,26 @@ func TestConsoleOneTimePasswordMustBeChanged(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// Fresh addresses get a try each at a locked account, but only so many:
+// past them the account is locked for everyone until the window passes,
+// so a guesser with many addresses (an IPv6 /48 is 65,536 of them) gets
+// signInSpareLimit more guesses, not one per address.
+func TestSignInLimitSparesOnlySoManyAddresses(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, behindProxy())
+	ts.addUser(t, "admin@example.com", store.RoleAdmin)
+	for i := range signInAccountLimit {
+		if st := ts.signInForwarded(t, "203.0.113.66", "admin@example.com", fmt.Sprintf("guess %d", i)); st != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	for i := range signInSpareLimit {
+		if st := ts.signInForwarded(t, fmt.Sprintf("2001:db8:%x::1", i), "admin@example.com", "a guess"); st != http.StatusUnauthorized {
+			t.Fatalf("fresh address %d: %d", i, st)
+		}
+	}
+	if st := ts.signInForwarded(t, "2001:db8:ffff::1", "admin@example.com", testPassword); st != http.StatusUnauthorized {
+		t.Errorf("the right password from one more fresh address, after %d spares: %d, want refused", signInSpareLimit, st)
+	}
+}

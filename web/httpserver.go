@@ -173,6 +173,14 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 			if p.Addr().Zone() != "" {
 				return nil, fmt.Errorf("%q: give the range without a zone", item)
 			}
+			if p.Addr().Is4In6() && p.Bits() >= 96 { // ::ffff:10.0.0.0/104 is 10.0.0.0/8
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			// Trusting a range that wide trusts clients, who then choose
+			// their own address and pass every per-address limit.
+			if minBits := p.Addr().BitLen() / 4; p.Bits() < minBits {
+				return nil, fmt.Errorf("%q is too wide to be proxies: every client in it could choose its own address (at most /%d)", item, minBits)
+			}
 			out = append(out, p.Masked())
 			continue
 		}

@@ -25,6 +25,9 @@ func lockServe(database string) (func(), error) {
 	if store.IsPostgresURL(database) {
 		return func() {}, nil
 	}
+	if database == "" { // openStore names the mistake; no lock beside nothing
+		return func() {}, nil
+	}
 	abs, err := filepath.Abs(database)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", database, err)
@@ -33,9 +36,15 @@ func lockServe(database string) (func(), error) {
 		abs = real // the same file by another name is the same database
 	}
 	name := abs + ".lock"
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	// Not through a link: in a folder others may write, a planted link
+	// would have us truncate the file it points to.
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: not a regular file", name)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		holder := "another process"
@@ -50,6 +59,8 @@ func lockServe(database string) (func(), error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
+	// The pid only names the holder in another's refusal: failing to
+	// write it leaves that message vaguer, nothing worse.
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
