@@ -6,8 +6,6 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/herald-status/herald/store"
 )
@@ -52,8 +50,7 @@ func CheckHeaderText(v string) error { return noControl(v) }
 
 // noControl refuses C0 and C1 control characters and DEL, naming the first.
 func noControl(v string) error {
-	if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(v[i:])
+	if r, i, ok := store.FirstControl(v); ok {
 		return fmt.Errorf("contains the control character %U (%q) at byte %d", r, r, i)
 	}
 	return nil

@@ -44,11 +44,21 @@ func checkLine(field, s string, max int, required bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(s[i:])
+	if r, i, ok := FirstControl(s); ok {
 		return "", invalid(field, "must not contain control characters (it holds %U at byte %d); keep it to one line of text", r, i)
 	}
 	return s, nil
+}
+
+// FirstControl finds the first control character in s (C0, DEL, C1): the
+// one rule for text that must stay on one line, in a field or a header.
+func FirstControl(s string) (r rune, at int, ok bool) {
+	i := strings.IndexFunc(s, unicode.IsControl)
+	if i < 0 {
+		return 0, 0, false
+	}
+	r, _ = utf8.DecodeRuneInString(s[i:])
+	return r, i, true
 }
 
 // OneLine makes text from elsewhere (an alert's summary) fit a one-line
