@@ -38,7 +38,7 @@ RACE := $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 # browser test is named there).
 test: check-generated vet
 	@[ -n "$(RACE)" ] || echo "warning: no C compiler found, running tests without -race"
-	CGO_ENABLED=$(if $(RACE),1,0) $(GO) run ./cmd/internal/testsum -- $(GO) test $(RACE) -count=1 -timeout 20m -json ./...
+	CGO_ENABLED=$(if $(RACE),1,0) $(GO) run ./cmd/internal/testsum -- $(GO) test $(RACE) -count=1 -timeout 40m -json ./...
 
 # Go micro-benchmarks (snapshot serving, rendering).
 bench:
