@@ -72,8 +72,8 @@ type Maintenance struct {
 	Components     []string            `json:"components"`
 	Updates        []MaintenanceUpdate `json:"maintenance_updates"` // newest first
 	// Revision rises each time the window is moved or changed: a calendar
-	// event's SEQUENCE.
-	Revision int `json:"revision"`
+	// event's SEQUENCE. Not part of the API's shape.
+	Revision int `json:"-"`
 }
 
 // MaintenanceUpdate is one message on a maintenance's timeline.
