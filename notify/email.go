@@ -125,25 +125,19 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		if len(inc.Updates) > 0 {
 			v.Body, v.At = inc.Updates[0].Body, inc.Updates[0].CreatedAt
 		}
+		v.Intro = jobIntro(job)
 		switch {
 		case p.Correction != nil:
 			// A message subscribers were sent was wrong: say so first, and
 			// give the corrected text of that update, not the newest one.
 			t.subject = "[" + page + "] Correction: " + inc.Name
-			v.Intro = "A correction to an earlier update on this incident."
 			v.Body, v.At = p.Correction.Body, p.Correction.CreatedAt
-		case job.Kind == store.JobIncidentCreated:
-			v.Intro = "We are reporting a new incident."
-		case job.Kind == store.JobIncidentResolved:
-			v.Intro = "This incident has been resolved."
 		case job.Kind == store.JobPostmortemPublished:
-			v.Intro, v.Status = "The postmortem for this incident has been published.", "Postmortem"
+			v.Status = "Postmortem"
 			if inc.Postmortem != nil {
 				v.Body, v.At = inc.Postmortem.Body, inc.Postmortem.PublishedAt
 			}
 			v.LinkText = "Read the postmortem"
-		default:
-			v.Intro = "There is an update on this incident."
 		}
 	case p.Maintenance != nil:
 		m := p.Maintenance
@@ -155,14 +149,7 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		if len(m.Updates) > 0 {
 			v.Body, v.At = m.Updates[0].Body, m.Updates[0].CreatedAt
 		}
-		switch job.Kind {
-		case store.JobMaintenanceScheduled:
-			v.Intro = "Maintenance has been scheduled."
-		case store.JobMaintenanceStarted:
-			v.Intro = "The scheduled maintenance has started."
-		case store.JobMaintenanceCompleted:
-			v.Intro = "The scheduled maintenance has been completed."
-		}
+		v.Intro = jobIntro(job)
 	default:
 		return nil, fmt.Errorf("job %d: %s has nothing to tell by email", job.ID, job.Kind)
 	}

@@ -3,7 +3,6 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/store/statuspage"
@@ -13,7 +12,15 @@ import (
 // bytes go to every endpoint of a format, each signed with its own secret.
 type webhookBodies struct {
 	statuspage []byte
-	slack      []byte
+	chat       map[string][]byte // by format: slack, teams, …
+}
+
+// of is the body for a webhook of the format.
+func (b *webhookBodies) of(format string) []byte {
+	if body, ok := b.chat[format]; ok {
+		return body
+	}
+	return b.statuspage
 }
 
 // The Statuspage webhook shape, so that anything built for Statuspage's
@@ -65,7 +72,6 @@ func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 		Meta: spMeta{Event: job.Kind, Documentation: "https://github.com/herald-status/herald#webhooks", GeneratedAt: statuspage.Time(job.CreatedAt)},
 		Page: spPage{ID: enc.Page.ID, Name: d.cfg.PageName, URL: d.cfg.BaseURL, StatusIndicator: string(page.Indicator), StatusDescription: page.Description()},
 	}
-	var title, status, text, link string
 	switch {
 	case store.IsTeamKind(job.Kind):
 		return d.teamWebhookBodies(job, enc, body)
@@ -75,33 +81,20 @@ func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 		if inc.Postmortem != nil {
 			sp.PostmortemBody, sp.PostmortemPublishedAt = inc.Postmortem.Body, ptr(statuspage.Time(inc.Postmortem.PublishedAt))
 		}
-		body.Incident, link = &sp, sp.Shortlink
-		title, status = inc.Name, inc.Status.Label()
-		if len(inc.Updates) > 0 {
-			text = inc.Updates[0].Body
-		}
-		if job.Kind == store.JobPostmortemPublished && inc.Postmortem != nil {
-			status, text = "Postmortem published", inc.Postmortem.Body
-		}
+		body.Incident = &sp
 		if c := p.Correction; c != nil {
 			cu := enc.IncidentUpdate(*c)
-			body.Correction, status, text = &cu, "Correction", c.Body
+			body.Correction = &cu
 		}
 	case p.Maintenance != nil:
 		m := p.Maintenance
 		sp := enc.Maintenance(*m)
-		body.Incident, link = &sp, sp.Shortlink
-		title, status = "Maintenance: "+m.Name, m.Status.Label()
-		if len(m.Updates) > 0 {
-			text = m.Updates[0].Body
-		}
+		body.Incident = &sp
 	case p.Component != nil:
 		c := p.Component
 		sc := enc.Component(*c)
 		body.Component = &sc
 		body.ComponentUpdate = &spComponentUpdate{ID: fmt.Sprintf("cu_%d", job.ID), ComponentID: c.ID, OldStatus: string(p.OldStatus), NewStatus: string(c.Status), CreatedAt: statuspage.Time(job.CreatedAt)}
-		title, status, link = c.Name, c.Status.Label(), d.cfg.BaseURL+"/"
-		text = fmt.Sprintf("%s is now %s (was %s).", c.Name, c.Status.Label(), p.OldStatus.Label())
 	default:
 		return nil, fmt.Errorf("job %d: %s has nothing to tell by webhook", job.ID, job.Kind)
 	}
@@ -109,51 +102,22 @@ func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job %d: statuspage body: %w", job.ID, err)
 	}
-	slack, err := json.Marshal(slackBody(d.cfg.PageName, title, status, text, link))
+	msg, err := d.chatMessageOf(job)
 	if err != nil {
-		return nil, fmt.Errorf("job %d: slack body: %w", job.ID, err)
+		return nil, err
 	}
-	return &webhookBodies{statuspage: sp, slack: slack}, nil
+	chat, err := chatFormats(msg)
+	if err != nil {
+		return nil, fmt.Errorf("job %d: %w", job.ID, err)
+	}
+	return &webhookBodies{statuspage: sp, chat: chat}, nil
 }
 
 func ptr[T any](v T) *T { return &v }
 
-// slackBody is the incoming-webhook message Slack, Mattermost and Discord's
-// /slack endpoint accept: "text" for notifications and clients without
-// blocks, "blocks" for the formatted message.
-func slackBody(page, title, status, text, link string) map[string]any {
-	return slackMessage(page, title, status, text, link, "View on the status page")
-}
-
-// slackMessage is slackBody with its own link text; an empty status is
-// left out of the headline.
-func slackMessage(page, title, status, text, link, linkText string) map[string]any {
-	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;") // Slack's mrkdwn escaping
-	head := fmt.Sprintf("*[%s] %s*", esc.Replace(page), esc.Replace(title))
-	if status != "" {
-		head += " — " + esc.Replace(status)
-	}
-	if len(text) > 2500 { // a section's text is limited to 3000 characters
-		text = text[:2500] + "…"
-	}
-	full := head
-	if t := strings.TrimSpace(text); t != "" {
-		full += "\n" + esc.Replace(t)
-	}
-	return map[string]any{
-		"text": full + "\n<" + link + "|" + linkText + ">",
-		"blocks": []any{
-			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": full}},
-			map[string]any{"type": "context", "elements": []any{
-				map[string]any{"type": "mrkdwn", "text": "<" + link + "|" + linkText + ">"},
-			}},
-		},
-	}
-}
-
 // teamWebhookBodies renders a team job: the Statuspage shape with the
 // incident (or the draft, "draft": true) and a "team" object saying why,
-// and a Slack message that links to the console rather than the page.
+// and chat messages that link to the console rather than the page.
 func (d *Dispatcher) teamWebhookBodies(job store.Job, enc *statuspage.Encoder, body spBody) (*webhookBodies, error) {
 	m, err := d.teamWords(job)
 	if err != nil {
@@ -173,15 +137,11 @@ func (d *Dispatcher) teamWebhookBodies(job store.Job, enc *statuspage.Encoder, b
 	if err != nil {
 		return nil, fmt.Errorf("job %d: statuspage body: %w", job.ID, err)
 	}
-	text := m.intro
-	if b := strings.TrimSpace(m.body); b != "" {
-		text += "\n\n" + b
-	}
-	slack, err := json.Marshal(slackMessage(d.cfg.PageName+" team", m.headline, "", text, m.link, "Open it in the console"))
+	chat, err := chatFormats(teamChatMessage(d.cfg.PageName, job.Payload.Incident, m, job.CreatedAt))
 	if err != nil {
-		return nil, fmt.Errorf("job %d: slack body: %w", job.ID, err)
+		return nil, fmt.Errorf("job %d: %w", job.ID, err)
 	}
-	return &webhookBodies{statuspage: raw, slack: slack}, nil
+	return &webhookBodies{statuspage: raw, chat: chat}, nil
 }
 
 // spTeam is why a team webhook was sent.

@@ -135,10 +135,7 @@ func (s *webhookSender) post(ctx context.Context, job *preparedJob, dl store.Del
 		res.Outcome, res.Error = store.Failed, err.Error()
 		return res
 	}
-	body := bodies.statuspage
-	if dl.Webhook.Format == store.FormatSlack {
-		body = bodies.slack
-	}
+	body := bodies.of(dl.Webhook.Format)
 	id, ts := dl.IdempotencyID(), time.Now().Unix()
 	sig, err := Sign(dl.Webhook.Secret, id, ts, body)
 	if err != nil {

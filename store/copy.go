@@ -13,7 +13,7 @@ import (
 var copyOrder = []string{
 	"component_groups", "components", "component_status_changes",
 	"incidents", "incident_components", "incident_updates", "incident_update_components",
-	"maintenances", "maintenance_components", "maintenance_updates",
+	"maintenances", "maintenance_components", "maintenance_updates", "maintenance_cancellations",
 	"users", "sessions", "api_tokens",
 	"events", "audit_log", "notify_settings",
 	"subscribers", "subscriber_components", "webhooks",

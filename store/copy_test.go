@@ -25,6 +25,10 @@ func fillEveryTable(t *testing.T, st *Store) {
 		t.Fatal(err)
 	}
 	mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{web.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
+	called := mustCreateMaintenance(t, st, MaintenanceInput{Name: "Called off", Components: []string{web.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
+	if err := st.CancelMaintenance(ctx, called.ID); err != nil {
+		t.Fatal(err)
+	}
 	u, _, err := st.CreateUser(ctx, UserInput{Email: "alice@example.com", Role: RoleAdmin})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -70,6 +71,9 @@ type Maintenance struct {
 	CompletedAt    *time.Time          `json:"completed_at"`
 	Components     []string            `json:"components"`
 	Updates        []MaintenanceUpdate `json:"maintenance_updates"` // newest first
+	// Revision rises each time the window is moved or changed: a calendar
+	// event's SEQUENCE. Not part of the API's shape.
+	Revision int `json:"-"`
 }
 
 // MaintenanceUpdate is one message on a maintenance's timeline.
@@ -251,7 +255,7 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 			after = before
 			return nil // nothing changes
 		}
-		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, updated_at = ? WHERE id = ?`,
+		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, updated_at = ?, revision = revision + 1 WHERE id = ?`,
 			m.Name, m.ScheduledFor, m.ScheduledUntil, m.AutoTransition, t.now, id); err != nil {
 			return err
 		}
@@ -474,6 +478,11 @@ func (s *Store) CancelMaintenance(ctx context.Context, id string) error {
 		if before.Status != MaintenanceScheduled {
 			return &ConflictError{Message: fmt.Sprintf("maintenance is %s; only a scheduled maintenance can be cancelled — complete it instead", before.Status)}
 		}
+		comps, _ := json.Marshal(before.Components)
+		if _, err := t.exec(`INSERT INTO maintenance_cancellations (id, name, scheduled_for, scheduled_until, components, revision, created_at, cancelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, before.Name, before.ScheduledFor, before.ScheduledUntil, string(comps), before.Revision+1, before.CreatedAt, t.now); err != nil {
+			return err
+		}
 		if _, err := t.exec(`DELETE FROM maintenances WHERE id = ?`, id); err != nil {
 			return err
 		}
@@ -534,7 +543,7 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 	return list, nil
 }
 
-const maintenanceColumns = `id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at, started_at, completed_at`
+const maintenanceColumns = `id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at, started_at, completed_at, revision`
 
 func getMaintenance(ctx context.Context, q querier, id string) (Maintenance, error) {
 	list, err := queryMaintenances(ctx, q, `SELECT `+maintenanceColumns+` FROM maintenances WHERE id = ?`, id)
@@ -557,7 +566,7 @@ func queryMaintenances(ctx context.Context, q querier, query string, args ...any
 	for rows.Next() {
 		var m Maintenance
 		var started, completed sql.NullTime
-		if err := rows.Scan(&m.ID, &m.Name, &m.Status, &m.ScheduledFor, &m.ScheduledUntil, &m.AutoTransition, &m.CreatedAt, &m.UpdatedAt, &started, &completed); err != nil {
+		if err := rows.Scan(&m.ID, &m.Name, &m.Status, &m.ScheduledFor, &m.ScheduledUntil, &m.AutoTransition, &m.CreatedAt, &m.UpdatedAt, &started, &completed, &m.Revision); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -622,6 +631,49 @@ func ParseMaintenanceStatuses(s string) ([]MaintenanceStatus, error) {
 			return nil, invalid("status", "unknown maintenance status %q; use one of %s", st, joinValues(MaintenanceStatuses))
 		}
 		out = append(out, st)
+	}
+	return out, nil
+}
+
+// MaintenanceCancellation is a window that was called off, as it was: the
+// calendar feed lists it as cancelled so that calendars drop the event.
+type MaintenanceCancellation struct {
+	ID             string
+	Name           string
+	ScheduledFor   time.Time
+	ScheduledUntil time.Time
+	Components     []string
+	Revision       int
+	CreatedAt      time.Time
+	CancelledAt    time.Time
+}
+
+// ListMaintenanceCancellations returns the windows cancelled since, newest
+// first.
+func (s *Store) ListMaintenanceCancellations(ctx context.Context, since time.Time) ([]MaintenanceCancellation, error) {
+	var out []MaintenanceCancellation
+	err := s.reading(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT id, name, scheduled_for, scheduled_until, components, revision, created_at, cancelled_at
+			FROM maintenance_cancellations WHERE cancelled_at >= ? ORDER BY cancelled_at DESC, id LIMIT 500`, since.UTC())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c MaintenanceCancellation
+			var comps string
+			if err := rows.Scan(&c.ID, &c.Name, &c.ScheduledFor, &c.ScheduledUntil, &comps, &c.Revision, &c.CreatedAt, &c.CancelledAt); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(comps), &c.Components); err != nil {
+				return fmt.Errorf("cancelled maintenance %s components: %w", c.ID, err)
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list cancelled maintenance: %w", err)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -621,5 +622,54 @@ func TestListMaintenances(t *testing.T) {
 			_, err = ParseMaintenanceStatuses("scheduled,later")
 			wantValidationError(t, err, "status")
 		})
+	})
+}
+
+// A window's revision rises with each change, is stored (a reopened store
+// reads it back), and a cancelled window leaves a record one revision on.
+func TestMaintenanceRevisionAndCancellation(t *testing.T) {
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		from := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+		c := mustCreateComponent(t, st, "API")
+		m := mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{c.ID}, ScheduledFor: from, ScheduledUntil: from.Add(time.Hour)})
+		if m.Revision != 0 {
+			t.Fatalf("new window revision %d", m.Revision)
+		}
+		moved := from.Add(time.Hour)
+		m, err := st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{ScheduledFor: &moved, ScheduledUntil: ptr(moved.Add(time.Hour))})
+		if err != nil || m.Revision != 1 {
+			t.Fatalf("after a move: revision %d, %v", m.Revision, err)
+		}
+		if m, err = st.UpdateMaintenance(t.Context(), m.ID, MaintenancePatch{ScheduledFor: &moved}); err != nil || m.Revision != 1 {
+			t.Fatalf("a patch that changes nothing: revision %d, %v", m.Revision, err)
+		}
+		if !onPostgres(t) {
+			path := filepath.Join(t.TempDir(), "again.db")
+			a := openTestStore(t, path)
+			x := mustCreateMaintenance(t, a, MaintenanceInput{ScheduledFor: from, ScheduledUntil: from.Add(time.Hour)})
+			if _, err := a.UpdateMaintenance(t.Context(), x.ID, MaintenancePatch{Name: ptr("Renamed")}); err != nil {
+				t.Fatal(err)
+			}
+			a.Close()
+			if got, err := openTestStore(t, path).GetMaintenance(t.Context(), x.ID); err != nil || got.Revision != 1 {
+				t.Errorf("reopened: revision %d, %v", got.Revision, err)
+			}
+		}
+		before := st.Now()
+		if err := st.CancelMaintenance(t.Context(), m.ID); err != nil {
+			t.Fatal(err)
+		}
+		list, err := st.ListMaintenanceCancellations(t.Context(), before.Add(-time.Minute))
+		if err != nil || len(list) != 1 {
+			t.Fatalf("cancellations %v, %v", list, err)
+		}
+		got := list[0]
+		if got.ID != m.ID || got.Name != m.Name || got.Revision != 2 || !got.ScheduledFor.Equal(moved) || len(got.Components) != 1 || got.Components[0] != c.ID {
+			t.Errorf("cancellation %+v", got)
+		}
+		if list, _ := st.ListMaintenanceCancellations(t.Context(), st.Now().Add(time.Minute)); len(list) != 0 {
+			t.Errorf("since later: %v", list)
+		}
 	})
 }

@@ -27,8 +27,18 @@ const (
 // Webhook body formats.
 const (
 	FormatStatuspage = "statuspage" // Statuspage's webhook shape
-	FormatSlack      = "slack"      // {"text", "blocks"}: Slack, Mattermost, Discord's /slack
+	// FormatSlack is Block Kit with a fallback "text", which is also what
+	// Mattermost and Discord's /slack endpoint show.
+	FormatSlack      = "slack"
+	FormatTeams      = "teams"      // an Adaptive Card for a Teams Workflows webhook
+	FormatDiscord    = "discord"    // embeds
+	FormatGoogleChat = "googlechat" // cards v2
+	FormatMattermost = "mattermost" // Mattermost's message attachments
 )
+
+// WebhookFormats are the formats a webhook may have, in the order the
+// console offers them.
+var WebhookFormats = []string{FormatStatuspage, FormatSlack, FormatTeams, FormatDiscord, FormatGoogleChat, FormatMattermost}
 
 // Webhook audiences: who an endpoint speaks for.
 const (
@@ -182,13 +192,13 @@ func checkAudience(a string) (string, error) {
 }
 
 func checkFormat(f string) (string, error) {
-	switch f {
-	case "":
+	if f == "" {
 		return FormatStatuspage, nil
-	case FormatStatuspage, FormatSlack:
+	}
+	if slices.Contains(WebhookFormats, f) {
 		return f, nil
 	}
-	return "", invalid("format", "unknown format %q; use statuspage or slack", f)
+	return "", invalid("format", "unknown format %q; use one of %s", f, strings.Join(WebhookFormats, ", "))
 }
 
 // newWebhookSecret makes a Standard Webhooks secret: "whsec_" and the

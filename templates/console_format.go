@@ -493,3 +493,22 @@ func holdReason(reason string) string {
 	}
 	return ": " + reason
 }
+
+// formatLabel names a webhook format for people.
+func formatLabel(f string) string {
+	switch f {
+	case store.FormatStatuspage:
+		return "Statuspage-compatible JSON"
+	case store.FormatSlack:
+		return "Slack (Block Kit; Mattermost and Discord’s /slack show its text)"
+	case store.FormatTeams:
+		return "Microsoft Teams (Workflows webhook, Adaptive Card)"
+	case store.FormatDiscord:
+		return "Discord (embeds)"
+	case store.FormatGoogleChat:
+		return "Google Chat (cards)"
+	case store.FormatMattermost:
+		return "Mattermost (attachments)"
+	}
+	return f
+}

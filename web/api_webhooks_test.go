@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -198,13 +199,19 @@ func TestAPIWebhookSlackFormat(t *testing.T) {
 	got := r.requests()[0]
 	text, _ := got.Body["text"].(string)
 	blocks, _ := got.Body["blocks"].([]any)
-	if !got.SigOK || !strings.Contains(text, "Chat &lt;down&gt; &amp; out") || len(blocks) != 2 {
+	if !got.SigOK || !strings.Contains(text, "Chat &lt;down&gt; &amp; out") || len(blocks) != 4 {
 		t.Errorf("slack body %v (signature ok %v)", got.Body, got.SigOK)
 	}
-	if resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": r.URL, "format": "teams"}); resp.Status != 422 {
-		t.Errorf("unknown format: %d", resp.Status)
+	resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": r.URL, "format": "telegram"})
+	if resp.Status != 422 || !strings.Contains(string(resp.Body), `"field":"format"`) || !strings.Contains(string(resp.Body), "statuspage, slack, teams, discord, googlechat, mattermost") {
+		t.Errorf("unknown format: %d %s", resp.Status, resp.Body)
 	}
-	if resp := ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": r.URL, "events": []string{"incident.exploded"}}); resp.Status != 422 {
+	var hooks []store.Webhook
+	ts.mustCall(t, 200, "GET", "/api/v1/webhooks", nil, &hooks)
+	if len(hooks) != 1 {
+		t.Errorf("the refused webhook was registered: %+v", hooks)
+	}
+	if resp = ts.call(t, "POST", "/api/v1/webhooks", map[string]any{"url": r.URL, "events": []string{"incident.exploded"}}); resp.Status != 422 {
 		t.Errorf("unknown event: %d", resp.Status)
 	}
 }
@@ -302,4 +309,41 @@ func TestWebhookURLsByRole(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Each chat format reaches its receiver in its own shape, signed like every
+// webhook.
+func TestAPIWebhookChatFormats(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withWebhookAllow(t, "127.0.0.1"))
+	receivers := map[string]*receiver{}
+	for _, f := range []string{store.FormatTeams, store.FormatDiscord, store.FormatGoogleChat, store.FormatMattermost} {
+		receivers[f] = newReceiver(t)
+		ts.registerWebhook(t, receivers[f], map[string]any{"format": f, "events": []string{"incident.created"}})
+	}
+	ts.startDispatcher(t)
+	inc := ts.createIncident(t, map[string]any{"name": "Checkout errors", "body": "We are **looking** into it."})
+	link := "/incidents/" + inc.ID
+	checks := map[string]func(map[string]any) bool{
+		store.FormatTeams: func(b map[string]any) bool {
+			att, _ := b["attachments"].([]any)
+			return b["type"] == "message" && len(att) == 1 && strings.Contains(fmt.Sprint(att[0]), "application/vnd.microsoft.card.adaptive") && strings.Contains(fmt.Sprint(att[0]), link)
+		},
+		store.FormatDiscord: func(b map[string]any) bool {
+			return strings.Contains(fmt.Sprint(b["embeds"]), "title:Checkout errors") && strings.Contains(fmt.Sprint(b["embeds"]), "**looking**")
+		},
+		store.FormatGoogleChat: func(b map[string]any) bool {
+			return strings.Contains(fmt.Sprint(b["cardsV2"]), "<b>looking</b>") && strings.Contains(fmt.Sprint(b["cardsV2"]), link)
+		},
+		store.FormatMattermost: func(b map[string]any) bool {
+			return strings.Contains(fmt.Sprint(b["attachments"]), "title:Checkout errors") && strings.Contains(fmt.Sprint(b["attachments"]), "**looking**")
+		},
+	}
+	for f, r := range receivers {
+		eventually(t, f+" delivery", func() bool { return len(r.requests()) == 1 })
+		got := r.requests()[0]
+		if !got.SigOK || !checks[f](got.Body) {
+			t.Errorf("%s body %v (signature ok %v)", f, got.Body, got.SigOK)
+		}
+	}
 }

@@ -212,8 +212,13 @@ func TestConsoleWebhookRegisterAndReplay(t *testing.T) {
 	if p.Status != http.StatusUnprocessableEntity || p.Doc.Find("#e-url").Length() != 1 || p.Doc.Find("#f-description").AttrOr("value", "") != "internal" {
 		t.Errorf("blocked URL: %d %q", p.Status, p.Doc.Find(".error-summary").Text())
 	}
-	if p := admin.post("/console/webhooks", url.Values{"url": {r.URL}, "format": {"teams"}}); p.Status != http.StatusUnprocessableEntity || p.Doc.Find("#e-format").Length() != 1 {
+	if p := admin.post("/console/webhooks", url.Values{"url": {r.URL}, "format": {"telegram"}}); p.Status != http.StatusUnprocessableEntity || p.Doc.Find("#e-format").Length() != 1 {
 		t.Errorf("bad format: %d", p.Status)
+	}
+	// The form offers every format and keeps the one chosen.
+	if p := admin.post("/console/webhooks", url.Values{"url": {"http://10.0.0.1/hook"}, "format": {"teams"}}); p.Doc.Find("#f-format option").Length() != len(store.WebhookFormats) ||
+		p.Doc.Find("#f-format option[selected]").AttrOr("value", "") != "teams" {
+		t.Errorf("format choices: %q", p.Doc.Find("#f-format").Text())
 	}
 	if list, _ := ts.store.ListWebhooks(t.Context()); len(list) != 0 {
 		t.Fatalf("%d webhooks stored after bad input", len(list))

@@ -48,6 +48,9 @@ func (s *Server) routes() *echo.Echo {
 	}
 	get(feedAtom, s.handleFeed)
 	get(feedRSS, s.handleFeed)
+	get(calendarPath, s.handleCalendar)
+	get("/components/:id/maintenance.ics", s.handleCalendar)
+	get("/maintenance/:id/calendar.ics", s.handleMaintenanceCalendar)
 	get("/badge.svg", s.handleBadge)
 	get("/components/:id/badge.svg", s.handleComponentBadge)
 	get("/embed.js", s.handleEmbed)
