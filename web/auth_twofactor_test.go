@@ -225,9 +225,7 @@ func TestBrowserTwoFactorEnrolAndSignIn(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/console/account/two-factor/begin"] button`)),
 		chromedp.WaitVisible(chromedp.CSS("#totp-secret")),
 	)
-	if w := read(t, ctx, "QR width", chromedp.Evaluate[string](`String(document.querySelector("img.qr").naturalWidth)`)); w == "0" {
-		t.Fatal("the QR code did not load")
-	}
+	pollTrue(t, ctx, "the QR code loaded", `(() => { const i = document.querySelector("img.qr"); return i.complete && i.naturalWidth > 0; })()`)
 	secret := strings.ReplaceAll(read(t, ctx, "secret", chromedp.Text(chromedp.CSS("#totp-secret"))), " ", "")
 	browse(t, ctx, problems, "confirm",
 		chromedp.SendKeys(chromedp.CSS("#f-code"), appCode(t, secret, ts.store.Now())+"\r"),
