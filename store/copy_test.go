@@ -37,6 +37,13 @@ func fillEveryTable(t *testing.T, st *Store) {
 		t.Fatal(err)
 	}
 	mustCreateToken(t, st, "ci")
+	mustEnrolTOTP(t, st, u.ID)
+	if _, err := st.BeginPendingSignIn(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetFactorRequiredRoles(ctx, []Role{RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.AddSubscriber(ctx, SubscriberInput{Email: "reader@example.com", Components: []string{api.ID}, Confirmed: true}); err != nil {
 		t.Fatal(err)
 	}

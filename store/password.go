@@ -136,8 +136,12 @@ func checkNewPassword(field, pw string) error {
 // oneTimePassword is a random password for a person to type once: 20
 // characters from an alphabet without look-alikes (about 100 bits).
 func oneTimePassword() string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 20)
+	return randomChars("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20)
+}
+
+// randomChars is n characters drawn from alphabet by crypto/rand.
+func randomChars(alphabet string, n int) string {
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("store: crypto/rand failed: %v", err))
 	}

@@ -88,7 +88,8 @@ type Store struct {
 	// writers orders write transactions on SQLite's one writer.
 	writers writeQueue
 
-	links linkKey // the link-signing key, read once
+	links   linkKey   // the link-signing key, read once
+	factors factorKey // seals TOTP secrets, read once
 
 	// passwordChecks counts the sign-in password verifications run
 	// (PasswordChecks).

@@ -48,7 +48,8 @@ var (
 		"url": "URL", "description": "Description", "audience": "Who it is for", "events": "Events",
 		"components": "Components", "format": "Format",
 	}
-	AccountLabels = Labels{"current_password": "Current password", "new_password": "New password"}
+	AccountLabels   = Labels{"current_password": "Current password", "new_password": "New password"}
+	TwoFactorLabels = Labels{"code": "Code"}
 	// SettingsLabels: the escalation policy. The publish_after rows sit in
 	// a fieldset whose legend says what they are.
 	SettingsLabels = settingsLabels()

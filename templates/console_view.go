@@ -50,6 +50,7 @@ type AccountPage struct {
 	Current  string // the key of this browser's session
 	Errors   FormErrors
 	Must     bool // the password is one-time and must be changed now
+	Factor   store.TwoFactor
 }
 
 // DashboardPage is the console's first page.
@@ -352,6 +353,8 @@ type UsersPage struct {
 	Errors   FormErrors
 	Created  *store.User // just created: show its one-time password once
 	Password string
+	// FactorRoles are the roles that must sign in with a second factor.
+	FactorRoles []store.Role
 }
 
 // UserForm edits one user.
@@ -361,6 +364,7 @@ type UserForm struct {
 	Sessions []store.Session
 	Errors   FormErrors
 	Password string // a one-time password just set, shown once
+	Factor   store.TwoFactor
 }
 
 // TokensPage lists API tokens and makes one.

@@ -81,6 +81,15 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if user.MustChangePassword && !mayUseWithOneTimePassword(c) {
 			return c.Redirect(http.StatusSeeOther, "/console/account?msg=change-password")
 		}
+		// A role that requires a second factor: nothing but enrolling
+		// until its user has one.
+		if !user.MustChangePassword && !mayUseWhileEnrolling(c) {
+			if must, err := s.store.MustEnrolFactor(ctx, user); err != nil {
+				return err
+			} else if must {
+				return c.Redirect(http.StatusSeeOther, "/console/account/two-factor")
+			}
+		}
 		return next(c)
 	}
 }

@@ -53,9 +53,23 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// With a second factor the password is half the sign-in: no session
+	// yet, and the failure beginSignIn counted stands until the code is
+	// right too.
+	if has, err := s.store.HasFactor(ctx, user.ID); err != nil {
+		return err
+	} else if has {
+		return s.askForCode(c, user, next)
+	}
 	if err := s.signedIn(ctx, email, clientKey(c)); err != nil {
 		s.log.Error("clear counted sign-in failures", "err", err) // the sign-in itself stands
 	}
+	return s.startSession(c, user, next)
+}
+
+// startSession signs user in to this browser once every step is right.
+func (s *Server) startSession(c echo.Context, user store.User, next string) error {
+	ctx := c.Request().Context()
 	if _, err := s.store.PruneSessions(ctx, s.sessionPolicy()); err != nil {
 		s.log.Error("prune sessions", "err", err)
 	}
@@ -63,7 +77,7 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	// before (if any) ended: an id planted in the browser beforehand never
 	// becomes a signed-in session.
 	raw, err := s.store.CreateSession(ctx, store.SessionInput{
-		UserID: user.ID, IP: ip, UserAgent: c.Request().UserAgent(), Replace: s.sessionFromCookie(c),
+		UserID: user.ID, IP: c.RealIP(), UserAgent: c.Request().UserAgent(), Replace: s.sessionFromCookie(c),
 	})
 	if err != nil {
 		return err
@@ -72,6 +86,11 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	s.log.Info("signed in", "user", user.ID)
 	if user.MustChangePassword {
 		return c.Redirect(http.StatusSeeOther, "/console/account?msg=change-password")
+	}
+	if must, err := s.store.MustEnrolFactor(ctx, user); err != nil {
+		return err
+	} else if must {
+		return c.Redirect(http.StatusSeeOther, "/console/account/two-factor")
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
 }
@@ -92,11 +111,15 @@ func (s *Server) accountPage(c echo.Context, status int, errs templates.FormErro
 	if err != nil {
 		return err
 	}
+	f, err := s.store.GetTwoFactor(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
 	raw, _ := c.Get(ctxSession).(string)
 	sum := sha256.Sum256([]byte(raw))
 	return s.render(c, status, templates.Account(templates.AccountPage{
 		Console: s.consoleView(c, ""), Sessions: sessions, Current: hex.EncodeToString(sum[:]),
-		Errors: errs, Must: u.MustChangePassword,
+		Errors: errs, Must: u.MustChangePassword, Factor: f,
 	}))
 }
 

@@ -243,6 +243,7 @@ func tourData(t *testing.T, ts *testServer) map[string]string {
 	return map[string]string{
 		"/console":                                         "/console",
 		"/console/account":                                 "/console/account",
+		"/console/account/two-factor":                      "/console/account/two-factor",
 		"/console/audit":                                   "/console/audit",
 		"/console/components":                              "/console/components",
 		"/console/components/:id":                          "/console/components/" + comps[0].ID,
@@ -283,14 +284,14 @@ func (s consoleStop) name() string {
 }
 
 // consolePages are the tour's stops: every console page a GET route
-// serves, except the fragments the console script fetches and the CSV
-// exports. A page added without a stop here fails the test.
+// serves, except the fragments the console script fetches, the CSV
+// exports and the QR code image. A page added without a stop here fails the test.
 func consolePages(t *testing.T, ts *testServer, urls map[string]string) []consoleStop {
 	t.Helper()
 	var stops []consoleStop
 	for _, r := range ts.srv.echo.Routes() {
 		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/console") ||
-			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") {
+			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") {
 			continue
 		}
 		u, ok := urls[r.Path]

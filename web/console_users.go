@@ -14,6 +14,9 @@ func (s *Server) usersPage(c echo.Context, status int, view templates.UsersPage)
 	if err != nil {
 		return err
 	}
+	if view.FactorRoles, err = s.store.FactorRequiredRoles(c.Request().Context()); err != nil {
+		return err
+	}
 	view.Console, view.Users = s.consoleView(c, "users"), users
 	if view.New.Role == "" {
 		view.New.Role = store.RoleViewer
@@ -44,8 +47,12 @@ func (s *Server) userForm(c echo.Context, status int, target store.User, errs te
 	if err != nil {
 		return err
 	}
+	f, err := s.store.GetTwoFactor(c.Request().Context(), target)
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, templates.UserEdit(templates.UserForm{
-		Console: s.consoleView(c, "users"), Target: target, Sessions: sessions, Errors: errs, Password: password,
+		Console: s.consoleView(c, "users"), Target: target, Sessions: sessions, Errors: errs, Password: password, Factor: f,
 	}))
 }
 

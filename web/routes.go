@@ -143,6 +143,7 @@ func (s *Server) routes() *echo.Echo {
 	login := e.Group("/console", s.accessLog(false), middleware.BodyLimit("64K"), s.consoleErrors, s.preSession, s.checkCSRF)
 	login.GET("/login", s.consoleLoginForm)
 	login.POST("/login", s.consoleLogin)
+	login.POST("/login/code", s.consoleLoginCode)
 
 	// Console: a signed-in user, the role on each line, and a CSRF token on
 	// every form.
@@ -153,6 +154,12 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/account/password", store.RoleViewer, s.consoleChangePassword)
 	con.POST("/account/sign-out-everywhere", store.RoleViewer, s.consoleSignOutEverywhere)
 	con.POST("/account/notifications", store.RoleCommander, s.consoleAccountNotifications)
+	con.GET("/account/two-factor", store.RoleViewer, s.consoleTwoFactor)
+	con.GET("/account/two-factor/qr.svg", store.RoleViewer, s.consoleTOTPQR)
+	con.POST("/account/two-factor/begin", store.RoleViewer, s.consoleBeginTOTP)
+	con.POST("/account/two-factor/confirm", store.RoleViewer, s.consoleConfirmTOTP)
+	con.POST("/account/two-factor/cancel", store.RoleViewer, s.consoleCancelTOTP)
+	con.POST("/account/two-factor/remove", store.RoleViewer, s.consoleRemoveTOTP)
 
 	con.GET("/incidents", store.RoleViewer, s.consoleIncidents)
 	con.GET("/incidents/new", store.RoleCommander, s.consoleNewIncident)
@@ -229,10 +236,12 @@ func (s *Server) routes() *echo.Echo {
 
 	con.GET("/users", store.RoleAdmin, s.consoleUsers)
 	con.POST("/users", store.RoleAdmin, s.consoleCreateUser)
+	con.POST("/users/two-factor", store.RoleAdmin, s.consoleFactorRoles)
 	con.GET("/users/:id", store.RoleAdmin, s.consoleUser)
 	con.POST("/users/:id", store.RoleAdmin, s.consoleEditUser)
 	con.POST("/users/:id/reset-password", store.RoleAdmin, s.consoleResetPassword)
 	con.POST("/users/:id/sign-out", store.RoleAdmin, s.consoleSignOutUser)
+	con.POST("/users/:id/reset-factors", store.RoleAdmin, s.consoleResetFactors)
 	con.GET("/tokens", store.RoleAdmin, s.consoleTokens)
 	con.POST("/tokens", store.RoleAdmin, s.consoleCreateToken)
 	con.POST("/tokens/:id/revoke", store.RoleAdmin, s.consoleRevokeToken)
