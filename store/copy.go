@@ -14,6 +14,7 @@ var copyOrder = []string{
 	"component_groups", "components", "component_status_changes",
 	"incidents", "incident_components", "incident_updates", "incident_update_components",
 	"maintenances", "maintenance_components", "maintenance_updates", "maintenance_cancellations",
+	"pages", "page_components", "page_groups",
 	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles",
 	"events", "audit_log", "notify_settings",
 	"subscribers", "subscriber_components", "webhooks",

@@ -18,6 +18,11 @@ type Event struct {
 	CreatedAt  time.Time       `json:"created_at"`
 }
 
+// Public reports whether the event may be shown to anyone who reads the
+// live stream: every kind but a page's configuration, whose event is there
+// only so that every replica rebuilds its pages.
+func (e Event) Public() bool { return e.ObjectType != pageKind }
+
 // EventsSince returns the events after id, oldest first, at most limit.
 func (s *Store) EventsSince(ctx context.Context, id int64, limit int) ([]Event, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, type, object_type, object_id, payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?`, id, limit)

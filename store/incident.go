@@ -162,8 +162,10 @@ type IncidentFilter struct {
 	// (newest first): paging that costs the same on every page. After
 	// lists the Limit entries just before it (newer), still newest first.
 	Before, After *Keyset
-	Limit         int // default 50
-	Offset        int
+	// Scope lists only what that page shows; nil: everything.
+	Scope  *Scope
+	Limit  int // default 50
+	Offset int
 }
 
 // impactFor derives an impact from component statuses, as Statuspage does
@@ -639,6 +641,10 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 	if !f.Since.IsZero() {
 		where = append(where, "created_at >= ?")
 		args = append(args, f.Since.UTC())
+	}
+	if f.Scope != nil {
+		w, a := f.Scope.where("incidents", "incident_components", "incident_id")
+		where, args = append(where, w), append(args, a...)
 	}
 	w, a, order, reversed := keysetPage("created_at", f.Before, f.After)
 	where, args = append(where, w...), append(args, a...)

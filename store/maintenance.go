@@ -120,6 +120,7 @@ type MaintenanceFilter struct {
 	Statuses []MaintenanceStatus // any of these; all when empty
 	Before   *Keyset             // as IncidentFilter.Before, by scheduled_for
 	After    *Keyset             // as IncidentFilter.After, by scheduled_for
+	Scope    *Scope              // only what that page shows; nil: everything
 	Limit    int                 // default 50
 	Offset   int
 }
@@ -518,6 +519,10 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 		for _, st := range f.Statuses {
 			args = append(args, st)
 		}
+	}
+	if f.Scope != nil {
+		w, a := f.Scope.where("maintenances", "maintenance_components", "maintenance_id")
+		where, args = append(where, w), append(args, a...)
 	}
 	w, a, order, reversed := keysetPage("scheduled_for", f.Before, f.After)
 	where, args = append(where, w...), append(args, a...)

@@ -75,7 +75,7 @@ func CheckEmail(s string) (string, error) { return checkAddress(s, true) }
 // checkAddress is the one rule for an address Herald sends mail to — a
 // subscriber's, a user's: a bare addr-spec, ASCII, no line breaks (they
 // would let a sender inject mail headers), a local part of at most 64
-// characters and a domain that is a DNS name (checkMailDomain), in lower
+// characters and a domain that is a DNS name (checkDNSName), in lower
 // case. dotted asks for a domain of two labels or more.
 func checkAddress(s string, dotted bool) (string, error) {
 	s = strings.TrimSpace(s)
@@ -101,18 +101,18 @@ func checkAddress(s string, dotted bool) (string, error) {
 	if at > 64 {
 		return "", invalid("email", "the part before the @ is %d characters long; the limit is 64", at)
 	}
-	if msg := checkMailDomain(s[at+1:], dotted); msg != "" {
+	if msg := checkDNSName(s[at+1:], dotted); msg != "" {
 		return "", invalid("email", "%q is not an email address such as name@example.com: %s", s, msg)
 	}
 	return strings.ToLower(s), nil
 }
 
-// checkMailDomain says what is wrong with an address's domain, "" when it
+// checkDNSName says what is wrong with an address's domain, "" when it
 // is a DNS host name (RFC 1123): labels of letters, digits and inner
 // hyphens, 63 characters at most, 253 in all, and not a number. A domain
 // literal ([10.0.0.1]) or a name made of digits (10.0.0.1) would make the
 // relay deliver to whatever address it names, internal ones included.
-func checkMailDomain(domain string, dotted bool) string {
+func checkDNSName(domain string, dotted bool) string {
 	if strings.HasPrefix(domain, "[") {
 		return "the domain must be a name such as example.com, not an address in brackets"
 	}

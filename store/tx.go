@@ -285,7 +285,11 @@ func (t *tx) publish(obj feedObject) { t.feed(false, obj) }
 
 func (t *tx) feed(created bool, obj feedObject) {
 	kind, id := obj.feedRef()
-	payload, err := json.Marshal(obj)
+	var v any = obj
+	if p, ok := obj.(interface{ feedPayload() any }); ok {
+		v = p.feedPayload()
+	}
+	payload, err := json.Marshal(v)
 	if err != nil {
 		t.fail(fmt.Errorf("event for %s %s: %w", kind, id, err))
 		return

@@ -1,0 +1,25 @@
+-- Pages besides the default one (which shows every component and is not a
+-- row): each is reached at /p/{slug}/ and, when it has one, at its own host
+-- name, and shows the components chosen for it one by one and every
+-- component of the groups chosen whole (including ones added later).
+CREATE TABLE pages (
+    id         text PRIMARY KEY,
+    slug       text NOT NULL UNIQUE,
+    name       text NOT NULL,
+    host       text NOT NULL DEFAULT '', -- lower case; '' for none
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX pages_host ON pages(host) WHERE host <> '';
+
+CREATE TABLE page_components (
+    page_id      text NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+    component_id text NOT NULL REFERENCES components(id) ON DELETE CASCADE,
+    PRIMARY KEY (page_id, component_id)
+);
+
+CREATE TABLE page_groups (
+    page_id  text NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+    group_id text NOT NULL REFERENCES component_groups(id) ON DELETE CASCADE,
+    PRIMARY KEY (page_id, group_id)
+);

@@ -1,0 +1,392 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Page is a status page besides the default one, which shows everything
+// and is not a Page. A page shows the components chosen for it and every
+// component of the groups chosen whole, and what concerns them: an
+// incident or maintenance that names one of them, or that names no
+// component at all (news for everyone).
+type Page struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"` // the page is at /p/{slug}/
+	Name string `json:"name"`
+	// Host is a host name of its own (a custom domain pointed at Herald),
+	// lower case; empty for none.
+	Host       string    `json:"host"`
+	Components []string  `json:"components"` // chosen one by one
+	Groups     []string  `json:"groups"`     // chosen whole
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Shows reports whether the page shows component c.
+func (p Page) Shows(c Component) bool {
+	return slices.Contains(p.Components, c.ID) || (c.GroupID != "" && slices.Contains(p.Groups, c.GroupID))
+}
+
+// PageInput creates a page; PagePatch changes one (nil: unchanged).
+type PageInput struct {
+	Slug       string   `json:"slug"`
+	Name       string   `json:"name"`
+	Host       string   `json:"host"`
+	Components []string `json:"components"`
+	Groups     []string `json:"groups"`
+}
+
+type PagePatch struct {
+	Slug       *string   `json:"slug"`
+	Name       *string   `json:"name"`
+	Host       *string   `json:"host"`
+	Components *[]string `json:"components"`
+	Groups     *[]string `json:"groups"`
+}
+
+// The page's config is not public (a customer's host name is its own
+// business), so its change-feed event carries nothing but its id, and live
+// streams do not pass it on (Event.Public); it is there so that every
+// replica rebuilds its pages.
+func (p Page) feedRef() (string, string) { return pageKind, p.ID }
+
+const pageKind = "page"
+
+// feedPayload is the page's change-feed payload: its id alone.
+func (p Page) feedPayload() any { return map[string]string{"id": p.ID} }
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
+
+func checkSlug(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", invalid("slug", "is required")
+	}
+	if !slugPattern.MatchString(v) {
+		return "", invalid("slug", "%q is not a slug: use 1 to 64 lower-case letters, digits and inner hyphens", v)
+	}
+	return v, nil
+}
+
+// CheckPageHost normalises a page's host name: a DNS name with at least one
+// dot, no port, no scheme. Empty is allowed (no host of its own).
+func CheckPageHost(v string) (string, error) {
+	v = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(v), "."))
+	if v == "" {
+		return "", nil
+	}
+	if msg := checkDNSName(v, true); msg != "" {
+		return "", invalid("host", "%q is not a host name such as status.example.com (no scheme, port or path): %s", v, msg)
+	}
+	return v, nil
+}
+
+func (t *tx) checkPage(p *Page) error {
+	var err error
+	if p.Slug, err = checkSlug(p.Slug); err != nil {
+		return err
+	}
+	if p.Name, err = checkLine("name", p.Name, MaxNameLength, true); err != nil {
+		return err
+	}
+	if p.Host, err = CheckPageHost(p.Host); err != nil {
+		return err
+	}
+	p.Components, p.Groups = dedupe(p.Components), dedupe(p.Groups)
+	for _, id := range p.Components {
+		if err := t.exists("components", id); err != nil {
+			return invalid("components", "no component %q", id)
+		}
+	}
+	for _, id := range p.Groups {
+		if err := t.exists("component_groups", id); err != nil {
+			return invalid("groups", "no component group %q", id)
+		}
+	}
+	var other string
+	err = t.QueryRowContext(t.ctx, `SELECT id FROM pages WHERE slug = ? AND id <> ?`, p.Slug, p.ID).Scan(&other)
+	if err == nil {
+		return invalid("slug", "another page is at /p/%s/", p.Slug)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if p.Host != "" {
+		err = t.QueryRowContext(t.ctx, `SELECT id FROM pages WHERE host = ? AND id <> ?`, p.Host, p.ID).Scan(&other)
+		if err == nil {
+			return invalid("host", "another page has the host %s", p.Host)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	return nil
+}
+
+func dedupe(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// exists reports ErrNotFound unless table has a row with id.
+func (t *tx) exists(table, id string) error {
+	var one int
+	err := t.QueryRowContext(t.ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// CreatePage adds a page.
+func (s *Store) CreatePage(ctx context.Context, in PageInput) (Page, error) {
+	p := Page{ID: newID(), Slug: in.Slug, Name: in.Name, Host: in.Host, Components: in.Components, Groups: in.Groups}
+	err := s.inTx(ctx, func(t *tx) error {
+		if err := t.checkPage(&p); err != nil {
+			return err
+		}
+		p.CreatedAt, p.UpdatedAt = t.now, t.now
+		if _, err := t.exec(`INSERT INTO pages (id, slug, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Slug, p.Name, p.Host, p.CreatedAt, p.UpdatedAt); err != nil {
+			return err
+		}
+		if err := t.writePageParts(p); err != nil {
+			return err
+		}
+		t.record("page.create", pageKind, p.ID, nil, p)
+		return nil
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("store: create page: %w", err)
+	}
+	return p, nil
+}
+
+// UpdatePage changes a page.
+func (s *Store) UpdatePage(ctx context.Context, id string, patch PagePatch) (Page, error) {
+	var p Page
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.page(id)
+		if err != nil {
+			return err
+		}
+		p = before
+		if patch.Slug != nil {
+			p.Slug = *patch.Slug
+		}
+		if patch.Name != nil {
+			p.Name = *patch.Name
+		}
+		if patch.Host != nil {
+			p.Host = *patch.Host
+		}
+		if patch.Components != nil {
+			p.Components = *patch.Components
+		}
+		if patch.Groups != nil {
+			p.Groups = *patch.Groups
+		}
+		if err := t.checkPage(&p); err != nil {
+			return err
+		}
+		p.UpdatedAt = t.now
+		if _, err := t.exec(`UPDATE pages SET slug = ?, name = ?, host = ?, updated_at = ? WHERE id = ?`, p.Slug, p.Name, p.Host, p.UpdatedAt, p.ID); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM page_components WHERE page_id = ?`, p.ID); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM page_groups WHERE page_id = ?`, p.ID); err != nil {
+			return err
+		}
+		if err := t.writePageParts(p); err != nil {
+			return err
+		}
+		t.record("page.update", pageKind, p.ID, before, p)
+		return nil
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("store: update page %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// DeletePage removes a page; its URLs answer 404 from then on.
+func (s *Store) DeletePage(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(t *tx) error {
+		before, err := t.page(id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM pages WHERE id = ?`, id); err != nil {
+			return err
+		}
+		t.record("page.delete", pageKind, id, before, nil)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete page %s: %w", id, err)
+	}
+	return nil
+}
+
+func (t *tx) writePageParts(p Page) error {
+	for _, c := range p.Components {
+		if _, err := t.exec(`INSERT INTO page_components (page_id, component_id) VALUES (?, ?)`, p.ID, c); err != nil {
+			return err
+		}
+	}
+	for _, g := range p.Groups {
+		if _, err := t.exec(`INSERT INTO page_groups (page_id, group_id) VALUES (?, ?)`, p.ID, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) page(id string) (Page, error) {
+	pages, err := listPages(t.ctx, t, `WHERE id = ?`, id)
+	if err != nil {
+		return Page{}, err
+	}
+	if len(pages) == 0 {
+		return Page{}, ErrNotFound
+	}
+	return pages[0], nil
+}
+
+// GetPage reads one page.
+func (s *Store) GetPage(ctx context.Context, id string) (Page, error) {
+	pages, err := listPages(ctx, s.read, `WHERE id = ?`, id)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: get page %s: %w", id, err)
+	}
+	if len(pages) == 0 {
+		return Page{}, fmt.Errorf("store: get page %s: %w", id, ErrNotFound)
+	}
+	return pages[0], nil
+}
+
+// ListPages lists the pages by slug.
+func (s *Store) ListPages(ctx context.Context) ([]Page, error) {
+	pages, err := listPages(ctx, s.read, "")
+	if err != nil {
+		return nil, fmt.Errorf("store: list pages: %w", err)
+	}
+	return pages, nil
+}
+
+func listPages(ctx context.Context, q querier, where string, args ...any) ([]Page, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, slug, name, host, created_at, updated_at FROM pages `+where+` ORDER BY slug`, args...)
+	if err != nil {
+		return nil, err
+	}
+	pages := []Page{}
+	byID := map[string]int{}
+	for rows.Next() {
+		p := Page{Components: []string{}, Groups: []string{}}
+		if err := rows.Scan(&p.ID, &p.Slug, &p.Name, &p.Host, &p.CreatedAt, &p.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byID[p.ID] = len(pages)
+		pages = append(pages, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, part := range []struct {
+		query string
+		add   func(*Page, string)
+	}{
+		{`SELECT page_id, component_id FROM page_components ORDER BY component_id`, func(p *Page, id string) { p.Components = append(p.Components, id) }},
+		{`SELECT page_id, group_id FROM page_groups ORDER BY group_id`, func(p *Page, id string) { p.Groups = append(p.Groups, id) }},
+	} {
+		rows, err := q.QueryContext(ctx, part.query)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var pageID, id string
+			if err := rows.Scan(&pageID, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if i, ok := byID[pageID]; ok {
+				part.add(&pages[i], id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return pages, nil
+}
+
+// Scope is what one page shows, resolved against the components as they
+// are: the one home of the rule. A page shows the components it lists and
+// those of the groups it lists; an incident or a maintenance when it names
+// one of those, or names no component at all (news for everyone). A nil
+// Scope is the default page: everything.
+type Scope struct {
+	components map[string]bool
+	ids        []string
+}
+
+// ScopeOf resolves p against the components there are.
+func ScopeOf(p Page, components []Component) *Scope {
+	sc := &Scope{components: map[string]bool{}}
+	for _, c := range components {
+		if p.Shows(c) {
+			sc.components[c.ID] = true
+			sc.ids = append(sc.ids, c.ID)
+		}
+	}
+	return sc
+}
+
+// ShowsComponent reports whether the page shows the component with id.
+func (sc *Scope) ShowsComponent(id string) bool { return sc == nil || sc.components[id] }
+
+// ShowsAffecting reports whether the page shows an incident or maintenance
+// that names the components affected.
+func (sc *Scope) ShowsAffecting(affected []string) bool {
+	if sc == nil || len(affected) == 0 {
+		return true
+	}
+	for _, id := range affected {
+		if sc.components[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// where is ShowsAffecting in SQL, for the rows of table (incidents or
+// maintenances) whose components link has key: for the lists that page
+// through the history in the database.
+func (sc *Scope) where(table, link, key string) (string, []any) {
+	none := `NOT EXISTS (SELECT 1 FROM ` + link + ` x WHERE x.` + key + ` = ` + table + `.id)`
+	if len(sc.ids) == 0 {
+		return none, nil
+	}
+	args := make([]any, len(sc.ids))
+	for i, id := range sc.ids {
+		args[i] = id
+	}
+	return `(` + none + ` OR EXISTS (SELECT 1 FROM ` + link + ` x WHERE x.` + key + ` = ` + table + `.id AND x.component_id IN (` + placeholders(len(sc.ids)) + `)))`, args
+}
