@@ -4,6 +4,10 @@
 (function () {
   "use strict";
 
+  // A page other than the default lives under /p/{slug}: its front page and
+  // its live stream are there.
+  function pageRoot() { return document.body.dataset.root || ""; }
+
   var timeFormat = null;
   try {
     timeFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
@@ -124,7 +128,7 @@
   // an update. The page is served from the snapshot, which may be a moment
   // behind the update that sent us here: then it asks again.
   function refetchRegion(region, banner, version, tries) {
-    fetch("/", { headers: { "Accept": "text/html" }, cache: "no-cache" })
+    fetch(pageRoot() + "/", { headers: { "Accept": "text/html" }, cache: "no-cache" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html) { return; }
@@ -252,7 +256,7 @@
     if (!window.EventSource) { return; }
     var region = document.getElementById("live-region");
     var since = document.body.dataset.eventId || "";
-    var url = "/events?types=html&parts=1" + (since ? "&last_event_id=" + encodeURIComponent(since) : "");
+    var url = pageRoot() + "/events?types=html&parts=1" + (since ? "&last_event_id=" + encodeURIComponent(since) : "");
     var source = new EventSource(url);
     source.addEventListener("open", function () { setLiveStatus("Live", "live"); });
     source.addEventListener("error", function () {

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
@@ -112,8 +113,8 @@ func componentNames(ids []string, all map[string]store.Component) string {
 	return strings.Join(names, ", ")
 }
 
-func incidentURL(id string) string    { return "/incidents/" + id }
-func maintenanceURL(id string) string { return "/maintenance/" + id }
+func incidentURL(ctx context.Context, id string) string    { return Href(ctx, "/incidents/"+id) }
+func maintenanceURL(ctx context.Context, id string) string { return Href(ctx, "/maintenance/"+id) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
@@ -182,7 +183,7 @@ func at(t time.Time) timeValue  { return timeValue{T: t} }
 func day(t time.Time) timeValue { return timeValue{T: t, Long: true} }
 
 // GroupURL is a component group's own page.
-func GroupURL(id string) string { return "/groups/" + id }
+func GroupURL(ctx context.Context, id string) string { return Href(ctx, "/groups/"+id) }
 
 // GroupElementID is the id of a group's element on the status page.
 func GroupElementID(id string) string { return "group-" + id }

@@ -42,9 +42,11 @@ func newBadInputFixture(t *testing.T) badInputFixture {
 		"name": "Finished", "message": "Earlier work.", "components": []string{other.ID}, "scheduled_for": from, "scheduled_until": from.Add(time.Hour),
 	}, &done)
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances/"+done.ID+"/updates", map[string]any{"status": "completed", "body": "Done early."}, nil)
+	var page store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "customers", "name": "Customers", "host": "status.customer.example", "components": []string{c.ID}}, &page)
 	return badInputFixture{testServer: ts, ids: strings.NewReplacer(
 		"{group}", g.ID, "{component}", c.ID, "{incident}", inc.ID, "{resolved}", resolved.ID,
-		"{maintenance}", m.ID, "{completed}", done.ID,
+		"{maintenance}", m.ID, "{completed}", done.ID, "{page}", page.ID,
 	)}
 }
 
@@ -56,6 +58,7 @@ func (f badInputFixture) state(t *testing.T) string {
 	for _, p := range []string{
 		"/api/v1/component-groups",
 		"/api/v1/components",
+		"/api/v1/pages",
 		"/api/v1/incidents?limit=500",
 		"/api/v1/maintenances",
 		f.ids.Replace("/api/v1/incidents/{resolved}"),
@@ -172,6 +175,8 @@ var writeEndpoints = []struct{ method, path, valid string }{
 	{"PATCH", "/api/v1/maintenances/{maintenance}", `{"name":"Renamed"}`},
 	{"PUT", "/api/v1/maintenances/{maintenance}", `{"name":"Renamed"}`},
 	{"POST", "/api/v1/maintenances/{maintenance}/updates", `{"status":"in_progress","body":"Started."}`},
+	{"POST", "/api/v1/pages", `{"slug":"partners","name":"Partners"}`},
+	{"PATCH", "/api/v1/pages/{page}", `{"name":"Renamed"}`},
 }
 
 // Every endpoint that reads a body refuses a body it cannot read, in the same way.
@@ -307,6 +312,15 @@ func TestAPIBadFields(t *testing.T) {
 			{name: "maintenance component", method: "POST", path: "/api/v1/maintenances", body: `{"name":"x","message":"y","components":["{component}","nosuchcompon"],` + window + `}`, status: 422, code: "invalid_value", field: "components"},
 			{name: "maintenance component on patch", method: "PATCH", path: "/api/v1/maintenances/{maintenance}", body: `{"components":["nosuchcompon"]}`, status: 422, code: "invalid_value", field: "components"},
 			{name: "component name taken in its group", method: "POST", path: "/api/v1/components", body: `{"name":" api ","group_id":"{group}"}`, status: 422, code: "invalid_value", field: "name"},
+			{name: "page component", method: "POST", path: "/api/v1/pages", body: `{"slug":"x","name":"X","components":["{component}","nosuchcompon"]}`, status: 422, code: "invalid_value", field: "components"},
+			{name: "page group", method: "PATCH", path: "/api/v1/pages/{page}", body: `{"groups":["nosuchgroup0"]}`, status: 422, code: "invalid_value", field: "groups"},
+			{name: "page slug taken", method: "POST", path: "/api/v1/pages", body: `{"slug":"customers","name":"Again"}`, status: 422, code: "invalid_value", field: "slug"},
+			{name: "page host taken", method: "POST", path: "/api/v1/pages", body: `{"slug":"again","name":"Again","host":"STATUS.customer.example"}`, status: 422, code: "invalid_value", field: "host"},
+			{name: "page host of the default page", method: "POST", path: "/api/v1/pages", body: `{"slug":"again","name":"Again","host":"status.example.test"}`, status: 422, code: "invalid_value", field: "host"},
+			{name: "page host with a scheme", method: "PATCH", path: "/api/v1/pages/{page}", body: `{"host":"https://x.example"}`, status: 422, code: "invalid_value", field: "host"},
+			{name: "page host with a port", method: "PATCH", path: "/api/v1/pages/{page}", body: `{"host":"x.example:8443"}`, status: 422, code: "invalid_value", field: "host"},
+			{name: "page slug malformed", method: "PATCH", path: "/api/v1/pages/{page}", body: `{"slug":"../admin"}`, status: 422, code: "invalid_value", field: "slug"},
+			{name: "page name with a line break", method: "PATCH", path: "/api/v1/pages/{page}", body: `{"name":"A\r\nB"}`, status: 422, code: "invalid_value", field: "name"},
 			{name: "component moved next to one of its name", method: "PATCH", path: "/api/v1/components/{component}", body: `{"name":"website","group_id":""}`, status: 422, code: "invalid_value", field: "name"},
 		})
 	})

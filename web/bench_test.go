@@ -94,7 +94,7 @@ func BenchmarkHomeNotModified(b *testing.B) {
 	srv := newBenchServer(b)
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
-	req.Header.Set("If-None-Match", srv.snap.Load().home.etag)
+	req.Header.Set("If-None-Match", srv.main.snap.Load().home.etag)
 	serveBench(b, srv.Handler(), req, http.StatusNotModified, "")
 }
 
@@ -103,7 +103,7 @@ func BenchmarkIncidentPageGzip(b *testing.B) {
 	srv := newBenchServer(b)
 	// Any of the three active incidents; the lowest id, so runs compare.
 	var id string
-	for k := range srv.snap.Load().incidents {
+	for k := range srv.main.snap.Load().incidents {
 		if id == "" || k < id {
 			id = k
 		}
@@ -172,7 +172,7 @@ func BenchmarkHomeAtScale(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			home := srv.snap.Load().home
+			home := srv.main.snap.Load().home
 			b.ReportMetric(float64(len(home.body)), "html-bytes")
 			b.ReportMetric(float64(len(home.gzip)), "gzip-bytes")
 		})

@@ -457,8 +457,14 @@ type stream struct {
 // returns, the server has registered the stream: every later change reaches it.
 func openStream(t testing.TB, ts *testServer, query string, header http.Header) *stream {
 	t.Helper()
+	return openStreamAt(t, ts, "/events"+query, header)
+}
+
+// openStreamAt is openStream for a stream at path (another page's).
+func openStreamAt(t testing.TB, ts *testServer, path string, header http.Header) *stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", ts.URL+"/events"+query, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", ts.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

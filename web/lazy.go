@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/herald-status/herald/templates"
 )
 
 // lazyRenderTimeout bounds one rendering on demand. It is not the request's
@@ -21,6 +23,7 @@ const lazyRenderTimeout = 10 * time.Second
 type lazyPages struct {
 	mu    sync.Mutex
 	pages map[string]*lazyPage
+	root  string // the page's, for the links of what is rendered
 }
 
 // lazyPage is one page, being rendered until done is closed.
@@ -32,11 +35,14 @@ type lazyPage struct {
 
 var errRenderPanicked = errors.New("web: rendering the page panicked")
 
-func newLazyPages() *lazyPages { return &lazyPages{pages: map[string]*lazyPage{}} }
+func newLazyPages(root string) *lazyPages {
+	return &lazyPages{pages: map[string]*lazyPage{}, root: root}
+}
 
 // get returns the page kept under key, rendering it with render if it is
 // the first request. render returning (nil, nil) means "no such page".
 func (l *lazyPages) get(ctx context.Context, key string, render func(context.Context) (*page, error)) (*page, error) {
+	ctx = templates.WithRoot(ctx, l.root)
 	l.mu.Lock()
 	lp, ok := l.pages[key]
 	switch {

@@ -137,11 +137,11 @@ func BenchmarkLiveStatusChange(b *testing.B) {
 					if err := srv.rebuildSnapshot(ctx); err != nil {
 						b.Fatal(err)
 					}
-					sizes[i%2] = len(srv.snap.Load().liveFrame.bytes)
+					sizes[i%2] = len(srv.main.snap.Load().liveFrame.bytes)
 				}
 				b.ReportMetric(float64(sizes[0]), "event-bytes")
 				b.ReportMetric(float64(sizes[1]), "back-event-bytes")
-				b.ReportMetric(float64(len(srv.snap.Load().liveFrame.complete())), "whole-bytes")
+				b.ReportMetric(float64(len(srv.main.snap.Load().liveFrame.complete())), "whole-bytes")
 			})
 		}
 	}

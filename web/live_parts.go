@@ -330,7 +330,7 @@ func (b *partBuilder) group(g templates.GroupView, prev, bars barCache) (*livePa
 	if g.Open || g.Group.ID == "" {
 		lazy := ""
 		if g.Group.ID != "" {
-			lazy = templates.GroupURL(g.Group.ID)
+			lazy = templates.GroupURL(b.ctx, g.Group.ID)
 		}
 		for _, cv := range g.Components {
 			bar, ok := prev[cv.ID]

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
 )
 
 const (
@@ -50,7 +52,12 @@ func (s *Server) handleEvents(c echo.Context) error {
 	if lastRaw == "" {
 		lastRaw = c.QueryParam("last_event_id")
 	}
-	client, joinedAt, page, err := s.hub.subscribe(clientKey(c), kinds)
+	sp := s.pageOf(c)
+	if sp == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "no such page")
+	}
+	hub := sp.hub
+	client, joinedAt, page, err := hub.subscribe(clientKey(c), kinds)
 	switch {
 	case errors.Is(err, errTooManyStreams):
 		return echo.NewHTTPError(http.StatusTooManyRequests, "too many live streams from your address; close some tabs")
@@ -66,13 +73,13 @@ func (s *Server) handleEvents(c echo.Context) error {
 	// its channel (see the README for the memory this saves per client).
 	conn, brw, err := http.NewResponseController(c.Response()).Hijack()
 	if err != nil {
-		s.hub.unsubscribe(client)
+		hub.unsubscribe(client)
 		return fmt.Errorf("live stream: take over connection: %w", err)
 	}
 	uncountConn(conn)
 	stream := &hijackedStream{conn: conn}
 	abandon := func() {
-		s.hub.unsubscribe(client)
+		hub.unsubscribe(client)
 		conn.Close()
 	}
 	// A client that sent more than its request (pipelining) has no room
@@ -90,12 +97,12 @@ func (s *Server) handleEvents(c echo.Context) error {
 		abandon()
 		return nil
 	}
-	if err := s.catchUp(c, client, lastRaw, joinedAt, page, stream.write); err != nil {
+	if err := s.catchUp(c, sp.snap.Load().scope, client, lastRaw, joinedAt, page, stream.write); err != nil {
 		s.log.Debug("live stream catch-up ended", "err", err)
 		abandon()
 		return nil
 	}
-	go s.pump(client, stream)
+	go pump(hub, client, stream)
 	return nil
 }
 
@@ -133,9 +140,9 @@ func (h *hijackedStream) write(b []byte) error {
 
 // pump writes the client's frames until it is dropped or its connection
 // fails. It is the only goroutine a connected client costs.
-func (s *Server) pump(client *streamClient, stream *hijackedStream) {
+func pump(hub *Hub, client *streamClient, stream *hijackedStream) {
 	defer stream.conn.Close()
-	defer s.hub.unsubscribe(client)
+	defer hub.unsubscribe(client)
 	for {
 		select {
 		case f := <-client.ch:
@@ -154,7 +161,7 @@ var heartbeatFrame = &frame{kind: kindJSON | kindPage, bytes: []byte(": heartbea
 
 // catchUp sends what a (re)connecting client missed before it joined the
 // live broadcast at joinedAt.
-func (s *Server) catchUp(c echo.Context, client *streamClient, lastRaw string, joinedAt int64, page *frame, write func([]byte) error) error {
+func (s *Server) catchUp(c echo.Context, sc *store.Scope, client *streamClient, lastRaw string, joinedAt int64, page *frame, write func([]byte) error) error {
 	if lastRaw == "" {
 		// A new client: nothing to replay. The page script always sends the
 		// version of the page it shows, so only API consumers get here;
@@ -186,6 +193,9 @@ func (s *Server) catchUp(c echo.Context, client *streamClient, lastRaw string, j
 			if e.ID > joinedAt {
 				break // arrives live
 			}
+			if !eventShown(e, sc) {
+				continue
+			}
 			if err := write(encodeFrame(e.ID, e.Type, e.Payload)); err != nil {
 				return err
 			}
@@ -205,6 +215,7 @@ func (s *Server) catchUp(c echo.Context, client *streamClient, lastRaw string, j
 // publishEvents broadcasts the change-feed events up to id upTo, each
 // encoded once for every client.
 func (s *Server) publishEvents(ctx context.Context, upTo int64) error {
+	pages := s.allPages()
 	for s.published < upTo {
 		events, err := s.store.EventsSince(ctx, s.published, 500)
 		if err != nil {
@@ -217,22 +228,29 @@ func (s *Server) publishEvents(ctx context.Context, upTo int64) error {
 			if e.ID > upTo {
 				return nil
 			}
-			s.hub.broadcast(&frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, e.Payload)})
+			f := &frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, e.Payload)}
+			for _, sp := range pages {
+				if eventShown(e, sp.snap.Load().scope) {
+					sp.hub.broadcast(f)
+				}
+			}
 			s.published = e.ID
 		}
 	}
 	// Ids can have gaps (a pruned or rolled-back range): still, the hub is
 	// now at upTo.
 	s.published = max(s.published, upTo)
-	s.hub.advance(upTo)
+	for _, sp := range pages {
+		sp.hub.advance(upTo)
+	}
 	return nil
 }
 
 // publishPage pushes a snapshot's page fragment, unless open pages already
 // show exactly that.
-func (s *Server) publishPage(snap *snapshot) {
-	if snap.liveFrame != nil && snap.liveFrame != s.hub.currentPage() {
-		s.hub.broadcast(snap.liveFrame)
+func (s *Server) publishPage(sp *sitePage, snap *snapshot) {
+	if snap.liveFrame != nil && snap.liveFrame != sp.hub.currentPage() {
+		sp.hub.broadcast(snap.liveFrame)
 	}
 }
 

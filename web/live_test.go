@@ -287,7 +287,7 @@ func TestHubDropsFullClientWithoutBlocking(t *testing.T) {
 func TestLiveStreamsPerIPAreCapped(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	ts.srv.hub.maxPerIP = 2
+	ts.srv.main.hub.maxPerIP = 2
 	openStream(t, ts, "", nil)
 	openStream(t, ts, "", nil)
 	third := openStream(t, ts, "", nil)

@@ -234,7 +234,7 @@ func (snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (sc snapshotCollector) Collect(ch chan<- prometheus.Metric) {
-	snap := sc.s.snap.Load()
+	snap := sc.s.main.snap.Load()
 	if snap == nil {
 		return
 	}

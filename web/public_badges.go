@@ -92,11 +92,18 @@ func textWidth(s string) int {
 
 func (s *Server) handleBadge(c echo.Context) error {
 	crossOrigin(c)
-	return s.servePage(c, s.snap.Load().eco.badge)
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
+	return s.servePage(c, snap.eco.badge)
 }
 
 func (s *Server) handleComponentBadge(c echo.Context) error {
-	snap := s.snap.Load()
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
 	id := c.Param("id")
 	comp, ok := snap.components[id]
 	if !ok {

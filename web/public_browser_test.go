@@ -283,7 +283,10 @@ func TestBrowserUptimeDayShowsItsWords(t *testing.T) {
 	now := time.Now().UTC()
 	ts.at(t, now.AddDate(0, 0, -5))
 	api := ts.createComponent(t, "API", nil)
-	ts.outage(t, api.ID, now.AddDate(0, 0, -1), time.Hour)
+	// At noon, so that the hour lies within yesterday whatever the time
+	// of day the test runs.
+	noon := time.Date(now.Year(), now.Month(), now.Day()-1, 12, 0, 0, 0, time.UTC)
+	ts.outage(t, api.ID, noon, time.Hour)
 	ts.realClock()
 	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+api.ID, map[string]any{"description": "The public API"}, nil)
 	ts.waitFresh(t)

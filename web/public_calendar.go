@@ -44,7 +44,10 @@ type calendarEvent struct {
 
 // handleCalendar serves the page's calendar, or one component's.
 func (s *Server) handleCalendar(c echo.Context) error {
-	snap := s.snap.Load()
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
 	key, component := "calendar", ""
 	if id := c.Param("id"); id != "" {
 		if _, ok := snap.components[id]; !ok {
@@ -57,11 +60,11 @@ func (s *Server) handleCalendar(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		name := s.cfg.PageName + " maintenance"
+		name := snap.site.Name + " maintenance"
 		if component != "" {
-			name = s.cfg.PageName + " " + snap.components[component].Name + " maintenance"
+			name = snap.site.Name + " " + snap.components[component].Name + " maintenance"
 		}
-		return newPageBytes(s.encodeCalendar(name, events), calendarType)
+		return newPageBytes(s.encodeCalendar(snap, name, events), calendarType)
 	})
 	if err != nil {
 		return err
@@ -72,12 +75,18 @@ func (s *Server) handleCalendar(c echo.Context) error {
 // handleMaintenanceCalendar serves one window as a calendar of one event,
 // for "Add to calendar".
 func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
-	snap := s.snap.Load()
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
 	id := c.Param("id")
 	p, err := snap.lazy.get(c.Request().Context(), "calendar-maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
 		if err == nil {
-			return newPageBytes(s.encodeCalendar(s.cfg.PageName+" maintenance: "+m.Name, []calendarEvent{s.maintenanceEvent(snap, m)}), calendarType)
+			if !snap.scope.ShowsAffecting(m.Components) {
+				return nil, nil
+			}
+			return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{s.maintenanceEvent(snap, m)}), calendarType)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
@@ -87,8 +96,8 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 			return nil, err
 		}
 		for _, m := range cancelled {
-			if m.ID == id {
-				return newPageBytes(s.encodeCalendar(s.cfg.PageName+" maintenance: "+m.Name, []calendarEvent{cancelledEvent(snap, m)}), calendarType)
+			if m.ID == id && snap.scope.ShowsAffecting(m.Components) {
+				return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{cancelledEvent(snap, m)}), calendarType)
 			}
 		}
 		return nil, nil
@@ -106,7 +115,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 // completed or cancelled lately, of one component or of all.
 func (s *Server) calendarEvents(ctx context.Context, snap *snapshot, component string) ([]calendarEvent, error) {
 	now := s.store.Now()
-	list, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Limit: 500})
+	list, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Scope: snap.scope, Limit: 500})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +123,9 @@ func (s *Server) calendarEvents(ctx context.Context, snap *snapshot, component s
 	if err != nil {
 		return nil, err
 	}
-	wanted := func(comps []string) bool { return component == "" || slices.Contains(comps, component) }
+	wanted := func(comps []string) bool {
+		return snap.scope.ShowsAffecting(comps) && (component == "" || slices.Contains(comps, component))
+	}
 	var out []calendarEvent
 	for _, m := range list {
 		if m.Status == store.MaintenanceCompleted && m.CompletedAt != nil && now.Sub(*m.CompletedAt) > calendarKeep {
@@ -160,7 +171,7 @@ func cancelledEvent(snap *snapshot, m store.MaintenanceCancellation) calendarEve
 // encodeCalendar writes a VCALENDAR of the events, published (METHOD:PUBLISH)
 // for subscription. Its bytes depend only on the data, so its ETag holds
 // across rebuilds that change nothing here.
-func (s *Server) encodeCalendar(name string, events []calendarEvent) []byte {
+func (s *Server) encodeCalendar(snap *snapshot, name string, events []calendarEvent) []byte {
 	host := "herald"
 	if u, err := url.Parse(s.cfg.BaseURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
@@ -176,7 +187,7 @@ func (s *Server) encodeCalendar(name string, events []calendarEvent) []byte {
 	w.line("REFRESH-INTERVAL;VALUE=DURATION", "PT1H")
 	w.line("X-PUBLISHED-TTL", "PT1H")
 	for _, e := range events {
-		link := s.cfg.BaseURL + "/maintenance/" + e.id
+		link := snap.site.BaseURL + "/maintenance/" + e.id
 		w.line("BEGIN", "VEVENT")
 		w.text("UID", e.id+"@"+host)
 		w.line("SEQUENCE", strconv.Itoa(e.sequence))

@@ -66,7 +66,7 @@ func TestPageLeavesInOneWrite(t *testing.T) {
 			"components": map[string]string{c.ID: "partial_outage"}})
 	}
 	ts.waitFresh(t)
-	plain := ts.srv.snap.Load().home.body
+	plain := ts.srv.main.snap.Load().home.body
 
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	for _, enc := range []string{"gzip", "identity", "gzip"} {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
 )
 
 // ecosystem is what other tools read, kept with each snapshot so that
@@ -33,6 +34,9 @@ type ecosystem struct {
 	// leave what tools poll to be rendered on every request.
 	rendered *lazyPages
 
+	// scope is the page's (nil: the default page): what the history
+	// documents list.
+	scope *store.Scope
 	// latest is the history the on-demand documents share, read once.
 	latestMu    sync.Mutex
 	latestRead  bool
@@ -61,25 +65,25 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 		updated = later(updated, m.UpdatedAt)
 	}
 	d := statuspageData{components: components, groups: groups, active: active, open: open, updatedAt: updated}
-	eco := &ecosystem{enc: s.newStatuspageEncoder(d), openIncidents: len(active), rendered: newLazyPages()}
+	eco := &ecosystem{enc: newStatuspageEncoder(snap.site, d), scope: snap.scope, openIncidents: len(active), rendered: newLazyPages(snap.root)}
 	if eco.hot, err = eco.enc.hotDocuments(d); err != nil {
 		return nil, fmt.Errorf("statuspage API: %w", err)
 	}
-	if eco.badge, err = newBadge(s.cfg.PageName, store.RollUp(components, active).Status()); err != nil {
+	if eco.badge, err = newBadge(snap.site.Name, store.RollUp(components, active).Status()); err != nil {
 		return nil, fmt.Errorf("badge: %w", err)
 	}
 	// The two feeds carry the same entries, in two formats.
-	feed := func(encode func([]feedItem, time.Time) (*page, error)) func(context.Context) (*page, error) {
+	feed := func(encode func(templates.Site, []feedItem, time.Time) (*page, error)) func(context.Context) (*page, error) {
 		return func(ctx context.Context) (*page, error) {
 			inc, maint, err := eco.latest(ctx, s.store)
 			if err != nil {
 				return nil, err
 			}
-			items, err := s.feedItems(ctx, inc, maint)
+			items, err := s.feedItems(ctx, snap.site, inc, maint)
 			if err != nil {
 				return nil, err
 			}
-			return encode(items, updated)
+			return encode(snap.site, items, updated)
 		}
 	}
 	eco.history = map[string]func(context.Context) (*page, error){
@@ -97,8 +101,8 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 			}
 			return eco.enc.maintenancesDocument(maint)
 		},
-		feedAtom: feed(s.atomFeed),
-		feedRSS:  feed(s.rssFeed),
+		feedAtom: feed(encodeAtom),
+		feedRSS:  feed(encodeRSS),
 	}
 	return eco, nil
 }
@@ -123,11 +127,11 @@ func (eco *ecosystem) latest(ctx context.Context, st *store.Store) ([]store.Inci
 	if eco.latestRead {
 		return eco.incidents, eco.maintenance, nil
 	}
-	inc, err := st.ListIncidents(ctx, store.IncidentFilter{Limit: v2Limit})
+	inc, err := st.ListIncidents(ctx, store.IncidentFilter{Scope: eco.scope, Limit: v2Limit})
 	if err != nil {
 		return nil, nil, fmt.Errorf("latest incidents: %w", err)
 	}
-	maint, err := st.ListMaintenances(ctx, store.MaintenanceFilter{Limit: v2Limit})
+	maint, err := st.ListMaintenances(ctx, store.MaintenanceFilter{Scope: eco.scope, Limit: v2Limit})
 	if err != nil {
 		return nil, nil, fmt.Errorf("latest maintenance: %w", err)
 	}

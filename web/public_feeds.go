@@ -30,10 +30,10 @@ type feedItem struct {
 	content         string // the timeline, as HTML
 }
 
-func (s *Server) feedItems(ctx context.Context, incidents []store.Incident, maint []store.Maintenance) ([]feedItem, error) {
+func (s *Server) feedItems(ctx context.Context, site templates.Site, incidents []store.Incident, maint []store.Maintenance) ([]feedItem, error) {
 	items := make([]feedItem, 0, len(incidents)+len(maint))
 	for _, inc := range incidents {
-		it := feedItem{id: inc.ID, title: inc.Name, link: s.cfg.BaseURL + "/incidents/" + inc.ID, published: inc.CreatedAt, updated: inc.UpdatedAt}
+		it := feedItem{id: inc.ID, title: inc.Name, link: site.BaseURL + "/incidents/" + inc.ID, published: inc.CreatedAt, updated: inc.UpdatedAt}
 		if len(inc.Updates) > 0 {
 			it.summary = inc.Updates[0].Status.Label() + " - " + inc.Updates[0].Body
 		}
@@ -44,7 +44,7 @@ func (s *Server) feedItems(ctx context.Context, incidents []store.Incident, main
 		items = append(items, it)
 	}
 	for _, m := range maint {
-		it := feedItem{id: m.ID, title: m.Name, link: s.cfg.BaseURL + "/maintenance/" + m.ID, published: m.CreatedAt, updated: m.UpdatedAt}
+		it := feedItem{id: m.ID, title: m.Name, link: site.BaseURL + "/maintenance/" + m.ID, published: m.CreatedAt, updated: m.UpdatedAt}
 		if len(m.Updates) > 0 {
 			it.summary = m.Updates[0].Status.Label() + " - " + m.Updates[0].Body
 		}
@@ -150,17 +150,17 @@ func feedUpdated(items []feedItem, fallback time.Time) time.Time {
 	return fallback
 }
 
-func (s *Server) feedTitle() string { return templates.StatusName(s.cfg.PageName) + " history" }
+func feedTitle(site templates.Site) string { return templates.StatusName(site.Name) + " history" }
 
-// atomFeed encodes the history as Atom 1.0.
-func (s *Server) atomFeed(items []feedItem, fallback time.Time) (*page, error) {
+// encodeAtom encodes the history as Atom 1.0.
+func encodeAtom(site templates.Site, items []feedItem, fallback time.Time) (*page, error) {
 	af := atomFeed{
-		ID: s.cfg.BaseURL + "/history", Title: s.feedTitle(), Updated: atomTime(feedUpdated(items, fallback)),
+		ID: site.BaseURL + "/history", Title: feedTitle(site), Updated: atomTime(feedUpdated(items, fallback)),
 		Links: []atomLink{
-			{Href: s.cfg.BaseURL + feedAtom, Rel: "self", Type: "application/atom+xml"},
-			{Href: s.cfg.BaseURL + "/history", Rel: "alternate", Type: "text/html"},
+			{Href: site.BaseURL + feedAtom, Rel: "self", Type: "application/atom+xml"},
+			{Href: site.BaseURL + "/history", Rel: "alternate", Type: "text/html"},
 		},
-		Author: atomAuthor{Name: s.cfg.PageName},
+		Author: atomAuthor{Name: site.Name},
 	}
 	for _, it := range items {
 		af.Entries = append(af.Entries, atomEntry{
@@ -173,12 +173,12 @@ func (s *Server) atomFeed(items []feedItem, fallback time.Time) (*page, error) {
 	return xmlPage(af, "application/atom+xml; charset=utf-8")
 }
 
-// rssFeed encodes the history as RSS 2.0.
-func (s *Server) rssFeed(items []feedItem, fallback time.Time) (*page, error) {
+// encodeRSS encodes the history as RSS 2.0.
+func encodeRSS(site templates.Site, items []feedItem, fallback time.Time) (*page, error) {
 	rf := rssFeed{Version: "2.0", AtomNS: "http://www.w3.org/2005/Atom", Channel: rssChannel{
-		Title: s.feedTitle(), Link: s.cfg.BaseURL + "/history", Description: "Incidents and maintenance on the " + templates.StatusName(s.cfg.PageName) + " page",
+		Title: feedTitle(site), Link: site.BaseURL + "/history", Description: "Incidents and maintenance on the " + templates.StatusName(site.Name) + " page",
 		LastBuildDate: feedUpdated(items, fallback).UTC().Format(time.RFC1123Z),
-		Self:          atomLink{Href: s.cfg.BaseURL + feedRSS, Rel: "self", Type: "application/rss+xml"},
+		Self:          atomLink{Href: site.BaseURL + feedRSS, Rel: "self", Type: "application/rss+xml"},
 	}}
 	for _, it := range items {
 		rf.Channel.Items = append(rf.Channel.Items, rssItem{
@@ -201,7 +201,11 @@ func xmlPage(v any, contentType string) (*page, error) {
 
 // handleFeed serves /history.atom and /history.rss.
 func (s *Server) handleFeed(c echo.Context) error {
-	p, err := s.snap.Load().eco.document(c.Request().Context(), c.Path())
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
+	p, err := snap.eco.document(c.Request().Context(), pageRoute(c))
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (s *Server) mirrorPaths(snap *snapshot) []string {
 		paths = append(paths, "/maintenance/"+id)
 	}
 	for id := range snap.groups {
-		paths = append(paths, templates.GroupURL(id))
+		paths = append(paths, templates.GroupURL(context.Background(), id)) // the default page's
 	}
 	for _, a := range s.assets.All() {
 		paths = append(paths, a.URL)
@@ -77,7 +77,7 @@ func mirrorFile(urlPath string) string {
 // writeMirror brings the mirror up to the current snapshot.
 func (s *Server) writeMirror(ctx context.Context) error {
 	m := s.mirror
-	for _, path := range s.mirrorPaths(s.snap.Load()) {
+	for _, path := range s.mirrorPaths(s.main.snap.Load()) {
 		body, gz, err := s.fetchOwn(ctx, path)
 		if err != nil {
 			return fmt.Errorf("mirror %s: %w", path, err)

@@ -107,11 +107,18 @@ func acceptsGzip(header string) bool {
 }
 
 func (s *Server) handleHome(c echo.Context) error {
-	return s.servePage(c, s.snap.Load().home)
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
+	return s.servePage(c, snap.home)
 }
 
 func (s *Server) handleIncidentPage(c echo.Context) error {
-	snap := s.snap.Load()
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
 	id := c.Param("id")
 	if p, ok := snap.incidents[id]; ok {
 		return s.servePage(c, p)
@@ -120,7 +127,7 @@ func (s *Server) handleIncidentPage(c echo.Context) error {
 	// of this snapshot.
 	p, err := snap.lazy.get(c.Request().Context(), "incident:"+id, func(ctx context.Context) (*page, error) {
 		inc, err := s.store.GetIncident(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.ShowsAffecting(inc.Components)) {
 			return nil, nil
 		}
 		if err != nil {
@@ -138,14 +145,17 @@ func (s *Server) handleIncidentPage(c echo.Context) error {
 }
 
 func (s *Server) handleMaintenancePage(c echo.Context) error {
-	snap := s.snap.Load()
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
 	id := c.Param("id")
 	if p, ok := snap.maintenances[id]; ok {
 		return s.servePage(c, p)
 	}
 	p, err := snap.lazy.get(c.Request().Context(), "maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.ShowsAffecting(m.Components)) {
 			return nil, nil
 		}
 		if err != nil {
@@ -166,7 +176,10 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 // component and its uptime bar. A closed group on the status page links
 // here, and the page script loads it into the group when it is opened.
 func (s *Server) handleGroupPage(c echo.Context) error {
-	snap := s.snap.Load()
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
 	g, ok := snap.groups[c.Param("id")]
 	if !ok {
 		return s.notFoundPage(c, "No such group", "This group of components does not exist, or its address is mistyped.")
@@ -225,6 +238,10 @@ func (s *Server) handleHistory(c echo.Context) error {
 		}
 		place.before = &store.Keyset{At: m.AddDate(0, 1, 0).Add(-time.Microsecond)}
 		key = "history:month:" + m.Format("2006-01")
+	case q.Get("page") != "" && q.Get("page") != "1" && c.Param("slug") != "":
+		// Numbered pages are from before pages had cursors, and before
+		// there were other pages: none of those links lead here.
+		return s.notFoundPage(c, "No such page", "History pages are reached by the links on them.")
 	case q.Get("page") != "" && q.Get("page") != "1":
 		n, err := strconv.Atoi(q.Get("page"))
 		if err != nil || n < 1 {
@@ -239,9 +256,12 @@ func (s *Server) handleHistory(c echo.Context) error {
 		}
 		place.before, key, numbered = &k, "history:"+strconv.Itoa(n), n
 	}
-	snap := s.snap.Load()
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
 	p, err := snap.lazy.get(ctx, key, func(ctx context.Context) (*page, error) {
-		view, err := s.historyView(ctx, snap.site, snap.components, place)
+		view, err := s.historyView(ctx, snap, place)
 		if err != nil || view == nil {
 			return nil, err
 		}
@@ -266,14 +286,14 @@ type historyPlace struct{ before, after *store.Keyset }
 // historyView merges resolved incidents and completed maintenance by date,
 // newest first, and takes the page at place, with links to its neighbours.
 // nil means nothing is there.
-func (s *Server) historyView(ctx context.Context, site templates.Site, components map[string]store.Component, place historyPlace) (*templates.HistoryPage, error) {
+func (s *Server) historyView(ctx context.Context, snap *snapshot, place historyPlace) (*templates.HistoryPage, error) {
 	// One more of each than a page holds tells whether a page lies beyond.
 	limit := HistoryPageSize + 1
-	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Before: place.before, After: place.after, Limit: limit})
+	incidents, err := s.store.ListIncidents(ctx, store.IncidentFilter{Resolved: true, Before: place.before, After: place.after, Scope: snap.scope, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceCompleted}, Before: place.before, After: place.after, Limit: limit})
+	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceCompleted}, Before: place.before, After: place.after, Scope: snap.scope, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +305,8 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, component
 		items = append(items, templates.HistoryItem{At: maint[i].ScheduledFor, ID: maint[i].ID, Maintenance: &maint[i]})
 	}
 	sortItems(items)
-	view := &templates.HistoryPage{Site: site, Components: components}
+	view := &templates.HistoryPage{Site: snap.site, Components: snap.components}
+	history := snap.root + "/history"
 	shown := items[:min(HistoryPageSize, len(items))]
 	older := len(items) > HistoryPageSize
 	switch {
@@ -294,16 +315,16 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, component
 		// oldest of what was read. Something newer still lies above, and
 		// the cursor's own entry below.
 		shown, older = items[len(items)-HistoryPageSize:], true
-		view.Newest, view.Prev = "/history", "/history?after="+historyCursor(historyKey(shown[0]))
+		view.Newest, view.Prev = history, history+"?after="+historyCursor(historyKey(shown[0]))
 	case place.after != nil:
 		// Less than a page is newer than the cursor: that is the newest
 		// page, whatever lies below it.
-		return s.historyView(ctx, site, components, historyPlace{})
+		return s.historyView(ctx, snap, historyPlace{})
 	case place.before != nil:
 		if len(items) == 0 {
 			return nil, nil
 		}
-		view.Newest, view.Prev = "/history", "/history?after="+historyCursor(historyKey(shown[0]))
+		view.Newest, view.Prev = history, history+"?after="+historyCursor(historyKey(shown[0]))
 	}
 	for _, it := range shown {
 		month := time.Date(it.At.Year(), it.At.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -314,7 +335,7 @@ func (s *Server) historyView(ctx context.Context, site templates.Site, component
 		last.Items = append(last.Items, it)
 	}
 	if older {
-		view.Next = "/history?before=" + historyCursor(historyKey(shown[len(shown)-1]))
+		view.Next = history + "?before=" + historyCursor(historyKey(shown[len(shown)-1]))
 	}
 	return view, nil
 }
@@ -347,7 +368,13 @@ func sortItems(items []templates.HistoryItem) {
 func (s *Server) notFoundPage(c echo.Context, title, message string) error {
 	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Response().WriteHeader(http.StatusNotFound)
-	return templates.ErrorView(templates.ErrorPage{Site: s.site, Title: title, Message: message}).Render(c.Request().Context(), c.Response())
+	site, ctx := s.site, c.Request().Context()
+	if sp := s.pageOf(c); sp != nil && sp.cfg != nil {
+		snap := sp.snap.Load()
+		site, ctx = snap.site, templates.WithRoot(ctx, sp.root)
+		site.Live = false
+	}
+	return templates.ErrorView(templates.ErrorPage{Site: site, Title: title, Message: message}).Render(ctx, c.Response())
 }
 
 // handleStatic serves an embedded file under its content-hashed URL.

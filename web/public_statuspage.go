@@ -10,6 +10,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/store/statuspage"
+	"github.com/herald-status/herald/templates"
 )
 
 // The Statuspage-compatible public API: the documents Atlassian Statuspage
@@ -47,8 +48,8 @@ type statuspageData struct {
 // built, so the documents rendered on demand share it.
 type statuspageEncoder struct{ *statuspage.Encoder }
 
-func (s *Server) newStatuspageEncoder(d statuspageData) *statuspageEncoder {
-	return &statuspageEncoder{statuspage.NewEncoder(s.cfg.PageName, s.cfg.BaseURL, d.updatedAt, d.groups, d.components)}
+func newStatuspageEncoder(site templates.Site, d statuspageData) *statuspageEncoder {
+	return &statuspageEncoder{statuspage.NewEncoder(site.Name, site.BaseURL, d.updatedAt, d.groups, d.components)}
 }
 
 // hotDocuments encodes the documents that follow the present (what is
@@ -117,7 +118,11 @@ func jsonPage(doc any) (*page, error) {
 // site may read them (Access-Control-Allow-Origin: *): that is what they are
 // for, and they carry nothing that is not on the public page.
 func (s *Server) handleStatuspage(c echo.Context) error {
-	p, err := s.snap.Load().eco.document(c.Request().Context(), c.Path())
+	snap, err := s.pageSnap(c)
+	if err != nil {
+		return err
+	}
+	p, err := snap.eco.document(c.Request().Context(), pageRoute(c))
 	if err != nil {
 		return err
 	}

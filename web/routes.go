@@ -7,6 +7,40 @@ import (
 	"github.com/herald-status/herald/store"
 )
 
+// pageRoutes registers what every status page serves, on g: its pages,
+// its live stream, and what other tools read of it, from the snapshot too
+// (public_ecosystem.go): the Statuspage-compatible API, the feeds,
+// calendars and badges.
+func (s *Server) pageRoutes(g *echo.Group) {
+	get := getAndHead(g)
+	get("/", s.handleHome)
+	get("/incidents/:id", s.handleIncidentPage)
+	get("/maintenance/:id", s.handleMaintenancePage)
+	get("/groups/:id", s.handleGroupPage)
+	get("/history", s.handleHistory)
+	g.GET("/events", s.handleEvents)
+	for _, path := range []string{v2Summary, v2Status, v2Components, v2Incidents, v2Unresolved, v2Maintenance, v2Upcoming, v2Active} {
+		get(path, s.handleStatuspage)
+		g.OPTIONS(path, s.handlePreflight)
+	}
+	get(feedAtom, s.handleFeed)
+	get(feedRSS, s.handleFeed)
+	get(calendarPath, s.handleCalendar)
+	get("/components/:id/maintenance.ics", s.handleCalendar)
+	get("/maintenance/:id/calendar.ics", s.handleMaintenanceCalendar)
+	get("/badge.svg", s.handleBadge)
+	get("/components/:id/badge.svg", s.handleComponentBadge)
+}
+
+// getAndHead registers a GET route on g and the same for HEAD, whose body
+// net/http drops.
+func getAndHead(g *echo.Group) func(path string, h echo.HandlerFunc) {
+	return func(path string, h echo.HandlerFunc) {
+		g.GET(path, h)
+		g.HEAD(path, h)
+	}
+}
+
 // routes registers every route Herald serves, in one place. A route that
 // needs a sign-in names on its own line the least role that may use it
 // (guarded, in auth_access.go); testdata/routes.golden lists them all.
@@ -23,36 +57,17 @@ func (s *Server) routes() *echo.Echo {
 	}
 	e.Use(s.measure, s.recoverPanics, requestID, securityHeaders)
 
-	// Public pages, served from the snapshot.
+	// Public pages, served from the snapshot: the default page's at the
+	// root (and at another page's host name, that page's), and each other
+	// page's under /p/{slug} (public_sites.go).
 	public := e.Group("", s.accessLog(true))
-	get := func(path string, h echo.HandlerFunc) {
-		public.GET(path, h)
-		public.HEAD(path, h) // net/http drops the body of a HEAD response
-	}
-	get("/", s.handleHome)
-	get("/incidents/:id", s.handleIncidentPage)
-	get("/maintenance/:id", s.handleMaintenancePage)
-	get("/groups/:id", s.handleGroupPage)
-	get("/history", s.handleHistory)
+	s.pageRoutes(public)
+	s.pageRoutes(public.Group(pageGroup))
+	get := getAndHead(public)
 	get("/static/*", s.handleStatic)
 	get("/favicon.ico", s.handleFavicon)
-	public.GET("/events", s.handleEvents)
 	get("/healthz", s.handleHealthz)
 	get("/readyz", s.handleReadyz)
-
-	// What other tools read, from the snapshot too (public_ecosystem.go): the
-	// Statuspage-compatible API, the feeds, badges and the embed script.
-	for _, path := range []string{v2Summary, v2Status, v2Components, v2Incidents, v2Unresolved, v2Maintenance, v2Upcoming, v2Active} {
-		get(path, s.handleStatuspage)
-		public.OPTIONS(path, s.handlePreflight)
-	}
-	get(feedAtom, s.handleFeed)
-	get(feedRSS, s.handleFeed)
-	get(calendarPath, s.handleCalendar)
-	get("/components/:id/maintenance.ics", s.handleCalendar)
-	get("/maintenance/:id/calendar.ics", s.handleMaintenanceCalendar)
-	get("/badge.svg", s.handleBadge)
-	get("/components/:id/badge.svg", s.handleComponentBadge)
 	get("/embed.js", s.handleEmbed)
 	get("/metrics", s.handleMetrics())
 
@@ -79,6 +94,13 @@ func (s *Server) routes() *echo.Echo {
 	api.PATCH("/component-groups/:id", store.RoleAdmin, s.apiUpdateGroup)
 	api.PUT("/component-groups/:id", store.RoleAdmin, s.apiUpdateGroup)
 	api.DELETE("/component-groups/:id", store.RoleAdmin, s.apiDeleteGroup)
+
+	api.GET("/pages", store.RoleViewer, s.apiListPages)
+	api.POST("/pages", store.RoleAdmin, s.apiCreatePage)
+	api.GET("/pages/:id", store.RoleViewer, s.apiGetPage)
+	api.PATCH("/pages/:id", store.RoleAdmin, s.apiUpdatePage)
+	api.PUT("/pages/:id", store.RoleAdmin, s.apiUpdatePage)
+	api.DELETE("/pages/:id", store.RoleAdmin, s.apiDeletePage)
 
 	api.GET("/components", store.RoleViewer, s.apiListComponents)
 	api.POST("/components", store.RoleAdmin, s.apiCreateComponent)

@@ -109,8 +109,11 @@ type Server struct {
 	echo   *echo.Echo
 	site   templates.Site
 
-	hub *Hub
-	// published is the last change-feed id broadcast to the hub; only the
+	// main is the default page; others are the pages besides it
+	// (public_sites.go).
+	main   *sitePage
+	others atomic.Pointer[pageSet]
+	// published is the last change-feed id broadcast to the hubs; only the
 	// Run loop touches it after New.
 	published int64
 
@@ -132,7 +135,6 @@ type Server struct {
 	// of public pages and documents (publicCacheControl).
 	publicCache, cdnCache []string
 
-	snap atomic.Pointer[snapshot]
 	// rebuilt is closed and replaced after each snapshot rebuild; waiters
 	// use it to learn that a newer snapshot exists.
 	rebuilt atomic.Pointer[chan struct{}]
@@ -181,7 +183,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		store:  st,
 		assets: assets,
 		log:    cfg.Logger,
-		hub:    NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP),
+		main:   &sitePage{hub: NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP)},
 		site: templates.Site{
 			Subscribe: cfg.Subscriptions,
 			Name:      cfg.PageName,
@@ -216,13 +218,11 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	snap, err := s.buildSnapshot(ctx, version, nil)
-	if err != nil {
+	s.others.Store(&pageSet{})
+	if err := s.buildPages(ctx, version, nil); err != nil {
 		return nil, fmt.Errorf("web: first snapshot: %w", err)
 	}
-	s.published = snap.version
-	s.hub.setPosition(snap.version, snap.liveFrame)
-	s.setSnapshot(snap)
+	s.published = version
 	s.echo = s.routes()
 	if cfg.MirrorDir != "" {
 		s.mirror = &mirror{dir: cfg.MirrorDir, written: map[string][]byte{}}
@@ -267,7 +267,9 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		case <-refresh.C:
 		case <-heartbeat.C:
-			s.hub.broadcast(heartbeatFrame)
+			for _, sp := range s.allPages() {
+				sp.hub.broadcast(heartbeatFrame)
+			}
 			continue
 		}
 		s.refresh(ctx)
@@ -306,20 +308,28 @@ func (s *Server) rebuildSnapshot(ctx context.Context) error {
 		// next change, or by reconnecting.
 		s.log.Error("publish live events", "err", err)
 	}
-	snap, err := s.buildSnapshot(ctx, version, s.publishPage)
-	if err != nil {
+	if err := s.buildPages(ctx, version, s.publishPage); err != nil {
 		return fmt.Errorf("build snapshot: %w", err)
 	}
-	s.setSnapshot(snap)
 	return nil
 }
 
 // CloseStreams ends every live stream and refuses new ones. Call it when
 // shutting down, before waiting for requests to finish: streams never do.
-func (s *Server) CloseStreams() { s.hub.Close() }
+func (s *Server) CloseStreams() {
+	for _, sp := range s.allPages() {
+		sp.hub.Close()
+	}
+}
 
-// LiveClients is the number of open live streams.
-func (s *Server) LiveClients() int { return s.hub.Clients() }
+// LiveClients is the number of open live streams, on every page.
+func (s *Server) LiveClients() int {
+	n := 0
+	for _, sp := range s.allPages() {
+		n += sp.hub.Clients()
+	}
+	return n
+}
 
 // WaitFresh blocks until the snapshot reflects every change committed before
 // the call, or ctx ends. Tests and the CLI use it for read-your-writes.
@@ -330,7 +340,7 @@ func (s *Server) WaitFresh(ctx context.Context) error {
 	}
 	for {
 		ch := *s.rebuilt.Load()
-		if s.snap.Load().version >= last {
+		if s.main.snap.Load().version >= last {
 			return nil
 		}
 		select {

@@ -62,6 +62,10 @@ type snapshot struct {
 	// lazy holds the pages rendered on first request (older incidents,
 	// history pages, component badges, group pages).
 	lazy *lazyPages
+	// scope is what the page shows (nil: the default page, everything);
+	// root is where its URLs start.
+	scope *store.Scope
+	root  string
 	// groups are the component groups as the page lays them out, by id,
 	// for their own pages (GroupPage); a closed group's uptime records are
 	// computed there, from uptimes.
@@ -203,62 +207,147 @@ func newPageWith(body []byte, contentType string, piece *deflated) (*page, error
 	return p, nil
 }
 
-// buildSnapshot reads the public state once and renders every hot page.
-// version is the change-feed position it is known to include (it may
-// include later changes too). The caller publishes it (see refresh);
-// livePage, when given, is handed the snapshot as soon as its live update
-// is ready, before the pages and documents that only new requests read.
-func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func(*snapshot)) (*snapshot, error) {
+// publicData is one read of everything the public pages show, from which
+// every page's snapshot is built.
+type publicData struct {
+	version    int64
+	now, today time.Time
+	components []store.Component
+	groups     []store.ComponentGroup
+	active     []store.Incident
+	recent     []store.Incident
+	maint      []store.Maintenance
+	history    map[string][]store.StatusChange
+	pages      []store.Page
+}
+
+// readPublic reads the public state once. version is the change-feed
+// position it is known to include (it may include later changes too).
+func (s *Server) readPublic(ctx context.Context, version int64) (*publicData, error) {
 	// The store's clock, which dates every change: "today" on the page is
 	// the day the store says it is (a test or the demo may move it).
-	now := s.store.Now()
-	components, err := s.store.ListComponents(ctx)
-	if err != nil {
+	d := &publicData{version: version, now: s.store.Now()}
+	d.today = time.Date(d.now.Year(), d.now.Month(), d.now.Day(), 0, 0, 0, 0, time.UTC)
+	var err error
+	if d.components, err = s.store.ListComponents(ctx); err != nil {
 		return nil, err
 	}
-	groups, err := s.store.ListComponentGroups(ctx)
-	if err != nil {
+	if d.groups, err = s.store.ListComponentGroups(ctx); err != nil {
 		return nil, err
 	}
-	active, err := s.store.ListIncidents(ctx, store.IncidentFilter{Unresolved: true, Limit: 1000})
-	if err != nil {
+	if d.active, err = s.store.ListIncidents(ctx, store.IncidentFilter{Unresolved: true, Limit: 1000}); err != nil {
 		return nil, err
 	}
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	recent, err := s.store.ListIncidents(ctx, store.IncidentFilter{Since: today.AddDate(0, 0, -(pastDays - 1)), Limit: 1000})
-	if err != nil {
+	if d.recent, err = s.store.ListIncidents(ctx, store.IncidentFilter{Since: d.today.AddDate(0, 0, -(pastDays - 1)), Limit: 1000}); err != nil {
 		return nil, err
 	}
-	maint, err := s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceScheduled, store.MaintenanceInProgress, store.MaintenanceVerifying}, Limit: 1000})
-	if err != nil {
+	if d.maint, err = s.store.ListMaintenances(ctx, store.MaintenanceFilter{Statuses: []store.MaintenanceStatus{store.MaintenanceScheduled, store.MaintenanceInProgress, store.MaintenanceVerifying}, Limit: 1000}); err != nil {
 		return nil, err
 	}
-	history, err := s.store.StatusHistory(ctx, today.AddDate(0, 0, -(uptimeDays-1)))
-	if err != nil {
+	if d.history, err = s.store.StatusHistory(ctx, d.today.AddDate(0, 0, -(uptimeDays-1))); err != nil {
 		return nil, err
 	}
-
-	byID := make(map[string]store.Component, len(components))
-	for _, c := range components {
-		byID[c.ID] = c
+	if d.pages, err = s.store.ListPages(ctx); err != nil {
+		return nil, err
 	}
-	sort.SliceStable(maint, func(i, j int) bool {
-		ai, aj := maint[i].Status.Active(), maint[j].Status.Active()
+	sort.SliceStable(d.maint, func(i, j int) bool {
+		ai, aj := d.maint[i].Status.Active(), d.maint[j].Status.Active()
 		if ai != aj {
 			return ai
 		}
-		return maint[i].ScheduledFor.Before(maint[j].ScheduledFor)
+		return d.maint[i].ScheduledFor.Before(d.maint[j].ScheduledFor)
 	})
-	up := &uptimes{history: history, now: now}
+	return d, nil
+}
+
+// scoped is the part of d that a page with scope sc shows (all of it for
+// the default page).
+func (d *publicData) scoped(sc *store.Scope) *publicData {
+	if sc == nil {
+		return d
+	}
+	out := *d
+	out.components = filter(d.components, func(c store.Component) bool { return sc.ShowsComponent(c.ID) })
+	out.groups = nil
+	for _, g := range d.groups {
+		g.Components = filter(g.Components, sc.ShowsComponent)
+		if len(g.Components) > 0 {
+			out.groups = append(out.groups, g)
+		}
+	}
+	out.active = filter(d.active, func(i store.Incident) bool { return sc.ShowsAffecting(i.Components) })
+	out.recent = filter(d.recent, func(i store.Incident) bool { return sc.ShowsAffecting(i.Components) })
+	out.maint = filter(d.maint, func(m store.Maintenance) bool { return sc.ShowsAffecting(m.Components) })
+	return &out
+}
+
+func filter[T any](in []T, keep func(T) bool) []T {
+	out := make([]T, 0, len(in))
+	for _, v := range in {
+		if keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// buildPages reads the public state once and builds every page's snapshot
+// from it, then serves them all. livePage, when given, is handed each
+// snapshot as soon as its live update is ready, before the pages and
+// documents that only new requests read.
+func (s *Server) buildPages(ctx context.Context, version int64, livePage func(*sitePage, *snapshot)) error {
+	d, err := s.readPublic(ctx, version)
+	if err != nil {
+		return err
+	}
+	set := s.syncPages(d.pages)
+	pages := append([]*sitePage{s.main}, set.list...)
+	snaps := make([]*snapshot, len(pages))
+	for i, sp := range pages {
+		if snaps[i], err = s.buildSnapshot(ctx, sp, d, livePage); err != nil {
+			if sp.cfg != nil {
+				return fmt.Errorf("page %s: %w", sp.cfg.Slug, err)
+			}
+			return err
+		}
+	}
+	for i, sp := range pages {
+		if sp.snap.Load() == nil { // a new page: its stream starts here
+			sp.hub.setPosition(snaps[i].version, snaps[i].liveFrame)
+		}
+		sp.snap.Store(snaps[i])
+	}
+	s.others.Store(set)
+	next := make(chan struct{})
+	close(*s.rebuilt.Swap(&next))
+	return nil
+}
+
+// buildSnapshot renders one page's hot pages from the public state.
+func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicData, livePage func(*sitePage, *snapshot)) (*snapshot, error) {
+	var sc *store.Scope
 	site := s.site
+	if sp.cfg != nil {
+		sc = store.ScopeOf(*sp.cfg, all.components)
+		site.Name, site.BaseURL = sp.cfg.Name, s.pageURL(sp.cfg)
+		site.Subscribe = false // subscribers belong to the default page, for now
+	}
+	ctx = templates.WithRoot(ctx, sp.root)
+	d := all.scoped(sc)
+	now, today, version := d.now, d.today, d.version
+	byID := make(map[string]store.Component, len(d.components))
+	for _, c := range d.components {
+		byID[c.ID] = c
+	}
+	up := &uptimes{history: d.history, now: now}
 	site.Version, site.Live = version, true
 	home := templates.HomePage{
 		Site:        site,
-		Overall:     store.RollUp(components, active),
-		Groups:      withComponents(groupViews(groups, components, up)),
-		Active:      active,
-		Maintenance: maint,
-		PastDays:    pastIncidentDays(recent, today),
+		Overall:     store.RollUp(d.components, d.active),
+		Groups:      withComponents(groupViews(d.groups, d.components, up)),
+		Active:      d.active,
+		Maintenance: d.maint,
+		PastDays:    pastIncidentDays(d.recent, today),
 		Components:  byID,
 		UptimeDays:  uptimeDays,
 		GeneratedAt: now,
@@ -270,33 +359,40 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func
 		maintenances: map[string]*page{},
 		components:   byID,
 		site:         site,
-		lazy:         newLazyPages(),
+		scope:        sc,
+		root:         sp.root,
+		lazy:         newLazyPages(sp.root),
 		uptimes:      up,
 	}
-	for _, inc := range recent {
+	for _, inc := range d.recent {
 		snap.recent = append(snap.recent, inc.ID)
 	}
-	if err := s.renderHome(ctx, snap, &home, livePage); err != nil {
+	var live func(*snapshot)
+	if livePage != nil {
+		live = func(snap *snapshot) { livePage(sp, snap) }
+	}
+	if err := s.renderHome(ctx, sp.snap.Load(), snap, &home, live); err != nil {
 		return nil, err
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on
 	// first request (lazyPages), which keeps a rebuild's cost flat as the
 	// history grows.
-	for _, inc := range active {
+	for _, inc := range d.active {
 		p, err := newPage(ctx, templates.Incident(templates.IncidentPage{Site: site, Incident: inc, Components: byID}))
 		if err != nil {
 			return nil, fmt.Errorf("incident page %s: %w", inc.ID, err)
 		}
 		snap.incidents[inc.ID] = p
 	}
-	for _, m := range maint {
+	for _, m := range d.maint {
 		p, err := newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: site, Maintenance: m, Components: byID}))
 		if err != nil {
 			return nil, fmt.Errorf("maintenance page %s: %w", m.ID, err)
 		}
 		snap.maintenances[m.ID] = p
 	}
-	if snap.eco, err = s.buildEcosystem(ctx, snap, components, groups, active, maint); err != nil {
+	var err error
+	if snap.eco, err = s.buildEcosystem(ctx, snap, d.components, d.groups, d.active, d.maint); err != nil {
 		return nil, fmt.Errorf("public API, feeds and badges: %w", err)
 	}
 	return snap, nil
@@ -307,8 +403,7 @@ func (s *Server) buildSnapshot(ctx context.Context, version int64, livePage func
 // region is rendered in parts (live_parts.go), once for both; what the last
 // snapshot rendered is reused where nothing in it changed: the uptime bars,
 // and the compressed component list.
-func (s *Server) renderHome(ctx context.Context, snap *snapshot, home *templates.HomePage, livePage func(*snapshot)) error {
-	prev := s.snap.Load()
+func (s *Server) renderHome(ctx context.Context, prev, snap *snapshot, home *templates.HomePage, livePage func(*snapshot)) error {
 	var prevBars barCache
 	if prev != nil {
 		prevBars = prev.bars
@@ -370,13 +465,6 @@ func render(ctx context.Context, c templ.Component, size int) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// setSnapshot makes snap the one every request reads, and wakes WaitFresh.
-func (s *Server) setSnapshot(snap *snapshot) {
-	s.snap.Store(snap)
-	next := make(chan struct{})
-	close(*s.rebuilt.Swap(&next))
 }
 
 // liveFrame makes the "page" SSE event that brings open status pages from

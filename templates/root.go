@@ -1,0 +1,38 @@
+package templates
+
+import (
+	"context"
+
+	"github.com/a-h/templ"
+)
+
+// A page other than the default lives under /p/{slug}: its links start
+// there. The root rides in the context rather than in every view, because
+// the status page is rendered in parts (web/live_parts.go) that know
+// nothing of the page they are part of.
+type rootKey struct{}
+
+// WithRoot returns ctx for rendering a page whose links start at root ("" for
+// the default page, "/p/{slug}" for another).
+func WithRoot(ctx context.Context, root string) context.Context {
+	return context.WithValue(ctx, rootKey{}, root)
+}
+
+// Root is the root of the page being rendered.
+func Root(ctx context.Context) string {
+	r, _ := ctx.Value(rootKey{}).(string)
+	return r
+}
+
+// Href is path ("/history") on the page being rendered.
+func Href(ctx context.Context, path string) string { return Root(ctx) + path }
+
+func href(ctx context.Context, path string) templ.SafeURL { return templ.SafeURL(Href(ctx, path)) }
+
+// home is the page's own front page.
+func home(ctx context.Context) templ.SafeURL {
+	if r := Root(ctx); r != "" {
+		return templ.SafeURL(r + "/")
+	}
+	return "/"
+}

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"encoding/json"
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+)
+
+// sitePage is one status page Herald serves: the default one, which shows
+// everything at the root, or a store.Page at /p/{slug}/ and at its own host
+// name. Each has its own snapshot and its own live stream; all are rebuilt
+// from one read of the store (rebuildSnapshot).
+type sitePage struct {
+	cfg  *store.Page // nil for the default page
+	root string      // "" or "/p/{slug}"
+	hub  *Hub
+	snap atomic.Pointer[snapshot]
+}
+
+// pageSet is the pages besides the default one, as the last rebuild found
+// them; it is replaced whole, never changed.
+type pageSet struct {
+	list   []*sitePage
+	byID   map[string]*sitePage
+	bySlug map[string]*sitePage
+	byHost map[string]*sitePage
+}
+
+// pageRoot is where a page's URLs start.
+func pageRoot(p store.Page) string { return "/p/" + p.Slug }
+
+// pageOf is the page a request is for: by the /p/{slug}/ it names, or else
+// by the host it was sent to, or else the default page. nil: a slug no page
+// has.
+func (s *Server) pageOf(c echo.Context) *sitePage {
+	set := s.others.Load()
+	if slug := c.Param("slug"); slug != "" {
+		return set.bySlug[slug]
+	}
+	if len(set.byHost) > 0 {
+		host := strings.ToLower(c.Request().Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if sp, ok := set.byHost[strings.TrimSuffix(host, ".")]; ok {
+			return sp
+		}
+	}
+	return s.main
+}
+
+// pageSnap is the snapshot of the page a request is for; a slug no page has
+// is a 404.
+func (s *Server) pageSnap(c echo.Context) (*snapshot, error) {
+	sp := s.pageOf(c)
+	if sp == nil {
+		return nil, echo.NewHTTPError(404, "no such page")
+	}
+	return sp.snap.Load(), nil
+}
+
+// syncPages makes the page set for the pages the store lists, keeping the
+// live stream of each page that was there before (its open tabs stay
+// connected) and closing the streams of pages that are gone.
+func (s *Server) syncPages(pages []store.Page) *pageSet {
+	old := s.others.Load()
+	set := &pageSet{byID: map[string]*sitePage{}, bySlug: map[string]*sitePage{}, byHost: map[string]*sitePage{}}
+	for _, p := range pages {
+		// A new value each time, since requests read the old one; the
+		// stream and the last snapshot (what the next one is told apart
+		// from) carry over.
+		cfg := p
+		sp := &sitePage{cfg: &cfg, root: pageRoot(p)}
+		if prev := old.byID[p.ID]; prev != nil {
+			sp.hub = prev.hub
+			sp.snap.Store(prev.snap.Load())
+		} else {
+			sp.hub = NewHub(s.cfg.StreamBuffer, s.cfg.MaxStreamsPerIP)
+		}
+		set.list = append(set.list, sp)
+		set.byID[p.ID], set.bySlug[p.Slug] = sp, sp
+		if p.Host != "" {
+			set.byHost[p.Host] = sp
+		}
+	}
+	for id, sp := range old.byID {
+		if _, ok := set.byID[id]; !ok {
+			sp.hub.Close()
+		}
+	}
+	return set
+}
+
+// allPages is the default page and every other, for what goes to each.
+func (s *Server) allPages() []*sitePage {
+	return append([]*sitePage{s.main}, s.others.Load().list...)
+}
+
+// pageURL is a page's absolute URL, for feeds, documents and emails: at its
+// own host when it has one.
+func (s *Server) pageURL(p *store.Page) string {
+	if p == nil {
+		return s.cfg.BaseURL
+	}
+	if p.Host != "" {
+		if u, err := url.Parse(s.cfg.BaseURL); err == nil && u.Scheme != "" {
+			return u.Scheme + "://" + p.Host + pageRoot(*p)
+		}
+	}
+	return s.cfg.BaseURL + pageRoot(*p)
+}
+
+// eventShown reports whether a change-feed event belongs on the live stream
+// of a page with scope sc (nil: the default page): a page's stream carries
+// the changes to what it shows, and nothing of what it does not.
+func eventShown(e store.Event, sc *store.Scope) bool {
+	if !e.Public() {
+		return false
+	}
+	if sc == nil {
+		return true
+	}
+	var obj struct {
+		ID         string   `json:"id"`
+		Components []string `json:"components"`
+	}
+	if err := json.Unmarshal(e.Payload, &obj); err != nil {
+		return false // not a shape we know: better left out than leaked
+	}
+	switch e.ObjectType {
+	case "component":
+		return sc.ShowsComponent(e.ObjectID)
+	case "component_group":
+		for _, id := range obj.Components {
+			if sc.ShowsComponent(id) {
+				return true
+			}
+		}
+		return false
+	default:
+		return sc.ShowsAffecting(obj.Components)
+	}
+}
+
+// pageRoute is the route a request matched as the default page has it:
+// "/api/v2/summary.json" whether it came at the root or under /p/{slug}.
+func pageRoute(c echo.Context) string { return strings.TrimPrefix(c.Path(), pageGroup) }
+
+// pageGroup is the route prefix of the pages besides the default one.
+const pageGroup = "/p/:slug"
