@@ -262,7 +262,7 @@ func (t *tx) page(id string) (Page, error) {
 		return Page{}, err
 	}
 	if len(pages) == 0 {
-		return Page{}, ErrNotFound
+		return Page{}, &NotFoundError{Kind: "page", ID: id}
 	}
 	return pages[0], nil
 }
@@ -274,7 +274,7 @@ func (s *Store) GetPage(ctx context.Context, id string) (Page, error) {
 		return Page{}, fmt.Errorf("store: get page %s: %w", id, err)
 	}
 	if len(pages) == 0 {
-		return Page{}, fmt.Errorf("store: get page %s: %w", id, ErrNotFound)
+		return Page{}, fmt.Errorf("store: get page: %w", &NotFoundError{Kind: "page", ID: id})
 	}
 	return pages[0], nil
 }

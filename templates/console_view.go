@@ -511,3 +511,34 @@ type PolicyValues struct {
 	PublishAfter    map[store.Impact]string
 	HoldingTemplate string
 }
+
+// PagesPage lists the pages besides the public one.
+type PagesPage struct {
+	Console Console
+	BaseURL string
+	Pages   []PageRow
+	Groups  []GroupView // every component, laid out as on the public page
+	New     PageValues
+	Errors  FormErrors
+}
+
+// PageRow is one page in the list, with how many components it shows.
+type PageRow struct {
+	Page  store.Page
+	Shows int
+}
+
+// PageValues are a page form's fields.
+type PageValues struct {
+	Name, Slug, Host   string
+	Components, Groups []string
+}
+
+// PageForm edits one page.
+type PageForm struct {
+	Console Console
+	Page    store.Page
+	Values  PageValues
+	Groups  []GroupView
+	Errors  FormErrors
+}

@@ -40,6 +40,8 @@ var flashes = map[string]string{
 	"status-set":            "Component status changed.",
 	"group-saved":           "Group saved.",
 	"group-deleted":         "Group deleted.",
+	"page-saved":            "Page saved. It shows the change at once.",
+	"page-deleted":          "Page deleted. Its addresses answer 404 now.",
 	"moved":                 "Order changed.",
 	"user-saved":            "User saved.",
 	"signed-out-user":       "That user is signed out everywhere.",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +256,75 @@ func TestPagesAPIRoles(t *testing.T) {
 	ts.mustCall(t, http.StatusNoContent, "DELETE", "/api/v1/pages/"+p.ID, nil, nil)
 	if _, status := ts.getPage(t, "/p/x/"); status != 404 {
 		t.Errorf("/p/x/ after delete: %d, want 404", status)
+	}
+}
+
+// An admin makes, changes and deletes a page in the console; bad input is
+// shown on the form and changes nothing; a viewer reads the list only.
+func TestConsolePages(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "Public API", nil)
+	ts.createComponent(t, "Billing", nil)
+	admin := ts.signedIn(t, ts.addUser(t, "boss@example.com", store.RoleAdmin))
+
+	bad := admin.post("/console/pages", url.Values{"name": {"Acme"}, "slug": {"Acme Corp"}, "components": {api.ID}})
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "is not a slug") {
+		t.Errorf("a bad slug: %d, want 422 naming it", bad.Status)
+	}
+	if v, _ := bad.Doc.Find("#f-name").Attr("value"); v != "Acme" {
+		t.Errorf("the form lost what was typed: name %q", v)
+	}
+	if pages, _ := ts.store.ListPages(t.Context()); len(pages) != 0 {
+		t.Fatalf("a refused form made %d pages", len(pages))
+	}
+	if bad := admin.post("/console/pages", url.Values{"name": {"Acme"}, "slug": {"acme"}, "host": {"status.example.test"}}); bad.Status != http.StatusUnprocessableEntity {
+		t.Errorf("the default page's host: %d, want 422", bad.Status)
+	}
+
+	saved := admin.post("/console/pages", url.Values{"name": {"Acme"}, "slug": {"acme"}, "components": {api.ID}})
+	if saved.Status == http.StatusSeeOther {
+		saved = admin.get(saved.Header.Get("Location"))
+	}
+	if saved.Status != 200 || !strings.Contains(saved.Body, "Page saved") || saved.Doc.Find(`a[href="/p/acme/"]`).Length() == 0 {
+		t.Fatalf("saving a page: %d %s", saved.Status, saved.Doc.Find("main").Text())
+	}
+	pages, _ := ts.store.ListPages(t.Context())
+	if len(pages) != 1 || len(pages[0].Components) != 1 {
+		t.Fatalf("pages %+v", pages)
+	}
+	id := pages[0].ID
+	doc, _ := ts.getPage(t, "/p/acme/")
+	if text := doc.Find("main").Text(); !strings.Contains(text, "Public API") || strings.Contains(text, "Billing") {
+		t.Errorf("the new page shows %s", text)
+	}
+
+	edit := admin.get("/console/pages/" + id)
+	if _, ok := edit.Doc.Find(`input[name=components][value="` + api.ID + `"]`).Attr("checked"); !ok {
+		t.Error("the edit form does not tick the page's component")
+	}
+	if r := admin.post("/console/pages/"+id, url.Values{"name": {"Acme Corp"}, "slug": {"acme"}, "host": {"status.acme.example"}}); r.Status != http.StatusSeeOther {
+		t.Errorf("editing: %d", r.Status)
+	}
+	if p, _ := ts.store.GetPage(t.Context(), id); p.Name != "Acme Corp" || p.Host != "status.acme.example" || len(p.Components) != 0 {
+		t.Errorf("after the edit: %+v", p)
+	}
+	if r := admin.post("/console/pages/"+id+"/delete", nil); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("delete unconfirmed: %d, want 422", r.Status)
+	}
+
+	viewer := ts.signedIn(t, ts.addUser(t, "view@example.com", store.RoleViewer))
+	list := viewer.get("/console/pages")
+	if list.Status != 200 || !strings.Contains(list.Body, "Acme Corp") || list.Doc.Find(`form[action="/console/pages"]`).Length() != 0 {
+		t.Errorf("a viewer's list: %d, form shown %v", list.Status, list.Doc.Find(`form[action="/console/pages"]`).Length() != 0)
+	}
+	if r := viewer.post("/console/pages/"+id+"/delete", url.Values{"confirm": {"yes"}}); r.Status != http.StatusForbidden {
+		t.Errorf("a viewer deleted a page: %d", r.Status)
+	}
+	if r := admin.post("/console/pages/"+id+"/delete", url.Values{"confirm": {"yes"}}); r.Status != http.StatusSeeOther || !strings.Contains(admin.get(r.Header.Get("Location")).Body, "Page deleted") {
+		t.Errorf("delete: %d", r.Status)
+	}
+	if _, status := ts.getPage(t, "/p/acme/"); status != 404 {
+		t.Errorf("/p/acme/ after delete: %d", status)
 	}
 }

@@ -233,6 +233,11 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/groups/:id", store.RoleAdmin, s.consoleEditGroup)
 	con.POST("/groups/:id/move", store.RoleAdmin, s.consoleMoveGroup)
 	con.POST("/groups/:id/delete", store.RoleAdmin, s.consoleDeleteGroup)
+	con.GET("/pages", store.RoleViewer, s.consolePages)
+	con.POST("/pages", store.RoleAdmin, s.consoleCreatePage)
+	con.GET("/pages/:id", store.RoleViewer, s.consolePage)
+	con.POST("/pages/:id", store.RoleAdmin, s.consoleEditPage)
+	con.POST("/pages/:id/delete", store.RoleAdmin, s.consoleDeletePage)
 
 	// The audit log is for reading, and nothing anywhere edits it. Its
 	// before/after values repeat admin-only data (webhook URLs, which often
