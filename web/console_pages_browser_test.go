@@ -240,7 +240,13 @@ func tourData(t *testing.T, ts *testServer) map[string]string {
 	if err != nil || len(comps) == 0 {
 		t.Fatalf("the demo's components: %v", err)
 	}
+	page, err := ts.store.CreatePage(ctx, store.PageInput{Slug: "acme", Name: "Acme Corp", Host: "status.acme.example", Components: []string{comps[0].ID}, Groups: []string{groups[0].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return map[string]string{
+		"/console/pages":                                   "/console/pages",
+		"/console/pages/:id":                               "/console/pages/" + page.ID,
 		"/console":                                         "/console",
 		"/console/account":                                 "/console/account",
 		"/console/account/two-factor":                      "/console/account/two-factor",

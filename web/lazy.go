@@ -73,6 +73,14 @@ func (l *lazyPages) get(ctx context.Context, key string, render func(context.Con
 	return lp.p, lp.err
 }
 
+// has reports whether the page under key is kept (or being rendered).
+func (l *lazyPages) has(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.pages[key]
+	return ok
+}
+
 // renderDetached renders with ctx's values but not its cancellation.
 func renderDetached(ctx context.Context, render func(context.Context) (*page, error)) (*page, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lazyRenderTimeout)

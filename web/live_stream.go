@@ -214,24 +214,31 @@ func (s *Server) catchUp(c echo.Context, sc *store.Scope, client *streamClient, 
 
 // publishEvents broadcasts the change-feed events up to id upTo, each
 // encoded once for every client.
-func (s *Server) publishEvents(ctx context.Context, upTo int64) error {
+//
+// It returns the pages the events touched (pageTouched), by id.
+func (s *Server) publishEvents(ctx context.Context, upTo int64) (map[string]bool, error) {
 	pages := s.allPages()
+	touched := map[string]bool{}
 	for s.published < upTo {
 		events, err := s.store.EventsSince(ctx, s.published, 500)
 		if err != nil {
-			return err
+			return touched, err
 		}
 		if len(events) == 0 {
 			break
 		}
 		for _, e := range events {
 			if e.ID > upTo {
-				return nil
+				return touched, nil
 			}
 			f := &frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, e.Payload)}
 			for _, sp := range pages {
-				if eventShown(e, sp.snap.Load().scope) {
+				snap := sp.snap.Load()
+				if eventShown(e, snap.scope) {
 					sp.hub.broadcast(f)
+				}
+				if pageTouched(sp, snap, e) {
+					touched[sp.id()] = true
 				}
 			}
 			s.published = e.ID
@@ -243,7 +250,7 @@ func (s *Server) publishEvents(ctx context.Context, upTo int64) error {
 	for _, sp := range pages {
 		sp.hub.advance(upTo)
 	}
-	return nil
+	return touched, nil
 }
 
 // publishPage pushes a snapshot's page fragment, unless open pages already

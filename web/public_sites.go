@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -21,6 +22,14 @@ type sitePage struct {
 	root string      // "" or "/p/{slug}"
 	hub  *Hub
 	snap atomic.Pointer[snapshot]
+}
+
+// id is the page's id; "" for the default page.
+func (sp *sitePage) id() string {
+	if sp.cfg == nil {
+		return ""
+	}
+	return sp.cfg.ID
 }
 
 // pageSet is the pages besides the default one, as the last rebuild found
@@ -154,3 +163,38 @@ func pageRoute(c echo.Context) string { return strings.TrimPrefix(c.Path(), page
 
 // pageGroup is the route prefix of the pages besides the default one.
 const pageGroup = "/p/:slug"
+
+// pageTouched reports whether event e changes what page sp shows, whose
+// snapshot is snap: a change to anything the default page shows; for
+// another page, a change to its own settings, to what it shows (or would
+// show: a component added to one of its groups), or to an incident or
+// maintenance it shows now (one that no longer names its components must
+// leave it). The rest leaves its snapshot as it is: with ten pages, a
+// change to one rebuilds one.
+func pageTouched(sp *sitePage, snap *snapshot, e store.Event) bool {
+	if sp.cfg == nil {
+		return e.Public()
+	}
+	if e.ObjectType == "page" {
+		return e.ObjectID == sp.cfg.ID
+	}
+	if eventShown(e, snap.scope) {
+		return true
+	}
+	switch e.ObjectType {
+	case "component":
+		var c struct {
+			GroupID string `json:"group_id"`
+		}
+		return json.Unmarshal(e.Payload, &c) == nil && c.GroupID != "" && slices.Contains(sp.cfg.Groups, c.GroupID)
+	case "component_group":
+		return slices.Contains(sp.cfg.Groups, e.ObjectID)
+	case "incident":
+		_, active := snap.incidents[e.ObjectID]
+		return active || slices.Contains(snap.recent, e.ObjectID) || snap.lazy.has("incident:"+e.ObjectID)
+	case "maintenance":
+		_, open := snap.maintenances[e.ObjectID]
+		return open || snap.lazy.has("maintenance:"+e.ObjectID)
+	}
+	return false
+}

@@ -328,3 +328,53 @@ func TestConsolePages(t *testing.T) {
 		t.Errorf("/p/acme/ after delete: %d", status)
 	}
 }
+
+// A change rebuilds the pages it is on and leaves the others' snapshots
+// as they were: with many pages, one change costs one page.
+func TestChangeRebuildsOnlyThePagesItIsOn(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	var beta store.Page
+	f.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "beta", "name": "Beta", "components": []string{f.billing.ID}}, &beta)
+	f.waitFresh(t)
+	snaps := func() (main, acme, beta *snapshot) {
+		set := f.srv.others.Load()
+		return f.srv.main.snap.Load(), set.bySlug["acme"].snap.Load(), set.bySlug["beta"].snap.Load()
+	}
+	step := func(what string, change func(), wantMain, wantAcme, wantBeta bool) {
+		t.Helper()
+		m0, a0, b0 := snaps()
+		change()
+		f.waitFresh(t)
+		m1, a1, b1 := snaps()
+		for _, c := range []struct {
+			page          string
+			before, after *snapshot
+			want          bool
+		}{{"the default page", m0, m1, wantMain}, {"acme", a0, a1, wantAcme}, {"beta", b0, b1, wantBeta}} {
+			if rebuilt := c.before != c.after; rebuilt != c.want {
+				t.Errorf("%s: %s rebuilt %v, want %v", what, c.page, rebuilt, c.want)
+			}
+		}
+	}
+	step("an update on Billing's incident", func() {
+		f.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+f.onBilling.ID+"/updates", map[string]any{"status": "identified", "body": "Found."}, nil)
+	}, true, false, true)
+	step("a component added to acme's group", func() {
+		f.createComponent(t, "Lyon", map[string]any{"group_id": f.paris.GroupID})
+	}, true, true, false)
+	step("acme renamed", func() {
+		f.mustCall(t, http.StatusOK, "PATCH", "/api/v1/pages/"+f.page.ID, map[string]any{"name": "Acme Corporation"}, nil)
+	}, false, true, false)
+	step("the API incident moved to Billing", func() {
+		f.mustCall(t, http.StatusCreated, "POST", "/api/v1/incidents/"+f.onAPI.ID+"/updates", map[string]any{"status": "identified", "body": "It is billing.",
+			"components": map[string]string{f.api.ID: "operational", f.billing.ID: "major_outage"}}, nil)
+	}, true, true, true)
+	step("news for everyone", func() {
+		f.createIncident(t, map[string]any{"name": "Support line down", "body": "Call later."})
+	}, true, true, true)
+	doc, _ := f.getPage(t, "/p/beta/")
+	if !strings.Contains(doc.Find("main").Text(), "Support line down") {
+		t.Error("beta does not show the news for everyone")
+	}
+}

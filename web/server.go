@@ -135,6 +135,9 @@ type Server struct {
 	// of public pages and documents (publicCacheControl).
 	publicCache, cdnCache []string
 
+	// builtUpTo is the change-feed position every page's snapshot is
+	// known to include (a page that nothing touched keeps an older one).
+	builtUpTo atomic.Int64
 	// rebuilt is closed and replaced after each snapshot rebuild; waiters
 	// use it to learn that a newer snapshot exists.
 	rebuilt atomic.Pointer[chan struct{}]
@@ -219,7 +222,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s.others.Store(&pageSet{})
-	if err := s.buildPages(ctx, version, nil); err != nil {
+	if err := s.buildPages(ctx, version, nil, nil); err != nil {
 		return nil, fmt.Errorf("web: first snapshot: %w", err)
 	}
 	s.published = version
@@ -252,7 +255,7 @@ func (s *Server) Run(ctx context.Context) error {
 	changes, stop := s.store.Changes()
 	defer stop()
 	// Catch changes committed between New and Changes.
-	s.refresh(ctx)
+	s.refresh(ctx, false)
 	heartbeat := time.NewTicker(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	refresh := time.NewTicker(time.Minute)
@@ -265,21 +268,22 @@ func (s *Server) Run(ctx context.Context) error {
 			if c.Feed == 0 {
 				continue // only notification work: nothing public changed
 			}
+			s.refresh(ctx, true)
 		case <-refresh.C:
+			s.refresh(ctx, false) // time passes on every page
 		case <-heartbeat.C:
 			for _, sp := range s.allPages() {
 				sp.hub.broadcast(heartbeatFrame)
 			}
-			continue
 		}
-		s.refresh(ctx)
 	}
 }
 
-// refresh is rebuildSnapshot for the background loop, which logs failures.
-func (s *Server) refresh(ctx context.Context) {
+// refresh is rebuildSnapshot for the background loop, which logs failures;
+// changed rebuilds only the pages that what changed is on.
+func (s *Server) refresh(ctx context.Context, changed bool) {
 	start := time.Now()
-	err := s.rebuildSnapshot(ctx)
+	err := s.rebuild(ctx, changed)
 	s.metrics.observeRebuild(time.Since(start), err)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Error("refresh snapshot", "err", err)
@@ -298,17 +302,25 @@ func (s *Server) refresh(ctx context.Context) {
 // API consumers get the change events first, before the pages are rendered;
 // then open pages get their update, as soon as it is rendered; then new
 // requests get the new pages.
-func (s *Server) rebuildSnapshot(ctx context.Context) error {
+func (s *Server) rebuildSnapshot(ctx context.Context) error { return s.rebuild(ctx, false) }
+
+// rebuild is rebuildSnapshot, of every page or, when changed, only of the
+// pages the events since the last rebuild touched (pageTouched).
+func (s *Server) rebuild(ctx context.Context, changed bool) error {
 	version, err := s.store.LastEventID(ctx)
 	if err != nil {
 		return fmt.Errorf("read change feed position: %w", err)
 	}
-	if err := s.publishEvents(ctx, version); err != nil {
+	touched, err := s.publishEvents(ctx, version)
+	if err != nil {
 		// The pages will still be right; API consumers catch up on the
 		// next change, or by reconnecting.
 		s.log.Error("publish live events", "err", err)
 	}
-	if err := s.buildPages(ctx, version, s.publishPage); err != nil {
+	if !changed || err != nil {
+		touched = nil // every page
+	}
+	if err := s.buildPages(ctx, version, touched, s.publishPage); err != nil {
 		return fmt.Errorf("build snapshot: %w", err)
 	}
 	return nil
@@ -340,7 +352,7 @@ func (s *Server) WaitFresh(ctx context.Context) error {
 	}
 	for {
 		ch := *s.rebuilt.Load()
-		if s.main.snap.Load().version >= last {
+		if s.builtUpTo.Load() >= last {
 			return nil
 		}
 		select {

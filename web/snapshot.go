@@ -295,7 +295,11 @@ func filter[T any](in []T, keep func(T) bool) []T {
 // from it, then serves them all. livePage, when given, is handed each
 // snapshot as soon as its live update is ready, before the pages and
 // documents that only new requests read.
-func (s *Server) buildPages(ctx context.Context, version int64, livePage func(*sitePage, *snapshot)) error {
+//
+// touched, when not nil, are the pages to build (by id, "" for the
+// default page; public_sites.go's pageTouched): the others keep the
+// snapshot they have. A page new since the last build is built anyway.
+func (s *Server) buildPages(ctx context.Context, version int64, touched map[string]bool, livePage func(*sitePage, *snapshot)) error {
 	d, err := s.readPublic(ctx, version)
 	if err != nil {
 		return err
@@ -304,6 +308,10 @@ func (s *Server) buildPages(ctx context.Context, version int64, livePage func(*s
 	pages := append([]*sitePage{s.main}, set.list...)
 	snaps := make([]*snapshot, len(pages))
 	for i, sp := range pages {
+		if prev := sp.snap.Load(); prev != nil && touched != nil && !touched[sp.id()] {
+			snaps[i] = prev
+			continue
+		}
 		if snaps[i], err = s.buildSnapshot(ctx, sp, d, livePage); err != nil {
 			if sp.cfg != nil {
 				return fmt.Errorf("page %s: %w", sp.cfg.Slug, err)
@@ -318,6 +326,7 @@ func (s *Server) buildPages(ctx context.Context, version int64, livePage func(*s
 		sp.snap.Store(snaps[i])
 	}
 	s.others.Store(set)
+	s.builtUpTo.Store(version)
 	next := make(chan struct{})
 	close(*s.rebuilt.Swap(&next))
 	return nil
