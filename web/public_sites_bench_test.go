@@ -1,0 +1,107 @@
+package web
+
+// Benchmarks for many pages (issue 13): ten pages of thirty components
+// each over one Herald of 300.
+//
+//	go test -run '^$' -bench 'Pages' -benchmem ./web
+//
+// BenchmarkPagesHomeGzip serves each kind of page's front page, to set
+// beside BenchmarkHomeGzip (one page); BenchmarkPagesChange is the cost of
+// a change to a component three pages show, rebuilding only what it is on
+// against rebuilding every page.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/herald-status/herald/store"
+)
+
+const benchPages = 10
+
+// newPagesBenchServer is newScaledBenchServer with 300 components and ten
+// pages of 30 each; the first component is shown by the first three pages
+// too (shared).
+func newPagesBenchServer(b *testing.B) (*Server, store.Component) {
+	b.Helper()
+	srv := newScaledBenchServer(b, benchPages*30, 0)
+	ctx := context.Background()
+	comps, err := srv.store.ListComponents(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	shared := comps[0]
+	for i := range benchPages {
+		var ids []string
+		for _, c := range comps[i*30 : (i+1)*30] {
+			ids = append(ids, c.ID)
+		}
+		if i > 0 && i < 3 {
+			ids = append(ids, shared.ID)
+		}
+		if _, err := srv.store.CreatePage(ctx, store.PageInput{Slug: fmt.Sprintf("page-%d", i), Name: fmt.Sprintf("Page %d", i),
+			Host: fmt.Sprintf("status-%d.example.test", i), Components: ids}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := srv.rebuildSnapshot(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return srv, shared
+}
+
+func BenchmarkPagesHomeGzip(b *testing.B) {
+	srv, _ := newPagesBenchServer(b)
+	for _, c := range []struct{ name, path, host string }{
+		{"default", "/", ""},
+		{"slug", "/p/page-3/", ""},
+		{"host", "/", "status-3.example.test"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, c.path, nil)
+			if c.host != "" {
+				req.Host = c.host
+			}
+			req.Header.Set("Accept-Encoding", "gzip")
+			serveBench(b, srv.Handler(), req, http.StatusOK, "gzip")
+		})
+	}
+}
+
+func BenchmarkPagesChange(b *testing.B) {
+	for _, only := range []bool{true, false} {
+		name := "only-touched"
+		if !only {
+			name = "every-page"
+		}
+		b.Run(name, func(b *testing.B) {
+			srv, shared := newPagesBenchServer(b)
+			ctx := context.Background()
+			statuses := []store.ComponentStatus{store.DegradedPerformance, store.Operational}
+			rebuilt := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				before := map[string]*snapshot{}
+				for _, sp := range srv.allPages() {
+					before[sp.id()] = sp.snap.Load()
+				}
+				if _, err := srv.store.UpdateComponent(ctx, shared.ID, store.ComponentPatch{Status: &statuses[i%2]}); err != nil {
+					b.Fatal(err)
+				}
+				if err := srv.rebuild(ctx, only); err != nil {
+					b.Fatal(err)
+				}
+				for _, sp := range srv.allPages() {
+					if before[sp.id()] != sp.snap.Load() {
+						rebuilt++
+					}
+				}
+			}
+			b.ReportMetric(float64(rebuilt)/float64(b.N), "pages-rebuilt/op")
+		})
+	}
+}
