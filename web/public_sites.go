@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -53,11 +52,13 @@ func (s *Server) pageOf(c echo.Context) *sitePage {
 		return set.bySlug[slug]
 	}
 	if len(set.byHost) > 0 {
-		host := strings.ToLower(c.Request().Host)
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		// The port cut off by hand: net.SplitHostPort makes an error (an
+		// allocation on every request) for a host without one.
+		host := c.Request().Host
+		if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+			host = host[:i]
 		}
-		if sp, ok := set.byHost[strings.TrimSuffix(host, ".")]; ok {
+		if sp, ok := set.byHost[strings.ToLower(strings.TrimSuffix(host, "."))]; ok {
 			return sp
 		}
 	}

@@ -5,8 +5,8 @@ package web
 //
 //	go test -run '^$' -bench 'Pages' -benchmem ./web
 //
-// BenchmarkPagesHomeGzip serves each kind of page's front page, to set
-// beside BenchmarkHomeGzip (one page); BenchmarkPagesChange is the cost of
+// BenchmarkPagesHomeGzip serves the same page at the root, by slug and by
+// host, beside a Herald with no pages; BenchmarkPagesChange is the cost of
 // a change to a component three pages show, rebuilding only what it is on
 // against rebuilding every page.
 
@@ -53,14 +53,22 @@ func newPagesBenchServer(b *testing.B) (*Server, store.Component) {
 	return srv, shared
 }
 
+// BenchmarkPagesHomeGzip is BenchmarkHomeGzip's data set (30 components)
+// with ten pages beside the default one, the first of them showing every
+// component: the same page at the root, at /p/all/ and at its own host,
+// to set beside a Herald with no pages ("none").
 func BenchmarkPagesHomeGzip(b *testing.B) {
-	srv, _ := newPagesBenchServer(b)
 	for _, c := range []struct{ name, path, host string }{
+		{"none", "/", ""},
 		{"default", "/", ""},
-		{"slug", "/p/page-3/", ""},
-		{"host", "/", "status-3.example.test"},
+		{"slug", "/p/all/", ""},
+		{"host", "/", "status-all.example.test"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			srv := newBenchServer(b)
+			if c.name != "none" {
+				addBenchPages(b, srv)
+			}
 			req := httptest.NewRequest(http.MethodGet, c.path, nil)
 			if c.host != "" {
 				req.Host = c.host
@@ -68,6 +76,32 @@ func BenchmarkPagesHomeGzip(b *testing.B) {
 			req.Header.Set("Accept-Encoding", "gzip")
 			serveBench(b, srv.Handler(), req, http.StatusOK, "gzip")
 		})
+	}
+}
+
+// addBenchPages adds a page of every component and nine of three each.
+func addBenchPages(b *testing.B, srv *Server) {
+	b.Helper()
+	ctx := context.Background()
+	comps, err := srv.store.ListComponents(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var all []string
+	for _, c := range comps {
+		all = append(all, c.ID)
+	}
+	if _, err := srv.store.CreatePage(ctx, store.PageInput{Slug: "all", Name: "Acme", Host: "status-all.example.test", Components: all}); err != nil {
+		b.Fatal(err)
+	}
+	for i := 1; i < benchPages; i++ {
+		if _, err := srv.store.CreatePage(ctx, store.PageInput{Slug: fmt.Sprintf("page-%d", i), Name: fmt.Sprintf("Page %d", i),
+			Host: fmt.Sprintf("status-%d.example.test", i), Components: all[i*3 : i*3+3]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := srv.rebuildSnapshot(ctx); err != nil {
+		b.Fatal(err)
 	}
 }
 
