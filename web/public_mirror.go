@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,6 +33,7 @@ import (
 //	/history.atom, /history.rss    history.atom, history.rss
 //	/badge.svg, /embed.js          badge.svg, embed.js
 //	/static/app.HASH.css (…)       static/app.HASH.css (…)
+//	/p/SLUG/… (another page's)     p/SLUG/… likewise
 type mirror struct {
 	dir string
 	// written is what each file last held, so unchanged files are left
@@ -38,9 +41,11 @@ type mirror struct {
 	written map[string][]byte
 }
 
-// mirrorPaths are the URL paths of everything the mirror carries for snap.
-func (s *Server) mirrorPaths(snap *snapshot) []string {
-	paths := []string{"/", "/history", feedAtom, feedRSS, "/badge.svg", "/embed.js",
+// mirrorPaths are the URL paths of everything the mirror carries for the
+// page sp, whose snapshot is snap: the default page's at the root, with
+// the static files; another page's under its /p/{slug}.
+func (s *Server) mirrorPaths(sp *sitePage, snap *snapshot) []string {
+	paths := []string{"/", "/history", feedAtom, feedRSS, "/badge.svg",
 		v2Summary, v2Status, v2Components, v2Incidents, v2Unresolved, v2Maintenance, v2Upcoming, v2Active}
 	seen := map[string]bool{}
 	for id := range snap.incidents {
@@ -56,10 +61,16 @@ func (s *Server) mirrorPaths(snap *snapshot) []string {
 		paths = append(paths, "/maintenance/"+id)
 	}
 	for id := range snap.groups {
-		paths = append(paths, templates.GroupURL(context.Background(), id)) // the default page's
+		paths = append(paths, templates.GroupURL(context.Background(), id))
 	}
-	for _, a := range s.assets.All() {
-		paths = append(paths, a.URL)
+	for i := range paths {
+		paths[i] = sp.root + paths[i]
+	}
+	if sp.cfg == nil {
+		paths = append(paths, "/embed.js")
+		for _, a := range s.assets.All() {
+			paths = append(paths, a.URL)
+		}
 	}
 	return paths
 }
@@ -77,7 +88,12 @@ func mirrorFile(urlPath string) string {
 // writeMirror brings the mirror up to the current snapshot.
 func (s *Server) writeMirror(ctx context.Context) error {
 	m := s.mirror
-	for _, path := range s.mirrorPaths(s.main.snap.Load()) {
+	var paths []string
+	pages := s.allPages()
+	for _, sp := range pages {
+		paths = append(paths, s.mirrorPaths(sp, sp.snap.Load())...)
+	}
+	for _, path := range paths {
 		body, gz, err := s.fetchOwn(ctx, path)
 		if err != nil {
 			return fmt.Errorf("mirror %s: %w", path, err)
@@ -95,6 +111,35 @@ func (s *Server) writeMirror(ctx context.Context) error {
 			}
 		}
 		m.written[file] = body
+	}
+	return m.removeGone(pages)
+}
+
+// removeGone deletes the files of pages that are no longer there (deleted,
+// or moved to another slug), so that the static host stops serving them.
+func (m *mirror) removeGone(pages []*sitePage) error {
+	live := map[string]bool{}
+	for _, sp := range pages {
+		if sp.cfg != nil {
+			live[sp.cfg.Slug] = true
+		}
+	}
+	under := filepath.Join(m.dir, "p") + string(filepath.Separator)
+	for file := range m.written {
+		rest, ok := strings.CutPrefix(file, under)
+		if !ok {
+			continue
+		}
+		slug, _, _ := strings.Cut(rest, string(filepath.Separator))
+		if live[slug] {
+			continue
+		}
+		for _, f := range []string{file, file + ".gz"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("mirror: remove %s: %w", f, err)
+			}
+		}
+		delete(m.written, file)
 	}
 	return nil
 }

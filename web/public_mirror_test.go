@@ -2,11 +2,15 @@ package web
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/herald-status/herald/store"
 )
 
 func withMirror(dir string) testOption { return func(s *testSetup) { s.cfg.MirrorDir = dir } }
@@ -53,6 +57,47 @@ func TestMirrorMatchesWhatTheServerServes(t *testing.T) {
 	eventually(t, "the mirror to follow the resolution", same("/api/v2/summary.json", "api/v2/summary.json"))
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".herald-*")); len(leftovers) > 0 {
 		t.Errorf("temporary files left in the mirror: %q", leftovers)
+	}
+}
+
+// Each page has its directory in the mirror, under p/{slug}; a page
+// deleted, or moved to another slug, leaves it.
+func TestMirrorCarriesEveryPage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ts := newTestServer(t, withMirror(dir))
+	api := ts.createComponent(t, "API", nil)
+	ts.createComponent(t, "Billing", nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Logins failing", "body": "Looking.", "components": map[string]string{api.ID: "major_outage"}})
+	var p store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "acme", "name": "Acme Corp", "components": []string{api.ID}}, &p)
+	same := func(path, file string) func() bool {
+		return func() bool {
+			_, served := ts.fetch(t, "GET", path, nil)
+			got, err := os.ReadFile(filepath.Join(dir, file))
+			return err == nil && bytes.Equal(got, served)
+		}
+	}
+	for path, file := range map[string]string{
+		"/p/acme/":                    "p/acme/index.html",
+		"/p/acme/incidents/" + inc.ID: "p/acme/incidents/" + inc.ID + "/index.html",
+		"/p/acme/api/v2/summary.json": "p/acme/api/v2/summary.json",
+		"/p/acme/history.atom":        "p/acme/history.atom",
+	} {
+		eventually(t, path+" in the mirror ("+file+") to be what the server serves", same(path, file))
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "p/acme/index.html"))
+	if !strings.Contains(string(page), "Acme Corp") || strings.Contains(string(page), "Billing") {
+		t.Errorf("the mirrored page is not Acme's: %s", page)
+	}
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/pages/"+p.ID, map[string]any{"slug": "acme-corp"}, nil)
+	eventually(t, "the page at its new slug in the mirror", same("/p/acme-corp/", "p/acme-corp/index.html"))
+	eventually(t, "the old slug's files to be gone", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "p/acme/index.html"))
+		return errors.Is(err, fs.ErrNotExist)
+	})
+	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
+		t.Errorf("the default page left the mirror: %v", err)
 	}
 }
 
