@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/herald-status/herald/store"
 )
 
@@ -376,5 +377,35 @@ func TestChangeRebuildsOnlyThePagesItIsOn(t *testing.T) {
 	doc, _ := f.getPage(t, "/p/beta/")
 	if !strings.Contains(doc.Find("main").Text(), "Support line down") {
 		t.Error("beta does not show the news for everyone")
+	}
+}
+
+// In a browser, a page besides the default one goes live from its own
+// stream: what concerns it appears without a reload, what does not never
+// does.
+func TestBrowserPageUpdatesLive(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	f.waitFresh(t)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.URL+"/p/acme/"), chromedp.WaitVisible(chromedp.CSS("#overall-status"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the Live indicator", `document.getElementById("live-status").textContent === "Live"`)
+	f.createIncident(t, map[string]any{"name": "Billing portal slow", "body": "Looking.", "components": map[string]string{f.billing.ID: "degraded_performance"}})
+	f.createIncident(t, map[string]any{"name": "Webhooks delayed", "body": "Looking.", "components": map[string]string{f.api.ID: "degraded_performance"}})
+	pollTrue(t, ctx, "the API's new incident on the page", `document.getElementById("main").innerText.includes("Webhooks delayed")`)
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("main").innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text, "Billing portal slow") {
+		t.Error("the page shows Billing's incident, which is not on it")
+	}
+	if kept, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded === true`)); !kept {
+		t.Error("the page reloaded instead of updating in place")
 	}
 }
