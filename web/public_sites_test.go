@@ -395,6 +395,9 @@ func TestBrowserPageUpdatesLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	pollTrue(t, ctx, "the Live indicator", `document.getElementById("live-status").textContent === "Live"`)
+	if n := f.srv.others.Load().bySlug["acme"].hub.Clients(); n != 1 {
+		t.Errorf("the page's own stream has %d clients, want the tab", n)
+	}
 	f.createIncident(t, map[string]any{"name": "Billing portal slow", "body": "Looking.", "components": map[string]string{f.billing.ID: "degraded_performance"}})
 	f.createIncident(t, map[string]any{"name": "Webhooks delayed", "body": "Looking.", "components": map[string]string{f.api.ID: "degraded_performance"}})
 	pollTrue(t, ctx, "the API's new incident on the page", `document.getElementById("main").innerText.includes("Webhooks delayed")`)
