@@ -62,6 +62,8 @@ func actorLabel(a store.Actor) string {
 		return a.Name + " (integration)"
 	case "system":
 		return "Herald (automatic)"
+	case "sso":
+		return a.Name + " (single sign-on)"
 	}
 	return a.Name + " (" + a.Type + ")"
 }
