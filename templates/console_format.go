@@ -514,3 +514,12 @@ func formatLabel(f string) string {
 	}
 	return f
 }
+
+// ssoName is the provider's name, or a plain phrase when Herald no longer
+// knows it (a user linked before single sign-on was turned off).
+func ssoName(name string) string {
+	if name == "" {
+		return "your organisation's single sign-on"
+	}
+	return name
+}
