@@ -14,7 +14,7 @@ var copyOrder = []string{
 	"component_groups", "components", "component_status_changes",
 	"incidents", "incident_components", "incident_updates", "incident_update_components",
 	"maintenances", "maintenance_components", "maintenance_updates", "maintenance_cancellations",
-	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles",
+	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles", "sso_logins",
 	"events", "audit_log", "notify_settings",
 	"subscribers", "subscriber_components", "webhooks",
 	"outbox_jobs", "outbox_batches", "outbox_deliveries", "webhook_attempts", "outbox_counts", "outbox_results",
