@@ -64,6 +64,9 @@ func TestSSOSignInThroughZitadelOP(t *testing.T) {
 	if _, after := newestAudit(t, r.ts.store, "user.signin"); after["method"] != "sso" {
 		t.Fatalf("sign-in audited as %v", after)
 	}
+	if e, after := newestAudit(t, r.ts.store, "user.create"); after["sso"] != true || e.Actor.Name != "ana@example.com" {
+		t.Fatalf("creation audited as %+v by %+v", after, e.Actor)
+	}
 	_, acct := p.open("GET", r.ts.URL+"/console/account", nil)
 	if how := text(acct.Find("#how-heading").Parent()); !strings.Contains(how, "You sign in with Example ID") || !strings.Contains(how, "does not ask for a code") {
 		t.Fatalf("account page says %q", how)
@@ -95,6 +98,40 @@ func TestSSOSignInThroughZitadelOP(t *testing.T) {
 		}
 		if n := countSessions(t, r.ts.store, u.ID); n != sessions {
 			t.Fatalf("sessions %d → %d", sessions, n)
+		}
+	})
+
+	t.Run("a code used once does not sign in another sign-in", func(t *testing.T) {
+		var code string
+		for _, v := range p.visited {
+			if v.Path == "/console/login/sso/callback" {
+				code = v.Query().Get("code")
+			}
+		}
+		// Someone begins their own sign-in and brings ana's used code
+		// with their own state: the provider refuses the code (used,
+		// and not for their PKCE verifier).
+		other := newPerson(t)
+		other.open("GET", r.ts.URL+"/console/login/sso", nil)
+		state := ""
+		for _, v := range other.visited {
+			if s := v.Query().Get("state"); s != "" && strings.HasPrefix(v.String(), r.issuer) {
+				state = s
+			}
+		}
+		if state == "" || code == "" {
+			t.Fatalf("state %q, code %q", state, code)
+		}
+		sessions := countSessions(t, r.ts.store, u.ID)
+		resp, doc := other.open("GET", r.ts.URL+"/console/login/sso/callback?code="+url.QueryEscape(code)+"&state="+url.QueryEscape(state), nil)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(text(doc.Find("#login-error")), "(code refused)") {
+			t.Fatalf("used code: %d %q", resp.StatusCode, text(doc.Find("#login-error")))
+		}
+		if n := countSessions(t, r.ts.store, u.ID); n != sessions {
+			t.Fatalf("sessions %d → %d", sessions, n)
+		}
+		if _, after := newestAudit(t, r.ts.store, "user.sso_refused"); after["reason"] != "code refused" {
+			t.Fatalf("audited %v", after)
 		}
 	})
 
