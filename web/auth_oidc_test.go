@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/herald-status/herald/store"
 )
 
@@ -73,6 +75,21 @@ func TestSSOSignInThroughZitadelOP(t *testing.T) {
 	}
 	if acct.Find(`form[action="/console/account/password"]`).Length() != 0 {
 		t.Fatal("an SSO user without a password is offered to change it")
+	}
+	admin := r.ts.addUser(t, "root@example.com", store.RoleAdmin)
+	users := r.ts.signedIn(t, admin).get("/console/users")
+	marked := 0
+	users.Doc.Find("tbody tr").Each(func(_ int, row *goquery.Selection) {
+		sso := strings.Contains(text(row), "Single sign-on")
+		if mail := text(row.Find("td").First()); sso != (mail == "ana@example.com") {
+			t.Errorf("Users page: %s marked single sign-on: %v", mail, sso)
+		}
+		if sso {
+			marked++
+		}
+	})
+	if marked != 1 {
+		t.Errorf("Users page marks %d users single sign-on, want ana alone", marked)
 	}
 
 	t.Run("a replayed callback signs nobody in", func(t *testing.T) {
