@@ -261,8 +261,12 @@ func (s *Server) consoleSSOCallback(c echo.Context) error {
 	// A provider may keep email and groups out of the ID token when it
 	// issues an access token too; its userinfo has them then.
 	if claims["email"] == nil || claims[cfg.RoleClaim] == nil {
-		if err := s.sso.addUserinfo(ctx, p, tok, idt.Subject, claims); err != nil {
+		if err := s.sso.addUserinfo(ctx, p, tok, idt.Subject, claims); errors.Is(err, errUserinfoSubject) {
 			return refuse(ssoReasonUserinfo, err)
+		} else if err != nil {
+			// The ID token's claims decide alone (and without a role
+			// there, refuse).
+			s.log.Warn("single sign-on: userinfo unavailable", "err", err)
 		}
 	}
 	id.Email, _ = claims["email"].(string)
@@ -281,6 +285,10 @@ func (s *Server) consoleSSOCallback(c echo.Context) error {
 	return s.startSession(c, u, login.Next)
 }
 
+// errUserinfoSubject is userinfo about someone else than the ID token:
+// claims that must not be mixed.
+var errUserinfoSubject = errors.New("userinfo names another subject")
+
 // addUserinfo fills the claims the ID token lacked from the provider's
 // userinfo, which must be about the same subject.
 func (c *ssoClient) addUserinfo(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, subject string, claims map[string]any) error {
@@ -292,7 +300,7 @@ func (c *ssoClient) addUserinfo(ctx context.Context, p *oidc.Provider, tok *oaut
 		return err
 	}
 	if info.Subject != subject {
-		return fmt.Errorf("userinfo is about %q, the ID token about %q", info.Subject, subject)
+		return fmt.Errorf("%w: userinfo is about %q, the ID token about %q", errUserinfoSubject, info.Subject, subject)
 	}
 	more := map[string]any{}
 	if err := info.Claims(&more); err != nil {

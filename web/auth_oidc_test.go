@@ -255,6 +255,7 @@ func TestSSORefusesBadTokensAndStates(t *testing.T) {
 		}},
 		{name: "signed by an unknown key", reason: "unknown key", stranger: true, spoil: func(c map[string]any) map[string]any { return c }},
 		{name: "no role", reason: "no role", spoil: func(c map[string]any) map[string]any { c["groups"] = []string{"nobody"}; return c }},
+		{name: "userinfo about another subject", reason: "userinfo mismatch", spoil: func(c map[string]any) map[string]any { delete(c, "groups"); return c }},
 		{name: "email unverified", reason: "email unverified", spoil: func(c map[string]any) map[string]any { c["email_verified"] = false; return c }},
 	}
 	refusedWith := func(t *testing.T, p consolePage, b *browser, reason string) {
