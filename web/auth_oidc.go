@@ -111,6 +111,7 @@ const (
 	ssoReasonToken       = "invalid id token"
 	ssoReasonNonce       = "bad nonce"
 	ssoReasonUserinfo    = "userinfo mismatch"
+	ssoReasonBreakGlass  = "break-glass account"
 )
 
 // ssoClient holds the provider, discovered at the first sign-in and kept:
@@ -274,6 +275,11 @@ func (s *Server) consoleSSOCallback(c echo.Context) error {
 	if v, sent := claims["email_verified"]; sent && !claimTrue(v) {
 		return refuse(store.SSOReasonEmailUnverify, nil)
 	}
+	// The break-glass admin stays a local admin: linked, their role
+	// would follow the provider's claims, and could be taken away there.
+	if cfg.RequireSSO && strings.EqualFold(strings.TrimSpace(id.Email), cfg.BreakGlass) {
+		return refuse(ssoReasonBreakGlass, nil)
+	}
 	values := claimValues(claims[cfg.RoleClaim])
 	id.Role = cfg.roleFor(values)
 	id.CreateRefusal = cfg.createRefusal(id.Email, values)
@@ -386,6 +392,8 @@ func (s *Server) ssoRefused(c echo.Context, err error) error {
 		msg = "Your email address belongs to another " + name + " account here. Ask an admin."
 	case store.SSOReasonLastAdmin:
 		msg = name + " no longer makes you an admin, and you are Herald's last admin. Ask for another admin first."
+	case ssoReasonBreakGlass:
+		msg = "The break-glass admin signs in with a password only."
 	case ssoReasonProvider:
 		msg = name + " did not sign you in. Try again."
 	case ssoReasonUnreachable:

@@ -220,6 +220,12 @@ func TestSSORequiredLeavesOnlyTheBreakGlassPassword(t *testing.T) {
 	if p := r.ts.browser(t).signIn("root@example.com", testPassword); p.Status != http.StatusSeeOther || location(p) != "/console" {
 		t.Fatalf("break-glass admin: %d %s", p.Status, location(p))
 	}
+	// Not through the provider: their role would follow its claims.
+	r.users.add("root", "root@example.com", true, "staff")
+	r.refusedAtOP(t, "root", "break-glass account")
+	if u, _ := r.ts.store.GetUserByEmail(t.Context(), "root@example.com"); u.Role != store.RoleAdmin || u.SSO {
+		t.Fatalf("break-glass admin after a provider sign-in: %+v", u)
+	}
 }
 
 func TestSSOCreationOnlyForAllowedDomains(t *testing.T) {
