@@ -11,7 +11,7 @@ import (
 // Actor is who made a change: a user, an API token, the CLI, an integration,
 // or Herald itself (the maintenance clock).
 type Actor struct {
-	Type string `json:"type"` // "token", "user", "cli", "integration", "system"
+	Type string `json:"type"` // "token", "user", "cli", "integration", "system", "sso" (someone not signed in yet)
 	ID   string `json:"id"`
 	Name string `json:"name"`
 }

@@ -44,6 +44,12 @@ func fillEveryTable(t *testing.T, st *Store) {
 	if _, err := st.BeginPendingSignIn(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.BeginSSOLogin(ctx, "state", "browser", SSOLogin{Nonce: "n", Verifier: "v", Next: "/console"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SignInSSO(ctx, SSOIdentity{Issuer: "https://id.example.com", Subject: "s1", Email: "sso@example.com", Role: RoleViewer}); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.SetFactorRequiredRoles(ctx, []Role{RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}

@@ -198,7 +198,9 @@ func (s *Store) GetTwoFactor(ctx context.Context, u User) (TwoFactor, error) {
 		return TwoFactor{}, err
 	}
 	for _, r := range f.RequiredRoles {
-		f.Required = f.Required || r == u.Role
+		// The provider asks for the second factor of a user who signs
+		// in there only.
+		f.Required = f.Required || (r == u.Role && !u.SSOOnly())
 	}
 	return f, nil
 }
@@ -207,6 +209,9 @@ func (s *Store) GetTwoFactor(ctx context.Context, u User) (TwoFactor, error) {
 // u has not got: such a user may only enrol. One query, as it runs on
 // every console request.
 func (s *Store) MustEnrolFactor(ctx context.Context, u User) (bool, error) {
+	if u.SSOOnly() {
+		return false, nil // see GetTwoFactor
+	}
 	var must bool
 	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM factor_required_roles WHERE role = ?)
 		AND NOT EXISTS (SELECT 1 FROM user_factors WHERE user_id = ? AND confirmed_at IS NOT NULL)`, u.Role, u.ID).Scan(&must)

@@ -80,6 +80,11 @@ type User struct {
 	// whose promise was missed or that went quiet.
 	NotifyDrafts  bool `json:"notify_drafts"`
 	NotifyOverdue bool `json:"notify_overdue"`
+	// SSO: the user is linked to the OpenID provider and signs in there
+	// (sso.go). LocalPassword: they also have a Herald password; a user
+	// created by single sign-on has none.
+	SSO           bool `json:"sso"`
+	LocalPassword bool `json:"local_password"`
 }
 
 // Active reports whether the user may sign in.
@@ -116,7 +121,7 @@ type UserPatch struct {
 // disabled account. Callers must not tell these apart to the person.
 var ErrBadCredentials = errors.New("the email or password is not right")
 
-const userColumns = `id, email, name, role, must_change_password, created_at, updated_at, last_sign_in_at, disabled_at, notify_drafts, notify_overdue`
+const userColumns = `id, email, name, role, must_change_password, created_at, updated_at, last_sign_in_at, disabled_at, notify_drafts, notify_overdue, sso_subject <> '', password_hash <> ''`
 
 // userColumnsOf is userColumns of the table named as alias in a join.
 func userColumnsOf(alias string) string {
@@ -132,7 +137,7 @@ func userColumnsOf(alias string) string {
 func scanUser(row interface{ Scan(...any) error }, more ...any) (User, error) {
 	var u User
 	var last, disabled sql.NullTime
-	if err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, &u.NotifyDrafts, &u.NotifyOverdue}, more...)...); err != nil {
+	if err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.MustChangePassword, &u.CreatedAt, &u.UpdatedAt, &last, &disabled, &u.NotifyDrafts, &u.NotifyOverdue, &u.SSO, &u.LocalPassword}, more...)...); err != nil {
 		return User{}, err
 	}
 	u.LastSignInAt, u.DisabledAt = timePtr(last), timePtr(disabled)
@@ -164,7 +169,7 @@ func (s *Store) CreateUser(ctx context.Context, in UserInput) (User, string, err
 	}
 	err = s.inTx(ctx, func(t *tx) error {
 		var err error
-		u, err = t.createUser(in, hash)
+		u, err = t.createUser(in, hash, ssoLink{})
 		return err
 	})
 	if err != nil {
@@ -173,7 +178,9 @@ func (s *Store) CreateUser(ctx context.Context, in UserInput) (User, string, err
 	return u, password, nil
 }
 
-func (t *tx) createUser(in UserInput, hash string) (User, error) {
+// createUser adds a user with a local password (hash) or, with link set
+// and no hash, one who signs in through the OpenID provider only.
+func (t *tx) createUser(in UserInput, hash string, link ssoLink) (User, error) {
 	email, err := checkEmail(in.Email)
 	if err != nil {
 		return User{}, err
@@ -195,9 +202,10 @@ func (t *tx) createUser(in UserInput, hash string) (User, error) {
 	if n > 0 {
 		return User{}, invalid("email", "a user with the email %s already exists", email)
 	}
-	u := User{ID: newID(), Email: email, Name: name, Role: in.Role, MustChangePassword: true, NotifyDrafts: true, NotifyOverdue: true, CreatedAt: t.now, UpdatedAt: t.now}
-	if _, err := t.exec(`INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?)`,
-		u.ID, u.Email, u.Name, u.Role, hash, u.CreatedAt, u.UpdatedAt); err != nil {
+	u := User{ID: newID(), Email: email, Name: name, Role: in.Role, MustChangePassword: hash != "", NotifyDrafts: true, NotifyOverdue: true, CreatedAt: t.now, UpdatedAt: t.now,
+		SSO: link.Subject != "", LocalPassword: hash != ""}
+	if _, err := t.exec(`INSERT INTO users (id, email, name, role, password_hash, must_change_password, sso_issuer, sso_subject, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, u.Role, hash, u.MustChangePassword, link.Issuer, link.Subject, u.CreatedAt, u.UpdatedAt); err != nil {
 		return User{}, err
 	}
 	t.record("user.create", "user", u.ID, nil, u)
@@ -261,7 +269,7 @@ func (s *Store) EnsureFirstAdmin(ctx context.Context, email string) (User, strin
 			return err
 		}
 		var err error
-		u, err = t.createUser(UserInput{Email: email, Name: "Administrator", Role: RoleAdmin}, hash)
+		u, err = t.createUser(UserInput{Email: email, Name: "Administrator", Role: RoleAdmin}, hash, ssoLink{})
 		created = err == nil
 		return err
 	})
@@ -366,18 +374,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 			u.NotifyDrafts == before.NotifyDrafts && u.NotifyOverdue == before.NotifyOverdue {
 			return nil // nothing changes
 		}
-		if before.Role == RoleAdmin && before.Active() && (u.Role != RoleAdmin || !u.Active()) {
-			// Two admins demoting each other at once must not both pass.
-			if err := t.lock("user", ""); err != nil {
-				return err
-			}
-			var others int
-			if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> ?`, id).Scan(&others); err != nil {
-				return err
-			}
-			if others == 0 {
-				return &ConflictError{Message: "this is the last active admin; make another user admin first"}
-			}
+		if err := t.keepAnAdmin(before, u); err != nil {
+			return err
 		}
 		u.UpdatedAt = t.now
 		if _, err := t.exec(`UPDATE users SET name = ?, role = ?, disabled_at = ?, notify_drafts = ?, notify_overdue = ?, updated_at = ? WHERE id = ?`,
@@ -396,6 +394,26 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 		return User{}, fmt.Errorf("store: update user: %w", err)
 	}
 	return u, nil
+}
+
+// keepAnAdmin refuses a change from before to after that would leave no
+// active admin: nobody could manage users after that.
+func (t *tx) keepAnAdmin(before, after User) error {
+	if before.Role != RoleAdmin || !before.Active() || (after.Role == RoleAdmin && after.Active()) {
+		return nil
+	}
+	// Two admins demoting each other at once must not both pass.
+	if err := t.lock("user", ""); err != nil {
+		return err
+	}
+	var others int
+	if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> ?`, before.ID).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return &ConflictError{Message: "this is the last active admin; make another user admin first"}
+	}
+	return nil
 }
 
 // ResetPassword gives a user a new one-time password, returned once, and
@@ -446,6 +464,9 @@ func (s *Store) ChangePassword(ctx context.Context, id, current, next, keepSessi
 		}
 		return fmt.Errorf("store: change password: %w", err)
 	}
+	if stored == "" {
+		return fmt.Errorf("store: change password: %w", invalid("current_password", "you sign in through single sign-on and have no Herald password to change"))
+	}
 	ok, err := checkPassword(stored, current)
 	if err != nil {
 		return fmt.Errorf("store: change password: %w", err)
@@ -485,6 +506,12 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: authenticate: %w", err)
+	}
+	if stored == "" {
+		// Single sign-on only: no password is right, and saying so
+		// takes as long as a wrong one.
+		_, _ = s.verifySignIn(dummyHash(), password)
+		return User{}, ErrBadCredentials
 	}
 	ok, err := s.verifySignIn(stored, password)
 	if err != nil {

@@ -62,6 +62,8 @@ func actorLabel(a store.Actor) string {
 		return a.Name + " (integration)"
 	case "system":
 		return "Herald (automatic)"
+	case "sso":
+		return a.Name + " (single sign-on)"
 	}
 	return a.Name + " (" + a.Type + ")"
 }
@@ -511,4 +513,13 @@ func formatLabel(f string) string {
 		return "Mattermost (attachments)"
 	}
 	return f
+}
+
+// ssoName is the provider's name, or a plain phrase when Herald no longer
+// knows it (a user linked before single sign-on was turned off).
+func ssoName(name string) string {
+	if name == "" {
+		return "your organisation's single sign-on"
+	}
+	return name
 }

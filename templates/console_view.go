@@ -41,6 +41,14 @@ type LoginPage struct {
 	Next  string
 	Error string
 	CSS   string
+	SSO   SSOButton
+}
+
+// SSOButton is "Sign in with {Name}" when single sign-on is configured.
+type SSOButton struct {
+	Name     string // empty: no single sign-on
+	Href     string
+	Required bool // passwords are for the break-glass admin only
 }
 
 // AccountPage is the signed-in user's own page: password and sessions.
@@ -51,6 +59,8 @@ type AccountPage struct {
 	Errors   FormErrors
 	Must     bool // the password is one-time and must be changed now
 	Factor   store.TwoFactor
+	// SSOName is the single sign-on provider's name, when there is one.
+	SSOName string
 }
 
 // DashboardPage is the console's first page.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,9 +19,14 @@ import (
 const signInFailed = "Sign-in failed. Check your email and password and try again. After several failed attempts, sign-in is paused for 15 minutes."
 
 func (s *Server) loginPage(c echo.Context, status int, email, next, msg string) error {
-	return s.render(c, status, templates.Login(templates.LoginPage{
-		Site: s.site, CSRF: csrfToken(c), Email: email, Next: safeNext(next), Error: msg, CSS: s.consoleCSS,
-	}))
+	p := templates.LoginPage{Site: s.site, CSRF: csrfToken(c), Email: email, Next: safeNext(next), Error: msg, CSS: s.consoleCSS}
+	if s.sso != nil {
+		p.SSO = templates.SSOButton{Name: s.sso.cfg.Name, Href: "/console/login/sso", Required: s.sso.cfg.RequireSSO}
+		if p.Next != "/console" {
+			p.SSO.Href += "?next=" + url.QueryEscape(p.Next)
+		}
+	}
+	return s.render(c, status, templates.Login(p))
 }
 
 func (s *Server) consoleLoginForm(c echo.Context) error {
@@ -52,6 +58,12 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Checked once the password is right, so that the answer tells a
+	// guesser nothing about which account is the break-glass one.
+	if !s.cfg.OIDC.mayUsePassword(user.Email) {
+		s.log.Info("password sign-in refused: single sign-on required", "user", user.ID)
+		return s.loginPage(c, http.StatusForbidden, email, next, "This console signs in with "+s.cfg.OIDC.Name+" only. Use the button below.")
 	}
 	// With a second factor the password is half the sign-in: no session
 	// yet, and the failure beginSignIn counted stands until the code is
@@ -119,7 +131,7 @@ func (s *Server) accountPage(c echo.Context, status int, errs templates.FormErro
 	sum := sha256.Sum256([]byte(raw))
 	return s.render(c, status, templates.Account(templates.AccountPage{
 		Console: s.consoleView(c, ""), Sessions: sessions, Current: hex.EncodeToString(sum[:]),
-		Errors: errs, Must: u.MustChangePassword, Factor: f,
+		Errors: errs, Must: u.MustChangePassword, Factor: f, SSOName: s.cfg.OIDC.Name,
 	}))
 }
 

@@ -291,13 +291,15 @@ func (s consoleStop) name() string {
 
 // consolePages are the tour's stops: every console page a GET route
 // serves, except the fragments the console script fetches, the CSV
-// exports and the QR code image. A page added without a stop here fails the test.
+// exports, the QR code image and single sign-on's redirects (to the
+// provider and back). A page added without a stop here fails the test.
 func consolePages(t *testing.T, ts *testServer, urls map[string]string) []consoleStop {
 	t.Helper()
 	var stops []consoleStop
 	for _, r := range ts.srv.echo.Routes() {
 		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/console") ||
-			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") {
+			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") ||
+			strings.HasPrefix(r.Path, "/console/login/sso") {
 			continue
 		}
 		u, ok := urls[r.Path]

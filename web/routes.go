@@ -166,6 +166,8 @@ func (s *Server) routes() *echo.Echo {
 	login.GET("/login", s.consoleLoginForm)
 	login.POST("/login", s.consoleLogin)
 	login.POST("/login/code", s.consoleLoginCode)
+	login.GET("/login/sso", s.consoleSSOStart)
+	login.GET("/login/sso/callback", s.consoleSSOCallback)
 
 	// Console: a signed-in user, the role on each line, and a CSRF token on
 	// every form.

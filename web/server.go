@@ -82,7 +82,10 @@ type Config struct {
 	// however active (default 7 days).
 	SessionIdle time.Duration
 	SessionMax  time.Duration
-	Logger      *slog.Logger
+	// OIDC is single sign-on through an OpenID provider (auth_oidc.go);
+	// zero: passwords only.
+	OIDC   OIDCConfig
+	Logger *slog.Logger
 }
 
 // DefaultMaxStreamsPerIP is how many live streams herald serve lets one
@@ -120,7 +123,8 @@ type Server struct {
 	// Console accounts (auth_session.go, auth_csrf.go, auth_signin.go): cookies are
 	// Secure when the base URL is https.
 	secureCookies bool
-	unruled       sync.Map // routes already reported as lacking a role
+	unruled       sync.Map   // routes already reported as lacking a role
+	sso           *ssoClient // nil without Config.OIDC
 	consoleCSS    string
 	consoleJS     string
 	// roles is the least role of each signed-in route, "METHOD path", as
@@ -199,6 +203,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		},
 	}
 	s.secureCookies = strings.HasPrefix(cfg.BaseURL, "https://")
+	if cfg.OIDC.Enabled() {
+		s.sso = newSSOClient(cfg.OIDC, cfg.BaseURL, st.Now)
+	}
 	cc, cdn := publicCacheControl(cfg.SharedMaxAge)
 	s.publicCache = []string{cc}
 	if cdn != "" {

@@ -69,3 +69,50 @@ func TestServeIntegrationFlags(t *testing.T) {
 		}
 	})
 }
+
+func TestServeOIDCFlags(t *testing.T) {
+	t.Setenv("HERALD_OIDC_CLIENT_SECRET", "s3cret")
+	ok := []string{"--oidc-issuer", "https://login.example.com", "--oidc-client-id", "herald", "--oidc-role", "admin=herald-admins"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"plain http to another host", []string{"--oidc-issuer", "http://login.example.com", "--oidc-client-id", "herald", "--oidc-role", "admin=x"}, "--oidc-issuer"},
+		{"not a URL", []string{"--oidc-issuer", "login.example.com", "--oidc-client-id", "herald", "--oidc-role", "admin=x"}, "--oidc-issuer"},
+		{"no client id", []string{"--oidc-issuer", "https://login.example.com", "--oidc-role", "admin=x"}, "--oidc-client-id"},
+		{"no rule", []string{"--oidc-issuer", "https://login.example.com", "--oidc-client-id", "herald"}, "--oidc-role"},
+		{"unknown role", append(ok, "--oidc-role", "owner=founders"), `unknown role "owner"`},
+		{"rule without =", append(ok, "--oidc-role", "sre"), "--oidc-role"},
+		{"client id without issuer", []string{"--oidc-client-id", "herald"}, "needs --oidc-issuer"},
+		{"require SSO without break-glass", append(ok, "--oidc-require-sso"), "--oidc-break-glass"},
+		{"break-glass without require SSO", append(ok, "--oidc-break-glass", "root@example.com"), "--oidc-require-sso"},
+		{"bad domain", append(ok, "--oidc-allow-domain", "people@example.com"), "--oidc-allow-domain"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { serveRefuses(t, tt.want, tt.args...) })
+	}
+	t.Run("no secret in the environment", func(t *testing.T) {
+		t.Setenv("HERALD_OIDC_CLIENT_SECRET", "")
+		serveRefuses(t, "HERALD_OIDC_CLIENT_SECRET", ok...)
+	})
+}
+
+// A configured provider need not be reachable for Herald to start: the
+// status page must run when everything else is down. The sign-in page
+// offers the provider's button.
+func TestServeOIDCStartsWithoutTheProvider(t *testing.T) {
+	t.Setenv("HERALD_OIDC_CLIENT_SECRET", "s3cret")
+	url, _, stop := startServe(t, "--db", filepath.Join(t.TempDir(), "h.db"), "--oidc-issuer", "https://login.invalid", "--oidc-client-id", "herald",
+		"--oidc-name", "Example ID", "--oidc-role", "viewer=staff")
+	defer stop()
+	resp, err := http.Get(url + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "Sign in with Example ID") {
+		t.Fatalf("no button on the sign-in page: %s", body)
+	}
+}

@@ -41,6 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	integrations := addIntegrationFlags(fs)
 	notifyOpts := addNotifyFlags(fs)
 	escalation := addEscalationFlags(fs)
+	oidcOpts := addOIDCFlags(fs)
 	if err := refuseBareTrustProxy(args); err != nil {
 		return err
 	}
@@ -67,6 +68,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	retention, err := notifyOpts.retention()
+	if err != nil {
+		return err
+	}
+	sso, err := oidcOpts.parse()
 	if err != nil {
 		return err
 	}
@@ -142,7 +147,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
 		Subscriptions: emailOn, WebhookGuard: guard,
-		MaxStreamsPerIP: *maxStreams, MaxConnsPerIP: *maxConns, TrustedProxies: proxies, SessionIdle: idle, SessionMax: maxAge,
+		MaxStreamsPerIP: *maxStreams, MaxConnsPerIP: *maxConns, TrustedProxies: proxies, SessionIdle: idle, SessionMax: maxAge, OIDC: sso,
 		MirrorDir: *mirrorDir, SharedMaxAge: cdnAge(*cdnMaxAge),
 		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager, Escalation: policy}, st)
 	if err != nil {
@@ -161,6 +166,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	if err := firstStart(ctx, st, *adminEmail, *baseURL, stdout); err != nil {
 		return err
+	}
+	if sso.RequireSSO {
+		// Not a refusal: the admin may be added after the start.
+		if u, err := st.GetUserByEmail(ctx, sso.BreakGlass); err != nil || u.Role != store.RoleAdmin || !u.Active() {
+			logger.Warn("--oidc-break-glass names no active admin: nobody can sign in with a password while the provider is down", "email", sso.BreakGlass)
+		}
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", *baseURL, "db", st.Path(), "version", version())
 
