@@ -6,10 +6,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -80,14 +78,7 @@ func TestLongCSVExportOutlivesTheWriteTimeout(t *testing.T) {
 	if _, err := ts.store.ImportSubscribers(t.Context(), list); err != nil {
 		t.Fatal(err)
 	}
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	c, err := d.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := smallWindowConn(t, ts)
 	_ = c.SetDeadline(time.Now().Add(waitLimit))
 	if _, err := fmt.Fprintf(c, "GET /api/v1/subscribers/export HTTP/1.1\r\nHost: status.example.test\r\nAuthorization: Bearer %s\r\n\r\n", ts.token); err != nil {
 		t.Fatal(err)
