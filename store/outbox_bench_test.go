@@ -285,18 +285,21 @@ func BenchmarkOutboxTransactions(b *testing.B) {
 }
 
 // expandAll expands every job waiting into deliveries for both channels,
-// as a dispatcher owner would, size recipients at a time.
-func expandAll(t testing.TB, st *Store, owner string, size int) {
+// as a dispatcher owner would, size recipients at a time, and returns the
+// jobs.
+func expandAll(t testing.TB, st *Store, owner string, size int) []Job {
 	t.Helper()
 	ctx := t.Context()
+	var jobs []Job
 	for {
 		job, ok, err := st.ClaimJob(ctx, owner, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !ok {
-			return
+			return jobs
 		}
+		jobs = append(jobs, job)
 		for done := false; !done; {
 			if _, done, err = st.ExpandJob(ctx, job.ID, owner, size, time.Minute, []string{ChannelEmail, ChannelWebhook}); err != nil {
 				t.Fatal(err)
