@@ -6,11 +6,10 @@ package templates
 
 //lint:file-ignore SA4006 This context is only used if a nested component is present.
 
-import (
-	"github.com/a-h/templ"
-	templruntime "github.com/a-h/templ/runtime"
-	"github.com/herald-status/herald/store"
-)
+import "github.com/a-h/templ"
+import templruntime "github.com/a-h/templ/runtime"
+
+import "github.com/herald-status/herald/store"
 
 // History lists past incidents and completed maintenance by month, each
 // with what a reader scans for: how bad, how long, what it touched, and
