@@ -283,7 +283,10 @@ func TestBrowserUptimeDayShowsItsWords(t *testing.T) {
 	now := time.Now().UTC()
 	ts.at(t, now.AddDate(0, 0, -5))
 	api := ts.createComponent(t, "API", nil)
-	ts.outage(t, api.ID, now.AddDate(0, 0, -1), time.Hour)
+	// An hour from 06:00 yesterday, so that it stays within yesterday
+	// whatever time of day the test runs (from now-24h it crossed midnight
+	// in the last hour of a UTC day).
+	ts.outage(t, api.ID, now.Truncate(24*time.Hour).AddDate(0, 0, -1).Add(6*time.Hour), time.Hour)
 	ts.realClock()
 	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+api.ID, map[string]any{"description": "The public API"}, nil)
 	ts.waitFresh(t)
