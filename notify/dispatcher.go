@@ -320,6 +320,7 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 		})
 	}
 	var inflight atomic.Int64
+	held := newHolding()
 	// stalled is set while the recorder cannot commit results: claiming
 	// more would only pile up more sent messages with nothing to show.
 	var stalled atomic.Bool
@@ -327,13 +328,13 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		d.record(ctx, p, results, &inflight, &stalled, freed)
+		d.record(ctx, p, results, &inflight, held, &stalled, freed)
 	}()
 
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		d.renewLeases(ctx, p, &inflight)
+		d.renewLeases(ctx, p, held)
 	}()
 	defer func() { <-renewed }()
 
@@ -371,12 +372,13 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 			continue
 		}
 		if len(ds) > 0 {
+			held.add(ds)
 			inflight.Add(int64(len(ds)))
 			pending = ds
 			continue
 		}
 		wait := d.cfg.Poll
-		if next, ok, err := d.st.NextDue(ctx, p.channel); err == nil && ok {
+		if next, ok, err := d.st.NextDue(ctx, p.channel, d.owner); err == nil && ok {
 			wait = min(wait, max(next, 5*time.Millisecond))
 		}
 		timer := time.NewTimer(wait)
@@ -400,12 +402,13 @@ func (d *Dispatcher) runPipeline(ctx context.Context, p *pipeline) {
 	<-recorded
 }
 
-// renewLeases keeps the claims of this pipeline's channel while any are
-// in flight, until ctx ends. Claims taken ahead wait in the queue, and
+// renewLeases keeps the claims of this pipeline's channel that are in
+// flight, until ctx ends. Claims taken ahead wait in the queue, and
 // results may wait for a database that refuses them for a while: without
 // renewal their leases ran out under load, and another replica sent the
-// same messages again while this one was still sending them.
-func (d *Dispatcher) renewLeases(ctx context.Context, p *pipeline, inflight *atomic.Int64) {
+// same messages again while this one was still sending them. Only what
+// is held is renewed: a claim this dispatcher never received runs out.
+func (d *Dispatcher) renewLeases(ctx context.Context, p *pipeline, held *holding) {
 	tick := time.NewTicker(d.cfg.RenewEvery)
 	defer tick.Stop()
 	for {
@@ -414,13 +417,61 @@ func (d *Dispatcher) renewLeases(ctx context.Context, p *pipeline, inflight *ato
 			return
 		case <-tick.C:
 		}
-		if inflight.Load() == 0 {
-			continue
-		}
-		if err := d.st.RenewLeases(ctx, p.channel, d.owner, d.cfg.Lease); err != nil {
+		if err := d.st.RenewLeases(ctx, d.owner, d.cfg.Lease, held.held()); err != nil {
 			d.logErr(ctx, "renew leases", err, "channel", p.channel)
 		}
 	}
+}
+
+// holding is what a pipeline has claimed and not yet recorded: the leases
+// it renews.
+type holding struct {
+	mu         sync.Mutex
+	deliveries map[int64]struct{}
+	batches    map[int64]int // a batch's recipients not yet recorded
+}
+
+func newHolding() *holding {
+	return &holding{deliveries: map[int64]struct{}{}, batches: map[int64]int{}}
+}
+
+func (h *holding) add(ds []store.Delivery) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, dl := range ds {
+		if dl.BatchID != 0 {
+			h.batches[dl.BatchID]++
+		} else {
+			h.deliveries[dl.ID] = struct{}{}
+		}
+	}
+}
+
+func (h *holding) done(rs []store.DeliveryResult) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range rs {
+		if id := r.Delivery.BatchID; id != 0 {
+			if h.batches[id]--; h.batches[id] <= 0 {
+				delete(h.batches, id)
+			}
+		} else {
+			delete(h.deliveries, r.Delivery.ID)
+		}
+	}
+}
+
+func (h *holding) held() store.Held {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out store.Held
+	for id := range h.deliveries {
+		out.Deliveries = append(out.Deliveries, id)
+	}
+	for id := range h.batches {
+		out.Batches = append(out.Batches, id)
+	}
+	return out
 }
 
 // recordGather is how long the recorder collects results into one
@@ -440,7 +491,7 @@ const (
 
 // record writes results in batches of what arrives within recordGather, so
 // a busy channel commits hundreds of results per transaction.
-func (d *Dispatcher) record(ctx context.Context, p *pipeline, results <-chan store.DeliveryResult, inflight *atomic.Int64, stalled *atomic.Bool, freed chan struct{}) {
+func (d *Dispatcher) record(ctx context.Context, p *pipeline, results <-chan store.DeliveryResult, inflight *atomic.Int64, held *holding, stalled *atomic.Bool, freed chan struct{}) {
 	const maxBatch = 512
 	batch := make([]store.DeliveryResult, 0, maxBatch)
 	var giveUp time.Time // once stopping, when to stop trying
@@ -471,6 +522,7 @@ func (d *Dispatcher) record(ctx context.Context, p *pipeline, results <-chan sto
 				d.metrics.observe(r)
 			}
 		}
+		held.done(batch)
 		inflight.Add(-int64(len(batch)))
 		poke(freed)
 	}

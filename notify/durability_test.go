@@ -315,7 +315,7 @@ func TestLiveDispatcherKeepsItsLeases(t *testing.T) {
 
 	ahead.Store(int64(10 * time.Minute)) // by the clock, every lease has run out…
 	eventually(t, "the leases to be renewed past the clock", func() bool {
-		wait, ok, err := st.NextDue(t.Context(), store.ChannelEmail)
+		wait, ok, err := st.NextDue(t.Context(), store.ChannelEmail, "")
 		return err == nil && ok && wait > 0
 	})
 	// …and another dispatcher finds none of them to take over.

@@ -142,6 +142,9 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 	case p.Maintenance != nil:
 		m := p.Maintenance
 		t.subject, t.thread = "["+page+"] Maintenance: "+m.Name, "maintenance."+m.ID
+		if job.Kind == store.JobMaintenanceReminder {
+			t.subject = "[" + page + "] Reminder: " + m.Name + " starts " + m.ScheduledFor.UTC().Format("Jan 2 15:04 UTC")
+		}
 		t.opensThread = job.Kind == store.JobMaintenanceScheduled
 		v.Heading, v.Status = m.Name, m.Status.Label()
 		v.From, v.Until = m.ScheduledFor, m.ScheduledUntil

@@ -27,6 +27,8 @@ func jobIntro(job store.Job) string {
 			return "The scheduled maintenance has started."
 		case store.JobMaintenanceCompleted:
 			return "The scheduled maintenance has been completed."
+		case store.JobMaintenanceReminder:
+			return "A reminder: this scheduled maintenance starts soon."
 		}
 		return "There is an update on this maintenance."
 	}

@@ -75,12 +75,34 @@ func (t *sqlTx) Commit() error {
 	return err
 }
 
+// A change made by a query (UPDATE … RETURNING) is a write too: a
+// dispatcher's claims and results go that way, and on a server where
+// nobody posts they are the only writes that could show the database
+// writes again. (Whether it matched rows is not known here; a transaction
+// whose query failed is rolled back, not committed.)
 func (t *sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, t.d.rebind(query), args...)
+	rows, err := t.Tx.QueryContext(ctx, t.d.rebind(query), args...)
+	if err != nil {
+		t.health.note(err, false)
+	}
+	t.wrote = t.wrote || (err == nil && changes(query))
+	return rows, err
 }
 
 func (t *sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.wrote = t.wrote || changes(query)
 	return t.Tx.QueryRowContext(ctx, t.d.rebind(query), args...)
+}
+
+// changes reports whether query is a statement that changes rows.
+func changes(query string) bool {
+	q := strings.TrimSpace(query)
+	for _, verb := range []string{"INSERT", "UPDATE", "DELETE"} {
+		if len(q) > len(verb) && strings.EqualFold(q[:len(verb)], verb) {
+			return true
+		}
+	}
+	return false
 }
 
 // numberPlaceholders turns each ? into $1, $2, … in order. The store's SQL

@@ -71,6 +71,10 @@ type Maintenance struct {
 	CompletedAt    *time.Time          `json:"completed_at"`
 	Components     []string            `json:"components"`
 	Updates        []MaintenanceUpdate `json:"maintenance_updates"` // newest first
+	// RemindBefore is how many minutes before the start subscribers are
+	// reminded (0: no reminder); RemindedAt is when they were.
+	RemindBefore int        `json:"remind_before_minutes"`
+	RemindedAt   *time.Time `json:"reminded_at"`
 	// Revision rises each time the window is moved or changed: a calendar
 	// event's SEQUENCE. Not part of the API's shape.
 	Revision int `json:"-"`
@@ -93,6 +97,9 @@ type MaintenanceInput struct {
 	ScheduledFor   time.Time
 	ScheduledUntil time.Time
 	AutoTransition *bool
+	// RemindBefore is how many minutes before the start to remind
+	// subscribers; 0 sends no reminder.
+	RemindBefore int
 	// SkipNotify keeps subscribers from being told (the zero value notifies).
 	SkipNotify bool
 }
@@ -104,6 +111,7 @@ type MaintenancePatch struct {
 	ScheduledFor   *time.Time
 	ScheduledUntil *time.Time
 	AutoTransition *bool
+	RemindBefore   *int
 }
 
 // MaintenanceUpdateInput posts an update; Status "" keeps the current one.
@@ -143,10 +151,14 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 		if err := t.checkStartsAhead(in.ScheduledFor); err != nil {
 			return err
 		}
+		if err := checkRemindBefore(in.RemindBefore); err != nil {
+			return err
+		}
 		auto := in.AutoTransition == nil || *in.AutoTransition
 		id := newID()
-		if _, err := t.exec(`INSERT INTO maintenances (id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, name, MaintenanceScheduled, in.ScheduledFor.UTC(), in.ScheduledUntil.UTC(), auto, t.now, t.now); err != nil {
+		if _, err := t.exec(`INSERT INTO maintenances (id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at, remind_before, remind_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, name, MaintenanceScheduled, in.ScheduledFor.UTC(), in.ScheduledUntil.UTC(), auto, t.now, t.now,
+			nullIfZero(in.RemindBefore), t.remindAt(in.ScheduledFor, in.RemindBefore)); err != nil {
 			return err
 		}
 		if err := t.linkMaintenanceComponents(id, in.Components); err != nil {
@@ -184,6 +196,41 @@ func (t *tx) checkStartsAhead(from time.Time) error {
 			from.UTC().Format("Jan 2 15:04 UTC"), t.now.UTC().Format("Jan 2 15:04 UTC"))
 	}
 	return nil
+}
+
+// MaxRemindBefore is the longest ahead a reminder may be asked for: a
+// week. A reminder further ahead is not one.
+const MaxRemindBefore = 7 * 24 * 60
+
+// checkRemindBefore refuses a reminder before a start that is negative or
+// absurdly far ahead.
+func checkRemindBefore(minutes int) error {
+	if minutes < 0 || minutes > MaxRemindBefore {
+		return invalid("remind_before_minutes", "must be between 0 (no reminder) and %d minutes (a week), not %d", MaxRemindBefore, minutes)
+	}
+	return nil
+}
+
+// remindAt is when the reminder of a window starting at from is due,
+// minutes before it: nil when none is wanted, or when that moment has
+// passed already (subscribers were just told of the window, or of its
+// move; a reminder on its heels would only repeat it).
+func (t *tx) remindAt(from time.Time, minutes int) any {
+	if minutes == 0 {
+		return nil
+	}
+	at := from.UTC().Add(-time.Duration(minutes) * time.Minute)
+	if !at.After(t.now) {
+		return nil
+	}
+	return at
+}
+
+func nullIfZero(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }
 
 func checkWindow(from, until time.Time) error {
@@ -250,14 +297,28 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 		if p.AutoTransition != nil {
 			m.AutoTransition = *p.AutoTransition
 		}
+		if p.RemindBefore != nil {
+			if err := checkRemindBefore(*p.RemindBefore); err != nil {
+				return err
+			}
+			m.RemindBefore = *p.RemindBefore
+		}
 		sameComponents := p.Components == nil || slices.Equal(sortedCopy(*p.Components), before.Components)
-		if m.Name == before.Name && m.ScheduledFor.Equal(before.ScheduledFor) && m.ScheduledUntil.Equal(before.ScheduledUntil) &&
-			m.AutoTransition == before.AutoTransition && sameComponents {
+		sameWindow := m.ScheduledFor.Equal(before.ScheduledFor) && m.ScheduledUntil.Equal(before.ScheduledUntil)
+		if m.Name == before.Name && sameWindow && m.AutoTransition == before.AutoTransition && sameComponents && m.RemindBefore == before.RemindBefore {
 			after = before
 			return nil // nothing changes
 		}
-		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, updated_at = ?, revision = revision + 1 WHERE id = ?`,
-			m.Name, m.ScheduledFor, m.ScheduledUntil, m.AutoTransition, t.now, id); err != nil {
+		// A window's reminder is re-armed for its new start, or its new
+		// lead, until it has been sent: once per window.
+		if before.Status == MaintenanceScheduled && before.RemindedAt == nil &&
+			(!m.ScheduledFor.Equal(before.ScheduledFor) || m.RemindBefore != before.RemindBefore) {
+			if _, err := t.exec(`UPDATE maintenances SET remind_at = ? WHERE id = ?`, t.remindAt(m.ScheduledFor, m.RemindBefore), id); err != nil {
+				return err
+			}
+		}
+		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, remind_before = ?, updated_at = ?, revision = revision + 1 WHERE id = ?`,
+			m.Name, m.ScheduledFor, m.ScheduledUntil, m.AutoTransition, nullIfZero(m.RemindBefore), t.now, id); err != nil {
 			return err
 		}
 		if p.Components != nil {
@@ -378,7 +439,8 @@ func (t *tx) postMaintenanceUpdate(m Maintenance, status MaintenanceStatus, body
 	}
 	set, args := `status = ?, updated_at = ?`, []any{status, t.now}
 	if status.Active() || status == MaintenanceCompleted {
-		set += `, started_at = coalesce(started_at, ?)`
+		// Started (or over): a reminder that it starts soon is too late.
+		set += `, remind_at = NULL, started_at = coalesce(started_at, ?)`
 		args = append(args, t.now)
 	}
 	if status == MaintenanceCompleted {
@@ -424,38 +486,90 @@ func (s *Store) AdvanceMaintenances(ctx context.Context) (int, error) {
 	moved := 0
 	err := s.inTx(WithActor(ctx, SystemActor), func(t *tx) error {
 		const due = `auto_transition AND ((status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= ?))`
-		ids, err := t.orderedIDs(`SELECT id FROM maintenances WHERE `+due+` ORDER BY scheduled_for`, t.now, t.now)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			// Locked and read again: a commander (or another replica's
-			// clock) may have moved it since the list was read.
-			m, err := t.maintenanceForChange(id)
-			if errors.Is(err, ErrNotFound) {
-				continue // cancelled meanwhile
-			}
-			if err != nil {
-				return err
-			}
+		return t.eachMaintenance(`SELECT id FROM maintenances WHERE `+due+` ORDER BY scheduled_for`, []any{t.now, t.now}, func(m Maintenance) error {
 			next, body := MaintenanceInProgress, "Scheduled maintenance is currently in progress. We will provide updates as necessary."
 			if !m.ScheduledUntil.After(t.now) {
 				next, body = MaintenanceCompleted, "The scheduled maintenance has been completed."
 			}
 			if !m.AutoTransition || m.Status.step() >= next.step() || (next == MaintenanceInProgress && m.ScheduledFor.After(t.now)) {
-				continue // no longer due
+				return nil // no longer due
 			}
 			if _, err := t.postMaintenanceUpdate(m, next, body, false); err != nil {
 				return fmt.Errorf("advance maintenance %s: %w", m.ID, err)
 			}
 			moved++
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: advance maintenances: %w", err)
 	}
 	return moved, nil
+}
+
+// RemindMaintenances queues the reminder of each scheduled window whose
+// reminder is due (remind_before minutes before its start), by the store's
+// clock, as one job each to the subscribers and webhooks who want it. The
+// job and the reminder's being done are one transaction, so a window is
+// reminded once, whatever crashes or replicas; its due time is a column,
+// so a restart keeps it. A window that started, or whose start has
+// passed, gets no reminder. It returns how many it queued.
+func (s *Store) RemindMaintenances(ctx context.Context) (int, error) {
+	reminded := 0
+	err := s.inTx(WithActor(ctx, SystemActor), func(t *tx) error {
+		return t.eachMaintenance(`SELECT id FROM maintenances WHERE remind_at IS NOT NULL AND remind_at <= ? ORDER BY remind_at`, []any{t.now}, func(m Maintenance) error {
+			var due sql.NullTime // read again under the lock: it may have moved
+			if err := t.QueryRowContext(t.ctx, `SELECT remind_at FROM maintenances WHERE id = ?`, m.ID).Scan(&due); err != nil {
+				return err
+			}
+			if !due.Valid || due.Time.After(t.now) {
+				return nil
+			}
+			if m.Status != MaintenanceScheduled || !m.ScheduledFor.After(t.now) {
+				_, err := t.exec(`UPDATE maintenances SET remind_at = NULL WHERE id = ?`, m.ID)
+				return err
+			}
+			if _, err := t.exec(`UPDATE maintenances SET remind_at = NULL, reminded_at = ? WHERE id = ?`, t.now, m.ID); err != nil {
+				return err
+			}
+			after, err := getMaintenance(t.ctx, t.sqlTx, m.ID)
+			if err != nil {
+				return err
+			}
+			t.record("maintenance.remind", "maintenance", m.ID, m, after)
+			t.notifyMaintenance(JobMaintenanceReminder, after)
+			reminded++
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: remind of maintenance: %w", err)
+	}
+	return reminded, nil
+}
+
+// eachMaintenance runs fn on each maintenance query lists (its ids, with
+// args), in order, locked and read again: a commander (or another
+// replica's clock) may have changed it since the list was read. One
+// cancelled meanwhile is skipped.
+func (t *tx) eachMaintenance(query string, args []any, fn func(Maintenance) error) error {
+	ids, err := t.orderedIDs(query, args...)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		m, err := t.maintenanceForChange(id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maintenanceForChange locks a maintenance (a transition is check-then-
@@ -548,7 +662,7 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 	return list, nil
 }
 
-const maintenanceColumns = `id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at, started_at, completed_at, revision`
+const maintenanceColumns = `id, name, status, scheduled_for, scheduled_until, auto_transition, created_at, updated_at, started_at, completed_at, revision, remind_before, reminded_at`
 
 func getMaintenance(ctx context.Context, q querier, id string) (Maintenance, error) {
 	list, err := queryMaintenances(ctx, q, `SELECT `+maintenanceColumns+` FROM maintenances WHERE id = ?`, id)
@@ -570,12 +684,15 @@ func queryMaintenances(ctx context.Context, q querier, query string, args ...any
 	index := map[string]int{}
 	for rows.Next() {
 		var m Maintenance
-		var started, completed sql.NullTime
-		if err := rows.Scan(&m.ID, &m.Name, &m.Status, &m.ScheduledFor, &m.ScheduledUntil, &m.AutoTransition, &m.CreatedAt, &m.UpdatedAt, &started, &completed, &m.Revision); err != nil {
+		var started, completed, reminded sql.NullTime
+		var remind sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.Name, &m.Status, &m.ScheduledFor, &m.ScheduledUntil, &m.AutoTransition, &m.CreatedAt, &m.UpdatedAt, &started, &completed, &m.Revision,
+			&remind, &reminded); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		m.StartedAt, m.CompletedAt = timePtr(started), timePtr(completed)
+		m.StartedAt, m.CompletedAt, m.RemindedAt = timePtr(started), timePtr(completed), timePtr(reminded)
+		m.RemindBefore = int(remind.Int64)
 		m.Components, m.Updates = []string{}, []MaintenanceUpdate{}
 		index[m.ID] = len(out)
 		out = append(out, m)

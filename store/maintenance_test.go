@@ -673,3 +673,93 @@ func TestMaintenanceRevisionAndCancellation(t *testing.T) {
 		}
 	})
 }
+
+// A maintenance's reminder is a job queued once, remind_before minutes
+// before its start by the store's clock; none for a window that started
+// first or whose reminder would have fallen before it was scheduled; a
+// window moved after its reminder went is not reminded again; webhooks get
+// it only when their filter names it; bad leads are refused, naming the
+// field, and change nothing.
+func TestMaintenanceReminders(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		named, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/reminders", Events: []string{JobMaintenanceReminder}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		family, _, _ := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/maintenance", Events: []string{"maintenance.*"}})
+		st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/everything"})
+		expandAll(t, st, "setup", 100) // the webhooks' own jobs, if any
+
+		for _, bad := range []int{-1, MaxRemindBefore + 1} {
+			before := tableCounts(t, st)
+			_, err := st.CreateMaintenance(ctx, MaintenanceInput{Name: "Bad", Body: "x", ScheduledFor: t0.Add(time.Hour), ScheduledUntil: t0.Add(2 * time.Hour), RemindBefore: bad})
+			wantValidationError(t, err, "remind_before_minutes")
+			wantUnchanged(t, st, before)
+		}
+		m := mustCreateMaintenance(t, st, MaintenanceInput{ScheduledFor: t0.Add(3 * time.Hour), ScheduledUntil: t0.Add(4 * time.Hour), RemindBefore: 30, SkipNotify: true})
+		if m.RemindBefore != 30 || m.RemindedAt != nil {
+			t.Fatalf("created %+v, want 30 minutes and not yet reminded", m)
+		}
+		before := tableCounts(t, st)
+		_, err = st.UpdateMaintenance(ctx, m.ID, MaintenancePatch{RemindBefore: ptr(-5)})
+		wantValidationError(t, err, "remind_before_minutes")
+		wantUnchanged(t, st, before)
+		// Ten minutes ahead with an hour's reminder: announced, never reminded.
+		mustCreateMaintenance(t, st, MaintenanceInput{Name: "Soon", ScheduledFor: t0.Add(10 * time.Minute), ScheduledUntil: t0.Add(time.Hour), RemindBefore: 60, SkipNotify: true})
+		started := mustCreateMaintenance(t, st, MaintenanceInput{Name: "Started early", ScheduledFor: t0.Add(3 * time.Hour), ScheduledUntil: t0.Add(4 * time.Hour), RemindBefore: 60, SkipNotify: true})
+		mustPostMaintenanceUpdate(t, st, started.ID, MaintenanceInProgress)
+
+		remind := func(want int) {
+			t.Helper()
+			if n, err := st.RemindMaintenances(ctx); err != nil || n != want {
+				t.Fatalf("RemindMaintenances = %d, %v; want %d", n, err, want)
+			}
+		}
+		clock.Set(t0.Add(2*time.Hour + 29*time.Minute))
+		remind(0)
+		clock.Set(t0.Add(2*time.Hour + 31*time.Minute))
+		remind(1)
+		remind(0)
+		got, _ := st.GetMaintenance(ctx, m.ID)
+		if got.RemindedAt == nil || !got.RemindedAt.Equal(t0.Add(2*time.Hour+31*time.Minute)) {
+			t.Errorf("RemindedAt = %v", got.RemindedAt)
+		}
+		// Moved once reminded: no second reminder.
+		later := t0.Add(6 * time.Hour)
+		if _, err := st.UpdateMaintenance(ctx, m.ID, MaintenancePatch{ScheduledFor: &later, ScheduledUntil: ptr(later.Add(time.Hour))}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Set(t0.Add(5*time.Hour + 45*time.Minute))
+		remind(0)
+
+		// One job, to the webhooks that name it.
+		jobs := expandAll(t, st, "a", 100)
+		var kinds []string
+		for _, j := range jobs {
+			kinds = append(kinds, j.Kind+" "+j.ObjectID)
+		}
+		if len(jobs) != 2 || jobs[1].Kind != JobMaintenanceReminder || jobs[1].ObjectID != m.ID {
+			t.Fatalf("jobs %v, want maintenance.started for the early start and one maintenance.reminder for %s", kinds, m.ID)
+		}
+		ds, err := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var to []string
+		for _, d := range ds {
+			if d.JobID == jobs[1].ID {
+				to = append(to, d.RecipientID)
+			}
+		}
+		slices.Sort(to)
+		want := []string{named.ID, family.ID}
+		slices.Sort(want)
+		if !slices.Equal(to, want) {
+			t.Errorf("the reminder went to webhooks %v, want those naming it or maintenance.* (%v), not the one taking every event", to, want)
+		}
+	})
+}

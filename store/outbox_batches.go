@@ -26,17 +26,22 @@ import (
 // that one batch is one claim on a dispatcher with up to 16 connections.
 const emailBatch = 256
 
-// emailWants is the condition on subscribers s of wanting a job that
-// touches jobComps: a subscriber of every component, or of one it touches.
-func emailWants(jobComps []string) (string, []any) {
+// emailWants is the condition on subscribers s of wanting a job of kind
+// that touches jobComps: a subscriber of every component, or of one it
+// touches; for a maintenance reminder, one who has not turned reminders off.
+func emailWants(kind string, jobComps []string) (string, []any) {
+	cond := ""
+	if kind == JobMaintenanceReminder {
+		cond = `s.maintenance_reminders AND `
+	}
 	if len(jobComps) == 0 {
-		return `s.all_components`, nil
+		return cond + `s.all_components`, nil
 	}
 	args := make([]any, len(jobComps))
 	for i, c := range jobComps {
 		args[i] = c
 	}
-	return `(s.all_components OR EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id AND sc.component_id IN (` +
+	return cond + `(s.all_components OR EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id AND sc.component_id IN (` +
 		placeholders(len(jobComps)) + `)))`, args
 }
 
@@ -45,7 +50,7 @@ func emailWants(jobComps []string) (string, []any) {
 // how many recipients they hold and the new cursor, -1 once every row has
 // been seen. The cursor advances over the rows scanned, not the recipients
 // found, so a filter that matches no one still progresses.
-func (t *tx) expandEmail(jobID int64, comps string, cursor int64, scan int) (int, int64, error) {
+func (t *tx) expandEmail(jobID int64, kind, comps string, cursor int64, scan int) (int, int64, error) {
 	var jobComps []string
 	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
 		return 0, 0, err
@@ -57,7 +62,7 @@ func (t *tx) expandEmail(jobID int64, comps string, cursor int64, scan int) (int
 	if !hi.Valid {
 		return 0, -1, nil
 	}
-	wants, wantArgs := emailWants(jobComps)
+	wants, wantArgs := emailWants(kind, jobComps)
 	rows, err := t.QueryContext(t.ctx, `SELECT s.seq FROM subscribers s WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND `+wants+` ORDER BY s.seq`,
 		append([]any{cursor, hi.Int64}, wantArgs...)...)
 	if err != nil {
@@ -105,7 +110,7 @@ type batch struct {
 // delivery of its own for it.
 func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delivery, error) {
 	var out []Delivery
-	comps := map[int64][]string{}
+	jobs := map[int64]batchJob{}
 	for room > 0 {
 		var b batch
 		found := false
@@ -117,16 +122,16 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 		if err != nil || !found {
 			return out, err
 		}
-		if _, ok := comps[b.job]; !ok {
+		if _, ok := jobs[b.job]; !ok {
+			var j batchJob
 			var c string
-			if err := t.QueryRowContext(t.ctx, `SELECT components FROM outbox_jobs WHERE id = ?`, b.job).Scan(&c); err != nil {
+			if err := t.QueryRowContext(t.ctx, `SELECT kind, components FROM outbox_jobs WHERE id = ?`, b.job).Scan(&j.kind, &c); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", b.id, err)
 			}
-			var list []string
-			if err := json.Unmarshal([]byte(c), &list); err != nil {
+			if err := json.Unmarshal([]byte(c), &j.components); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", b.id, err)
 			}
-			comps[b.job] = list
+			jobs[b.job] = j
 		}
 		// A batch claimed again after its lease ran out starts over: what
 		// its last claim recorded is taken back, since all of it is sent
@@ -134,7 +139,7 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 		// not claimed again, see notOwnLease).
 		t.countResult(b.job, ChannelEmail, "sent", "", b.sent, false)
 		t.countResult(b.job, ChannelEmail, "skipped", "", b.skipped, false)
-		ds, err := t.batchRecipients(b, comps[b.job], room+1)
+		ds, err := t.batchRecipients(b, jobs[b.job], room+1)
 		if err != nil {
 			return nil, fmt.Errorf("batch %d: %w", b.id, err)
 		}
@@ -171,6 +176,13 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 	return out, nil
 }
 
+// batchJob is what a batch's recipients are chosen by: its job's kind and
+// components.
+type batchJob struct {
+	kind       string
+	components []string
+}
+
 // batchRecipient is a delivery to a batch's recipient, with its place.
 type batchRecipient struct {
 	Delivery
@@ -180,8 +192,8 @@ type batchRecipient struct {
 // batchRecipients reads up to limit recipients of a batch, in seq order.
 // Their link tokens are signed once the claim has committed (signLinks):
 // the writer is not held for hundreds of HMACs.
-func (t *tx) batchRecipients(b batch, jobComps []string, limit int) ([]batchRecipient, error) {
-	wants, wantArgs := emailWants(jobComps)
+func (t *tx) batchRecipients(b batch, job batchJob, limit int) ([]batchRecipient, error) {
+	wants, wantArgs := emailWants(job.kind, job.components)
 	args := append([]any{b.from, b.to}, wantArgs...)
 	rows, err := t.QueryContext(t.ctx, `SELECT s.seq, s.id, s.email, s.status, s.token_nonce, s.bounces FROM subscribers s
 		WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND `+wants+`

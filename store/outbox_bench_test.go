@@ -168,22 +168,8 @@ func BenchmarkOutboxBytesPerUpdate(b *testing.B) {
 // dispatcher whose sends all succeed would.
 func sendAll(b *testing.B, st *Store) {
 	ctx := b.Context()
-	channels := []string{ChannelEmail, ChannelWebhook}
-	for {
-		job, ok, err := st.ClaimJob(ctx, "bench", time.Minute)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		for done := false; !done; {
-			if _, done, err = st.ExpandJob(ctx, job.ID, "bench", 1000, time.Minute, channels); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	for _, ch := range channels {
+	expandAll(b, st, "bench", 1000)
+	for _, ch := range []string{ChannelEmail, ChannelWebhook} {
 		for {
 			ds, err := st.ClaimDeliveries(ctx, ch, "bench", 256, time.Minute)
 			if err != nil {
@@ -296,4 +282,28 @@ func BenchmarkOutboxTransactions(b *testing.B) {
 			}
 		}
 	})
+}
+
+// expandAll expands every job waiting into deliveries for both channels,
+// as a dispatcher owner would, size recipients at a time, and returns the
+// jobs.
+func expandAll(t testing.TB, st *Store, owner string, size int) []Job {
+	t.Helper()
+	ctx := t.Context()
+	var jobs []Job
+	for {
+		job, ok, err := st.ClaimJob(ctx, owner, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return jobs
+		}
+		jobs = append(jobs, job)
+		for done := false; !done; {
+			if _, done, err = st.ExpandJob(ctx, job.ID, owner, size, time.Minute, []string{ChannelEmail, ChannelWebhook}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -116,27 +116,40 @@ func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limi
 	return out, nil
 }
 
-// RenewLeases moves the leases owner holds on channel's deliveries (and,
-// for email, its batches) on to lease from now: a live dispatcher keeps
-// what it claimed for as long as it takes to send and record, and only a
-// dispatcher that has stopped lets its claims run out to another. The
-// conditions are the due indexes' own, so a renewal reads only live rows
-// (released and finished ones have no owner).
-func (s *Store) RenewLeases(ctx context.Context, channel, owner string, lease time.Duration) error {
+// Held is what a dispatcher has in flight: the deliveries of their own and
+// the batches it claimed and has not yet recorded.
+type Held struct {
+	Deliveries []int64
+	Batches    []int64
+}
+
+// RenewLeases moves the leases of what owner holds in flight (held) on to
+// lease from now: a live dispatcher keeps what it claimed for as long as
+// it takes to send and record, and only a dispatcher that has stopped lets
+// its claims run out to another. Only the rows named are renewed: a claim
+// the dispatcher never received (its commit's outcome unknown, or its
+// links unsigned) must run out, so that another dispatcher sends it.
+func (s *Store) RenewLeases(ctx context.Context, owner string, lease time.Duration, held Held) error {
+	if len(held.Deliveries) == 0 && len(held.Batches) == 0 {
+		return nil
+	}
 	err := s.inBackgroundTx(ctx, func(t *tx) error {
 		until := t.now.Add(lease)
-		if _, err := t.exec(`UPDATE outbox_deliveries SET next_attempt_at = ? WHERE channel = ? AND state IN ('pending', 'sending') AND lease_owner = ?`,
-			until, channel, owner); err != nil {
-			return err
+		for _, r := range []struct {
+			table string
+			ids   []int64
+		}{{"outbox_deliveries", held.Deliveries}, {"outbox_batches", held.Batches}} {
+			for chunk := range slices.Chunk(r.ids, 500) {
+				if _, err := t.exec(`UPDATE `+r.table+` SET next_attempt_at = ? WHERE state = 'sending' AND lease_owner = ? AND id IN (`+placeholders(len(chunk))+`)`,
+					append([]any{until, owner}, int64Args(chunk)...)...); err != nil {
+					return err
+				}
+			}
 		}
-		if channel != ChannelEmail {
-			return nil
-		}
-		_, err := t.exec(`UPDATE outbox_batches SET next_attempt_at = ? WHERE state IN ('pending', 'sending') AND lease_owner = ?`, until, owner)
-		return err
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: renew %s leases: %w", channel, err)
+		return fmt.Errorf("store: renew leases: %w", err)
 	}
 	return nil
 }
@@ -509,16 +522,20 @@ func (t *tx) recordWebhookResult(r DeliveryResult) error {
 	return t.disableWebhook(d.RecipientID, reason)
 }
 
-// NextDue is how long until the next delivery on channel is due: 0 when one
-// is due now, ok false when none is waiting.
-func (s *Store) NextDue(ctx context.Context, channel string) (wait time.Duration, ok bool, err error) {
+// NextDue is how long until the next delivery on channel is due for owner
+// to claim: 0 when one is due now, ok false when none is waiting. It
+// applies the claims' own rule (notOwnLease), so a dispatcher is not told
+// of work it may not take: its own run-out leases would otherwise look due
+// for ever and set its pump polling. An owner of "" (no dispatcher's) sees
+// everything waiting.
+func (s *Store) NextDue(ctx context.Context, channel, owner string) (wait time.Duration, ok bool, err error) {
 	type query struct {
 		sql  string
 		args []any
 	}
-	queries := []query{{`SELECT next_attempt_at FROM outbox_deliveries WHERE channel = ? AND state IN ('pending', 'sending') ORDER BY next_attempt_at LIMIT 1`, []any{channel}}}
+	queries := []query{{`SELECT next_attempt_at FROM outbox_deliveries WHERE channel = ? AND state IN ('pending', 'sending') AND ` + notOwnLease + ` ORDER BY next_attempt_at LIMIT 1`, []any{channel, owner}}}
 	if channel == ChannelEmail {
-		queries = append(queries, query{`SELECT next_attempt_at FROM outbox_batches WHERE state IN ('pending', 'sending') ORDER BY next_attempt_at LIMIT 1`, nil})
+		queries = append(queries, query{`SELECT next_attempt_at FROM outbox_batches WHERE state IN ('pending', 'sending') AND ` + notOwnLease + ` ORDER BY next_attempt_at LIMIT 1`, []any{owner}})
 	}
 	var first time.Time
 	for _, q := range queries {

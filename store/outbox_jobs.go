@@ -22,7 +22,10 @@ const (
 	JobMaintenanceScheduled = "maintenance.scheduled"
 	JobMaintenanceStarted   = "maintenance.started"
 	JobMaintenanceCompleted = "maintenance.completed"
-	JobComponentUpdated     = "component.updated"
+	// JobMaintenanceReminder says a window starts soon. Webhooks get it
+	// only when their filter names it (WebhookWants).
+	JobMaintenanceReminder = "maintenance.reminder"
+	JobComponentUpdated    = "component.updated"
 	// Messages to one subscriber about their subscription.
 	JobSubscriberConfirm  = "subscriber.confirm"
 	JobSubscriberReminder = "subscriber.reminder"
@@ -33,7 +36,7 @@ const (
 // carries it; a job says what subscribers are told, such as "resolved".)
 var JobKinds = []string{
 	JobIncidentCreated, JobIncidentUpdated, JobIncidentResolved, JobPostmortemPublished,
-	JobMaintenanceScheduled, JobMaintenanceStarted, JobMaintenanceCompleted, JobComponentUpdated,
+	JobMaintenanceScheduled, JobMaintenanceStarted, JobMaintenanceCompleted, JobMaintenanceReminder, JobComponentUpdated,
 }
 
 // Delivery channels.
@@ -382,7 +385,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return err
 			}
 		case email && emailCursor >= 0:
-			n, next, err := t.expandEmail(jobID, comps, emailCursor, batch)
+			n, next, err := t.expandEmail(jobID, kind, comps, emailCursor, batch)
 			if err != nil {
 				return fmt.Errorf("email recipients: %w", err)
 			}
@@ -495,10 +498,15 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 }
 
 // WebhookWants reports whether an endpoint with these filters receives a job
-// of kind touching jobComps. Empty filters match everything; an event filter
-// may name a kind ("incident.resolved") or a family ("incident.*"). A
-// component filter matches jobs touching one of its components.
+// of kind touching jobComps. Empty filters match everything but reminders
+// (an endpoint registered for every event before reminders existed is not
+// sent a new kind of event unasked); an event filter may name a kind
+// ("incident.resolved") or a family ("incident.*"). A component filter
+// matches jobs touching one of its components.
 func WebhookWants(events, components []string, kind string, jobComps []string) bool {
+	if len(events) == 0 && kind == JobMaintenanceReminder {
+		return false
+	}
 	if len(events) > 0 && !slices.ContainsFunc(events, func(e string) bool {
 		return e == kind || (strings.HasSuffix(e, ".*") && strings.HasPrefix(kind, strings.TrimSuffix(e, "*")))
 	}) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -777,6 +778,84 @@ func TestHostileErrorTextIsRecorded(t *testing.T) {
 		}
 		if got := log[0].LastError; got != "500 \uFFFDbad gateway" {
 			t.Errorf("the delivery log says %q", got)
+		}
+	})
+}
+
+// A claim its dispatcher never received (the commit's outcome unknown, the
+// links unsigned) is neither work due for that dispatcher, which may not
+// claim it again, nor kept leased by its renewals: it runs out, and
+// another dispatcher sends it.
+func TestOutboxLostClaimRunsOut(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		clock := useClock(st, t0)
+		importN(t, st, 20)
+		for _, name := range []string{"a", "b"} {
+			if _, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/" + name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustCreateIncident(t, st, IncidentInput{Name: "Down"})
+		expandAll(t, st, "a", 100)
+		held := func(ds []Delivery) (h Held) {
+			for _, d := range ds {
+				if d.BatchID != 0 {
+					if !slices.Contains(h.Batches, d.BatchID) {
+						h.Batches = append(h.Batches, d.BatchID)
+					}
+				} else {
+					h.Deliveries = append(h.Deliveries, d.ID)
+				}
+			}
+			return h
+		}
+		// "a" claims twice on each channel; the first claims it never sees.
+		lostMail, _ := st.ClaimDeliveries(ctx, ChannelEmail, "a", 10, time.Minute)
+		keptMail, _ := st.ClaimDeliveries(ctx, ChannelEmail, "a", 10, time.Minute)
+		lostHook, _ := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 1, time.Minute)
+		keptHook, _ := st.ClaimDeliveries(ctx, ChannelWebhook, "a", 1, time.Minute)
+		if len(lostMail) != 10 || len(keptMail) != 10 || len(lostHook) != 1 || len(keptHook) != 1 {
+			t.Fatalf("claimed %d+%d emails and %d+%d webhooks, want 10+10 and 1+1", len(lostMail), len(keptMail), len(lostHook), len(keptHook))
+		}
+		clock.Advance(30 * time.Second)
+		for _, ds := range [][]Delivery{keptMail, keptHook} {
+			if err := st.RenewLeases(ctx, "a", time.Minute, held(ds)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Advance(40 * time.Second) // the first leases have run out, the renewed ones not
+
+		for _, ch := range []string{ChannelEmail, ChannelWebhook} {
+			if wait, ok, err := st.NextDue(ctx, ch, "a"); err != nil || (ok && wait == 0) {
+				t.Errorf("%s: NextDue for the owner of the run-out claim = %v, %v, %v; want nothing due now (it may not claim them)", ch, wait, ok, err)
+			}
+			if wait, ok, err := st.NextDue(ctx, ch, "b"); err != nil || !ok || wait != 0 {
+				t.Errorf("%s: NextDue for another dispatcher = %v, %v, %v; want due now", ch, wait, ok, err)
+			}
+		}
+		for _, c := range []struct {
+			channel string
+			lost    []Delivery
+		}{{ChannelEmail, lostMail}, {ChannelWebhook, lostHook}} {
+			taken, err := st.ClaimDeliveries(ctx, c.channel, "b", 100, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got, want []string
+			for _, d := range taken {
+				got = append(got, d.RecipientID)
+			}
+			for _, d := range c.lost {
+				want = append(want, d.RecipientID)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: another dispatcher took over %v, want exactly the lost claim's %v", c.channel, got, want)
+			}
 		}
 	})
 }

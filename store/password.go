@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -97,25 +99,67 @@ var dummyHash = sync.OnceValue(func() string {
 // a megabyte "password" is wrong without costing a megabyte of argon2id.
 func checkable(password string) bool { return len(password) <= 4*MaxPasswordLength }
 
-// verifySignIn is checkPassword for a sign-in, counted (PasswordChecks).
+// verifySignIn is checkPassword for a sign-in, counted (PasswordChecks)
+// and timed (checkCost).
 func (s *Store) verifySignIn(encoded, password string) (bool, error) {
 	s.passwordChecks.Add(1)
-	return checkPassword(encoded, password)
+	start := time.Now()
+	ok, err := checkPassword(encoded, password)
+	s.noteCheckCost(time.Since(start))
+	return ok, err
 }
 
-// RefuseSignIn costs a sign-in refused without a check (too many failures)
-// what checking it would have: the same argon2id verification, against a
-// hash nobody's password matches. A refusal that answered at once would
-// tell a guesser that the account is locked, and so that it exists.
-func (s *Store) RefuseSignIn(password string) {
-	if checkable(password) {
-		_, _ = s.verifySignIn(dummyHash(), password)
+// noteCheckCost keeps checkCost, a running mean (weighted 1/8 to the
+// newest) of how long a sign-in's check takes here, waiting for a hash
+// slot included: what a refusal must take to look like one.
+func (s *Store) noteCheckCost(d time.Duration) {
+	for {
+		old := s.checkCost.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if s.checkCost.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// firstCheckCost is one check's time, measured once, for a refusal that
+// comes before any sign-in was checked.
+var firstCheckCost = sync.OnceValue(func() time.Duration {
+	hash := dummyHash()
+	start := time.Now()
+	_, _ = checkPassword(hash, "not the password")
+	return time.Since(start)
+})
+
+// RefuseSignIn makes a sign-in refused without a check (too many failures)
+// take as long as checking it would have, by waiting for as long as
+// checks take here (checkCost), or until ctx ends. It does not hash: a
+// refusal that answered at once would tell a guesser the account is
+// locked, and one that hashed would let anyone burn the server's CPU and
+// hash slots, delaying the owner's own sign-in, by posting to a locked
+// account.
+func (s *Store) RefuseSignIn(ctx context.Context, password string) {
+	if !checkable(password) { // a check answers those at once too
+		return
+	}
+	d := time.Duration(s.checkCost.Load())
+	if d == 0 {
+		d = firstCheckCost()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
 	}
 }
 
 // PasswordChecks is how many sign-in password verifications this store
-// has run, those spent on refusals included: a rise that sign-ins do not
-// explain is someone guessing.
+// has run (refusals run none): a rise that sign-ins do not explain is
+// someone guessing.
 func (s *Store) PasswordChecks() int64 { return s.passwordChecks.Load() }
 
 // checkNewPassword validates a password a person chose.

@@ -94,6 +94,9 @@ type Store struct {
 	// passwordChecks counts the sign-in password verifications run
 	// (PasswordChecks).
 	passwordChecks atomic.Int64
+	// checkCost is how long a sign-in's password check takes, in
+	// nanoseconds (noteCheckCost); 0 before the first.
+	checkCost atomic.Int64
 
 	// stop ends what the backend runs in the background (PostgreSQL's
 	// LISTEN connection); nil when nothing runs.

@@ -32,12 +32,15 @@ type Subscriber struct {
 	Email  string           `json:"email"`
 	Status SubscriberStatus `json:"status"`
 	// Components it follows; empty means every component.
-	Components  []string   `json:"components"`
-	Bounces     int        `json:"bounces"`
-	LastError   string     `json:"last_error"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	ConfirmedAt *time.Time `json:"confirmed_at"`
+	Components []string `json:"components"`
+	// MaintenanceReminders: reminders before a maintenance starts are
+	// wanted (the default; the subscriber may turn them off).
+	MaintenanceReminders bool       `json:"maintenance_reminders"`
+	Bounces              int        `json:"bounces"`
+	LastError            string     `json:"last_error"`
+	CreatedAt            time.Time  `json:"created_at"`
+	UpdatedAt            time.Time  `json:"updated_at"`
+	ConfirmedAt          *time.Time `json:"confirmed_at"`
 }
 
 // SubscriberInput adds a subscriber. Components empty means all of them.
@@ -326,21 +329,28 @@ func (s *Store) Unsubscribe(ctx context.Context, token string) (Subscriber, erro
 	})
 }
 
-// SetSubscriptionComponents changes what the subscriber behind a
-// preferences link follows; none means every component.
-func (s *Store) SetSubscriptionComponents(ctx context.Context, token string, components []string) (Subscriber, error) {
+// SubscriptionPreferences are what a subscriber chooses on their
+// preferences page.
+type SubscriptionPreferences struct {
+	Components           []string // none means every component
+	MaintenanceReminders bool
+}
+
+// SetSubscriptionPreferences changes what the subscriber behind a
+// preferences link follows, and whether they are reminded of maintenance.
+func (s *Store) SetSubscriptionPreferences(ctx context.Context, token string, p SubscriptionPreferences) (Subscriber, error) {
 	return s.changeByLink(ctx, token, purposeManage, "subscriber.preferences", func(t *tx, sub Subscriber) error {
-		comps, err := t.checkSubscriberComponents(components)
+		comps, err := t.checkSubscriberComponents(p.Components)
 		if err != nil {
 			return err
 		}
-		if slices.Equal(comps, sub.Components) {
+		if slices.Equal(comps, sub.Components) && p.MaintenanceReminders == sub.MaintenanceReminders {
 			return nil
 		}
 		if err := t.setSubscriberComponents(sub.ID, comps); err != nil {
 			return err
 		}
-		_, err = t.exec(`UPDATE subscribers SET updated_at = ? WHERE id = ?`, t.now, sub.ID)
+		_, err = t.exec(`UPDATE subscribers SET maintenance_reminders = ?, updated_at = ? WHERE id = ?`, p.MaintenanceReminders, t.now, sub.ID)
 		return err
 	})
 }
@@ -503,7 +513,7 @@ func (s *Store) DeleteSubscriber(ctx context.Context, id string) error {
 	return nil
 }
 
-const subscriberSelect = `SELECT s.id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at FROM subscribers s `
+const subscriberSelect = `SELECT s.id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at, s.maintenance_reminders FROM subscribers s `
 
 // querySubscribers runs subscriberSelect with cond and loads what each
 // subscriber follows with one more query, not one per subscriber.
@@ -517,7 +527,7 @@ func querySubscribers(ctx context.Context, q querier, cond string, args ...any) 
 	for rows.Next() {
 		var sub Subscriber
 		var confirmed sql.NullTime
-		if err := rows.Scan(&sub.ID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed); err != nil {
+		if err := rows.Scan(&sub.ID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed, &sub.MaintenanceReminders); err != nil {
 			rows.Close()
 			return nil, err
 		}

@@ -241,9 +241,11 @@ type MaintenanceForm struct {
 	Until       string
 	TZ          string // the IANA zone the times are written in; "" is UTC
 	Auto        bool
-	Groups      []ChoiceGroup
-	Components  map[string]store.Component
-	Errors      FormErrors
+	// RemindBefore is the reminder field as typed: minutes, "" or "0" for none.
+	RemindBefore string
+	Groups       []ChoiceGroup
+	Components   map[string]store.Component
+	Errors       FormErrors
 	// UpdateStatus and UpdateBody re-fill the update form after an error.
 	UpdateStatus store.MaintenanceStatus
 	UpdateBody   string

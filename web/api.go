@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -371,7 +372,7 @@ func (s *Server) writeCSV(c echo.Context, filename string, header []string, rows
 	// Exports hold personal data: no cache keeps a copy.
 	h.Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
+	w := csv.NewWriter(newDeadlineWriter(c))
 	row := func(cells ...string) error {
 		for i, v := range cells {
 			cells[i] = csvCell(v)
@@ -390,6 +391,33 @@ func (s *Server) writeCSV(c echo.Context, filename string, header []string, rows
 		s.log.Error("csv export cut short", "file", filename, "err", err)
 	}
 	return nil
+}
+
+// deadlineWriter moves a long download's write deadline on before each
+// write: the server's WriteTimeout then bounds how long one write of it may
+// take (a client that stops reading is still cut off) rather than the
+// whole download, which for a large export, or one the database is slow
+// to produce, may take longer.
+type deadlineWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func newDeadlineWriter(c echo.Context) *deadlineWriter {
+	timeout := ResponseWriteTimeout
+	if hs, ok := c.Request().Context().Value(http.ServerContextKey).(*http.Server); ok && hs.WriteTimeout > 0 {
+		timeout = hs.WriteTimeout
+	}
+	return &deadlineWriter{w: c.Response(), rc: http.NewResponseController(c.Response()), timeout: timeout}
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	// A writer without deadlines (a test's recorder) just writes.
+	if err := d.rc.SetWriteDeadline(time.Now().Add(d.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, fmt.Errorf("move the write deadline on: %w", err)
+	}
+	return d.w.Write(p)
 }
 
 // csvCell keeps a spreadsheet from running a value as a formula: names,

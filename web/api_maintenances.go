@@ -23,7 +23,10 @@ type maintenanceRequest struct {
 	ScheduledFor   *string `json:"scheduled_for"`
 	ScheduledUntil *string `json:"scheduled_until"`
 	AutoTransition *bool   `json:"auto_transition"`
-	Notify         *bool   `json:"notify"` // on create: tell subscribers; default true
+	// RemindBefore is minutes before the start to remind subscribers; 0 or
+	// absent on create: no reminder.
+	RemindBefore *int  `json:"remind_before_minutes"`
+	Notify       *bool `json:"notify"` // on create: tell subscribers; default true
 }
 
 // times parses the window's bounds; nil for those not sent.
@@ -117,7 +120,7 @@ func (s *Server) apiCreateMaintenance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := store.MaintenanceInput{Name: deref(req.Name), Body: msg, AutoTransition: req.AutoTransition, SkipNotify: skipNotify(req.Notify)}
+	in := store.MaintenanceInput{Name: deref(req.Name), Body: msg, AutoTransition: req.AutoTransition, RemindBefore: deref(req.RemindBefore), SkipNotify: skipNotify(req.Notify)}
 	if req.Components != nil {
 		in.Components = *req.Components
 	}
@@ -158,6 +161,7 @@ func (s *Server) apiUpdateMaintenance(c echo.Context) error {
 	}
 	m, err := s.store.UpdateMaintenance(c.Request().Context(), c.Param("id"), store.MaintenancePatch{
 		Name: req.Name, Components: req.Components, ScheduledFor: from, ScheduledUntil: until, AutoTransition: req.AutoTransition,
+		RemindBefore: req.RemindBefore,
 	})
 	if err != nil {
 		return err

@@ -659,7 +659,7 @@ func TestAPIJSONShape(t *testing.T) {
 		"/api/v1/components/" + c.ID:                  {"id", "group_id", "name", "description", "position", "status", "created_at", "updated_at"},
 		"/api/v1/incidents/" + inc.ID:                 {"id", "name", "status", "impact", "created_at", "updated_at", "started_at", "next_update_at", "monitoring_at", "resolved_at", "components", "incident_updates", "postmortem", "draft"},
 		"/api/v1/incidents/" + inc.ID + "/postmortem": {"body", "published_at"},
-		"/api/v1/maintenances/" + m.ID:                {"id", "name", "status", "scheduled_for", "scheduled_until", "auto_transition", "created_at", "updated_at", "started_at", "completed_at", "components", "maintenance_updates"},
+		"/api/v1/maintenances/" + m.ID:                {"id", "name", "status", "scheduled_for", "scheduled_until", "auto_transition", "created_at", "updated_at", "started_at", "completed_at", "components", "maintenance_updates", "remind_before_minutes", "reminded_at"},
 	}
 	paths := []string{"/api/v1/component-groups", "/api/v1/components", "/api/v1/incidents", "/api/v1/incidents/" + inc.ID + "/updates", "/api/v1/maintenances"}
 	for p := range wantKeys {
@@ -820,4 +820,36 @@ func incidentNames(list []store.Incident) []string {
 func sortedIDs(ids ...string) []string {
 	slices.Sort(ids)
 	return ids
+}
+
+// A maintenance takes a reminder lead in minutes through the API and shows
+// it back; a negative or absurd one is refused naming the field, and a
+// PATCH changes it.
+func TestAPIMaintenanceReminder(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	from := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
+	body := func(remind any) map[string]any {
+		return map[string]any{"name": "Upgrade", "message": "Work.", "scheduled_for": from, "scheduled_until": from.Add(time.Hour), "remind_before_minutes": remind}
+	}
+	for _, bad := range []any{-1, store.MaxRemindBefore + 1, 1e12} {
+		r := ts.call(t, "POST", "/api/v1/maintenances", body(bad))
+		var e apiErr
+		r.decode(t, &e)
+		if r.Status/100 != 4 || e.Error.Field != "remind_before_minutes" {
+			t.Errorf("remind_before_minutes %v: %d %s, want a 4xx naming the field", bad, r.Status, r.Body)
+		}
+	}
+	if list, _ := ts.store.ListMaintenances(t.Context(), store.MaintenanceFilter{}); len(list) != 0 {
+		t.Fatalf("refused requests scheduled %d maintenances", len(list))
+	}
+	var m store.Maintenance
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", body(90), &m)
+	if m.RemindBefore != 90 {
+		t.Errorf("created with remind_before_minutes %d, want 90", m.RemindBefore)
+	}
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/maintenances/"+m.ID, map[string]any{"remind_before_minutes": 0}, &m)
+	if m.RemindBefore != 0 {
+		t.Errorf("after PATCH to 0: %d, want no reminder", m.RemindBefore)
+	}
 }

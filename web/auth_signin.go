@@ -47,7 +47,7 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	}
 	if !allowed {
 		s.log.Warn("sign-in refused: too many failures", "ip", ip)
-		s.store.RefuseSignIn(password) // as long as a check: see signInLimits
+		s.store.RefuseSignIn(ctx, password) // as long as a check: see signInLimits
 		return s.loginPage(c, http.StatusUnauthorized, email, next, signInFailed)
 	}
 	user, err := s.store.Authenticate(ctx, email, password)

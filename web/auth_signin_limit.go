@@ -17,8 +17,8 @@ import (
 // at most signInSpareLimit of them: the limit is on guesses, not on the
 // account's owner, whom five wrong posts from anywhere would otherwise lock
 // out — but many addresses (an IPv6 /48 is 65,536 keys) must not each get
-// a guess either, so past the spares the account is locked for everyone. A refused attempt costs the same
-// argon2id verification as a checked one and gets the same message as a
+// a guess either, so past the spares the account is locked for everyone. A refused attempt takes as long
+// as a checked one (without hashing: see store.RefuseSignIn) and gets the same message as a
 // wrong password, so a guesser learns nothing, not even that it was
 // refused.
 const (

@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time.LoadLocation for the commander's zone, on hosts without a zone database
@@ -38,9 +40,10 @@ type maintenanceValues struct {
 	Name, Body, From, Until string
 	// TZ is the IANA zone From and Until are written in: the commander's,
 	// which the page script fills in; "" or "UTC" without it.
-	TZ         string
-	Auto       bool
-	Components []string
+	TZ           string
+	Auto         bool
+	RemindBefore string // minutes, as typed
+	Components   []string
 }
 
 func readMaintenanceForm(c echo.Context) (maintenanceValues, error) {
@@ -51,7 +54,21 @@ func readMaintenanceForm(c echo.Context) (maintenanceValues, error) {
 	return maintenanceValues{
 		Name: params.Get("name"), Body: params.Get("body"), From: params.Get("scheduled_for"), Until: params.Get("scheduled_until"),
 		TZ: strings.TrimSpace(params.Get("tz")), Auto: params.Get("auto") == "on", Components: params["components"],
+		RemindBefore: strings.TrimSpace(params.Get("remind_before_minutes")),
 	}, nil
+}
+
+// remindBefore parses the reminder field: minutes, empty for none.
+func (v maintenanceValues) remindBefore() (int, templates.FormErrors) {
+	if v.RemindBefore == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v.RemindBefore)
+	if err != nil {
+		return 0, templates.FormErrors{"remind_before_minutes": templates.MaintenanceLabels.Message("remind_before_minutes",
+			fmt.Sprintf("must be a whole number of minutes, such as 60, not %q", v.RemindBefore))}
+	}
+	return n, nil
 }
 
 // times parses the window, entered as datetime-local values in the zone
@@ -109,7 +126,7 @@ func (s *Server) maintenanceForm(c echo.Context, m *store.Maintenance, v mainten
 	}
 	return templates.MaintenanceForm{
 		Console: s.consoleView(c, "maintenance"), Maintenance: m, Name: v.Name, Body: v.Body, From: v.From, Until: v.Until, TZ: v.TZ,
-		Auto: v.Auto, Groups: groups, Components: byID, Errors: errs,
+		Auto: v.Auto, RemindBefore: v.RemindBefore, Groups: groups, Components: byID, Errors: errs,
 	}, nil
 }
 
@@ -130,10 +147,13 @@ func (s *Server) consoleCreateMaintenance(c echo.Context) error {
 		return err
 	}
 	from, until, errs := v.times()
+	remind, remindErrs := v.remindBefore()
+	errs = mergeErrors(errs, remindErrs)
 	if errs == nil {
 		auto := v.Auto
 		m, err := s.store.CreateMaintenance(c.Request().Context(), store.MaintenanceInput{
 			Name: v.Name, Body: v.Body, Components: v.Components, ScheduledFor: from, ScheduledUntil: until, AutoTransition: &auto,
+			RemindBefore: remind,
 		})
 		if err == nil {
 			return done(c, "/console/maintenances/"+m.ID, "maintenance-created")
@@ -151,7 +171,26 @@ func (s *Server) consoleCreateMaintenance(c echo.Context) error {
 
 func valuesOf(m store.Maintenance) maintenanceValues {
 	return maintenanceValues{Name: m.Name, From: templates.LocalInput(m.ScheduledFor), Until: templates.LocalInput(m.ScheduledUntil),
-		Auto: m.AutoTransition, Components: m.Components}
+		Auto: m.AutoTransition, Components: m.Components, RemindBefore: remindField(m.RemindBefore)}
+}
+
+func remindField(minutes int) string {
+	if minutes == 0 {
+		return ""
+	}
+	return strconv.Itoa(minutes)
+}
+
+// mergeErrors is the errors of a and b together; nil when neither has any.
+func mergeErrors(a, b templates.FormErrors) templates.FormErrors {
+	if len(b) == 0 {
+		return a
+	}
+	if a == nil {
+		a = templates.FormErrors{}
+	}
+	maps.Copy(a, b)
+	return a
 }
 
 func (s *Server) consoleMaintenance(c echo.Context) error {
@@ -178,13 +217,15 @@ func (s *Server) consoleEditMaintenance(c echo.Context) error {
 		return err
 	}
 	from, until, errs := v.times()
+	remind, remindErrs := v.remindBefore()
+	errs = mergeErrors(errs, remindErrs)
 	if errs == nil {
 		auto, comps := v.Auto, v.Components
 		if comps == nil {
 			comps = []string{}
 		}
 		_, err := s.store.UpdateMaintenance(ctx, m.ID, store.MaintenancePatch{
-			Name: &v.Name, ScheduledFor: &from, ScheduledUntil: &until, AutoTransition: &auto, Components: &comps,
+			Name: &v.Name, ScheduledFor: &from, ScheduledUntil: &until, AutoTransition: &auto, Components: &comps, RemindBefore: &remind,
 		})
 		if err == nil {
 			return done(c, "/console/maintenances/"+m.ID, "maintenance-saved")

@@ -89,13 +89,19 @@ func TestConsoleSignInLimitHoldsAgainstBurst(t *testing.T) {
 // the status.
 func (ts *testServer) signInForwarded(t *testing.T, xff, email, password string) int {
 	t.Helper()
+	return ts.signInForwardedPage(t, xff, email, password).Status
+}
+
+// signInForwardedPage is signInForwarded's answer in full.
+func (ts *testServer) signInForwardedPage(t *testing.T, xff, email, password string) consolePage {
+	t.Helper()
 	b := ts.browser(t)
 	b.get("/console/login")
 	form := url.Values{"email": {email}, "password": {password}, csrfField: {csrfTokenFor(b.cookie(preSessionName))}}
 	req, _ := http.NewRequest("POST", ts.URL+"/console/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Forwarded-For", xff)
-	return b.do(req).Status
+	return b.do(req)
 }
 
 // The per-address limit counts an IPv6 client by its /64: a host picks

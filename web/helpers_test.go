@@ -196,7 +196,7 @@ func (ts *testServer) drainOutbox(t testing.TB) {
 			return false
 		}
 		for _, channel := range []string{store.ChannelEmail, store.ChannelWebhook} {
-			wait, waiting, err := ts.store.NextDue(ctx, channel)
+			wait, waiting, err := ts.store.NextDue(ctx, channel, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -68,14 +68,7 @@ func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 		s.writeTimeout = 200 * time.Millisecond
 		s.wrapListener = func(ln net.Listener) net.Listener { watch.Listener = ln; return watch }
 	})
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	c, err := d.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := smallWindowConn(t, ts)
 	// Far more pipelined page requests than any socket buffers hold.
 	if _, err := c.Write([]byte(strings.Repeat("GET / HTTP/1.1\r\nHost: status.example.test\r\n\r\n", 2000))); err != nil {
 		t.Fatal(err)
@@ -85,6 +78,21 @@ func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("the connection of a client that never reads is still open")
 	}
+}
+
+// smallWindowConn opens a TCP connection to ts with a small receive
+// buffer, so that what the client does not read soon holds the server up.
+func smallWindowConn(t *testing.T, ts *testServer) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // rawConn opens a TCP connection to ts from the local address from.

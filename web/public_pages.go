@@ -418,7 +418,7 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	// Reads still work, and the pages are served from memory, but nothing
 	// can be posted: an operator must hear of it before the next incident.
 	// (The cause, which names files, is in the log, not on this public page.)
-	if wf := s.store.WriteFailure(); wf != nil {
+	if wf := s.store.RecheckWrites(ctx); wf != nil {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable",
 			"error": "the database cannot save changes since " + wf.At.Format(time.RFC3339) + " (disk full, read-only or failing); see the log"})
 	}

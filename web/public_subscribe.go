@@ -199,7 +199,8 @@ func (s *Server) handleManage(c echo.Context) error {
 		sub, err := s.store.Resubscribe(ctx, token)
 		return s.linkResult(c, sub, err, "saved")
 	case "save":
-		sub, err := s.store.SetSubscriptionComponents(ctx, token, form["components"])
+		sub, err := s.store.SetSubscriptionPreferences(ctx, token, store.SubscriptionPreferences{
+			Components: form["components"], MaintenanceReminders: form.Get("maintenance_reminders") == "on"})
 		var ve *store.ValidationError
 		if errors.As(err, &ve) {
 			sub, err = s.store.SubscriberByLink(ctx, token)

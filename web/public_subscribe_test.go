@@ -223,6 +223,10 @@ func TestManagePreferences(t *testing.T) {
 		t.Fatalf("manage page: %d", status)
 	}
 	checkAccessible(t, path, doc)
+	if !doc.Find("input[name=maintenance_reminders]").Is("[checked]") {
+		t.Error("maintenance reminders are not shown on by default")
+	}
+	// Unticking the reminders (a browser sends nothing for it) turns them off.
 	doc, status = ts.form(t, path, url.Values{"action": {"save"}, "components": {web.ID}})
 	if status != 200 || !strings.Contains(text(doc.Find(".notice")), "saved") {
 		t.Fatalf("save: %d", status)
@@ -231,8 +235,14 @@ func TestManagePreferences(t *testing.T) {
 		t.Error("the saved choice is not shown ticked")
 	}
 	got, _ := ts.store.GetSubscriber(t.Context(), sub.ID)
-	if strings.Join(got.Components, ",") != web.ID {
-		t.Errorf("components %v, want [%s]", got.Components, web.ID)
+	if strings.Join(got.Components, ",") != web.ID || got.MaintenanceReminders {
+		t.Errorf("components %v, reminders %v; want [%s] and no reminders", got.Components, got.MaintenanceReminders, web.ID)
+	}
+	if doc.Find("input[name=maintenance_reminders]").Is("[checked]") {
+		t.Error("reminders turned off are shown on")
+	}
+	if ts.form(t, path, url.Values{"action": {"save"}, "maintenance_reminders": {"on"}}); !mustSubscriber(t, ts, sub.ID).MaintenanceReminders {
+		t.Error("ticking the reminders again did not turn them on")
 	}
 	_ = api
 
@@ -336,4 +346,13 @@ func TestOldConfirmationLinkAfterUnsubscribe(t *testing.T) {
 	if page, status := ts.form(t, "/subscriptions/confirm/"+fresh, nil); status != 200 || text(page.Find("h1")) != "You are subscribed" {
 		t.Errorf("the fresh subscription's link: %d", status)
 	}
+}
+
+func mustSubscriber(t *testing.T, ts *testServer, id string) store.Subscriber {
+	t.Helper()
+	sub, err := ts.store.GetSubscriber(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
 }

@@ -284,14 +284,14 @@ func TestMaintenanceAndTokensFromATerminal(t *testing.T) {
 	cp := newCommandPost(t)
 	start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Minute)
 	out := cp.ok("maintenance", "schedule", "--start", start.Format(time.RFC3339), "--duration", "90m", "--component", "Search", "--component", "Core/API",
-		"Index rebuild", "Search may return stale results.")
+		"--remind-before", "1h", "Index rebuild", "Search may return stale results.")
 	m := regexp.MustCompile(`Scheduled maintenance (\w+) "Index rebuild"`).FindStringSubmatch(out)
 	// The maintenance keeps its components by id, which are random: either order.
 	if m == nil || !(strings.Contains(out, "Under maintenance then: Search, API.") || strings.Contains(out, "Under maintenance then: API, Search.")) {
 		t.Fatalf("maintenance schedule printed:\n%s", out)
 	}
 	got := read[store.Maintenance](cp, "/maintenances/"+m[1])
-	if !got.ScheduledFor.Equal(start) || !got.ScheduledUntil.Equal(start.Add(90*time.Minute)) || !slices.Equal(slices.Sorted(slices.Values(got.Components)), slices.Sorted(slices.Values([]string{cp.srch, cp.coreAPI}))) || !got.AutoTransition {
+	if !got.ScheduledFor.Equal(start) || !got.ScheduledUntil.Equal(start.Add(90*time.Minute)) || !slices.Equal(slices.Sorted(slices.Values(got.Components)), slices.Sorted(slices.Values([]string{cp.srch, cp.coreAPI}))) || !got.AutoTransition || got.RemindBefore != 60 {
 		t.Errorf("the scheduled maintenance is %+v", got)
 	}
 	rows := aligned(t, cp.ok("maintenance", "list"))
@@ -304,6 +304,9 @@ func TestMaintenanceAndTokensFromATerminal(t *testing.T) {
 	}
 	if _, err := cp.run("maintenance", "schedule", "--start", start.Format(time.RFC3339), "Index rebuild", "Again."); err == nil || !strings.Contains(err.Error(), "--end or --duration") {
 		t.Errorf("a maintenance without an end: %v", err)
+	}
+	if _, err := cp.run("maintenance", "schedule", "--start", start.Format(time.RFC3339), "--duration", "1h", "--remind-before", "-10m", "Index rebuild", "Again."); err == nil || !strings.Contains(err.Error(), "--remind-before") {
+		t.Errorf("a negative reminder: %v", err)
 	}
 
 	made, err := herald(t, "token", "create", "--database", cp.db, "--name", "dashboard", "--role", "viewer")

@@ -104,6 +104,13 @@ func (h *housekeeping) advance(ctx context.Context) {
 	} else if n > 0 {
 		h.log.Info("moved scheduled maintenance on", "windows", n)
 	}
+	// After the moves: a window that just started is past reminding.
+	n, err = h.st.RemindMaintenances(ctx)
+	if err != nil {
+		h.logErr(ctx, "remind of maintenance", err)
+	} else if n > 0 {
+		h.log.Info("reminded subscribers of maintenance starting soon", "windows", n)
+	}
 }
 
 // escalate applies the escalation policy saved in the console, or the one

@@ -32,6 +32,7 @@ func cmdMaintenance(ctx context.Context, args []string, stdout, stderr io.Writer
 			duration: fs.FlagSet.Duration("duration", 0, "how long it lasts, e.g. 1h30m, instead of --end"),
 			manual:   fs.FlagSet.Bool("manual", false, "start and complete it by hand (POST …/updates), not at the scheduled times"),
 			noNotify: fs.FlagSet.Bool("no-notify", false, "schedule it without telling subscribers"),
+			remind:   fs.FlagSet.Duration("remind-before", 0, "remind subscribers this long before it starts, e.g. 1h (whole minutes; none by default)"),
 		}
 		fs.FlagSet.Var(&sched.components, "component", "a component under maintenance (name or id; repeat for several)")
 	case "list":
@@ -58,6 +59,7 @@ type scheduleFlags struct {
 	start, end       *string
 	duration         *time.Duration
 	manual, noNotify *bool
+	remind           *time.Duration
 	components       listFlag
 }
 
@@ -111,6 +113,12 @@ func maintenanceSchedule(ctx context.Context, c *apiClient, f *scheduleFlags, ti
 	if *f.noNotify {
 		body["notify"] = false
 	}
+	if *f.remind != 0 {
+		if *f.remind < 0 || *f.remind%time.Minute != 0 {
+			return fmt.Errorf("--remind-before %s: give a positive whole number of minutes, such as 30m or 1h", *f.remind)
+		}
+		body["remind_before_minutes"] = int(*f.remind / time.Minute)
+	}
 	var m store.Maintenance
 	data, err := c.send(ctx, http.MethodPost, "/maintenances", body, &m)
 	if err != nil {
@@ -128,6 +136,9 @@ func maintenanceSchedule(ctx context.Context, c *apiClient, f *scheduleFlags, ti
 	}
 	if *f.noNotify {
 		fmt.Fprintln(stdout, "Subscribers were not notified (--no-notify).")
+	}
+	if m.RemindBefore > 0 {
+		fmt.Fprintf(stdout, "Subscribers who want reminders are reminded %s before it starts.\n", time.Duration(m.RemindBefore)*time.Minute)
 	}
 	fmt.Fprintf(stdout, "Public page: %s\n", c.pageURL("/maintenance/"+m.ID))
 	return nil
