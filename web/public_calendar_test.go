@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -157,3 +159,89 @@ func TestCalendarLines(t *testing.T) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// icalendarScript reads a calendar from stdin with Python's icalendar (an
+// implementation Herald shares nothing with) and prints each event as
+// "UID SEQUENCE STATUS START-END" in UTC, one a line.
+const icalendarScript = `
+import sys, icalendar
+cal = icalendar.Calendar.from_ical(sys.stdin.buffer.read())
+for e in cal.walk("VEVENT"):
+    fmt = "%Y%m%dT%H%M%SZ"
+    print(e["UID"], int(e.get("SEQUENCE", 0)), e.get("STATUS", ""),
+          e.decoded("DTSTART").strftime(fmt) + "-" + e.decoded("DTEND").strftime(fmt), e["SUMMARY"])
+`
+
+// pythonWithIcalendar is a Python that has the icalendar module: Debian's
+// (where .ci/run installs python3-icalendar) or the first on PATH. Without
+// one the test skips, unless HERALD_REQUIRE_ICALENDAR=1 (set by .ci/run).
+func pythonWithIcalendar(t *testing.T) string {
+	t.Helper()
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if path, err := exec.LookPath(py); err == nil && exec.Command(path, "-c", "import icalendar").Run() == nil {
+			return path
+		}
+	}
+	if os.Getenv("HERALD_REQUIRE_ICALENDAR") == "1" {
+		t.Fatal("no python3 with the icalendar module; HERALD_REQUIRE_ICALENDAR=1 requires it (apt-get install python3-icalendar)")
+	}
+	t.Skip("no python3 with the icalendar module")
+	return ""
+}
+
+// Python's icalendar reads the feed as Herald's own parser does: a moved
+// window keeps its UID with a higher SEQUENCE and its new times, and a
+// cancelled one is CANCELLED.
+func TestCalendarReadByPythonIcalendar(t *testing.T) {
+	t.Parallel()
+	py := pythonWithIcalendar(t)
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	from := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	var m, off store.Maintenance
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
+		"name": "Ünïcödé upgrade; phase 1, primary", "message": "Soon.", "components": []string{api.ID}, "scheduled_for": from, "scheduled_until": from.Add(time.Hour),
+	}, &m)
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
+		"name": "Called off", "message": "Soon.", "components": []string{api.ID}, "scheduled_for": from, "scheduled_until": from.Add(time.Hour),
+	}, &off)
+	moved := from.Add(3 * time.Hour)
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/maintenances/"+m.ID, map[string]any{"scheduled_for": moved, "scheduled_until": moved.Add(2 * time.Hour)}, nil)
+	if err := ts.store.CancelMaintenance(t.Context(), off.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, body := ts.calendar(t, "/maintenance.ics")
+	cmd := exec.Command(py, "-c", icalendarScript)
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("icalendar refused the feed: %v\n%s", err, out)
+	}
+	const f = "20060102T150405Z"
+	want := map[string]string{
+		m.ID + "@status.example.test":   "1 CONFIRMED " + moved.Format(f) + "-" + moved.Add(2*time.Hour).Format(f) + " Maintenance: Ünïcödé upgrade; phase 1, primary",
+		off.ID + "@status.example.test": "CANCELLED " + from.Format(f) + "-" + from.Add(time.Hour).Format(f) + " Cancelled: Maintenance: Called off",
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		uid, rest, _ := strings.Cut(line, " ")
+		got[uid] = rest
+	}
+	if len(got) != len(want) {
+		t.Fatalf("icalendar read %d events, want %d:\n%s", len(got), len(want), out)
+	}
+	for uid, w := range want {
+		g := got[uid]
+		if uid == off.ID+"@status.example.test" {
+			// Its SEQUENCE is the store's business, as long as it rose.
+			seq, rest, _ := strings.Cut(g, " ")
+			if seq == "0" || rest != w {
+				t.Errorf("icalendar reads %s as %q, want a raised sequence and %q", uid, g, w)
+			}
+			continue
+		}
+		if g != w {
+			t.Errorf("icalendar reads %s as %q, want %q", uid, g, w)
+		}
+	}
+}
