@@ -2,12 +2,17 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -163,16 +168,7 @@ func TestSIGKILLMidFanOut(t *testing.T) {
 	// instead of the test waiting for them (and a short lease running out
 	// under a process that is merely slow, which would send a third copy).
 	child := func(clockAhead time.Duration) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestDispatcherChildProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "HERALD_CHILD_DB="+path, "HERALD_CHILD_SMTP="+sink.addr, "HERALD_CHILD_CLOCK_AHEAD="+clockAhead.String())
-		if testing.Verbose() {
-			cmd.Stderr = os.Stderr
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd
+		return startChildDispatcher(t, clockAhead, "HERALD_CHILD_DB="+path, "HERALD_CHILD_SMTP="+sink.addr)
 	}
 
 	first := child(0)
@@ -211,6 +207,114 @@ func TestSIGKILLMidFanOut(t *testing.T) {
 	t.Logf("killed after %d of %d messages; %d recipients got a duplicate (same Message-ID)", atKill, len(emails), dupes)
 }
 
+// startChildDispatcher runs TestDispatcherChildProcess with env, its clock
+// clockAhead of the real one; the test's end kills it.
+func startChildDispatcher(t *testing.T, clockAhead time.Duration, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDispatcherChildProcess$", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), env...), "HERALD_CHILD_CLOCK_AHEAD="+clockAhead.String())
+	if testing.Verbose() {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+// The same for chat channels: a dispatcher killed with SIGKILL while it
+// posts an incident to 600 chat webhooks, of every format, is restarted on
+// the same file and finishes. Every channel gets the message in its own
+// shape, none more than twice, and a repeat carries the same webhook-id.
+func TestSIGKILLMidChatFanOut(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	path := filepath.Join(t.TempDir(), "herald.db")
+	st := openStore(t, path)
+	var mu sync.Mutex
+	ids := map[string][]string{} // webhook-ids each channel received
+	shaped := map[string]func(map[string]any) bool{
+		store.FormatSlack:      func(b map[string]any) bool { return b["blocks"] != nil && b["text"] != nil },
+		store.FormatTeams:      func(b map[string]any) bool { return b["type"] == "message" && b["attachments"] != nil },
+		store.FormatDiscord:    func(b map[string]any) bool { return b["embeds"] != nil },
+		store.FormatGoogleChat: func(b map[string]any) bool { return b["cardsV2"] != nil },
+		store.FormatMattermost: func(b map[string]any) bool { return b["attachments"] != nil },
+	}
+	formats := []string{store.FormatSlack, store.FormatTeams, store.FormatDiscord, store.FormatGoogleChat, store.FormatMattermost}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		err := json.NewDecoder(r.Body).Decode(&body)
+		format := r.URL.Query().Get("f")
+		if err != nil || !shaped[format](body) {
+			t.Errorf("%s got a body not in its shape (%v): %v", r.URL, err, body)
+		}
+		time.Sleep(20 * time.Millisecond) // a chat service's answer takes a while
+		mu.Lock()
+		ids[r.URL.Path] = append(ids[r.URL.Path], r.Header.Get("webhook-id"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	const channels = 600
+	for i := range channels {
+		f := formats[i%len(formats)]
+		if _, _, err := st.CreateWebhook(t.Context(), store.WebhookInput{URL: fmt.Sprintf("%s/hook/%d?f=%s", srv.URL, i, f), Format: f, Events: []string{"incident.*"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustIncident(t, st, store.IncidentInput{Name: "Login failures"})
+	st.Close()
+	received := func() (reached, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, got := range ids {
+			total += len(got)
+		}
+		return len(ids), total
+	}
+
+	env := []string{"HERALD_CHILD_DB=" + path, "HERALD_CHILD_WEBHOOKS=127.0.0.1"}
+	first := startChildDispatcher(t, 0, env...)
+	eventually(t, "the fan-out to be under way", func() bool { _, n := received(); return n >= 100 })
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	if reached, _ := received(); reached >= channels {
+		t.Fatalf("the fan-out finished before the kill (%d reached); the test proves nothing", reached)
+	}
+	atKill, _ := received()
+
+	second := startChildDispatcher(t, 2*childLease, env...)
+	eventually(t, "every channel to be reached", func() bool { reached, _ := received(); return reached == channels })
+	st2 := openStore(t, path)
+	eventually(t, "the outbox to record every delivery", func() bool { return counts(t, st2)["webhook/sent"] == channels })
+	second.Process.Signal(syscall.SIGKILL)
+	second.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	dupes := 0
+	for hook, got := range ids {
+		switch {
+		case len(got) > 2:
+			t.Errorf("%s received %d messages, want at most 2", hook, len(got))
+		case len(got) == 2:
+			dupes++
+			if got[0] != got[1] || got[0] == "" {
+				t.Errorf("%s's repeat carries webhook-id %q, the first %q", hook, got[1], got[0])
+			}
+		}
+	}
+	if check, err := st2.IntegrityCheck(context.Background()); err != nil || check != "ok" {
+		t.Errorf("integrity_check = %q, %v", check, err)
+	}
+	t.Logf("killed after %d of %d channels; %d got a duplicate (same webhook-id)", atKill, channels, dupes)
+}
+
 // childLease is the lease of the child dispatchers: long enough that no
 // claim of a working process runs out, however loaded the machine.
 const childLease = time.Minute
@@ -221,7 +325,7 @@ const childLease = time.Minute
 func TestDispatcherChildProcess(t *testing.T) {
 	path, addr := os.Getenv("HERALD_CHILD_DB"), os.Getenv("HERALD_CHILD_SMTP")
 	if path == "" {
-		t.Skip("run by TestSIGKILLMidFanOut")
+		t.Skip("run by TestSIGKILLMidFanOut and TestSIGKILLMidChatFanOut")
 	}
 	ahead, err := time.ParseDuration(os.Getenv("HERALD_CHILD_CLOCK_AHEAD"))
 	if err != nil {
@@ -232,10 +336,20 @@ func TestDispatcherChildProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.SetClock(func() time.Time { return time.Now().Add(ahead) })
-	host, portText, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portText)
-	d, err := New(st, Config{BaseURL: "https://status.acme.test", PageName: "Acme", Lease: childLease, Poll: 100 * time.Millisecond,
-		SMTP: &SMTPConfig{Host: host, Port: port, TLS: "none", From: "status@acme.test", Concurrency: 4}})
+	cfg := Config{BaseURL: "https://status.acme.test", PageName: "Acme", Lease: childLease, Poll: 100 * time.Millisecond}
+	if addr != "" {
+		host, portText, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(portText)
+		cfg.SMTP = &SMTPConfig{Host: host, Port: port, TLS: "none", From: "status@acme.test", Concurrency: 4}
+	}
+	if allow := os.Getenv("HERALD_CHILD_WEBHOOKS"); allow != "" {
+		g, err := NewGuard(allow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Webhooks = &WebhookConfig{Guard: g, Concurrency: 8}
+	}
+	d, err := New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
