@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -66,7 +67,11 @@ func newRelyingParty(baseURL, name string) (*relyingParty, error) {
 		return nil, nil
 	}
 	origin := u.Scheme + "://" + u.Host
-	wa, err := webauthn.New(&webauthn.Config{RPID: u.Hostname(), RPDisplayName: name, RPOrigins: []string{origin}})
+	// The browser's prompt lasts as long as the ceremony is kept; the
+	// store, not the library, enforces it (TakeCeremony), by its clock.
+	prompt := webauthn.TimeoutConfig{Timeout: store.WebAuthnCeremonyTTL, TimeoutUVD: store.WebAuthnCeremonyTTL}
+	wa, err := webauthn.New(&webauthn.Config{RPID: u.Hostname(), RPDisplayName: name, RPOrigins: []string{origin},
+		Timeouts: webauthn.TimeoutsConfig{Login: prompt, Registration: prompt}})
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
@@ -115,17 +120,18 @@ func passkeyError(c echo.Context, status int, field, msg string) error {
 	return c.JSON(status, map[string]any{"error": map[string]string{"message": msg, "field": field}})
 }
 
-// passkeyHere refuses a ceremony on a console reached by another name than
-// --base-url: the browser would bind the passkey to that name, and it
-// would work nowhere else.
-func (s *Server) passkeyHere(c echo.Context) error {
-	if s.rp == nil {
-		return passkeyError(c, http.StatusConflict, "", passkeysOff)
+// passkeyElsewhere refuses a ceremony, writing the answer, on a console
+// without passkeys or reached by another name than --base-url: the
+// browser would bind the passkey to that name, and it would work nowhere
+// else.
+func (s *Server) passkeyElsewhere(c echo.Context) (bool, error) {
+	switch {
+	case s.rp == nil:
+		return true, passkeyError(c, http.StatusConflict, "", passkeysOff)
+	case c.Request().Host != s.rp.host:
+		return true, passkeyError(c, http.StatusConflict, "", "Passkeys work only at "+s.rp.origin+", the address this console is set up for (--base-url).")
 	}
-	if c.Request().Host != s.rp.host {
-		return passkeyError(c, http.StatusConflict, "", "Passkeys work only at "+s.rp.origin+", the address this console is set up for (--base-url).")
-	}
-	return nil
+	return false, nil
 }
 
 // ceremonyCookieName binds a ceremony to the browser that began it.
@@ -169,7 +175,7 @@ func (s *Server) takeCeremony(c echo.Context, kind string) (store.Ceremony, weba
 		return store.Ceremony{}, webauthn.SessionData{}, fmt.Errorf("passkey session: %w", err)
 	}
 	// The store's clock, not the library's, decides what is too old.
-	session.Expires = session.Expires.AddDate(100, 0, 0)
+	session.Expires = time.Time{}
 	return cer, session, nil
 }
 
@@ -199,7 +205,7 @@ func refusedReason(err error) string {
 // it is the user and not a stolen session: a current authenticator code
 // when they have an app, else their password.
 func (s *Server) consolePasskeyBegin(c echo.Context) error {
-	if err := s.passkeyHere(c); err != nil {
+	if refused, err := s.passkeyElsewhere(c); refused {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -229,7 +235,7 @@ func (s *Server) consolePasskeyBegin(c echo.Context) error {
 // consolePasskeyFinish checks the new credential and keeps it, with its
 // name.
 func (s *Server) consolePasskeyFinish(c echo.Context) error {
-	if err := s.passkeyHere(c); err != nil {
+	if refused, err := s.passkeyElsewhere(c); refused {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -309,7 +315,7 @@ func (s *Server) consolePasskeyRemove(c echo.Context) error {
 // it stands for password and second factor), or as the second step after
 // a right password (pending: that user's passkeys only).
 func (s *Server) consoleLoginPasskeyBegin(c echo.Context) error {
-	if err := s.passkeyHere(c); err != nil {
+	if refused, err := s.passkeyElsewhere(c); refused {
 		return err
 	}
 	pending := c.FormValue("pending")
@@ -352,7 +358,7 @@ func (s *Server) consoleLoginPasskeyBegin(c echo.Context) error {
 // consoleLoginPasskeyFinish checks the assertion and starts the session.
 // Every refusal is audited and answers with the one message.
 func (s *Server) consoleLoginPasskeyFinish(c echo.Context) error {
-	if err := s.passkeyHere(c); err != nil {
+	if refused, err := s.passkeyElsewhere(c); refused {
 		return err
 	}
 	ctx := c.Request().Context()
