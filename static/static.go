@@ -17,7 +17,7 @@ import (
 	"strings"
 )
 
-//go:embed app.css app.js favicon.svg console.css console.js
+//go:embed app.css app.js favicon.svg console.css console.js passkey.js
 var files embed.FS
 
 // Asset is one embedded file, ready to serve.

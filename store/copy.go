@@ -16,6 +16,7 @@ var copyOrder = []string{
 	"maintenances", "maintenance_components", "maintenance_updates", "maintenance_cancellations",
 	"pages", "page_components", "page_groups",
 	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles", "sso_logins",
+	"webauthn_credentials", "webauthn_ceremonies",
 	"events", "audit_log", "notify_settings",
 	"subscribers", "subscriber_components", "webhooks",
 	"outbox_jobs", "outbox_batches", "outbox_deliveries", "webhook_attempts", "outbox_counts", "outbox_results",

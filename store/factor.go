@@ -171,12 +171,13 @@ type TwoFactor struct {
 	EnrolledAt    *time.Time // when it was confirmed
 	Pending       bool       // enrolment begun, no code typed yet
 	RecoveryLeft  int        // unused recovery codes
+	Passkeys      int        // registered passkeys, each a second factor too
 	Required      bool       // the user's role must have a second factor
 	RequiredRoles []Role
 }
 
 // MustEnrol reports whether the user may do nothing but enrol.
-func (f TwoFactor) MustEnrol() bool { return f.Required && !f.Enrolled }
+func (f TwoFactor) MustEnrol() bool { return f.Required && !f.Enrolled && f.Passkeys == 0 }
 
 // GetTwoFactor returns a user's second-factor state and whether their
 // role requires one.
@@ -193,6 +194,9 @@ func (s *Store) GetTwoFactor(ctx context.Context, u User) (TwoFactor, error) {
 	}
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, u.ID).Scan(&f.RecoveryLeft); err != nil {
 		return TwoFactor{}, fmt.Errorf("store: recovery codes of %s: %w", u.ID, err)
+	}
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM webauthn_credentials WHERE user_id = ?`, u.ID).Scan(&f.Passkeys); err != nil {
+		return TwoFactor{}, fmt.Errorf("store: passkeys of %s: %w", u.ID, err)
 	}
 	if f.RequiredRoles, err = s.FactorRequiredRoles(ctx); err != nil {
 		return TwoFactor{}, err
@@ -214,18 +218,21 @@ func (s *Store) MustEnrolFactor(ctx context.Context, u User) (bool, error) {
 	}
 	var must bool
 	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM factor_required_roles WHERE role = ?)
-		AND NOT EXISTS (SELECT 1 FROM user_factors WHERE user_id = ? AND confirmed_at IS NOT NULL)`, u.Role, u.ID).Scan(&must)
+		AND NOT EXISTS (SELECT 1 FROM user_factors WHERE user_id = ? AND confirmed_at IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ?)`, u.Role, u.ID, u.ID).Scan(&must)
 	if err != nil {
 		return false, fmt.Errorf("store: must enrol factor: %w", err)
 	}
 	return must, nil
 }
 
-// HasFactor reports whether a user has a confirmed second factor, so that
-// a right password is only half a sign-in.
+// HasFactor reports whether a user has a confirmed second factor (an
+// authenticator app or a passkey), so that a right password is only half
+// a sign-in.
 func (s *Store) HasFactor(ctx context.Context, userID string) (bool, error) {
 	var n int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM user_factors WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID).Scan(&n); err != nil {
+	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM user_factors WHERE user_id = ? AND confirmed_at IS NOT NULL)
+		+ (SELECT count(*) FROM webauthn_credentials WHERE user_id = ?)`, userID, userID).Scan(&n); err != nil {
 		return false, fmt.Errorf("store: has factor: %w", err)
 	}
 	return n > 0, nil
@@ -477,9 +484,10 @@ func (s *Store) CancelTOTP(ctx context.Context, userID string) error {
 	return nil
 }
 
-// ResetFactors is an admin taking away another user's second factor (a
-// lost phone): the factor, its recovery codes and any half-finished
-// sign-ins go. It reports whether the user had a factor.
+// ResetFactors is an admin taking away another user's second factors (a
+// lost phone, a lost key): the authenticator app, its recovery codes, the
+// passkeys and any half-finished sign-ins go. It reports whether the user
+// had any.
 func (s *Store) ResetFactors(ctx context.Context, userID string) (bool, error) {
 	had := false
 	err := s.inTx(ctx, func(t *tx) error {
@@ -493,8 +501,15 @@ func (s *Store) ResetFactors(ctx context.Context, userID string) (bool, error) {
 		if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM user_factors WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID).Scan(&n); err != nil {
 			return err
 		}
-		had = n > 0
-		return t.dropFactors(userID, "user.factors_reset", map[string]any{"two_factor": had})
+		var keys int
+		if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM webauthn_credentials WHERE user_id = ?`, userID).Scan(&keys); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM webauthn_credentials WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		had = n > 0 || keys > 0
+		return t.dropFactors(userID, "user.factors_reset", map[string]any{"two_factor": n > 0, "passkeys": keys})
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: reset factors: %w", err)
@@ -632,6 +647,18 @@ func (s *Store) PendingSignInUser(ctx context.Context, raw string) (User, error)
 // the refusal is audited, the code is not used up, and after
 // pendingSignInTries wrong codes the pending sign-in ends.
 func (s *Store) CompletePendingSignIn(ctx context.Context, raw, code string) (User, error) {
+	return s.completePendingSignIn(ctx, raw, "", func(t *tx, userID string) (bool, error) { return t.checkFactorCode(userID, code, "sign-in") })
+}
+
+// CompletePendingSignInPasskey is CompletePendingSignIn with a passkey,
+// verified by the web side, as the second step; forUser is whom the
+// passkey ceremony was begun for, which must be the pending sign-in's.
+func (s *Store) CompletePendingSignInPasskey(ctx context.Context, raw, forUser string, use PasskeyUse) (User, error) {
+	use.Purpose = "second factor"
+	return s.completePendingSignIn(ctx, raw, forUser, func(t *tx, userID string) (bool, error) { return t.usePasskey(userID, use) })
+}
+
+func (s *Store) completePendingSignIn(ctx context.Context, raw, forUser string, check func(t *tx, userID string) (bool, error)) (User, error) {
 	var u User
 	var refused error
 	err := s.inTx(ctx, func(t *tx) error {
@@ -673,8 +700,10 @@ func (s *Store) CompletePendingSignIn(ctx context.Context, raw, code string) (Us
 			refused = ErrBadSecondFactor
 			return nil
 		}
-		ok, err := t.checkFactorCode(userID, code, "sign-in")
-		if err != nil {
+		ok := false
+		if forUser != "" && forUser != userID {
+			t.record("user.second_factor_failed", "user", userID, nil, map[string]any{"purpose": "sign-in", "reason": "passkey ceremony begun for another user"})
+		} else if ok, err = check(t, userID); err != nil {
 			return err
 		}
 		if !ok {

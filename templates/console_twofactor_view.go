@@ -15,6 +15,10 @@ type LoginCodePage struct {
 	Next  string
 	Error string
 	CSS   string
+	JS    string // passkey.js, for the passkey button
+	// What the user can finish with: their app's code (or a recovery
+	// code), a passkey, or both.
+	App, Passkey bool
 }
 
 // TwoFactorPage is the user's own second-factor page.

@@ -22,6 +22,7 @@ type Console struct {
 	// ConsoleCSS and ConsoleJS are the console's own static files.
 	ConsoleCSS string
 	ConsoleJS  string
+	PasskeyJS  string
 }
 
 // Can reports whether the signed-in user's role reaches need.
@@ -41,7 +42,11 @@ type LoginPage struct {
 	Next  string
 	Error string
 	CSS   string
-	SSO   SSOButton
+	JS    string // passkey.js, for the passkey button
+	// Passkeys is whether this console can use them (--base-url names a
+	// domain, not an IP address).
+	Passkeys bool
+	SSO      SSOButton
 }
 
 // SSOButton is "Sign in with {Name}" when single sign-on is configured.
@@ -59,6 +64,9 @@ type AccountPage struct {
 	Errors   FormErrors
 	Must     bool // the password is one-time and must be changed now
 	Factor   store.TwoFactor
+	Passkeys []store.Passkey
+	// PasskeysOff is why this console cannot use passkeys, if it cannot.
+	PasskeysOff string
 	// SSOName is the single sign-on provider's name, when there is one.
 	SSOName string
 }

@@ -19,7 +19,7 @@ import (
 const signInFailed = "Sign-in failed. Check your email and password and try again. After several failed attempts, sign-in is paused for 15 minutes."
 
 func (s *Server) loginPage(c echo.Context, status int, email, next, msg string) error {
-	p := templates.LoginPage{Site: s.site, CSRF: csrfToken(c), Email: email, Next: safeNext(next), Error: msg, CSS: s.consoleCSS}
+	p := templates.LoginPage{Site: s.site, CSRF: csrfToken(c), Email: email, Next: safeNext(next), Error: msg, CSS: s.consoleCSS, JS: s.passkeyJS, Passkeys: s.rp != nil}
 	if s.sso != nil {
 		p.SSO = templates.SSOButton{Name: s.sso.cfg.Name, Href: "/console/login/sso", Required: s.sso.cfg.RequireSSO}
 		if p.Next != "/console" {
@@ -81,6 +81,16 @@ func (s *Server) consoleLogin(c echo.Context) error {
 
 // startSession signs user in to this browser once every step is right.
 func (s *Server) startSession(c echo.Context, user store.User, next string) error {
+	to, err := s.beginSession(c, user, next)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// beginSession is startSession for a script's request: the session cookie
+// set, and where the browser goes next.
+func (s *Server) beginSession(c echo.Context, user store.User, next string) (string, error) {
 	ctx := c.Request().Context()
 	if _, err := s.store.PruneSessions(ctx, s.sessionPolicy()); err != nil {
 		s.log.Error("prune sessions", "err", err)
@@ -92,19 +102,19 @@ func (s *Server) startSession(c echo.Context, user store.User, next string) erro
 		UserID: user.ID, IP: c.RealIP(), UserAgent: c.Request().UserAgent(), Replace: s.sessionFromCookie(c),
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	s.setSessionCookie(c, raw)
 	s.log.Info("signed in", "user", user.ID)
 	if user.MustChangePassword {
-		return c.Redirect(http.StatusSeeOther, "/console/account?msg=change-password")
+		return "/console/account?msg=change-password", nil
 	}
 	if must, err := s.store.MustEnrolFactor(ctx, user); err != nil {
-		return err
+		return "", err
 	} else if must {
-		return c.Redirect(http.StatusSeeOther, "/console/account/two-factor")
+		return "/console/account/two-factor", nil
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(next))
+	return safeNext(next), nil
 }
 
 func (s *Server) consoleLogout(c echo.Context) error {
@@ -127,11 +137,15 @@ func (s *Server) accountPage(c echo.Context, status int, errs templates.FormErro
 	if err != nil {
 		return err
 	}
+	keys, err := s.store.ListPasskeys(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
 	raw, _ := c.Get(ctxSession).(string)
 	sum := sha256.Sum256([]byte(raw))
 	return s.render(c, status, templates.Account(templates.AccountPage{
 		Console: s.consoleView(c, ""), Sessions: sessions, Current: hex.EncodeToString(sum[:]),
-		Errors: errs, Must: u.MustChangePassword, Factor: f, SSOName: s.cfg.OIDC.Name,
+		Errors: errs, Must: u.MustChangePassword, Factor: f, Passkeys: keys, PasskeysOff: s.passkeysOff(), SSOName: s.cfg.OIDC.Name,
 	}))
 }
 

@@ -22,9 +22,23 @@ import (
 const signInCodeFailed = "That code did not work. Type the newest code from your app, or an unused recovery code."
 
 func (s *Server) loginCodePage(c echo.Context, status int, token, next, msg string) error {
-	return s.render(c, status, templates.LoginCode(templates.LoginCodePage{
-		Site: s.site, CSRF: csrfToken(c), Token: token, Next: safeNext(next), Error: msg, CSS: s.consoleCSS,
-	}))
+	p := templates.LoginCodePage{
+		Site: s.site, CSRF: csrfToken(c), Token: token, Next: safeNext(next), Error: msg, CSS: s.consoleCSS, JS: s.passkeyJS, App: true,
+	}
+	// The ways the user can finish. A pending sign-in that has run out
+	// gets the code form, whose answer says it has.
+	u, err := s.store.PendingSignInUser(c.Request().Context(), token)
+	switch {
+	case err == nil:
+		f, err := s.store.GetTwoFactor(c.Request().Context(), u)
+		if err != nil {
+			return err
+		}
+		p.App, p.Passkey = f.Enrolled, f.Passkeys > 0 && s.rp != nil
+	case !errors.Is(err, store.ErrBadSecondFactor):
+		return err
+	}
+	return s.render(c, status, templates.LoginCode(p))
 }
 
 // askForCode answers a right password for a user with a factor.

@@ -57,7 +57,9 @@ var flashes = map[string]string{
 	"notifications-saved":   "Team emails saved.",
 	"factor-removed":        "Authenticator app removed: only your password signs you in now.",
 	"factor-roles-saved":    "Saved which roles must sign in with a second factor.",
-	"factors-reset":         "Their second factor is reset: they sign in with their password and add an authenticator app again.",
+	"factors-reset":         "Their second factors are reset (authenticator app and passkeys): they sign in with their password and add one again.",
+	"passkey-added":         "Passkey added. You can sign in with it instead of your password.",
+	"passkey-removed":       "Passkey removed.",
 	"policy-saved":          "Escalation policy saved. It applies from the next minute.",
 	"draft-held":            "Draft held: the escalation policy will not publish it. Publish or discard it when you are ready.",
 	"draft-released":        "Hold released: the escalation policy may publish the holding statement again — at once, if its time has passed.",
@@ -78,6 +80,7 @@ func (s *Server) consoleView(c echo.Context, section string) templates.Console {
 		Flash:      flashes[c.QueryParam("msg")],
 		ConsoleCSS: s.consoleCSS,
 		ConsoleJS:  s.consoleJS,
+		PasskeyJS:  s.passkeyJS,
 	}
 }
 

@@ -168,6 +168,8 @@ func (s *Server) routes() *echo.Echo {
 	login.POST("/login/code", s.consoleLoginCode)
 	login.GET("/login/sso", s.consoleSSOStart)
 	login.GET("/login/sso/callback", s.consoleSSOCallback)
+	login.POST("/login/passkey/begin", s.consoleLoginPasskeyBegin)
+	login.POST("/login/passkey/finish", s.consoleLoginPasskeyFinish)
 
 	// Console: a signed-in user, the role on each line, and a CSRF token on
 	// every form.
@@ -184,6 +186,9 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/account/two-factor/confirm", store.RoleViewer, s.consoleConfirmTOTP)
 	con.POST("/account/two-factor/cancel", store.RoleViewer, s.consoleCancelTOTP)
 	con.POST("/account/two-factor/remove", store.RoleViewer, s.consoleRemoveTOTP)
+	con.POST("/account/passkeys/begin", store.RoleViewer, s.consolePasskeyBegin)
+	con.POST("/account/passkeys/finish", store.RoleViewer, s.consolePasskeyFinish)
+	con.POST("/account/passkeys/:key/remove", store.RoleViewer, s.consolePasskeyRemove)
 
 	con.GET("/incidents", store.RoleViewer, s.consoleIncidents)
 	con.GET("/incidents/new", store.RoleCommander, s.consoleNewIncident)

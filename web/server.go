@@ -127,6 +127,8 @@ type Server struct {
 	sso           *ssoClient // nil without Config.OIDC
 	consoleCSS    string
 	consoleJS     string
+	passkeyJS     string
+	rp            *relyingParty // passkeys: --base-url's host and origin
 	// roles is the least role of each signed-in route, "METHOD path", as
 	// routes.go registers it; read-only once New returns.
 	roles map[string]store.Role
@@ -203,6 +205,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		},
 	}
 	s.secureCookies = strings.HasPrefix(cfg.BaseURL, "https://")
+	if s.rp, err = newRelyingParty(cfg.BaseURL, cfg.PageName); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	if cfg.OIDC.Enabled() {
 		s.sso = newSSOClient(cfg.OIDC, cfg.BaseURL, st.Now)
 	}
@@ -212,7 +217,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		s.cdnCache = []string{cdn}
 	}
 	s.roles = map[string]store.Role{}
-	s.consoleCSS, s.consoleJS = assets.URL("console.css"), assets.URL("console.js")
+	s.consoleCSS, s.consoleJS, s.passkeyJS = assets.URL("console.css"), assets.URL("console.js"), assets.URL("passkey.js")
 	ch := make(chan struct{})
 	s.rebuilt.Store(&ch)
 	s.metrics = newMetrics(s)
