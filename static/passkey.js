@@ -2,7 +2,8 @@
 // browser's navigator.credentials. A form marked data-passkey="create"
 // (add a passkey) or "get" (sign in with one) posts its fields to its
 // action, which answers with the options for the browser; the browser's
-// answer goes as JSON to its data-finish, which answers where to go next.
+// answer goes as JSON to its data-finish, which answers where to go next
+// (or which form of the page to send on).
 // Without passkey support the forms stay hidden and what says so shows.
 (function () {
   "use strict";
@@ -84,7 +85,11 @@
           var body = { credential: answer(cred), name: fields.get("name") || "", pending: fields.get("pending") || "", next: fields.get("next") || "" };
           return post(finish, token, JSON.stringify(body), "application/json");
         })
-        .then(function (j) { window.location.assign(j.redirect); })
+        .then(function (j) {
+          // Confirming before an action: the page's carried form goes on.
+          if (j.resubmit) { document.getElementById(j.resubmit).submit(); return; }
+          window.location.assign(j.redirect);
+        })
         .catch(function (err) {
           // The person closed the browser's prompt, or it timed out.
           if (err && err.name === "NotAllowedError") { fail("No passkey was used. Try again when you are ready."); return; }

@@ -131,58 +131,6 @@ func passkeyAudit(p Passkey) map[string]any {
 	return map[string]any{"passkey": p.Name, "credential": p.Key()}
 }
 
-// CheckPasskeyProof is the step before a signed-in user may add a passkey,
-// so that a stolen session alone cannot plant one: a current code from the
-// user's authenticator app (or an unused recovery code) when they have
-// one, else their current password. A code is used up. A wrong proof is
-// audited and refused with a ValidationError on "proof".
-func (s *Store) CheckPasskeyProof(ctx context.Context, userID, proof string) error {
-	has, err := s.hasTOTP(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if !has {
-		var stored string
-		if err := s.read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&stored); err != nil {
-			return fmt.Errorf("store: passkey proof: %w", err)
-		}
-		ok := false
-		if stored != "" && checkable(proof) {
-			if ok, err = checkPassword(stored, proof); err != nil {
-				return fmt.Errorf("store: passkey proof: %w", err)
-			}
-		}
-		if ok {
-			return nil
-		}
-		if err := s.inTx(ctx, func(t *tx) error {
-			t.record("user.passkey_refused", "user", userID, nil, map[string]any{"purpose": "add passkey", "reason": "wrong password"})
-			return nil
-		}); err != nil {
-			return fmt.Errorf("store: passkey proof: %w", err)
-		}
-		if stored == "" {
-			return fmt.Errorf("store: passkey proof: %w", invalid("proof", "you sign in through single sign-on and have no Herald password to confirm a passkey with"))
-		}
-		return fmt.Errorf("store: passkey proof: %w", invalid("proof", "is not your current password"))
-	}
-	ok := false
-	err = s.inTx(ctx, func(t *tx) error {
-		if err := t.lock("user_factor", userID); err != nil {
-			return err
-		}
-		ok, err = t.checkFactorCode(userID, proof, "add passkey")
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: passkey proof: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("store: passkey proof: %w", invalid("proof", "is not a current code from your app or an unused recovery code"))
-	}
-	return nil
-}
-
 func (s *Store) hasTOTP(ctx context.Context, userID string) (bool, error) {
 	var n int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM user_factors WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID).Scan(&n); err != nil {
@@ -405,6 +353,7 @@ const (
 	CeremonyRegister     = "register"
 	CeremonySignIn       = "sign-in"       // a passkey alone, discoverable
 	CeremonySecondFactor = "second-factor" // after a right password
+	CeremonyConfirm      = "confirm"       // before a sensitive action
 )
 
 // Ceremony is a begun WebAuthn ceremony as its finish needs it.

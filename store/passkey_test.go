@@ -190,23 +190,23 @@ func TestPasskeyProof(t *testing.T) {
 		ctx := t.Context()
 		ada, pw := mustCreateUser(t, st, "ada@example.com", RoleCommander)
 		var ve *ValidationError
-		if err := st.CheckPasskeyProof(ctx, ada.ID, "not it"); !errors.As(err, &ve) || ve.Field != "proof" {
+		if err := st.CheckProof(ctx, ada.ID, "not it", ProofAddPasskey); !errors.As(err, &ve) || ve.Field != "proof" {
 			t.Fatalf("a wrong password = %v", err)
 		}
-		wantLastAudit(t, st, ada.ID, "user.passkey_refused", "wrong password")
-		if err := st.CheckPasskeyProof(ctx, ada.ID, pw); err != nil {
+		wantLastAudit(t, st, ada.ID, "user.proof_refused", "wrong password")
+		if err := st.CheckProof(ctx, ada.ID, pw, ProofAddPasskey); err != nil {
 			t.Fatalf("the password: %v", err)
 		}
 		secret, _ := mustEnrolTOTP(t, st, ada.ID)
 		clock.Advance(totpPeriod * time.Second)
-		if err := st.CheckPasskeyProof(ctx, ada.ID, pw); !errors.As(err, &ve) {
+		if err := st.CheckProof(ctx, ada.ID, pw, ProofAddPasskey); !errors.As(err, &ve) {
 			t.Fatalf("the password once an app is on = %v, want its code asked for", err)
 		}
 		code := mustCode(t, secret, st.Now())
-		if err := st.CheckPasskeyProof(ctx, ada.ID, code); err != nil {
+		if err := st.CheckProof(ctx, ada.ID, code, ProofAddPasskey); err != nil {
 			t.Fatalf("a current code: %v", err)
 		}
-		if err := st.CheckPasskeyProof(ctx, ada.ID, code); !errors.As(err, &ve) {
+		if err := st.CheckProof(ctx, ada.ID, code, ProofAddPasskey); !errors.As(err, &ve) {
 			t.Fatalf("the same code again = %v, want it used up", err)
 		}
 	})

@@ -21,6 +21,9 @@ type Session struct {
 	LastSeenAt time.Time
 	IP         string
 	UserAgent  string
+	// ConfirmedAt is when its person last proved it is them: the sign-in,
+	// or a later confirmation (ConfirmSession).
+	ConfirmedAt time.Time
 }
 
 // SessionPolicy says how long sessions last.
@@ -102,9 +105,10 @@ func (s *Store) SessionUser(ctx context.Context, raw string, p SessionPolicy) (S
 	}
 	key := sessionKey(raw)
 	var sess Session
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u")+`, s.user_id, s.created_at, s.last_seen_at, s.ip, s.user_agent
+	var confirmed sql.NullTime
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u")+`, s.user_id, s.created_at, s.last_seen_at, s.ip, s.user_agent, s.confirmed_at
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`, key),
-		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.IP, &sess.UserAgent)
+		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.IP, &sess.UserAgent, &confirmed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, ErrNoSession
 	}
@@ -112,6 +116,7 @@ func (s *Store) SessionUser(ctx context.Context, raw string, p SessionPolicy) (S
 		return Session{}, User{}, fmt.Errorf("store: session: %w", err)
 	}
 	sess.Key = hex.EncodeToString(key)
+	sess.ConfirmedAt = confirmedAt(sess.CreatedAt, confirmed)
 	now := s.now()
 	if !u.Active() || (p.Idle > 0 && now.Sub(sess.LastSeenAt) > p.Idle) || (p.Max > 0 && now.Sub(sess.CreatedAt) > p.Max) {
 		if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, key); err != nil {

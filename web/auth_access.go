@@ -111,7 +111,8 @@ func roleOf(c echo.Context) store.Role {
 const (
 	ctxRole       = "herald.role"
 	ctxUser       = "herald.user"
-	ctxSession    = "herald.session" // the raw session id
+	ctxSession    = "herald.session"     // the raw session id
+	ctxSessionRow = "herald.session_row" // its store.Session
 	ctxCSRFSeed   = "herald.csrf_seed"
 	ctxAPITokenID = "herald.token"
 )

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -95,7 +96,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	ln := listenLocal(t)
 	ts := newTestServer(t, withLocalhost(ln))
 	base := ts.srv.cfg.BaseURL
-	ada := ts.addUser(t, "ada@example.com", store.RoleCommander)
+	ada := ts.addUser(t, "ada@example.com", store.RoleAdmin)
 	ctx, problems := consoleBrowser(t, ts)
 	auth := virtualAuthenticator(t, ctx)
 	dir := screenshotDir(t) // at a phone's width, for a person to look at
@@ -213,6 +214,30 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Fatal("no audit entry for the passkey as second factor")
 	}
 
+	// Six minutes on, creating a token asks for the passkey again, and
+	// the token is made once it is given: one touch, no form lost.
+	ts.store.SetClock(func() time.Time { return time.Now().Add(6 * time.Minute) })
+	browse(t, ctx, problems, "a token, confirmed with the passkey",
+		chromedp.Navigate(base+"/console/tokens"),
+		chromedp.WaitVisible(chromedp.CSS("#f-name")),
+		chromedp.SendKeys(chromedp.CSS("#f-name"), "deploy bot\r"),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-passkey")),
+	)
+	shoot(t, ctx, dir, "passkeys-confirm.png")
+	// The password is not a second factor: neither offered nor taken.
+	sneaky := read(t, ctx, "password instead", chromedp.Evaluate[string](`String(document.querySelectorAll("[name=confirm_proof]").length) + " " +
+		String(0)`))
+	posted := read(t, ctx, "post the password", chromedp.Evaluate[string](`fetch("/console/tokens", {method: "POST", body: new URLSearchParams({
+		csrf_token: document.querySelector("input[name=csrf_token]").value, name: "sneaky", role: "viewer", confirm_proof: "`+testPassword+`"})}).then(r => String(r.status))`, chromedp.EvalAwaitPromise))
+	if sneaky != "0 0" || posted != "403" || hasToken(t, ts, "sneaky") {
+		t.Fatalf("a passkey user confirming with the password: fields %q, answer %s, made %v", sneaky, posted, hasToken(t, ts, "sneaky"))
+	}
+	browse(t, ctx, problems, "confirm", chromedp.Click(chromedp.CSS("#confirm-passkey")), chromedp.WaitVisible(chromedp.CSS(".secret-value")))
+	if !hasToken(t, ts, "deploy bot") || !hasAudit(t, ts, "user.confirmed", `"method":"passkey"`) {
+		t.Fatal("the token was not made, or the confirmation not audited")
+	}
+	ts.store.SetClock(time.Now)
+
 	// A copy of the key that fell behind: its counter is below Herald's.
 	signOut()
 	browse(t, ctx, problems, "wind the counter back", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -250,7 +275,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".whoami")),
 		chromedp.Navigate(base+"/console/account#passkeys"),
 		chromedp.Click(chromedp.CSS(".passkeys button.danger")),
-		chromedp.WaitVisible(chromedp.CSS("#passkey-add")),
+		chromedp.WaitVisible(chromedp.CSS("p.flash")),
 	)
 	if keys, _ := ts.store.ListPasskeys(t.Context(), ada.ID); len(keys) != 0 {
 		t.Fatalf("%d passkeys left after removing the one", len(keys))
@@ -259,5 +284,6 @@ func TestBrowserPasskeys(t *testing.T) {
 	browse(t, ctx, problems, "a removed key", chromedp.Click(chromedp.CSS("#passkey-sign-in")))
 	refusedWithTheMessage("a removed passkey")
 	// The refusals above, as the browser logs them.
-	noProblems(t, ctx, problems, "status of 401 (Unauthorized) "+base+"/console/login/passkey/finish", "status of 422 (Unprocessable Entity) "+base+"/console/account/passkeys/begin")
+	noProblems(t, ctx, problems, "status of 401 (Unauthorized) "+base+"/console/login/passkey/finish", "status of 422 (Unprocessable Entity) "+base+"/console/account/passkeys/begin",
+		"status of 403 (Forbidden) "+base+"/console/tokens")
 }

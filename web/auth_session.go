@@ -57,7 +57,7 @@ func (s *Server) sessionFromCookie(c echo.Context) string {
 func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		raw := s.sessionFromCookie(c)
-		_, user, err := s.store.SessionUser(c.Request().Context(), raw, s.sessionPolicy())
+		sess, user, err := s.store.SessionUser(c.Request().Context(), raw, s.sessionPolicy())
 		if errors.Is(err, store.ErrNoSession) {
 			if raw != "" {
 				s.clearSessionCookie(c)
@@ -74,6 +74,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxUser, user)
 		c.Set(ctxRole, user.Role)
 		c.Set(ctxSession, raw)
+		c.Set(ctxSessionRow, sess)
 		c.Set(ctxCSRFSeed, raw)
 		ctx := store.WithActor(c.Request().Context(), user.Actor())
 		c.SetRequest(c.Request().WithContext(ctx))

@@ -96,11 +96,17 @@ func (s *Server) render(c echo.Context, status int, page templ.Component) error 
 
 func done(c echo.Context, path, flash string) error {
 	if flash != "" {
+		// The message goes in the query, before any #fragment.
+		path, fragment, _ := strings.Cut(path, "#")
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"
 		}
 		path += sep + "msg=" + flash
+		if fragment != "" {
+			path += "#" + fragment
+		}
+		return c.Redirect(http.StatusSeeOther, path)
 	}
 	return c.Redirect(http.StatusSeeOther, path)
 }
