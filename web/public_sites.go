@@ -87,10 +87,16 @@ func (s *Server) syncPages(pages []store.Page) *pageSet {
 		// from) carry over.
 		cfg := p
 		sp := &sitePage{cfg: &cfg, root: pageRoot(p)}
-		if prev := old.byID[p.ID]; prev != nil {
+		if prev := old.byID[p.ID]; prev != nil && !becamePrivate(prev.cfg, &cfg) {
 			sp.hub = prev.hub
 			sp.snap.Store(prev.snap.Load())
 		} else {
+			if prev != nil {
+				// Its open streams were let in by the old rule: closed,
+				// they reconnect and are judged by the new one.
+				prev.hub.Close()
+				sp.snap.Store(prev.snap.Load())
+			}
 			sp.hub = NewHub(s.cfg.StreamBuffer, s.cfg.MaxStreamsPerIP)
 		}
 		set.list = append(set.list, sp)
@@ -105,6 +111,12 @@ func (s *Server) syncPages(pages []store.Page) *pageSet {
 		}
 	}
 	return set
+}
+
+// becamePrivate reports whether a page's access narrowed, or may have: a
+// public page made private, or a private page whose rule changed.
+func becamePrivate(was, is *store.Page) bool {
+	return is.Private() && (is.Access != was.Access || !slices.Equal(is.IPRanges, was.IPRanges))
 }
 
 // allPages is the default page and every other, for what goes to each.

@@ -1,0 +1,127 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"path"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/store"
+)
+
+// Who may see a page (issue 13). Every route of a page goes through
+// pageAccess (pageRoutes puts it on each), so a page's HTML, documents,
+// badges and live stream are judged in one place; a route added to
+// pageRoutes later is too.
+
+// privateCache is the Cache-Control of a page for some people only: no
+// shared cache may keep it, and no browser either, so that a shared
+// computer's next user does not read it from the cache.
+var (
+	privateCache = []string{"private, no-store"}
+	sameOrigin   = []string{"same-origin"}
+)
+
+// pageAccess lets a request through to a page's route when the visitor may
+// see the page. Otherwise the answer carries nothing of the page, not even
+// its name: a sign-in for a page's HTML, 401 for what tools read of it
+// (documents, badges, the stream), 403 for an address outside its ranges.
+func (s *Server) pageAccess(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sp := s.pageOf(c)
+		if sp == nil || !sp.private() {
+			return next(c)
+		}
+		// Handlers set the public pages' caching and cross-origin
+		// headers; this comes last. Other sites' scripts may not read a
+		// private page: for an address-bound one the visitor's address is
+		// the credential, and any site they open could use it.
+		res := c.Response()
+		res.Before(func() {
+			h := res.Header()
+			h["Cache-Control"] = privateCache
+			h["Cross-Origin-Resource-Policy"] = sameOrigin
+			for _, k := range []string{"Cdn-Cache-Control", "Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"} {
+				h.Del(k)
+			}
+		})
+		ok, err := s.admits(c, sp)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return next(c)
+		}
+		if sp.cfg.Access == store.AccessIP {
+			if isPageHTML(c) {
+				// A person: told why (in the default page's branding,
+				// since this one's is its own business).
+				return s.errorPage(c, http.StatusForbidden, "Not shown here", "This page is shown on some networks only, and the address you came from is not one of them.")
+			}
+			return echo.NewHTTPError(http.StatusForbidden, "this page is not shown to your address")
+		}
+		if isPageHTML(c) {
+			return c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+		}
+		return echo.NewHTTPError(http.StatusUnauthorized, "sign in to see this page")
+	}
+}
+
+// private reports whether the page is for some people only; the default
+// page is public always.
+func (sp *sitePage) private() bool { return sp.cfg != nil && sp.cfg.Private() }
+
+// admits reports whether the request may see page sp: a console session of
+// any role for a signed-in page, the client's address (as --trust-proxy
+// judges it, like every per-address rule) for an address-bound one.
+func (s *Server) admits(c echo.Context, sp *sitePage) (bool, error) {
+	if !sp.private() {
+		return true, nil
+	}
+	switch sp.cfg.Access {
+	case store.AccessSignedIn:
+		ctx := c.Request().Context()
+		_, user, err := s.store.SessionUser(ctx, s.sessionFromCookie(c), s.sessionPolicy())
+		if errors.Is(err, store.ErrNoSession) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("page access: %w", err)
+		}
+		// A session the console itself would hold at the password change
+		// or the second-factor enrolment (requireSession) is not yet
+		// enough for a page either.
+		if user.MustChangePassword {
+			return false, nil
+		}
+		must, err := s.store.MustEnrolFactor(ctx, user)
+		if err != nil {
+			return false, fmt.Errorf("page access: %w", err)
+		}
+		return !must, nil
+	case store.AccessIP:
+		addr, err := netip.ParseAddr(c.RealIP())
+		return err == nil && sp.cfg.Admits(addr), nil
+	}
+	return false, nil // a kind this server does not know: closed
+}
+
+// isPageHTML reports whether the request is for one of a page's HTML pages,
+// which a person opens (and can be sent to sign in from), rather than a
+// document, badge or stream, which a tool reads.
+func isPageHTML(c echo.Context) bool {
+	m := c.Request().Method
+	route := pageRoute(c)
+	return (m == http.MethodGet || m == http.MethodHead) && route != "/events" && path.Ext(route) == ""
+}
+
+// admitsQuietly is admits for what only decorates an answer (a 404's
+// branding): a failure to tell counts as no.
+func (s *Server) admitsQuietly(c echo.Context, sp *sitePage) bool {
+	ok, err := s.admits(c, sp)
+	return ok && err == nil
+}
