@@ -291,6 +291,9 @@ func TestPrivatePageSignInComesBack(t *testing.T) {
 	if form.Status != 200 || next != target {
 		t.Fatalf("the sign-in form: %d, next %q", form.Status, next)
 	}
+	if h := text(form.Doc.Find("h1")); h != "Sign in to see this page" {
+		t.Errorf("the sign-in form is headed %q, want it to say why the visitor is there", h)
+	}
 	signed := b.post("/console/login", url.Values{"email": {"support@example.com"}, "password": {testPassword}, "next": {next}})
 	if signed.Status != http.StatusSeeOther || location(signed) != target {
 		t.Fatalf("signing in: %d to %q, want %s", signed.Status, location(signed), target)
@@ -470,5 +473,80 @@ func TestPageAccessBadInput(t *testing.T) {
 	}
 	if got := f.visit(t, "GET", "/p/ops/", "", nil); got.status != 200 || !bytes.Contains(got.body, []byte("Operations Floor")) {
 		t.Errorf("the page after refused changes: %d", got.status)
+	}
+}
+
+// An admin chooses in the console who may see a page: the list says it,
+// the form shows it back, and a range that is not one is refused on the
+// form, with what was typed kept, changing nothing.
+func TestConsolePageAccess(t *testing.T) {
+	t.Parallel()
+	f := newPrivateFixture(t, store.AccessPublic, nil)
+	admin := f.signedIn(t, f.addUser(t, "boss@example.com", store.RoleAdmin))
+	form := func(access, ranges string) url.Values {
+		return url.Values{"name": {"Operations Floor"}, "slug": {"ops"}, "host": {privateHost}, "components": {f.comp.ID}, "access": {access}, "ip_ranges": {ranges}}
+	}
+
+	bad := admin.post("/console/pages/"+f.page.ID, form(store.AccessIP, "203.0.113.0/24\noffice wifi"))
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Doc.Find("#e-ip_ranges").Text(), `"office" is not a CIDR range`) {
+		t.Errorf("a range that is not one: %d %q", bad.Status, bad.Doc.Find(".form-errors, #e-ip_ranges").Text())
+	}
+	if got := bad.Doc.Find("#f-ip_ranges").Text(); got != "203.0.113.0/24\noffice wifi" {
+		t.Errorf("the form lost the ranges typed: %q", got)
+	}
+	if _, ok := bad.Doc.Find(`input[name=access][value=ip]`).Attr("checked"); !ok {
+		t.Error("the form lost the choice made")
+	}
+	if bad := admin.post("/console/pages/"+f.page.ID, form(store.AccessIP, " ")); bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "at least one range") {
+		t.Errorf("some networks, none given: %d", bad.Status)
+	}
+	if p, _ := f.store.GetPage(t.Context(), f.page.ID); p.Access != store.AccessPublic {
+		t.Fatalf("refused forms changed the page: %+v", p)
+	}
+
+	if r := admin.post("/console/pages/"+f.page.ID, form(store.AccessIP, "203.0.113.0/24, 10.1.0.0/16\n2001:db8::/32")); r.Status != http.StatusSeeOther {
+		t.Fatalf("saving some networks: %d %s", r.Status, r.Doc.Find("main").Text())
+	}
+	p, _ := f.store.GetPage(t.Context(), f.page.ID)
+	if p.Access != store.AccessIP || !slices.Equal(p.IPRanges, []string{"203.0.113.0/24", "10.1.0.0/16", "2001:db8::/32"}) {
+		t.Errorf("saved %s %v", p.Access, p.IPRanges)
+	}
+	if row := text(admin.get("/console/pages").Doc.Find("#page-" + p.ID)); !strings.Contains(row, "3 IP ranges only") {
+		t.Errorf("the list says %q", row)
+	}
+	edit := admin.get("/console/pages/" + p.ID)
+	if got := edit.Doc.Find("#f-ip_ranges").Text(); got != "203.0.113.0/24\n10.1.0.0/16\n2001:db8::/32" {
+		t.Errorf("the edit form's ranges: %q", got)
+	}
+	if _, status := f.getPage(t, "/p/ops/"); status != http.StatusForbidden {
+		t.Errorf("the page for some networks, from elsewhere: %d", status)
+	}
+
+	// Signed-in people: the ranges are kept for a switch back.
+	if r := admin.post("/console/pages/"+f.page.ID, form(store.AccessSignedIn, edit.Doc.Find("#f-ip_ranges").Text())); r.Status != http.StatusSeeOther {
+		t.Fatalf("saving signed-in people: %d", r.Status)
+	}
+	if row := text(admin.get("/console/pages").Doc.Find("#page-" + p.ID)); !strings.Contains(row, "signed-in people only") {
+		t.Errorf("the list says %q", row)
+	}
+	f.waitFresh(t)
+	if page := admin.get("/p/ops/"); page.Status != 200 || !strings.Contains(page.Body, "Operations Floor") {
+		t.Errorf("the admin on the page: %d", page.Status)
+	}
+	// A form without the choice leaves it as it is.
+	old := form("", "")
+	old.Del("access")
+	old.Del("ip_ranges")
+	if r := admin.post("/console/pages/"+f.page.ID, old); r.Status != http.StatusSeeOther {
+		t.Fatalf("a form without the choice: %d", r.Status)
+	}
+	if p, _ := f.store.GetPage(t.Context(), f.page.ID); p.Access != store.AccessSignedIn || len(p.IPRanges) != 3 {
+		t.Errorf("a form without the choice changed it: %s %v", p.Access, p.IPRanges)
+	}
+	if r := admin.post("/console/pages", url.Values{"name": {"Vault"}, "slug": {"vault"}, "access": {store.AccessSignedIn}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("a new private page: %d", r.Status)
+	}
+	if resp, _ := f.fetch(t, "GET", "/p/vault/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a new private page, without a session: %d, want a sign-in", resp.StatusCode)
 	}
 }
