@@ -200,6 +200,45 @@ func (f privateFixture) walk(t *testing.T, header http.Header, admitted bool, de
 	}
 }
 
+// walkTheRest requests, at the private page's host, every public GET route
+// that is not one of a page's own (the subscription pages, embed.js, the
+// health checks…): they are the default page's, or nobody's, and say
+// nothing of the private one.
+func (f privateFixture) walkTheRest(t *testing.T) {
+	t.Helper()
+	f.waitFresh(t)
+	own := map[string]bool{}
+	for _, r := range pageRouteList(t, f.srv) {
+		own[r[1]] = true
+	}
+	n := 0
+	for _, r := range f.srv.echo.Routes() {
+		if r.Method != http.MethodGet || own[r.Path] || strings.HasPrefix(r.Path, pageGroup) || strings.HasPrefix(r.Path, "/console") || strings.HasPrefix(r.Path, "/api/") {
+			continue
+		}
+		path := strings.NewReplacer(":token", "not-a-token", "*", "app.css").Replace(r.Path)
+		got := f.visit(t, "GET", path, privateHost, nil)
+		for _, s := range f.secrets {
+			if bytes.Contains(got.body, []byte(s)) {
+				t.Errorf("GET %s at %s (%d) carries %q", path, privateHost, got.status, s)
+			}
+		}
+		n++
+	}
+	if n < 5 {
+		t.Fatalf("only %d other routes walked: is the list read right?", n)
+	}
+	// Nor do its 404s, which would otherwise wear its name.
+	for _, at := range []struct{ path, host string }{{"/nowhere", privateHost}, {"/p/ops/nowhere", ""}, {"/p/ops/incidents/nosuch", privateHost}} {
+		got := f.visit(t, "GET", at.path, at.host, nil)
+		for _, s := range f.secrets {
+			if bytes.Contains(got.body, []byte(s)) {
+				t.Errorf("GET %s (Host %q, %d) carries %q", at.path, at.host, got.status, s)
+			}
+		}
+	}
+}
+
 // signInFirst is what a signed-in page answers a visitor without a
 // session: people are sent to sign in, tools told they need to.
 func signInFirst(method, route string) int {
@@ -230,6 +269,7 @@ func TestPrivatePageForSignedInPeople(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("a viewer", func(t *testing.T) { f.walk(t, sessionCookie(raw), true, nil) })
+	t.Run("the rest of the site at its host", func(t *testing.T) { f.walkTheRest(t) })
 	// The default page stays public, and caches as before.
 	if got := f.visit(t, "GET", "/", "", nil); got.status != 200 || strings.Contains(got.header.Get("Cache-Control"), "private") {
 		t.Errorf("the default page: %d, Cache-Control %q", got.status, got.header.Get("Cache-Control"))
