@@ -114,4 +114,5 @@ const (
 	ctxSession    = "herald.session" // the raw session id
 	ctxCSRFSeed   = "herald.csrf_seed"
 	ctxAPITokenID = "herald.token"
+	ctxPage       = "herald.page" // the *sitePage pageAccess judged
 )

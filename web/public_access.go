@@ -33,7 +33,11 @@ var (
 func (s *Server) pageAccess(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		sp := s.pageOf(c)
-		if sp == nil || !sp.private() {
+		if sp == nil {
+			return next(c) // no such page: the handler's 404
+		}
+		c.Set(ctxPage, sp)
+		if !sp.private() {
 			return next(c)
 		}
 		// Handlers set the public pages' caching and cross-origin

@@ -410,9 +410,21 @@ func TestPageMadePrivateClosesItsStreams(t *testing.T) {
 	if again.resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("reconnecting without a session: %d, want 401", again.resp.StatusCode)
 	}
+	// Signed in, the stream is open again, and carries what follows.
+	u := f.addUser(t, "viewer@example.com", store.RoleViewer)
+	raw, err := f.store.CreateSession(t.Context(), store.SessionInput{UserID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := openStreamAt(t, f.testServer, "/p/ops/events?types=json", sessionCookie(raw))
+	if back.resp.StatusCode != 200 || !strings.HasPrefix(back.resp.Header.Get("Cache-Control"), "private, no-store") {
+		t.Fatalf("reconnecting signed in: %d, Cache-Control %q", back.resp.StatusCode, back.resp.Header.Get("Cache-Control"))
+	}
 	f.createIncident(t, map[string]any{"name": "Email delays", "body": "Looking."})
-	if ev := all.nextOf(t, "incident.created"); !strings.Contains(ev.Data, "Email delays") {
-		t.Errorf("the default page's stream: %s", ev.Data)
+	for _, s := range []*stream{all, back} {
+		if ev := s.nextOf(t, "incident.created"); !strings.Contains(ev.Data, "Email delays") {
+			t.Errorf("a stream after the change: %s", ev.Data)
+		}
 	}
 }
 
