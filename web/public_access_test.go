@@ -269,6 +269,17 @@ func TestPrivatePageForSignedInPeople(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("a viewer", func(t *testing.T) { f.walk(t, sessionCookie(raw), true, nil) })
+	// A session the console holds at the password change is no key
+	// either: the console lets it do nothing else yet.
+	fresh, _, err := f.store.CreateUser(t.Context(), store.UserInput{Email: "new@example.com", Role: store.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneTime, err := f.store.CreateSession(t.Context(), store.SessionInput{UserID: fresh.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a one-time password not yet changed", func(t *testing.T) { f.walk(t, sessionCookie(oneTime), false, signInFirst) })
 	t.Run("the rest of the site at its host", func(t *testing.T) { f.walkTheRest(t) })
 	// The default page stays public, and caches as before.
 	if got := f.visit(t, "GET", "/", "", nil); got.status != 200 || strings.Contains(got.header.Get("Cache-Control"), "private") {
