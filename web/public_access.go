@@ -53,65 +53,82 @@ func (s *Server) pageAccess(next echo.HandlerFunc) echo.HandlerFunc {
 				h.Del(k)
 			}
 		})
-		ok, err := s.admits(c, sp)
+		v, err := s.judge(c, sp)
 		if err != nil {
 			return err
 		}
-		if ok {
+		switch {
+		case v == admitted:
 			return next(c)
-		}
-		if sp.cfg.Access == store.AccessIP {
-			if isPageHTML(c) {
-				// A person: told why (in the default page's branding,
-				// since this one's is its own business).
-				return s.errorPage(c, http.StatusForbidden, "Not shown here", "This page is shown on some networks only, and the address you came from is not one of them.")
-			}
+		case v == outsideRanges && isPageHTML(c):
+			// A person: told why (in the default page's branding,
+			// since this one's is its own business).
+			return s.errorPage(c, http.StatusForbidden, "Not shown here", "This page is shown on some networks only, and the address you came from is not one of them.")
+		case v == outsideRanges:
 			return echo.NewHTTPError(http.StatusForbidden, "this page is not shown to your address")
-		}
-		if isPageHTML(c) {
+		case v == signInUnfinished && isPageHTML(c):
+			// Not to the sign-in form, which would send a valid session
+			// straight back here: to the console, which asks for what
+			// is missing.
+			return c.Redirect(http.StatusSeeOther, "/console")
+		case isPageHTML(c):
 			return c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
 		return echo.NewHTTPError(http.StatusUnauthorized, "sign in to see this page")
 	}
 }
 
+// verdict is what judge found of a visitor to a private page.
+type verdict int
+
+const (
+	admitted         verdict = iota
+	notSignedIn              // a signed-in page, and no session
+	signInUnfinished         // a session the console holds at the password change or the second-factor enrolment
+	outsideRanges            // an address-bound page, and an address outside its ranges
+)
+
 // private reports whether the page is for some people only; the default
 // page is public always.
 func (sp *sitePage) private() bool { return sp.cfg != nil && sp.cfg.Private() }
 
-// admits reports whether the request may see page sp: a console session of
+// judge tells whether the request may see page sp: a console session of
 // any role for a signed-in page, the client's address (as --trust-proxy
 // judges it, like every per-address rule) for an address-bound one.
-func (s *Server) admits(c echo.Context, sp *sitePage) (bool, error) {
+func (s *Server) judge(c echo.Context, sp *sitePage) (verdict, error) {
 	if !sp.private() {
-		return true, nil
+		return admitted, nil
 	}
 	switch sp.cfg.Access {
 	case store.AccessSignedIn:
 		ctx := c.Request().Context()
 		_, user, err := s.store.SessionUser(ctx, s.sessionFromCookie(c), s.sessionPolicy())
 		if errors.Is(err, store.ErrNoSession) {
-			return false, nil
+			return notSignedIn, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("page access: %w", err)
+			return notSignedIn, fmt.Errorf("page access: %w", err)
 		}
-		// A session the console itself would hold at the password change
-		// or the second-factor enrolment (requireSession) is not yet
-		// enough for a page either.
+		// What requireSession holds a session at is not yet enough for
+		// a page either.
 		if user.MustChangePassword {
-			return false, nil
+			return signInUnfinished, nil
 		}
 		must, err := s.store.MustEnrolFactor(ctx, user)
 		if err != nil {
-			return false, fmt.Errorf("page access: %w", err)
+			return notSignedIn, fmt.Errorf("page access: %w", err)
 		}
-		return !must, nil
+		if must {
+			return signInUnfinished, nil
+		}
+		return admitted, nil
 	case store.AccessIP:
-		addr, err := netip.ParseAddr(c.RealIP())
-		return err == nil && sp.cfg.Admits(addr), nil
+		if addr, err := netip.ParseAddr(c.RealIP()); err == nil && sp.cfg.Admits(addr) {
+			return admitted, nil
+		}
+		return outsideRanges, nil
 	}
-	return false, nil // a kind this server does not know: closed
+	return notSignedIn, nil // a kind this server does not know: closed
 }
 
 // isPageHTML reports whether the request is for one of a page's HTML pages,
@@ -123,9 +140,9 @@ func isPageHTML(c echo.Context) bool {
 	return (m == http.MethodGet || m == http.MethodHead) && route != "/events" && path.Ext(route) == ""
 }
 
-// admitsQuietly is admits for what only decorates an answer (a 404's
-// branding): a failure to tell counts as no.
+// admitsQuietly is judge for what only decorates an answer (an error
+// page's branding): a failure to tell counts as no.
 func (s *Server) admitsQuietly(c echo.Context, sp *sitePage) bool {
-	ok, err := s.admits(c, sp)
-	return ok && err == nil
+	v, err := s.judge(c, sp)
+	return v == admitted && err == nil
 }

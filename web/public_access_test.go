@@ -153,8 +153,9 @@ func (f privateFixture) visit(t *testing.T, method, path, host string, header ht
 // walk requests every route of the private page, by /p/ops/… and by its
 // host, as a visitor sending header. admitted: each answers as it does on a
 // public page, but for no cache and no other site's script. Otherwise each
-// answers deny(method, route) and nothing of the page.
-func (f privateFixture) walk(t *testing.T, header http.Header, admitted bool, deny func(method, route string) int) {
+// answers what deny says for the route and the path requested (a status,
+// and where a 303 sends the visitor), and nothing of the page.
+func (f privateFixture) walk(t *testing.T, header http.Header, admitted bool, deny func(method, route, path string) (int, string)) {
 	t.Helper()
 	f.waitFresh(t)
 	for _, r := range pageRouteList(t, f.srv) {
@@ -182,14 +183,12 @@ func (f privateFixture) walk(t *testing.T, header http.Header, admitted bool, de
 				}
 				continue
 			}
-			if want := deny(method, route); got.status != want {
+			want, wantLoc := deny(method, route, at.path)
+			if got.status != want {
 				t.Errorf("%s: %d, want %d", where, got.status, want)
 			}
-			if got.status == http.StatusSeeOther {
-				want := "/console/login?next=" + url.QueryEscape(at.path)
-				if loc := got.header.Get("Location"); loc != want {
-					t.Errorf("%s: sent to %q, want %q", where, loc, want)
-				}
+			if loc := got.header.Get("Location"); loc != wantLoc {
+				t.Errorf("%s: sent to %q, want %q", where, loc, wantLoc)
 			}
 			for _, s := range f.secrets {
 				if bytes.Contains(got.body, []byte(s)) {
@@ -240,15 +239,31 @@ func (f privateFixture) walkTheRest(t *testing.T) {
 }
 
 // signInFirst is what a signed-in page answers a visitor without a
-// session: people are sent to sign in, tools told they need to.
-func signInFirst(method, route string) int {
-	if (method == http.MethodGet || method == http.MethodHead) && route != "/events" && !strings.Contains(route[strings.LastIndex(route, "/"):], ".") {
-		return http.StatusSeeOther
+// session: people are sent to sign in and back, tools told they need to.
+func signInFirst(method, route, path string) (int, string) {
+	if isPersonRoute(method, route) {
+		return http.StatusSeeOther, "/console/login?next=" + url.QueryEscape(path)
 	}
-	return http.StatusUnauthorized
+	return http.StatusUnauthorized, ""
 }
 
-func notYourAddress(string, string) int { return http.StatusForbidden }
+// finishSignInFirst is what it answers a session the console holds at the
+// password change: people go to the console, which asks for it (not to the
+// sign-in form, which would send a valid session straight back).
+func finishSignInFirst(method, route, _ string) (int, string) {
+	if isPersonRoute(method, route) {
+		return http.StatusSeeOther, "/console"
+	}
+	return http.StatusUnauthorized, ""
+}
+
+// isPersonRoute reports whether a page route is one a person opens in a
+// browser: an HTML page, not a document, badge or stream.
+func isPersonRoute(method, route string) bool {
+	return (method == http.MethodGet || method == http.MethodHead) && route != "/events" && !strings.Contains(route[strings.LastIndex(route, "/"):], ".")
+}
+
+func notYourAddress(string, string, string) (int, string) { return http.StatusForbidden, "" }
 
 func sessionCookie(raw string) http.Header { return http.Header{"Cookie": {"herald_session=" + raw}} }
 
@@ -279,7 +294,7 @@ func TestPrivatePageForSignedInPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("a one-time password not yet changed", func(t *testing.T) { f.walk(t, sessionCookie(oneTime), false, signInFirst) })
+	t.Run("a one-time password not yet changed", func(t *testing.T) { f.walk(t, sessionCookie(oneTime), false, finishSignInFirst) })
 	t.Run("the rest of the site at its host", func(t *testing.T) { f.walkTheRest(t) })
 	// The default page stays public, and caches as before.
 	if got := f.visit(t, "GET", "/", "", nil); got.status != 200 || strings.Contains(got.header.Get("Cache-Control"), "private") {
