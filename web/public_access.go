@@ -18,12 +18,13 @@ import (
 // badges and live stream are judged in one place; a route added to
 // pageRoutes later is too.
 
-// privateCache is the Cache-Control of a page for some people only: no
-// shared cache may keep it, and no browser either, so that a shared
-// computer's next user does not read it from the cache.
 var (
+	// privateCache is the Cache-Control of a page for some people only:
+	// no shared cache may keep it, and no browser either, so that a
+	// shared computer's next user does not read it from the cache.
 	privateCache = []string{"private, no-store"}
-	sameOrigin   = []string{"same-origin"}
+	// sameOrigin keeps its badges out of other sites' pages.
+	sameOrigin = []string{"same-origin"}
 )
 
 // pageAccess lets a request through to a page's route when the visitor may
