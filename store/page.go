@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,16 +23,89 @@ type Page struct {
 	Name string `json:"name"`
 	// Host is a host name of its own (a custom domain pointed at Herald),
 	// lower case; empty for none.
-	Host       string    `json:"host"`
-	Components []string  `json:"components"` // chosen one by one
-	Groups     []string  `json:"groups"`     // chosen whole
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	Host       string   `json:"host"`
+	Components []string `json:"components"` // chosen one by one
+	Groups     []string `json:"groups"`     // chosen whole
+	// Access is who may see the page (AccessPublic, AccessSignedIn,
+	// AccessIP); IPRanges the CIDRs an AccessIP page admits.
+	Access    string    `json:"access"`
+	IPRanges  []string  `json:"ip_ranges"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Shows reports whether the page shows component c.
 func (p Page) Shows(c Component) bool {
 	return slices.Contains(p.Components, c.ID) || (c.GroupID != "" && slices.Contains(p.Groups, c.GroupID))
+}
+
+// Who may see a page. The default page is public always.
+const (
+	AccessPublic   = "public"
+	AccessSignedIn = "signed_in" // console users, of any role
+	AccessIP       = "ip"        // clients whose address is in IPRanges
+)
+
+// MaxIPRanges bounds a page's list of CIDRs: each request to it is
+// judged against all of them.
+const MaxIPRanges = 100
+
+// Private reports whether the page is for some people only.
+func (p Page) Private() bool { return p.Access != AccessPublic }
+
+// Admits reports whether a client at addr may see an AccessIP page: the
+// one home of the rule. A page of another kind admits nobody by address.
+func (p Page) Admits(addr netip.Addr) bool {
+	if p.Access != AccessIP {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, r := range p.IPRanges {
+		if pfx, err := netip.ParsePrefix(r); err == nil && pfx.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAccess validates who may see a page. The ranges are kept
+// whatever the access, so they are checked whatever it is; an address
+// alone is a range of one.
+func checkAccess(access string, ranges []string) (string, []string, error) {
+	access = strings.TrimSpace(access)
+	if access == "" {
+		access = AccessPublic
+	}
+	switch access {
+	case AccessPublic, AccessSignedIn, AccessIP:
+	default:
+		return "", nil, invalid("access", "%q is not a kind of access: use %s, %s or %s", access, AccessPublic, AccessSignedIn, AccessIP)
+	}
+	out := make([]string, 0, len(ranges))
+	for _, r := range ranges {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(r)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(r)
+			if aerr != nil || addr.Zone() != "" {
+				return "", nil, invalid("ip_ranges", "%q is not a CIDR range such as 203.0.113.0/24 or 2001:db8::/32", r)
+			}
+			pfx = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		if s := pfx.Masked().String(); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) > MaxIPRanges {
+		return "", nil, invalid("ip_ranges", "%d ranges are more than the %d a page may have", len(out), MaxIPRanges)
+	}
+	if access == AccessIP && len(out) == 0 {
+		return "", nil, invalid("ip_ranges", "a page for some addresses only needs at least one range")
+	}
+	return access, out, nil
 }
 
 // PageInput creates a page; PagePatch changes one (nil: unchanged).
@@ -41,6 +115,8 @@ type PageInput struct {
 	Host       string   `json:"host"`
 	Components []string `json:"components"`
 	Groups     []string `json:"groups"`
+	Access     string   `json:"access"`
+	IPRanges   []string `json:"ip_ranges"`
 }
 
 type PagePatch struct {
@@ -49,6 +125,8 @@ type PagePatch struct {
 	Host       *string   `json:"host"`
 	Components *[]string `json:"components"`
 	Groups     *[]string `json:"groups"`
+	Access     *string   `json:"access"`
+	IPRanges   *[]string `json:"ip_ranges"`
 }
 
 // The page's config is not public (a customer's host name is its own
@@ -97,6 +175,9 @@ func (t *tx) checkPage(p *Page) error {
 		return err
 	}
 	if p.Host, err = CheckPageHost(p.Host); err != nil {
+		return err
+	}
+	if p.Access, p.IPRanges, err = checkAccess(p.Access, p.IPRanges); err != nil {
 		return err
 	}
 	p.Components, p.Groups = dedupe(p.Components), dedupe(p.Groups)
@@ -152,14 +233,14 @@ func (t *tx) exists(table, id string) error {
 
 // CreatePage adds a page.
 func (s *Store) CreatePage(ctx context.Context, in PageInput) (Page, error) {
-	p := Page{ID: newID(), Slug: in.Slug, Name: in.Name, Host: in.Host, Components: in.Components, Groups: in.Groups}
+	p := Page{ID: newID(), Slug: in.Slug, Name: in.Name, Host: in.Host, Components: in.Components, Groups: in.Groups, Access: in.Access, IPRanges: in.IPRanges}
 	err := s.inTx(ctx, func(t *tx) error {
 		if err := t.checkPage(&p); err != nil {
 			return err
 		}
 		p.CreatedAt, p.UpdatedAt = t.now, t.now
-		if _, err := t.exec(`INSERT INTO pages (id, slug, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Slug, p.Name, p.Host, p.CreatedAt, p.UpdatedAt); err != nil {
+		if _, err := t.exec(`INSERT INTO pages (id, slug, name, host, access, ip_ranges, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Slug, p.Name, p.Host, p.Access, strings.Join(p.IPRanges, " "), p.CreatedAt, p.UpdatedAt); err != nil {
 			return err
 		}
 		if err := t.writePageParts(p); err != nil {
@@ -198,11 +279,18 @@ func (s *Store) UpdatePage(ctx context.Context, id string, patch PagePatch) (Pag
 		if patch.Groups != nil {
 			p.Groups = *patch.Groups
 		}
+		if patch.Access != nil {
+			p.Access = *patch.Access
+		}
+		if patch.IPRanges != nil {
+			p.IPRanges = *patch.IPRanges
+		}
 		if err := t.checkPage(&p); err != nil {
 			return err
 		}
 		p.UpdatedAt = t.now
-		if _, err := t.exec(`UPDATE pages SET slug = ?, name = ?, host = ?, updated_at = ? WHERE id = ?`, p.Slug, p.Name, p.Host, p.UpdatedAt, p.ID); err != nil {
+		if _, err := t.exec(`UPDATE pages SET slug = ?, name = ?, host = ?, access = ?, ip_ranges = ?, updated_at = ? WHERE id = ?`,
+			p.Slug, p.Name, p.Host, p.Access, strings.Join(p.IPRanges, " "), p.UpdatedAt, p.ID); err != nil {
 			return err
 		}
 		if _, err := t.exec(`DELETE FROM page_components WHERE page_id = ?`, p.ID); err != nil {
@@ -289,7 +377,7 @@ func (s *Store) ListPages(ctx context.Context) ([]Page, error) {
 }
 
 func listPages(ctx context.Context, q querier, where string, args ...any) ([]Page, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, slug, name, host, created_at, updated_at FROM pages `+where+` ORDER BY slug`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT id, slug, name, host, access, ip_ranges, created_at, updated_at FROM pages `+where+` ORDER BY slug`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -297,10 +385,12 @@ func listPages(ctx context.Context, q querier, where string, args ...any) ([]Pag
 	byID := map[string]int{}
 	for rows.Next() {
 		p := Page{Components: []string{}, Groups: []string{}}
-		if err := rows.Scan(&p.ID, &p.Slug, &p.Name, &p.Host, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		var ranges string
+		if err := rows.Scan(&p.ID, &p.Slug, &p.Name, &p.Host, &p.Access, &ranges, &p.CreatedAt, &p.UpdatedAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		p.IPRanges = append([]string{}, strings.Fields(ranges)...)
 		byID[p.ID] = len(pages)
 		pages = append(pages, p)
 	}

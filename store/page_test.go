@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -163,6 +164,63 @@ func TestPageScopeFiltersLists(t *testing.T) {
 		empty := ScopeOf(Page{}, comps)
 		if incidents, _ := st.ListIncidents(ctx, IncidentFilter{Scope: empty}); len(incidents) != 1 || incidents[0].ID != everyone.ID {
 			t.Errorf("a page of nothing lists %d incidents, want the one for everyone", len(incidents))
+		}
+	})
+}
+
+// Who may see a page: kept on both backends, refused when malformed, and
+// judged by Admits for addresses.
+func TestPageAccess(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		ctx := t.Context()
+		open, err := st.CreatePage(ctx, PageInput{Slug: "open", Name: "Open"})
+		if err != nil || open.Access != AccessPublic || open.Private() || open.IPRanges == nil {
+			t.Fatalf("a page without access = %+v, %v; want public, with an empty list of ranges", open, err)
+		}
+		p, err := st.CreatePage(ctx, PageInput{Slug: "office", Name: "Office", Access: AccessIP, IPRanges: []string{" 10.1.2.3/8 ", "2001:db8::/32", "203.0.113.7", "10.0.0.0/8"}})
+		if err != nil {
+			t.Fatalf("CreatePage: %v", err)
+		}
+		want := []string{"10.0.0.0/8", "2001:db8::/32", "203.0.113.7/32"}
+		if !slices.Equal(p.IPRanges, want) || !p.Private() {
+			t.Errorf("ranges = %v, want %v", p.IPRanges, want)
+		}
+		if got, _ := st.GetPage(ctx, p.ID); got.Access != AccessIP || !slices.Equal(got.IPRanges, want) {
+			t.Errorf("GetPage = %+v", got)
+		}
+		for addr, in := range map[string]bool{"10.200.0.1": true, "::ffff:10.0.0.9": true, "2001:db8:1::5": true, "203.0.113.7": true, "203.0.113.8": false, "192.0.2.1": false} {
+			if p.Admits(netip.MustParseAddr(addr)) != in {
+				t.Errorf("Admits(%s) = %v, want %v", addr, !in, in)
+			}
+		}
+		// Signed-in access keeps the ranges for a switch back, and admits
+		// nobody by address.
+		p, err = st.UpdatePage(ctx, p.ID, PagePatch{Access: ptr(AccessSignedIn)})
+		if err != nil || p.Access != AccessSignedIn || !slices.Equal(p.IPRanges, want) || p.Admits(netip.MustParseAddr("10.0.0.1")) {
+			t.Errorf("to signed_in: %+v, %v", p, err)
+		}
+
+		for _, b := range []struct {
+			patch PagePatch
+			field string
+		}{
+			{PagePatch{Access: ptr("secret")}, "access"},
+			{PagePatch{Access: ptr(AccessIP), IPRanges: &[]string{}}, "ip_ranges"},
+			{PagePatch{Access: ptr(AccessIP), IPRanges: &[]string{" "}}, "ip_ranges"},
+			{PagePatch{IPRanges: &[]string{"10.0.0.0/33"}}, "ip_ranges"},
+			{PagePatch{IPRanges: &[]string{"office"}}, "ip_ranges"},
+			{PagePatch{IPRanges: &[]string{"fe80::1%eth0"}}, "ip_ranges"},
+		} {
+			_, err := st.UpdatePage(ctx, open.ID, b.patch)
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Field != b.field {
+				t.Errorf("UpdatePage(%+v) = %v, want a validation error on %s", b.patch, err, b.field)
+			}
+		}
+		if got, _ := st.GetPage(ctx, open.ID); got.Access != AccessPublic || len(got.IPRanges) != 0 {
+			t.Errorf("refused changes changed the page: %+v", got)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package templates
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ type LoginPage struct {
 	Passkeys bool
 	SSO      SSOButton
 }
+
+// ForPage reports whether the visitor was sent to sign in from a private
+// status page rather than from the console.
+func (p LoginPage) ForPage() bool { return !strings.HasPrefix(p.Next, "/console") }
 
 // SSOButton is "Sign in with {Name}" when single sign-on is configured.
 type SSOButton struct {
@@ -548,10 +553,27 @@ type PageRow struct {
 	Shows int
 }
 
-// PageValues are a page form's fields.
+// PageValues are a page form's fields. IPRanges is the textarea's text,
+// kept as typed so that a refused form shows it back.
 type PageValues struct {
 	Name, Slug, Host   string
 	Components, Groups []string
+	Access, IPRanges   string
+}
+
+// AccessLabel says who may see a page, for the list of pages.
+func AccessLabel(p store.Page) string {
+	switch p.Access {
+	case store.AccessSignedIn:
+		return "signed-in people only"
+	case store.AccessIP:
+		n := len(p.IPRanges)
+		if n == 1 {
+			return "1 IP range only"
+		}
+		return fmt.Sprintf("%d IP ranges only", n)
+	}
+	return "public"
 }
 
 // PageForm edits one page.

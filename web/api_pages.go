@@ -20,6 +20,8 @@ type pageRequest struct {
 	Host       *string   `json:"host"`
 	Components *[]string `json:"components"`
 	Groups     *[]string `json:"groups"`
+	Access     *string   `json:"access"`
+	IPRanges   *[]string `json:"ip_ranges"`
 }
 
 func (s *Server) apiListPages(c echo.Context) error {
@@ -48,6 +50,7 @@ func (s *Server) apiCreatePage(c echo.Context) error {
 	}
 	p, err := s.store.CreatePage(c.Request().Context(), store.PageInput{
 		Slug: deref(req.Slug), Name: deref(req.Name), Host: deref(req.Host), Components: deref(req.Components), Groups: deref(req.Groups),
+		Access: deref(req.Access), IPRanges: deref(req.IPRanges),
 	})
 	if err != nil {
 		return err
@@ -65,6 +68,7 @@ func (s *Server) apiUpdatePage(c echo.Context) error {
 	}
 	p, err := s.store.UpdatePage(c.Request().Context(), c.Param("id"), store.PagePatch{
 		Slug: req.Slug, Name: req.Name, Host: req.Host, Components: req.Components, Groups: req.Groups,
+		Access: req.Access, IPRanges: req.IPRanges,
 	})
 	if err != nil {
 		return err

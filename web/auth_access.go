@@ -115,4 +115,5 @@ const (
 	ctxSessionRow = "herald.session_row" // its store.Session
 	ctxCSRFSeed   = "herald.csrf_seed"
 	ctxAPITokenID = "herald.token"
+	ctxPage       = "herald.page" // the *sitePage pageAccess judged
 )

@@ -108,10 +108,11 @@ func userOf(c echo.Context) store.User {
 	return u
 }
 
-// safeNext keeps a post-sign-in redirect inside the console, so the login
-// form cannot be used to bounce people to another site.
+// safeNext keeps a post-sign-in redirect on this site — the console, or a
+// private page the visitor was sent from to sign in — so the login form
+// cannot be used to bounce people to another site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/console") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
 		return "/console"
 	}
 	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,7 +53,14 @@ func pageValues(c echo.Context) (templates.PageValues, error) {
 		return templates.PageValues{}, err
 	}
 	return templates.PageValues{Name: form.Get("name"), Slug: form.Get("slug"), Host: form.Get("host"),
-		Components: form["components"], Groups: form["groups"]}, nil
+		Components: form["components"], Groups: form["groups"], Access: form.Get("access"), IPRanges: form.Get("ip_ranges")}, nil
+}
+
+// ipRanges are the ranges of the form's textarea: one a line, or
+// separated by spaces or commas as people paste them; the store judges
+// each.
+func ipRanges(v templates.PageValues) []string {
+	return strings.FieldsFunc(v.IPRanges, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
 func (s *Server) consoleCreatePage(c echo.Context) error {
@@ -61,7 +70,8 @@ func (s *Server) consoleCreatePage(c echo.Context) error {
 	}
 	err = s.checkPageHost(&v.Host)
 	if err == nil {
-		_, err = s.store.CreatePage(c.Request().Context(), store.PageInput{Name: v.Name, Slug: v.Slug, Host: v.Host, Components: v.Components, Groups: v.Groups})
+		_, err = s.store.CreatePage(c.Request().Context(), store.PageInput{Name: v.Name, Slug: v.Slug, Host: v.Host, Components: v.Components, Groups: v.Groups,
+			Access: v.Access, IPRanges: ipRanges(v)})
 	}
 	if err == nil {
 		return done(c, "/console/pages", "page-saved")
@@ -82,7 +92,8 @@ func (s *Server) pageForm(c echo.Context, status int, p store.Page, v templates.
 }
 
 func savedPageValues(p store.Page) templates.PageValues {
-	return templates.PageValues{Name: p.Name, Slug: p.Slug, Host: p.Host, Components: p.Components, Groups: p.Groups}
+	return templates.PageValues{Name: p.Name, Slug: p.Slug, Host: p.Host, Components: p.Components, Groups: p.Groups,
+		Access: p.Access, IPRanges: strings.Join(p.IPRanges, "\n")}
 }
 
 func (s *Server) consolePage(c echo.Context) error {
@@ -105,7 +116,14 @@ func (s *Server) consoleEditPage(c echo.Context) error {
 	}
 	err = s.checkPageHost(&v.Host)
 	if err == nil {
-		_, err = s.store.UpdatePage(ctx, p.ID, store.PagePatch{Name: &v.Name, Slug: &v.Slug, Host: &v.Host, Components: &v.Components, Groups: &v.Groups})
+		patch := store.PagePatch{Name: &v.Name, Slug: &v.Slug, Host: &v.Host, Components: &v.Components, Groups: &v.Groups}
+		// A form without the choice (one from before it) leaves who may
+		// see the page as it is: a missing field must not make it public.
+		if v.Access != "" {
+			ranges := ipRanges(v)
+			patch.Access, patch.IPRanges = &v.Access, &ranges
+		}
+		_, err = s.store.UpdatePage(ctx, p.ID, patch)
 	}
 	if err == nil {
 		return done(c, "/console/pages", "page-saved")

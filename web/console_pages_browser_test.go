@@ -240,7 +240,9 @@ func tourData(t *testing.T, ts *testServer) map[string]string {
 	if err != nil || len(comps) == 0 {
 		t.Fatalf("the demo's components: %v", err)
 	}
-	page, err := ts.store.CreatePage(ctx, store.PageInput{Slug: "acme", Name: "Acme Corp", Host: "status.acme.example", Components: []string{comps[0].ID}, Groups: []string{groups[0].ID}})
+	// For some networks, so that the form shows the ranges.
+	page, err := ts.store.CreatePage(ctx, store.PageInput{Slug: "acme", Name: "Acme Corp", Host: "status.acme.example", Components: []string{comps[0].ID}, Groups: []string{groups[0].ID},
+		Access: store.AccessIP, IPRanges: []string{"203.0.113.0/24", "2001:db8::/32"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -471,6 +471,9 @@ func openStreamAt(t testing.TB, ts *testServer, path string, header http.Header)
 	for k, v := range header {
 		req.Header[k] = v
 	}
+	if h := header.Get("Host"); h != "" { // net/http sends req.Host, not the header
+		req.Host = h
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()

@@ -177,6 +177,14 @@ func (h *Hub) setPosition(lastID int64, page *frame) {
 	h.page = page
 }
 
+// position is the change-feed position and page fragment the hub is at,
+// for a hub that takes over from this one.
+func (h *Hub) position() (int64, *frame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastID, h.page
+}
+
 // advance moves the hub's change-feed position to id without an event (for
 // ids that no event carries).
 func (h *Hub) advance(id int64) {

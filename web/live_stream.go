@@ -88,7 +88,11 @@ func (s *Server) handleEvents(c echo.Context) error {
 		abandon()
 		return nil
 	}
-	if err := stream.write(streamHeader); err != nil {
+	header := streamHeader
+	if sp.private() {
+		header = privateStreamHeader
+	}
+	if err := stream.write(header); err != nil {
 		abandon() // the client went away
 		return nil
 	}
@@ -106,16 +110,25 @@ func (s *Server) handleEvents(c echo.Context) error {
 	return nil
 }
 
-// streamHeader opens every stream. The body runs until either side closes
-// the connection, so it needs neither a length nor chunking.
-var streamHeader = []byte("HTTP/1.1 200 OK\r\n" +
-	"Content-Type: text/event-stream; charset=utf-8\r\n" +
-	"Cache-Control: no-cache, no-transform\r\n" +
-	"X-Accel-Buffering: no\r\n" +
-	"X-Content-Type-Options: nosniff\r\n" +
-	"Connection: close\r\n" +
-	"\r\n" +
-	"retry: " + strconv.Itoa(retryMillis) + "\n\n")
+// streamHeader opens every stream (privateStreamHeader a private page's,
+// written past the Cache-Control pageAccess sets, since the connection is
+// taken over). The body runs until either side closes the connection, so
+// it needs neither a length nor chunking.
+var (
+	streamHeader        = streamHeaderWith("no-cache, no-transform")
+	privateStreamHeader = streamHeaderWith("private, no-store, no-transform")
+)
+
+func streamHeaderWith(cacheControl string) []byte {
+	return []byte("HTTP/1.1 200 OK\r\n" +
+		"Content-Type: text/event-stream; charset=utf-8\r\n" +
+		"Cache-Control: " + cacheControl + "\r\n" +
+		"X-Accel-Buffering: no\r\n" +
+		"X-Content-Type-Options: nosniff\r\n" +
+		"Connection: close\r\n" +
+		"\r\n" +
+		"retry: " + strconv.Itoa(retryMillis) + "\n\n")
+}
 
 // hijackedStream writes straight to the client's socket, each frame in one
 // system call, with a deadline so that a client that stops reading is cut

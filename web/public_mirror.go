@@ -91,7 +91,10 @@ func (s *Server) writeMirror(ctx context.Context) error {
 	var paths []string
 	pages := s.allPages()
 	for _, sp := range pages {
-		paths = append(paths, s.mirrorPaths(sp, sp.snap.Load())...)
+		// A private page is not mirrored: a static host serves anyone.
+		if !sp.private() {
+			paths = append(paths, s.mirrorPaths(sp, sp.snap.Load())...)
+		}
 	}
 	for _, path := range paths {
 		body, gz, err := s.fetchOwn(ctx, path)
@@ -116,11 +119,19 @@ func (s *Server) writeMirror(ctx context.Context) error {
 }
 
 // removeGone deletes the files of pages that are no longer there (deleted,
-// or moved to another slug), so that the static host stops serving them.
+// moved to another slug, or made private), so that the static host stops
+// serving them.
 func (m *mirror) removeGone(pages []*sitePage) error {
 	live := map[string]bool{}
 	for _, sp := range pages {
-		if sp.cfg != nil {
+		switch {
+		case sp.private():
+			// Whatever its directory holds, from this process or one
+			// before it (a slug is a safe file name: store.checkSlug).
+			if err := os.RemoveAll(filepath.Join(m.dir, "p", sp.cfg.Slug)); err != nil {
+				return fmt.Errorf("mirror: remove the private page %s: %w", sp.cfg.Slug, err)
+			}
+		case sp.cfg != nil:
 			live[sp.cfg.Slug] = true
 		}
 	}

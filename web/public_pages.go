@@ -366,10 +366,18 @@ func sortItems(items []templates.HistoryItem) {
 }
 
 func (s *Server) notFoundPage(c echo.Context, title, message string) error {
+	return s.errorPage(c, http.StatusNotFound, title, message)
+}
+
+// errorPage answers a person with status and a page saying why, in the
+// branding of the page they asked for.
+func (s *Server) errorPage(c echo.Context, status int, title, message string) error {
 	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
-	c.Response().WriteHeader(http.StatusNotFound)
+	c.Response().WriteHeader(status)
 	site, ctx := s.site, c.Request().Context()
-	if sp := s.pageOf(c); sp != nil && sp.cfg != nil {
+	// A private page's name is its own business: only those who may see
+	// it see it on its error pages.
+	if sp := s.pageOf(c); sp != nil && sp.cfg != nil && s.admitsQuietly(c, sp) {
 		snap := sp.snap.Load()
 		site, ctx = snap.site, templates.WithRoot(ctx, sp.root)
 		site.Live = false

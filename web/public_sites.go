@@ -47,6 +47,11 @@ func pageRoot(p store.Page) string { return "/p/" + p.Slug }
 // by the host it was sent to, or else the default page. nil: a slug no page
 // has.
 func (s *Server) pageOf(c echo.Context) *sitePage {
+	// The page pageAccess judged the request for, rather than the one a
+	// rebuild since may have put in its place under another rule.
+	if sp, ok := c.Get(ctxPage).(*sitePage); ok {
+		return sp
+	}
 	set := s.others.Load()
 	if slug := c.Param("slug"); slug != "" {
 		return set.bySlug[slug]
@@ -77,21 +82,35 @@ func (s *Server) pageSnap(c echo.Context) (*snapshot, error) {
 
 // syncPages makes the page set for the pages the store lists, keeping the
 // live stream of each page that was there before (its open tabs stay
-// connected) and closing the streams of pages that are gone.
-func (s *Server) syncPages(pages []store.Page) *pageSet {
+// connected). The hubs it returns are retired: those of pages that are
+// gone, or whose access narrowed; the caller closes them once the new set
+// is in place, so that a client they drop reconnects to the new one.
+func (s *Server) syncPages(pages []store.Page) (*pageSet, []*Hub) {
 	old := s.others.Load()
 	set := &pageSet{byID: map[string]*sitePage{}, bySlug: map[string]*sitePage{}, byHost: map[string]*sitePage{}}
+	var retired []*Hub
 	for _, p := range pages {
 		// A new value each time, since requests read the old one; the
 		// stream and the last snapshot (what the next one is told apart
 		// from) carry over.
 		cfg := p
 		sp := &sitePage{cfg: &cfg, root: pageRoot(p)}
-		if prev := old.byID[p.ID]; prev != nil {
+		prev := old.byID[p.ID]
+		switch {
+		case prev == nil:
+			sp.hub = NewHub(s.cfg.StreamBuffer, s.cfg.MaxStreamsPerIP)
+		case becamePrivate(prev.cfg, &cfg):
+			// Its open streams were let in by the old rule: closed,
+			// they reconnect and are judged by the new one, to a hub
+			// where the old one was (replaying from their
+			// Last-Event-ID, they miss nothing).
+			retired = append(retired, prev.hub)
+			sp.hub = NewHub(s.cfg.StreamBuffer, s.cfg.MaxStreamsPerIP)
+			sp.hub.setPosition(prev.hub.position())
+			sp.snap.Store(prev.snap.Load())
+		default:
 			sp.hub = prev.hub
 			sp.snap.Store(prev.snap.Load())
-		} else {
-			sp.hub = NewHub(s.cfg.StreamBuffer, s.cfg.MaxStreamsPerIP)
 		}
 		set.list = append(set.list, sp)
 		set.byID[p.ID], set.bySlug[p.Slug] = sp, sp
@@ -101,10 +120,16 @@ func (s *Server) syncPages(pages []store.Page) *pageSet {
 	}
 	for id, sp := range old.byID {
 		if _, ok := set.byID[id]; !ok {
-			sp.hub.Close()
+			retired = append(retired, sp.hub)
 		}
 	}
-	return set
+	return set, retired
+}
+
+// becamePrivate reports whether a page's access narrowed, or may have: a
+// public page made private, or a private page whose rule changed.
+func becamePrivate(was, is *store.Page) bool {
+	return is.Private() && (is.Access != was.Access || !slices.Equal(is.IPRanges, was.IPRanges))
 }
 
 // allPages is the default page and every other, for what goes to each.

@@ -12,16 +12,21 @@ import (
 // (public_ecosystem.go): the Statuspage-compatible API, the feeds,
 // calendars and badges.
 func (s *Server) pageRoutes(g *echo.Group) {
-	get := getAndHead(g)
+	// Every route of a page goes through pageAccess: who may see a
+	// private page is judged here, for all of them (public_access.go).
+	get := func(path string, h echo.HandlerFunc) {
+		g.GET(path, h, s.pageAccess)
+		g.HEAD(path, h, s.pageAccess)
+	}
 	get("/", s.handleHome)
 	get("/incidents/:id", s.handleIncidentPage)
 	get("/maintenance/:id", s.handleMaintenancePage)
 	get("/groups/:id", s.handleGroupPage)
 	get("/history", s.handleHistory)
-	g.GET("/events", s.handleEvents)
+	g.GET("/events", s.handleEvents, s.pageAccess)
 	for _, path := range []string{v2Summary, v2Status, v2Components, v2Incidents, v2Unresolved, v2Maintenance, v2Upcoming, v2Active} {
 		get(path, s.handleStatuspage)
-		g.OPTIONS(path, s.handlePreflight)
+		g.OPTIONS(path, s.handlePreflight, s.pageAccess)
 	}
 	get(feedAtom, s.handleFeed)
 	get(feedRSS, s.handleFeed)

@@ -304,7 +304,7 @@ func (s *Server) buildPages(ctx context.Context, version int64, touched map[stri
 	if err != nil {
 		return err
 	}
-	set := s.syncPages(d.pages)
+	set, retired := s.syncPages(d.pages)
 	pages := append([]*sitePage{s.main}, set.list...)
 	snaps := make([]*snapshot, len(pages))
 	for i, sp := range pages {
@@ -326,6 +326,9 @@ func (s *Server) buildPages(ctx context.Context, version int64, touched map[stri
 		sp.snap.Store(snaps[i])
 	}
 	s.others.Store(set)
+	for _, h := range retired {
+		h.Close()
+	}
 	s.builtUpTo.Store(version)
 	next := make(chan struct{})
 	close(*s.rebuilt.Swap(&next))
