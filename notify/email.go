@@ -111,6 +111,16 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		if len(inc.Updates) > 0 {
 			v.At = inc.Updates[0].CreatedAt
 		}
+	case store.IsAccountKind(job.Kind):
+		// To one user about their own account: no list, no subscription.
+		a := p.Account
+		if a == nil {
+			return nil, fmt.Errorf("job %d: %s carries no notice", job.ID, job.Kind)
+		}
+		t.subject, t.list = "["+page+"] "+accountHeadline(job.Kind), false
+		v.Account, v.AccountURL, v.ManageURL, v.UnsubscribeURL = true, base+"/console/account", "", ""
+		v.Heading, v.Status, v.Intro, v.At = accountHeadline(job.Kind), "Security notice", accountIntro(job.Kind, *a), a.At
+		v.LinkURL, v.LinkText = base+"/console/account/two-factor", "Add a second factor again"
 	case job.Kind == store.JobSubscriberConfirm:
 		t.subject, t.list = "Confirm your subscription to "+page+" status updates", false
 		v.ConfirmURL = base + ConfirmPath + confirmStandIn

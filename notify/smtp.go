@@ -674,6 +674,12 @@ func (w *smtpWorker) sendPipelinedBatch(tos []string, msgs [][]byte) []error {
 
 // skipEmail says why a delivery should not be sent any more, "" if it should.
 func skipEmail(job *preparedJob, dl store.Delivery) string {
+	if store.IsAccountKind(job.Kind) {
+		if !dl.ActiveUser {
+			return "the user was deleted or disabled"
+		}
+		return ""
+	}
 	if store.IsTeamKind(job.Kind) {
 		if !dl.TeamMember {
 			return "the team member was deleted, disabled or is no longer a commander"

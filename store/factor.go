@@ -509,6 +509,14 @@ func (s *Store) ResetFactors(ctx context.Context, userID string) (bool, error) {
 			return err
 		}
 		had = n > 0 || keys > 0
+		if had {
+			// The user hears of it, in case it was not their asking.
+			u, err := getUser(t.ctx, t.sqlTx, userID)
+			if err != nil {
+				return err
+			}
+			t.notifyAccount(JobAccountFactorsReset, userID, AccountNotice{Email: u.Email, By: ActorFrom(t.ctx).Name, At: t.now, App: n > 0, Passkeys: keys})
+		}
 		return t.dropFactors(userID, "user.factors_reset", map[string]any{"two_factor": n > 0, "passkeys": keys})
 	})
 	if err != nil {

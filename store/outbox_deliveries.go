@@ -30,6 +30,9 @@ type Delivery struct {
 	// TeamMember is set when the recipient is a user (of a team job) who
 	// may still hear team news: active, and a commander or admin.
 	TeamMember bool
+	// ActiveUser is set when the recipient is a user whose account is
+	// active, whatever their role (account notices).
+	ActiveUser bool
 	// Webhook recipients; nil when the endpoint is gone.
 	Webhook *WebhookTarget
 
@@ -225,7 +228,7 @@ func (t *tx) loadSubscribers(ds []Delivery) error {
 }
 
 // loadTeamRecipients fills in the deliveries whose recipients are users:
-// those of team jobs. (Ids are random, so a user's never names a
+// those of team jobs and account notices. (Ids are random, so a user's never names a
 // subscriber.)
 func (t *tx) loadTeamRecipients(ds []Delivery, ids []any) error {
 	rows, err := t.QueryContext(t.ctx, `SELECT id, email, role, disabled_at FROM users WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
@@ -234,8 +237,8 @@ func (t *tx) loadTeamRecipients(ds []Delivery, ids []any) error {
 	}
 	defer rows.Close()
 	type member struct {
-		email string
-		ok    bool
+		email      string
+		active, ok bool
 	}
 	users := map[string]member{}
 	for rows.Next() {
@@ -245,14 +248,14 @@ func (t *tx) loadTeamRecipients(ds []Delivery, ids []any) error {
 		if err := rows.Scan(&id, &email, &role, &disabled); err != nil {
 			return err
 		}
-		users[id] = member{email: email, ok: !disabled.Valid && role.Allows(RoleCommander)}
+		users[id] = member{email: email, active: !disabled.Valid, ok: !disabled.Valid && role.Allows(RoleCommander)}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	for i := range ds {
 		if m, ok := users[ds[i].RecipientID]; ok {
-			ds[i].Email, ds[i].TeamMember = m.email, m.ok
+			ds[i].Email, ds[i].TeamMember, ds[i].ActiveUser = m.email, m.ok, m.active
 		}
 	}
 	return nil

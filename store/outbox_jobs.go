@@ -75,6 +75,8 @@ type JobPayload struct {
 	PageWorst ComponentStatus `json:"page_status,omitempty"`
 	// Team is what a team job says besides the incident (team.* kinds).
 	Team *TeamNotice `json:"team,omitempty"`
+	// Account is what an account notice says (account.* kinds).
+	Account *AccountNotice `json:"account,omitempty"`
 	// Correction is the update an incident.updated job corrects, when the
 	// commander asked to tell subscribers of the correction.
 	Correction *IncidentUpdate `json:"correction,omitempty"`
@@ -341,14 +343,14 @@ func (s *Store) GetJob(ctx context.Context, id int64) (Job, error) {
 // nothing and repeats nothing. done is true once every recipient has one.
 func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch int, lease time.Duration, channels []string) (made int, done bool, err error) {
 	err = s.inBackgroundTx(ctx, func(t *tx) error {
-		var kind, comps string
+		var kind, comps, object string
 		var sub sql.NullString
 		var email, webhook bool
 		var emailCursor, webhookCursor int64
 		var leaseOwner sql.NullString
-		err := t.QueryRowContext(t.ctx, `SELECT kind, components, subscriber_id, email, webhook, email_cursor, webhook_cursor, lease_owner
+		err := t.QueryRowContext(t.ctx, `SELECT kind, object_id, components, subscriber_id, email, webhook, email_cursor, webhook_cursor, lease_owner
 			FROM outbox_jobs WHERE id = ? AND expanded_at IS NULL`, jobID).
-			Scan(&kind, &comps, &sub, &email, &webhook, &emailCursor, &webhookCursor, &leaseOwner)
+			Scan(&kind, &object, &comps, &sub, &email, &webhook, &emailCursor, &webhookCursor, &leaseOwner)
 		if errors.Is(err, sql.ErrNoRows) {
 			done = true // expanded meanwhile
 			return nil
@@ -372,6 +374,16 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				n, _ := res.RowsAffected()
 				made = int(n)
 				t.countDeliveries(ChannelEmail, "", "pending", made)
+			}
+			done = true
+		case IsAccountKind(kind):
+			if email {
+				n, err := t.expandAccountEmail(jobID, object)
+				if err != nil {
+					return fmt.Errorf("account recipient: %w", err)
+				}
+				made = n
+				t.countDeliveries(ChannelEmail, "", "pending", n)
 			}
 			done = true
 		case email && emailCursor >= 0 && IsTeamKind(kind):

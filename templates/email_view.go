@@ -38,6 +38,9 @@ type EmailView struct {
 	// notification; AccountURL is where they choose which they get.
 	Team       bool
 	AccountURL string
+	// Account marks an email to a user about their own account (a reset
+	// of their second factors), which they get whatever they chose.
+	Account bool
 }
 
 // EmailComponent is a component an email mentions, with its status in words.
@@ -90,7 +93,9 @@ Affected components:
 {{.LinkText}}: {{.LinkURL}}
 
 --
-{{if .Team}}You receive this because you are a commander of the {{status .Site.Name}} page.
+{{if .Account}}You receive this because it is about your account on the {{.Site.Name}} console.
+Your account: {{.AccountURL}}
+{{else if .Team}}You receive this because you are a commander of the {{status .Site.Name}} page.
 Choose which team emails you get: {{.AccountURL}}
 {{else}}You receive this because you subscribed to {{status .Site.Name}} updates.
 Manage your subscription: {{.ManageURL}}
