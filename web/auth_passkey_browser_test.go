@@ -266,12 +266,30 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Fatalf("a refused signature moved the counter to %d", keys[0].SignCount)
 	}
 
-	// Removed, it signs in no more.
-	browse(t, ctx, problems, "the real key again", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+	// An answer made for another site: its client data names another
+	// origin (rewritten on its way, as a phishing proxy would relay it).
+	browse(t, ctx, problems, "another origin", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		no := false
 		_, err := chromedp.Call(ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: auth, IsBogusSignature: &no})
 		return err
-	}), chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#passkey-sign-in")), chromedp.Click(chromedp.CSS("#passkey-sign-in")),
+	}), chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#passkey-sign-in")))
+	read(t, ctx, "relay from elsewhere", chromedp.Evaluate[string](`(() => { const f = window.fetch; window.fetch = function (u, o) {
+		if (String(u).endsWith("/finish")) {
+			const b = JSON.parse(o.body), r = b.credential.response;
+			const cd = JSON.parse(atob(r.clientDataJSON.replace(/-/g, "+").replace(/_/g, "/")));
+			cd.origin = "https://status.example.evil";
+			r.clientDataJSON = btoa(JSON.stringify(cd)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+			o = Object.assign({}, o, {body: JSON.stringify(b)});
+		}
+		return f.call(this, u, o); }; return "" })()`))
+	browse(t, ctx, problems, "sign in from another origin", chromedp.Click(chromedp.CSS("#passkey-sign-in")))
+	refusedWithTheMessage("another origin")
+	if !hasAudit(t, ts, "user.passkey_refused", "origin") {
+		t.Fatal("the other origin's refusal is not audited with its reason")
+	}
+
+	// Removed, it signs in no more.
+	browse(t, ctx, problems, "the real key again", chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#passkey-sign-in")), chromedp.Click(chromedp.CSS("#passkey-sign-in")),
 		chromedp.WaitVisible(chromedp.CSS(".whoami")),
 		chromedp.Navigate(base+"/console/account#passkeys"),
 		chromedp.Click(chromedp.CSS(".passkeys button.danger")),
