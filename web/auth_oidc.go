@@ -188,6 +188,12 @@ func (s *Server) consoleSSOStart(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "single sign-on is not configured")
 	}
 	ctx := c.Request().Context()
+	if ok, err := s.store.Attempt(ctx, signInBeginLimit("sso", clientKey(c))); err != nil {
+		return err
+	} else if !ok {
+		s.log.Warn("single sign-on refused: too many begun", "ip", c.RealIP())
+		return s.loginPage(c, http.StatusTooManyRequests, "", c.QueryParam("next"), "Too many sign-ins from your address. Wait a few minutes and try again.")
+	}
 	p, err := s.sso.discover(ctx)
 	if err != nil {
 		s.log.Error("single sign-on: provider unreachable", "err", err)

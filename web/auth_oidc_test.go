@@ -332,3 +332,21 @@ func TestSSORefusesBadTokensAndStates(t *testing.T) {
 		}
 	})
 }
+
+// Anyone may start a single sign-on, and each start is kept ten minutes:
+// one address may start signInBeginMax in five minutes, then is told to
+// wait, and is not sent to the provider.
+func TestSSOStartsAreLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	r := newZitadelRig(t)
+	b := r.ts.browser(t)
+	for i := 1; i <= signInBeginMax; i++ {
+		if p := b.get("/console/login/sso"); p.Status != http.StatusSeeOther || !strings.HasPrefix(location(p), r.issuer) {
+			t.Fatalf("start %d: %d %q", i, p.Status, location(p))
+		}
+	}
+	p := b.get("/console/login/sso")
+	if p.Status != http.StatusTooManyRequests || !strings.Contains(text(p.Doc.Find("#login-error")), "Too many sign-ins from your address") {
+		t.Fatalf("start %d: %d %q", signInBeginMax+1, p.Status, text(p.Doc.Find("#login-error")))
+	}
+}

@@ -31,11 +31,6 @@ import (
 // signInFailed is for passwords.
 const passkeyRefused = "That passkey was not accepted. Try again, or sign in with your password."
 
-// passkeyBeginLimit bounds the passkey sign-ins one address may begin.
-func passkeyBeginLimit(addr string) store.Limit {
-	return store.Limit{Key: "passkey-begin:" + addr, Max: 30, Window: store.WebAuthnCeremonyTTL}
-}
-
 // passkeysOff is why a console at an IP address has no passkeys.
 const passkeysOff = "Passkeys need Herald at a domain name: --base-url names an IP address."
 
@@ -325,7 +320,7 @@ func (s *Server) consoleLoginPasskeyBegin(c echo.Context) error {
 	if pending == "" {
 		// Anyone may begin one, and each is a row until it is used or
 		// old: so many per address, as sign-in failures are counted.
-		if ok, err := s.store.Attempt(c.Request().Context(), passkeyBeginLimit(clientKey(c))); err != nil {
+		if ok, err := s.store.Attempt(c.Request().Context(), signInBeginLimit("passkey", clientKey(c))); err != nil {
 			return err
 		} else if !ok {
 			s.log.Warn("passkey sign-in refused: too many begun", "ip", c.RealIP())

@@ -69,3 +69,14 @@ func (s *Server) signedIn(ctx context.Context, email, addr string) error {
 	l := signInLimits(email, addr)
 	return errors.Join(s.store.ForgetAttempts(ctx, l.account.Key), s.store.ForgetAttempts(ctx, l.pair.Key), s.store.RefundAttempt(ctx, l.address.Key))
 }
+
+// signInBeginLimit bounds the sign-ins of a kind ("passkey", "sso") one
+// address may begin: anyone may begin one, and each is a row (a ceremony,
+// a pending sign-in) until it is used or old.
+func signInBeginLimit(kind, addr string) store.Limit {
+	return store.Limit{Key: kind + "-begin:" + addr, Max: signInBeginMax, Window: 5 * time.Minute}
+}
+
+// signInBeginMax is how many sign-ins of a kind an address may begin in
+// five minutes: many people behind one office address, not a flood.
+const signInBeginMax = 30
