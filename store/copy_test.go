@@ -44,6 +44,12 @@ func fillEveryTable(t *testing.T, st *Store) {
 	if _, err := st.BeginPendingSignIn(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.AddPasskey(ctx, Passkey{ID: []byte{1, 2, 3}, UserID: u.ID, Name: "key", PublicKey: []byte("k"), SignCount: 7, Transports: []string{"usb"}, AAGUID: []byte{9}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.BeginCeremony(ctx, "browser", Ceremony{Kind: CeremonySignIn, SessionData: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.BeginSSOLogin(ctx, "state", "browser", SSOLogin{Nonce: "n", Verifier: "v", Next: "/console"}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,17 @@ type Session struct {
 	// ConfirmedAt is when its person last proved it is them: the sign-in,
 	// or a later confirmation (ConfirmSession).
 	ConfirmedAt time.Time
+	// Method is how they signed in (SignInPassword, SignInPasskey,
+	// SignInSSO).
+	Method string
 }
+
+// How a session began.
+const (
+	SignInPassword = "password" // with its second factor, if any
+	SignInPasskey  = "passkey"
+	SignInSSO      = "sso"
+)
 
 // SessionPolicy says how long sessions last.
 type SessionPolicy struct {
@@ -49,6 +59,7 @@ type SessionInput struct {
 	UserID    string
 	IP        string
 	UserAgent string
+	Method    string // SignInPassword when empty
 	// Replace is the raw id the browser held before signing in, if any; it
 	// is ended, so that an id planted before sign-in is worth nothing after.
 	Replace string
@@ -86,8 +97,16 @@ func (s *Store) CreateSession(ctx context.Context, in SessionInput) (string, err
 			return "", fmt.Errorf("store: create session: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?)`,
-		sessionKey(raw), in.UserID, now, now, in.IP, ua); err != nil {
+	method := in.Method
+	switch method {
+	case "":
+		method = SignInPassword
+	case SignInPassword, SignInPasskey, SignInSSO:
+	default:
+		return "", fmt.Errorf("store: create session: unknown sign-in method %q", method)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, ip, user_agent, method) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		sessionKey(raw), in.UserID, now, now, in.IP, ua, method); err != nil {
 		return "", fmt.Errorf("store: create session: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -106,9 +125,9 @@ func (s *Store) SessionUser(ctx context.Context, raw string, p SessionPolicy) (S
 	key := sessionKey(raw)
 	var sess Session
 	var confirmed sql.NullTime
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u")+`, s.user_id, s.created_at, s.last_seen_at, s.ip, s.user_agent, s.confirmed_at
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u")+`, s.user_id, s.created_at, s.last_seen_at, s.ip, s.user_agent, s.confirmed_at, s.method
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`, key),
-		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.IP, &sess.UserAgent, &confirmed)
+		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.IP, &sess.UserAgent, &confirmed, &sess.Method)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, ErrNoSession
 	}

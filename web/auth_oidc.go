@@ -294,7 +294,7 @@ func (s *Server) consoleSSOCallback(c echo.Context) error {
 		return s.ssoRefused(c, err)
 	}
 	s.log.Info("signed in by single sign-on", "user", u.ID, "role", u.Role)
-	return s.startSession(c, u, login.Next)
+	return s.startSession(c, u, store.SignInSSO, login.Next)
 }
 
 // errUserinfoSubject is userinfo about someone else than the ID token:

@@ -204,8 +204,20 @@ func countSessions(t *testing.T, st *store.Store, userID string) int {
 
 func TestSSORequiredLeavesOnlyTheBreakGlassPassword(t *testing.T) {
 	r := newZitadelRig(t, func(c *OIDCConfig) { c.RequireSSO, c.BreakGlass = true, "root@example.com" })
-	r.ts.addUser(t, "root@example.com", store.RoleAdmin)
-	r.ts.addUser(t, "local@example.com", store.RoleCommander)
+	root := r.ts.addUser(t, "root@example.com", store.RoleAdmin)
+	local := r.ts.addUser(t, "local@example.com", store.RoleCommander)
+	// Sessions from before single sign-on was required: the commander's
+	// ends at its next request, the break-glass admin's stands.
+	before, rootBefore := r.ts.signedIn(t, local), r.ts.signedIn(t, root)
+	if p := before.get("/console"); p.Status != http.StatusSeeOther || location(p) != "/console/login" || before.cookie("herald_session") != "" {
+		t.Fatalf("a password session from before SSO was required: %d %q", p.Status, location(p))
+	}
+	if p := rootBefore.get("/console"); p.Status != http.StatusOK {
+		t.Fatalf("the break-glass admin's session: %d", p.Status)
+	}
+	if got := countSessions(t, r.ts.store, local.ID); got != 0 {
+		t.Fatalf("%d sessions of the commander left", got)
+	}
 	b := r.ts.browser(t)
 	login := b.get("/console/login")
 	if login.Doc.Find("details.break-glass form").Length() != 1 || login.Doc.Find("#sso-sign-in").Length() != 1 {

@@ -445,7 +445,11 @@ func (s *Server) consoleLoginPasskeyFinish(c echo.Context) error {
 			s.log.Error("clear counted sign-in failures", "err", err)
 		}
 	}
-	to, err := s.beginSession(c, user, in.Next)
+	method := store.SignInPasskey
+	if kind == store.CeremonySecondFactor {
+		method = store.SignInPassword // a password, then the passkey
+	}
+	to, err := s.beginSession(c, user, method, in.Next)
 	if err != nil {
 		return err
 	}

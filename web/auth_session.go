@@ -71,6 +71,16 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		// Single sign-on made required after this session began without
+		// it: it ends, but the break-glass admin's.
+		if sess.Method != store.SignInSSO && !s.cfg.OIDC.mayUsePassword(user.Email) {
+			if err := s.store.EndSession(c.Request().Context(), raw); err != nil {
+				return err
+			}
+			s.clearSessionCookie(c)
+			s.log.Info("session ended: single sign-on is required", "user", user.ID, "method", sess.Method)
+			return c.Redirect(http.StatusSeeOther, "/console/login")
+		}
 		c.Set(ctxUser, user)
 		c.Set(ctxRole, user.Role)
 		c.Set(ctxSession, raw)

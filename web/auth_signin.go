@@ -76,12 +76,12 @@ func (s *Server) consoleLogin(c echo.Context) error {
 	if err := s.signedIn(ctx, email, clientKey(c)); err != nil {
 		s.log.Error("clear counted sign-in failures", "err", err) // the sign-in itself stands
 	}
-	return s.startSession(c, user, next)
+	return s.startSession(c, user, store.SignInPassword, next)
 }
 
 // startSession signs user in to this browser once every step is right.
-func (s *Server) startSession(c echo.Context, user store.User, next string) error {
-	to, err := s.beginSession(c, user, next)
+func (s *Server) startSession(c echo.Context, user store.User, method, next string) error {
+	to, err := s.beginSession(c, user, method, next)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) startSession(c echo.Context, user store.User, next string) erro
 
 // beginSession is startSession for a script's request: the session cookie
 // set, and where the browser goes next.
-func (s *Server) beginSession(c echo.Context, user store.User, next string) (string, error) {
+func (s *Server) beginSession(c echo.Context, user store.User, method, next string) (string, error) {
 	ctx := c.Request().Context()
 	if _, err := s.store.PruneSessions(ctx, s.sessionPolicy()); err != nil {
 		s.log.Error("prune sessions", "err", err)
@@ -99,7 +99,7 @@ func (s *Server) beginSession(c echo.Context, user store.User, next string) (str
 	// before (if any) ended: an id planted in the browser beforehand never
 	// becomes a signed-in session.
 	raw, err := s.store.CreateSession(ctx, store.SessionInput{
-		UserID: user.ID, IP: c.RealIP(), UserAgent: c.Request().UserAgent(), Replace: s.sessionFromCookie(c),
+		UserID: user.ID, IP: c.RealIP(), UserAgent: c.Request().UserAgent(), Method: method, Replace: s.sessionFromCookie(c),
 	})
 	if err != nil {
 		return "", err

@@ -85,7 +85,7 @@ func (s *Server) consoleLoginCode(c echo.Context) error {
 	if err := s.signedIn(ctx, user.Email, addr); err != nil {
 		s.log.Error("clear counted sign-in failures", "err", err)
 	}
-	return s.startSession(c, user, next)
+	return s.startSession(c, user, store.SignInPassword, next)
 }
 
 // mayUseWhileEnrolling is what a user whose role requires a second factor
