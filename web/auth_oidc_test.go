@@ -209,6 +209,16 @@ func TestSSORequiredLeavesOnlyTheBreakGlassPassword(t *testing.T) {
 	// Sessions from before single sign-on was required: the commander's
 	// ends at its next request, the break-glass admin's stands.
 	before, rootBefore := r.ts.signedIn(t, local), r.ts.signedIn(t, root)
+	if _, err := r.ts.store.CreatePage(t.Context(), store.PageInput{Slug: "internal", Name: "Internal", Access: store.AccessSignedIn}); err != nil {
+		t.Fatal(err)
+	}
+	r.ts.waitFresh(t)
+	if p := before.get("/p/internal/"); p.Status != http.StatusSeeOther || !strings.HasPrefix(location(p), "/console/login") {
+		t.Fatalf("a private page to a password session from before SSO was required: %d %q", p.Status, location(p))
+	}
+	if p := rootBefore.get("/p/internal/"); p.Status != http.StatusOK {
+		t.Fatalf("the private page to the break-glass admin: %d", p.Status)
+	}
 	if p := before.get("/console"); p.Status != http.StatusSeeOther || location(p) != "/console/login" || before.cookie("herald_session") != "" {
 		t.Fatalf("a password session from before SSO was required: %d %q", p.Status, location(p))
 	}

@@ -71,9 +71,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		// Single sign-on made required after this session began without
-		// it: it ends, but the break-glass admin's.
-		if sess.Method != store.SignInSSO && !s.cfg.OIDC.mayUsePassword(user.Email) {
+		if !s.sessionStands(sess, user) {
 			if err := s.store.EndSession(c.Request().Context(), raw); err != nil {
 				return err
 			}
@@ -103,6 +101,14 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// sessionStands reports whether a valid session still signs its user in
+// under this server's rules: single sign-on made required after it began
+// without it ends it, but the break-glass admin's. The console and the
+// private pages both ask.
+func (s *Server) sessionStands(sess store.Session, user store.User) bool {
+	return sess.Method == store.SignInSSO || s.cfg.OIDC.mayUsePassword(user.Email)
 }
 
 func mayUseWithOneTimePassword(c echo.Context) bool {

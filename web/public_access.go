@@ -103,12 +103,15 @@ func (s *Server) judge(c echo.Context, sp *sitePage) (verdict, error) {
 	switch sp.cfg.Access {
 	case store.AccessSignedIn:
 		ctx := c.Request().Context()
-		_, user, err := s.store.SessionUser(ctx, s.sessionFromCookie(c), s.sessionPolicy())
+		sess, user, err := s.store.SessionUser(ctx, s.sessionFromCookie(c), s.sessionPolicy())
 		if errors.Is(err, store.ErrNoSession) {
 			return notSignedIn, nil
 		}
 		if err != nil {
 			return notSignedIn, fmt.Errorf("page access: %w", err)
+		}
+		if !s.sessionStands(sess, user) {
+			return notSignedIn, nil // the console ends it at its next request
 		}
 		// What requireSession holds a session at is not yet enough for
 		// a page either.

@@ -58,11 +58,15 @@ func newPagesBenchServer(b *testing.B) (*Server, store.Component) {
 // component: the same page at the root, at /p/all/ and at its own host,
 // to set beside a Herald with no pages ("none").
 func BenchmarkPagesHomeGzip(b *testing.B) {
-	for _, c := range []struct{ name, path, host string }{
-		{"none", "/", ""},
-		{"default", "/", ""},
-		{"slug", "/p/all/", ""},
-		{"host", "/", "status-all.example.test"},
+	for _, c := range []struct{ name, path, host, access string }{
+		{"none", "/", "", ""},
+		{"default", "/", "", ""},
+		{"slug", "/p/all/", "", ""},
+		{"host", "/", "status-all.example.test", ""},
+		// The same page kept for an office's addresses, and for people
+		// signed in to the console (a session looked up per request).
+		{"private-ip", "/p/all/", "", store.AccessIP},
+		{"private-signed-in", "/p/all/", "", store.AccessSignedIn},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			srv := newBenchServer(b)
@@ -73,9 +77,53 @@ func BenchmarkPagesHomeGzip(b *testing.B) {
 			if c.host != "" {
 				req.Host = c.host
 			}
+			if c.access != "" {
+				privateBenchPage(b, srv, c.access, req)
+			}
 			req.Header.Set("Accept-Encoding", "gzip")
 			serveBench(b, srv.Handler(), req, http.StatusOK, "gzip")
 		})
+	}
+}
+
+// privateBenchPage makes the page "all" private by access, and req one
+// that may see it: from 192.0.2.0/24 (httptest's client address), or with
+// a viewer's session.
+func privateBenchPage(b *testing.B, srv *Server, access string, req *http.Request) {
+	b.Helper()
+	ctx := context.Background()
+	pages, err := srv.store.ListPages(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range pages {
+		if p.Slug != "all" {
+			continue
+		}
+		patch := store.PagePatch{Access: &access}
+		if access == store.AccessIP {
+			patch.IPRanges = &[]string{"192.0.2.0/24"}
+		}
+		if _, err := srv.store.UpdatePage(ctx, p.ID, patch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if access == store.AccessSignedIn {
+		u, _, err := srv.store.CreateUser(ctx, store.UserInput{Email: "viewer@example.com", Role: store.RoleViewer})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := srv.store.SetPassword(ctx, u.ID, "correct horse battery staple"); err != nil { // not a one-time one
+			b.Fatal(err)
+		}
+		raw, err := srv.store.CreateSession(ctx, store.SessionInput{UserID: u.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.AddCookie(&http.Cookie{Name: "herald_session", Value: raw})
+	}
+	if err := srv.rebuildSnapshot(ctx); err != nil {
+		b.Fatal(err)
 	}
 }
 
