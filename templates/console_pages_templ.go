@@ -672,7 +672,7 @@ func pageFields(v PageValues, groups []GroupView, errs FormErrors) templ.Compone
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<p class=\"hint\">A private page is never cached, is left out of the static mirror, and its documents, feeds, badges and live stream ask for the same access.</p></div></fieldset><fieldset class=\"choices\"><legend>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<p class=\"hint\">A private page is never cached, is left out of the static mirror, and its documents, feeds, badges and live stream ask for the same access. Its components are not hidden by it: the default page, which is public, still shows every component and its incidents.</p></div></fieldset><fieldset class=\"choices\"><legend>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
