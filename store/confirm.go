@@ -97,9 +97,12 @@ func (s *Store) markConfirmed(ctx context.Context, raw, userID string, check fun
 			return err
 		}
 		ok, err := check(t)
-		if err != nil || !ok {
-			refused = !ok
+		if err != nil {
 			return err
+		}
+		if !ok {
+			refused = true
+			return nil
 		}
 		res, err := t.exec(`UPDATE sessions SET confirmed_at = ? WHERE id_hash = ? AND user_id = ?`, t.now, sessionKey(raw), userID)
 		if err != nil {
@@ -113,7 +116,7 @@ func (s *Store) markConfirmed(ctx context.Context, raw, userID string, check fun
 		t.record("user.confirmed", "user", userID, nil, map[string]any{"method": method})
 		return nil
 	})
-	if refused {
+	if err == nil && refused {
 		return ErrPasskeyRefused
 	}
 	if err != nil {

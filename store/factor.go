@@ -516,6 +516,10 @@ func (s *Store) ResetFactors(ctx context.Context, userID string) (bool, error) {
 				return err
 			}
 			t.notifyAccount(JobAccountFactorsReset, userID, AccountNotice{Email: u.Email, By: ActorFrom(t.ctx).Name, At: t.now, App: n > 0, Passkeys: keys})
+			// Whoever holds the lost phone or key may hold a session too.
+			if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+				return err
+			}
 		}
 		return t.dropFactors(userID, "user.factors_reset", map[string]any{"two_factor": n > 0, "passkeys": keys})
 	})

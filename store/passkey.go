@@ -143,18 +143,15 @@ func (s *Store) hasTOTP(ctx context.Context, userID string) (bool, error) {
 // credential id registered before — to anyone — is refused (audited) and
 // changes nothing: an authenticator's id names one credential.
 func (s *Store) AddPasskey(ctx context.Context, p Passkey) (Passkey, error) {
-	p.Name = strings.TrimSpace(p.Name)
-	if p.Name == "" {
-		p.Name = "Passkey"
-	}
-	if len([]rune(p.Name)) > 60 {
-		return Passkey{}, fmt.Errorf("store: add passkey: %w", invalid("name", "must be at most 60 characters"))
+	var err error
+	if p.Name, err = CheckPasskeyName(p.Name); err != nil {
+		return Passkey{}, fmt.Errorf("store: add passkey: %w", err)
 	}
 	if len(p.ID) == 0 || len(p.ID) > 1023 || len(p.PublicKey) == 0 {
 		return Passkey{}, fmt.Errorf("store: add passkey: %w", invalid("credential", "is not a credential"))
 	}
 	var refused error
-	err := s.inTx(ctx, func(t *tx) error {
+	err = s.inTx(ctx, func(t *tx) error {
 		if err := t.lock("user_factor", p.UserID); err != nil {
 			return err
 		}
@@ -194,6 +191,19 @@ func (s *Store) AddPasskey(ctx context.Context, p Passkey) (Passkey, error) {
 		return Passkey{}, fmt.Errorf("store: add passkey: %w", err)
 	}
 	return p, nil
+}
+
+// CheckPasskeyName is the rule for a passkey's name: trimmed, at most 60
+// characters, "Passkey" when none is given.
+func CheckPasskeyName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "Passkey", nil
+	}
+	if len([]rune(name)) > 60 {
+		return "", invalid("name", "must be at most 60 characters")
+	}
+	return name, nil
 }
 
 // RemovePasskey takes away one of the user's own passkeys (key as
@@ -399,7 +409,9 @@ func (s *Store) TakeCeremony(ctx context.Context, browser, kind string) (Ceremon
 		key := ceremonyKey("browser", browser)
 		var created time.Time
 		var data string
-		err := t.QueryRowContext(t.ctx, `SELECT kind, user_id, session_data, created_at FROM webauthn_ceremonies WHERE browser_hash = ?`, key).
+		// Taken and ended in one statement: of two finishes racing with
+		// one cookie, one gets the row and the other none.
+		err := t.QueryRowContext(t.ctx, `DELETE FROM webauthn_ceremonies WHERE browser_hash = ? RETURNING kind, user_id, session_data, created_at`, key).
 			Scan(&c.Kind, &c.UserID, &data, &created)
 		reason := ""
 		switch {
@@ -411,11 +423,6 @@ func (s *Store) TakeCeremony(ctx context.Context, browser, kind string) (Ceremon
 			reason = "challenge for another ceremony"
 		case t.now.Sub(created) > WebAuthnCeremonyTTL:
 			reason = "challenge expired"
-		}
-		if err == nil {
-			if _, err := t.exec(`DELETE FROM webauthn_ceremonies WHERE browser_hash = ?`, key); err != nil {
-				return err
-			}
 		}
 		if reason != "" {
 			if c.UserID != "" {

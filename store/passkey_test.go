@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -124,8 +126,15 @@ func TestPasskeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantLastAudit(t, st, ada.ID, "user.passkey_removed", `"passkeys":19`)
+		raw, err := st.CreateSession(ctx, SessionInput{UserID: ada.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if had, err := st.ResetFactors(ctx, ada.ID); err != nil || !had {
 			t.Fatalf("ResetFactors = %v, %v", had, err)
+		}
+		if _, _, err := st.SessionUser(ctx, raw, SessionPolicy{}); !errors.Is(err, ErrNoSession) {
+			t.Fatalf("a session after the reset: %v, want it ended", err)
 		}
 		if n, _ := st.PasskeyCounts(ctx); n[ada.ID] != 0 || n[bob.ID] != 1 {
 			t.Fatalf("counts after ada's reset = %v", n)
@@ -250,7 +259,25 @@ func TestWebAuthnCeremonies(t *testing.T) {
 		begin("a", CeremonySignIn)
 		clock.Advance(WebAuthnCeremonyTTL + time.Second)
 		refused("a", CeremonySignIn) // too old
-		begin("d", CeremonySignIn)   // and beginning prunes the old
+		// Two finishes racing with one cookie: one takes the challenge.
+		begin("race", CeremonySignIn)
+		var wg sync.WaitGroup
+		var took atomic.Int32
+		for range 2 {
+			wg.Go(func() {
+				if _, err := st.TakeCeremony(ctx, "race", CeremonySignIn); err == nil {
+					took.Add(1)
+				} else if !errors.Is(err, ErrPasskeyRefused) {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if took.Load() != 1 {
+			t.Fatalf("%d of two racing finishes took the challenge, want 1", took.Load())
+		}
+		clock.Advance(WebAuthnCeremonyTTL + time.Second)
+		begin("d", CeremonySignIn) // and beginning prunes the old
 		var n int
 		if err := st.read.QueryRowContext(ctx, `SELECT count(*) FROM webauthn_ceremonies`).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("%d ceremonies kept, %v; want the one begun last", n, err)

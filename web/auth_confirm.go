@@ -65,40 +65,21 @@ func (s *Server) confirm(what string) echo.MiddlewareFunc {
 			if !sent || !(p.App || p.Password) { // a passkey confirms through its own steps
 				return s.render(c, http.StatusForbidden, templates.Confirm(p))
 			}
-			ok, err := s.checkConfirmation(c, u, proof[0])
+			raw, _ := c.Get(ctxSession).(string)
+			err = s.limitedProof(c, u, confirmProofField, func() error { return s.store.ConfirmSession(c.Request().Context(), raw, u.ID, proof[0]) })
 			var ve *store.ValidationError
 			switch {
 			case errors.As(err, &ve):
 				p.Error = "Confirm it is you: " + ve.Message + "."
 				return s.render(c, http.StatusForbidden, templates.Confirm(p))
+			case errors.Is(err, store.ErrNoSession):
+				return c.Redirect(http.StatusSeeOther, "/console/login") // signed out meanwhile
 			case err != nil:
 				return err
-			case !ok:
-				p.Error = "Too many wrong tries from here. Wait a few minutes and try again."
-				return s.render(c, http.StatusForbidden, templates.Confirm(p))
 			}
 			return next(c)
 		}
 	}
-}
-
-// checkConfirmation checks a typed proof, counted against the sign-in
-// limits so that a stolen session cannot guess codes or passwords faster
-// than a sign-in could. It reports false, with nothing checked, past them.
-func (s *Server) checkConfirmation(c echo.Context, u store.User, proof string) (bool, error) {
-	ctx := c.Request().Context()
-	allowed, err := s.beginSignIn(ctx, u.Email, clientKey(c))
-	if err != nil || !allowed {
-		return false, err
-	}
-	raw, _ := c.Get(ctxSession).(string)
-	if err := s.store.ConfirmSession(ctx, raw, u.ID, proof); err != nil {
-		return false, err
-	}
-	if err := s.signedIn(ctx, u.Email, clientKey(c)); err != nil {
-		s.log.Error("clear counted sign-in failures", "err", err)
-	}
-	return true, nil
 }
 
 // consoleConfirmPasskeyBegin starts confirming with one of the user's own

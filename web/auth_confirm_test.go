@@ -123,7 +123,7 @@ func TestSensitiveActionsAskForTheFactorAgain(t *testing.T) {
 	}
 	code = appCode(t, secret, clock)
 	if p := create("guess", url.Values{"confirm_proof": {code}}); p.Status != http.StatusForbidden ||
-		!strings.Contains(text(p.Doc.Find("#confirm-error")), "Too many wrong tries") || hasToken(t, ts, "guess") {
+		!strings.Contains(text(p.Doc.Find("#confirm-error")), "too many wrong tries") || hasToken(t, ts, "guess") {
 		t.Fatalf("the right code past the limit: %d %q", p.Status, text(p.Doc.Find("#confirm-error")))
 	}
 }
@@ -151,8 +151,22 @@ func TestSensitiveActionsAskForThePasswordWithoutAFactor(t *testing.T) {
 	if p := b.post("/console/tokens", url.Values{"name": {"ci"}, "role": {string(store.RoleViewer)}, "confirm_proof": {testPassword}}); p.Status != http.StatusCreated || !hasToken(t, ts, "ci") {
 		t.Fatalf("the password: %d", p.Status)
 	}
+	// Adding an authenticator app asks too: else a stolen session would
+	// add its own and confirm with it.
+	if p := other.post("/console/account/two-factor/begin", nil); p.Status != http.StatusForbidden || text(p.Doc.Find("h1")) != "Confirm it is you" {
+		t.Fatalf("adding an app on an old session: %d %q", p.Status, text(p.Doc.Find("h1")))
+	}
 	// The confirmation belongs to the session that made it.
 	if p := other.post("/console/tokens", url.Values{"name": {"other"}, "role": {string(store.RoleViewer)}}); p.Status != http.StatusForbidden {
 		t.Fatalf("another session of the same user: %d", p.Status)
+	}
+	// The current password, asked to change it, is guessed no faster
+	// than at the sign-in form.
+	for range signInAccountLimit {
+		other.post("/console/account/password", url.Values{"current_password": {"guess"}, "new_password": {"a new long password"}})
+	}
+	p = other.post("/console/account/password", url.Values{"current_password": {testPassword}, "new_password": {"a new long password"}})
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "too many wrong tries") {
+		t.Fatalf("the right password past the limit: %d", p.Status)
 	}
 }

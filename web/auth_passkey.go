@@ -208,7 +208,7 @@ func (s *Server) consolePasskeyBegin(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	u := userOf(c)
-	if err := s.store.CheckProof(ctx, u.ID, c.FormValue("proof"), store.ProofAddPasskey); err != nil {
+	if err := s.limitedProof(c, u, "proof", func() error { return s.store.CheckProof(ctx, u.ID, c.FormValue("proof"), store.ProofAddPasskey) }); err != nil {
 		var ve *store.ValidationError
 		if errors.As(err, &ve) {
 			return passkeyError(c, http.StatusUnprocessableEntity, ve.Field, "Confirm it is you: "+ve.Message+".")
@@ -219,6 +219,21 @@ func (s *Server) consolePasskeyBegin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// What would refuse the key at the finish is refused now, before the
+	// authenticator makes a credential Herald would not keep.
+	if _, err := store.CheckPasskeyName(c.FormValue("name")); err != nil {
+		var ve *store.ValidationError
+		errors.As(err, &ve)
+		return passkeyError(c, http.StatusUnprocessableEntity, "name", "The name "+ve.Message+".")
+	}
+	if len(pu.keys) >= store.MaxPasskeys {
+		return passkeyError(c, http.StatusConflict, "", fmt.Sprintf("You have %d passkeys, the most one user may have; remove one first.", len(pu.keys)))
+	}
+	// A user whose factor is a passkey proves it with the passkey, not
+	// the password alone: the sign-in (with it) must be recent.
+	if sess, _ := c.Get(ctxSessionRow).(store.Session); len(pu.keys) > 0 && !s.hasApp(c, u) && s.store.Now().Sub(sess.ConfirmedAt) > store.ConfirmWindow {
+		return passkeyError(c, http.StatusForbidden, "", "To add another passkey, sign out and sign in again with your passkey first: your sign-in is more than five minutes old.")
+	}
 	// A discoverable credential, so that it signs in without an email; an
 	// authenticator that already holds one of the user's is told so.
 	options, session, err := s.rp.wa.BeginRegistration(pu,
@@ -228,6 +243,17 @@ func (s *Server) consolePasskeyBegin(c echo.Context) error {
 		return fmt.Errorf("begin passkey registration: %w", err)
 	}
 	return s.beginCeremony(c, store.CeremonyRegister, u.ID, session, options)
+}
+
+// hasApp reports whether u has an authenticator app; a failure to tell is
+// logged and counts as yes, which asks for its code (the stricter proof).
+func (s *Server) hasApp(c echo.Context, u store.User) bool {
+	f, err := s.store.GetTwoFactor(c.Request().Context(), u)
+	if err != nil {
+		s.log.Error("second factor state", "user", u.ID, "err", err)
+		return true
+	}
+	return f.Enrolled
 }
 
 // consolePasskeyFinish checks the new credential and keeps it, with its
@@ -398,12 +424,6 @@ func (s *Server) consoleLoginPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !s.cfg.OIDC.mayUsePassword(owner.Email) {
-		// Single sign-on required: a passkey is a Herald credential, as a
-		// password is, and the provider's rule stands over both.
-		s.refusePasskey(c, owner.ID, kind, "single sign-on required")
-		return passkeyError(c, http.StatusForbidden, "", "This console signs in with "+s.cfg.OIDC.Name+" only.")
-	}
 	pu, err := s.passkeyUser(c, owner)
 	if err != nil {
 		return err
@@ -422,6 +442,14 @@ func (s *Server) consoleLoginPasskeyFinish(c echo.Context) error {
 		s.log.Info("passkey refused", "user", owner.ID, "reason", refusedReason(err))
 		s.refusePasskey(c, owner.ID, kind, refusedReason(err))
 		return passkeyError(c, http.StatusUnauthorized, "", passkeyRefused)
+	}
+	// Single sign-on required: a passkey is a Herald credential, as a
+	// password is, and the provider's rule stands over both. Told only
+	// once the signature is right, so that a credential id alone learns
+	// nothing of whose it is.
+	if !s.cfg.OIDC.mayUsePassword(owner.Email) {
+		s.refusePasskey(c, owner.ID, kind, "single sign-on required")
+		return passkeyError(c, http.StatusForbidden, "", "This console signs in with "+s.cfg.OIDC.Name+" only.")
 	}
 	use := store.PasskeyUse{ID: parsed.RawID, SignCount: parsed.Response.AuthenticatorData.Counter}
 	var user store.User

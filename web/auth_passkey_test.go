@@ -117,6 +117,10 @@ func TestPasskeyStepsRefuseBadInput(t *testing.T) {
 		!strings.Contains(passkeyMessage(t, p), "is not your current password") {
 		t.Fatalf("add without the password: %d %s", p.Status, p.Body)
 	}
+	if p := cb.passkeyCall("/console/account/passkeys/begin", form, url.Values{"proof": {testPassword}, "name": {strings.Repeat("n", 61)}}.Encode()); p.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(passkeyMessage(t, p), "at most 60 characters") {
+		t.Fatalf("a name too long, refused before the authenticator is asked: %d %s", p.Status, p.Body)
+	}
 	if p := cb.passkeyCall("/console/account/passkeys/finish", jsonType, `{"name":"x","credential":{}}`); p.Status != http.StatusBadRequest {
 		t.Fatalf("add's finish without a begin: %d %s", p.Status, p.Body)
 	}
@@ -125,6 +129,16 @@ func TestPasskeyStepsRefuseBadInput(t *testing.T) {
 	}
 	if p := cb.post("/console/account/passkeys/bm90LWEta2V5/remove", nil); p.Status != http.StatusNotFound {
 		t.Fatalf("removing a passkey that is not there: %d", p.Status)
+	}
+
+	// The password asked before adding a passkey is guessed no faster
+	// than at the sign-in form: past the limit even the right one fails.
+	for range signInAccountLimit {
+		cb.passkeyCall("/console/account/passkeys/begin", form, url.Values{"proof": {"guess"}}.Encode())
+	}
+	if p := cb.passkeyCall("/console/account/passkeys/begin", form, url.Values{"proof": {testPassword}}.Encode()); p.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(passkeyMessage(t, p), "too many wrong tries") {
+		t.Fatalf("the right password past the limit: %d %s", p.Status, p.Body)
 	}
 
 	// Anyone may begin a sign-in, but each is kept a while: so many per
@@ -161,5 +175,13 @@ func TestPasskeysNeedADomainName(t *testing.T) {
 	p := ts.signedIn(t, ada).get("/console/account")
 	if p.Doc.Find("#passkey-add").Length() != 0 || !strings.Contains(text(p.Doc.Find("#passkeys")), passkeysOff) {
 		t.Fatalf("account page passkeys: %q", text(p.Doc.Find("#passkeys")))
+	}
+	// A passkey made when the console had a name cannot be used here:
+	// the second step says so rather than offering nothing.
+	if _, err := ts.store.AddPasskey(t.Context(), store.Passkey{ID: []byte{1}, UserID: ada.ID, Name: "old", PublicKey: []byte("k")}); err != nil {
+		t.Fatal(err)
+	}
+	if p := ts.browser(t).signIn(ada.Email, testPassword); !strings.Contains(text(p.Doc.Find(".notice")), "passkeys cannot be used at this address") {
+		t.Fatalf("a passkey-only user at an IP address: %d %q", p.Status, text(p.Doc.Find(".notice")))
 	}
 }

@@ -156,7 +156,9 @@ func (s *Server) consoleAccount(c echo.Context) error {
 func (s *Server) consoleChangePassword(c echo.Context) error {
 	u := userOf(c)
 	raw, _ := c.Get(ctxSession).(string)
-	err := s.store.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"), c.FormValue("new_password"), raw)
+	err := s.limitedProof(c, u, "current_password", func() error {
+		return s.store.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"), c.FormValue("new_password"), raw)
+	})
 	if err != nil {
 		errs, err := formErrors(err, templates.AccountLabels, "")
 		if err != nil {

@@ -2,10 +2,13 @@ package web
 
 import (
 	"context"
+
 	"errors"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/herald-status/herald/store"
 )
@@ -80,3 +83,30 @@ func signInBeginLimit(kind, addr string) store.Limit {
 // signInBeginMax is how many sign-ins of a kind an address may begin in
 // five minutes: many people behind one office address, not a flood.
 const signInBeginMax = 30
+
+// tooManyProofs is the refusal of a proof past the sign-in limits.
+const tooManyProofs = "there have been too many wrong tries; wait a few minutes and try again"
+
+// limitedProof runs check, a signed-in user's proof that it is them (a
+// password, an app code), counted against the sign-in limits as a sign-in
+// would be, so that a stolen session guesses no faster than a stranger at
+// the sign-in form. Past them check is not run, and the refusal is a
+// ValidationError on field.
+func (s *Server) limitedProof(c echo.Context, u store.User, field string, check func() error) error {
+	ctx := c.Request().Context()
+	allowed, err := s.beginSignIn(ctx, u.Email, clientKey(c))
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		s.log.Warn("proof refused: too many wrong tries", "user", u.ID, "ip", c.RealIP())
+		return &store.ValidationError{Field: field, Message: tooManyProofs}
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	if err := s.signedIn(ctx, u.Email, clientKey(c)); err != nil {
+		s.log.Error("clear counted sign-in failures", "err", err) // the proof itself stands
+	}
+	return nil
+}

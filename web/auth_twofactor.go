@@ -151,7 +151,7 @@ func (s *Server) consoleRemoveTOTP(c echo.Context) error {
 	} else if f.Required {
 		return s.twoFactorRefused(c, &store.ConflictError{Message: "your role must sign in with a second factor; an admin can reset it if your phone is lost"})
 	}
-	if err := s.store.RemoveTOTP(ctx, u.ID, c.FormValue("code")); err != nil {
+	if err := s.limitedProof(c, u, "code", func() error { return s.store.RemoveTOTP(ctx, u.ID, c.FormValue("code")) }); err != nil {
 		return s.twoFactorRefused(c, err)
 	}
 	return done(c, "/console/account/two-factor", "factor-removed")
@@ -232,18 +232,21 @@ func (s *Server) consoleFactorRoles(c echo.Context) error {
 	return done(c, "/console/users", "factor-roles-saved")
 }
 
-// consoleResetFactors takes away another user's second factor (a lost
-// phone). Telling them by email is left to the mailer's owner: see the
-// README's note on two-factor sign-in.
+// consoleResetFactors takes away another user's second factors (a lost
+// phone or key); the store ends their sessions and emails them.
 func (s *Server) consoleResetFactors(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, err := s.store.GetUser(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.ResetFactors(ctx, u.ID); err != nil {
+	had, err := s.store.ResetFactors(ctx, u.ID)
+	if err != nil {
 		return err
 	}
-	s.log.Info("second factor reset", "user", u.ID, "by", userOf(c).ID)
+	if !had {
+		return done(c, "/console/users/"+u.ID, "no-factors")
+	}
+	s.log.Info("second factors reset", "user", u.ID, "by", userOf(c).ID)
 	return done(c, "/console/users/"+u.ID, "factors-reset")
 }

@@ -187,8 +187,8 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/account/notifications", store.RoleCommander, s.consoleAccountNotifications)
 	con.GET("/account/two-factor", store.RoleViewer, s.consoleTwoFactor)
 	con.GET("/account/two-factor/qr.svg", store.RoleViewer, s.consoleTOTPQR)
-	con.POST("/account/two-factor/begin", store.RoleViewer, s.consoleBeginTOTP)
-	con.POST("/account/two-factor/confirm", store.RoleViewer, s.consoleConfirmTOTP)
+	con.POST("/account/two-factor/begin", store.RoleViewer, s.consoleBeginTOTP, s.confirm("add an authenticator app"))
+	con.POST("/account/two-factor/confirm", store.RoleViewer, s.consoleConfirmTOTP, s.confirm("add an authenticator app"))
 	con.POST("/account/two-factor/cancel", store.RoleViewer, s.consoleCancelTOTP)
 	con.POST("/account/two-factor/remove", store.RoleViewer, s.consoleRemoveTOTP)
 	con.POST("/account/passkeys/begin", store.RoleViewer, s.consolePasskeyBegin)
@@ -250,8 +250,8 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/pages", store.RoleViewer, s.consolePages)
 	con.POST("/pages", store.RoleAdmin, s.consoleCreatePage)
 	con.GET("/pages/:id", store.RoleViewer, s.consolePage)
-	con.POST("/pages/:id", store.RoleAdmin, s.consoleEditPage)
-	con.POST("/pages/:id/delete", store.RoleAdmin, s.consoleDeletePage)
+	con.POST("/pages/:id", store.RoleAdmin, s.consoleEditPage, s.confirm("change a page"))
+	con.POST("/pages/:id/delete", store.RoleAdmin, s.consoleDeletePage, s.confirm("delete a page"))
 
 	// The audit log is for reading, and nothing anywhere edits it. Its
 	// before/after values repeat admin-only data (webhook URLs, which often
