@@ -188,7 +188,7 @@ func (s *Server) consoleSSOStart(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "single sign-on is not configured")
 	}
 	ctx := c.Request().Context()
-	if ok, err := s.store.Attempt(ctx, signInBeginLimit("sso", clientKey(c))); err != nil {
+	if ok, err := s.beginAllowed(c, "sso"); err != nil {
 		return err
 	} else if !ok {
 		s.log.Warn("single sign-on refused: too many begun", "ip", c.RealIP())

@@ -141,6 +141,12 @@ func (s *Server) ceremonyCookieName() string {
 }
 
 func (s *Server) beginCeremony(c echo.Context, kind, userID string, session *webauthn.SessionData, options any) error {
+	if ok, err := s.beginAllowed(c, "passkey"); err != nil {
+		return err
+	} else if !ok {
+		s.log.Warn("passkey ceremony refused: too many begun", "ip", c.RealIP())
+		return passkeyError(c, http.StatusTooManyRequests, "", "Too many passkey steps from your address. Wait a few minutes and try again.")
+	}
 	session.Expires = session.Expires.UTC()
 	data, err := json.Marshal(session)
 	if err != nil {
@@ -344,14 +350,6 @@ func (s *Server) consoleLoginPasskeyBegin(c echo.Context) error {
 	}
 	pending := c.FormValue("pending")
 	if pending == "" {
-		// Anyone may begin one, and each is a row until it is used or
-		// old: so many per address, as sign-in failures are counted.
-		if ok, err := s.store.Attempt(c.Request().Context(), signInBeginLimit("passkey", clientKey(c))); err != nil {
-			return err
-		} else if !ok {
-			s.log.Warn("passkey sign-in refused: too many begun", "ip", c.RealIP())
-			return passkeyError(c, http.StatusTooManyRequests, "", "Too many sign-ins from your address. Wait a few minutes and try again.")
-		}
 		options, session, err := s.rp.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 		if err != nil {
 			return fmt.Errorf("begin passkey sign-in: %w", err)

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 
 	"errors"
 	"math"
@@ -73,15 +75,25 @@ func (s *Server) signedIn(ctx context.Context, email, addr string) error {
 	return errors.Join(s.store.ForgetAttempts(ctx, l.account.Key), s.store.ForgetAttempts(ctx, l.pair.Key), s.store.RefundAttempt(ctx, l.address.Key))
 }
 
-// signInBeginLimit bounds the sign-ins of a kind ("passkey", "sso") one
-// address may begin: anyone may begin one, and each is a row (a ceremony,
-// a pending sign-in) until it is used or old.
-func signInBeginLimit(kind, addr string) store.Limit {
-	return store.Limit{Key: kind + "-begin:" + addr, Max: signInBeginMax, Window: 5 * time.Minute}
+// beginAllowed reports whether the client may begin another ceremony of a
+// kind ("passkey", "sso"), counting it: anyone may begin one, and each is a
+// row (a ceremony, a pending sign-in) until it is used or old. So many per
+// browser (the pre-session or session cookie) and ten times that per
+// address, so that an office behind one address is not refused at nine
+// o'clock, nor a page elsewhere that makes a visitor's browser begin them
+// (its requests carry none of our cookies) able to use up their address's.
+func (s *Server) beginAllowed(c echo.Context, kind string) (bool, error) {
+	addr := clientKey(c)
+	seed, _ := c.Get(ctxCSRFSeed).(string)
+	sum := sha256.Sum256([]byte(seed))
+	window := 5 * time.Minute
+	return s.store.Attempt(c.Request().Context(),
+		store.Limit{Key: kind + "-begin:" + addr + ":" + hex.EncodeToString(sum[:8]), Max: signInBeginMax, Window: window},
+		store.Limit{Key: kind + "-begin:" + addr, Max: 10 * signInBeginMax, Window: window})
 }
 
-// signInBeginMax is how many sign-ins of a kind an address may begin in
-// five minutes: many people behind one office address, not a flood.
+// signInBeginMax is how many ceremonies of a kind one browser may begin in
+// five minutes.
 const signInBeginMax = 30
 
 // tooManyProofs is the refusal of a proof past the sign-in limits.

@@ -273,7 +273,7 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/webhooks/:id/resume", store.RoleAdmin, s.consoleResumeWebhook, s.confirm("resume a webhook"))
 	con.POST("/webhooks/:id/rotate-secret", store.RoleAdmin, s.consoleRotateWebhookSecret, s.confirm("rotate a webhook's secret"))
 	con.POST("/webhooks/:id/delete", store.RoleAdmin, s.consoleDeleteWebhook, s.confirm("delete a webhook"))
-	con.POST("/webhooks/:id/deliveries/:delivery/replay", store.RoleAdmin, s.consoleReplayDelivery)
+	con.POST("/webhooks/:id/deliveries/:delivery/replay", store.RoleAdmin, s.consoleReplayDelivery, s.confirm("send a delivery again"))
 
 	con.GET("/users", store.RoleAdmin, s.consoleUsers)
 	con.POST("/users", store.RoleAdmin, s.consoleCreateUser, s.confirm("add a user"))
@@ -287,7 +287,7 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/tokens", store.RoleAdmin, s.consoleCreateToken, s.confirm("create an API token"))
 	con.POST("/tokens/:id/revoke", store.RoleAdmin, s.consoleRevokeToken)
 	con.GET("/settings", store.RoleAdmin, s.consoleSettings)
-	con.POST("/settings/escalation", store.RoleAdmin, s.consoleSaveEscalation)
+	con.POST("/settings/escalation", store.RoleAdmin, s.consoleSaveEscalation, s.confirm("change the escalation policy"))
 
 	// Unknown API paths answer in the API's error shape, authenticated or not.
 	e.Any("/api/*", func(c echo.Context) error {
