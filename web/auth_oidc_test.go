@@ -372,3 +372,19 @@ func TestSSOStartsAreLimitedPerAddress(t *testing.T) {
 		t.Fatalf("start %d: %d %q", signInBeginMax+1, p.Status, text(p.Doc.Find("#login-error")))
 	}
 }
+
+// Browsers without our cookies (a script, or a page elsewhere making its
+// visitors' browsers start sign-ins) each count as new, and together
+// against their address: ten times one browser's allowance, then refused.
+func TestSSOStartsAreLimitedPerAddressToo(t *testing.T) {
+	t.Parallel()
+	r := newZitadelRig(t)
+	for i := 1; i <= 10*signInBeginMax; i++ {
+		if p := r.ts.browser(t).get("/console/login/sso"); p.Status != http.StatusSeeOther {
+			t.Fatalf("cookie-less start %d: %d", i, p.Status)
+		}
+	}
+	if p := r.ts.browser(t).get("/console/login/sso"); p.Status != http.StatusTooManyRequests {
+		t.Fatalf("start %d from one address: %d", 10*signInBeginMax+1, p.Status)
+	}
+}

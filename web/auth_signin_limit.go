@@ -79,9 +79,10 @@ func (s *Server) signedIn(ctx context.Context, email, addr string) error {
 // kind ("passkey", "sso"), counting it: anyone may begin one, and each is a
 // row (a ceremony, a pending sign-in) until it is used or old. So many per
 // browser (the pre-session or session cookie) and ten times that per
-// address, so that an office behind one address is not refused at nine
-// o'clock, nor a page elsewhere that makes a visitor's browser begin them
-// (its requests carry none of our cookies) able to use up their address's.
+// address: an office behind one address has room at nine o'clock, and a
+// flood from one address (or a page elsewhere making its visitors'
+// browsers begin them, without our cookies) is still bounded, at the
+// address's ten times.
 func (s *Server) beginAllowed(c echo.Context, kind string) (bool, error) {
 	addr := clientKey(c)
 	seed, _ := c.Get(ctxCSRFSeed).(string)
