@@ -90,6 +90,31 @@ func (s *Store) ConfirmSessionPasskey(ctx context.Context, raw, userID string, u
 	return s.markConfirmed(ctx, raw, userID, func(t *tx) (bool, error) { return t.usePasskey(userID, use) }, "passkey")
 }
 
+// ErrNotThem is a confirmation through the provider that came back as
+// someone else than the session's user. It has been audited.
+var ErrNotThem = errors.New("the provider confirmed someone else")
+
+// ConfirmSessionSSO marks session raw confirmed after the provider signed
+// its user in again: the identity it vouched for (issuer and subject) must
+// be the one the user is linked to, else ErrNotThem.
+func (s *Store) ConfirmSessionSSO(ctx context.Context, raw, userID, issuer, subject string) error {
+	err := s.markConfirmed(ctx, raw, userID, func(t *tx) (bool, error) {
+		var iss, sub string
+		if err := t.QueryRowContext(t.ctx, `SELECT sso_issuer, sso_subject FROM users WHERE id = ?`, userID).Scan(&iss, &sub); err != nil {
+			return false, err
+		}
+		if sub == "" || iss != issuer || sub != subject {
+			t.record("user.proof_refused", "user", userID, nil, map[string]any{"purpose": ProofConfirm, "reason": "the provider confirmed another identity"})
+			return false, nil
+		}
+		return true, nil
+	}, "sso")
+	if errors.Is(err, ErrPasskeyRefused) {
+		return ErrNotThem
+	}
+	return err
+}
+
 func (s *Store) markConfirmed(ctx context.Context, raw, userID string, check func(*tx) (bool, error), method string) error {
 	refused := false
 	err := s.inTx(ctx, func(t *tx) error {

@@ -33,6 +33,10 @@ type SSOLogin struct {
 	Nonce    string
 	Verifier string
 	Next     string
+	// ConfirmUser is set when the provider is asked to confirm it is this
+	// signed-in user before a sensitive action, not to sign anyone in.
+	ConfirmUser string
+	BegunAt     time.Time // when it was sent (TakeSSOLogin fills it in)
 }
 
 // SSORefusal is a single sign-on refused, for Reason (a short phrase the
@@ -67,8 +71,8 @@ func (s *Store) BeginSSOLogin(ctx context.Context, state, browser string, l SSOL
 		if _, err := t.exec(`DELETE FROM sso_logins WHERE created_at < ?`, t.now.Add(-SSOLoginTTL)); err != nil {
 			return err
 		}
-		_, err := t.exec(`INSERT INTO sso_logins (state_hash, browser_hash, nonce, verifier, next, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			ssoKey("state", state), ssoKey("browser", browser), l.Nonce, l.Verifier, l.Next, t.now)
+		_, err := t.exec(`INSERT INTO sso_logins (state_hash, browser_hash, nonce, verifier, next, confirm_user, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			ssoKey("state", state), ssoKey("browser", browser), l.Nonce, l.Verifier, l.Next, l.ConfirmUser, t.now)
 		return err
 	})
 	if err != nil {
@@ -88,8 +92,9 @@ func (s *Store) TakeSSOLogin(ctx context.Context, state, browser, issuer string)
 		key := ssoKey("state", state)
 		var bound []byte
 		var created time.Time
-		err := t.QueryRowContext(t.ctx, `SELECT browser_hash, nonce, verifier, next, created_at FROM sso_logins WHERE state_hash = ?`, key).
-			Scan(&bound, &l.Nonce, &l.Verifier, &l.Next, &created)
+		err := t.QueryRowContext(t.ctx, `SELECT browser_hash, nonce, verifier, next, confirm_user, created_at FROM sso_logins WHERE state_hash = ?`, key).
+			Scan(&bound, &l.Nonce, &l.Verifier, &l.Next, &l.ConfirmUser, &created)
+		l.BegunAt = created
 		detail := ""
 		switch {
 		case state == "" || errors.Is(err, sql.ErrNoRows):

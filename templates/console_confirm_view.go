@@ -9,7 +9,10 @@ type ConfirmPage struct {
 	Fields  []FormField // the form as it was sent, but its CSRF token
 	// What the user can confirm with.
 	App, Passkey, Password bool
-	Error                  string
+	// SSOName and SSOHref: through the provider, for single sign-on
+	// users without a factor or password of Herald's.
+	SSOName, SSOHref string
+	Error            string
 }
 
 // FormField is one field of a form carried over to another page.

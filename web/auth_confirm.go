@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -46,9 +47,12 @@ func (s *Server) confirm(what string) echo.MiddlewareFunc {
 				App: f.Enrolled, Passkey: f.Passkeys > 0 && s.rp != nil}
 			p.Password = !p.App && !p.Passkey && u.LocalPassword
 			if !p.App && !p.Passkey && !p.Password {
-				// Single sign-on without a Herald password: the provider
-				// holds the factors, and Herald has nothing to ask.
-				return next(c)
+				if s.sso == nil || !u.SSO {
+					return next(c) // nothing to ask with (a user of a provider since removed)
+				}
+				// Single sign-on alone: the provider is asked to sign
+				// them in again, and sends them back to the form's page.
+				p.SSOName, p.SSOHref = s.sso.cfg.Name, "/console/confirm/sso?back="+url.QueryEscape(formPage(c))
 			}
 			if err := c.Request().ParseForm(); err != nil {
 				return err
@@ -60,6 +64,10 @@ func (s *Server) confirm(what string) echo.MiddlewareFunc {
 				for _, v := range values {
 					p.Fields = append(p.Fields, templates.FormField{Name: name, Value: v})
 				}
+			}
+			if p.SSOName != "" {
+				p.Fields = nil // sent again from its page once confirmed
+				return s.render(c, http.StatusForbidden, templates.Confirm(p))
 			}
 			proof, sent := c.Request().PostForm[confirmProofField]
 			if !sent || !(p.App || p.Password) { // a passkey confirms through its own steps
@@ -152,4 +160,14 @@ func (s *Server) consoleConfirmPasskeyFinish(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"resubmit": "confirm-continue"})
+}
+
+// formPage is the console page a form was sent from (its Referer, when it
+// is one of ours), to come back to after confirming through the provider.
+func formPage(c echo.Context) string {
+	ref, err := url.Parse(c.Request().Referer())
+	if err != nil || ref.Host != c.Request().Host {
+		return "/console"
+	}
+	return safeNext(ref.RequestURI())
 }

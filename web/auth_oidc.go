@@ -100,18 +100,21 @@ func (c OIDCConfig) mayUsePassword(email string) bool {
 
 // Refusal reasons of the token checks; the store has the others.
 const (
-	ssoReasonProvider    = "provider refused"
-	ssoReasonUnreachable = "provider unreachable"
-	ssoReasonCode        = "code refused"
-	ssoReasonNoToken     = "no id token"
-	ssoReasonIssuer      = "wrong issuer"
-	ssoReasonAudience    = "wrong audience"
-	ssoReasonExpired     = "expired"
-	ssoReasonKey         = "unknown key"
-	ssoReasonToken       = "invalid id token"
-	ssoReasonNonce       = "bad nonce"
-	ssoReasonUserinfo    = "userinfo mismatch"
-	ssoReasonBreakGlass  = "break-glass account"
+	ssoReasonProvider = "provider refused"
+	// Of a confirmation before a sensitive action:
+	ssoReasonConfirmSession = "confirmation for another or an ended session"
+	ssoReasonNotAgain       = "not signed in again"
+	ssoReasonUnreachable    = "provider unreachable"
+	ssoReasonCode           = "code refused"
+	ssoReasonNoToken        = "no id token"
+	ssoReasonIssuer         = "wrong issuer"
+	ssoReasonAudience       = "wrong audience"
+	ssoReasonExpired        = "expired"
+	ssoReasonKey            = "unknown key"
+	ssoReasonToken          = "invalid id token"
+	ssoReasonNonce          = "bad nonce"
+	ssoReasonUserinfo       = "userinfo mismatch"
+	ssoReasonBreakGlass     = "break-glass account"
 )
 
 // ssoClient holds the provider, discovered at the first sign-in and kept:
@@ -208,6 +211,56 @@ func (s *Server) consoleSSOStart(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, s.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
 }
 
+// consoleConfirmSSO sends a single sign-on user to the provider to sign in
+// again (prompt=login, max_age=0) before a sensitive action; the callback
+// marks their session confirmed and sends them back to the form's page.
+func (s *Server) consoleConfirmSSO(c echo.Context) error {
+	if s.sso == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "single sign-on is not configured")
+	}
+	ctx := c.Request().Context()
+	if ok, err := s.beginAllowed(c, "sso"); err != nil {
+		return err
+	} else if !ok {
+		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many sign-ins from your address. Wait a few minutes and try again.")
+	}
+	p, err := s.sso.discover(ctx)
+	if err != nil {
+		s.log.Error("single sign-on: provider unreachable", "err", err)
+		return echo.NewHTTPError(http.StatusServiceUnavailable, s.sso.cfg.Name+" cannot be reached just now. Try again in a moment.")
+	}
+	state, nonce, browser, verifier := rand.Text(), rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+	if err := s.store.BeginSSOLogin(ctx, state, browser, store.SSOLogin{Nonce: nonce, Verifier: verifier, Next: safeNext(c.QueryParam("back")), ConfirmUser: userOf(c).ID}); err != nil {
+		return err
+	}
+	s.setSSOCookie(c, browser, int(store.SSOLoginTTL/time.Second))
+	return c.Redirect(http.StatusSeeOther, s.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0")))
+}
+
+// ssoConfirmed finishes a confirmation through the provider: the session
+// in this browser must be the user's it was begun for, and the provider
+// must have signed them in after it was begun (auth_time).
+func (s *Server) ssoConfirmed(c echo.Context, login store.SSOLogin, subject string, claims map[string]any, refuse func(string, error) error) error {
+	ctx := c.Request().Context()
+	raw := s.sessionFromCookie(c)
+	sess, u, err := s.store.SessionUser(ctx, raw, s.sessionPolicy())
+	if err != nil || u.ID != login.ConfirmUser || !s.sessionStands(sess, u) {
+		return refuse(ssoReasonConfirmSession, err)
+	}
+	at, _ := claims["auth_time"].(float64)
+	if time.Unix(int64(at), 0).Before(login.BegunAt.Add(-time.Minute)) { // a minute of clock skew
+		return refuse(ssoReasonNotAgain, nil)
+	}
+	if err := s.store.ConfirmSessionSSO(ctx, raw, u.ID, s.sso.cfg.Issuer, subject); errors.Is(err, store.ErrNotThem) {
+		return echo.NewHTTPError(http.StatusForbidden, s.sso.cfg.Name+" confirmed someone else than you. Sign out of it, and try again as yourself.")
+	} else if err != nil {
+		return err
+	}
+	s.log.Info("confirmed by single sign-on", "user", u.ID)
+	return done(c, login.Next, "confirmed")
+}
+
 // consoleSSOCallback checks what the provider sent back and signs the
 // person in. Every refusal is audited and changes nothing else.
 func (s *Server) consoleSSOCallback(c echo.Context) error {
@@ -264,6 +317,9 @@ func (s *Server) consoleSSOCallback(c echo.Context) error {
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
 		return refuse(ssoReasonToken, err)
+	}
+	if login.ConfirmUser != "" {
+		return s.ssoConfirmed(c, login, idt.Subject, claims, refuse)
 	}
 	// A provider may keep email and groups out of the ID token when it
 	// issues an access token too; its userinfo has them then.

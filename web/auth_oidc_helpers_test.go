@@ -173,6 +173,9 @@ type person struct {
 	t       *testing.T
 	client  *http.Client
 	visited []*url.URL
+	// referer, when set, is sent with the next requests, as a browser
+	// sends the page a form is on.
+	referer string
 }
 
 func newPerson(t *testing.T) *person {
@@ -202,6 +205,9 @@ func (p *person) open(method, target string, form url.Values) (*http.Response, *
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if p.referer != "" {
+		req.Header.Set("Referer", p.referer)
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {

@@ -388,3 +388,66 @@ func TestSSOStartsAreLimitedPerAddressToo(t *testing.T) {
 		t.Fatalf("start %d from one address: %d", 10*signInBeginMax+1, p.Status)
 	}
 }
+
+// A single sign-on user has no factor of Herald's: before a sensitive
+// action on an old session, the provider is asked to sign them in again
+// (prompt=login), and they come back to the form's page confirmed.
+func TestSSOUserConfirmsThroughTheProvider(t *testing.T) {
+	r := newZitadelRig(t)
+	r.users.add("kim", "kim@example.com", true, "herald-admins")
+	// Signed in ten minutes ago.
+	r.ts.store.SetClock(func() time.Time { return time.Now().Add(-10 * time.Minute) })
+	p := newPerson(t)
+	if resp, _ := r.signInAtOP(p, "kim"); resp.Request.URL.Path != "/console" {
+		t.Fatalf("sign-in landed at %s", resp.Request.URL)
+	}
+	r.ts.store.SetClock(time.Now)
+	_, doc := p.open("GET", r.ts.URL+"/console/tokens", nil)
+	csrf, _ := doc.Find(`form[action="/console/tokens"] input[name="csrf_token"]`).Attr("value")
+	p.referer = r.ts.URL + "/console/tokens" // the form's page, as the browser sends it
+	resp, doc := p.open("POST", r.ts.URL+"/console/tokens", url.Values{"csrf_token": {csrf}, "name": {"deploy"}, "role": {"viewer"}})
+	p.referer = ""
+	href, ok := doc.Find("#confirm-sso").Attr("href")
+	if resp.StatusCode != http.StatusForbidden || !ok || hasToken(t, r.ts, "deploy") {
+		t.Fatalf("a token on a ten-minute-old SSO session: %d, confirm link %v, made %v", resp.StatusCode, ok, hasToken(t, r.ts, "deploy"))
+	}
+	// A typed proof is not taken in its place.
+	if resp, _ := p.open("POST", r.ts.URL+"/console/tokens", url.Values{"csrf_token": {csrf}, "name": {"deploy"}, "role": {"viewer"}, "confirm_proof": {"anything"}}); resp.StatusCode != http.StatusForbidden || hasToken(t, r.ts, "deploy") {
+		t.Fatalf("a typed proof from an SSO user: %d", resp.StatusCode)
+	}
+	// Through the provider's login page, and back to the tokens page.
+	resp, doc = p.open("GET", r.ts.URL+href, nil)
+	if !strings.HasPrefix(resp.Request.URL.String(), r.issuer+"/login/") {
+		t.Fatalf("the confirmation landed at %s, not the provider's login page", resp.Request.URL)
+	}
+	var sentPrompt bool
+	for _, u := range p.visited {
+		if u.Query().Get("prompt") == "login" && u.Query().Get("max_age") == "0" {
+			sentPrompt = true
+		}
+	}
+	id, _ := doc.Find(`input[name="id"]`).Attr("value")
+	resp, doc = p.open("POST", r.issuer+"/login/username", url.Values{"id": {id}, "username": {"kim"}, "password": {opPassword}})
+	if resp.Request.URL.Path != "/console/tokens" || !strings.Contains(text(doc.Find("p.flash")), "Confirmed") || !sentPrompt {
+		t.Fatalf("back at %s, flash %q, prompt=login sent %v", resp.Request.URL, text(doc.Find("p.flash")), sentPrompt)
+	}
+	csrf, _ = doc.Find(`form[action="/console/tokens"] input[name="csrf_token"]`).Attr("value")
+	if resp, _ := p.open("POST", r.ts.URL+"/console/tokens", url.Values{"csrf_token": {csrf}, "name": {"deploy"}, "role": {"viewer"}}); resp.StatusCode != http.StatusCreated || !hasToken(t, r.ts, "deploy") {
+		t.Fatalf("the token once confirmed: %d", resp.StatusCode)
+	}
+	if _, after := newestAudit(t, r.ts.store, "user.confirmed"); after["method"] != "sso" {
+		t.Fatalf("confirmation audited as %v", after)
+	}
+
+	// Confirmed as someone else at the provider: refused.
+	r.users.add("eve", "eve@example.com", true, "herald-admins")
+	r.ts.store.SetClock(func() time.Time { return time.Now().Add(6 * time.Minute) })
+	resp, doc = p.open("POST", r.ts.URL+"/console/tokens", url.Values{"csrf_token": {csrf}, "name": {"other"}, "role": {"viewer"}})
+	href, _ = doc.Find("#confirm-sso").Attr("href")
+	r.ts.store.SetClock(time.Now)
+	_, doc = p.open("GET", r.ts.URL+href, nil)
+	id, _ = doc.Find(`input[name="id"]`).Attr("value")
+	if resp, _ := p.open("POST", r.issuer+"/login/username", url.Values{"id": {id}, "username": {"eve"}, "password": {opPassword}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("confirmed as eve: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+}

@@ -59,6 +59,7 @@ var flashes = map[string]string{
 	"factor-roles-saved":    "Saved which roles must sign in with a second factor.",
 	"factors-reset":         "Their second factors are reset (authenticator app and passkeys) and they are signed out everywhere: they sign in with their password, add one again, and are told by email.",
 	"no-factors":            "They had no second factor to reset.",
+	"confirmed":             "Confirmed: it is you. Send what you were doing once more; for five minutes nothing more is asked.",
 	"passkey-added":         "Passkey added. You can sign in with it instead of your password.",
 	"passkey-removed":       "Passkey removed.",
 	"policy-saved":          "Escalation policy saved. It applies from the next minute.",

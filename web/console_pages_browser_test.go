@@ -294,14 +294,14 @@ func (s consoleStop) name() string {
 // consolePages are the tour's stops: every console page a GET route
 // serves, except the fragments the console script fetches, the CSV
 // exports, the QR code image and single sign-on's redirects (to the
-// provider and back). A page added without a stop here fails the test.
+// provider and back, to sign in or to confirm). A page added without a stop here fails the test.
 func consolePages(t *testing.T, ts *testServer, urls map[string]string) []consoleStop {
 	t.Helper()
 	var stops []consoleStop
 	for _, r := range ts.srv.echo.Routes() {
 		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/console") ||
 			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") ||
-			strings.HasPrefix(r.Path, "/console/login/sso") {
+			strings.HasPrefix(r.Path, "/console/login/sso") || r.Path == "/console/confirm/sso" {
 			continue
 		}
 		u, ok := urls[r.Path]

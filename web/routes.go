@@ -194,6 +194,7 @@ func (s *Server) routes() *echo.Echo {
 	con.POST("/account/passkeys/begin", store.RoleViewer, s.consolePasskeyBegin)
 	con.POST("/account/passkeys/finish", store.RoleViewer, s.consolePasskeyFinish)
 	con.POST("/account/passkeys/:key/remove", store.RoleViewer, s.consolePasskeyRemove, s.confirm("remove a passkey"))
+	con.GET("/confirm/sso", store.RoleViewer, s.consoleConfirmSSO)
 	con.POST("/confirm/passkey/begin", store.RoleViewer, s.consoleConfirmPasskeyBegin)
 	con.POST("/confirm/passkey/finish", store.RoleViewer, s.consoleConfirmPasskeyFinish)
 
