@@ -185,30 +185,15 @@ func (s *Server) setSSOCookie(c echo.Context, value string, maxAge int) {
 		HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
 }
 
-// consoleSSOStart sends the browser to the provider.
+// consoleSSOStart sends the browser to the provider to sign in.
 func (s *Server) consoleSSOStart(c echo.Context) error {
 	if s.sso == nil {
 		return echo.NewHTTPError(http.StatusNotFound, "single sign-on is not configured")
 	}
-	ctx := c.Request().Context()
-	if ok, err := s.beginAllowed(c, "sso"); err != nil {
-		return err
-	} else if !ok {
-		s.log.Warn("single sign-on refused: too many begun", "ip", c.RealIP())
-		return s.loginPage(c, http.StatusTooManyRequests, "", c.QueryParam("next"), "Too many sign-ins from your address. Wait a few minutes and try again.")
-	}
-	p, err := s.sso.discover(ctx)
-	if err != nil {
-		s.log.Error("single sign-on: provider unreachable", "err", err)
-		return s.loginPage(c, http.StatusServiceUnavailable, "", c.QueryParam("next"),
-			s.sso.cfg.Name+" cannot be reached just now. Try again in a moment.")
-	}
-	state, nonce, browser, verifier := rand.Text(), rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	if err := s.store.BeginSSOLogin(ctx, state, browser, store.SSOLogin{Nonce: nonce, Verifier: verifier, Next: safeNext(c.QueryParam("next"))}); err != nil {
-		return err
-	}
-	s.setSSOCookie(c, browser, int(store.SSOLoginTTL/time.Second))
-	return c.Redirect(http.StatusSeeOther, s.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+	next := c.QueryParam("next")
+	return s.toProvider(c, store.SSOLogin{Next: safeNext(next)}, func(status int, msg string) error {
+		return s.loginPage(c, status, "", next, msg)
+	})
 }
 
 // consoleConfirmSSO sends a single sign-on user to the provider to sign in
@@ -218,24 +203,35 @@ func (s *Server) consoleConfirmSSO(c echo.Context) error {
 	if s.sso == nil {
 		return echo.NewHTTPError(http.StatusNotFound, "single sign-on is not configured")
 	}
+	return s.toProvider(c, store.SSOLogin{Next: safeNext(c.QueryParam("back")), ConfirmUser: userOf(c).ID},
+		func(status int, msg string) error { return echo.NewHTTPError(status, msg) },
+		oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0"))
+}
+
+// toProvider records login (with a fresh state, nonce and PKCE verifier,
+// bound to this browser by a cookie) and sends the browser to the
+// provider; fail answers a refusal (too many begun, provider unreachable).
+func (s *Server) toProvider(c echo.Context, login store.SSOLogin, fail func(status int, msg string) error, opts ...oauth2.AuthCodeOption) error {
 	ctx := c.Request().Context()
 	if ok, err := s.beginAllowed(c, "sso"); err != nil {
 		return err
 	} else if !ok {
-		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many sign-ins from your address. Wait a few minutes and try again.")
+		s.log.Warn("single sign-on refused: too many begun", "ip", c.RealIP())
+		return fail(http.StatusTooManyRequests, "Too many sign-ins from your address. Wait a few minutes and try again.")
 	}
 	p, err := s.sso.discover(ctx)
 	if err != nil {
 		s.log.Error("single sign-on: provider unreachable", "err", err)
-		return echo.NewHTTPError(http.StatusServiceUnavailable, s.sso.cfg.Name+" cannot be reached just now. Try again in a moment.")
+		return fail(http.StatusServiceUnavailable, s.sso.cfg.Name+" cannot be reached just now. Try again in a moment.")
 	}
-	state, nonce, browser, verifier := rand.Text(), rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	if err := s.store.BeginSSOLogin(ctx, state, browser, store.SSOLogin{Nonce: nonce, Verifier: verifier, Next: safeNext(c.QueryParam("back")), ConfirmUser: userOf(c).ID}); err != nil {
+	state, browser := rand.Text(), rand.Text()
+	login.Nonce, login.Verifier = rand.Text(), oauth2.GenerateVerifier()
+	if err := s.store.BeginSSOLogin(ctx, state, browser, login); err != nil {
 		return err
 	}
 	s.setSSOCookie(c, browser, int(store.SSOLoginTTL/time.Second))
-	return c.Redirect(http.StatusSeeOther, s.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier),
-		oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0")))
+	opts = append([]oauth2.AuthCodeOption{oidc.Nonce(login.Nonce), oauth2.S256ChallengeOption(login.Verifier)}, opts...)
+	return c.Redirect(http.StatusSeeOther, s.sso.oauth(p).AuthCodeURL(state, opts...))
 }
 
 // ssoConfirmed finishes a confirmation through the provider: the session
