@@ -236,6 +236,8 @@ func TestSIGKILLMidChatFanOut(t *testing.T) {
 	st := openStore(t, path)
 	var mu sync.Mutex
 	ids := map[string][]string{} // webhook-ids each channel received
+	seen := 0                    // messages received, all channels
+	killed := make(chan struct{})
 	shaped := map[string]func(map[string]any) bool{
 		store.FormatSlack:      func(b map[string]any) bool { return b["blocks"] != nil && b["text"] != nil },
 		store.FormatTeams:      func(b map[string]any) bool { return b["type"] == "message" && b["attachments"] != nil },
@@ -251,10 +253,20 @@ func TestSIGKILLMidChatFanOut(t *testing.T) {
 		if err != nil || !shaped[format](body) {
 			t.Errorf("%s got a body not in its shape (%v): %v", r.URL, err, body)
 		}
-		time.Sleep(20 * time.Millisecond) // a chat service's answer takes a while
 		mu.Lock()
 		ids[r.URL.Path] = append(ids[r.URL.Path], r.Header.Get("webhook-id"))
+		seen++
+		hold := seen > 100
 		mu.Unlock()
+		// Past the hundredth message the channels answer only once the
+		// first dispatcher is killed: it dies with posts in flight.
+		if hold {
+			select {
+			case <-killed:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(srv.Close)
@@ -283,6 +295,7 @@ func TestSIGKILLMidChatFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Wait()
+	close(killed)
 	if reached, _ := received(); reached >= channels {
 		t.Fatalf("the fan-out finished before the kill (%d reached); the test proves nothing", reached)
 	}
