@@ -28,8 +28,11 @@ type Component struct {
 	Description string          `json:"description"`
 	Position    int             `json:"position"`
 	Status      ComponentStatus `json:"status"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	// Internal: shown only on the pages that choose it, never on the
+	// default page (ScopeOf, DefaultScope).
+	Internal  bool      `json:"internal"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ComponentGroupInput creates a group. Position nil means "after the others".
@@ -54,6 +57,7 @@ type ComponentInput struct {
 	GroupID     string
 	Position    *int
 	Status      ComponentStatus
+	Internal    bool
 }
 
 // ComponentPatch changes the fields that are not nil. GroupID pointing at ""
@@ -64,19 +68,20 @@ type ComponentPatch struct {
 	GroupID     *string
 	Position    *int
 	Status      *ComponentStatus
+	Internal    *bool
 }
 
-const componentColumns = `id, coalesce(group_id, ''), name, description, position, status, created_at, updated_at`
+const componentColumns = `id, coalesce(group_id, ''), name, description, position, status, internal, created_at, updated_at`
 
 // componentPageOrder lists components as the page shows them: ungrouped ones
 // first, then each group in its order, each by position.
-const componentPageOrder = `SELECT c.id, coalesce(c.group_id, ''), c.name, c.description, c.position, c.status, c.created_at, c.updated_at
+const componentPageOrder = `SELECT c.id, coalesce(c.group_id, ''), c.name, c.description, c.position, c.status, c.internal, c.created_at, c.updated_at
 	FROM components c LEFT JOIN component_groups g ON g.id = c.group_id
 	ORDER BY c.group_id IS NOT NULL, g.position, g.id, c.position, c.name, c.id`
 
 func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
 	var c Component
-	err := row.Scan(&c.ID, &c.GroupID, &c.Name, &c.Description, &c.Position, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.GroupID, &c.Name, &c.Description, &c.Position, &c.Status, &c.Internal, &c.CreatedAt, &c.UpdatedAt)
 	return c, err
 }
 
@@ -165,9 +170,9 @@ func (s *Store) CreateComponent(ctx context.Context, in ComponentInput) (Compone
 		} else if pos, err = t.nextPosition(`SELECT max(position) FROM components WHERE coalesce(group_id, '') = ?`, in.GroupID); err != nil {
 			return err
 		}
-		c = Component{ID: newID(), GroupID: in.GroupID, Name: name, Description: desc, Position: pos, Status: status, CreatedAt: t.now, UpdatedAt: t.now}
-		if _, err := t.exec(`INSERT INTO components (id, group_id, name, description, position, status, created_at, updated_at) VALUES (?, nullif(?, ''), ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.GroupID, c.Name, c.Description, c.Position, c.Status, c.CreatedAt, c.UpdatedAt); err != nil {
+		c = Component{ID: newID(), GroupID: in.GroupID, Name: name, Description: desc, Position: pos, Status: status, Internal: in.Internal, CreatedAt: t.now, UpdatedAt: t.now}
+		if _, err := t.exec(`INSERT INTO components (id, group_id, name, description, position, status, internal, created_at, updated_at) VALUES (?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.GroupID, c.Name, c.Description, c.Position, c.Status, c.Internal, c.CreatedAt, c.UpdatedAt); err != nil {
 			return err
 		}
 		if _, err := t.exec(`INSERT INTO component_status_changes (component_id, status, at) VALUES (?, ?, ?)`, c.ID, c.Status, t.now); err != nil {
@@ -221,6 +226,9 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 		if p.Position != nil {
 			c.Position = *p.Position
 		}
+		if p.Internal != nil {
+			c.Internal = *p.Internal
+		}
 		if p.Status != nil && !p.Status.Valid() {
 			return invalid("status", "unknown component status %q; use one of %s", *p.Status, joinValues(ComponentStatuses))
 		}
@@ -235,8 +243,8 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, p ComponentPatch
 			return nil // nothing changes: no write, no audit entry, no event
 		}
 		c.UpdatedAt = t.now
-		if _, err := t.exec(`UPDATE components SET group_id = nullif(?, ''), name = ?, description = ?, position = ?, updated_at = ? WHERE id = ?`,
-			c.GroupID, c.Name, c.Description, c.Position, c.UpdatedAt, c.ID); err != nil {
+		if _, err := t.exec(`UPDATE components SET group_id = nullif(?, ''), name = ?, description = ?, position = ?, internal = ?, updated_at = ? WHERE id = ?`,
+			c.GroupID, c.Name, c.Description, c.Position, c.Internal, c.UpdatedAt, c.ID); err != nil {
 			return err
 		}
 		if p.Status != nil {

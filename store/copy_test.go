@@ -116,7 +116,7 @@ func dump(t *testing.T, st *Store) map[string][]string {
 			t.Fatal(err)
 		}
 		cols, _ := rows.Columns()
-		bools := map[string]bool{"all_components": true, "must_change_password": true, "auto_transition": true, "email": table == "outbox_jobs", "webhook": table == "outbox_jobs", "done": true, "firing": true, "deliver_notifications": true, "notify_drafts": true, "notify_overdue": true, "maintenance_reminders": true}
+		bools := map[string]bool{"all_components": true, "must_change_password": true, "auto_transition": true, "email": table == "outbox_jobs", "webhook": table == "outbox_jobs", "done": true, "firing": true, "deliver_notifications": true, "notify_drafts": true, "notify_overdue": true, "maintenance_reminders": true, "internal": table == "components"}
 		for rows.Next() {
 			vals := make([]any, len(cols))
 			ptrs := make([]any, len(cols))

@@ -10,23 +10,32 @@ import (
 
 // drainJobs expands every pending job and returns, per job kind, who got a
 // delivery: an email address or a webhook's description.
-func drainJobs(t *testing.T, st *Store) map[string][]string {
+// expandJobs claims every job there is and expands it for channels.
+func expandJobs(t *testing.T, st *Store, channels ...string) []Job {
 	t.Helper()
-	ctx := t.Context()
-	out := map[string][]string{}
+	var jobs []Job
 	for {
-		job, ok, err := st.ClaimJob(ctx, "test", time.Minute)
+		job, ok, err := st.ClaimJob(t.Context(), "test", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !ok {
-			break
+			return jobs
 		}
 		for done := false; !done; {
-			if _, done, err = st.ExpandJob(ctx, job.ID, "test", 100, time.Minute, []string{ChannelEmail, ChannelWebhook}); err != nil {
+			if _, done, err = st.ExpandJob(t.Context(), job.ID, "test", 100, time.Minute, channels); err != nil {
 				t.Fatal(err)
 			}
 		}
+		jobs = append(jobs, job)
+	}
+}
+
+func drainJobs(t *testing.T, st *Store) map[string][]string {
+	t.Helper()
+	ctx := t.Context()
+	out := map[string][]string{}
+	for _, job := range expandJobs(t, st, ChannelEmail, ChannelWebhook) {
 		out[job.Kind] = append(out[job.Kind], "job")
 	}
 	for _, ch := range []string{ChannelEmail, ChannelWebhook} {

@@ -27,19 +27,26 @@ import (
 const emailBatch = 256
 
 // emailWants is the condition on subscribers s of wanting a job of kind
-// that touches jobComps: a subscriber of every component, or of one it
-// touches; for a maintenance reminder, one who has not turned reminders off.
-func emailWants(kind string, jobComps []string) (string, []any) {
-	cond := ""
+// that touches jobComps: a subscriber of a page that shows the job (pages,
+// from pagesShowing), and of every component or of one it touches; for a
+// maintenance reminder, one who has not turned reminders off.
+func emailWants(kind string, jobComps, pages []string) (string, []any) {
+	if len(pages) == 0 {
+		return `FALSE`, nil
+	}
+	args := make([]any, 0, len(pages)+len(jobComps))
+	for _, p := range pages {
+		args = append(args, p)
+	}
+	cond := `s.page_id IN (` + placeholders(len(pages)) + `) AND `
 	if kind == JobMaintenanceReminder {
-		cond = `s.maintenance_reminders AND `
+		cond += `s.maintenance_reminders AND `
 	}
 	if len(jobComps) == 0 {
-		return cond + `s.all_components`, nil
+		return cond + `s.all_components`, args
 	}
-	args := make([]any, len(jobComps))
-	for i, c := range jobComps {
-		args[i] = c
+	for _, c := range jobComps {
+		args = append(args, c)
 	}
 	return cond + `(s.all_components OR EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id AND sc.component_id IN (` +
 		placeholders(len(jobComps)) + `)))`, args
@@ -62,7 +69,11 @@ func (t *tx) expandEmail(jobID int64, kind, comps string, cursor int64, scan int
 	if !hi.Valid {
 		return 0, -1, nil
 	}
-	wants, wantArgs := emailWants(kind, jobComps)
+	pages, err := t.pagesShowing(jobComps)
+	if err != nil {
+		return 0, 0, err
+	}
+	wants, wantArgs := emailWants(kind, jobComps, pages)
 	rows, err := t.QueryContext(t.ctx, `SELECT s.seq FROM subscribers s WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND `+wants+` ORDER BY s.seq`,
 		append([]any{cursor, hi.Int64}, wantArgs...)...)
 	if err != nil {
@@ -193,9 +204,13 @@ type batchRecipient struct {
 // Their link tokens are signed once the claim has committed (signLinks):
 // the writer is not held for hundreds of HMACs.
 func (t *tx) batchRecipients(b batch, job batchJob, limit int) ([]batchRecipient, error) {
-	wants, wantArgs := emailWants(job.kind, job.components)
+	pages, err := t.pagesShowing(job.components)
+	if err != nil {
+		return nil, err
+	}
+	wants, wantArgs := emailWants(job.kind, job.components, pages)
 	args := append([]any{b.from, b.to}, wantArgs...)
-	rows, err := t.QueryContext(t.ctx, `SELECT s.seq, s.id, s.email, s.status, s.token_nonce, s.bounces FROM subscribers s
+	rows, err := t.QueryContext(t.ctx, `SELECT s.seq, s.id, s.page_id, s.email, s.status, s.token_nonce, s.bounces FROM subscribers s
 		WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND `+wants+`
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.job_id = ? AND d.channel = 'email' AND d.recipient_id = s.id)
 		ORDER BY s.seq LIMIT ?`, append(args, b.job, limit)...)
@@ -207,7 +222,7 @@ func (t *tx) batchRecipients(b batch, job batchJob, limit int) ([]batchRecipient
 	for rows.Next() {
 		r := batchRecipient{Delivery: Delivery{BatchID: b.id, JobID: b.job, Channel: ChannelEmail}}
 		var bounces int
-		if err := rows.Scan(&r.seq, &r.RecipientID, &r.Email, &r.SubscriberStatus, &r.nonce, &bounces); err != nil {
+		if err := rows.Scan(&r.seq, &r.RecipientID, &r.PageID, &r.Email, &r.SubscriberStatus, &r.nonce, &bounces); err != nil {
 			return nil, err
 		}
 		r.bounced = bounces > 0

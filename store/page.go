@@ -318,6 +318,12 @@ func (s *Store) DeletePage(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		// Its subscribers signed up for it, not for another page: they go
+		// with it (their pending deliveries are skipped, as for any
+		// subscriber removed).
+		if _, err := t.exec(`DELETE FROM subscribers WHERE page_id = ?`, id); err != nil {
+			return err
+		}
 		if _, err := t.exec(`DELETE FROM pages WHERE id = ?`, id); err != nil {
 			return err
 		}
@@ -430,8 +436,9 @@ func listPages(ctx context.Context, q querier, where string, args ...any) ([]Pag
 // Scope is what one page shows, resolved against the components as they
 // are: the one home of the rule. A page shows the components it lists and
 // those of the groups it lists; an incident or a maintenance when it names
-// one of those, or names no component at all (news for everyone). A nil
-// Scope is the default page: everything.
+// one of those, or names no component at all (news for everyone). The
+// default page shows every component but the internal ones (DefaultScope);
+// a nil Scope is everything.
 type Scope struct {
 	components map[string]bool
 	ids        []string
@@ -447,6 +454,63 @@ func ScopeOf(p Page, components []Component) *Scope {
 		}
 	}
 	return sc
+}
+
+// DefaultScope is what the default page shows: every component but the
+// internal ones (nil, everything, when there are none).
+func DefaultScope(components []Component) *Scope {
+	if !slices.ContainsFunc(components, func(c Component) bool { return c.Internal }) {
+		return nil
+	}
+	sc := &Scope{components: map[string]bool{}}
+	for _, c := range components {
+		if !c.Internal {
+			sc.components[c.ID] = true
+			sc.ids = append(sc.ids, c.ID)
+		}
+	}
+	return sc
+}
+
+// pagesShowing lists the pages (by id, "" the default page) that show a
+// job touching the components comps, resolved as the pages are now: whose
+// subscribers may hear of it.
+func (t *tx) pagesShowing(comps []string) ([]string, error) {
+	components, err := listComponents(t.ctx, t.sqlTx)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := listPages(t.ctx, t.sqlTx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if DefaultScope(components).ShowsAffecting(comps) {
+		out = append(out, "")
+	}
+	for _, p := range pages {
+		if ScopeOf(p, components).ShowsAffecting(comps) {
+			out = append(out, p.ID)
+		}
+	}
+	return out, nil
+}
+
+// pageScope is what the page with id shows ("" the default page); a page
+// that does not exist is a field error on page_id.
+func (t *tx) pageScope(id string) (*Scope, error) {
+	components, err := listComponents(t.ctx, t.sqlTx)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return DefaultScope(components), nil
+	}
+	p, err := t.page(id)
+	if err != nil {
+		return nil, asFieldError("page_id", err)
+	}
+	return ScopeOf(p, components), nil
 }
 
 // ShowsComponent reports whether the page shows the component with id.

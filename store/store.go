@@ -249,19 +249,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("store: migration %s: %w", base, err)
 		}
-		tx, err := s.write.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, s.now()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := s.applyMigration(ctx, version, string(body)); err != nil {
 			return fmt.Errorf("store: migration %s: %w", base, err)
 		}
 	}
@@ -273,6 +261,55 @@ func (s *Store) migrate(ctx context.Context) error {
 		return &SchemaTooNewError{Database: int(applied.Int64), Known: known}
 	}
 	return nil
+}
+
+// foreignKeysOff opens a SQLite migration that rebuilds a table other
+// tables refer to (https://sqlite.org/lang_altertable.html#otheralter): with
+// foreign keys on, dropping the old table would cascade to the rows that
+// refer to it. Such a migration runs with them off, on a connection of its
+// own, and commits only if every reference still holds.
+const foreignKeysOff = "-- herald:foreign-keys-off\n"
+
+// applyMigration runs one migration and records it, in one transaction.
+func (s *Store) applyMigration(ctx context.Context, version int, body string) (err error) {
+	c, err := s.write.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if s.dialect.name() == "sqlite" && strings.HasPrefix(body, foreignKeysOff) {
+		// A pragma, not a transaction's setting: it outlives the
+		// transaction on this connection, which the pool keeps.
+		if _, err := c.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer func() {
+			if _, rerr := c.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("turn foreign keys back on: %w", rerr))
+			}
+		}()
+	}
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op once committed
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if s.dialect.name() == "sqlite" {
+		var table string
+		switch err := tx.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_check LIMIT 1`).Scan(&table); {
+		case err == nil:
+			return fmt.Errorf("rows of %s refer to rows that are gone", table)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("check foreign keys: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"), version, s.now()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // SchemaTooNewError is a database that a newer Herald has migrated: this

@@ -28,7 +28,11 @@ func (s SubscriberStatus) Valid() bool { return slices.Contains(SubscriberStatus
 
 // Subscriber is an email address that asked to hear about incidents.
 type Subscriber struct {
-	ID     string           `json:"id"`
+	ID string `json:"id"`
+	// PageID is the page subscribed to, "" the default page: the subscriber
+	// hears of what that page shows, from it. An address may subscribe to
+	// several pages, once each.
+	PageID string           `json:"page_id"`
 	Email  string           `json:"email"`
 	Status SubscriberStatus `json:"status"`
 	// Components it follows; empty means every component.
@@ -46,6 +50,7 @@ type Subscriber struct {
 // SubscriberInput adds a subscriber. Components empty means all of them.
 // Confirmed skips double opt-in: for imports by an administrator.
 type SubscriberInput struct {
+	PageID     string // "" the default page
 	Email      string
 	Components []string
 	Confirmed  bool
@@ -158,9 +163,9 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 		if err != nil {
 			return err
 		}
-		before, err := t.subscriberByEmail(email)
+		before, err := t.subscriberByEmail(in.PageID, email)
 		if errors.Is(err, ErrNotFound) {
-			_, err := t.createSubscriber(email, comps, SubscriberPending)
+			_, err := t.createSubscriber(in.PageID, email, comps, SubscriberPending)
 			return err
 		}
 		if err != nil {
@@ -218,8 +223,8 @@ func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscrib
 		if err != nil {
 			return err
 		}
-		if _, err := t.subscriberByEmail(email); err == nil {
-			return &ConflictError{Message: fmt.Sprintf("%s is already a subscriber", email)}
+		if _, err := t.subscriberByEmail(in.PageID, email); err == nil {
+			return &ConflictError{Message: fmt.Sprintf("%s is already a subscriber of this page", email)}
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -227,7 +232,7 @@ func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscrib
 		if in.Confirmed {
 			status = SubscriberConfirmed
 		}
-		id, err = t.createSubscriber(email, comps, status)
+		id, err = t.createSubscriber(in.PageID, email, comps, status)
 		return err
 	})
 	if err != nil {
@@ -236,14 +241,14 @@ func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscrib
 	return s.GetSubscriber(ctx, id)
 }
 
-func (t *tx) createSubscriber(email string, comps []string, status SubscriberStatus) (string, error) {
+func (t *tx) createSubscriber(page, email string, comps []string, status SubscriberStatus) (string, error) {
 	id := newID()
 	var confirmed any
 	if status == SubscriberConfirmed {
 		confirmed = t.now
 	}
-	if _, err := t.exec(`INSERT INTO subscribers (id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, TRUE, ?, ?, ?, ?)`,
-		id, email, status, randomString(16), t.now, t.now, confirmed); err != nil {
+	if _, err := t.exec(`INSERT INTO subscribers (id, page_id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, TRUE, ?, ?, ?, ?)`,
+		id, page, email, status, randomString(16), t.now, t.now, confirmed); err != nil {
 		return "", fmt.Errorf("insert subscriber: %w", err)
 	}
 	if err := t.setSubscriberComponents(id, comps); err != nil {
@@ -269,19 +274,40 @@ func (t *tx) mailSubscriber(id, kind string) error {
 	return nil
 }
 
-// checkSubscriberInput validates an address and its components, and locks
-// the address: one subscriber per address is a check-then-write rule.
+// checkSubscriberInput validates an address, its page and its components,
+// and locks the address on the page: one subscriber per address and page
+// is a check-then-write rule.
 func (t *tx) checkSubscriberInput(in SubscriberInput) (email string, comps []string, err error) {
 	if email, err = CheckEmail(in.Email); err != nil {
 		return "", nil, err
 	}
-	if comps, err = t.checkSubscriberComponents(in.Components); err != nil {
+	if comps, err = t.checkSubscriberComponents(in.PageID, in.Components); err != nil {
 		return "", nil, err
 	}
-	return email, comps, t.lock("subscriber_email", email)
+	return email, comps, t.lock("subscriber_email", in.PageID+" "+email)
 }
 
-func (t *tx) checkSubscriberComponents(ids []string) ([]string, error) {
+// checkSubscriberComponents checks that the page exists and shows each of
+// the components: nobody follows what their page does not show.
+func (t *tx) checkSubscriberComponents(page string, ids []string) ([]string, error) {
+	ids, err := t.checkComponentIDs(ids)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := t.pageScope(page)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if !sc.ShowsComponent(id) {
+			return nil, invalid("components", "component %q is not on this page", id)
+		}
+	}
+	return ids, nil
+}
+
+// checkComponentIDs checks that each component exists, and sorts them.
+func (t *tx) checkComponentIDs(ids []string) ([]string, error) {
 	ids = sortedCopy(ids)
 	for _, id := range ids {
 		if _, err := t.component(id); err != nil {
@@ -340,7 +366,7 @@ type SubscriptionPreferences struct {
 // preferences link follows, and whether they are reminded of maintenance.
 func (s *Store) SetSubscriptionPreferences(ctx context.Context, token string, p SubscriptionPreferences) (Subscriber, error) {
 	return s.changeByLink(ctx, token, purposeManage, "subscriber.preferences", func(t *tx, sub Subscriber) error {
-		comps, err := t.checkSubscriberComponents(p.Components)
+		comps, err := t.checkSubscriberComponents(sub.PageID, p.Components)
 		if err != nil {
 			return err
 		}
@@ -513,7 +539,7 @@ func (s *Store) DeleteSubscriber(ctx context.Context, id string) error {
 	return nil
 }
 
-const subscriberSelect = `SELECT s.id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at, s.maintenance_reminders FROM subscribers s `
+const subscriberSelect = `SELECT s.id, s.page_id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at, s.maintenance_reminders FROM subscribers s `
 
 // querySubscribers runs subscriberSelect with cond and loads what each
 // subscriber follows with one more query, not one per subscriber.
@@ -527,7 +553,7 @@ func querySubscribers(ctx context.Context, q querier, cond string, args ...any) 
 	for rows.Next() {
 		var sub Subscriber
 		var confirmed sql.NullTime
-		if err := rows.Scan(&sub.ID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed, &sub.MaintenanceReminders); err != nil {
+		if err := rows.Scan(&sub.ID, &sub.PageID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed, &sub.MaintenanceReminders); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -558,21 +584,23 @@ func querySubscribers(ctx context.Context, q querier, cond string, args ...any) 
 	return out, crows.Err()
 }
 
-func (t *tx) subscriber(id string) (Subscriber, error) { return t.subscriberWhere("s.id", id) }
-
-func (t *tx) subscriberByEmail(email string) (Subscriber, error) {
-	return t.subscriberWhere("s.email", email)
+func (t *tx) subscriber(id string) (Subscriber, error) {
+	return t.subscriberWhere(id, `WHERE s.id = ?`, id)
 }
 
-// subscriberWhere loads the one subscriber whose column (id or email, both
-// unique) is value.
-func (t *tx) subscriberWhere(column, value string) (Subscriber, error) {
-	list, err := querySubscribers(t.ctx, t.sqlTx, `WHERE `+column+` = ?`, value)
+func (t *tx) subscriberByEmail(page, email string) (Subscriber, error) {
+	return t.subscriberWhere(email, `WHERE s.page_id = ? AND s.email = ?`, page, email)
+}
+
+// subscriberWhere loads the one subscriber cond selects (by a unique key),
+// named what in the error when there is none.
+func (t *tx) subscriberWhere(what, cond string, args ...any) (Subscriber, error) {
+	list, err := querySubscribers(t.ctx, t.sqlTx, cond, args...)
 	if err != nil {
 		return Subscriber{}, err
 	}
 	if len(list) == 0 {
-		return Subscriber{}, &NotFoundError{Kind: "subscriber", ID: value}
+		return Subscriber{}, &NotFoundError{Kind: "subscriber", ID: what}
 	}
 	return list[0], nil
 }
@@ -588,13 +616,13 @@ func (s *Store) ImportSubscribers(ctx context.Context, list []SubscriberInput) (
 			if err != nil {
 				return itemError(i, err)
 			}
-			comps, err := t.checkSubscriberComponents(in.Components)
+			comps, err := t.checkSubscriberComponents(in.PageID, in.Components)
 			if err != nil {
 				return itemError(i, err)
 			}
 			id := newID()
-			res, err := t.exec(`INSERT INTO subscribers (id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at)
-				VALUES (?, ?, 'confirmed', TRUE, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`, id, email, randomString(16), t.now, t.now, t.now)
+			res, err := t.exec(`INSERT INTO subscribers (id, page_id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at)
+				VALUES (?, ?, ?, 'confirmed', TRUE, ?, ?, ?, ?) ON CONFLICT (page_id, email) DO NOTHING`, id, in.PageID, email, randomString(16), t.now, t.now, t.now)
 			if err != nil {
 				return fmt.Errorf("insert subscriber: %w", err)
 			}

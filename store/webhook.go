@@ -233,7 +233,7 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (Webhook, st
 		if err != nil {
 			return err
 		}
-		comps, err := t.checkSubscriberComponents(in.Components)
+		comps, err := t.checkComponentIDs(in.Components)
 		if err != nil {
 			return err
 		}
@@ -288,7 +288,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id string, p WebhookPatch) (W
 			}
 		}
 		if p.Components != nil {
-			if w.Components, err = t.checkSubscriberComponents(*p.Components); err != nil {
+			if w.Components, err = t.checkComponentIDs(*p.Components); err != nil {
 				return err
 			}
 		}

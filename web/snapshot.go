@@ -337,7 +337,7 @@ func (s *Server) buildPages(ctx context.Context, version int64, touched map[stri
 
 // buildSnapshot renders one page's hot pages from the public state.
 func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicData, livePage func(*sitePage, *snapshot)) (*snapshot, error) {
-	var sc *store.Scope
+	sc := store.DefaultScope(all.components)
 	site := s.site
 	if sp.cfg != nil {
 		sc = store.ScopeOf(*sp.cfg, all.components)
