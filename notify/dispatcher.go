@@ -653,12 +653,13 @@ func (d *Dispatcher) logErr(ctx context.Context, what string, err error, args ..
 // shared by every delivery of it.
 type preparedJob struct {
 	store.Job
-	emailOnce sync.Once
-	email     *emailTemplate
-	emailErr  error
-	hookOnce  sync.Once
-	hook      *webhookBodies
-	hookErr   error
+	// emails are its email, rendered once for each page whose
+	// subscribers it goes to (by page id, "" the default page).
+	emailMu  sync.Mutex
+	emails   map[string]*pageEmail
+	hookOnce sync.Once
+	hook     *webhookBodies
+	hookErr  error
 }
 
 // jobCache keeps the jobs being delivered, so that 100,000 deliveries of

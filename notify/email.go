@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-status/herald/store"
@@ -49,6 +50,8 @@ type emailTemplate struct {
 	// list marks a notification (with List-Unsubscribe), as opposed to a
 	// message about the subscription itself.
 	list bool
+	// base is the address of the page whose subscribers get it.
+	base string
 	// boundary and body are the MIME body, both parts encoded, cut where
 	// the tokens go.
 	boundary string
@@ -73,21 +76,62 @@ const (
 	UnsubscribePath = "/subscriptions/unsubscribe/"
 )
 
-func (s *emailSender) template(ctx context.Context, job *preparedJob) (*emailTemplate, error) {
-	job.emailOnce.Do(func() { job.email, job.emailErr = s.render(ctx, job.Job) })
-	return job.email, job.emailErr
+// pageEmail is a job's email as one page's subscribers get it.
+type pageEmail struct {
+	once sync.Once
+	t    *emailTemplate
+	err  error
 }
 
-// render builds the email for a job from the templates.
-func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate, error) {
-	base, page := s.d.cfg.BaseURL, s.d.cfg.PageName
+// template is the job's email for the subscribers of the page with id
+// ("" the default page, and everyone who is not a subscriber).
+func (s *emailSender) template(ctx context.Context, job *preparedJob, page string) (*emailTemplate, error) {
+	job.emailMu.Lock()
+	pe := job.emails[page]
+	if pe == nil {
+		if job.emails == nil {
+			job.emails = map[string]*pageEmail{}
+		}
+		pe = &pageEmail{}
+		job.emails[page] = pe
+	}
+	job.emailMu.Unlock()
+	pe.once.Do(func() {
+		site, err := s.d.pageSite(ctx, page)
+		if err != nil {
+			pe.err = fmt.Errorf("job %d: %w", job.ID, err)
+			return
+		}
+		pe.t, pe.err = s.render(ctx, job.Job, site)
+	})
+	return pe.t, pe.err
+}
+
+// pageSite is the name and address of the page with id ("" the default
+// page), which its subscribers' emails carry: the subject, the links.
+func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, error) {
+	if id == "" {
+		return templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL}, nil
+	}
+	p, err := d.st.GetPage(ctx, id)
+	if err != nil {
+		return templates.Site{}, err
+	}
+	return templates.Site{Name: p.Name, BaseURL: p.URL(d.cfg.BaseURL)}, nil
+}
+
+// render builds the email for a job from the templates, for the
+// subscribers of the page site. Team and account emails are Herald's own:
+// their links go to the console, at the base URL.
+func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site) (*emailTemplate, error) {
+	base, page := site.BaseURL, site.Name
 	v := templates.EmailView{
-		Site:           templates.Site{Name: page, BaseURL: base},
+		Site:           site,
 		Kind:           job.Kind,
 		ManageURL:      base + ManagePath + manageStandIn,
 		UnsubscribeURL: base + UnsubscribePath + manageStandIn,
 	}
-	t := &emailTemplate{list: true}
+	t := &emailTemplate{list: true, base: base}
 	p := job.Payload
 	for _, c := range p.Components {
 		v.Components = append(v.Components, templates.EmailComponent{Name: c.Name, Status: c.Status.Label()})
@@ -102,7 +146,7 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		}
 		inc := p.Incident
 		t.subject, t.list = "["+page+" team] "+m.headline, false
-		v.Team, v.AccountURL, v.ManageURL, v.UnsubscribeURL = true, base+"/console/account", "", ""
+		v.Team, v.AccountURL, v.ManageURL, v.UnsubscribeURL = true, s.d.cfg.BaseURL+"/console/account", "", ""
 		v.Heading, v.Status, v.Intro, v.Body = inc.Name, inc.Status.Label(), m.intro, m.body
 		if inc.Draft {
 			v.Status = "Draft · " + inc.Impact.Label() + " impact"
@@ -118,9 +162,9 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 			return nil, fmt.Errorf("job %d: %s carries no notice", job.ID, job.Kind)
 		}
 		t.subject, t.list = "["+page+"] "+accountHeadline(job.Kind), false
-		v.Account, v.AccountURL, v.ManageURL, v.UnsubscribeURL = true, base+"/console/account", "", ""
+		v.Account, v.AccountURL, v.ManageURL, v.UnsubscribeURL = true, s.d.cfg.BaseURL+"/console/account", "", ""
 		v.Heading, v.Status, v.Intro, v.At = accountHeadline(job.Kind), "Security notice", accountIntro(job.Kind, *a), a.At
-		v.LinkURL, v.LinkText = base+"/console/account/two-factor", "Add a second factor again"
+		v.LinkURL, v.LinkText = s.d.cfg.BaseURL+"/console/account/two-factor", "Add a second factor again"
 	case job.Kind == store.JobSubscriberConfirm:
 		t.subject, t.list = "Confirm your subscription to "+page+" status updates", false
 		v.ConfirmURL = base + ConfirmPath + confirmStandIn
@@ -257,7 +301,7 @@ func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.De
 // most of the header and the encoded body — was made once, with the
 // template; here go the recipient, the date, the ids and the link tokens.
 func (s *emailSender) appendMessage(ctx context.Context, buf []byte, job *preparedJob, dl store.Delivery, now time.Time) ([]byte, error) {
-	t, err := s.template(ctx, job)
+	t, err := s.template(ctx, job, dl.PageID)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +327,7 @@ func (s *emailSender) appendMessage(ctx context.Context, buf []byte, job *prepar
 	}
 	h.add("Message-ID", id)
 	if t.list {
-		h.add("List-Unsubscribe", "<"+s.d.cfg.BaseURL+UnsubscribePath+dl.ManageToken+">")
+		h.add("List-Unsubscribe", "<"+t.base+UnsubscribePath+dl.ManageToken+">")
 	}
 	h.add("X-Herald-Delivery", dl.IdempotencyID())
 	if h.err != nil {

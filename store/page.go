@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,6 +38,20 @@ type Page struct {
 // Shows reports whether the page shows component c.
 func (p Page) Shows(c Component) bool {
 	return slices.Contains(p.Components, c.ID) || (c.GroupID != "" && slices.Contains(p.Groups, c.GroupID))
+}
+
+// Root is the path of the page under any host: /p/{slug}.
+func (p Page) Root() string { return "/p/" + p.Slug }
+
+// URL is the page's absolute address, for feeds, documents and emails,
+// given Herald's base URL: at its own host when it has one.
+func (p Page) URL(base string) string {
+	if p.Host != "" {
+		if u, err := url.Parse(base); err == nil && u.Scheme != "" {
+			return u.Scheme + "://" + p.Host + p.Root()
+		}
+	}
+	return base + p.Root()
 }
 
 // Who may see a page. The default page is public always.

@@ -39,12 +39,12 @@ var (
 		"name": "Title", "body": "Message", "scheduled_for": "Starts", "scheduled_until": "Ends", "tz": "Time zone",
 		"components": "Components it will affect", "status": "Status", "remind_before_minutes": "Remind subscribers before it starts",
 	}
-	ComponentLabels  = Labels{"name": "Name", "description": "Description", "group_id": "Group", "status": "Status"}
+	ComponentLabels  = Labels{"name": "Name", "description": "Description", "group_id": "Group", "status": "Status", "internal": "Internal"}
 	GroupLabels      = Labels{"name": "Name", "description": "Description"}
 	PageLabels       = Labels{"name": "Name", "slug": "Address", "host": "Host name", "components": "What it shows", "groups": "Groups", "access": "Who may see it", "ip_ranges": "IP ranges"}
 	UserLabels       = Labels{"email": "Email", "name": "Name", "role": "Role"}
 	TokenLabels      = Labels{"name": "What it is for", "user_id": "Owner", "role": "Role"}
-	SubscriberLabels = Labels{"email": "Email", "components": "Components to hear about"}
+	SubscriberLabels = Labels{"email": "Email", "page_id": "Page", "components": "Components to hear about"}
 	WebhookLabels    = Labels{
 		"url": "URL", "description": "Description", "audience": "Who it is for", "events": "Events",
 		"components": "Components", "format": "Format",

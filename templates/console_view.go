@@ -281,6 +281,7 @@ type ComponentValues struct {
 	Description string
 	GroupID     string
 	Status      store.ComponentStatus
+	Internal    bool
 }
 
 // GroupValues are a group form's fields.
@@ -437,6 +438,9 @@ type SubscribersPage struct {
 	Components  map[string]store.Component
 	New         store.SubscriberInput
 	Errors      FormErrors
+	// Pages are the pages besides the default one: with any, the list
+	// says whose subscriber each is, and the form asks.
+	Pages []store.Page
 }
 
 // SubscriberPage shows one subscriber and removes it.
@@ -445,6 +449,21 @@ type SubscriberPage struct {
 	Subscriber store.Subscriber
 	Components map[string]store.Component
 	Errors     FormErrors
+	Pages      []store.Page
+}
+
+// pageName is the name of the page with id among pages, for the console:
+// "" is the default page.
+func pageName(id string, pages []store.Page) string {
+	for _, p := range pages {
+		if p.ID == id {
+			return p.Name + " (/p/" + p.Slug + ")"
+		}
+	}
+	if id == "" {
+		return "The default page"
+	}
+	return "A page since removed"
 }
 
 // WebhooksPage lists webhook endpoints and registers one.

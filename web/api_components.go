@@ -15,6 +15,7 @@ type componentRequest struct {
 	GroupID     *string                `json:"group_id"`
 	Position    *int                   `json:"position"`
 	Status      *store.ComponentStatus `json:"status"`
+	Internal    *bool                  `json:"internal"`
 }
 
 func (s *Server) apiListComponents(c echo.Context) error {
@@ -38,7 +39,7 @@ func (s *Server) apiCreateComponent(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	in := store.ComponentInput{Name: deref(req.Name), Description: deref(req.Description), GroupID: deref(req.GroupID), Position: req.Position}
+	in := store.ComponentInput{Name: deref(req.Name), Description: deref(req.Description), GroupID: deref(req.GroupID), Position: req.Position, Internal: deref(req.Internal)}
 	if req.Status != nil {
 		in.Status = *req.Status
 		if in.Status == "" {
@@ -59,11 +60,11 @@ func (s *Server) apiUpdateComponent(c echo.Context) error {
 	}
 	// Commanders set a component's status; renaming, describing or moving
 	// it is configuration, for admins (see routes.go).
-	if (req.Name != nil || req.Description != nil || req.GroupID != nil || req.Position != nil) && !roleOf(c).Allows(store.RoleAdmin) {
-		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "only admins change a component's name, description, group or position; commanders may change its status"}
+	if (req.Name != nil || req.Description != nil || req.GroupID != nil || req.Position != nil || req.Internal != nil) && !roleOf(c).Allows(store.RoleAdmin) {
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "only admins change a component's name, description, group, position or whether it is internal; commanders may change its status"}
 	}
 	comp, err := s.store.UpdateComponent(c.Request().Context(), c.Param("id"), store.ComponentPatch{
-		Name: req.Name, Description: req.Description, GroupID: req.GroupID, Position: req.Position, Status: req.Status,
+		Name: req.Name, Description: req.Description, GroupID: req.GroupID, Position: req.Position, Status: req.Status, Internal: req.Internal,
 	})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 // "confirmed": true skips double opt-in, for imports of a list whose
 // addresses confirmed elsewhere.
 type subscriberRequest struct {
+	PageID     string   `json:"page_id"` // "" the default page
 	Email      string   `json:"email"`
 	Components []string `json:"components"`
 	Confirmed  bool     `json:"confirmed"`
@@ -49,7 +50,7 @@ func (s *Server) apiAddSubscriber(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	sub, err := s.store.AddSubscriber(c.Request().Context(), store.SubscriberInput{Email: req.Email, Components: req.Components, Confirmed: req.Confirmed})
+	sub, err := s.store.AddSubscriber(c.Request().Context(), store.SubscriberInput{PageID: req.PageID, Email: req.Email, Components: req.Components, Confirmed: req.Confirmed})
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,9 @@ func (s *Server) apiDeleteSubscriber(c echo.Context) error {
 // apiExportSubscribers streams every subscriber as CSV, a page of rows at a
 // time, so 100,000 subscribers never sit in memory at once.
 func (s *Server) apiExportSubscribers(c echo.Context) error {
-	header := []string{"id", "email", "status", "components", "created_at", "confirmed_at", "bounces"}
+	// page_id last: the columns before it keep their places for scripts
+	// written before pages had subscribers.
+	header := []string{"id", "email", "status", "components", "created_at", "confirmed_at", "bounces", "page_id"}
 	return s.writeCSV(c, "subscribers.csv", header, func(row func(...string) error) error {
 		return s.store.EachSubscriber(c.Request().Context(), func(sub store.Subscriber) error {
 			confirmed := ""
@@ -74,7 +77,7 @@ func (s *Server) apiExportSubscribers(c echo.Context) error {
 				confirmed = sub.ConfirmedAt.UTC().Format(time.RFC3339)
 			}
 			return row(sub.ID, sub.Email, string(sub.Status), strings.Join(sub.Components, " "),
-				sub.CreatedAt.UTC().Format(time.RFC3339), confirmed, strconv.Itoa(sub.Bounces))
+				sub.CreatedAt.UTC().Format(time.RFC3339), confirmed, strconv.Itoa(sub.Bounces), sub.PageID)
 		})
 	})
 }

@@ -80,7 +80,7 @@ func TestAPISubscribers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || strings.Join(rows[0], ",") != "id,email,status,components,created_at,confirmed_at,bounces" ||
+	if len(rows) != 3 || strings.Join(rows[0], ",") != "id,email,status,components,created_at,confirmed_at,bounces,page_id" ||
 		rows[1][1] != "ada@example.com" || rows[1][3] != api.ID || rows[2][2] != "pending" {
 		t.Errorf("csv %q", rows)
 	}

@@ -43,12 +43,17 @@ func (s *Server) consoleComponents(c echo.Context) error {
 
 func componentValues(c echo.Context) templates.ComponentValues {
 	return templates.ComponentValues{Name: c.FormValue("name"), Description: c.FormValue("description"),
-		GroupID: c.FormValue("group_id"), Status: store.ComponentStatus(c.FormValue("status"))}
+		GroupID: c.FormValue("group_id"), Status: store.ComponentStatus(c.FormValue("status")), Internal: c.FormValue("internal") == "on"}
+}
+
+// componentValuesOf is the edit form of a component as it is.
+func componentValuesOf(comp store.Component) templates.ComponentValues {
+	return templates.ComponentValues{Name: comp.Name, Description: comp.Description, GroupID: comp.GroupID, Status: comp.Status, Internal: comp.Internal}
 }
 
 func (s *Server) consoleCreateComponent(c echo.Context) error {
 	v := componentValues(c)
-	_, err := s.store.CreateComponent(c.Request().Context(), store.ComponentInput{Name: v.Name, Description: v.Description, GroupID: v.GroupID, Status: v.Status})
+	_, err := s.store.CreateComponent(c.Request().Context(), store.ComponentInput{Name: v.Name, Description: v.Description, GroupID: v.GroupID, Status: v.Status, Internal: v.Internal})
 	if err == nil {
 		return done(c, "/console/components", "component-saved")
 	}
@@ -74,7 +79,7 @@ func (s *Server) consoleComponent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.componentForm(c, http.StatusOK, comp, templates.ComponentValues{Name: comp.Name, Description: comp.Description, GroupID: comp.GroupID, Status: comp.Status}, nil)
+	return s.componentForm(c, http.StatusOK, comp, componentValuesOf(comp), nil)
 }
 
 func (s *Server) consoleEditComponent(c echo.Context) error {
@@ -84,7 +89,7 @@ func (s *Server) consoleEditComponent(c echo.Context) error {
 		return err
 	}
 	v := componentValues(c)
-	_, err = s.store.UpdateComponent(ctx, comp.ID, store.ComponentPatch{Name: &v.Name, Description: &v.Description, GroupID: &v.GroupID, Status: &v.Status})
+	_, err = s.store.UpdateComponent(ctx, comp.ID, store.ComponentPatch{Name: &v.Name, Description: &v.Description, GroupID: &v.GroupID, Status: &v.Status, Internal: &v.Internal})
 	if err == nil {
 		return done(c, "/console/components", "component-saved")
 	}
@@ -127,7 +132,7 @@ func (s *Server) consoleDeleteComponent(c echo.Context) error {
 	}
 	if c.FormValue("confirm") != "yes" {
 		return s.componentForm(c, http.StatusUnprocessableEntity, comp,
-			templates.ComponentValues{Name: comp.Name, Description: comp.Description, GroupID: comp.GroupID, Status: comp.Status},
+			componentValuesOf(comp),
 			templates.FormErrors{"confirm": "Tick the box to confirm the deletion."})
 	}
 	if err := s.store.DeleteComponent(ctx, comp.ID); err != nil {

@@ -82,6 +82,9 @@ func (s *Server) subscribersPage(c echo.Context, status int, view templates.Subs
 	if view.Groups, view.Components, err = s.choiceGroups(ctx, nil, checked); err != nil {
 		return err
 	}
+	if view.Pages, err = s.store.ListPages(ctx); err != nil {
+		return err
+	}
 	return s.render(c, status, templates.Subscribers(view))
 }
 
@@ -94,7 +97,7 @@ func (s *Server) consoleAddSubscriber(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := store.SubscriberInput{Email: form.Get("email"), Components: form["components"], Confirmed: form.Get("confirmed") == "on"}
+	in := store.SubscriberInput{PageID: form.Get("page_id"), Email: form.Get("email"), Components: form["components"], Confirmed: form.Get("confirmed") == "on"}
 	if _, err := s.store.AddSubscriber(c.Request().Context(), in); err != nil {
 		errs, err := formErrors(err, templates.SubscriberLabels, "")
 		if err != nil {
@@ -110,8 +113,12 @@ func (s *Server) subscriberForm(c echo.Context, status int, sub store.Subscriber
 	if err != nil {
 		return err
 	}
+	pages, err := s.store.ListPages(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, templates.SubscriberView(templates.SubscriberPage{
-		Console: s.consoleView(c, "subscribers"), Subscriber: sub, Components: byID, Errors: errs}))
+		Console: s.consoleView(c, "subscribers"), Subscriber: sub, Components: byID, Errors: errs, Pages: pages}))
 }
 
 func (s *Server) consoleSubscriber(c echo.Context) error {

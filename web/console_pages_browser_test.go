@@ -246,6 +246,14 @@ func tourData(t *testing.T, ts *testServer) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An internal component, on that page alone, and the page's own
+	// subscriber: the lists mark them.
+	if _, err := ts.store.UpdateComponent(ctx, comps[0].ID, store.ComponentPatch{Internal: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.AddSubscriber(ctx, store.SubscriberInput{Email: "pat@example.com", PageID: page.ID, Confirmed: true}); err != nil {
+		t.Fatal(err)
+	}
 	return map[string]string{
 		"/console/pages":                                   "/console/pages",
 		"/console/pages/:id":                               "/console/pages/" + page.ID,

@@ -40,7 +40,7 @@ const privateHost = "ops.internal.example"
 
 func newPrivateFixture(t *testing.T, access string, ranges []string, opts ...testOption) privateFixture {
 	t.Helper()
-	ts := newTestServer(t, opts...)
+	ts := newTestServer(t, append([]testOption{withSubscriptions()}, opts...)...)
 	f := privateFixture{testServer: ts}
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Backoffice Cluster"}, &f.group)
 	f.comp = ts.createComponent(t, "Ledger Database", nil)
@@ -97,6 +97,8 @@ func (f privateFixture) urlOf(t *testing.T, route string) string {
 			id = f.group.ID
 		case p == ":id" && i > 0 && parts[i-1] == "components":
 			id = f.comp.ID
+		case p == ":token":
+			id = "not-a-token"
 		default:
 			t.Fatalf("the page route %s has a parameter this test cannot fill: teach urlOf what goes there", route)
 		}
@@ -173,10 +175,27 @@ func (f privateFixture) walk(t *testing.T, header http.Header, admitted bool, de
 			if got.header.Get("Cdn-Cache-Control") != "" || got.header.Get("Access-Control-Allow-Origin") != "" {
 				t.Errorf("%s: a CDN or another site is let in: %v", where, got.header)
 			}
+			if strings.Contains(route, ":token") {
+				// The pages the links of its emails lead to: the link
+				// is the key, whoever follows it, and a link that is
+				// not one opens nothing of the page.
+				if got.status != http.StatusNotFound {
+					t.Errorf("%s: %d, want 404 for a link that is none", where, got.status)
+				}
+				for _, s := range f.secrets {
+					if !admitted && bytes.Contains(got.body, []byte(s)) {
+						t.Errorf("%s: the answer to a visitor without access carries %q", where, s)
+					}
+				}
+				continue
+			}
 			if admitted {
 				want := http.StatusOK
-				if method == http.MethodOptions {
+				switch method {
+				case http.MethodOptions:
 					want = http.StatusNoContent
+				case http.MethodPost: // the subscribe form, empty: refused past the door
+					want = http.StatusUnprocessableEntity
 				}
 				if got.status != want {
 					t.Errorf("%s: %d, want %d for a visitor who may see the page", where, got.status, want)
@@ -549,6 +568,7 @@ func TestPageAccessBadInput(t *testing.T) {
 	if len(pages) != 1 || pages[0].Access != store.AccessPublic || len(pages[0].IPRanges) != 0 || !pages[0].UpdatedAt.Equal(f.page.UpdatedAt) {
 		t.Errorf("refused requests changed the pages: %+v", pages)
 	}
+	f.waitFresh(t)
 	if got := f.visit(t, "GET", "/p/ops/", "", nil); got.status != 200 || !bytes.Contains(got.body, []byte("Operations Floor")) {
 		t.Errorf("the page after refused changes: %d", got.status)
 	}

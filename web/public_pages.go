@@ -369,6 +369,19 @@ func (s *Server) notFoundPage(c echo.Context, title, message string) error {
 	return s.errorPage(c, http.StatusNotFound, title, message)
 }
 
+// formSite is page sp as a page that is not its snapshot shows it — a
+// form, what a form answered, a link from an email — and the context to
+// render it in, under the page's root. Such a page is not live: its
+// address would not give it back.
+func (s *Server) formSite(c echo.Context, sp *sitePage) (templates.Site, context.Context) {
+	site := s.site
+	if snap := sp.snap.Load(); snap != nil {
+		site = snap.site
+	}
+	site.Live, site.Version = false, 0
+	return site, templates.WithRoot(c.Request().Context(), sp.root)
+}
+
 // errorPage answers a person with status and a page saying why, in the
 // branding of the page they asked for.
 func (s *Server) errorPage(c echo.Context, status int, title, message string) error {
@@ -378,9 +391,7 @@ func (s *Server) errorPage(c echo.Context, status int, title, message string) er
 	// A private page's name is its own business: only those who may see
 	// it see it on its error pages.
 	if sp := s.pageOf(c); sp != nil && sp.cfg != nil && s.admitsQuietly(c, sp) {
-		snap := sp.snap.Load()
-		site, ctx = snap.site, templates.WithRoot(ctx, sp.root)
-		site.Live = false
+		site, ctx = s.formSite(c, sp)
 	}
 	return templates.ErrorView(templates.ErrorPage{Site: site, Title: title, Message: message}).Render(ctx, c.Response())
 }

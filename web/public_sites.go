@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -39,9 +38,6 @@ type pageSet struct {
 	bySlug map[string]*sitePage
 	byHost map[string]*sitePage
 }
-
-// pageRoot is where a page's URLs start.
-func pageRoot(p store.Page) string { return "/p/" + p.Slug }
 
 // pageOf is the page a request is for: by the /p/{slug}/ it names, or else
 // by the host it was sent to, or else the default page. nil: a slug no page
@@ -94,7 +90,7 @@ func (s *Server) syncPages(pages []store.Page) (*pageSet, []*Hub) {
 		// stream and the last snapshot (what the next one is told apart
 		// from) carry over.
 		cfg := p
-		sp := &sitePage{cfg: &cfg, root: pageRoot(p)}
+		sp := &sitePage{cfg: &cfg, root: p.Root()}
 		prev := old.byID[p.ID]
 		switch {
 		case prev == nil:
@@ -143,12 +139,7 @@ func (s *Server) pageURL(p *store.Page) string {
 	if p == nil {
 		return s.cfg.BaseURL
 	}
-	if p.Host != "" {
-		if u, err := url.Parse(s.cfg.BaseURL); err == nil && u.Scheme != "" {
-			return u.Scheme + "://" + p.Host + pageRoot(*p)
-		}
-	}
-	return s.cfg.BaseURL + pageRoot(*p)
+	return p.URL(s.cfg.BaseURL)
 }
 
 // eventShown reports whether a change-feed event belongs on the live stream

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -17,8 +18,35 @@ import (
 // there is nothing for a forged cross-site form to ride on. A GET never
 // changes anything (mail scanners fetch links); the pages' buttons POST.
 
+// linkPage lets a subscription link through on its subscriber's page
+// alone: each page's emails link to that page, and a link taken to another
+// is as good as a mistyped one. A page that does not exist is not found.
+func (s *Server) linkPage(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sp := s.pageOf(c)
+		if sp == nil {
+			return s.notFoundPage(c, "Page not found", "There is no status page here.")
+		}
+		c.Set(ctxPage, sp)
+		// The token is in the URL: no cache keeps what it opens, errors
+		// included.
+		c.Response().Header().Set("Cache-Control", "private, no-store")
+		id, _, _ := strings.Cut(c.Param("token"), ".")
+		sub, err := s.store.GetSubscriber(c.Request().Context(), id)
+		switch {
+		case err == nil && sub.PageID != sp.id():
+			return s.subscriptionPage(c, templates.SubscriptionPage{Step: "invalid"})
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return next(c) // the store judges the token itself
+	}
+}
+
 func (s *Server) subscribePage(c echo.Context, status int, p templates.SubscribePage) error {
-	p.Site = s.site
+	sp := s.pageOf(c)
+	var ctx context.Context
+	p.Site, ctx = s.formSite(c, sp)
 	if p.Groups == nil && !p.Subscribed {
 		groups, err := s.subscribableGroups(c)
 		if err != nil {
@@ -29,10 +57,11 @@ func (s *Server) subscribePage(c echo.Context, status int, p templates.Subscribe
 	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Response().Header().Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(status)
-	return templates.Subscribe(p).Render(c.Request().Context(), c.Response())
+	return templates.Subscribe(p).Render(ctx, c.Response())
 }
 
-// subscribableGroups lists components as the page groups them, for the forms.
+// subscribableGroups lists the components the request's page shows, as it
+// groups them, for the forms.
 func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, error) {
 	ctx := c.Request().Context()
 	groups, err := s.store.ListComponentGroups(ctx)
@@ -43,11 +72,14 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 	if err != nil {
 		return nil, err
 	}
+	if snap := s.pageOf(c).snap.Load(); snap != nil {
+		comps = filter(comps, func(comp store.Component) bool { return snap.scope.ShowsComponent(comp.ID) })
+	}
 	return withComponents(groupViews(groups, comps, nil)), nil
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
-	if !s.cfg.Subscriptions {
+	if !s.cfg.Subscriptions || s.pageOf(c) == nil {
 		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{})
@@ -56,7 +88,7 @@ func (s *Server) handleSubscribeForm(c echo.Context) error {
 // handleSubscribe takes the form. Whatever the address's history, a valid
 // address gets the same answer; only a malformed one is told so.
 func (s *Server) handleSubscribe(c echo.Context) error {
-	if !s.cfg.Subscriptions {
+	if !s.cfg.Subscriptions || s.pageOf(c) == nil {
 		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
 	}
 	allowed, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: "subscribe:" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: 10 * time.Minute})
@@ -77,12 +109,12 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	for _, id := range comps {
 		selected[id] = true
 	}
-	err = s.store.SubscribeEmail(c.Request().Context(), store.SubscriberInput{Email: email, Components: comps})
+	err = s.store.SubscribeEmail(c.Request().Context(), store.SubscriberInput{PageID: s.pageOf(c).id(), Email: email, Components: comps})
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
 		msg := "Please enter an email address such as name@example.com."
 		if ve.Field == "components" {
-			msg = "One of the chosen components no longer exists. Please choose again."
+			msg = "One of the chosen components is no longer on this page. Please choose again."
 		}
 		return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Email: email, Selected: selected, Error: msg})
 	}
@@ -95,13 +127,20 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 // subscriptionPage renders a link page; an invalid link gets 404, an
 // expired one 410.
 func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) error {
-	p.Site = s.site
+	sp := s.pageOf(c)
+	var ctx context.Context
+	p.Site, ctx = s.formSite(c, sp)
 	status := http.StatusOK
 	switch p.Step {
 	case "invalid":
 		status = http.StatusNotFound
 	case "expired":
 		status = http.StatusGone
+	}
+	if status != http.StatusOK && sp.private() && !s.admitsQuietly(c, sp) {
+		// A link that names no subscriber of the page is no key to it:
+		// the answer wears the default page's name.
+		p.Site, ctx = s.formSite(c, s.main)
 	}
 	if p.Step == "manage" || p.Step == "saved" {
 		groups, err := s.subscribableGroups(c)
@@ -116,7 +155,7 @@ func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) 
 	// The token is in the URL: keep it out of Referer headers to other sites.
 	h.Set("Referrer-Policy", "no-referrer")
 	c.Response().WriteHeader(status)
-	return templates.Subscription(p).Render(c.Request().Context(), c.Response())
+	return templates.Subscription(p).Render(ctx, c.Response())
 }
 
 // badLinkPage renders the page for a link the store refused (ok false for
@@ -206,10 +245,17 @@ func (s *Server) handleManage(c echo.Context) error {
 			sub, err = s.store.SubscriberByLink(ctx, token)
 			if err == nil {
 				return s.subscriptionPage(c, templates.SubscriptionPage{Token: token, Subscriber: sub, Step: "manage",
-					Error: "One of the chosen components no longer exists. Please choose again."})
+					Error: "One of the chosen components is no longer on this page. Please choose again."})
 			}
 		}
 		return s.linkResult(c, sub, err, "saved")
+	}
+	// No action this form sends: a bad link is told so first.
+	if _, err := s.store.SubscriberByLink(ctx, token); err != nil {
+		if bad, perr := s.badLinkPage(c, err); bad {
+			return perr
+		}
+		return err
 	}
 	return echo.NewHTTPError(http.StatusBadRequest, "unknown action")
 }

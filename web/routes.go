@@ -37,6 +37,22 @@ func (s *Server) pageRoutes(g *echo.Group) {
 	get("/components/:id/badge.svg", s.handleComponentBadge)
 }
 
+// subscriptionRoutes registers a page's email subscriptions on g: the form,
+// which only those who may see the page may use, and the pages the links
+// in its emails lead to, which its subscribers reach whatever the page's
+// access has become (an unsubscribe link must always work), on their own
+// page only (linkPage).
+func (s *Server) subscriptionRoutes(g *echo.Group) {
+	g.GET("/subscribe", s.handleSubscribeForm, s.pageAccess)
+	g.POST("/subscribe", s.handleSubscribe, s.pageAccess)
+	g.GET("/subscriptions/confirm/:token", s.handleConfirmPage, s.linkPage)
+	g.POST("/subscriptions/confirm/:token", s.handleConfirm, s.linkPage)
+	g.GET("/subscriptions/manage/:token", s.handleManagePage, s.linkPage)
+	g.POST("/subscriptions/manage/:token", s.handleManage, s.linkPage)
+	g.GET("/subscriptions/unsubscribe/:token", s.handleUnsubscribePage, s.linkPage)
+	g.POST("/subscriptions/unsubscribe/:token", s.handleUnsubscribe, s.linkPage)
+}
+
 // getAndHead registers a GET route on g and the same for HEAD, whose body
 // net/http drops.
 func getAndHead(g *echo.Group) func(path string, h echo.HandlerFunc) {
@@ -79,14 +95,8 @@ func (s *Server) routes() *echo.Echo {
 	// Email subscriptions (public_subscribe.go): the form and the pages the links
 	// in every email lead to. The links' tokens authorise the POSTs.
 	subs := e.Group("", s.accessLog(false), middleware.BodyLimit("64K"))
-	subs.GET("/subscribe", s.handleSubscribeForm)
-	subs.POST("/subscribe", s.handleSubscribe)
-	subs.GET("/subscriptions/confirm/:token", s.handleConfirmPage)
-	subs.POST("/subscriptions/confirm/:token", s.handleConfirm)
-	subs.GET("/subscriptions/manage/:token", s.handleManagePage)
-	subs.POST("/subscriptions/manage/:token", s.handleManage)
-	subs.GET("/subscriptions/unsubscribe/:token", s.handleUnsubscribePage)
-	subs.POST("/subscriptions/unsubscribe/:token", s.handleUnsubscribe)
+	s.subscriptionRoutes(subs)
+	s.subscriptionRoutes(subs.Group(pageGroup))
 
 	// Admin API: a token, and on each line the least role the route needs.
 	// Reading is for everyone signed in; incidents, maintenance and

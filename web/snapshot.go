@@ -342,7 +342,6 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 	if sp.cfg != nil {
 		sc = store.ScopeOf(*sp.cfg, all.components)
 		site.Name, site.BaseURL = sp.cfg.Name, s.pageURL(sp.cfg)
-		site.Subscribe = false // subscribers belong to the default page, for now
 	}
 	ctx = templates.WithRoot(ctx, sp.root)
 	d := all.scoped(sc)
