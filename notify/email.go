@@ -97,33 +97,35 @@ func (s *emailSender) template(ctx context.Context, job *preparedJob, page strin
 	}
 	job.emailMu.Unlock()
 	pe.once.Do(func() {
-		site, err := s.d.pageSite(ctx, page)
+		site, private, err := s.d.pageSite(ctx, page)
 		if err != nil {
 			pe.err = fmt.Errorf("job %d: %w", job.ID, err)
 			return
 		}
-		pe.t, pe.err = s.render(ctx, job.Job, site)
+		pe.t, pe.err = s.render(ctx, job.Job, site, private)
 	})
 	return pe.t, pe.err
 }
 
 // pageSite is the name and address of the page with id ("" the default
-// page), which its subscribers' emails carry: the subject, the links.
-func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, error) {
+// page), which its subscribers' emails carry: the subject, the links; and
+// whether it is for some people only, whose subscribers read the internal
+// notes it shows.
+func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, bool, error) {
 	if id == "" {
-		return templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL}, nil
+		return templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL}, false, nil
 	}
 	p, err := d.st.GetPage(ctx, id)
 	if err != nil {
-		return templates.Site{}, err
+		return templates.Site{}, false, err
 	}
-	return templates.Site{Name: p.Name, BaseURL: p.URL(d.cfg.BaseURL)}, nil
+	return templates.Site{Name: p.Name, BaseURL: p.URL(d.cfg.BaseURL)}, p.Private(), nil
 }
 
 // render builds the email for a job from the templates, for the
 // subscribers of the page site. Team and account emails are Herald's own:
 // their links go to the console, at the base URL.
-func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site) (*emailTemplate, error) {
+func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site, private bool) (*emailTemplate, error) {
 	base, page := site.BaseURL, site.Name
 	v := templates.EmailView{
 		Site:           site,
@@ -178,6 +180,9 @@ func (s *emailSender) render(ctx context.Context, job store.Job, site templates.
 		v.LinkURL, v.LinkText = base+"/incidents/"+inc.ID, "View the incident"
 		if len(inc.Updates) > 0 {
 			v.Body, v.At = inc.Updates[0].Body, inc.Updates[0].CreatedAt
+			if private {
+				v.InternalNote = inc.Updates[0].InternalNote
+			}
 		}
 		v.Intro = jobIntro(job)
 		switch {
@@ -185,9 +190,9 @@ func (s *emailSender) render(ctx context.Context, job store.Job, site templates.
 			// A message subscribers were sent was wrong: say so first, and
 			// give the corrected text of that update, not the newest one.
 			t.subject = "[" + page + "] Correction: " + inc.Name
-			v.Body, v.At = p.Correction.Body, p.Correction.CreatedAt
+			v.Body, v.At, v.InternalNote = p.Correction.Body, p.Correction.CreatedAt, ""
 		case job.Kind == store.JobPostmortemPublished:
-			v.Status = "Postmortem"
+			v.Status, v.InternalNote = "Postmortem", ""
 			if inc.Postmortem != nil {
 				v.Body, v.At = inc.Postmortem.Body, inc.Postmortem.PublishedAt
 			}

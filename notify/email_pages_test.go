@@ -11,7 +11,8 @@ import (
 // Each page's subscribers hear from their page: its name in the subject,
 // links to it (at its own host when it has one), and nothing of what it
 // does not show. An internal component's incident reaches the internal
-// page's subscribers alone.
+// page's subscribers alone, and an update's internal note goes only to a
+// private page's.
 func TestEmailComesFromTheSubscribersPage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -31,12 +32,17 @@ func TestEmailComesFromTheSubscribersPage(t *testing.T) {
 	}
 	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
 	ledger := mustIncident(t, st, store.IncidentInput{Name: "Ledger lag", Body: "Behind by a minute.", Components: map[string]store.ComponentStatus{db.ID: store.DegradedPerformance}})
-	mustIncident(t, st, store.IncidentInput{Name: "API errors", Body: "Some fail.", Components: map[string]store.ComponentStatus{api.ID: store.PartialOutage}})
+	mustIncident(t, st, store.IncidentInput{Name: "API errors", Body: "Some fail.", InternalNote: "Pool exhausted on api-7.", Components: map[string]store.ComponentStatus{api.ID: store.PartialOutage}})
 	eventually(t, "three messages", func() bool { return counts(t, st)["email/sent"] == 3 })
 
 	got := map[string][]string{}
 	for _, m := range sink.messages() {
 		got[m.To[0]] = append(got[m.To[0]], m.Header.Get("Subject"))
+		// The internal note goes to the private page's subscriber alone.
+		hasNote := strings.Contains(m.Text, "Pool exhausted on api-7.") && strings.Contains(m.HTML, "Pool exhausted on api-7.")
+		if strings.Contains(m.Header.Get("Subject"), "API errors") && hasNote != (m.To[0] == "ops@example.com") {
+			t.Errorf("%s got the internal note: %v", m.To[0], strings.Contains(m.Text+m.HTML, "api-7"))
+		}
 		if m.To[0] != "ops@example.com" {
 			continue
 		}

@@ -68,16 +68,33 @@ type Incident struct {
 
 // IncidentUpdate is one message on an incident's timeline.
 type IncidentUpdate struct {
-	ID                 string              `json:"id"`
-	IncidentID         string              `json:"incident_id"`
-	Status             IncidentStatus      `json:"status"`
-	Body               string              `json:"body"`
+	ID         string         `json:"id"`
+	IncidentID string         `json:"incident_id"`
+	Status     IncidentStatus `json:"status"`
+	Body       string         `json:"body"`
+	// InternalNote is shown on private pages and to their subscribers,
+	// beside Body; never on a public page or in the change feed
+	// (Incident.feedPayload). "" for none.
+	InternalNote       string              `json:"internal_note,omitempty"`
 	CreatedAt          time.Time           `json:"created_at"`
 	AffectedComponents []AffectedComponent `json:"affected_components"`
 	// DeliverNotifications says whether subscribers were told of it.
 	DeliverNotifications bool `json:"deliver_notifications"`
 	// EditedAt is when its message was last corrected (nil: never).
 	EditedAt *time.Time `json:"edited_at,omitempty"`
+}
+
+// Public is the incident without its updates' internal notes: what
+// anything public may carry.
+func (i Incident) Public() Incident {
+	if !slices.ContainsFunc(i.Updates, func(u IncidentUpdate) bool { return u.InternalNote != "" }) {
+		return i
+	}
+	i.Updates = slices.Clone(i.Updates)
+	for k := range i.Updates {
+		i.Updates[k].InternalNote = ""
+	}
+	return i
 }
 
 // AffectedComponent is a component status change made by an update.
@@ -105,11 +122,13 @@ func (i Incident) Open() bool { return i.Status != Resolved }
 // IncidentInput opens an incident. Status "" means investigating; Impact ""
 // is derived from the worst new component status.
 type IncidentInput struct {
-	Name       string
-	Status     IncidentStatus
-	Impact     Impact
-	Body       string
-	Components map[string]ComponentStatus
+	Name   string
+	Status IncidentStatus
+	Impact Impact
+	Body   string
+	// InternalNote is the first update's note for private pages.
+	InternalNote string
+	Components   map[string]ComponentStatus
 	// StartedAt is when the impact began, if before now (the zero value:
 	// now). The components' status history counts from then.
 	StartedAt time.Time
@@ -128,9 +147,11 @@ type IncidentInput struct {
 
 // IncidentUpdateInput posts an update. Status "" keeps the current status.
 type IncidentUpdateInput struct {
-	Status     IncidentStatus
-	Body       string
-	Components map[string]ComponentStatus
+	Status IncidentStatus
+	Body   string
+	// InternalNote is shown on private pages only ("" for none).
+	InternalNote string
+	Components   map[string]ComponentStatus
 	// Impact, when not "", changes the incident's impact in the same
 	// transaction (the console's one update form carries it).
 	Impact Impact
@@ -243,7 +264,7 @@ func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
 		id, name, Investigating, impact, t.now, t.now, started, in.firstSignal, in.draftCreated, seconds(t.now.Sub(started))); err != nil {
 		return Incident{}, err
 	}
-	if err := t.addIncidentUpdate(id, Investigating, started, IncidentUpdateInput{Status: status, Body: in.Body, Components: in.Components, NextUpdateAt: in.NextUpdateAt, SkipNotify: in.SkipNotify, Key: in.Key}); err != nil {
+	if err := t.addIncidentUpdate(id, Investigating, started, IncidentUpdateInput{Status: status, Body: in.Body, InternalNote: in.InternalNote, Components: in.Components, NextUpdateAt: in.NextUpdateAt, SkipNotify: in.SkipNotify, Key: in.Key}); err != nil {
 		return Incident{}, err
 	}
 	after, err := getIncident(t.ctx, t.sqlTx, id)
@@ -332,12 +353,16 @@ func (t *tx) addIncidentUpdate(incidentID string, previous IncidentStatus, statu
 	if err != nil {
 		return err
 	}
+	note, err := checkText("internal_note", in.InternalNote, MaxBodyLength, false)
+	if err != nil {
+		return err
+	}
 	if err := checkComponentChanges(in.Components); err != nil {
 		return err
 	}
 	updateID := newID()
-	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, created_at, deliver_notifications, submission_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		updateID, incidentID, in.Status, body, t.now, !in.SkipNotify, nullIfEmpty(in.Key)); err != nil {
+	if _, err := t.exec(`INSERT INTO incident_updates (id, incident_id, status, body, internal_note, created_at, deliver_notifications, submission_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		updateID, incidentID, in.Status, body, note, t.now, !in.SkipNotify, nullIfEmpty(in.Key)); err != nil {
 		return fmt.Errorf("insert update: %w", err)
 	}
 
@@ -766,7 +791,7 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 	}
 
 	// A withdrawn update (deleted_at) is kept for the record and shown nowhere.
-	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at, deliver_notifications, edited_at FROM incident_updates
+	urow, err := q.QueryContext(ctx, `SELECT id, incident_id, status, body, internal_note, created_at, deliver_notifications, edited_at FROM incident_updates
 		WHERE incident_id IN (`+in+`) AND deleted_at IS NULL ORDER BY created_at DESC, seq DESC`, ids...)
 	if err != nil {
 		return nil, err
@@ -775,7 +800,7 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 	for urow.Next() {
 		var u IncidentUpdate
 		var edited sql.NullTime
-		if err := urow.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.CreatedAt, &u.DeliverNotifications, &edited); err != nil {
+		if err := urow.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.InternalNote, &u.CreatedAt, &u.DeliverNotifications, &edited); err != nil {
 			urow.Close()
 			return nil, err
 		}

@@ -83,7 +83,12 @@ type feedObject interface {
 func (c Component) feedRef() (string, string)      { return "component", c.ID }
 func (g ComponentGroup) feedRef() (string, string) { return "component_group", g.ID }
 func (i Incident) feedRef() (string, string)       { return "incident", i.ID }
-func (m Maintenance) feedRef() (string, string)    { return "maintenance", m.ID }
+
+// feedPayload is the incident as the change feed carries it, to every
+// page's live stream and every replica: without its internal notes, which
+// only private pages show, rendered from their snapshots.
+func (i Incident) feedPayload() any             { return i.Public() }
+func (m Maintenance) feedRef() (string, string) { return "maintenance", m.ID }
 
 // inTx runs fn in a write transaction, writes its change set, commits, and
 // then sends the post-commit signal. It is for the writes someone waits

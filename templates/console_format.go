@@ -523,3 +523,6 @@ func ssoName(name string) string {
 	}
 	return name
 }
+
+// joinNames lists names for a sentence: "A, B, C".
+func joinNames(names []string) string { return strings.Join(names, ", ") }

@@ -135,19 +135,23 @@ type ChoiceGroup struct {
 
 // IncidentForm is the one form that opens an incident or posts an update.
 type IncidentForm struct {
-	Console    Console
-	Incident   *store.Incident // nil when opening a new one
-	Name       string
-	Status     store.IncidentStatus
-	Impact     store.Impact // "" lets the components decide (new incidents)
-	Body       string
-	Groups     []ChoiceGroup
-	Templates  []store.IncidentTemplate
-	TemplateID string
-	Preview    string // sanitised HTML of Body, when asked for
-	Notify     bool   // the "notify subscribers" box is ticked
-	NextIn     string // the next update promised, in minutes ("" none)
-	Errors     FormErrors
+	Console  Console
+	Incident *store.Incident // nil when opening a new one
+	Name     string
+	Status   store.IncidentStatus
+	Impact   store.Impact // "" lets the components decide (new incidents)
+	Body     string
+	// InternalNote is the update's note for private pages, whose names
+	// are PrivatePages (none: the form has no such field).
+	InternalNote string
+	PrivatePages []string
+	Groups       []ChoiceGroup
+	Templates    []store.IncidentTemplate
+	TemplateID   string
+	Preview      string // sanitised HTML of Body, when asked for
+	Notify       bool   // the "notify subscribers" box is ticked
+	NextIn       string // the next update promised, in minutes ("" none)
+	Errors       FormErrors
 	// Clock and Alerts are an existing incident's time-to-tell and the
 	// alerts behind it.
 	Clock      *store.IncidentClock

@@ -22,8 +22,11 @@ type EmailView struct {
 	// Intro is one sentence saying what happened: "A new incident was opened."
 	Intro string
 	// Body is the commander's message, Markdown.
-	Body       string
-	Components []EmailComponent
+	Body string
+	// InternalNote goes beside it to a private page's subscribers ("" for
+	// everyone else: the sender leaves it out).
+	InternalNote string
+	Components   []EmailComponent
 	// Window is the maintenance window, zero otherwise.
 	From, Until time.Time
 	At          time.Time // when it was posted
@@ -84,6 +87,9 @@ Change what you receive, or unsubscribe: {{.ManageURL}}
 {{.Intro}}
 {{if trim .Body}}
 {{trim .Body}}
+{{end}}{{if trim .InternalNote}}
+Internal note (not on the public page):
+{{trim .InternalNote}}
 {{end}}{{if not .From.IsZero}}
 Scheduled: {{time .From}} – {{time .Until}}
 {{end}}{{if .Components}}

@@ -24,6 +24,21 @@ func Root(ctx context.Context) string {
 	return r
 }
 
+type notesKey struct{}
+
+// WithInternalNotes marks ctx as rendering a private page, whose updates
+// show their internal notes: the one switch for them (a public page's
+// context never has it).
+func WithInternalNotes(ctx context.Context) context.Context {
+	return context.WithValue(ctx, notesKey{}, true)
+}
+
+// showsNotes reports whether the page being rendered shows internal notes.
+func showsNotes(ctx context.Context) bool {
+	on, _ := ctx.Value(notesKey{}).(bool)
+	return on
+}
+
 // Href is path ("/history") on the page being rendered.
 func Href(ctx context.Context, path string) string { return Root(ctx) + path }
 

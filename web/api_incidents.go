@@ -12,12 +12,13 @@ import (
 
 // incidentRequest opens an incident (POST /api/v1/incidents).
 type incidentRequest struct {
-	Name       string                           `json:"name"`
-	Status     store.IncidentStatus             `json:"status"`
-	Impact     store.Impact                     `json:"impact"`
-	Body       string                           `json:"body"`
-	Components map[string]store.ComponentStatus `json:"components"`
-	Notify     *bool                            `json:"notify"` // tell subscribers; default true
+	Name         string                           `json:"name"`
+	Status       store.IncidentStatus             `json:"status"`
+	Impact       store.Impact                     `json:"impact"`
+	Body         string                           `json:"body"`
+	InternalNote string                           `json:"internal_note"` // shown on private pages only
+	Components   map[string]store.ComponentStatus `json:"components"`
+	Notify       *bool                            `json:"notify"` // tell subscribers; default true
 	// StartedAt is when the impact began, when before now.
 	StartedAt *time.Time `json:"started_at"`
 	promiseRequest
@@ -54,10 +55,11 @@ type incidentPatchRequest struct {
 
 // incidentUpdateRequest posts an update (POST /api/v1/incidents/{id}/updates).
 type incidentUpdateRequest struct {
-	Status     store.IncidentStatus             `json:"status"`
-	Body       string                           `json:"body"`
-	Components map[string]store.ComponentStatus `json:"components"`
-	Notify     *bool                            `json:"notify"` // tell subscribers; default true
+	Status       store.IncidentStatus             `json:"status"`
+	Body         string                           `json:"body"`
+	InternalNote string                           `json:"internal_note"` // shown on private pages only
+	Components   map[string]store.ComponentStatus `json:"components"`
+	Notify       *bool                            `json:"notify"` // tell subscribers; default true
 	promiseRequest
 }
 
@@ -126,7 +128,7 @@ func (s *Server) apiCreateIncident(c echo.Context) error {
 		return err
 	}
 	in := store.IncidentInput{
-		Name: req.Name, Status: req.Status, Impact: req.Impact, Body: req.Body, Components: req.Components,
+		Name: req.Name, Status: req.Status, Impact: req.Impact, Body: req.Body, InternalNote: req.InternalNote, Components: req.Components,
 		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise, Key: idempotencyKey(c),
 	}
 	if req.StartedAt != nil {
@@ -161,7 +163,7 @@ func (s *Server) apiPostIncidentUpdate(c echo.Context) error {
 		return err
 	}
 	inc, err := s.store.PostIncidentUpdate(c.Request().Context(), c.Param("id"), store.IncidentUpdateInput{
-		Status: req.Status, Body: req.Body, Components: req.Components,
+		Status: req.Status, Body: req.Body, InternalNote: req.InternalNote, Components: req.Components,
 		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise, Key: idempotencyKey(c),
 	})
 	if err != nil {

@@ -180,14 +180,15 @@ func (s *Server) consoleIncidents(c echo.Context) error {
 
 // incidentValues is what the incident form sent.
 type incidentValues struct {
-	Name       string
-	Status     store.IncidentStatus
-	Impact     store.Impact
-	Body       string
-	Components map[string]store.ComponentStatus
-	Notify     bool
-	Preview    bool
-	Template   string
+	Name         string
+	Status       store.IncidentStatus
+	Impact       store.Impact
+	Body         string
+	InternalNote string
+	Components   map[string]store.ComponentStatus
+	Notify       bool
+	Preview      bool
+	Template     string
 	// UseTemplate is the form's "Use template" button: add the template's
 	// text and show the form again.
 	UseTemplate bool
@@ -234,17 +235,18 @@ func readIncidentForm(c echo.Context) (incidentValues, error) {
 		return incidentValues{}, &apiError{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"}
 	}
 	v := incidentValues{
-		Name:        params.Get("name"),
-		Status:      store.IncidentStatus(params.Get("status")),
-		Impact:      store.Impact(params.Get("impact")),
-		Body:        params.Get("body"),
-		Components:  map[string]store.ComponentStatus{},
-		Notify:      params.Get("notify") == "on",
-		Preview:     params.Get("action") == "preview",
-		Template:    params.Get("template"),
-		UseTemplate: params.Get("action") == "template",
-		NextIn:      params.Get("next_update_in"),
-		Key:         params.Get("submission"),
+		Name:         params.Get("name"),
+		Status:       store.IncidentStatus(params.Get("status")),
+		Impact:       store.Impact(params.Get("impact")),
+		Body:         params.Get("body"),
+		InternalNote: params.Get("internal_note"),
+		Components:   map[string]store.ComponentStatus{},
+		Notify:       params.Get("notify") == "on",
+		Preview:      params.Get("action") == "preview",
+		Template:     params.Get("template"),
+		UseTemplate:  params.Get("action") == "template",
+		NextIn:       params.Get("next_update_in"),
+		Key:          params.Get("submission"),
 	}
 	for key, vals := range params {
 		id, ok := strings.CutPrefix(key, "component.")
@@ -267,8 +269,19 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 	if err != nil {
 		return templates.IncidentForm{}, err
 	}
+	pages, err := s.store.ListPages(ctx)
+	if err != nil {
+		return templates.IncidentForm{}, err
+	}
+	var private []string
+	for _, p := range pages {
+		if p.Private() {
+			private = append(private, p.Name)
+		}
+	}
 	f := templates.IncidentForm{
 		Console: s.consoleView(c, "incidents"), Incident: inc, Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body,
+		InternalNote: v.InternalNote, PrivatePages: private,
 		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID, Notify: v.Notify, NextIn: v.NextIn,
 		Key: v.Key,
 	}
@@ -361,7 +374,7 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 	}
 	if !v.Preview {
 		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
-			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, Components: v.Components, SkipNotify: !v.Notify,
+			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, InternalNote: v.InternalNote, Components: v.Components, SkipNotify: !v.Notify,
 			NextUpdateAt: v.promise(s.store.Now()), Key: v.storeKey(),
 		})
 		if err == nil {
@@ -450,7 +463,7 @@ func (s *Server) consolePostUpdate(c echo.Context) error {
 	}
 	if !v.Preview {
 		_, err := s.store.PostIncidentUpdate(ctx, inc.ID, store.IncidentUpdateInput{
-			Status: v.Status, Body: v.Body, Components: v.Components, Impact: v.Impact, SkipNotify: !v.Notify,
+			Status: v.Status, Body: v.Body, InternalNote: v.InternalNote, Components: v.Components, Impact: v.Impact, SkipNotify: !v.Notify,
 			NextUpdateAt: v.promise(s.store.Now()), Key: v.storeKey(),
 		})
 		if err == nil {

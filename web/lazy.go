@@ -24,6 +24,7 @@ type lazyPages struct {
 	mu    sync.Mutex
 	pages map[string]*lazyPage
 	root  string // the page's, for the links of what is rendered
+	notes bool   // a private page's: its updates show their internal notes
 }
 
 // lazyPage is one page, being rendered until done is closed.
@@ -35,14 +36,17 @@ type lazyPage struct {
 
 var errRenderPanicked = errors.New("web: rendering the page panicked")
 
-func newLazyPages(root string) *lazyPages {
-	return &lazyPages{pages: map[string]*lazyPage{}, root: root}
+func newLazyPages(root string, notes bool) *lazyPages {
+	return &lazyPages{pages: map[string]*lazyPage{}, root: root, notes: notes}
 }
 
 // get returns the page kept under key, rendering it with render if it is
 // the first request. render returning (nil, nil) means "no such page".
 func (l *lazyPages) get(ctx context.Context, key string, render func(context.Context) (*page, error)) (*page, error) {
 	ctx = templates.WithRoot(ctx, l.root)
+	if l.notes {
+		ctx = templates.WithInternalNotes(ctx)
+	}
 	l.mu.Lock()
 	lp, ok := l.pages[key]
 	switch {

@@ -344,6 +344,9 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		site.Name, site.BaseURL = sp.cfg.Name, s.pageURL(sp.cfg)
 	}
 	ctx = templates.WithRoot(ctx, sp.root)
+	if sp.private() {
+		ctx = templates.WithInternalNotes(ctx)
+	}
 	d := all.scoped(sc)
 	now, today, version := d.now, d.today, d.version
 	byID := make(map[string]store.Component, len(d.components))
@@ -372,7 +375,7 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		site:         site,
 		scope:        sc,
 		root:         sp.root,
-		lazy:         newLazyPages(sp.root),
+		lazy:         newLazyPages(sp.root, sp.private()),
 		uptimes:      up,
 	}
 	for _, inc := range d.recent {

@@ -151,13 +151,13 @@ func TestIncidentFromATerminal(t *testing.T) {
 	}
 
 	// Flags after the id, as people type them; the promise is kept.
-	out = cp.ok("incident", "update", id, "--status", "monitoring", "--next-update", "30m", "Fix deployed; watching.")
+	out = cp.ok("incident", "update", id, "--status", "monitoring", "--next-update", "30m", "--internal-note", "Pool resized on db-2.", "Fix deployed; watching.")
 	if !strings.Contains(out, "now monitoring") || !strings.Contains(out, "Next update promised by") {
 		t.Errorf("incident update printed:\n%s", out)
 	}
 	inc = cp.incident(id)
-	if inc.Status != store.Monitoring || inc.Updates[0].Body != "Fix deployed; watching." || inc.NextUpdateAt == nil {
-		t.Fatalf("after the update the incident is %s, latest %q, promise %v", inc.Status, inc.Updates[0].Body, inc.NextUpdateAt)
+	if inc.Status != store.Monitoring || inc.Updates[0].Body != "Fix deployed; watching." || inc.NextUpdateAt == nil || inc.Updates[0].InternalNote != "Pool resized on db-2." {
+		t.Fatalf("after the update the incident is %s, latest %q (note %q), promise %v", inc.Status, inc.Updates[0].Body, inc.Updates[0].InternalNote, inc.NextUpdateAt)
 	}
 
 	// The message from stdin ("-"), with the URL and token from the

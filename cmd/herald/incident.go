@@ -85,6 +85,7 @@ type postFlags struct {
 	components listFlag
 	nextUpdate *string
 	noNotify   *bool
+	note       *string
 }
 
 // addPostFlags adds them; status is the status posted ("" for the
@@ -101,6 +102,7 @@ func addPostFlags(fs *flagSet, status string) *postFlags {
 	fs.FlagSet.Var(&p.components, "component", "a component and its new status, NAME=STATUS (name or id; repeat for several), e.g. API=major_outage")
 	p.nextUpdate = fs.FlagSet.String("next-update", "", "promise the next update: in a while (30m, 1h) or at a time (RFC 3339)")
 	p.noNotify = fs.FlagSet.Bool("no-notify", false, "post without emailing subscribers or calling webhooks")
+	p.note = fs.FlagSet.String("internal-note", "", "a note shown beside the message on private pages only, and to their subscribers")
 	return p
 }
 
@@ -144,6 +146,9 @@ func (p *postFlags) body(ctx context.Context, c *apiClient, message string) (map
 	}
 	if *p.noNotify {
 		body["notify"] = false
+	}
+	if *p.note != "" {
+		body["internal_note"] = *p.note
 	}
 	return body, cat, nil
 }
