@@ -12,7 +12,7 @@ import (
 // keeps this list and the migrations in step).
 var copyOrder = []string{
 	"component_groups", "components", "component_status_changes",
-	"incidents", "incident_components", "incident_updates", "incident_update_components",
+	"incidents", "incident_components", "incident_pages", "incident_updates", "incident_update_components",
 	"maintenances", "maintenance_components", "maintenance_updates", "maintenance_cancellations",
 	"pages", "page_components", "page_groups",
 	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles", "sso_logins",

@@ -18,9 +18,11 @@ func fillEveryTable(t *testing.T, st *Store) {
 	g := mustCreateGroup(t, st, "Core")
 	api := mustCreateComponentIn(t, st, "API", g.ID)
 	web := mustCreateComponent(t, st, "Web")
-	if _, err := st.CreatePage(ctx, PageInput{Slug: "customers", Name: "Customers", Host: "status.customer.example", Components: []string{web.ID}, Groups: []string{g.ID}}); err != nil {
+	customers, err := st.CreatePage(ctx, PageInput{Slug: "customers", Name: "Customers", Host: "status.customer.example", Components: []string{web.ID}, Groups: []string{g.ID}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	mustCreateIncident(t, st, IncidentInput{Name: "For customers", Body: "Only there.", Pages: []string{customers.ID}})
 	inc := mustCreateIncident(t, st, IncidentInput{Name: "Logins failing", Body: "Looking.", Components: map[string]ComponentStatus{api.ID: MajorOutage}})
 	mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed."})
 	if _, err := st.SavePostmortem(ctx, inc.ID, PostmortemInput{Body: "What happened.", RootCause: "A migration.", Publish: true,

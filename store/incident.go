@@ -51,12 +51,16 @@ type Incident struct {
 	// incident, or what the commander said; CreatedAt when neither did.
 	StartedAt time.Time `json:"started_at"`
 	// NextUpdateAt is the next update the latest one promised, if any.
-	NextUpdateAt *time.Time       `json:"next_update_at"`
-	MonitoringAt *time.Time       `json:"monitoring_at"`
-	ResolvedAt   *time.Time       `json:"resolved_at"`
-	Components   []string         `json:"components"`       // ids of the components it affects
-	Updates      []IncidentUpdate `json:"incident_updates"` // newest first
-	Postmortem   *Postmortem      `json:"postmortem"`
+	NextUpdateAt *time.Time `json:"next_update_at"`
+	MonitoringAt *time.Time `json:"monitoring_at"`
+	ResolvedAt   *time.Time `json:"resolved_at"`
+	Components   []string   `json:"components"` // ids of the components it affects
+	// Pages narrows it to chosen pages (ids, DefaultPageID for the default
+	// page): shown only on those that show what it affects. Empty: not
+	// narrowed, shown on every page that shows what it affects.
+	Pages      []string         `json:"pages"`
+	Updates    []IncidentUpdate `json:"incident_updates"` // newest first
+	Postmortem *Postmortem      `json:"postmortem"`
 	// Draft marks an incident proposed by an integration and not yet
 	// published; drafts live apart (see draft.go) and no public surface
 	// reads them. Source is the integration that proposed it, Hold a
@@ -128,7 +132,9 @@ type IncidentInput struct {
 	Body   string
 	// InternalNote is the first update's note for private pages.
 	InternalNote string
-	Components   map[string]ComponentStatus
+	// Pages narrows it to chosen pages (Incident.Pages); none: not narrowed.
+	Pages      []string
+	Components map[string]ComponentStatus
 	// StartedAt is when the impact began, if before now (the zero value:
 	// now). The components' status history counts from then.
 	StartedAt time.Time
@@ -169,6 +175,8 @@ type IncidentUpdateInput struct {
 type IncidentPatch struct {
 	Name   *string
 	Impact *Impact
+	// Pages narrows it to chosen pages; an empty list widens it again.
+	Pages *[]string
 	// StartedAt backdates (or corrects) when the impact began: not in the
 	// future, not after the incident's first update.
 	StartedAt *time.Time
@@ -262,6 +270,9 @@ func (t *tx) createIncident(id string, in IncidentInput) (Incident, error) {
 	if _, err := t.exec(`INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, first_signal_at, draft_created_at, time_to_public_s)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, name, Investigating, impact, t.now, t.now, started, in.firstSignal, in.draftCreated, seconds(t.now.Sub(started))); err != nil {
+		return Incident{}, err
+	}
+	if err := t.setIncidentPages(id, in.Pages); err != nil {
 		return Incident{}, err
 	}
 	if err := t.addIncidentUpdate(id, Investigating, started, IncidentUpdateInput{Status: status, Body: in.Body, InternalNote: in.InternalNote, Components: in.Components, NextUpdateAt: in.NextUpdateAt, SkipNotify: in.SkipNotify, Key: in.Key}); err != nil {
@@ -544,8 +555,20 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, p IncidentPatch) 
 				return invalid("started_at", "is after the incident's first update (%s); the impact began before anyone wrote about it", first.Format(time.RFC3339))
 			}
 		}
-		if name == before.Name && impact == before.Impact && started.Equal(before.StartedAt) {
+		pages := before.Pages
+		if p.Pages != nil {
+			if pages, err = t.checkNarrowing(*p.Pages); err != nil {
+				return err
+			}
+		}
+		if name == before.Name && impact == before.Impact && started.Equal(before.StartedAt) && slices.Equal(pages, before.Pages) {
 			return nil // nothing changes
+		}
+		if !slices.Equal(pages, before.Pages) {
+			if err := t.setIncidentPages(id, pages); err != nil {
+				return err
+			}
+			after.Pages = pages
 		}
 		if _, err := t.exec(`UPDATE incidents SET name = ?, impact = ?, updated_at = ?, started_at = ?, time_to_public_s = ?, time_to_delivery_s = ? WHERE id = ?`,
 			name, impact, t.now, started, seconds(before.CreatedAt.Sub(started)), t.deliverySeconds(id, started), id); err != nil {
@@ -668,7 +691,7 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 		args = append(args, f.Since.UTC())
 	}
 	if f.Scope != nil {
-		w, a := f.Scope.where("incidents", "incident_components", "incident_id")
+		w, a := f.Scope.where("incidents", "incident_components", "incident_pages", "incident_id")
 		where, args = append(where, w), append(args, a...)
 	}
 	w, a, order, reversed := keysetPage("created_at", f.Before, f.After)
@@ -750,7 +773,7 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 		if pmAt.Valid {
 			inc.Postmortem = &Postmortem{Body: pmBody, PublishedAt: pmAt.Time}
 		}
-		inc.Components = []string{}
+		inc.Components, inc.Pages = []string{}, []string{}
 		inc.Updates = []IncidentUpdate{}
 		index[inc.ID] = len(out)
 		out = append(out, inc)
@@ -783,6 +806,21 @@ func queryIncidents(ctx context.Context, q querier, query string, args ...any) (
 		out[index[iid]].Components = append(out[index[iid]].Components, cid)
 	}
 	if err := crow.Close(); err != nil {
+		return nil, err
+	}
+	prow, err := q.QueryContext(ctx, `SELECT incident_id, page_id FROM incident_pages WHERE incident_id IN (`+in+`) ORDER BY page_id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	for prow.Next() {
+		var iid, pid string
+		if err := prow.Scan(&iid, &pid); err != nil {
+			prow.Close()
+			return nil, err
+		}
+		out[index[iid]].Pages = append(out[index[iid]].Pages, pid)
+	}
+	if err := prow.Close(); err != nil {
 		return nil, err
 	}
 

@@ -635,7 +635,7 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 		}
 	}
 	if f.Scope != nil {
-		w, a := f.Scope.where("maintenances", "maintenance_components", "maintenance_id")
+		w, a := f.Scope.where("maintenances", "maintenance_components", "", "maintenance_id")
 		where, args = append(where, w), append(args, a...)
 	}
 	w, a, order, reversed := keysetPage("scheduled_for", f.Before, f.After)

@@ -57,9 +57,12 @@ func emailWants(kind string, jobComps, pages []string) (string, []any) {
 // how many recipients they hold and the new cursor, -1 once every row has
 // been seen. The cursor advances over the rows scanned, not the recipients
 // found, so a filter that matches no one still progresses.
-func (t *tx) expandEmail(jobID int64, kind, comps string, cursor int64, scan int) (int, int64, error) {
-	var jobComps []string
+func (t *tx) expandEmail(jobID int64, kind, comps, narrowed string, cursor int64, scan int) (int, int64, error) {
+	var jobComps, jobPages []string
 	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
+		return 0, 0, err
+	}
+	if err := json.Unmarshal([]byte(narrowed), &jobPages); err != nil {
 		return 0, 0, err
 	}
 	var hi sql.NullInt64
@@ -69,7 +72,7 @@ func (t *tx) expandEmail(jobID int64, kind, comps string, cursor int64, scan int
 	if !hi.Valid {
 		return 0, -1, nil
 	}
-	pages, err := t.pagesShowing(jobComps)
+	pages, err := t.pagesShowing(jobComps, jobPages)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -135,11 +138,11 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 		}
 		if _, ok := jobs[b.job]; !ok {
 			var j batchJob
-			var c string
-			if err := t.QueryRowContext(t.ctx, `SELECT kind, components FROM outbox_jobs WHERE id = ?`, b.job).Scan(&j.kind, &c); err != nil {
+			var c, p string
+			if err := t.QueryRowContext(t.ctx, `SELECT kind, components, pages FROM outbox_jobs WHERE id = ?`, b.job).Scan(&j.kind, &c, &p); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", b.id, err)
 			}
-			if err := json.Unmarshal([]byte(c), &j.components); err != nil {
+			if err := errors.Join(json.Unmarshal([]byte(c), &j.components), json.Unmarshal([]byte(p), &j.pages)); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", b.id, err)
 			}
 			jobs[b.job] = j
@@ -190,8 +193,8 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 // batchJob is what a batch's recipients are chosen by: its job's kind and
 // components.
 type batchJob struct {
-	kind       string
-	components []string
+	kind              string
+	components, pages []string
 }
 
 // batchRecipient is a delivery to a batch's recipient, with its place.
@@ -204,7 +207,7 @@ type batchRecipient struct {
 // Their link tokens are signed once the claim has committed (signLinks):
 // the writer is not held for hundreds of HMACs.
 func (t *tx) batchRecipients(b batch, job batchJob, limit int) ([]batchRecipient, error) {
-	pages, err := t.pagesShowing(job.components)
+	pages, err := t.pagesShowing(job.components, job.pages)
 	if err != nil {
 		return nil, err
 	}

@@ -48,11 +48,13 @@ const (
 // Job is one notification: one change, to be told to every recipient who
 // wants to hear about it.
 type Job struct {
-	ID           int64
-	Kind         string
-	ObjectType   string
-	ObjectID     string
-	Components   []string
+	ID         int64
+	Kind       string
+	ObjectType string
+	ObjectID   string
+	Components []string
+	// Pages is the incident's narrowing to chosen pages (none: not narrowed).
+	Pages        []string
 	Payload      JobPayload
 	SubscriberID string // set when the job is for one subscriber only
 	CreatedAt    time.Time
@@ -113,7 +115,7 @@ func (t *tx) notifyIncident(kind string, inc Incident) {
 			ids = append(ids, a.ComponentID)
 		}
 	}
-	t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: kind, ObjectType: "incident", ObjectID: inc.ID, Components: sortedCopy(ids),
+	t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: kind, ObjectType: "incident", ObjectID: inc.ID, Components: sortedCopy(ids), Pages: inc.Pages,
 		Payload: JobPayload{Incident: &inc}}, email: true, webhook: true, withPage: true})
 }
 
@@ -210,7 +212,14 @@ func (t *tx) insertJob(j pendingJob) error {
 	if j.Components == nil {
 		j.Components = []string{}
 	}
+	if j.Pages == nil {
+		j.Pages = []string{}
+	}
 	comps, err := json.Marshal(j.Components)
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	pages, err := json.Marshal(j.Pages)
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
@@ -222,8 +231,8 @@ func (t *tx) insertJob(j pendingJob) error {
 	if j.SubscriberID != "" {
 		sub = j.SubscriberID
 	}
-	if _, err := t.exec(`INSERT INTO outbox_jobs (kind, object_type, object_id, components, payload, subscriber_id, email, webhook, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, j.Kind, j.ObjectType, j.ObjectID, string(comps), string(payload), sub, j.email, j.webhook, t.now); err != nil {
+	if _, err := t.exec(`INSERT INTO outbox_jobs (kind, object_type, object_id, components, pages, payload, subscriber_id, email, webhook, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, j.Kind, j.ObjectType, j.ObjectID, string(comps), string(pages), string(payload), sub, j.email, j.webhook, t.now); err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
 	return nil
@@ -343,14 +352,14 @@ func (s *Store) GetJob(ctx context.Context, id int64) (Job, error) {
 // nothing and repeats nothing. done is true once every recipient has one.
 func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch int, lease time.Duration, channels []string) (made int, done bool, err error) {
 	err = s.inBackgroundTx(ctx, func(t *tx) error {
-		var kind, comps, object string
+		var kind, comps, pages, object string
 		var sub sql.NullString
 		var email, webhook bool
 		var emailCursor, webhookCursor int64
 		var leaseOwner sql.NullString
-		err := t.QueryRowContext(t.ctx, `SELECT kind, object_id, components, subscriber_id, email, webhook, email_cursor, webhook_cursor, lease_owner
+		err := t.QueryRowContext(t.ctx, `SELECT kind, object_id, components, pages, subscriber_id, email, webhook, email_cursor, webhook_cursor, lease_owner
 			FROM outbox_jobs WHERE id = ? AND expanded_at IS NULL`, jobID).
-			Scan(&kind, &object, &comps, &sub, &email, &webhook, &emailCursor, &webhookCursor, &leaseOwner)
+			Scan(&kind, &object, &comps, &pages, &sub, &email, &webhook, &emailCursor, &webhookCursor, &leaseOwner)
 		if errors.Is(err, sql.ErrNoRows) {
 			done = true // expanded meanwhile
 			return nil
@@ -397,7 +406,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return err
 			}
 		case email && emailCursor >= 0:
-			n, next, err := t.expandEmail(jobID, kind, comps, emailCursor, batch)
+			n, next, err := t.expandEmail(jobID, kind, comps, pages, emailCursor, batch)
 			if err != nil {
 				return fmt.Errorf("email recipients: %w", err)
 			}

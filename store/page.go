@@ -451,17 +451,24 @@ func listPages(ctx context.Context, q querier, where string, args ...any) ([]Pag
 // Scope is what one page shows, resolved against the components as they
 // are: the one home of the rule. A page shows the components it lists and
 // those of the groups it lists; an incident or a maintenance when it names
-// one of those, or names no component at all (news for everyone). The
-// default page shows every component but the internal ones (DefaultScope);
-// a nil Scope is everything.
+// one of those, or names no component at all (news for everyone), unless
+// it is narrowed to chosen pages and this is not one of them. The default
+// page shows every component but the internal ones (DefaultScope); a nil
+// Scope is everything.
 type Scope struct {
+	page       string // the page's id, DefaultPageID for the default page
+	all        bool   // every component (a default page with no internal ones)
 	components map[string]bool
 	ids        []string
 }
 
+// DefaultPageID names the default page where pages are listed by id: in
+// an incident's narrowing to chosen pages.
+const DefaultPageID = "default"
+
 // ScopeOf resolves p against the components there are.
 func ScopeOf(p Page, components []Component) *Scope {
-	sc := &Scope{components: map[string]bool{}}
+	sc := &Scope{page: p.ID, components: map[string]bool{}}
 	for _, c := range components {
 		if p.Shows(c) {
 			sc.components[c.ID] = true
@@ -472,12 +479,10 @@ func ScopeOf(p Page, components []Component) *Scope {
 }
 
 // DefaultScope is what the default page shows: every component but the
-// internal ones (nil, everything, when there are none).
+// internal ones.
 func DefaultScope(components []Component) *Scope {
-	if !slices.ContainsFunc(components, func(c Component) bool { return c.Internal }) {
-		return nil
-	}
-	sc := &Scope{components: map[string]bool{}}
+	sc := &Scope{page: DefaultPageID, components: map[string]bool{}}
+	sc.all = !slices.ContainsFunc(components, func(c Component) bool { return c.Internal })
 	for _, c := range components {
 		if !c.Internal {
 			sc.components[c.ID] = true
@@ -488,9 +493,10 @@ func DefaultScope(components []Component) *Scope {
 }
 
 // pagesShowing lists the pages (by id, "" the default page) that show a
-// job touching the components comps, resolved as the pages are now: whose
-// subscribers may hear of it.
-func (t *tx) pagesShowing(comps []string) ([]string, error) {
+// job touching the components comps and narrowed to narrowed (none: to no
+// page in particular), resolved as the pages are now: whose subscribers
+// may hear of it.
+func (t *tx) pagesShowing(comps, narrowed []string) ([]string, error) {
 	components, err := listComponents(t.ctx, t.sqlTx)
 	if err != nil {
 		return nil, err
@@ -500,15 +506,49 @@ func (t *tx) pagesShowing(comps []string) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	if DefaultScope(components).ShowsAffecting(comps) {
+	if DefaultScope(components).Shows(comps, narrowed) {
 		out = append(out, "")
 	}
 	for _, p := range pages {
-		if ScopeOf(p, components).ShowsAffecting(comps) {
+		if ScopeOf(p, components).Shows(comps, narrowed) {
 			out = append(out, p.ID)
 		}
 	}
 	return out, nil
+}
+
+// checkNarrowing validates a list of pages to narrow an incident to: each
+// an existing page's id or DefaultPageID; sorted, without repeats.
+func (t *tx) checkNarrowing(ids []string) ([]string, error) {
+	ids = dedupe(ids)
+	for _, id := range ids {
+		if id == DefaultPageID {
+			continue
+		}
+		if err := t.exists("pages", id); err != nil {
+			return nil, invalid("pages", "no page %q; give pages by id, and %q for the default page", id, DefaultPageID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// setIncidentPages narrows an incident to pages (checked here), or widens
+// it again (none).
+func (t *tx) setIncidentPages(id string, pages []string) error {
+	pages, err := t.checkNarrowing(pages)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM incident_pages WHERE incident_id = ?`, id); err != nil {
+		return err
+	}
+	for _, p := range pages {
+		if _, err := t.exec(`INSERT INTO incident_pages (incident_id, page_id) VALUES (?, ?)`, id, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pageScope is what the page with id shows ("" the default page); a page
@@ -529,12 +569,19 @@ func (t *tx) pageScope(id string) (*Scope, error) {
 }
 
 // ShowsComponent reports whether the page shows the component with id.
-func (sc *Scope) ShowsComponent(id string) bool { return sc == nil || sc.components[id] }
+func (sc *Scope) ShowsComponent(id string) bool { return sc == nil || sc.all || sc.components[id] }
 
-// ShowsAffecting reports whether the page shows an incident or maintenance
-// that names the components affected.
-func (sc *Scope) ShowsAffecting(affected []string) bool {
-	if sc == nil || len(affected) == 0 {
+// Shows reports whether the page shows an incident or maintenance that
+// names the components affected and is narrowed to pages (none: to no
+// page in particular).
+func (sc *Scope) Shows(affected, pages []string) bool {
+	if sc == nil {
+		return true
+	}
+	if len(pages) > 0 && !slices.Contains(pages, sc.page) {
+		return false
+	}
+	if sc.all || len(affected) == 0 {
 		return true
 	}
 	for _, id := range affected {
@@ -545,17 +592,28 @@ func (sc *Scope) ShowsAffecting(affected []string) bool {
 	return false
 }
 
-// where is ShowsAffecting in SQL, for the rows of table (incidents or
-// maintenances) whose components link has key: for the lists that page
-// through the history in the database.
-func (sc *Scope) where(table, link, key string) (string, []any) {
+// where is Shows in SQL, for the rows of table (incidents or maintenances)
+// whose links to components (and to pages, when narrowable: pagesLink
+// "" when not) have key: for the lists that page through the history in
+// the database.
+func (sc *Scope) where(table, link, pagesLink, key string) (string, []any) {
+	var args []any
+	narrowed := ``
+	if pagesLink != "" {
+		narrowed = ` AND (NOT EXISTS (SELECT 1 FROM ` + pagesLink + ` y WHERE y.` + key + ` = ` + table + `.id) OR EXISTS (SELECT 1 FROM ` + pagesLink + ` y WHERE y.` + key + ` = ` + table + `.id AND y.page_id = ?))`
+		args = append(args, sc.page)
+	}
+	if sc.all {
+		return `TRUE` + narrowed, args
+	}
 	none := `NOT EXISTS (SELECT 1 FROM ` + link + ` x WHERE x.` + key + ` = ` + table + `.id)`
 	if len(sc.ids) == 0 {
-		return none, nil
+		return none + narrowed, args
 	}
-	args := make([]any, len(sc.ids))
+	comps := make([]any, len(sc.ids))
 	for i, id := range sc.ids {
-		args[i] = id
+		comps[i] = id
 	}
-	return `(` + none + ` OR EXISTS (SELECT 1 FROM ` + link + ` x WHERE x.` + key + ` = ` + table + `.id AND x.component_id IN (` + placeholders(len(sc.ids)) + `)))`, args
+	return `(` + none + ` OR EXISTS (SELECT 1 FROM ` + link + ` x WHERE x.` + key + ` = ` + table + `.id AND x.component_id IN (` + placeholders(len(sc.ids)) + `)))` + narrowed,
+		append(comps, args...)
 }

@@ -143,21 +143,21 @@ func TestPageScopeFiltersLists(t *testing.T) {
 		var names []string
 		for _, inc := range incidents {
 			names = append(names, inc.Name)
-			if !sc.ShowsAffecting(inc.Components) {
+			if !sc.Shows(inc.Components, nil) {
 				t.Errorf("the list has %s, which the page does not show", inc.Name)
 			}
 		}
 		if !slices.Equal(names, []string{everyone.Name, onAPI.Name}) {
 			t.Errorf("the page lists %v, want %v", names, []string{everyone.Name, onAPI.Name})
 		}
-		if sc.ShowsAffecting(onBilling.Components) {
+		if sc.Shows(onBilling.Components, nil) {
 			t.Error("the page shows the billing incident")
 		}
 		maint, err := st.ListMaintenances(ctx, MaintenanceFilter{Scope: sc})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(maint) != 1 || maint[0].ID != mAPI.ID || sc.ShowsAffecting(mBilling.Components) {
+		if len(maint) != 1 || maint[0].ID != mAPI.ID || sc.Shows(mBilling.Components, nil) {
 			t.Errorf("the page lists maintenance %+v, want only %s", maint, mAPI.Name)
 		}
 		// A page of no components still has the news for everyone.

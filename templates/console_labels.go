@@ -21,7 +21,7 @@ var (
 	// IncidentLabels: opening an incident, posting an update, publishing a
 	// draft.
 	IncidentLabels = Labels{
-		"name": "Title", "status": "Status", "impact": "Impact", "body": "Message", "internal_note": "Internal note",
+		"name": "Title", "status": "Status", "impact": "Impact", "body": "Message", "internal_note": "Internal note", "pages": "Shown on",
 		"components": "Affected components", "next_update_at": "Promise the next update", "template": "Template",
 		"started_at": "Impact began",
 	}

@@ -145,13 +145,18 @@ type IncidentForm struct {
 	// are PrivatePages (none: the form has no such field).
 	InternalNote string
 	PrivatePages []string
-	Groups       []ChoiceGroup
-	Templates    []store.IncidentTemplate
-	TemplateID   string
-	Preview      string // sanitised HTML of Body, when asked for
-	Notify       bool   // the "notify subscribers" box is ticked
-	NextIn       string // the next update promised, in minutes ("" none)
-	Errors       FormErrors
+	// Pages are the pages besides the default one, for narrowing a new
+	// incident to some of them (ChosenPages, by id; DefaultPageID for the
+	// default page).
+	Pages       []store.Page
+	ChosenPages []string
+	Groups      []ChoiceGroup
+	Templates   []store.IncidentTemplate
+	TemplateID  string
+	Preview     string // sanitised HTML of Body, when asked for
+	Notify      bool   // the "notify subscribers" box is ticked
+	NextIn      string // the next update promised, in minutes ("" none)
+	Errors      FormErrors
 	// Clock and Alerts are an existing incident's time-to-tell and the
 	// alerts behind it.
 	Clock      *store.IncidentClock

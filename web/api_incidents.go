@@ -18,6 +18,7 @@ type incidentRequest struct {
 	Body         string                           `json:"body"`
 	InternalNote string                           `json:"internal_note"` // shown on private pages only
 	Components   map[string]store.ComponentStatus `json:"components"`
+	Pages        []string                         `json:"pages"`  // narrow to these pages ("default": the default page)
 	Notify       *bool                            `json:"notify"` // tell subscribers; default true
 	// StartedAt is when the impact began, when before now.
 	StartedAt *time.Time `json:"started_at"`
@@ -51,6 +52,7 @@ type incidentPatchRequest struct {
 	Name      *string       `json:"name"`
 	Impact    *store.Impact `json:"impact"`
 	StartedAt *time.Time    `json:"started_at"`
+	Pages     *[]string     `json:"pages"` // narrow to these pages; [] widens again
 }
 
 // incidentUpdateRequest posts an update (POST /api/v1/incidents/{id}/updates).
@@ -129,7 +131,7 @@ func (s *Server) apiCreateIncident(c echo.Context) error {
 	}
 	in := store.IncidentInput{
 		Name: req.Name, Status: req.Status, Impact: req.Impact, Body: req.Body, InternalNote: req.InternalNote, Components: req.Components,
-		SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise, Key: idempotencyKey(c),
+		Pages: req.Pages, SkipNotify: skipNotify(req.Notify), NextUpdateAt: promise, Key: idempotencyKey(c),
 	}
 	if req.StartedAt != nil {
 		in.StartedAt = *req.StartedAt
@@ -146,7 +148,7 @@ func (s *Server) apiUpdateIncident(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	inc, err := s.store.UpdateIncident(c.Request().Context(), c.Param("id"), store.IncidentPatch{Name: req.Name, Impact: req.Impact, StartedAt: req.StartedAt})
+	inc, err := s.store.UpdateIncident(c.Request().Context(), c.Param("id"), store.IncidentPatch{Name: req.Name, Impact: req.Impact, StartedAt: req.StartedAt, Pages: req.Pages})
 	if err != nil {
 		return err
 	}

@@ -185,6 +185,7 @@ type incidentValues struct {
 	Impact       store.Impact
 	Body         string
 	InternalNote string
+	Pages        []string // the new incident's narrowing to chosen pages
 	Components   map[string]store.ComponentStatus
 	Notify       bool
 	Preview      bool
@@ -240,6 +241,7 @@ func readIncidentForm(c echo.Context) (incidentValues, error) {
 		Impact:       store.Impact(params.Get("impact")),
 		Body:         params.Get("body"),
 		InternalNote: params.Get("internal_note"),
+		Pages:        params["pages"],
 		Components:   map[string]store.ComponentStatus{},
 		Notify:       params.Get("notify") == "on",
 		Preview:      params.Get("action") == "preview",
@@ -284,6 +286,9 @@ func (s *Server) incidentForm(c echo.Context, inc *store.Incident, v incidentVal
 		InternalNote: v.InternalNote, PrivatePages: private,
 		Groups: groups, Templates: tps, TemplateID: v.Template, Errors: errs, Components: byID, Notify: v.Notify, NextIn: v.NextIn,
 		Key: v.Key,
+	}
+	if inc == nil {
+		f.Pages, f.ChosenPages = pages, v.Pages
 	}
 	if !formKeyValid(f.Key) {
 		f.Key = newSubmissionKey()
@@ -374,7 +379,7 @@ func (s *Server) consoleCreateIncident(c echo.Context) error {
 	}
 	if !v.Preview {
 		inc, err := s.store.CreateIncident(c.Request().Context(), store.IncidentInput{
-			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, InternalNote: v.InternalNote, Components: v.Components, SkipNotify: !v.Notify,
+			Name: v.Name, Status: v.Status, Impact: v.Impact, Body: v.Body, InternalNote: v.InternalNote, Pages: v.Pages, Components: v.Components, SkipNotify: !v.Notify,
 			NextUpdateAt: v.promise(s.store.Now()), Key: v.storeKey(),
 		})
 		if err == nil {

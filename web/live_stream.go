@@ -209,7 +209,7 @@ func (s *Server) catchUp(c echo.Context, sc *store.Scope, client *streamClient, 
 			if !eventShown(e, sc) {
 				continue
 			}
-			if err := write(encodeFrame(e.ID, e.Type, e.Payload)); err != nil {
+			if err := write(encodeFrame(e.ID, e.Type, streamPayload(e))); err != nil {
 				return err
 			}
 		}
@@ -244,7 +244,7 @@ func (s *Server) publishEvents(ctx context.Context, upTo int64) (map[string]bool
 			if e.ID > upTo {
 				return touched, nil
 			}
-			f := &frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, e.Payload)}
+			f := &frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, streamPayload(e))}
 			for _, sp := range pages {
 				snap := sp.snap.Load()
 				if eventShown(e, snap.scope) {

@@ -83,7 +83,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 	p, err := snap.lazy.get(c.Request().Context(), "calendar-maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
 		if err == nil {
-			if !snap.scope.ShowsAffecting(m.Components) {
+			if !snap.scope.Shows(m.Components, nil) {
 				return nil, nil
 			}
 			return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{s.maintenanceEvent(snap, m)}), calendarType)
@@ -96,7 +96,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 			return nil, err
 		}
 		for _, m := range cancelled {
-			if m.ID == id && snap.scope.ShowsAffecting(m.Components) {
+			if m.ID == id && snap.scope.Shows(m.Components, nil) {
 				return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{cancelledEvent(snap, m)}), calendarType)
 			}
 		}
@@ -124,7 +124,7 @@ func (s *Server) calendarEvents(ctx context.Context, snap *snapshot, component s
 		return nil, err
 	}
 	wanted := func(comps []string) bool {
-		return snap.scope.ShowsAffecting(comps) && (component == "" || slices.Contains(comps, component))
+		return snap.scope.Shows(comps, nil) && (component == "" || slices.Contains(comps, component))
 	}
 	var out []calendarEvent
 	for _, m := range list {

@@ -127,7 +127,7 @@ func (s *Server) handleIncidentPage(c echo.Context) error {
 	// of this snapshot.
 	p, err := snap.lazy.get(c.Request().Context(), "incident:"+id, func(ctx context.Context) (*page, error) {
 		inc, err := s.store.GetIncident(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.ShowsAffecting(inc.Components)) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(inc.Components, inc.Pages)) {
 			return nil, nil
 		}
 		if err != nil {
@@ -155,7 +155,7 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 	}
 	p, err := snap.lazy.get(c.Request().Context(), "maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.ShowsAffecting(m.Components)) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(m.Components, nil)) {
 			return nil, nil
 		}
 		if err != nil {

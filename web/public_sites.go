@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -155,6 +156,7 @@ func eventShown(e store.Event, sc *store.Scope) bool {
 	var obj struct {
 		ID         string   `json:"id"`
 		Components []string `json:"components"`
+		Pages      []string `json:"pages"`
 	}
 	if err := json.Unmarshal(e.Payload, &obj); err != nil {
 		return false // not a shape we know: better left out than leaked
@@ -170,8 +172,28 @@ func eventShown(e store.Event, sc *store.Scope) bool {
 		}
 		return false
 	default:
-		return sc.ShowsAffecting(obj.Components)
+		return sc.Shows(obj.Components, obj.Pages)
 	}
+}
+
+// streamPayload is an event's payload as the live streams send it. An
+// incident narrowed to chosen pages names them in the change feed, for
+// eventShown; a stream does not tell its readers which other pages there
+// are.
+func streamPayload(e store.Event) json.RawMessage {
+	if e.ObjectType != "incident" || !bytes.Contains(e.Payload, []byte(`"pages":["`)) {
+		return e.Payload
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(e.Payload, &m); err != nil {
+		return e.Payload // eventShown keeps it off every stream
+	}
+	delete(m, "pages")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return e.Payload
+	}
+	return out
 }
 
 // pageRoute is the route a request matched as the default page has it:

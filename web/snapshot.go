@@ -275,9 +275,9 @@ func (d *publicData) scoped(sc *store.Scope) *publicData {
 			out.groups = append(out.groups, g)
 		}
 	}
-	out.active = filter(d.active, func(i store.Incident) bool { return sc.ShowsAffecting(i.Components) })
-	out.recent = filter(d.recent, func(i store.Incident) bool { return sc.ShowsAffecting(i.Components) })
-	out.maint = filter(d.maint, func(m store.Maintenance) bool { return sc.ShowsAffecting(m.Components) })
+	out.active = filter(d.active, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) })
+	out.recent = filter(d.recent, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) })
+	out.maint = filter(d.maint, func(m store.Maintenance) bool { return sc.Shows(m.Components, nil) })
 	return &out
 }
 

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"slices"
+	"testing"
+)
+
+// An incident narrowed to chosen pages is on those pages alone — in their
+// lists and to their subscribers — even when it names no component (news
+// for everyone, otherwise); widened again, it is everywhere it affects. A
+// page that does not exist is refused, changing nothing.
+func TestIncidentNarrowedToPages(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		useClock(st, t0)
+		api := mustCreateComponent(t, st, "API")
+		inside, err := st.CreatePage(ctx, PageInput{Slug: "inside", Name: "Inside", Components: []string{api.ID}, Access: AccessSignedIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slugs := map[string]string{"": "default", inside.ID: "inside"}
+		for _, in := range []SubscriberInput{{Email: "pub@example.com", Confirmed: true}, {Email: "ops@example.com", PageID: inside.ID, Confirmed: true}} {
+			if _, err := st.AddSubscriber(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := tableCounts(t, st)
+		_, err = st.CreateIncident(ctx, IncidentInput{Name: "x", Body: "x", Pages: []string{"nosuch"}})
+		wantValidationError(t, err, "pages")
+		wantUnchanged(t, st, before)
+
+		inc := mustCreateIncident(t, st, IncidentInput{Name: "Payroll run late", Body: "x", Pages: []string{inside.ID}})
+		if !slices.Equal(inc.Pages, []string{inside.ID}) {
+			t.Fatalf("pages %v", inc.Pages)
+		}
+		if got, want := mailedTo(t, st, slugs), []string{"ops@example.com on inside"}; !slices.Equal(got, want) {
+			t.Errorf("an incident narrowed to the inside page went to %v, want %v", got, want)
+		}
+		comps, _ := st.ListComponents(ctx)
+		def, in := DefaultScope(comps), ScopeOf(inside, comps)
+		if def.Shows(inc.Components, inc.Pages) || !in.Shows(inc.Components, inc.Pages) {
+			t.Error("the narrowed incident is on the default page, or not on its own")
+		}
+		for _, c := range []struct {
+			sc   *Scope
+			want int
+		}{{def, 0}, {in, 1}} {
+			if list, _ := st.ListIncidents(ctx, IncidentFilter{Scope: c.sc}); len(list) != c.want {
+				t.Errorf("the %s page lists %d incidents, want %d", c.sc.page, len(list), c.want)
+			}
+		}
+		// Widened: everywhere again.
+		wide, err := st.UpdateIncident(ctx, inc.ID, IncidentPatch{Pages: &[]string{}})
+		if err != nil || len(wide.Pages) != 0 || !def.Shows(wide.Components, wide.Pages) {
+			t.Fatalf("widened: %+v, %v", wide.Pages, err)
+		}
+		if list, _ := st.ListIncidents(ctx, IncidentFilter{Scope: def}); len(list) != 1 {
+			t.Errorf("the default page lists %d incidents after widening, want 1", len(list))
+		}
+		// Narrowed to the default page and a page since removed: it stays
+		// narrowed, never widened by the removal.
+		narrow, err := st.UpdateIncident(ctx, inc.ID, IncidentPatch{Pages: &[]string{DefaultPageID, inside.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeletePage(ctx, inside.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, err := st.GetIncident(ctx, inc.ID)
+		if err != nil || !slices.Equal(again.Pages, narrow.Pages) {
+			t.Errorf("after the page was removed the incident is on %v, want %v", again.Pages, narrow.Pages)
+		}
+	})
+}

@@ -1,0 +1,101 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/herald-status/herald/store"
+)
+
+// An incident narrowed to a private page — one that names no component,
+// news for everyone otherwise — is on that page and on nothing of the
+// public one: not its HTML, v2 API, feeds or live stream. Narrowed to both,
+// the public stream's event does not say which other pages it is on. An
+// unknown page is refused, and nothing is made.
+func TestIncidentNarrowedToAPrivatePage(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	var inside store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{
+		"slug": "inside", "name": "Inside", "components": []string{api.ID}, "access": "ip", "ip_ranges": []string{"127.0.0.1", "::1"}}, &inside)
+
+	resp := ts.call(t, "POST", "/api/v1/incidents", map[string]any{"name": "Payroll late", "body": "x", "pages": []string{"nosuch"}})
+	var e apiErr
+	resp.decode(t, &e)
+	if resp.Status != http.StatusUnprocessableEntity || e.Error.Field != "pages" {
+		t.Fatalf("an unknown page: %d %s", resp.Status, resp.Body)
+	}
+	if list, _ := ts.store.ListIncidents(t.Context(), store.IncidentFilter{}); len(list) != 0 {
+		t.Fatalf("a refused incident was made: %+v", list)
+	}
+
+	s := openStream(t, ts, "", nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Payroll run late", "body": "The payroll run is an hour late.", "pages": []string{inside.ID}})
+	ts.waitFresh(t)
+	if _, body := ts.fetch(t, "GET", "/p/inside/", nil); !strings.Contains(string(body), "Payroll run late") {
+		t.Error("the inside page does not show the incident narrowed to it")
+	}
+	for _, path := range []string{"/", "/incidents/" + inc.ID, "/api/v2/incidents.json", "/api/v2/summary.json", feedAtom, feedRSS} {
+		if resp, body := ts.fetch(t, "GET", path, nil); strings.Contains(string(body), "Payroll") {
+			t.Errorf("GET %s (%d) shows the incident narrowed to the inside page", path, resp.StatusCode)
+		}
+	}
+	// Widened to the default page too: its stream has it, without the
+	// other page's id.
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/incidents/"+inc.ID, map[string]any{"pages": []string{store.DefaultPageID, inside.ID}}, nil)
+	for {
+		ev := s.next(t)
+		if ev.Event == "incident.created" && strings.Contains(ev.Data, inc.ID) {
+			t.Fatalf("the public stream carried the incident narrowed to the inside page: %s", ev.Data)
+		}
+		if ev.Event == "incident.updated" && strings.Contains(ev.Data, inc.ID) {
+			if strings.Contains(ev.Data, inside.ID) || !strings.Contains(ev.Data, "Payroll run late") {
+				t.Errorf("the public stream's event names the inside page, or not the incident: %s", ev.Data)
+			}
+			break
+		}
+	}
+	ts.waitFresh(t)
+	if _, body := ts.fetch(t, "GET", "/", nil); !strings.Contains(string(body), "Payroll run late") {
+		t.Error("narrowed to the default page too, the incident is not on it")
+	}
+}
+
+// The console's new-incident form narrows it to the pages ticked, and
+// carries an internal note once there is a private page; with no other
+// page it asks neither.
+func TestConsoleNarrowsAnIncidentAndAddsANote(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	b := ts.signedIn(t, ts.addUser(t, "cmd@example.com", store.RoleCommander))
+	if form := b.get("/console/incidents/new"); form.Doc.Find(`input[name=pages]`).Length() != 0 || form.Doc.Find(`textarea[name=internal_note]`).Length() != 0 {
+		t.Fatal("with no other page the form asks where to show the incident, or for an internal note")
+	}
+	var inside store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "inside", "name": "Inside", "access": "signed_in"}, &inside)
+	form := b.get("/console/incidents/new")
+	if form.Doc.Find(`input[name=pages][value="`+inside.ID+`"]`).Length() != 1 || form.Doc.Find(`input[name=pages][value="default"]`).Length() != 1 ||
+		!strings.Contains(text(form.Doc.Find(`label[for=f-internal_note]`)), "Inside") {
+		t.Fatal("the form does not offer the pages, or the note naming the private page")
+	}
+	key, _ := form.Doc.Find(`input[name=submission]`).Attr("value")
+	bad := b.post("/console/incidents", url.Values{"name": {"Payroll late"}, "status": {"investigating"}, "body": {"x"}, "pages": {"nosuch"}, "submission": {key}})
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(text(bad.Doc.Find(".error-summary")), "no page") {
+		t.Fatalf("an unknown page: %d", bad.Status)
+	}
+	p := b.post("/console/incidents", url.Values{"name": {"Payroll late"}, "status": {"investigating"}, "body": {"The run is late."},
+		"internal_note": {"Batch host hung."}, "pages": {inside.ID}, "submission": {key}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d\n%s", p.Status, p.Body)
+	}
+	list, _ := ts.store.ListIncidents(t.Context(), store.IncidentFilter{})
+	if len(list) != 1 || len(list[0].Pages) != 1 || list[0].Pages[0] != inside.ID || list[0].Updates[0].InternalNote != "Batch host hung." {
+		t.Fatalf("the incident made: %+v", list)
+	}
+	if view := b.get(location(p)); !strings.Contains(text(view.Doc.Find(".internal-note")), "Batch host hung.") {
+		t.Error("the console's incident page does not show the note")
+	}
+}
