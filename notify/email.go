@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
+	"net/url"
 	"strings"
 	"time"
 
@@ -131,6 +132,9 @@ func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate
 		v.ViewerSignIn, v.ManageURL, v.UnsubscribeURL = true, "", ""
 		v.Heading, v.At = vn.Page, vn.ExpiresAt
 		v.ConfirmURL = vn.LinkBase + store.ViewerLinkPath + confirmStandIn
+		if vn.Next != "" {
+			v.ConfirmURL += "?next=" + url.QueryEscape(vn.Next)
+		}
 	case job.Kind == store.JobSubscriberConfirm:
 		t.subject, t.list = "Confirm your subscription to "+page+" status updates", false
 		v.ConfirmURL = base + ConfirmPath + confirmStandIn

@@ -31,12 +31,19 @@ const (
 
 // ViewerNotice is what a sign-in link's email says; LinkBase is where the
 // page is ("https://status.example.com/p/ops"): the link is LinkBase +
-// ViewerLinkPath + the token.
+// ViewerLinkPath + the token, and then ?next=Next, the page's address the
+// visitor asked for, when there was one.
 type ViewerNotice struct {
 	Email     string    `json:"email"`
 	Page      string    `json:"page"`
 	LinkBase  string    `json:"link_base"`
+	Next      string    `json:"next,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ViewerLinkRequest asks for a sign-in link to page PageID for Email.
+type ViewerLinkRequest struct {
+	PageID, Email, LinkBase, Next string
 }
 
 // ViewerLinkPath is where under a page a sign-in link leads.
@@ -72,16 +79,16 @@ func newViewerToken() (string, error) {
 // RequestViewerLink emails a sign-in link to page pageID to email, when
 // the page is for viewers by email and admits it; otherwise it does
 // nothing, and says nothing either way: the visitor gets the same answer
-// whether or not the address is on the list. linkBase is where the link
-// leads (see ViewerNotice). sent is for tests and logs, never for the
+// whether or not the address is on the list. LinkBase and Next are where
+// the link leads (see ViewerNotice). sent is for tests and logs, never for the
 // visitor.
-func (s *Store) RequestViewerLink(ctx context.Context, pageID, email, linkBase string) (sent bool, err error) {
-	addr, err := CheckEmail(email)
+func (s *Store) RequestViewerLink(ctx context.Context, in ViewerLinkRequest) (sent bool, err error) {
+	addr, err := CheckEmail(in.Email)
 	if err != nil {
 		return false, err
 	}
 	err = s.inTx(ctx, func(t *tx) error {
-		p, err := t.page(pageID)
+		p, err := t.page(in.PageID)
 		if err != nil {
 			return err
 		}
@@ -98,7 +105,7 @@ func (s *Store) RequestViewerLink(ctx context.Context, pageID, email, linkBase s
 			return err
 		}
 		t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: JobViewerLink, ObjectType: "viewer_link", ObjectID: id, Components: []string{},
-			Payload: JobPayload{Viewer: &ViewerNotice{Email: addr, Page: p.Name, LinkBase: linkBase, ExpiresAt: expires}}}, email: true})
+			Payload: JobPayload{Viewer: &ViewerNotice{Email: addr, Page: p.Name, LinkBase: in.LinkBase, Next: in.Next, ExpiresAt: expires}}}, email: true})
 		sent = true
 		return nil
 	})

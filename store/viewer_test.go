@@ -71,18 +71,18 @@ func TestViewerLinksAndSessions(t *testing.T) {
 
 		// A disallowed address: nothing queued.
 		before := countRows(t, st, "outbox_jobs")
-		if sent, err := st.RequestViewerLink(ctx, p.ID, "mallory@evil.example", "https://status.example/p/ops"); err != nil || sent {
+		if sent, err := st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "mallory@evil.example", LinkBase: "https://status.example/p/ops"}); err != nil || sent {
 			t.Fatalf("a disallowed address: sent %v, %v", sent, err)
 		}
 		if n := countRows(t, st, "outbox_jobs"); n != before || countRows(t, st, "viewer_links") != 0 {
 			t.Fatalf("a disallowed address queued %d jobs", n-before)
 		}
-		_, err = st.RequestViewerLink(ctx, p.ID, "not an address", "https://status.example/p/ops")
+		_, err = st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "not an address", LinkBase: "https://status.example/p/ops"})
 		wantValidationError(t, err, "email")
 
 		// An allowed one: one job, one email to the address, its token
 		// minted at the claim and stored hashed only.
-		if sent, err := st.RequestViewerLink(ctx, p.ID, "Ana@Example.com", "https://status.example/p/ops"); err != nil || !sent {
+		if sent, err := st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "Ana@Example.com", LinkBase: "https://status.example/p/ops"}); err != nil || !sent {
 			t.Fatalf("an allowed address: sent %v, %v", sent, err)
 		}
 		job, d := mintViewerLink(t, st)
@@ -134,7 +134,7 @@ func TestViewerLinksAndSessions(t *testing.T) {
 		}
 
 		// An expired link: refused; its email is no longer sent.
-		if _, err := st.RequestViewerLink(ctx, p.ID, "bo@partner.example", "https://status.example/p/ops"); err != nil {
+		if _, err := st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "bo@partner.example", LinkBase: "https://status.example/p/ops"}); err != nil {
 			t.Fatal(err)
 		}
 		_, late := mintViewerLink(t, st)
@@ -142,7 +142,7 @@ func TestViewerLinksAndSessions(t *testing.T) {
 		if _, _, err := st.TakeViewerLink(ctx, p.ID, late.ConfirmToken); !errors.Is(err, ErrViewerLinkExpired) {
 			t.Errorf("expired: %v, want ErrViewerLinkExpired", err)
 		}
-		if _, err := st.RequestViewerLink(ctx, p.ID, "cy@partner.example", "https://status.example/p/ops"); err != nil {
+		if _, err := st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "cy@partner.example", LinkBase: "https://status.example/p/ops"}); err != nil {
 			t.Fatal(err)
 		}
 		job, _, _ = st.ClaimJob(ctx, "a", time.Minute)
@@ -156,7 +156,7 @@ func TestViewerLinksAndSessions(t *testing.T) {
 
 		// Taking an address off the list ends its sessions; the others
 		// stay. Changing the access ends them all.
-		if _, err := st.RequestViewerLink(ctx, p.ID, "dee@partner.example", "https://status.example/p/ops"); err != nil {
+		if _, err := st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "dee@partner.example", LinkBase: "https://status.example/p/ops"}); err != nil {
 			t.Fatal(err)
 		}
 		_, dd := mintViewerLink(t, st)
@@ -194,7 +194,7 @@ func TestViewerLinksAndSessions(t *testing.T) {
 		}
 
 		// Sessions expire; signing out ends one.
-		_, _ = st.RequestViewerLink(ctx, p.ID, "eve@partner.example", "https://status.example/p/ops")
+		_, _ = st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "eve@partner.example", LinkBase: "https://status.example/p/ops"})
 		_, de := mintViewerLink(t, st)
 		eve, _, err := st.TakeViewerLink(ctx, p.ID, de.ConfirmToken)
 		if err != nil {
@@ -206,7 +206,7 @@ func TestViewerLinksAndSessions(t *testing.T) {
 		if _, err := st.ViewerSession(ctx, p.ID, eve); !errors.Is(err, ErrNoSession) {
 			t.Errorf("signed out: %v", err)
 		}
-		_, _ = st.RequestViewerLink(ctx, p.ID, "fay@partner.example", "https://status.example/p/ops")
+		_, _ = st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: p.ID, Email: "fay@partner.example", LinkBase: "https://status.example/p/ops"})
 		_, df := mintViewerLink(t, st)
 		fay, _, err := st.TakeViewerLink(ctx, p.ID, df.ConfirmToken)
 		if err != nil {

@@ -343,6 +343,7 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		sc = store.ScopeOf(*sp.cfg, all.components)
 		site.Name, site.BaseURL = sp.cfg.Name, s.pageURL(sp.cfg)
 		site.Subscribe = false // subscribers belong to the default page, for now
+		site.ViewerSignOut = sp.cfg.Access == store.AccessEmail
 	}
 	ctx = templates.WithRoot(ctx, sp.root)
 	d := all.scoped(sc)
