@@ -525,6 +525,12 @@ func TestPageAccessBadInput(t *testing.T) {
 		{"addresses with no range", map[string]any{"access": "ip"}, 422, "ip_ranges", "at least one range"},
 		{"addresses with empty ranges", map[string]any{"access": "ip", "ip_ranges": []string{" "}}, 422, "ip_ranges", "at least one range"},
 		{"too many ranges", map[string]any{"access": "ip", "ip_ranges": tooMany}, 422, "ip_ranges", "more than the 100"},
+		{"a malformed viewer address", map[string]any{"access": "email", "viewers": []string{"ana@example.com", "bob@"}}, 422, "viewers", `"bob@" is not an email address`},
+		{"a malformed viewer domain", map[string]any{"access": "email", "viewers": []string{"@exa_mple.com"}}, 422, "viewers", "is not an email address such as ana@example.com, nor a domain such as @example.com"},
+		{"a viewer domain without a dot", map[string]any{"access": "email", "viewers": []string{"localhost"}}, 422, "viewers", "needs a dot"},
+		{"viewers by email with none", map[string]any{"access": "email"}, 422, "viewers", "needs at least one address or domain"},
+		{"viewers by email with empty ones", map[string]any{"access": "email", "viewers": []string{" "}}, 422, "viewers", "needs at least one address or domain"},
+		{"viewers as one string", map[string]any{"access": "email", "viewers": "ana@example.com"}, 400, "viewers", "array"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, req := range []struct{ method, path string }{{"PATCH", "/api/v1/pages/" + f.page.ID}, {"POST", "/api/v1/pages"}} {
@@ -548,7 +554,7 @@ func TestPageAccessBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pages) != 1 || pages[0].Access != store.AccessPublic || len(pages[0].IPRanges) != 0 || !pages[0].UpdatedAt.Equal(f.page.UpdatedAt) {
+	if len(pages) != 1 || pages[0].Access != store.AccessPublic || len(pages[0].IPRanges) != 0 || len(pages[0].Viewers) != 0 || !pages[0].UpdatedAt.Equal(f.page.UpdatedAt) {
 		t.Errorf("refused requests changed the pages: %+v", pages)
 	}
 	if got := f.visit(t, "GET", "/p/ops/", "", nil); got.status != 200 || !bytes.Contains(got.body, []byte("Operations Floor")) {

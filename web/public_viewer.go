@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -84,13 +85,31 @@ func viewerNext(c echo.Context, sp *sitePage, next string) string {
 	return root + "/"
 }
 
+// onOwnHost reports whether the request came at the page's own host name.
+func onOwnHost(c echo.Context, sp *sitePage) bool {
+	return sp.cfg.Host != "" && hostName(c) == sp.cfg.Host
+}
+
 // viewerCookiePath scopes the viewer cookie to the page: its own host
 // whole, or its path on a shared one.
 func viewerCookiePath(c echo.Context, sp *sitePage) string {
-	if r := viewerRoot(c, sp); r != "" {
-		return r
+	if onOwnHost(c, sp) {
+		return "/"
 	}
-	return "/"
+	return sp.root
+}
+
+// viewerLinkBase is where a sign-in link asked for on this request leads
+// back to: the same host and root, so that the cookie it sets is the one
+// this visitor's next requests carry.
+func (s *Server) viewerLinkBase(c echo.Context, sp *sitePage) string {
+	origin := s.cfg.BaseURL
+	if onOwnHost(c, sp) {
+		if u, err := url.Parse(s.cfg.BaseURL); err == nil && u.Scheme != "" {
+			origin = u.Scheme + "://" + sp.cfg.Host
+		}
+	}
+	return origin + viewerRoot(c, sp)
 }
 
 func (s *Server) viewerCookie(c echo.Context) string {
@@ -151,7 +170,7 @@ func (s *Server) handleViewerSignIn(c echo.Context) error {
 	if err != nil || !ok {
 		return s.viewerLimited(c, sp, form, err)
 	}
-	sent, err := s.store.RequestViewerLink(ctx, store.ViewerLinkRequest{PageID: sp.cfg.ID, Email: addr, LinkBase: s.pageURL(sp.cfg), Next: next})
+	sent, err := s.store.RequestViewerLink(ctx, store.ViewerLinkRequest{PageID: sp.cfg.ID, Email: addr, LinkBase: s.viewerLinkBase(c, sp), Next: next})
 	if err != nil {
 		return err
 	}
