@@ -1,13 +1,9 @@
 package web
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/herald-status/herald/store"
@@ -45,21 +41,7 @@ func TestBrowserViewerSignInLooksRight(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(".notice")))
 		}
 		browse(t, ctx, problems, stop.name, steps...)
-		for _, width := range []int64{1280, 390} {
-			for _, scheme := range []string{"light", "dark"} {
-				browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", stop.name, width, scheme),
-					chromedp.EmulateViewport(width, 900),
-					chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
-						_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-							Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-						})
-						return err
-					}),
-				)
-				shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", stop.name, width, scheme))
-				checkPage(t, ctx, stop.name, scheme, width)
-			}
-		}
+		atEveryWidth(t, ctx, problems, dir, stop.name, stop.name)
 	}
 	// The button signs in, and the page is there.
 	browse(t, ctx, problems, "confirming", chromedp.Navigate(f.URL+"/p/ops/viewer/link/"+fresh), chromedp.WaitVisible(chromedp.CSS("main form button")),
