@@ -28,6 +28,21 @@ func mintViewerLink(t *testing.T, st *Store) (Job, Delivery) {
 	return job, ds[0]
 }
 
+// mintNewestLink mints the token of the newest sign-in link without the
+// outbox (as claiming its email would), for fixtures with other jobs about.
+func mintNewestLink(t *testing.T, st *Store) string {
+	t.Helper()
+	var id string
+	if err := st.read.QueryRowContext(t.Context(), `SELECT id FROM viewer_links ORDER BY created_at DESC, id LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	ds := []Delivery{{RecipientID: id}}
+	if err := st.inTx(t.Context(), func(tx *tx) error { return tx.loadViewerRecipients(ds, []any{id}) }); err != nil || !ds[0].ViewerLink {
+		t.Fatalf("mint: %+v, %v", ds[0], err)
+	}
+	return ds[0].ConfirmToken
+}
+
 // forge is tok with its last character changed.
 func forge(tok string) string {
 	last := "A"
