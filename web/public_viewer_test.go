@@ -31,12 +31,12 @@ type mailbox struct {
 	msgs []mailed
 }
 
-// mailed is one message as the mailbox received it: its recipients and
-// its plain-text part, decoded.
+// mailed is one message as the mailbox received it: its recipients, its
+// header and its plain-text part, decoded.
 type mailed struct {
-	to      []string
-	subject string
-	text    string
+	to     []string
+	header mail.Header
+	text   string
 }
 
 func newMailbox(t *testing.T) *mailbox {
@@ -92,7 +92,7 @@ func (s *mailboxSession) Data(r io.Reader) error {
 		return err
 	}
 	s.m.mu.Lock()
-	s.m.msgs = append(s.m.msgs, mailed{to: s.to, subject: msg.Header.Get("Subject"), text: text})
+	s.m.msgs = append(s.m.msgs, mailed{to: s.to, header: msg.Header, text: text})
 	s.m.mu.Unlock()
 	s.to = nil
 	return nil
@@ -238,7 +238,8 @@ func TestViewerSignsInByEmailLink(t *testing.T) {
 	}
 	f.drainOutbox(t)
 	msgs := mb.messages()
-	if len(msgs) != 1 || len(msgs[0].to) != 1 || msgs[0].to[0] != "ana@example.com" || msgs[0].subject != "Your sign-in link to Operations Floor" {
+	if len(msgs) != 1 || len(msgs[0].to) != 1 || msgs[0].to[0] != "ana@example.com" || msgs[0].header.Get("Subject") != "Your sign-in link to Operations Floor" ||
+		msgs[0].header.Get("List-Unsubscribe") != "" {
 		t.Fatalf("the mailbox: %+v", msgs)
 	}
 	link := linkIn.FindString(msgs[0].text)
