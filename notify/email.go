@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -167,6 +168,19 @@ func (s *emailSender) render(ctx context.Context, job store.Job, site templates.
 		v.Account, v.AccountURL, v.ManageURL, v.UnsubscribeURL = true, s.d.cfg.BaseURL+"/console/account", "", ""
 		v.Heading, v.Status, v.Intro, v.At = accountHeadline(job.Kind), "Security notice", accountIntro(job.Kind, *a), a.At
 		v.LinkURL, v.LinkText = s.d.cfg.BaseURL+"/console/account/two-factor", "Add a second factor again"
+	case job.Kind == store.JobViewerLink:
+		// A viewer's sign-in link to a private page: to that address only.
+		vn := p.Viewer
+		if vn == nil {
+			return nil, fmt.Errorf("job %d: %s carries no link", job.ID, job.Kind)
+		}
+		t.subject, t.list = "Your sign-in link to "+vn.Page, false
+		v.ViewerSignIn, v.ManageURL, v.UnsubscribeURL = true, "", ""
+		v.Heading, v.At = vn.Page, vn.ExpiresAt
+		v.ConfirmURL = vn.LinkBase + store.ViewerLinkPath + confirmStandIn
+		if vn.Next != "" {
+			v.ConfirmURL += "?next=" + url.QueryEscape(vn.Next)
+		}
 	case job.Kind == store.JobSubscriberConfirm:
 		t.subject, t.list = "Confirm your subscription to "+page+" status updates", false
 		v.ConfirmURL = base + ConfirmPath + confirmStandIn

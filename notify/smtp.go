@@ -680,6 +680,12 @@ func skipEmail(job *preparedJob, dl store.Delivery) string {
 		}
 		return ""
 	}
+	if job.Kind == store.JobViewerLink {
+		if !dl.ViewerLink {
+			return "the sign-in link was used or has expired"
+		}
+		return ""
+	}
 	if store.IsTeamKind(job.Kind) {
 		if !dl.TeamMember {
 			return "the team member was deleted, disabled or is no longer a commander"

@@ -23,6 +23,18 @@ func fillEveryTable(t *testing.T, st *Store) {
 		t.Fatal(err)
 	}
 	mustCreateIncident(t, st, IncidentInput{Name: "For customers", Body: "Only there.", Pages: []string{customers.ID}})
+	viewers, err := st.CreatePage(ctx, PageInput{Slug: "partners", Name: "Partners", Access: AccessEmail, Viewers: []string{"@partner.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"ana@partner.example", "bo@partner.example"} {
+		if _, err := st.RequestViewerLink(ctx, ViewerLinkRequest{PageID: viewers.ID, Email: email, LinkBase: "https://status.example/p/partners"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := st.TakeViewerLink(ctx, viewers.ID, mintNewestLink(t, st)); err != nil {
+		t.Fatal(err)
+	}
 	inc := mustCreateIncident(t, st, IncidentInput{Name: "Logins failing", Body: "Looking.", Components: map[string]ComponentStatus{api.ID: MajorOutage}})
 	mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed."})
 	if _, err := st.SavePostmortem(ctx, inc.ID, PostmortemInput{Body: "What happened.", RootCause: "A migration.", Publish: true,

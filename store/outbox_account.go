@@ -36,7 +36,7 @@ func (t *tx) notifyAccount(kind, userID string, n AccountNotice) {
 }
 
 // expandAccountEmail makes an account notice's one delivery, to the user
-// it is about.
+// it is about; and a viewer's sign-in link's, to the link (viewer.go).
 func (t *tx) expandAccountEmail(jobID int64, userID string) (int, error) {
 	res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
 		VALUES (?, 'email', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, userID, t.now, t.now)

@@ -36,6 +36,9 @@ type Delivery struct {
 	// ActiveUser is set when the recipient is a user whose account is
 	// active, whatever their role (account notices).
 	ActiveUser bool
+	// ViewerLink is set when the recipient is a viewer's sign-in link
+	// still unused and unexpired; ConfirmToken is then its token.
+	ViewerLink bool
 	// Webhook recipients; nil when the endpoint is gone.
 	Webhook *WebhookTarget
 
@@ -227,7 +230,10 @@ func (t *tx) loadSubscribers(ds []Delivery) error {
 	if len(others) == 0 {
 		return nil
 	}
-	return t.loadTeamRecipients(ds, others)
+	if err := t.loadTeamRecipients(ds, others); err != nil {
+		return err
+	}
+	return t.loadViewerRecipients(ds, others)
 }
 
 // loadTeamRecipients fills in the deliveries whose recipients are users:

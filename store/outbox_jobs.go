@@ -79,6 +79,8 @@ type JobPayload struct {
 	Team *TeamNotice `json:"team,omitempty"`
 	// Account is what an account notice says (account.* kinds).
 	Account *AccountNotice `json:"account,omitempty"`
+	// Viewer is a viewer's sign-in link email (JobViewerLink).
+	Viewer *ViewerNotice `json:"viewer,omitempty"`
 	// Correction is the update an incident.updated job corrects, when the
 	// commander asked to tell subscribers of the correction.
 	Correction *IncidentUpdate `json:"correction,omitempty"`
@@ -385,7 +387,8 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				t.countDeliveries(ChannelEmail, "", "pending", made)
 			}
 			done = true
-		case IsAccountKind(kind):
+		case IsAccountKind(kind) || kind == JobViewerLink:
+			// One email, to the user or the link the job is about.
 			if email {
 				n, err := t.expandAccountEmail(jobID, object)
 				if err != nil {

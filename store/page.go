@@ -28,9 +28,12 @@ type Page struct {
 	Components []string `json:"components"` // chosen one by one
 	Groups     []string `json:"groups"`     // chosen whole
 	// Access is who may see the page (AccessPublic, AccessSignedIn,
-	// AccessIP); IPRanges the CIDRs an AccessIP page admits.
-	Access    string    `json:"access"`
-	IPRanges  []string  `json:"ip_ranges"`
+	// AccessIP, AccessEmail); IPRanges the CIDRs an AccessIP page admits.
+	Access   string   `json:"access"`
+	IPRanges []string `json:"ip_ranges"`
+	// Viewers are the addresses and @domains an AccessEmail page admits
+	// (page_viewers.go).
+	Viewers   []string  `json:"viewers"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -92,9 +95,9 @@ func checkAccess(access string, ranges []string) (string, []string, error) {
 		access = AccessPublic
 	}
 	switch access {
-	case AccessPublic, AccessSignedIn, AccessIP:
+	case AccessPublic, AccessSignedIn, AccessIP, AccessEmail:
 	default:
-		return "", nil, invalid("access", "%q is not a kind of access: use %s, %s or %s", access, AccessPublic, AccessSignedIn, AccessIP)
+		return "", nil, invalid("access", "%q is not a kind of access: use %s, %s, %s or %s", access, AccessPublic, AccessSignedIn, AccessIP, AccessEmail)
 	}
 	out := make([]string, 0, len(ranges))
 	for _, r := range ranges {
@@ -132,6 +135,7 @@ type PageInput struct {
 	Groups     []string `json:"groups"`
 	Access     string   `json:"access"`
 	IPRanges   []string `json:"ip_ranges"`
+	Viewers    []string `json:"viewers"`
 }
 
 type PagePatch struct {
@@ -142,6 +146,7 @@ type PagePatch struct {
 	Groups     *[]string `json:"groups"`
 	Access     *string   `json:"access"`
 	IPRanges   *[]string `json:"ip_ranges"`
+	Viewers    *[]string `json:"viewers"`
 }
 
 // The page's config is not public (a customer's host name is its own
@@ -193,6 +198,9 @@ func (t *tx) checkPage(p *Page) error {
 		return err
 	}
 	if p.Access, p.IPRanges, err = checkAccess(p.Access, p.IPRanges); err != nil {
+		return err
+	}
+	if p.Viewers, err = checkViewers(p.Access, p.Viewers); err != nil {
 		return err
 	}
 	p.Components, p.Groups = dedupe(p.Components), dedupe(p.Groups)
@@ -248,14 +256,14 @@ func (t *tx) exists(table, id string) error {
 
 // CreatePage adds a page.
 func (s *Store) CreatePage(ctx context.Context, in PageInput) (Page, error) {
-	p := Page{ID: newID(), Slug: in.Slug, Name: in.Name, Host: in.Host, Components: in.Components, Groups: in.Groups, Access: in.Access, IPRanges: in.IPRanges}
+	p := Page{ID: newID(), Slug: in.Slug, Name: in.Name, Host: in.Host, Components: in.Components, Groups: in.Groups, Access: in.Access, IPRanges: in.IPRanges, Viewers: in.Viewers}
 	err := s.inTx(ctx, func(t *tx) error {
 		if err := t.checkPage(&p); err != nil {
 			return err
 		}
 		p.CreatedAt, p.UpdatedAt = t.now, t.now
-		if _, err := t.exec(`INSERT INTO pages (id, slug, name, host, access, ip_ranges, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Slug, p.Name, p.Host, p.Access, strings.Join(p.IPRanges, " "), p.CreatedAt, p.UpdatedAt); err != nil {
+		if _, err := t.exec(`INSERT INTO pages (id, slug, name, host, access, ip_ranges, viewers, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Slug, p.Name, p.Host, p.Access, strings.Join(p.IPRanges, " "), strings.Join(p.Viewers, " "), p.CreatedAt, p.UpdatedAt); err != nil {
 			return err
 		}
 		if err := t.writePageParts(p); err != nil {
@@ -300,12 +308,18 @@ func (s *Store) UpdatePage(ctx context.Context, id string, patch PagePatch) (Pag
 		if patch.IPRanges != nil {
 			p.IPRanges = *patch.IPRanges
 		}
+		if patch.Viewers != nil {
+			p.Viewers = *patch.Viewers
+		}
 		if err := t.checkPage(&p); err != nil {
 			return err
 		}
 		p.UpdatedAt = t.now
-		if _, err := t.exec(`UPDATE pages SET slug = ?, name = ?, host = ?, access = ?, ip_ranges = ?, updated_at = ? WHERE id = ?`,
-			p.Slug, p.Name, p.Host, p.Access, strings.Join(p.IPRanges, " "), p.UpdatedAt, p.ID); err != nil {
+		if _, err := t.exec(`UPDATE pages SET slug = ?, name = ?, host = ?, access = ?, ip_ranges = ?, viewers = ?, updated_at = ? WHERE id = ?`,
+			p.Slug, p.Name, p.Host, p.Access, strings.Join(p.IPRanges, " "), strings.Join(p.Viewers, " "), p.UpdatedAt, p.ID); err != nil {
+			return err
+		}
+		if err := t.endViewerSessions(before, p); err != nil {
 			return err
 		}
 		if _, err := t.exec(`DELETE FROM page_components WHERE page_id = ?`, p.ID); err != nil {
@@ -398,7 +412,7 @@ func (s *Store) ListPages(ctx context.Context) ([]Page, error) {
 }
 
 func listPages(ctx context.Context, q querier, where string, args ...any) ([]Page, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, slug, name, host, access, ip_ranges, created_at, updated_at FROM pages `+where+` ORDER BY slug`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT id, slug, name, host, access, ip_ranges, viewers, created_at, updated_at FROM pages `+where+` ORDER BY slug`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -406,12 +420,13 @@ func listPages(ctx context.Context, q querier, where string, args ...any) ([]Pag
 	byID := map[string]int{}
 	for rows.Next() {
 		p := Page{Components: []string{}, Groups: []string{}}
-		var ranges string
-		if err := rows.Scan(&p.ID, &p.Slug, &p.Name, &p.Host, &p.Access, &ranges, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		var ranges, viewers string
+		if err := rows.Scan(&p.ID, &p.Slug, &p.Name, &p.Host, &p.Access, &ranges, &viewers, &p.CreatedAt, &p.UpdatedAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		p.IPRanges = append([]string{}, strings.Fields(ranges)...)
+		p.Viewers = append([]string{}, strings.Fields(viewers)...)
 		byID[p.ID] = len(pages)
 		pages = append(pages, p)
 	}

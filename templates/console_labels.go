@@ -41,7 +41,7 @@ var (
 	}
 	ComponentLabels  = Labels{"name": "Name", "description": "Description", "group_id": "Group", "status": "Status", "internal": "Internal"}
 	GroupLabels      = Labels{"name": "Name", "description": "Description"}
-	PageLabels       = Labels{"name": "Name", "slug": "Address", "host": "Host name", "components": "What it shows", "groups": "Groups", "access": "Who may see it", "ip_ranges": "IP ranges"}
+	PageLabels       = Labels{"name": "Name", "slug": "Address", "host": "Host name", "components": "What it shows", "groups": "Groups", "access": "Who may see it", "ip_ranges": "IP ranges", "viewers": "Viewers by email"}
 	UserLabels       = Labels{"email": "Email", "name": "Name", "role": "Role"}
 	TokenLabels      = Labels{"name": "What it is for", "user_id": "Owner", "role": "Role"}
 	SubscriberLabels = Labels{"email": "Email", "page_id": "Page", "components": "Components to hear about"}

@@ -587,6 +587,10 @@ type PageValues struct {
 	Name, Slug, Host   string
 	Components, Groups []string
 	Access, IPRanges   string
+	// Viewers is the viewers textarea's text; HasViewers that the form
+	// had it (a form from before it leaves the list as it is).
+	Viewers    string
+	HasViewers bool
 }
 
 // AccessLabel says who may see a page, for the list of pages.
@@ -600,6 +604,12 @@ func AccessLabel(p store.Page) string {
 			return "1 IP range only"
 		}
 		return fmt.Sprintf("%d IP ranges only", n)
+	case store.AccessEmail:
+		n := len(p.Viewers)
+		if n == 1 {
+			return "1 viewer by email only"
+		}
+		return fmt.Sprintf("%d viewers by email only", n)
 	}
 	return "public"
 }

@@ -44,6 +44,9 @@ type EmailView struct {
 	// Account marks an email to a user about their own account (a reset
 	// of their second factors), which they get whatever they chose.
 	Account bool
+	// ViewerSignIn marks a viewer's sign-in link to a private page
+	// (Heading): ConfirmURL is the link, At when it stops working.
+	ViewerSignIn bool
 }
 
 // EmailComponent is a component an email mentions, with its status in words.
@@ -72,7 +75,13 @@ var emailText = template.Must(template.New("email").Funcs(template.FuncMap{
 	"time":   func(t time.Time) string { return t.UTC().Format("Mon Jan 2, 2006 15:04 UTC") },
 	"trim":   strings.TrimSpace,
 	"status": StatusName,
-}).Parse(`{{if .ConfirmURL}}Please confirm your subscription to {{status .Site.Name}} updates.
+}).Parse(`{{if .ViewerSignIn}}Sign in to view {{.Heading}}.
+
+Open this link to sign in: {{.ConfirmURL}}
+
+It works once, until {{time .At}}. If you did not ask for it, ignore this
+email: nobody can sign in without it.
+{{else if .ConfirmURL}}Please confirm your subscription to {{status .Site.Name}} updates.
 
 Confirm: {{.ConfirmURL}}
 

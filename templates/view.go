@@ -27,6 +27,9 @@ type Site struct {
 	// form answered, a link from an email) are left as they are: their
 	// address would not give them back.
 	Live bool
+	// ViewerSignOut offers a viewer by email the way to sign out of the
+	// page (its access is AccessEmail).
+	ViewerSignOut bool
 }
 
 // Assets are the content-hashed URLs of our static files.

@@ -22,6 +22,7 @@ type pageRequest struct {
 	Groups     *[]string `json:"groups"`
 	Access     *string   `json:"access"`
 	IPRanges   *[]string `json:"ip_ranges"`
+	Viewers    *[]string `json:"viewers"`
 }
 
 func (s *Server) apiListPages(c echo.Context) error {
@@ -50,7 +51,7 @@ func (s *Server) apiCreatePage(c echo.Context) error {
 	}
 	p, err := s.store.CreatePage(c.Request().Context(), store.PageInput{
 		Slug: deref(req.Slug), Name: deref(req.Name), Host: deref(req.Host), Components: deref(req.Components), Groups: deref(req.Groups),
-		Access: deref(req.Access), IPRanges: deref(req.IPRanges),
+		Access: deref(req.Access), IPRanges: deref(req.IPRanges), Viewers: deref(req.Viewers),
 	})
 	if err != nil {
 		return err
@@ -68,7 +69,7 @@ func (s *Server) apiUpdatePage(c echo.Context) error {
 	}
 	p, err := s.store.UpdatePage(c.Request().Context(), c.Param("id"), store.PagePatch{
 		Slug: req.Slug, Name: req.Name, Host: req.Host, Components: req.Components, Groups: req.Groups,
-		Access: req.Access, IPRanges: req.IPRanges,
+		Access: req.Access, IPRanges: req.IPRanges, Viewers: req.Viewers,
 	})
 	if err != nil {
 		return err

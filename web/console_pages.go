@@ -53,14 +53,15 @@ func pageValues(c echo.Context) (templates.PageValues, error) {
 		return templates.PageValues{}, err
 	}
 	return templates.PageValues{Name: form.Get("name"), Slug: form.Get("slug"), Host: form.Get("host"),
-		Components: form["components"], Groups: form["groups"], Access: form.Get("access"), IPRanges: form.Get("ip_ranges")}, nil
+		Components: form["components"], Groups: form["groups"], Access: form.Get("access"), IPRanges: form.Get("ip_ranges"),
+		Viewers: form.Get("viewers"), HasViewers: form.Has("viewers")}, nil
 }
 
-// ipRanges are the ranges of the form's textarea: one a line, or
-// separated by spaces or commas as people paste them; the store judges
-// each.
-func ipRanges(v templates.PageValues) []string {
-	return strings.FieldsFunc(v.IPRanges, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+// formList is the entries of a textarea of ranges or viewers: one a line,
+// or separated by spaces, commas or semicolons as people paste them; the
+// store judges each.
+func formList(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) })
 }
 
 func (s *Server) consoleCreatePage(c echo.Context) error {
@@ -71,7 +72,7 @@ func (s *Server) consoleCreatePage(c echo.Context) error {
 	err = s.checkPageHost(&v.Host)
 	if err == nil {
 		_, err = s.store.CreatePage(c.Request().Context(), store.PageInput{Name: v.Name, Slug: v.Slug, Host: v.Host, Components: v.Components, Groups: v.Groups,
-			Access: v.Access, IPRanges: ipRanges(v)})
+			Access: v.Access, IPRanges: formList(v.IPRanges), Viewers: formList(v.Viewers)})
 	}
 	if err == nil {
 		return done(c, "/console/pages", "page-saved")
@@ -93,7 +94,7 @@ func (s *Server) pageForm(c echo.Context, status int, p store.Page, v templates.
 
 func savedPageValues(p store.Page) templates.PageValues {
 	return templates.PageValues{Name: p.Name, Slug: p.Slug, Host: p.Host, Components: p.Components, Groups: p.Groups,
-		Access: p.Access, IPRanges: strings.Join(p.IPRanges, "\n")}
+		Access: p.Access, IPRanges: strings.Join(p.IPRanges, "\n"), Viewers: strings.Join(p.Viewers, "\n"), HasViewers: true}
 }
 
 func (s *Server) consolePage(c echo.Context) error {
@@ -120,8 +121,12 @@ func (s *Server) consoleEditPage(c echo.Context) error {
 		// A form without the choice (one from before it) leaves who may
 		// see the page as it is: a missing field must not make it public.
 		if v.Access != "" {
-			ranges := ipRanges(v)
+			ranges := formList(v.IPRanges)
 			patch.Access, patch.IPRanges = &v.Access, &ranges
+		}
+		if v.HasViewers {
+			viewers := formList(v.Viewers)
+			patch.Viewers = &viewers
 		}
 		_, err = s.store.UpdatePage(ctx, p.ID, patch)
 	}

@@ -349,21 +349,7 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 	look := func(page consoleStop) {
 		t.Helper()
 		browse(t, ctx, problems, page.url, chromedp.Navigate(ts.URL+page.url), chromedp.WaitVisible(chromedp.CSS("main h1")))
-		for _, width := range []int64{1280, 390} {
-			for _, scheme := range []string{"light", "dark"} {
-				browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", page.url, width, scheme),
-					chromedp.EmulateViewport(width, 900),
-					chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
-						_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-							Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-						})
-						return err
-					}),
-				)
-				shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", page.name(), width, scheme))
-				checkPage(t, ctx, page.route, scheme, width)
-			}
-		}
+		atEveryWidth(t, ctx, problems, dir, page.name(), page.route)
 	}
 	// Signed out: the sign-in page; then every page signed in.
 	look(login)
@@ -372,6 +358,28 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 		look(page)
 	}
 	noProblems(t, ctx, problems)
+}
+
+// atEveryWidth shows the page the tab has open at a desktop's and a
+// phone's width, light and dark: a screenshot of each (name-width-scheme)
+// and checkPage's checks.
+func atEveryWidth(t *testing.T, ctx context.Context, problems *consoleProblems, dir, name, route string) {
+	t.Helper()
+	for _, width := range []int64{1280, 390} {
+		for _, scheme := range []string{"light", "dark"} {
+			browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", route, width, scheme),
+				chromedp.EmulateViewport(width, 900),
+				chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+						Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+					})
+					return err
+				}),
+			)
+			shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", name, width, scheme))
+			checkPage(t, ctx, route, scheme, width)
+		}
+	}
 }
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {

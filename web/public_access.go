@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
 )
 
 // Who may see a page (issue 13). Every route of a page goes through
@@ -67,6 +68,9 @@ func (s *Server) pageAccess(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.errorPage(c, http.StatusForbidden, "Not shown here", "This page is shown on some networks only, and the address you came from is not one of them.")
 		case v == outsideRanges:
 			return echo.NewHTTPError(http.StatusForbidden, "this page is not shown to your address")
+		case v == notViewer && isPageHTML(c):
+			// The page's own sign-in, in place of what was asked for.
+			return s.viewerSignInForm(c, sp, http.StatusUnauthorized, templates.ViewerSignInPage{Next: viewerNext(c, sp, c.Request().URL.RequestURI())})
 		case v == signInUnfinished && isPageHTML(c):
 			// Not to the sign-in form, which would send a valid session
 			// straight back here: to the console, which asks for what
@@ -87,6 +91,7 @@ const (
 	notSignedIn              // a signed-in page, and no session
 	signInUnfinished         // a session the console holds at the password change or the second-factor enrolment
 	outsideRanges            // an address-bound page, and an address outside its ranges
+	notViewer                // a page for viewers by email, and no viewer session for an address on its list (nor a console session)
 )
 
 // private reports whether the page is for some people only; the default
@@ -94,7 +99,8 @@ const (
 func (sp *sitePage) private() bool { return sp.cfg != nil && sp.cfg.Private() }
 
 // judge tells whether the request may see page sp: a console session of
-// any role for a signed-in page, the client's address (as --trust-proxy
+// any role for a signed-in page, a viewer session (or a console one) for a
+// page for viewers by email, the client's address (as --trust-proxy
 // judges it, like every per-address rule) for an address-bound one.
 func (s *Server) judge(c echo.Context, sp *sitePage) (verdict, error) {
 	if !sp.private() {
@@ -102,30 +108,25 @@ func (s *Server) judge(c echo.Context, sp *sitePage) (verdict, error) {
 	}
 	switch sp.cfg.Access {
 	case store.AccessSignedIn:
-		ctx := c.Request().Context()
-		sess, user, err := s.store.SessionUser(ctx, s.sessionFromCookie(c), s.sessionPolicy())
-		if errors.Is(err, store.ErrNoSession) {
-			return notSignedIn, nil
+		return s.judgeConsole(c)
+	case store.AccessEmail:
+		// A viewer session for this page, and its address still on the
+		// page's list as it is now (in memory): one lookup, like a
+		// console session's.
+		if raw := s.viewerCookie(c); raw != "" {
+			email, err := s.store.ViewerSession(c.Request().Context(), sp.cfg.ID, raw)
+			if err != nil && !errors.Is(err, store.ErrNoSession) {
+				return notViewer, fmt.Errorf("page access: %w", err)
+			}
+			if err == nil && sp.cfg.AdmitsEmail(email) {
+				return admitted, nil
+			}
 		}
-		if err != nil {
-			return notSignedIn, fmt.Errorf("page access: %w", err)
+		// Console users see it as they see a page for signed-in people.
+		if v, err := s.judgeConsole(c); v == admitted || err != nil {
+			return v, err
 		}
-		if !s.sessionStands(sess, user) {
-			return notSignedIn, nil // the console ends it at its next request
-		}
-		// What requireSession holds a session at is not yet enough for
-		// a page either.
-		if user.MustChangePassword {
-			return signInUnfinished, nil
-		}
-		must, err := s.store.MustEnrolFactor(ctx, user)
-		if err != nil {
-			return notSignedIn, fmt.Errorf("page access: %w", err)
-		}
-		if must {
-			return signInUnfinished, nil
-		}
-		return admitted, nil
+		return notViewer, nil
 	case store.AccessIP:
 		if addr, err := netip.ParseAddr(c.RealIP()); err == nil && sp.cfg.Admits(addr) {
 			return admitted, nil
@@ -133,6 +134,35 @@ func (s *Server) judge(c echo.Context, sp *sitePage) (verdict, error) {
 		return outsideRanges, nil
 	}
 	return notSignedIn, nil // a kind this server does not know: closed
+}
+
+// judgeConsole is judge for a page for signed-in people: a console
+// session of any role, and one the console does not hold back.
+func (s *Server) judgeConsole(c echo.Context) (verdict, error) {
+	ctx := c.Request().Context()
+	sess, user, err := s.store.SessionUser(ctx, s.sessionFromCookie(c), s.sessionPolicy())
+	if errors.Is(err, store.ErrNoSession) {
+		return notSignedIn, nil
+	}
+	if err != nil {
+		return notSignedIn, fmt.Errorf("page access: %w", err)
+	}
+	if !s.sessionStands(sess, user) {
+		return notSignedIn, nil // the console ends it at its next request
+	}
+	// What requireSession holds a session at is not yet enough for
+	// a page either.
+	if user.MustChangePassword {
+		return signInUnfinished, nil
+	}
+	must, err := s.store.MustEnrolFactor(ctx, user)
+	if err != nil {
+		return notSignedIn, fmt.Errorf("page access: %w", err)
+	}
+	if must {
+		return signInUnfinished, nil
+	}
+	return admitted, nil
 }
 
 // isPageHTML reports whether the request is for one of a page's HTML pages,

@@ -54,17 +54,23 @@ func (s *Server) pageOf(c echo.Context) *sitePage {
 		return set.bySlug[slug]
 	}
 	if len(set.byHost) > 0 {
-		// The port cut off by hand: net.SplitHostPort makes an error (an
-		// allocation on every request) for a host without one.
-		host := c.Request().Host
-		if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-			host = host[:i]
-		}
-		if sp, ok := set.byHost[strings.ToLower(strings.TrimSuffix(host, "."))]; ok {
+		if sp, ok := set.byHost[hostName(c)]; ok {
 			return sp
 		}
 	}
 	return s.main
+}
+
+// hostName is the host the request is for, as pages' hosts are kept:
+// lower case, without a port or a final dot.
+func hostName(c echo.Context) string {
+	// The port cut off by hand: net.SplitHostPort makes an error (an
+	// allocation on every request) for a host without one.
+	host := c.Request().Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
 }
 
 // pageSnap is the snapshot of the page a request is for; a slug no page has

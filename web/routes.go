@@ -98,6 +98,13 @@ func (s *Server) routes() *echo.Echo {
 	s.subscriptionRoutes(subs)
 	s.subscriptionRoutes(subs.Group(pageGroup))
 
+	// Viewers by email (public_viewer.go): the way into a page for
+	// viewers by email, outside pageAccess; the link's token authorises
+	// its POST.
+	viewers := e.Group("", s.accessLog(false), middleware.BodyLimit("64K"))
+	s.viewerRoutes(viewers)
+	s.viewerRoutes(viewers.Group(pageGroup))
+
 	// Admin API: a token, and on each line the least role the route needs.
 	// Reading is for everyone signed in; incidents, maintenance and
 	// component status for commanders; configuration for admins. Tokens act

@@ -342,6 +342,7 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 	if sp.cfg != nil {
 		sc = store.ScopeOf(*sp.cfg, all.components)
 		site.Name, site.BaseURL = sp.cfg.Name, s.pageURL(sp.cfg)
+		site.ViewerSignOut = sp.cfg.Access == store.AccessEmail
 	}
 	ctx = templates.WithRoot(ctx, sp.root)
 	if sp.private() {
