@@ -13,7 +13,7 @@ import (
 var copyOrder = []string{
 	"component_groups", "components", "component_status_changes",
 	"incidents", "incident_components", "incident_pages", "incident_updates", "incident_update_components",
-	"maintenances", "maintenance_components", "maintenance_updates", "maintenance_cancellations",
+	"maintenances", "maintenance_components", "maintenance_pages", "maintenance_updates", "maintenance_cancellations",
 	"pages", "page_components", "page_groups", "viewer_links", "viewer_sessions",
 	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles", "sso_logins",
 	"webauthn_credentials", "webauthn_ceremonies",

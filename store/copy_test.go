@@ -41,7 +41,7 @@ func fillEveryTable(t *testing.T, st *Store) {
 		Actions: []CorrectiveAction{{Description: "Review migrations", Owner: "Ops", DueDate: "2026-12-31", Done: true}}}); err != nil {
 		t.Fatal(err)
 	}
-	mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{web.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
+	mustCreateMaintenance(t, st, MaintenanceInput{Components: []string{web.ID}, Pages: []string{customers.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
 	called := mustCreateMaintenance(t, st, MaintenanceInput{Name: "Called off", Components: []string{web.ID}, ScheduledFor: time.Now().Add(time.Hour), ScheduledUntil: time.Now().Add(2 * time.Hour)})
 	if err := st.CancelMaintenance(ctx, called.ID); err != nil {
 		t.Fatal(err)

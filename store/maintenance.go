@@ -59,18 +59,20 @@ func (s MaintenanceStatus) Label() string {
 // Maintenance is planned work announced ahead. While it is in progress (or
 // being verified) its components are under maintenance.
 type Maintenance struct {
-	ID             string              `json:"id"`
-	Name           string              `json:"name"`
-	Status         MaintenanceStatus   `json:"status"`
-	ScheduledFor   time.Time           `json:"scheduled_for"`
-	ScheduledUntil time.Time           `json:"scheduled_until"`
-	AutoTransition bool                `json:"auto_transition"` // start and complete at the scheduled times
-	CreatedAt      time.Time           `json:"created_at"`
-	UpdatedAt      time.Time           `json:"updated_at"`
-	StartedAt      *time.Time          `json:"started_at"`
-	CompletedAt    *time.Time          `json:"completed_at"`
-	Components     []string            `json:"components"`
-	Updates        []MaintenanceUpdate `json:"maintenance_updates"` // newest first
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	Status         MaintenanceStatus `json:"status"`
+	ScheduledFor   time.Time         `json:"scheduled_for"`
+	ScheduledUntil time.Time         `json:"scheduled_until"`
+	AutoTransition bool              `json:"auto_transition"` // start and complete at the scheduled times
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	StartedAt      *time.Time        `json:"started_at"`
+	CompletedAt    *time.Time        `json:"completed_at"`
+	Components     []string          `json:"components"`
+	// Pages narrows it to chosen pages, as Incident.Pages.
+	Pages   []string            `json:"pages"`
+	Updates []MaintenanceUpdate `json:"maintenance_updates"` // newest first
 	// RemindBefore is how many minutes before the start subscribers are
 	// reminded (0: no reminder); RemindedAt is when they were.
 	RemindBefore int        `json:"remind_before_minutes"`
@@ -94,6 +96,7 @@ type MaintenanceInput struct {
 	Name           string
 	Body           string
 	Components     []string
+	Pages          []string // narrowed to these pages; none: not narrowed
 	ScheduledFor   time.Time
 	ScheduledUntil time.Time
 	AutoTransition *bool
@@ -108,6 +111,7 @@ type MaintenanceInput struct {
 type MaintenancePatch struct {
 	Name           *string
 	Components     *[]string
+	Pages          *[]string // an empty list widens it again
 	ScheduledFor   *time.Time
 	ScheduledUntil *time.Time
 	AutoTransition *bool
@@ -162,6 +166,9 @@ func (s *Store) CreateMaintenance(ctx context.Context, in MaintenanceInput) (Mai
 			return err
 		}
 		if err := t.linkMaintenanceComponents(id, in.Components); err != nil {
+			return err
+		}
+		if err := t.setMaintenancePages(id, in.Pages); err != nil {
 			return err
 		}
 		if _, err := t.exec(`INSERT INTO maintenance_updates (id, maintenance_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -304,8 +311,15 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 			m.RemindBefore = *p.RemindBefore
 		}
 		sameComponents := p.Components == nil || slices.Equal(sortedCopy(*p.Components), before.Components)
+		pages := before.Pages
+		if p.Pages != nil {
+			if pages, err = t.checkNarrowing(*p.Pages); err != nil {
+				return err
+			}
+		}
+		samePages := slices.Equal(pages, before.Pages)
 		sameWindow := m.ScheduledFor.Equal(before.ScheduledFor) && m.ScheduledUntil.Equal(before.ScheduledUntil)
-		if m.Name == before.Name && sameWindow && m.AutoTransition == before.AutoTransition && sameComponents && m.RemindBefore == before.RemindBefore {
+		if m.Name == before.Name && sameWindow && m.AutoTransition == before.AutoTransition && sameComponents && samePages && m.RemindBefore == before.RemindBefore {
 			after = before
 			return nil // nothing changes
 		}
@@ -320,6 +334,11 @@ func (s *Store) UpdateMaintenance(ctx context.Context, id string, p MaintenanceP
 		if _, err := t.exec(`UPDATE maintenances SET name = ?, scheduled_for = ?, scheduled_until = ?, auto_transition = ?, remind_before = ?, updated_at = ?, revision = revision + 1 WHERE id = ?`,
 			m.Name, m.ScheduledFor, m.ScheduledUntil, m.AutoTransition, nullIfZero(m.RemindBefore), t.now, id); err != nil {
 			return err
+		}
+		if !samePages {
+			if err := t.setMaintenancePages(id, pages); err != nil {
+				return err
+			}
 		}
 		if p.Components != nil {
 			if err := t.linkMaintenanceComponents(id, *p.Components); err != nil {
@@ -594,8 +613,9 @@ func (s *Store) CancelMaintenance(ctx context.Context, id string) error {
 			return &ConflictError{Message: fmt.Sprintf("maintenance is %s; only a scheduled maintenance can be cancelled — complete it instead", before.Status)}
 		}
 		comps, _ := json.Marshal(before.Components)
-		if _, err := t.exec(`INSERT INTO maintenance_cancellations (id, name, scheduled_for, scheduled_until, components, revision, created_at, cancelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, before.Name, before.ScheduledFor, before.ScheduledUntil, string(comps), before.Revision+1, before.CreatedAt, t.now); err != nil {
+		pages, _ := json.Marshal(before.Pages)
+		if _, err := t.exec(`INSERT INTO maintenance_cancellations (id, name, scheduled_for, scheduled_until, components, pages, revision, created_at, cancelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, before.Name, before.ScheduledFor, before.ScheduledUntil, string(comps), string(pages), before.Revision+1, before.CreatedAt, t.now); err != nil {
 			return err
 		}
 		if _, err := t.exec(`DELETE FROM maintenances WHERE id = ?`, id); err != nil {
@@ -635,7 +655,7 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 		}
 	}
 	if f.Scope != nil {
-		w, a := f.Scope.where("maintenances", "maintenance_components", "", "maintenance_id")
+		w, a := f.Scope.where("maintenances", "maintenance_components", "maintenance_pages", "maintenance_id")
 		where, args = append(where, w), append(args, a...)
 	}
 	w, a, order, reversed := keysetPage("scheduled_for", f.Before, f.After)
@@ -723,6 +743,21 @@ func queryMaintenances(ctx context.Context, q querier, query string, args ...any
 	if err := crow.Close(); err != nil {
 		return nil, err
 	}
+	prow, err := q.QueryContext(ctx, `SELECT maintenance_id, page_id FROM maintenance_pages WHERE maintenance_id IN (`+in+`) ORDER BY page_id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	for prow.Next() {
+		var mid, pid string
+		if err := prow.Scan(&mid, &pid); err != nil {
+			prow.Close()
+			return nil, err
+		}
+		out[index[mid]].Pages = append(out[index[mid]].Pages, pid)
+	}
+	if err := prow.Close(); err != nil {
+		return nil, err
+	}
 	for i := range out {
 		sort.Strings(out[i].Components)
 	}
@@ -765,6 +800,7 @@ type MaintenanceCancellation struct {
 	ScheduledFor   time.Time
 	ScheduledUntil time.Time
 	Components     []string
+	Pages          []string
 	Revision       int
 	CreatedAt      time.Time
 	CancelledAt    time.Time
@@ -775,7 +811,7 @@ type MaintenanceCancellation struct {
 func (s *Store) ListMaintenanceCancellations(ctx context.Context, since time.Time) ([]MaintenanceCancellation, error) {
 	var out []MaintenanceCancellation
 	err := s.reading(ctx, func(q querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT id, name, scheduled_for, scheduled_until, components, revision, created_at, cancelled_at
+		rows, err := q.QueryContext(ctx, `SELECT id, name, scheduled_for, scheduled_until, components, pages, revision, created_at, cancelled_at
 			FROM maintenance_cancellations WHERE cancelled_at >= ? ORDER BY cancelled_at DESC, id LIMIT 500`, since.UTC())
 		if err != nil {
 			return err
@@ -783,12 +819,12 @@ func (s *Store) ListMaintenanceCancellations(ctx context.Context, since time.Tim
 		defer rows.Close()
 		for rows.Next() {
 			var c MaintenanceCancellation
-			var comps string
-			if err := rows.Scan(&c.ID, &c.Name, &c.ScheduledFor, &c.ScheduledUntil, &comps, &c.Revision, &c.CreatedAt, &c.CancelledAt); err != nil {
+			var comps, pages string
+			if err := rows.Scan(&c.ID, &c.Name, &c.ScheduledFor, &c.ScheduledUntil, &comps, &pages, &c.Revision, &c.CreatedAt, &c.CancelledAt); err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(comps), &c.Components); err != nil {
-				return fmt.Errorf("cancelled maintenance %s components: %w", c.ID, err)
+			if err := errors.Join(json.Unmarshal([]byte(comps), &c.Components), json.Unmarshal([]byte(pages), &c.Pages)); err != nil {
+				return fmt.Errorf("cancelled maintenance %s components and pages: %w", c.ID, err)
 			}
 			out = append(out, c)
 		}

@@ -130,7 +130,7 @@ func (t *tx) notifyCorrection(inc Incident, u IncidentUpdate) {
 
 // notifyMaintenance queues the job for a maintenance change.
 func (t *tx) notifyMaintenance(kind string, m Maintenance) {
-	t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: kind, ObjectType: "maintenance", ObjectID: m.ID, Components: sortedCopy(m.Components),
+	t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: kind, ObjectType: "maintenance", ObjectID: m.ID, Components: sortedCopy(m.Components), Pages: m.Pages,
 		Payload: JobPayload{Maintenance: &m}}, email: true, webhook: true, withPage: true})
 }
 

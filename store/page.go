@@ -551,15 +551,24 @@ func (t *tx) checkNarrowing(ids []string) ([]string, error) {
 // setIncidentPages narrows an incident to pages (checked here), or widens
 // it again (none).
 func (t *tx) setIncidentPages(id string, pages []string) error {
+	return t.setNarrowing("incident_pages", "incident_id", id, pages)
+}
+
+// setMaintenancePages is setIncidentPages for a maintenance.
+func (t *tx) setMaintenancePages(id string, pages []string) error {
+	return t.setNarrowing("maintenance_pages", "maintenance_id", id, pages)
+}
+
+func (t *tx) setNarrowing(table, key, id string, pages []string) error {
 	pages, err := t.checkNarrowing(pages)
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(`DELETE FROM incident_pages WHERE incident_id = ?`, id); err != nil {
+	if _, err := t.exec(`DELETE FROM `+table+` WHERE `+key+` = ?`, id); err != nil {
 		return err
 	}
 	for _, p := range pages {
-		if _, err := t.exec(`INSERT INTO incident_pages (incident_id, page_id) VALUES (?, ?)`, id, p); err != nil {
+		if _, err := t.exec(`INSERT INTO `+table+` (`+key+`, page_id) VALUES (?, ?)`, id, p); err != nil {
 			return err
 		}
 	}

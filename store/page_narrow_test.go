@@ -3,6 +3,7 @@ package store
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // An incident narrowed to chosen pages is on those pages alone — in their
@@ -71,6 +72,54 @@ func TestIncidentNarrowedToPages(t *testing.T) {
 		again, err := st.GetIncident(ctx, inc.ID)
 		if err != nil || !slices.Equal(again.Pages, narrow.Pages) {
 			t.Errorf("after the page was removed the incident is on %v, want %v", again.Pages, narrow.Pages)
+		}
+	})
+}
+
+// A maintenance narrowed to a page is on that page alone, reminds its
+// subscribers alone, and its cancellation keeps where it was shown.
+func TestMaintenanceNarrowedToPages(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		useClock(st, t0)
+		api := mustCreateComponent(t, st, "API")
+		inside, err := st.CreatePage(ctx, PageInput{Slug: "inside", Name: "Inside", Components: []string{api.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slugs := map[string]string{"": "default", inside.ID: "inside"}
+		for _, in := range []SubscriberInput{{Email: "pub@example.com", Confirmed: true}, {Email: "ops@example.com", PageID: inside.ID, Confirmed: true}} {
+			if _, err := st.AddSubscriber(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := tableCounts(t, st)
+		_, err = st.CreateMaintenance(ctx, MaintenanceInput{Name: "x", Body: "x", Components: []string{api.ID}, Pages: []string{"nosuch"}, ScheduledFor: t0.Add(time.Hour), ScheduledUntil: t0.Add(2 * time.Hour)})
+		wantValidationError(t, err, "pages")
+		wantUnchanged(t, st, before)
+
+		m := mustCreateMaintenance(t, st, MaintenanceInput{Name: "Ledger vacuum", Body: "x", Components: []string{api.ID}, Pages: []string{inside.ID},
+			ScheduledFor: t0.Add(time.Hour), ScheduledUntil: t0.Add(2 * time.Hour)})
+		if got, want := mailedTo(t, st, slugs), []string{"ops@example.com on inside"}; !slices.Equal(got, want) {
+			t.Errorf("a maintenance narrowed to the inside page went to %v, want %v", got, want)
+		}
+		comps, _ := st.ListComponents(ctx)
+		for _, c := range []struct {
+			sc   *Scope
+			want int
+		}{{DefaultScope(comps), 0}, {ScopeOf(inside, comps), 1}} {
+			if list, _ := st.ListMaintenances(ctx, MaintenanceFilter{Scope: c.sc}); len(list) != c.want {
+				t.Errorf("the %s page lists %d maintenances, want %d", c.sc.page, len(list), c.want)
+			}
+		}
+		if err := st.CancelMaintenance(ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		cancelled, err := st.ListMaintenanceCancellations(ctx, t0.Add(-time.Hour))
+		if err != nil || len(cancelled) != 1 || !slices.Equal(cancelled[0].Pages, []string{inside.ID}) {
+			t.Errorf("the cancellation %+v, %v; want it narrowed to the inside page", cancelled, err)
 		}
 	})
 }

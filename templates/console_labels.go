@@ -37,7 +37,7 @@ var (
 	// time zone its times are written in.
 	MaintenanceLabels = Labels{
 		"name": "Title", "body": "Message", "scheduled_for": "Starts", "scheduled_until": "Ends", "tz": "Time zone",
-		"components": "Components it will affect", "status": "Status", "remind_before_minutes": "Remind subscribers before it starts",
+		"components": "Components it will affect", "status": "Status", "remind_before_minutes": "Remind subscribers before it starts", "pages": "Shown on",
 	}
 	ComponentLabels  = Labels{"name": "Name", "description": "Description", "group_id": "Group", "status": "Status", "internal": "Internal"}
 	GroupLabels      = Labels{"name": "Name", "description": "Description"}

@@ -268,6 +268,9 @@ type MaintenanceForm struct {
 	Groups       []ChoiceGroup
 	Components   map[string]store.Component
 	Errors       FormErrors
+	// Pages and ChosenPages narrow it to chosen pages, as IncidentForm's.
+	Pages       []store.Page
+	ChosenPages []string
 	// UpdateStatus and UpdateBody re-fill the update form after an error.
 	UpdateStatus store.MaintenanceStatus
 	UpdateBody   string

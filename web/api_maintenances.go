@@ -18,6 +18,7 @@ type maintenanceRequest struct {
 	Message    *string   `json:"message"`
 	Body       *string   `json:"body"`
 	Components *[]string `json:"components"`
+	Pages      *[]string `json:"pages"` // narrowed to these pages ("default": the default page); [] widens
 	// Times are parsed here rather than by encoding/json, whose time errors
 	// do not say which field was wrong.
 	ScheduledFor   *string `json:"scheduled_for"`
@@ -124,6 +125,9 @@ func (s *Server) apiCreateMaintenance(c echo.Context) error {
 	if req.Components != nil {
 		in.Components = *req.Components
 	}
+	if req.Pages != nil {
+		in.Pages = *req.Pages
+	}
 	from, until, err := req.times()
 	if err != nil {
 		return err
@@ -160,7 +164,7 @@ func (s *Server) apiUpdateMaintenance(c echo.Context) error {
 		return err
 	}
 	m, err := s.store.UpdateMaintenance(c.Request().Context(), c.Param("id"), store.MaintenancePatch{
-		Name: req.Name, Components: req.Components, ScheduledFor: from, ScheduledUntil: until, AutoTransition: req.AutoTransition,
+		Name: req.Name, Components: req.Components, Pages: req.Pages, ScheduledFor: from, ScheduledUntil: until, AutoTransition: req.AutoTransition,
 		RemindBefore: req.RemindBefore,
 	})
 	if err != nil {

@@ -659,7 +659,7 @@ func TestAPIJSONShape(t *testing.T) {
 		"/api/v1/components/" + c.ID:                  {"id", "group_id", "name", "description", "position", "status", "internal", "created_at", "updated_at"},
 		"/api/v1/incidents/" + inc.ID:                 {"id", "name", "status", "impact", "created_at", "updated_at", "started_at", "next_update_at", "monitoring_at", "resolved_at", "components", "pages", "incident_updates", "postmortem", "draft"},
 		"/api/v1/incidents/" + inc.ID + "/postmortem": {"body", "published_at"},
-		"/api/v1/maintenances/" + m.ID:                {"id", "name", "status", "scheduled_for", "scheduled_until", "auto_transition", "created_at", "updated_at", "started_at", "completed_at", "components", "maintenance_updates", "remind_before_minutes", "reminded_at"},
+		"/api/v1/maintenances/" + m.ID:                {"id", "name", "status", "scheduled_for", "scheduled_until", "auto_transition", "created_at", "updated_at", "started_at", "completed_at", "components", "pages", "maintenance_updates", "remind_before_minutes", "reminded_at"},
 	}
 	paths := []string{"/api/v1/component-groups", "/api/v1/components", "/api/v1/incidents", "/api/v1/incidents/" + inc.ID + "/updates", "/api/v1/maintenances"}
 	for p := range wantKeys {

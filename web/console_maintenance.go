@@ -44,6 +44,9 @@ type maintenanceValues struct {
 	Auto         bool
 	RemindBefore string // minutes, as typed
 	Components   []string
+	// Pages narrows it to chosen pages, when the form asked (PagesShown).
+	Pages      []string
+	PagesShown bool
 }
 
 func readMaintenanceForm(c echo.Context) (maintenanceValues, error) {
@@ -55,6 +58,7 @@ func readMaintenanceForm(c echo.Context) (maintenanceValues, error) {
 		Name: params.Get("name"), Body: params.Get("body"), From: params.Get("scheduled_for"), Until: params.Get("scheduled_until"),
 		TZ: strings.TrimSpace(params.Get("tz")), Auto: params.Get("auto") == "on", Components: params["components"],
 		RemindBefore: strings.TrimSpace(params.Get("remind_before_minutes")),
+		Pages:        params["pages"], PagesShown: params.Get("pages_shown") == "1",
 	}, nil
 }
 
@@ -124,9 +128,13 @@ func (s *Server) maintenanceForm(c echo.Context, m *store.Maintenance, v mainten
 	if err != nil {
 		return templates.MaintenanceForm{}, err
 	}
+	pages, err := s.store.ListPages(c.Request().Context())
+	if err != nil {
+		return templates.MaintenanceForm{}, err
+	}
 	return templates.MaintenanceForm{
 		Console: s.consoleView(c, "maintenance"), Maintenance: m, Name: v.Name, Body: v.Body, From: v.From, Until: v.Until, TZ: v.TZ,
-		Auto: v.Auto, RemindBefore: v.RemindBefore, Groups: groups, Components: byID, Errors: errs,
+		Auto: v.Auto, RemindBefore: v.RemindBefore, Groups: groups, Components: byID, Errors: errs, Pages: pages, ChosenPages: v.Pages,
 	}, nil
 }
 
@@ -152,7 +160,7 @@ func (s *Server) consoleCreateMaintenance(c echo.Context) error {
 	if errs == nil {
 		auto := v.Auto
 		m, err := s.store.CreateMaintenance(c.Request().Context(), store.MaintenanceInput{
-			Name: v.Name, Body: v.Body, Components: v.Components, ScheduledFor: from, ScheduledUntil: until, AutoTransition: &auto,
+			Name: v.Name, Body: v.Body, Components: v.Components, Pages: v.Pages, ScheduledFor: from, ScheduledUntil: until, AutoTransition: &auto,
 			RemindBefore: remind,
 		})
 		if err == nil {
@@ -171,7 +179,7 @@ func (s *Server) consoleCreateMaintenance(c echo.Context) error {
 
 func valuesOf(m store.Maintenance) maintenanceValues {
 	return maintenanceValues{Name: m.Name, From: templates.LocalInput(m.ScheduledFor), Until: templates.LocalInput(m.ScheduledUntil),
-		Auto: m.AutoTransition, Components: m.Components, RemindBefore: remindField(m.RemindBefore)}
+		Auto: m.AutoTransition, Components: m.Components, Pages: m.Pages, RemindBefore: remindField(m.RemindBefore)}
 }
 
 func remindField(minutes int) string {
@@ -224,9 +232,14 @@ func (s *Server) consoleEditMaintenance(c echo.Context) error {
 		if comps == nil {
 			comps = []string{}
 		}
-		_, err := s.store.UpdateMaintenance(ctx, m.ID, store.MaintenancePatch{
+		patch := store.MaintenancePatch{
 			Name: &v.Name, ScheduledFor: &from, ScheduledUntil: &until, AutoTransition: &auto, Components: &comps, RemindBefore: &remind,
-		})
+		}
+		if v.PagesShown {
+			pages := append([]string{}, v.Pages...)
+			patch.Pages = &pages
+		}
+		_, err := s.store.UpdateMaintenance(ctx, m.ID, patch)
 		if err == nil {
 			return done(c, "/console/maintenances/"+m.ID, "maintenance-saved")
 		}

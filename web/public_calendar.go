@@ -83,7 +83,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 	p, err := snap.lazy.get(c.Request().Context(), "calendar-maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
 		if err == nil {
-			if !snap.scope.Shows(m.Components, nil) {
+			if !snap.scope.Shows(m.Components, m.Pages) {
 				return nil, nil
 			}
 			return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{s.maintenanceEvent(snap, m)}), calendarType)
@@ -96,7 +96,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 			return nil, err
 		}
 		for _, m := range cancelled {
-			if m.ID == id && snap.scope.Shows(m.Components, nil) {
+			if m.ID == id && snap.scope.Shows(m.Components, m.Pages) {
 				return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{cancelledEvent(snap, m)}), calendarType)
 			}
 		}
@@ -123,20 +123,20 @@ func (s *Server) calendarEvents(ctx context.Context, snap *snapshot, component s
 	if err != nil {
 		return nil, err
 	}
-	wanted := func(comps []string) bool {
-		return snap.scope.Shows(comps, nil) && (component == "" || slices.Contains(comps, component))
+	wanted := func(comps, pages []string) bool {
+		return snap.scope.Shows(comps, pages) && (component == "" || slices.Contains(comps, component))
 	}
 	var out []calendarEvent
 	for _, m := range list {
 		if m.Status == store.MaintenanceCompleted && m.CompletedAt != nil && now.Sub(*m.CompletedAt) > calendarKeep {
 			continue
 		}
-		if wanted(m.Components) {
+		if wanted(m.Components, m.Pages) {
 			out = append(out, s.maintenanceEvent(snap, m))
 		}
 	}
 	for _, m := range cancelled {
-		if wanted(m.Components) {
+		if wanted(m.Components, m.Pages) {
 			out = append(out, cancelledEvent(snap, m))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-status/herald/store"
 )
@@ -97,5 +98,50 @@ func TestConsoleNarrowsAnIncidentAndAddsANote(t *testing.T) {
 	}
 	if view := b.get(location(p)); !strings.Contains(text(view.Doc.Find(".internal-note")), "Batch host hung.") {
 		t.Error("the console's incident page does not show the note")
+	}
+}
+
+// A maintenance narrowed to the private page in the console is on its
+// calendar and not on the public one's; an edit that ticks nothing widens
+// it again.
+func TestMaintenanceNarrowedInTheConsole(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	var inside store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{
+		"slug": "inside", "name": "Inside", "components": []string{api.ID}, "access": "ip", "ip_ranges": []string{"127.0.0.1", "::1"}}, &inside)
+	b := ts.signedIn(t, ts.addUser(t, "cmd@example.com", store.RoleCommander))
+	from := time.Now().Add(48 * time.Hour).UTC()
+	form := url.Values{"name": {"Ledger vacuum night"}, "body": {"Soon."}, "scheduled_for": {from.Format("2006-01-02T15:04")},
+		"scheduled_until": {from.Add(time.Hour).Format("2006-01-02T15:04")}, "tz": {"UTC"}, "auto": {"on"}, "components": {api.ID},
+		"pages_shown": {"1"}, "pages": {inside.ID}}
+	p := b.post("/console/maintenances", form)
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("schedule: %d\n%s", p.Status, p.Body)
+	}
+	ts.waitFresh(t)
+	if _, body := ts.fetch(t, "GET", "/p/inside"+calendarPath, nil); !strings.Contains(string(body), "Ledger vacuum night") {
+		t.Error("the inside page's calendar lacks the maintenance narrowed to it")
+	}
+	for _, path := range []string{"/", calendarPath, "/api/v2/scheduled-maintenances.json"} {
+		if _, body := ts.fetch(t, "GET", path, nil); strings.Contains(string(body), "Ledger vacuum") {
+			t.Errorf("GET %s shows the maintenance narrowed to the inside page", path)
+		}
+	}
+	list, _ := ts.store.ListMaintenances(t.Context(), store.MaintenanceFilter{})
+	if len(list) != 1 {
+		t.Fatalf("%d maintenances", len(list))
+	}
+	edit := b.get("/console/maintenances/" + list[0].ID)
+	if _, ok := edit.Doc.Find(`input[name=pages][value="` + inside.ID + `"]`).Attr("checked"); !ok {
+		t.Fatal("the edit form does not show where it is narrowed to")
+	}
+	delete(form, "pages")
+	if p := b.post("/console/maintenances/"+list[0].ID, form); p.Status != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%s", p.Status, p.Body)
+	}
+	if m, _ := ts.store.GetMaintenance(t.Context(), list[0].ID); len(m.Pages) != 0 {
+		t.Errorf("an edit with nothing ticked left it narrowed to %v", m.Pages)
 	}
 }

@@ -155,7 +155,7 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 	}
 	p, err := snap.lazy.get(c.Request().Context(), "maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(m.Components, nil)) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(m.Components, m.Pages)) {
 			return nil, nil
 		}
 		if err != nil {

@@ -183,11 +183,11 @@ func eventShown(e store.Event, sc *store.Scope) bool {
 }
 
 // streamPayload is an event's payload as the live streams send it. An
-// incident narrowed to chosen pages names them in the change feed, for
+// incident or maintenance narrowed to chosen pages names them in the change feed, for
 // eventShown; a stream does not tell its readers which other pages there
 // are.
 func streamPayload(e store.Event) json.RawMessage {
-	if e.ObjectType != "incident" || !bytes.Contains(e.Payload, []byte(`"pages":["`)) {
+	if (e.ObjectType != "incident" && e.ObjectType != "maintenance") || !bytes.Contains(e.Payload, []byte(`"pages":["`)) {
 		return e.Payload
 	}
 	var m map[string]json.RawMessage

@@ -277,7 +277,7 @@ func (d *publicData) scoped(sc *store.Scope) *publicData {
 	}
 	out.active = filter(d.active, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) })
 	out.recent = filter(d.recent, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) })
-	out.maint = filter(d.maint, func(m store.Maintenance) bool { return sc.Shows(m.Components, nil) })
+	out.maint = filter(d.maint, func(m store.Maintenance) bool { return sc.Shows(m.Components, m.Pages) })
 	return &out
 }
 
