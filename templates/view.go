@@ -27,6 +27,8 @@ type Site struct {
 	// form answered, a link from an email) are left as they are: their
 	// address would not give them back.
 	Live bool
+	// Brand is the page's branding (branding.go).
+	Brand Brand
 }
 
 // Assets are the content-hashed URLs of our static files.

@@ -18,7 +18,7 @@ import (
 // changes anything (mail scanners fetch links); the pages' buttons POST.
 
 func (s *Server) subscribePage(c echo.Context, status int, p templates.SubscribePage) error {
-	p.Site = s.site
+	p.Site = s.defaultSite()
 	if p.Groups == nil && !p.Subscribed {
 		groups, err := s.subscribableGroups(c)
 		if err != nil {
@@ -95,7 +95,7 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 // subscriptionPage renders a link page; an invalid link gets 404, an
 // expired one 410.
 func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) error {
-	p.Site = s.site
+	p.Site = s.defaultSite()
 	status := http.StatusOK
 	switch p.Step {
 	case "invalid":

@@ -35,6 +35,7 @@ func (s *Server) pageRoutes(g *echo.Group) {
 	get("/maintenance/:id/calendar.ics", s.handleMaintenanceCalendar)
 	get("/badge.svg", s.handleBadge)
 	get("/components/:id/badge.svg", s.handleComponentBadge)
+	get("/branding/:file", s.handleBrandAsset)
 }
 
 // getAndHead registers a GET route on g and the same for HEAD, whose body
@@ -106,6 +107,13 @@ func (s *Server) routes() *echo.Echo {
 	api.PATCH("/pages/:id", store.RoleAdmin, s.apiUpdatePage)
 	api.PUT("/pages/:id", store.RoleAdmin, s.apiUpdatePage)
 	api.DELETE("/pages/:id", store.RoleAdmin, s.apiDeletePage)
+	// Branding (api_branding.go): the default page's, and another page's.
+	for _, prefix := range []string{"", "/pages/:id"} {
+		api.GET(prefix+"/branding", store.RoleViewer, s.apiGetBranding)
+		api.PATCH(prefix+"/branding", store.RoleAdmin, s.apiUpdateBranding)
+		api.PUT(prefix+"/branding/:image", store.RoleAdmin, s.apiPutBrandImage)
+		api.DELETE(prefix+"/branding/:image", store.RoleAdmin, s.apiDeleteBrandImage)
+	}
 
 	api.GET("/components", store.RoleViewer, s.apiListComponents)
 	api.POST("/components", store.RoleAdmin, s.apiCreateComponent)

@@ -1,0 +1,43 @@
+package templates
+
+import (
+	"net/url"
+
+	"github.com/herald-status/herald/store"
+)
+
+// Brand is how a page is branded, as the public pages and emails show it:
+// its assets' URLs (under the page's root), already content-hashed. The
+// zero Brand is Herald's own look.
+type Brand struct {
+	Logo, LogoDark string // "" for none
+	Favicon        string // "" for Herald's
+	FaviconType    string
+	// Stylesheet carries the accent colours and the custom CSS: the pages'
+	// CSP allows no inline style.
+	Stylesheet string
+	SiteURL    string
+	SupportURL string
+	Footer     string
+	// Accent is the light accent, for emails (inline styles there).
+	Accent string
+}
+
+// BrandAssetPath is where an uploaded image is served, below a page's
+// root: by its content hash, so that it may be cached for good. The one
+// home of the form, for the pages and for the emails' absolute URLs.
+func BrandAssetPath(img store.BrandImage) string {
+	if img.Empty() {
+		return ""
+	}
+	return "/branding/" + img.Hash[:20] + img.Ext()
+}
+
+// SiteHost is a link's host, to name it: "acme.example" for
+// https://acme.example/about.
+func SiteHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return raw
+}
