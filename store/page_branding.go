@@ -199,7 +199,7 @@ var cssComment = regexp.MustCompile(`(?s)/\*.*?\*/`)
 // there are none; comments are taken out before looking.
 func checkBrandCSS(v string) (string, error) {
 	if len(v) > MaxBrandCSSBytes {
-		return "", invalid("css", "is %d KB; the limit is %d KB", (len(v)+1023)/1024, MaxBrandCSSBytes>>10)
+		return "", invalid("css", "is %s; the limit is %s", FormatKB(int64(len(v))), FormatKB(MaxBrandCSSBytes))
 	}
 	v, err := checkText("css", v, MaxBrandCSSBytes, false)
 	if err != nil {
@@ -232,7 +232,7 @@ func checkBrandCSS(v string) (string, error) {
 // MaxBrandImageBytes. It returns its content type.
 func CheckBrandImage(field string, body []byte) (string, error) {
 	if len(body) > MaxBrandImageBytes {
-		return "", invalid(field, "is %d KB; the limit is %d KB", (len(body)+1023)/1024, MaxBrandImageBytes>>10)
+		return "", invalid(field, "is %s; the limit is %s", FormatKB(int64(len(body))), FormatKB(MaxBrandImageBytes))
 	}
 	switch {
 	case bytes.HasPrefix(body, []byte("\x89PNG\r\n\x1a\n")):
@@ -250,6 +250,10 @@ func CheckBrandImage(field string, body []byte) (string, error) {
 	}
 	return "", invalid(field, "is not a PNG, SVG or WebP image")
 }
+
+// FormatKB writes a size in whole KB, rounded up: a file one byte over
+// the limit must not read as the limit.
+func FormatKB(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" }
 
 func looksLikeXML(body []byte) bool {
 	b := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), " \t\r\n")

@@ -41,3 +41,34 @@ func SiteHost(raw string) string {
 	}
 	return raw
 }
+
+// BrandingLabels name the branding fields in the console.
+var BrandingLabels = Labels{
+	"accent": "Accent colour", "accent_dark": "Accent colour, dark theme", "site_url": "Your site", "support_url": "Support link",
+	"footer": "Footer text", "css": "Custom CSS", "logo": "Logo", "logo_dark": "Logo for the dark theme", "favicon": "Favicon",
+}
+
+// BrandingForm is the console's branding page of one page.
+type BrandingForm struct {
+	Console  Console
+	PageName string
+	PageURL  string // the public page
+	Base     string // where the forms post: /console/branding, /console/pages/{id}/branding
+	Back     string
+	BackText string
+	Images   []BrandingImage
+	Values   BrandingValues
+	Errors   FormErrors
+}
+
+// BrandingImage is one image slot: its current file, if any.
+type BrandingImage struct {
+	Field string // logo, logo_dark, favicon
+	URL   string
+	None  string // what shows instead: ", Herald's" for the favicon
+}
+
+// BrandingValues are the form's text fields, as typed.
+type BrandingValues struct {
+	Accent, AccentDark, SiteURL, SupportURL, Footer, CSS string
+}

@@ -246,9 +246,12 @@ func tourData(t *testing.T, ts *testServer) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	brandTourPage(t, ts, page.ID)
 	return map[string]string{
 		"/console/pages":                                   "/console/pages",
 		"/console/pages/:id":                               "/console/pages/" + page.ID,
+		"/console/pages/:id/branding":                      "/console/pages/" + page.ID + "/branding",
+		"/console/branding":                                "/console/branding",
 		"/console":                                         "/console",
 		"/console/account":                                 "/console/account",
 		"/console/account/two-factor":                      "/console/account/two-factor",
@@ -293,14 +296,14 @@ func (s consoleStop) name() string {
 
 // consolePages are the tour's stops: every console page a GET route
 // serves, except the fragments the console script fetches, the CSV
-// exports, the QR code image and single sign-on's redirects (to the
+// exports, the QR code image, the branding images and single sign-on's redirects (to the
 // provider and back, to sign in or to confirm). A page added without a stop here fails the test.
 func consolePages(t *testing.T, ts *testServer, urls map[string]string) []consoleStop {
 	t.Helper()
 	var stops []consoleStop
 	for _, r := range ts.srv.echo.Routes() {
 		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/console") ||
-			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") ||
+			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") || strings.HasSuffix(r.Path, "/branding/:image") ||
 			strings.HasPrefix(r.Path, "/console/login/sso") || r.Path == "/console/confirm/sso" {
 			continue
 		}

@@ -261,6 +261,13 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/pages/:id", store.RoleViewer, s.consolePage)
 	con.POST("/pages/:id", store.RoleAdmin, s.consoleEditPage, s.confirm("change a page"))
 	con.POST("/pages/:id/delete", store.RoleAdmin, s.consoleDeletePage, s.confirm("delete a page"))
+	// Branding (console_branding.go): the default page's, and another page's.
+	for _, prefix := range []string{"", "/pages/:id"} {
+		con.GET(prefix+"/branding", store.RoleViewer, s.consoleBranding)
+		con.POST(prefix+"/branding", store.RoleAdmin, s.consoleSaveBranding)
+		con.POST(prefix+"/branding/:image", store.RoleAdmin, s.consoleBrandImage)
+		con.GET(prefix+"/branding/:image", store.RoleViewer, s.consoleBrandPreview)
+	}
 
 	// The audit log is for reading, and nothing anywhere edits it. Its
 	// before/after values repeat admin-only data (webhook URLs, which often
