@@ -19,7 +19,7 @@ func TestConsoleBranding(t *testing.T) {
 	admin := f.signedIn(t, f.addUser(t, "admin@example.com", store.RoleAdmin))
 	base := "/console/pages/" + f.page.ID + "/branding"
 
-	if p := admin.get("/console/pages/" + f.page.ID); p.Doc.Find(`a[href="` + base + `"]`).Length() != 1 {
+	if p := admin.get("/console/pages/" + f.page.ID); p.Doc.Find(`a[href="`+base+`"]`).Length() != 1 {
 		t.Error("the page's settings have no link to its branding")
 	}
 	p := admin.post(base, url.Values{"accent": {"#0a6e31"}, "site_url": {"https://acme.example/"}, "support_url": {"https://help.acme.example/"},
