@@ -81,8 +81,15 @@ func (s *emailSender) template(ctx context.Context, job *preparedJob) (*emailTem
 // render builds the email for a job from the templates.
 func (s *emailSender) render(ctx context.Context, job store.Job) (*emailTemplate, error) {
 	base, page := s.d.cfg.BaseURL, s.d.cfg.PageName
+	// Subscribers belong to the default page, so its branding is theirs.
+	// Without it the email still goes, in Herald's colours: a branding
+	// that cannot be read must not hold up word of an incident.
+	brand, err := s.d.st.GetBranding(ctx, "")
+	if err != nil {
+		s.d.log.Warn("email without the page's branding", "job", job.ID, "err", err)
+	}
 	v := templates.EmailView{
-		Site:           templates.Site{Name: page, BaseURL: base},
+		Site:           templates.Site{Name: page, BaseURL: base, Brand: templates.EmailBrand(brand, base)},
 		Kind:           job.Kind,
 		ManageURL:      base + ManagePath + manageStandIn,
 		UnsubscribeURL: base + UnsubscribePath + manageStandIn,

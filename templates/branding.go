@@ -2,6 +2,7 @@ package templates
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/herald-status/herald/store"
 )
@@ -71,4 +72,24 @@ type BrandingImage struct {
 // BrandingValues are the form's text fields, as typed.
 type BrandingValues struct {
 	Accent, AccentDark, SiteURL, SupportURL, Footer, CSS string
+}
+
+// EmailBrand is a page's branding as its emails carry it: the logo at an
+// absolute URL to Herald's hashed asset, which a mail client fetches; only
+// with an https base URL (none at all: no image, rather than a broken one;
+// plain http: mail clients block it).
+func EmailBrand(b store.Branding, baseURL string) Brand {
+	out := Brand{Accent: b.Accent, SiteURL: b.SiteURL, SupportURL: b.SupportURL, Footer: b.Footer}
+	if p := BrandAssetPath(b.Logo); p != "" && strings.HasPrefix(baseURL, "https://") {
+		out.Logo = strings.TrimRight(baseURL, "/") + p
+	}
+	return out
+}
+
+// accentOr is the page's accent, or def: the colour of an email's button.
+func (b Brand) accentOr(def string) string {
+	if b.Accent != "" {
+		return b.Accent
+	}
+	return def
 }

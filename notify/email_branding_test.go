@@ -1,0 +1,46 @@
+package notify
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// An email carries the page's branding: its name, its logo as an absolute
+// URL to Herald's hashed asset, and its accent on the link.
+func TestEmailCarriesTheBranding(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := newStore(t)
+	sink := newSMTPSink(t, sinkOptions{})
+	logo := []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#0a6e31"/></svg>`)
+	b, err := st.SaveBranding(ctx, "", store.BrandingPatch{Accent: ptrTo("#0a6e31"), Logo: &logo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportSubscribers(ctx, []store.SubscriberInput{{Email: "all@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
+	mustIncident(t, st, store.IncidentInput{Name: "API down"})
+	eventually(t, "the email to be sent", func() bool { return counts(t, st)["email/sent"] == 1 })
+	html := sink.messages()[0].HTML
+	wantLogo := `<img src="https://status.acme.test` + templates.BrandAssetPath(b.Logo) + `" alt="Acme"`
+	for _, want := range []string{wantLogo, "Acme Status", "color:#0a6e31"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the email lacks %q:\n%s", want, html)
+		}
+	}
+	// Without a base URL (or with plain http, which mail clients block)
+	// there is no image to point at, rather than a broken one.
+	for _, base := range []string{"", "http://status.acme.test"} {
+		if got := templates.EmailBrand(b, base); got.Logo != "" || got.Accent != "#0a6e31" {
+			t.Errorf("with base URL %q the email's branding is %+v", base, got)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
