@@ -348,12 +348,7 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 			for _, scheme := range []string{"light", "dark"} {
 				browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", page.url, width, scheme),
 					chromedp.EmulateViewport(width, 900),
-					chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
-						_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-							Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-						})
-						return err
-					}),
+					colorScheme(scheme),
 				)
 				shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", page.name(), width, scheme))
 				checkPage(t, ctx, page.route, scheme, width)
@@ -367,6 +362,16 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 		look(page)
 	}
 	noProblems(t, ctx, problems)
+}
+
+// colorScheme makes the page see prefers-color-scheme: scheme.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
 }
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {
