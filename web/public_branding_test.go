@@ -197,6 +197,13 @@ func TestBrandingBadInput(t *testing.T) {
 			t.Errorf("%s: %d %s, want 422 on %s saying %q", c.name, r.Status, r.Body, c.field, c.message)
 		}
 	}
+	// Past the API's body limit the upload is not read at all.
+	r := f.call(t, "PUT", base+"/logo", make([]byte, 2<<20))
+	var e apiErr
+	r.decode(t, &e)
+	if r.Status != http.StatusRequestEntityTooLarge || e.Error.Message == "" {
+		t.Errorf("a 2 MB logo: %d %s", r.Status, r.Body)
+	}
 	var now store.Branding
 	f.mustCall(t, http.StatusOK, "GET", base, nil, &now)
 	if now.Accent != good.Accent || now.CSS != good.CSS || now.SupportURL != good.SupportURL || now.Logo.Hash != good.Logo.Hash || now.Favicon.Hash != good.Favicon.Hash || now.LogoDark.Hash != good.LogoDark.Hash {
