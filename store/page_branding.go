@@ -397,6 +397,11 @@ func newBrandImage(field string, body []byte) (BrandImage, error) {
 func (s *Store) SaveBranding(ctx context.Context, pageID string, patch BrandingPatch) (Branding, error) {
 	var b Branding
 	err := s.inTx(ctx, func(t *tx) error {
+		// A patch reads the branding it changes, and a page deleted
+		// meanwhile takes its branding along (deleteBranding).
+		if err := t.lock(brandingLock, pageID); err != nil {
+			return err
+		}
 		if pageID != "" {
 			if err := t.exists("pages", pageID); err != nil {
 				return &NotFoundError{Kind: "page", ID: pageID}
@@ -472,15 +477,25 @@ func (t *tx) pruneBrandAssets() error {
 
 // deleteBranding removes a page's branding with the page.
 func (t *tx) deleteBranding(pageID string) error {
+	if err := t.lock(brandingLock, pageID); err != nil {
+		return err
+	}
 	if _, err := t.exec(`DELETE FROM page_branding WHERE page_id = ?`, pageID); err != nil {
 		return err
 	}
 	return t.pruneBrandAssets()
 }
 
+const brandingLock = "page_branding"
+
 // GetBranding reads the branding of the page with id ("" for the default
 // page); a page never branded has the zero Branding.
 func (s *Store) GetBranding(ctx context.Context, pageID string) (Branding, error) {
+	if pageID != "" {
+		if _, err := s.GetPage(ctx, pageID); err != nil {
+			return Branding{}, err
+		}
+	}
 	b, err := brandingOf(ctx, s.read, pageID)
 	if err != nil {
 		return Branding{}, fmt.Errorf("store: get branding of page %q: %w", pageID, err)

@@ -124,6 +124,9 @@ func TestBranding(t *testing.T) {
 		if _, err := st.SaveBranding(ctx, "nope", BrandingPatch{Footer: ptr("x")}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("branding a page that is not there: %v", err)
 		}
+		if _, err := st.GetBranding(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("reading the branding of a page that is not there: %v", err)
+		}
 
 		// The branding goes with its page.
 		if err := st.DeletePage(ctx, acme.ID); err != nil {
