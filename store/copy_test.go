@@ -18,7 +18,12 @@ func fillEveryTable(t *testing.T, st *Store) {
 	g := mustCreateGroup(t, st, "Core")
 	api := mustCreateComponentIn(t, st, "API", g.ID)
 	web := mustCreateComponent(t, st, "Web")
-	if _, err := st.CreatePage(ctx, PageInput{Slug: "customers", Name: "Customers", Host: "status.customer.example", Components: []string{web.ID}, Groups: []string{g.ID}}); err != nil {
+	page, err := st.CreatePage(ctx, PageInput{Slug: "customers", Name: "Customers", Host: "status.customer.example", Components: []string{web.ID}, Groups: []string{g.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logo := testPNG(t, 8, 4)
+	if _, err := st.SaveBranding(ctx, page.ID, BrandingPatch{Accent: ptr("#0a6e31"), Footer: ptr("Customers' footer"), Logo: &logo}); err != nil {
 		t.Fatal(err)
 	}
 	inc := mustCreateIncident(t, st, IncidentInput{Name: "Logins failing", Body: "Looking.", Components: map[string]ComponentStatus{api.ID: MajorOutage}})
