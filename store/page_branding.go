@@ -316,6 +316,9 @@ func checkSVG(field string, body []byte) error {
 					if !strings.HasPrefix(val, "#") {
 						return refuse("links to %q (only #fragments within the image may be referred to)", a.Value)
 					}
+				case an == "attributename" && strings.Contains(val, "href"):
+					// <set>/<animate> could change a link to anything.
+					return refuse("animates a link (%s=%q)", a.Name.Local, a.Value)
 				case strings.Contains(val, "url(") && !onlyLocalURLs(val):
 					return refuse("refers to another document in %s=", a.Name.Local)
 				}

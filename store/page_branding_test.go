@@ -92,6 +92,7 @@ func TestBranding(t *testing.T) {
 			{"svg with onload", BrandingPatch{LogoDark: ptr([]byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`))}, "logo_dark", "event handler (onload=)"},
 			{"svg with javascript:", BrandingPatch{Favicon: ptr([]byte(`<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:alert(1)"><rect/></a></svg>`))}, "favicon", "javascript:"},
 			{"svg with external href", BrandingPatch{Logo: ptr([]byte(`<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="https://evil.example/x.png"/></svg>`))}, "logo", "links to"},
+			{"svg animating a link", BrandingPatch{Logo: ptr([]byte(`<svg xmlns="http://www.w3.org/2000/svg"><a href="#x"><set attributeName="href" to="https://evil.example/"/></a></svg>`))}, "logo", "animates a link"},
 			{"svg with foreignObject", BrandingPatch{Logo: ptr([]byte(`<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>hi</p></foreignObject></svg>`))}, "logo", "foreignObject"},
 			{"svg with entity", BrandingPatch{Logo: ptr([]byte(`<!DOCTYPE svg [<!ENTITY a "b">]><svg xmlns="http://www.w3.org/2000/svg"/>`))}, "logo", "DOCTYPE"},
 			{"svg with remote style", BrandingPatch{Logo: ptr([]byte(`<svg xmlns="http://www.w3.org/2000/svg"><style>rect{fill:url(https://evil.example/a)}</style></svg>`))}, "logo", "loads from elsewhere"},
@@ -157,5 +158,37 @@ func TestContrastRatio(t *testing.T) {
 		if got := FormatRatio(r); got != c.want || (r >= MinContrast) != c.ok {
 			t.Errorf("ContrastRatio(%s, %s) = %s (%v), want %s", c.fg, c.bg, got, r, c.want)
 		}
+	}
+}
+
+// What editors write is taken: an Inkscape SVG with its metadata, a WebP,
+// a PNG; by their bytes, whatever they would be called.
+func TestBrandImageKinds(t *testing.T) {
+	t.Parallel()
+	inkscape := `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!-- Created with Inkscape (http://www.inkscape.org/) -->
+<svg xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:cc="http://creativecommons.org/ns#" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+   xmlns:svg="http://www.w3.org/2000/svg" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+   xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" width="120" height="32" sodipodi:docname="logo.svg">
+  <metadata><rdf:RDF><cc:Work rdf:about=""><dc:format>image/svg+xml</dc:format><dc:type rdf:resource="http://purl.org/dc/dcmitype/StillImage"/></cc:Work></rdf:RDF></metadata>
+  <defs><linearGradient id="a"><stop offset="0" style="stop-color:#0a6e31"/></linearGradient></defs>
+  <style>.w { font: 700 20px sans-serif; fill: url(#a) }</style>
+  <rect width="32" height="32" rx="8" style="fill:url(#a)"/><use xlink:href="#a"/><text class="w" x="40" y="23">ACME</text>
+</svg>`
+	webp := append([]byte("RIFF\x24\x00\x00\x00WEBPVP8L\x18\x00\x00\x00"), make([]byte, 24)...)
+	for name, c := range map[string]struct {
+		body []byte
+		want string
+	}{
+		"inkscape svg": {[]byte(inkscape), "image/svg+xml"},
+		"webp":         {webp, "image/webp"},
+		"png":          {testPNG(t, 4, 4), "image/png"},
+	} {
+		if got, err := CheckBrandImage("logo", c.body); err != nil || got != c.want {
+			t.Errorf("%s: %q, %v; want %s", name, got, err, c.want)
+		}
+	}
+	if _, err := CheckBrandImage("logo", []byte("\x89PNG\r\n\x1a\nbroken")); err == nil {
+		t.Error("a PNG's magic alone was taken for a PNG")
 	}
 }
