@@ -109,18 +109,27 @@ func (s *emailSender) template(ctx context.Context, job *preparedJob, page strin
 }
 
 // pageSite is the name and address of the page with id ("" the default
-// page), which its subscribers' emails carry: the subject, the links; and
+// page), which its subscribers' emails carry: the subject, the links, the
+// branding; and
 // whether it is for some people only, whose subscribers read the internal
 // notes it shows.
 func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, bool, error) {
-	if id == "" {
-		return templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL}, false, nil
+	site, private := templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL}, false
+	if id != "" {
+		p, err := d.st.GetPage(ctx, id)
+		if err != nil {
+			return templates.Site{}, false, err
+		}
+		site, private = templates.Site{Name: p.Name, BaseURL: p.URL(d.cfg.BaseURL)}, p.Private()
 	}
-	p, err := d.st.GetPage(ctx, id)
+	// Without its branding the email still goes, in Herald's colours: a
+	// branding that cannot be read must not hold up word of an incident.
+	brand, err := d.st.GetBranding(ctx, id)
 	if err != nil {
-		return templates.Site{}, false, err
+		d.log.Warn("email without the page's branding", "page", id, "err", err)
 	}
-	return templates.Site{Name: p.Name, BaseURL: p.URL(d.cfg.BaseURL)}, p.Private(), nil
+	site.Brand = templates.EmailBrand(brand, site.BaseURL)
+	return site, private, nil
 }
 
 // render builds the email for a job from the templates, for the

@@ -100,6 +100,10 @@ func TestCheckThenWriteRulesTakeTheirLock(t *testing.T) {
 				_, err := st.PublishDraft(ctx, draft, DraftPublication{})
 				return err
 			}, "incident_draft"},
+			{"a branding patch reads what it changes", func(ctx context.Context) error {
+				_, err := st.SaveBranding(ctx, "", BrandingPatch{Footer: ptr("Footer")})
+				return err
+			}, brandingLock},
 		}
 		for _, r := range rules {
 			t.Run(r.rule, func(t *testing.T) {

@@ -15,6 +15,7 @@ var copyOrder = []string{
 	"incidents", "incident_components", "incident_pages", "incident_updates", "incident_update_components",
 	"maintenances", "maintenance_components", "maintenance_pages", "maintenance_updates", "maintenance_cancellations",
 	"pages", "page_components", "page_groups", "viewer_links", "viewer_sessions",
+	"page_branding", "brand_assets",
 	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles", "sso_logins",
 	"webauthn_credentials", "webauthn_ceremonies",
 	"events", "audit_log", "notify_settings",

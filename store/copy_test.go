@@ -35,6 +35,10 @@ func fillEveryTable(t *testing.T, st *Store) {
 	if _, _, err := st.TakeViewerLink(ctx, viewers.ID, mintNewestLink(t, st)); err != nil {
 		t.Fatal(err)
 	}
+	logo := testPNG(t, 8, 4)
+	if _, err := st.SaveBranding(ctx, customers.ID, BrandingPatch{Accent: ptr("#0a6e31"), Footer: ptr("Customers' footer"), Logo: &logo}); err != nil {
+		t.Fatal(err)
+	}
 	inc := mustCreateIncident(t, st, IncidentInput{Name: "Logins failing", Body: "Looking.", Components: map[string]ComponentStatus{api.ID: MajorOutage}})
 	mustPostUpdate(t, st, inc.ID, IncidentUpdateInput{Status: Resolved, Body: "Fixed."})
 	if _, err := st.SavePostmortem(ctx, inc.ID, PostmortemInput{Body: "What happened.", RootCause: "A migration.", Publish: true,

@@ -356,6 +356,9 @@ func (s *Store) DeletePage(ctx context.Context, id string) error {
 		if _, err := t.exec(`DELETE FROM pages WHERE id = ?`, id); err != nil {
 			return err
 		}
+		if err := t.deleteBranding(id); err != nil {
+			return err
+		}
 		t.record("page.delete", pageKind, id, before, nil)
 		return nil
 	})

@@ -136,22 +136,9 @@ const MaxURLLength = 2048
 // CheckWebhookURL checks the form of an endpoint URL. Whether its host may
 // be dialled (the SSRF guard) is the notify package's call.
 func CheckWebhookURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", invalid("url", "is required")
-	}
-	if len(raw) > MaxURLLength {
-		return "", invalid("url", "is %d characters long; the limit is %d", len(raw), MaxURLLength)
-	}
-	u, err := url.Parse(raw)
+	u, err := checkHTTPURL("url", raw, true)
 	if err != nil {
-		return "", invalid("url", "is not a URL: %v", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", invalid("url", "must start with https:// or http://")
-	}
-	if u.Hostname() == "" {
-		return "", invalid("url", "has no host")
+		return "", err
 	}
 	if u.User != nil {
 		return "", invalid("url", "must not carry a user name or password; the signature authenticates Herald")

@@ -30,6 +30,8 @@ type Site struct {
 	// ViewerSignOut offers a viewer by email the way to sign out of the
 	// page (its access is AccessEmail).
 	ViewerSignOut bool
+	// Brand is the page's branding (branding.go).
+	Brand Brand
 }
 
 // Assets are the content-hashed URLs of our static files.

@@ -42,6 +42,7 @@ var flashes = map[string]string{
 	"group-deleted":         "Group deleted.",
 	"page-saved":            "Page saved. It shows the change at once.",
 	"page-deleted":          "Page deleted. Its addresses answer 404 now.",
+	"branding-saved":        "Branding saved. The page shows it at once.",
 	"moved":                 "Order changed.",
 	"user-saved":            "User saved.",
 	"signed-out-user":       "That user is signed out everywhere.",

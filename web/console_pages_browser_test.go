@@ -254,9 +254,12 @@ func tourData(t *testing.T, ts *testServer) map[string]string {
 	if _, err := ts.store.AddSubscriber(ctx, store.SubscriberInput{Email: "pat@example.com", PageID: page.ID, Confirmed: true}); err != nil {
 		t.Fatal(err)
 	}
+	brandTourPage(t, ts, page.ID)
 	return map[string]string{
 		"/console/pages":                                   "/console/pages",
 		"/console/pages/:id":                               "/console/pages/" + page.ID,
+		"/console/pages/:id/branding":                      "/console/pages/" + page.ID + "/branding",
+		"/console/branding":                                "/console/branding",
 		"/console":                                         "/console",
 		"/console/account":                                 "/console/account",
 		"/console/account/two-factor":                      "/console/account/two-factor",
@@ -301,14 +304,14 @@ func (s consoleStop) name() string {
 
 // consolePages are the tour's stops: every console page a GET route
 // serves, except the fragments the console script fetches, the CSV
-// exports, the QR code image and single sign-on's redirects (to the
+// exports, the QR code image, the branding images and single sign-on's redirects (to the
 // provider and back, to sign in or to confirm). A page added without a stop here fails the test.
 func consolePages(t *testing.T, ts *testServer, urls map[string]string) []consoleStop {
 	t.Helper()
 	var stops []consoleStop
 	for _, r := range ts.srv.echo.Routes() {
 		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/console") ||
-			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") ||
+			strings.HasPrefix(r.Path, "/console/dashboard/") || strings.HasSuffix(r.Path, ".csv") || strings.HasSuffix(r.Path, ".svg") || strings.HasSuffix(r.Path, "/branding/:image") ||
 			strings.HasPrefix(r.Path, "/console/login/sso") || r.Path == "/console/confirm/sso" {
 			continue
 		}
@@ -369,17 +372,22 @@ func atEveryWidth(t *testing.T, ctx context.Context, problems *consoleProblems, 
 		for _, scheme := range []string{"light", "dark"} {
 			browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", route, width, scheme),
 				chromedp.EmulateViewport(width, 900),
-				chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
-					_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-						Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-					})
-					return err
-				}),
+				colorScheme(scheme),
 			)
 			shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", name, width, scheme))
 			checkPage(t, ctx, route, scheme, width)
 		}
 	}
+}
+
+// colorScheme makes the page see prefers-color-scheme: scheme.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
 }
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -838,6 +839,38 @@ func (b *browser) postRaw(path string, form url.Values) consolePage {
 		b.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// upload submits a multipart form, as a browser sends a file input: the
+// fields, the CSRF token and one file as field (empty name: no file).
+func (b *browser) upload(path string, fields url.Values, field, filename string, content []byte) consolePage {
+	b.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	if _, ok := fields[csrfField]; !ok {
+		_ = w.WriteField(csrfField, b.csrf()) // into a buffer: cannot fail
+	}
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = w.WriteField(k, v)
+		}
+	}
+	if filename != "" {
+		fw, err := w.CreateFormFile(field, filename)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		fw.Write(content)
+	}
+	if err := w.Close(); err != nil {
+		b.t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", b.ts.URL+path, &body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
 	return b.do(req)
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
 )
 
 // privateFixture is a Herald with a page for some people only, at
@@ -30,6 +31,8 @@ type privateFixture struct {
 	group store.ComponentGroup
 	inc   store.Incident
 	mnt   store.Maintenance
+	// logo is the page's logo, under /branding/ (its own business too).
+	logo string
 	// secrets are the words of the page that nobody without access may
 	// read: its name, its components' and group's, its incident's and
 	// maintenance's.
@@ -56,7 +59,12 @@ func newPrivateFixture(t *testing.T, access string, ranges []string, opts ...tes
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{
 		"name": "Ledger vacuum night", "message": "Soon.", "components": []string{f.comp.ID}, "scheduled_for": from, "scheduled_until": from.Add(time.Hour),
 	}, &f.mnt)
-	f.secrets = []string{"Operations Floor", "Ledger Database", "Payroll Runner", "Backoffice Cluster", "Ledger replica lagging", "Replication is behind", "Ledger vacuum night"}
+	var b store.Branding
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/pages/"+f.page.ID+"/branding", map[string]any{"footer": "Ledger team footer"}, nil)
+	ts.mustCall(t, http.StatusOK, "PUT", "/api/v1/pages/"+f.page.ID+"/branding/logo", brandSVG("#0a6e31"), &b)
+	f.logo = strings.TrimPrefix(templates.BrandAssetPath(b.Logo), "/branding/")
+	f.secrets = []string{"Operations Floor", "Ledger Database", "Payroll Runner", "Backoffice Cluster", "Ledger replica lagging", "Replication is behind", "Ledger vacuum night",
+		"Ledger team footer", "ACME"}
 	return f
 }
 
@@ -103,6 +111,8 @@ func (f privateFixture) urlOf(t *testing.T, route string) string {
 			id = f.comp.ID
 		case p == ":token":
 			id = "not-a-token"
+		case p == ":file" && i > 0 && parts[i-1] == "branding":
+			id = f.logo
 		default:
 			t.Fatalf("the page route %s has a parameter this test cannot fill: teach urlOf what goes there", route)
 		}

@@ -63,6 +63,7 @@ func (s *Server) mirrorPaths(sp *sitePage, snap *snapshot) []string {
 	for id := range snap.groups {
 		paths = append(paths, templates.GroupURL(context.Background(), id))
 	}
+	paths = append(paths, snap.brand.paths()...)
 	for i := range paths {
 		paths[i] = sp.root + paths[i]
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
 )
 
 func withMirror(dir string) testOption { return func(s *testSetup) { s.cfg.MirrorDir = dir } }
@@ -71,6 +72,9 @@ func TestMirrorCarriesEveryPage(t *testing.T) {
 	inc := ts.createIncident(t, map[string]any{"name": "Logins failing", "body": "Looking.", "components": map[string]string{api.ID: "major_outage"}})
 	var p store.Page
 	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "acme", "name": "Acme Corp", "components": []string{api.ID}}, &p)
+	var b store.Branding
+	ts.mustCall(t, http.StatusOK, "PUT", "/api/v1/pages/"+p.ID+"/branding/logo", brandSVG("#0a6e31"), &b)
+	logo := templates.BrandAssetPath(b.Logo)
 	same := func(path, file string) func() bool {
 		return func() bool {
 			_, served := ts.fetch(t, "GET", path, nil)
@@ -83,6 +87,7 @@ func TestMirrorCarriesEveryPage(t *testing.T) {
 		"/p/acme/incidents/" + inc.ID: "p/acme/incidents/" + inc.ID + "/index.html",
 		"/p/acme/api/v2/summary.json": "p/acme/api/v2/summary.json",
 		"/p/acme/history.atom":        "p/acme/history.atom",
+		"/p/acme" + logo:              "p/acme" + logo, // its logo, which the mirrored page shows
 	} {
 		eventually(t, path+" in the mirror ("+file+") to be what the server serves", same(path, file))
 	}

@@ -387,7 +387,7 @@ func (s *Server) formSite(c echo.Context, sp *sitePage) (templates.Site, context
 func (s *Server) errorPage(c echo.Context, status int, title, message string) error {
 	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Response().WriteHeader(status)
-	site, ctx := s.site, c.Request().Context()
+	site, ctx := s.defaultSite(), c.Request().Context()
 	// A private page's name is its own business: only those who may see
 	// it see it on its error pages.
 	if sp := s.pageOf(c); sp != nil && sp.cfg != nil && s.admitsQuietly(c, sp) {

@@ -218,7 +218,9 @@ const pageGroup = "/p/:slug"
 // change to one rebuilds one.
 func pageTouched(sp *sitePage, snap *snapshot, e store.Event) bool {
 	if sp.cfg == nil {
-		return e.Public()
+		// The default page's own settings (its branding) are a "page"
+		// event with no id.
+		return e.Public() || (e.ObjectType == "page" && e.ObjectID == "")
 	}
 	if e.ObjectType == "page" {
 		return e.ObjectID == sp.cfg.ID

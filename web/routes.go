@@ -35,6 +35,7 @@ func (s *Server) pageRoutes(g *echo.Group) {
 	get("/maintenance/:id/calendar.ics", s.handleMaintenanceCalendar)
 	get("/badge.svg", s.handleBadge)
 	get("/components/:id/badge.svg", s.handleComponentBadge)
+	get("/branding/:file", s.handleBrandAsset)
 }
 
 // subscriptionRoutes registers a page's email subscriptions on g: the form,
@@ -123,6 +124,13 @@ func (s *Server) routes() *echo.Echo {
 	api.PATCH("/pages/:id", store.RoleAdmin, s.apiUpdatePage)
 	api.PUT("/pages/:id", store.RoleAdmin, s.apiUpdatePage)
 	api.DELETE("/pages/:id", store.RoleAdmin, s.apiDeletePage)
+	// Branding (api_branding.go): the default page's, and another page's.
+	for _, prefix := range []string{"", "/pages/:id"} {
+		api.GET(prefix+"/branding", store.RoleViewer, s.apiGetBranding)
+		api.PATCH(prefix+"/branding", store.RoleAdmin, s.apiUpdateBranding)
+		api.PUT(prefix+"/branding/:image", store.RoleAdmin, s.apiPutBrandImage)
+		api.DELETE(prefix+"/branding/:image", store.RoleAdmin, s.apiDeleteBrandImage)
+	}
 
 	api.GET("/components", store.RoleViewer, s.apiListComponents)
 	api.POST("/components", store.RoleAdmin, s.apiCreateComponent)
@@ -270,6 +278,13 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/pages/:id", store.RoleViewer, s.consolePage)
 	con.POST("/pages/:id", store.RoleAdmin, s.consoleEditPage, s.confirm("change a page"))
 	con.POST("/pages/:id/delete", store.RoleAdmin, s.consoleDeletePage, s.confirm("delete a page"))
+	// Branding (console_branding.go): the default page's, and another page's.
+	for _, prefix := range []string{"", "/pages/:id"} {
+		con.GET(prefix+"/branding", store.RoleViewer, s.consoleBranding)
+		con.POST(prefix+"/branding", store.RoleAdmin, s.consoleSaveBranding)
+		con.POST(prefix+"/branding/:image", store.RoleAdmin, s.consoleBrandImage)
+		con.GET(prefix+"/branding/:image", store.RoleViewer, s.consoleBrandPreview)
+	}
 
 	// The audit log is for reading, and nothing anywhere edits it. Its
 	// before/after values repeat admin-only data (webhook URLs, which often

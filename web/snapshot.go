@@ -83,6 +83,8 @@ type snapshot struct {
 	// it was.
 	bars          barCache
 	componentList *deflated
+	// brand is the page's branding files (public_branding.go).
+	brand *brandAssets
 }
 
 // newPage renders c and compresses it once.
@@ -219,6 +221,7 @@ type publicData struct {
 	maint      []store.Maintenance
 	history    map[string][]store.StatusChange
 	pages      []store.Page
+	brandings  map[string]store.Branding // by page id, "" the default page
 }
 
 // readPublic reads the public state once. version is the change-feed
@@ -248,6 +251,9 @@ func (s *Server) readPublic(ctx context.Context, version int64) (*publicData, er
 		return nil, err
 	}
 	if d.pages, err = s.store.ListPages(ctx); err != nil {
+		return nil, err
+	}
+	if d.brandings, err = s.store.ListBrandings(ctx); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(d.maint, func(i, j int) bool {
@@ -344,6 +350,11 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		site.Name, site.BaseURL = sp.cfg.Name, s.pageURL(sp.cfg)
 		site.ViewerSignOut = sp.cfg.Access == store.AccessEmail
 	}
+	brand, brandFiles, err := s.brandingFor(ctx, all.brandings[sp.id()], sp.root, sp.snap.Load())
+	if err != nil {
+		return nil, fmt.Errorf("branding: %w", err)
+	}
+	site.Brand = brand
 	ctx = templates.WithRoot(ctx, sp.root)
 	if sp.private() {
 		ctx = templates.WithInternalNotes(ctx)
@@ -378,6 +389,7 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		root:         sp.root,
 		lazy:         newLazyPages(sp.root, sp.private()),
 		uptimes:      up,
+		brand:        brandFiles,
 	}
 	for _, inc := range d.recent {
 		snap.recent = append(snap.recent, inc.ID)
@@ -406,7 +418,6 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		}
 		snap.maintenances[m.ID] = p
 	}
-	var err error
 	if snap.eco, err = s.buildEcosystem(ctx, snap, d.components, d.groups, d.active, d.maint); err != nil {
 		return nil, fmt.Errorf("public API, feeds and badges: %w", err)
 	}
