@@ -32,12 +32,15 @@ func TestEmailComesFromTheSubscribersPage(t *testing.T) {
 	}
 	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
 	ledger := mustIncident(t, st, store.IncidentInput{Name: "Ledger lag", Body: "Behind by a minute.", Components: map[string]store.ComponentStatus{db.ID: store.DegradedPerformance}})
-	mustIncident(t, st, store.IncidentInput{Name: "API errors", Body: "Some fail.", InternalNote: "Pool exhausted on api-7.", Components: map[string]store.ComponentStatus{api.ID: store.PartialOutage}})
+	mustIncident(t, st, store.IncidentInput{Name: "API errors", Body: "Some fail.", InternalNote: "Pool exhausted on api-7.", Components: map[string]store.ComponentStatus{api.ID: store.PartialOutage, db.ID: store.DegradedPerformance}})
 	eventually(t, "three messages", func() bool { return counts(t, st)["email/sent"] == 3 })
 
 	got := map[string][]string{}
 	for _, m := range sink.messages() {
 		got[m.To[0]] = append(got[m.To[0]], m.Header.Get("Subject"))
+		if m.To[0] == "pub@example.com" && strings.Contains(m.Text+m.HTML, "Ledger") {
+			t.Errorf("the default page's subscriber reads of the internal ledger:\n%s", m.Text)
+		}
 		// The internal note goes to the private page's subscriber alone.
 		hasNote := strings.Contains(m.Text, "Pool exhausted on api-7.") && strings.Contains(m.HTML, "Pool exhausted on api-7.")
 		if strings.Contains(m.Header.Get("Subject"), "API errors") && hasNote != (m.To[0] == "ops@example.com") {

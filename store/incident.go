@@ -716,6 +716,9 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident
 	if reversed {
 		slices.Reverse(incidents)
 	}
+	for i := range incidents {
+		incidents[i] = f.Scope.Incident(incidents[i])
+	}
 	return incidents, nil
 }
 

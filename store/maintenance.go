@@ -679,6 +679,9 @@ func (s *Store) ListMaintenances(ctx context.Context, f MaintenanceFilter) ([]Ma
 	if reversed {
 		slices.Reverse(list)
 	}
+	for i := range list {
+		list[i] = f.Scope.Maintenance(list[i])
+	}
 	return list, nil
 }
 

@@ -475,6 +475,7 @@ func listPages(ctx context.Context, q querier, where string, args ...any) ([]Pag
 // Scope is everything.
 type Scope struct {
 	page       string // the page's id, DefaultPageID for the default page
+	cfg        *Page  // the page's settings; nil for the default page
 	all        bool   // every component (a default page with no internal ones)
 	components map[string]bool
 	ids        []string
@@ -486,7 +487,7 @@ const DefaultPageID = "default"
 
 // ScopeOf resolves p against the components there are.
 func ScopeOf(p Page, components []Component) *Scope {
-	sc := &Scope{page: p.ID, components: map[string]bool{}}
+	sc := &Scope{page: p.ID, cfg: &p, components: map[string]bool{}}
 	for _, c := range components {
 		if p.Shows(c) {
 			sc.components[c.ID] = true
@@ -578,6 +579,34 @@ func (t *tx) setNarrowing(table, key, id string, pages []string) error {
 	return nil
 }
 
+// PageScope is what the page with id shows ("" the default page).
+func (s *Store) PageScope(ctx context.Context, id string) (*Scope, error) {
+	var sc *Scope
+	err := s.reading(ctx, func(q querier) error {
+		components, err := listComponents(ctx, q)
+		if err != nil {
+			return err
+		}
+		if id == "" {
+			sc = DefaultScope(components)
+			return nil
+		}
+		pages, err := listPages(ctx, q, `WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(pages) == 0 {
+			return &NotFoundError{Kind: "page", ID: id}
+		}
+		sc = ScopeOf(pages[0], components)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: scope of page %s: %w", id, err)
+	}
+	return sc, nil
+}
+
 // pageScope is what the page with id shows ("" the default page); a page
 // that does not exist is a field error on page_id.
 func (t *tx) pageScope(id string) (*Scope, error) {
@@ -593,6 +622,57 @@ func (t *tx) pageScope(id string) (*Scope, error) {
 		return nil, asFieldError("page_id", err)
 	}
 	return ScopeOf(p, components), nil
+}
+
+// Incident is inc as the page shows it: naming only the components the
+// page shows, in its list and in its updates' changes, and not the pages
+// it is narrowed to. A nil Scope leaves it whole.
+func (sc *Scope) Incident(inc Incident) Incident {
+	if sc == nil {
+		return inc
+	}
+	inc.Components = filterIDs(inc.Components, sc.ShowsComponent)
+	inc.Pages = []string{}
+	updates := make([]IncidentUpdate, len(inc.Updates))
+	for i, u := range inc.Updates {
+		u.AffectedComponents = slices.DeleteFunc(slices.Clone(u.AffectedComponents), func(a AffectedComponent) bool { return !sc.ShowsComponent(a.ComponentID) })
+		updates[i] = u
+	}
+	inc.Updates = updates
+	return inc
+}
+
+// Maintenance is m as the page shows it, as Incident.
+func (sc *Scope) Maintenance(m Maintenance) Maintenance {
+	if sc == nil {
+		return m
+	}
+	m.Components = filterIDs(m.Components, sc.ShowsComponent)
+	m.Pages = []string{}
+	return m
+}
+
+func filterIDs(ids []string, keep func(string) bool) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if keep(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ShowsNow reports whether the page shows component c as it is now (a
+// change event's), which may differ from the components the scope was
+// resolved against: one just made internal, or added to a group.
+func (sc *Scope) ShowsNow(c Component) bool {
+	switch {
+	case sc == nil:
+		return true
+	case sc.cfg == nil:
+		return !c.Internal
+	}
+	return sc.cfg.Shows(c)
 }
 
 // ShowsComponent reports whether the page shows the component with id.

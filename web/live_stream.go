@@ -209,7 +209,11 @@ func (s *Server) catchUp(c echo.Context, sc *store.Scope, client *streamClient, 
 			if !eventShown(e, sc) {
 				continue
 			}
-			if err := write(encodeFrame(e.ID, e.Type, streamPayload(e))); err != nil {
+			payload, err := streamPayload(e, sc)
+			if err != nil {
+				return err
+			}
+			if err := write(encodeFrame(e.ID, e.Type, payload)); err != nil {
 				return err
 			}
 		}
@@ -244,11 +248,16 @@ func (s *Server) publishEvents(ctx context.Context, upTo int64) (map[string]bool
 			if e.ID > upTo {
 				return touched, nil
 			}
-			f := &frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, streamPayload(e))}
+			// Encoded once for each page's stream: an incident is told
+			// as each page shows it.
 			for _, sp := range pages {
 				snap := sp.snap.Load()
 				if eventShown(e, snap.scope) {
-					sp.hub.broadcast(f)
+					payload, err := streamPayload(e, snap.scope)
+					if err != nil {
+						return touched, err
+					}
+					sp.hub.broadcast(&frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, payload)})
 				}
 				if pageTouched(sp, snap, e) {
 					touched[sp.id()] = true

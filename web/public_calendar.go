@@ -86,7 +86,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 			if !snap.scope.Shows(m.Components, m.Pages) {
 				return nil, nil
 			}
-			return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{s.maintenanceEvent(snap, m)}), calendarType)
+			return newPageBytes(s.encodeCalendar(snap, snap.site.Name+" maintenance: "+m.Name, []calendarEvent{s.maintenanceEvent(snap, snap.scope.Maintenance(m))}), calendarType)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err

@@ -133,7 +133,7 @@ func (s *Server) handleIncidentPage(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return newPage(ctx, templates.Incident(templates.IncidentPage{Site: snap.site, Incident: inc, Components: snap.components}))
+		return newPage(ctx, templates.Incident(templates.IncidentPage{Site: snap.site, Incident: snap.scope.Incident(inc), Components: snap.components}))
 	})
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func (s *Server) handleMaintenancePage(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: snap.site, Maintenance: m, Components: snap.components}))
+		return newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: snap.site, Maintenance: snap.scope.Maintenance(m), Components: snap.components}))
 	})
 	if err != nil {
 		return err

@@ -1,8 +1,8 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -150,7 +150,7 @@ func (s *Server) pageURL(p *store.Page) string {
 }
 
 // eventShown reports whether a change-feed event belongs on the live stream
-// of a page with scope sc (nil: the default page): a page's stream carries
+// of a page with scope sc (nil: everything): a page's stream carries
 // the changes to what it shows, and nothing of what it does not.
 func eventShown(e store.Event, sc *store.Scope) bool {
 	if !e.Public() {
@@ -169,7 +169,14 @@ func eventShown(e store.Event, sc *store.Scope) bool {
 	}
 	switch e.ObjectType {
 	case "component":
-		return sc.ShowsComponent(e.ObjectID)
+		if strings.HasSuffix(e.Type, ".deleted") {
+			return sc.ShowsComponent(e.ObjectID)
+		}
+		var c store.Component
+		if err := json.Unmarshal(e.Payload, &c); err != nil {
+			return false
+		}
+		return sc.ShowsNow(c)
 	case "component_group":
 		for _, id := range obj.Components {
 			if sc.ShowsComponent(id) {
@@ -182,24 +189,29 @@ func eventShown(e store.Event, sc *store.Scope) bool {
 	}
 }
 
-// streamPayload is an event's payload as the live streams send it. An
-// incident or maintenance narrowed to chosen pages names them in the change feed, for
-// eventShown; a stream does not tell its readers which other pages there
-// are.
-func streamPayload(e store.Event) json.RawMessage {
-	if (e.ObjectType != "incident" && e.ObjectType != "maintenance") || !bytes.Contains(e.Payload, []byte(`"pages":["`)) {
-		return e.Payload
+// streamPayload is an event's payload as the live stream of a page with
+// scope sc sends it: an incident or a maintenance as that page shows it
+// (store.Scope.Incident), naming neither the components it does not show
+// nor the pages it is narrowed to. Other events go as they are.
+func streamPayload(e store.Event, sc *store.Scope) (json.RawMessage, error) {
+	if strings.HasSuffix(e.Type, ".deleted") {
+		return e.Payload, nil // its id alone
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(e.Payload, &m); err != nil {
-		return e.Payload // eventShown keeps it off every stream
+	switch e.ObjectType {
+	case "incident":
+		var inc store.Incident
+		if err := json.Unmarshal(e.Payload, &inc); err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.ID, err)
+		}
+		return json.Marshal(sc.Incident(inc))
+	case "maintenance":
+		var m store.Maintenance
+		if err := json.Unmarshal(e.Payload, &m); err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.ID, err)
+		}
+		return json.Marshal(sc.Maintenance(m))
 	}
-	delete(m, "pages")
-	out, err := json.Marshal(m)
-	if err != nil {
-		return e.Payload
-	}
-	return out
+	return e.Payload, nil
 }
 
 // pageRoute is the route a request matched as the default page has it:

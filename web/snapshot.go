@@ -266,8 +266,7 @@ func (s *Server) readPublic(ctx context.Context, version int64) (*publicData, er
 	return d, nil
 }
 
-// scoped is the part of d that a page with scope sc shows (all of it for
-// the default page).
+// scoped is the part of d that a page with scope sc shows (nil: all of it).
 func (d *publicData) scoped(sc *store.Scope) *publicData {
 	if sc == nil {
 		return d
@@ -281,10 +280,18 @@ func (d *publicData) scoped(sc *store.Scope) *publicData {
 			out.groups = append(out.groups, g)
 		}
 	}
-	out.active = filter(d.active, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) })
-	out.recent = filter(d.recent, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) })
-	out.maint = filter(d.maint, func(m store.Maintenance) bool { return sc.Shows(m.Components, m.Pages) })
+	out.active = scopedAll(filter(d.active, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) }), sc.Incident)
+	out.recent = scopedAll(filter(d.recent, func(i store.Incident) bool { return sc.Shows(i.Components, i.Pages) }), sc.Incident)
+	out.maint = scopedAll(filter(d.maint, func(m store.Maintenance) bool { return sc.Shows(m.Components, m.Pages) }), sc.Maintenance)
 	return &out
+}
+
+// scopedAll is each of list as the page shows it (store.Scope.Incident).
+func scopedAll[T any](list []T, as func(T) T) []T {
+	for i := range list {
+		list[i] = as(list[i])
+	}
+	return list
 }
 
 func filter[T any](in []T, keep func(T) bool) []T {

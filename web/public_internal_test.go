@@ -1,0 +1,43 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// An incident on a public and an internal component is on the public page
+// naming the public one only: not in its pages, v2 API, feeds or stream,
+// nor does the stream announce an internal component when it is made.
+func TestInternalComponentNamedNowhereInPublic(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	s := openStream(t, ts, "", nil)
+	ledger := ts.createComponent(t, "SecretLedger", map[string]any{"internal": true})
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{
+		"slug": "inside", "name": "Inside", "components": []string{api.ID, ledger.ID}, "access": "ip", "ip_ranges": []string{"127.0.0.1", "::1"}}, nil)
+	inc := ts.createIncident(t, map[string]any{"name": "Slow writes", "body": "Writes are slow.",
+		"components": map[string]string{api.ID: "degraded_performance", ledger.ID: "major_outage"}})
+	// The incident's event is the barrier: whatever came before it has come.
+	for {
+		ev := s.next(t)
+		if strings.Contains(ev.Data, "SecretLedger") || strings.Contains(ev.Data, ledger.ID) {
+			t.Fatalf("the public stream's %s event names the internal component: %s", ev.Event, ev.Data)
+		}
+		if ev.Event == "incident.created" {
+			break
+		}
+	}
+	ts.waitFresh(t)
+	for _, path := range []string{"/", "/incidents/" + inc.ID, "/api/v2/incidents.json", "/api/v2/incidents/unresolved.json", "/api/v2/summary.json",
+		"/api/v2/components.json", feedAtom, feedRSS, "/history"} {
+		resp, body := ts.fetch(t, "GET", path, nil)
+		if resp.StatusCode != 200 || strings.Contains(string(body), "SecretLedger") || strings.Contains(string(body), ledger.ID) {
+			t.Errorf("GET %s: %d, names the internal component: %v", path, resp.StatusCode, strings.Contains(string(body), "SecretLedger"))
+		}
+	}
+	if _, body := ts.fetch(t, "GET", "/p/inside/incidents/"+inc.ID, nil); !strings.Contains(string(body), "SecretLedger") {
+		t.Error("the inside page does not name the internal component its incident affects")
+	}
+}
