@@ -66,14 +66,21 @@ func (l *linkSigner) sign(purpose, id, nonce string) string {
 // after now: 4 bytes of expiry (Unix seconds) and 14 of MAC over the
 // purpose, id, nonce and those 4 bytes.
 func (l *linkSigner) signConfirm(id, nonce string, now time.Time) string {
-	var exp [4]byte
-	binary.BigEndian.PutUint32(exp[:], uint32(now.Add(ConfirmLinkLifetime).Unix()))
-	return id + "." + base64.RawURLEncoding.EncodeToString(l.confirmMAC(id, nonce, exp))
+	return l.signExpiring(purposeConfirm, id, nonce, now)
 }
 
-func (l *linkSigner) confirmMAC(id, nonce string, exp [4]byte) []byte {
+// signExpiring is signConfirm for a confirmation of another kind (a chat
+// subscription's), whose purpose keeps its tokens from passing for a
+// subscriber's.
+func (l *linkSigner) signExpiring(purpose, id, nonce string, now time.Time) string {
+	var exp [4]byte
+	binary.BigEndian.PutUint32(exp[:], uint32(now.Add(ConfirmLinkLifetime).Unix()))
+	return id + "." + base64.RawURLEncoding.EncodeToString(l.confirmMAC(purpose, id, nonce, exp))
+}
+
+func (l *linkSigner) confirmMAC(purpose, id, nonce string, exp [4]byte) []byte {
 	l.mac.Reset()
-	l.buf = append(append(append(append(append(append(l.buf[:0], purposeConfirm...), 0), id...), 0), nonce...), 0)
+	l.buf = append(append(append(append(append(append(l.buf[:0], purpose...), 0), id...), 0), nonce...), 0)
 	l.buf = append(l.buf, exp[:]...)
 	l.mac.Write(l.buf)
 	sum := l.mac.Sum(nil)
@@ -83,13 +90,18 @@ func (l *linkSigner) confirmMAC(id, nonce string, exp [4]byte) []byte {
 // checkConfirm reports whether token is the confirmation token of id and
 // nonce, and if so whether it has expired by now.
 func (l *linkSigner) checkConfirm(token, id, nonce string, now time.Time) (ok, expired bool) {
+	return l.checkExpiring(purposeConfirm, token, id, nonce, now)
+}
+
+// checkExpiring is checkConfirm for a token made by signExpiring.
+func (l *linkSigner) checkExpiring(purpose, token, id, nonce string, now time.Time) (ok, expired bool) {
 	_, enc, _ := strings.Cut(token, ".")
 	raw, err := base64.RawURLEncoding.DecodeString(enc)
 	if err != nil || len(raw) != 18 {
 		return false, false
 	}
 	exp := [4]byte(raw[:4])
-	if !hmac.Equal(l.confirmMAC(id, nonce, exp), raw) {
+	if !hmac.Equal(l.confirmMAC(purpose, id, nonce, exp), raw) {
 		return false, false
 	}
 	return true, now.Unix() > int64(binary.BigEndian.Uint32(exp[:]))

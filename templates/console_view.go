@@ -437,6 +437,9 @@ type SubscribersPage struct {
 	Components  map[string]store.Component
 	New         store.SubscriberInput
 	Errors      FormErrors
+	// Visitors' chat subscriptions, and the pages' names by id.
+	ChatSubscriptions []store.ChatSubscription
+	PageNames         map[string]string
 }
 
 // SubscriberPage shows one subscriber and removes it.

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +20,11 @@ import (
 
 func (s *Server) subscribePage(c echo.Context, status int, p templates.SubscribePage) error {
 	p.Site = s.site
-	if p.Groups == nil && !p.Subscribed {
+	p.EmailOffered = s.cfg.Subscriptions
+	if sp := s.chatFormPage(c); sp != nil {
+		p.ChatAction = sp.root + "/subscribe/chat"
+	}
+	if p.Groups == nil && !p.Subscribed && !p.ChatSubscribed {
 		groups, err := s.subscribableGroups(c)
 		if err != nil {
 			return err
@@ -47,8 +52,8 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
-	if !s.cfg.Subscriptions {
-		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
+	if !s.cfg.Subscriptions && s.chatFormPage(c) == nil {
+		return s.notFoundPage(c, "Page not found", "Subscriptions are not offered here.")
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{})
 }
@@ -59,14 +64,12 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	if !s.cfg.Subscriptions {
 		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
 	}
-	allowed, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: "subscribe:" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: 10 * time.Minute})
+	allowed, err := s.subscribeAllowed(c)
 	if err != nil {
 		return err
 	}
 	if !allowed {
-		c.Response().Header().Set("Retry-After", "600")
-		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{
-			Email: c.FormValue("email"), Error: "Too many attempts from your network. Please try again in a few minutes."})
+		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{Email: c.FormValue("email"), Error: tooManySignUps})
 	}
 	form, err := c.FormParams()
 	if err != nil {
@@ -91,6 +94,20 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{Email: email, Subscribed: true})
 }
+
+// subscribeAllowed counts a sign-up, by email or chat, against the client's
+// address: one allowance for both forms, so that neither is a way around
+// the other. When it is spent it sets Retry-After.
+func (s *Server) subscribeAllowed(c echo.Context) (bool, error) {
+	const window = 10 * time.Minute
+	ok, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: "subscribe:" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: window})
+	if err == nil && !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(window.Seconds())))
+	}
+	return ok, err
+}
+
+const tooManySignUps = "Too many attempts from your network. Please try again in a few minutes."
 
 // subscriptionPage renders a link page; an invalid link gets 404, an
 // expired one 410.

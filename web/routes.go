@@ -87,6 +87,14 @@ func (s *Server) routes() *echo.Echo {
 	subs.POST("/subscriptions/manage/:token", s.handleManage)
 	subs.GET("/subscriptions/unsubscribe/:token", s.handleUnsubscribePage)
 	subs.POST("/subscriptions/unsubscribe/:token", s.handleUnsubscribe)
+	// Chat subscriptions (public_chat_subscribe.go), for the default page
+	// and each other page.
+	subs.POST("/subscribe/chat", s.handleChatSubscribe)
+	subs.POST(pageGroup+"/subscribe/chat", s.handleChatSubscribe)
+	subs.GET("/subscriptions/chat/confirm/:token", s.handleChatConfirmPage)
+	subs.POST("/subscriptions/chat/confirm/:token", s.handleChatConfirm)
+	subs.GET("/subscriptions/chat/unsubscribe/:token", s.handleChatUnsubscribePage)
+	subs.POST("/subscriptions/chat/unsubscribe/:token", s.handleChatUnsubscribe)
 
 	// Admin API: a token, and on each line the least role the route needs.
 	// Reading is for everyone signed in; incidents, maintenance and
@@ -267,6 +275,7 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/subscribers.csv", store.RoleCommander, s.apiExportSubscribers) // the API's export, for a console session
 	con.GET("/subscribers/:id", store.RoleCommander, s.consoleSubscriber)
 	con.POST("/subscribers/:id/delete", store.RoleAdmin, s.consoleRemoveSubscriber)
+	con.POST("/chat-subscriptions/:id/delete", store.RoleAdmin, s.consoleRemoveChatSubscription)
 	con.GET("/webhooks", store.RoleCommander, s.consoleWebhooks)
 	con.POST("/webhooks", store.RoleAdmin, s.consoleCreateWebhook, s.confirm("add a webhook"))
 	con.GET("/webhooks/:id", store.RoleCommander, s.consoleWebhook)
