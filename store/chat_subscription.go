@@ -201,7 +201,7 @@ func (s *Store) SubscribeChat(ctx context.Context, in ChatSubscriptionInput) err
 			return err
 		}
 		// One subscription per page and URL is a check-then-write rule.
-		if err := t.lock("chat_url", in.PageID+"\x00"+u); err != nil {
+		if err := t.lock("chat_url", in.PageID+" "+u); err != nil {
 			return err
 		}
 		co, _ := json.Marshal(comps)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -406,5 +407,180 @@ func TestChatSubscriptionEndToEnd(t *testing.T) {
 	}
 	if list, _ := ts.store.ListChatSubscriptions(t.Context()); len(list) != 3 {
 		t.Fatalf("%d chat subscriptions after removing one", len(list))
+	}
+}
+
+// signUpChat posts the chat form as a browser does.
+func (ts *testServer) signUpChat(t *testing.T, rawURL, platform string) (*goquery.Document, int) {
+	t.Helper()
+	return ts.form(t, "/subscribe/chat", url.Values{"chat_url": {rawURL}, "platform": {platform}})
+}
+
+func chatSubscriptionCount(t *testing.T, st *store.Store) int {
+	t.Helper()
+	list, err := st.ListChatSubscriptions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
+}
+
+// Each kind of bad sign-up is refused with a message that says what is
+// wrong, keeps what the visitor typed, stores nothing and posts nothing.
+func TestChatSubscriptionBadInput(t *testing.T) {
+	t.Parallel()
+	chat := newChatPlatforms(t)
+	internal := "10.1.2.3" // taken for a platform's host, so that only the SSRF guard stands in the way
+	ts := newTestServer(t, withChatSubscriptions(t, chat), func(s *testSetup) {
+		s.cfg.ChatHosts = append(s.cfg.ChatHosts, internal)
+		s.cfg.SubscribeLimit = 100
+	})
+	ts.startChatDispatcher(t, chat)
+	tests := []struct {
+		name, url, platform string
+		want                string
+	}{
+		{"an internal address", "https://" + internal + chatPaths[store.FormatSlack], "", "Herald may not post to that address"},
+		{"another platform's URL", chat.url(store.FormatDiscord), store.FormatSlack, "is a Discord webhook URL, not a Slack one"},
+		{"not a webhook of the chosen platform", chat.URL + "/hooks/abc", store.FormatTeams, "is not a Microsoft Teams incoming webhook URL"},
+		{"not a webhook at all", "https://example.com/some/page", "", "is not an incoming webhook URL of Slack, Microsoft Teams (Workflows), Discord or Google Chat"},
+		{"not https", strings.Replace(chat.url(store.FormatSlack), "https://", "http://", 1), "", "must start with https://"},
+		{"an unknown platform", chat.url(store.FormatSlack), "irc", "unknown chat platform"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, status := ts.signUpChat(t, tt.url, tt.platform)
+			if status != http.StatusUnprocessableEntity || !strings.Contains(text(doc.Find("#chat-error")), tt.want) {
+				t.Fatalf("%d %q, want 422 and %q", status, text(doc.Find("#chat-error")), tt.want)
+			}
+			if v, _ := doc.Find("#chat-url").Attr("value"); v != tt.url {
+				t.Errorf("the form lost the URL typed: %q", v)
+			}
+			if doc.Find(`#chat-url[aria-invalid=true]`).Length() != 1 {
+				t.Error("the URL field is not marked invalid")
+			}
+		})
+	}
+	ts.drainOutbox(t)
+	if n := chatSubscriptionCount(t, ts.store); n != 0 {
+		t.Errorf("%d chat subscriptions stored from bad input", n)
+	}
+	chat.mu.Lock()
+	if len(chat.got) != 0 {
+		t.Errorf("bad input posted to %v", chat.got)
+	}
+	chat.mu.Unlock()
+}
+
+// The links: a forged or cut confirmation or unsubscribe link is not
+// valid, an expired one has expired, a used one is used; none changes
+// anything.
+func TestChatSubscriptionBadLinks(t *testing.T) {
+	t.Parallel()
+	chat := newChatPlatforms(t)
+	ts := newTestServer(t, withChatSubscriptions(t, chat))
+	ts.startChatDispatcher(t, chat)
+	start := time.Now().UTC()
+	ts.at(t, start)
+	ts.signUpChat(t, chat.url(store.FormatSlack), "")
+	ts.drainOutbox(t)
+	confirm := chatLink(t, store.FormatSlack, chat.messages(t, store.FormatSlack)[0], notify.ChatConfirmPath)
+	forged := confirm[:len(confirm)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(confirm, "A")]
+	unsubForged := notify.ChatUnsubscribePath + strings.TrimPrefix(confirm, notify.ChatConfirmPath)
+
+	for _, bad := range []struct {
+		name, path string
+		status     int
+		h1         string
+	}{
+		{"a forged confirmation link", forged, http.StatusNotFound, "not valid"},
+		{"a cut confirmation link", confirm[:len(confirm)-6], http.StatusNotFound, "not valid"},
+		{"a confirmation link for an unsubscribe link", unsubForged, http.StatusNotFound, "not valid"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			for _, method := range []string{"GET", "POST"} {
+				var doc *goquery.Document
+				var status int
+				if method == "GET" {
+					doc, status = ts.getPage(t, bad.path)
+				} else {
+					doc, status = ts.form(t, bad.path, nil)
+				}
+				if status != bad.status || !strings.Contains(text(doc.Find("h1")), bad.h1) {
+					t.Errorf("%s: %d %q", method, status, text(doc.Find("h1")))
+				}
+			}
+			if c := chatSubscriptionOf(t, ts.store, store.FormatSlack); c.Status != store.ChatPending {
+				t.Errorf("now %s", c.Status)
+			}
+		})
+	}
+
+	// A week and a day later the link has expired, and confirms nothing.
+	ts.at(t, start.Add(store.ConfirmLinkLifetime+24*time.Hour))
+	if doc, status := ts.form(t, confirm, nil); status != http.StatusGone || !strings.Contains(text(doc.Find("h1")), "expired") {
+		t.Fatalf("expired link: %d %q", status, text(doc.Find("h1")))
+	}
+	if c := chatSubscriptionOf(t, ts.store, store.FormatSlack); c.Status != store.ChatPending {
+		t.Fatalf("an expired link made it %s", c.Status)
+	}
+}
+
+// One subscription per URL: signing the same URL up again gets the same
+// answer and posts nothing more within the hour; after it, the
+// verification again (with the link already posted still working).
+func TestChatSubscriptionOncePerURL(t *testing.T) {
+	t.Parallel()
+	chat := newChatPlatforms(t)
+	ts := newTestServer(t, withChatSubscriptions(t, chat))
+	ts.startChatDispatcher(t, chat)
+	start := time.Now().UTC()
+	ts.at(t, start)
+	for range 3 {
+		if doc, status := ts.signUpChat(t, chat.url(store.FormatTeams), ""); status != http.StatusOK || !strings.Contains(text(doc.Find(".notice")), "Check the channel") {
+			t.Fatalf("sign-up: %d", status)
+		}
+	}
+	ts.drainOutbox(t)
+	if n := len(chat.messages(t, store.FormatTeams)); n != 1 || chatSubscriptionCount(t, ts.store) != 1 {
+		t.Fatalf("three sign-ups within the hour posted %d messages and stored %d subscriptions", n, chatSubscriptionCount(t, ts.store))
+	}
+	ts.at(t, start.Add(store.MailInterval+time.Minute))
+	ts.signUpChat(t, chat.url(store.FormatTeams), "")
+	ts.drainOutbox(t)
+	msgs := chat.messages(t, store.FormatTeams)
+	if len(msgs) != 2 {
+		t.Fatalf("a sign-up after the hour posted %d messages in all, want 2", len(msgs))
+	}
+	if doc, status := ts.form(t, chatLink(t, store.FormatTeams, msgs[0], notify.ChatConfirmPath), nil); status != http.StatusOK {
+		t.Fatalf("the first link no longer confirms: %d %q", status, text(doc.Find("main")))
+	}
+	// Active: a sign-up again posts nothing.
+	ts.at(t, start.Add(3*store.MailInterval))
+	ts.signUpChat(t, chat.url(store.FormatTeams), "")
+	ts.drainOutbox(t)
+	if n := len(chat.messages(t, store.FormatTeams)); n != 2 {
+		t.Errorf("a sign-up of an active channel posted again: %d", n)
+	}
+}
+
+// Sign-ups from one address, by email and chat together, stop at the
+// limit with a message saying so, and store nothing.
+func TestChatSubscriptionRateLimit(t *testing.T) {
+	t.Parallel()
+	chat := newChatPlatforms(t)
+	ts := newTestServer(t, withSubscriptions(), withChatSubscriptions(t, chat), func(s *testSetup) { s.cfg.SubscribeLimit = 2 })
+	ts.form(t, "/subscribe", url.Values{"email": {"a@example.com"}})
+	ts.signUpChat(t, chat.url(store.FormatSlack), "")
+	resp, err := http.PostForm(ts.URL+"/subscribe/chat", url.Values{"chat_url": {chat.url(store.FormatDiscord)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parseBody(t, resp)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(text(doc.Find("#chat-error")), "Too many attempts") {
+		t.Fatalf("third sign-up: %d %q", resp.StatusCode, text(doc.Find("#chat-error")))
+	}
+	if n := chatSubscriptionCount(t, ts.store); n != 1 {
+		t.Errorf("%d chat subscriptions, want only the one before the limit", n)
 	}
 }
