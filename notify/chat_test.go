@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -238,23 +237,7 @@ func TestChatFormatsStayWithinLimits(t *testing.T) {
 // every kind of message Herald sends.
 func TestTeamsCardMatchesSchema(t *testing.T) {
 	t.Parallel()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	f, err := os.ReadFile("testdata/teams-message.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddResource("teams.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("teams.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := compileTeamsSchema(t)
 	d := &Dispatcher{cfg: Config{BaseURL: "https://status.example.com", PageName: "Acme"}}
 	at := time.Date(2026, 3, 4, 10, 5, 0, 0, time.UTC)
 	mt := store.Maintenance{ID: "m1", Name: "DB upgrade", Status: store.MaintenanceScheduled, ScheduledFor: at, ScheduledUntil: at.Add(2 * time.Hour)}
