@@ -520,7 +520,11 @@ func (t *tx) recordWebhookResult(r DeliveryResult) error {
 			return err
 		}
 		if gone >= ChatGoneLimit {
-			return t.disableWebhook(d.RecipientID, fmt.Sprintf("the URL answered 404 or 410 %d times in a row (last: %s): its webhook was probably deleted", gone, r.Error))
+			times := fmt.Sprintf("%d times", gone)
+			if gone == 2 {
+				times = "twice"
+			}
+			return t.disableWebhook(d.RecipientID, fmt.Sprintf("The URL answered 404 or 410 %s in a row (last: %s): the channel's webhook was probably deleted.", times, r.Error))
 		}
 	}
 	var since time.Time

@@ -183,7 +183,7 @@ func Subscribers(p SubscribersPage) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = pageHead("Subscribers", "Email addresses that hear about incidents and maintenance.").Render(templ.WithChildren(ctx, templ_7745c5c3_Var8), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = pageHead("Subscribers", "Email addresses and chat channels that hear about incidents and maintenance.").Render(templ.WithChildren(ctx, templ_7745c5c3_Var8), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -336,27 +336,7 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 		}
 		return false
 	})
-	// Each page is loaded once and seen at each width in each scheme: the
-	// layout and the colours follow the window and the setting live.
-	look := func(page consoleStop) {
-		t.Helper()
-		browse(t, ctx, problems, page.url, chromedp.Navigate(ts.URL+page.url), chromedp.WaitVisible(chromedp.CSS("main h1")))
-		for _, width := range []int64{1280, 390} {
-			for _, scheme := range []string{"light", "dark"} {
-				browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", page.url, width, scheme),
-					chromedp.EmulateViewport(width, 900),
-					chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
-						_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-							Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-						})
-						return err
-					}),
-				)
-				shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", page.name(), width, scheme))
-				checkPage(t, ctx, page.route, scheme, width)
-			}
-		}
-	}
+	look := func(page consoleStop) { t.Helper(); lookEverywhere(t, ctx, problems, ts, dir, page) }
 	// Signed out: the sign-in page; then every page signed in.
 	look(login)
 	signInWithBrowser(t, ctx, problems, ts, admin.Email, testPassword)
@@ -364,6 +344,29 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 		look(page)
 	}
 	noProblems(t, ctx, problems)
+}
+
+// lookEverywhere loads a page once and sees it at each width in each
+// scheme (the layout and the colours follow the window and the setting
+// live): a screenshot of each, and checkPage's checks.
+func lookEverywhere(t *testing.T, ctx context.Context, problems *consoleProblems, ts *testServer, dir string, page consoleStop) {
+	t.Helper()
+	browse(t, ctx, problems, page.url, chromedp.Navigate(ts.URL+page.url), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	for _, width := range []int64{1280, 390} {
+		for _, scheme := range []string{"light", "dark"} {
+			browse(t, ctx, problems, fmt.Sprintf("%s at %d px, %s", page.url, width, scheme),
+				chromedp.EmulateViewport(width, 900),
+				chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+						Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+					})
+					return err
+				}),
+			)
+			shoot(t, ctx, dir, fmt.Sprintf("%s-%d-%s.png", page.name(), width, scheme))
+			checkPage(t, ctx, page.route, scheme, width)
+		}
+	}
 }
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {

@@ -99,7 +99,7 @@ func chatFormMessage(ve *store.ValidationError) string {
 	case "components":
 		return "One of the chosen components no longer exists. Please choose again."
 	case "url":
-		return "The webhook URL " + ve.Message + "."
+		return "That URL " + ve.Message + "."
 	}
 	return ve.Message + "."
 }
