@@ -26,7 +26,9 @@ func TestBrowserChatSubscriptionPagesLookRight(t *testing.T) {
 		ts.form(t, "/subscribe/chat", url.Values{"chat_url": {chat.url(p)}, "components": {api.ID}})
 	}
 	ts.drainOutbox(t)
-	link := func(p, kind string) string { return chatLink(t, p, chat.messages(t, p)[len(chat.messages(t, p))-1], kind) }
+	link := func(p, kind string) string {
+		return chatLink(t, p, chat.messages(t, p)[len(chat.messages(t, p))-1], kind)
+	}
 	confirmSlack := link(store.FormatSlack, notify.ChatConfirmPath) // Slack stays pending
 	for _, p := range []string{store.FormatTeams, store.FormatDiscord, store.FormatGoogleChat} {
 		ts.form(t, link(p, notify.ChatConfirmPath), nil)
