@@ -191,12 +191,9 @@ func (s *Store) SubscribeChat(ctx context.Context, in ChatSubscriptionInput) err
 		if err != nil {
 			return err
 		}
-		if in.PageID != "" {
-			if _, err := t.page(in.PageID); err != nil {
-				return asFieldError("page", err)
-			}
-		}
-		comps, err := t.checkSubscriberComponents(in.Components)
+		// The page exists, and shows the components chosen: the email
+		// subscribers' rule.
+		comps, err := t.checkSubscriberComponents(in.PageID, in.Components)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,8 @@ func TestChatSubscriptionStore(t *testing.T) {
 			{ChatSubscriptionInput{URL: slack, Platform: FormatDiscord}, "url"},
 			{ChatSubscriptionInput{URL: slack, Platform: "irc"}, "platform"},
 			{ChatSubscriptionInput{URL: slack, Components: []string{"nope"}}, "components"},
-			{ChatSubscriptionInput{URL: slack, PageID: "nope"}, "page"},
+			{ChatSubscriptionInput{URL: slack, PageID: "nope"}, "page_id"},
+			{ChatSubscriptionInput{URL: slack, PageID: page.ID, Components: []string{web.ID}}, "components"}, // not on its page
 		} {
 			before, jobs := countRows(t, st, "webhooks"), countRows(t, st, "outbox_jobs")
 			wantValidationError(t, st.SubscribeChat(ctx, bad.in), bad.field)

@@ -475,7 +475,7 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 	if IsTeamKind(kind) {
 		audience = AudienceTeam
 	}
-	rows, err := t.QueryContext(t.ctx, `SELECT seq, id, events, components, status, audience, page_id FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, batch)
+	rows, err := t.QueryContext(t.ctx, `SELECT seq, id, events, components, status, audience, page_id, origin FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, batch)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -484,13 +484,14 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 		events, components []string
 		status             WebhookStatus
 		audience, page     string
+		origin             string
 	}
 	var list []candidate
 	next := int64(-1)
 	for rows.Next() {
 		var c candidate
 		var ev, co string
-		if err := rows.Scan(&next, &c.id, &ev, &co, &c.status, &c.audience, &c.page); err != nil {
+		if err := rows.Scan(&next, &c.id, &ev, &co, &c.status, &c.audience, &c.page, &c.origin); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
@@ -504,18 +505,27 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 		return 0, 0, err
 	}
 	made := 0
-	shows := pageShows{t: t}
+	// The pages that show the job (pagesShowing, the email subscribers'
+	// rule), read once for the visitors' chat subscriptions, which belong
+	// to a page; an operator's endpoint hears of everything it filters for.
+	var pages []string
+	pagesRead := false
 	for _, c := range list {
 		// A paused or disabled endpoint gets nothing queued: its log shows
 		// what was sent to it, not what it missed.
 		if c.status != WebhookActive || c.audience != audience || !WebhookWants(c.events, c.components, kind, jobComps) {
 			continue
 		}
-		if ok, err := shows.job(c.page, jobComps); err != nil || !ok {
-			if err != nil {
-				return 0, 0, fmt.Errorf("webhook %s page: %w", c.id, err)
+		if c.origin == OriginVisitor {
+			if !pagesRead {
+				if pages, err = t.pagesShowing(jobComps); err != nil {
+					return 0, 0, fmt.Errorf("pages showing the job: %w", err)
+				}
+				pagesRead = true
 			}
-			continue
+			if !slices.Contains(pages, c.page) {
+				continue
+			}
 		}
 		res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
 			VALUES (?, 'webhook', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, c.id, t.now, t.now)
@@ -526,45 +536,6 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 		made += int(n)
 	}
 	return made, next, nil
-}
-
-// pageShows tells whether a page shows a job, for the recipients that
-// belong to a page (visitors' chat subscriptions): the page's Scope, read
-// once per page and expansion step.
-type pageShows struct {
-	t      *tx
-	comps  []Component
-	scopes map[string]*Scope
-}
-
-// job reports whether the page with id ("" the default page, which shows
-// everything) shows a job touching jobComps.
-func (p *pageShows) job(id string, jobComps []string) (bool, error) {
-	if id == "" {
-		return true, nil
-	}
-	sc, ok := p.scopes[id]
-	if !ok {
-		page, err := p.t.page(id)
-		var nf *NotFoundError
-		if errors.As(err, &nf) {
-			return false, nil // the page is gone: nobody to tell
-		}
-		if err != nil {
-			return false, err
-		}
-		if p.comps == nil {
-			if p.comps, err = listComponents(p.t.ctx, p.t.sqlTx); err != nil {
-				return false, err
-			}
-		}
-		if p.scopes == nil {
-			p.scopes = map[string]*Scope{}
-		}
-		sc = ScopeOf(page, p.comps)
-		p.scopes[id] = sc
-	}
-	return sc.ShowsAffecting(jobComps), nil
 }
 
 // WebhookWants reports whether an endpoint with these filters receives a job

@@ -16,11 +16,21 @@ import (
 // email, a GET never changes anything (chat tools unfurl links, and link
 // scanners fetch them); the pages' buttons POST, authorised by the token.
 
+// subscribeTarget is the page a subscribe form is for: the one /p/{slug}
+// names, or else the default page, whatever host the form was asked at (as
+// email subscriptions have always been). nil: a slug no page has.
+func (s *Server) subscribeTarget(c echo.Context) *sitePage {
+	if c.Param("slug") != "" {
+		return s.pageOf(c)
+	}
+	return s.main
+}
+
 // chatFormPage is the page a chat sign-up is for; nil when it is not
 // offered there (no such page, or a page that is not public: its news must
 // not be posted into a channel anyone may read).
 func (s *Server) chatFormPage(c echo.Context) *sitePage {
-	sp := s.pageOf(c)
+	sp := s.subscribeTarget(c)
 	if !s.cfg.ChatSubscriptions || sp == nil || (sp.cfg != nil && sp.cfg.Access != store.AccessPublic) {
 		return nil
 	}

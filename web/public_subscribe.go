@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +21,9 @@ import (
 
 func (s *Server) subscribePage(c echo.Context, status int, p templates.SubscribePage) error {
 	p.Site = s.site
-	p.EmailOffered = s.cfg.Subscriptions
+	// Email subscribers belong to the default page on the web side, for
+	// now; chat subscriptions to the page the form is on.
+	p.EmailOffered = s.cfg.Subscriptions && s.subscribeTarget(c) == s.main
 	if sp := s.chatFormPage(c); sp != nil {
 		p.ChatAction = sp.root + "/subscribe/chat"
 	}
@@ -37,7 +40,8 @@ func (s *Server) subscribePage(c echo.Context, status int, p templates.Subscribe
 	return templates.Subscribe(p).Render(c.Request().Context(), c.Response())
 }
 
-// subscribableGroups lists components as the page groups them, for the forms.
+// subscribableGroups lists the components the form's page shows (its
+// Scope: the default page's leaves internal ones out), as it groups them.
 func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, error) {
 	ctx := c.Request().Context()
 	groups, err := s.store.ListComponentGroups(ctx)
@@ -48,11 +52,16 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 	if err != nil {
 		return nil, err
 	}
+	sc := store.DefaultScope(comps)
+	if sp := s.subscribeTarget(c); sp != nil && sp.cfg != nil {
+		sc = store.ScopeOf(*sp.cfg, comps)
+	}
+	comps = slices.DeleteFunc(comps, func(c store.Component) bool { return !sc.ShowsComponent(c.ID) })
 	return withComponents(groupViews(groups, comps, nil)), nil
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
-	if !s.cfg.Subscriptions && s.chatFormPage(c) == nil {
+	if !(s.cfg.Subscriptions && s.subscribeTarget(c) == s.main) && s.chatFormPage(c) == nil {
 		return s.notFoundPage(c, "Page not found", "Subscriptions are not offered here.")
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{})
