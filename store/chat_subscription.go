@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/hmac"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -275,31 +274,9 @@ func (t *tx) postChatConfirm(id string) error {
 // A confirmation link works while it has not expired and the subscription
 // is pending; for one confirmed already it is ErrLinkUsed.
 func chatByToken(ctx context.Context, q querier, k *linkKey, token, purpose string, now time.Time) (ChatSubscription, error) {
-	id, _, ok := strings.Cut(token, ".")
-	if !ok || len(id) != 12 || len(token) > 64 {
-		return ChatSubscription{}, ErrBadLink
-	}
-	var nonce string
-	err := q.QueryRowContext(ctx, `SELECT token_nonce FROM webhooks WHERE id = ? AND origin = 'visitor'`, id).Scan(&nonce)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ChatSubscription{}, ErrBadLink
-	}
+	id, expired, err := checkLink(ctx, q, k, `SELECT token_nonce FROM webhooks WHERE id = ? AND origin = 'visitor'`, token, purpose, purpose == purposeChatConfirm, now)
 	if err != nil {
 		return ChatSubscription{}, err
-	}
-	key, err := k.get(ctx, q)
-	if err != nil {
-		return ChatSubscription{}, err
-	}
-	signer := newLinkSigner(key)
-	expired := false
-	if purpose == purposeChatConfirm {
-		var ok bool
-		if ok, expired = signer.checkExpiring(purposeChatConfirm, token, id, nonce, now); !ok {
-			return ChatSubscription{}, ErrBadLink
-		}
-	} else if !hmac.Equal([]byte(signer.sign(purpose, id, nonce)), []byte(token)) {
-		return ChatSubscription{}, ErrBadLink
 	}
 	list, err := queryChatSubscriptions(ctx, q, `WHERE id = ?`, id)
 	if err != nil {

@@ -562,6 +562,9 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, del
 		if err := t.lock("delivery", strconv.FormatInt(deliveryID, 10)); err != nil {
 			return err
 		}
+		if _, err := t.webhook(webhookID); err != nil { // an operator's: a visitor's channel is not replayed into
+			return err
+		}
 		list, err := queryWebhookDeliveries(t.ctx, t.sqlTx, `WHERE d.id = ? AND d.recipient_id = ? AND d.channel = 'webhook'`, deliveryID, webhookID)
 		if err != nil {
 			return err
