@@ -109,21 +109,12 @@ func chatPlatformOf(u *url.URL, alsoHosts []string) string {
 	return ""
 }
 
-// ChatPlatformOf is the platform an incoming webhook URL belongs to, ""
-// when Herald does not recognise it: for the form to preselect.
-func ChatPlatformOf(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return ""
-	}
-	return chatPlatformOf(u, nil)
-}
-
-// checkChatURL checks a URL a visitor pasted: https, a webhook URL of
+// CheckChatURL checks a URL a visitor pasted: https, a webhook URL of
 // platform (or, when platform is "", of any platform recognised), and
 // returns it with its platform. Whether its host may be dialled is the SSRF
-// guard's call (the caller's, before; the sender's, at each dial).
-func checkChatURL(raw, platform string, alsoHosts []string) (string, string, error) {
+// guard's call (the web handler's, before SubscribeChat checks the form
+// again; the sender's, at each dial).
+func CheckChatURL(raw, platform string, alsoHosts []string) (string, string, error) {
 	if platform != "" && !slices.Contains(ChatPlatforms, platform) {
 		return "", "", invalid("platform", "unknown chat platform %q; use one of %s", platform, strings.Join(ChatPlatforms, ", "))
 	}
@@ -145,12 +136,6 @@ func checkChatURL(raw, platform string, alsoHosts []string) (string, string, err
 		return "", "", invalid("url", "is a %s webhook URL, not a %s one; choose %s or paste a %s URL", ChatPlatformName(got), ChatPlatformName(platform), ChatPlatformName(got), ChatPlatformName(platform))
 	}
 	return u, got, nil
-}
-
-// CheckChatURL is checkChatURL for the web handler, which must know the URL
-// is well formed before it asks the SSRF guard about it.
-func CheckChatURL(raw, platform string, alsoHosts []string) (string, string, error) {
-	return checkChatURL(raw, platform, alsoHosts)
 }
 
 // ChatSubscription is a visitor's chat subscription as the console shows
@@ -186,7 +171,7 @@ type ChatSubscriptionInput struct {
 // of these happened.
 func (s *Store) SubscribeChat(ctx context.Context, in ChatSubscriptionInput) error {
 	err := s.inTx(ctx, func(t *tx) error {
-		u, platform, err := checkChatURL(in.URL, in.Platform, in.AlsoHosts)
+		u, platform, err := CheckChatURL(in.URL, in.Platform, in.AlsoHosts)
 		if err != nil {
 			return err
 		}

@@ -27,8 +27,12 @@ func TestChatPlatformOf(t *testing.T) {
 		"https://contoso.webhook.office.com/webhookb2/x/IncomingWebhook/y/z":                  "", // a retired Office 365 connector
 		"https://logic.azure.com.evil.example/workflows/x/triggers/manual/paths/invoke?sig=s": "",
 	} {
-		if got := ChatPlatformOf(raw); got != want {
-			t.Errorf("ChatPlatformOf(%s) = %q, want %q", raw, got, want)
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := chatPlatformOf(u, nil); got != want {
+			t.Errorf("chatPlatformOf(%s) = %q, want %q", raw, got, want)
 		}
 	}
 	// A relay's host stands for every platform, the path telling which.
