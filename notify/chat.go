@@ -19,8 +19,11 @@ type chatMessage struct {
 	Body     string // the update's Markdown
 	Link     string
 	LinkText string
-	Tone     chatTone
-	At       time.Time
+	// Unsubscribe is a visitor's chat subscription's unsubscribe link,
+	// shown beside Link; "" for an operator's webhook.
+	Unsubscribe string
+	Tone        chatTone
+	At          time.Time
 }
 
 // chatFact is a labelled value shown beside the text: the impact, the
@@ -190,6 +193,18 @@ var chatRenderers = map[string]func(chatMessage) ([]byte, error){
 	store.FormatGoogleChat: googleChatBody,
 	store.FormatMattermost: mattermostBody,
 }
+
+// linkLine is the message's link, and the unsubscribe link after it when
+// it has one, in a chat's markup.
+func linkLine(mk *chatMarkup, m chatMessage) string {
+	l := mk.link(m.Link, mk.escape(m.LinkText))
+	if m.Unsubscribe != "" {
+		l += " · " + mk.link(m.Unsubscribe, mk.escape(unsubscribeText))
+	}
+	return l
+}
+
+const unsubscribeText = "Unsubscribe this channel"
 
 // readMore is the link that ends a message cut to fit.
 func readMore(mk *chatMarkup, link string) string { return mk.link(link, mk.escape("Read more")) }

@@ -75,7 +75,7 @@ func discordBody(m chatMessage) ([]byte, error) {
 	if m.Intro != "" {
 		intro = "**" + escCut(esc, m.Intro, limit/2) + "**"
 	}
-	link := mk.link(m.Link, esc(m.LinkText))
+	link := linkLine(mk, m)
 	rest := limit - chatLen(intro) - chatLen(link) - 4
 	body := fitBlocks(mk.blocks(m.Body), "\n\n", "\n", max(rest, 0), readMore(mk, m.Link))
 	e.Description = strings.TrimSpace(strings.Join(nonEmpty(intro, body, link), "\n\n"))

@@ -105,7 +105,11 @@ func googleChatMessage(m chatMessage, mk *chatMarkup, blocks []chatBlock, budget
 	if body := fitBlocks(blocks, "<br><br>", "<br>", budget, readMore(mk, m.Link)); body != "" {
 		w = append(w, gchatWidget{TextParagraph: &gchatTextParagraph{Text: body}})
 	}
-	w = append(w, gchatWidget{ButtonList: &gchatButtonList{Buttons: []gchatButton{{Text: m.LinkText, OnClick: gchatOnClick{OpenLink: gchatOpenLink{URL: m.Link}}}}}})
+	buttons := []gchatButton{{Text: m.LinkText, OnClick: gchatOnClick{OpenLink: gchatOpenLink{URL: m.Link}}}}
+	if m.Unsubscribe != "" {
+		buttons = append(buttons, gchatButton{Text: unsubscribeText, OnClick: gchatOnClick{OpenLink: gchatOpenLink{URL: m.Unsubscribe}}})
+	}
+	w = append(w, gchatWidget{ButtonList: &gchatButtonList{Buttons: buttons}})
 	if len(w) > googleChatWidgets {
 		w = append(w[:googleChatWidgets-1], w[len(w)-1])
 	}

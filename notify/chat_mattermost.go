@@ -53,7 +53,7 @@ func mattermostBody(m chatMessage) ([]byte, error) {
 	if m.Intro != "" {
 		intro = "**" + esc(m.Intro) + "**"
 	}
-	link := mk.link(m.Link, esc(m.LinkText))
+	link := linkLine(mk, m)
 	body := fitBlocks(mk.blocks(m.Body), "\n\n", "\n", mattermostTextMax-chatLen(intro)-chatLen(link)-4, readMore(mk, m.Link))
 	a.Text = strings.Join(nonEmpty(intro, body, link), "\n\n")
 	return json.Marshal(mattermostMessage{Attachments: []mattermostAttachment{a}})

@@ -60,7 +60,7 @@ type (
 func slackBody(m chatMessage) ([]byte, error) {
 	mk := slackMrkdwn
 	esc := mk.escape
-	link := mk.link(m.Link, esc(m.LinkText))
+	link := linkLine(mk, m)
 	more := readMore(mk, m.Link)
 	body := mk.blocks(m.Body)
 

@@ -131,5 +131,8 @@ func teamsMessage(m chatMessage, mk *chatMarkup, blocks []chatBlock, budget int,
 		card.Body = append(card.Body, el)
 	}
 	card.Actions = []teamsAction{{Type: "Action.OpenUrl", Title: m.LinkText, URL: m.Link}}
+	if m.Unsubscribe != "" {
+		card.Actions = append(card.Actions, teamsAction{Type: "Action.OpenUrl", Title: unsubscribeText, URL: m.Unsubscribe})
+	}
 	return teamsEnvelope{Type: "message", Attachments: []teamsAttachment{{ContentType: "application/vnd.microsoft.card.adaptive", Content: card}}}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +29,7 @@ func chatJob(name, body string, comps int) store.Job {
 func chatBodies(t *testing.T, job store.Job) map[string]map[string]any {
 	t.Helper()
 	d := &Dispatcher{cfg: Config{BaseURL: "https://status.example.com", PageName: "Acme & Co"}}
-	b, err := d.webhookBodies(job)
+	b, err := d.encodeWebhookBodies(job)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,23 +237,7 @@ func TestChatFormatsStayWithinLimits(t *testing.T) {
 // every kind of message Herald sends.
 func TestTeamsCardMatchesSchema(t *testing.T) {
 	t.Parallel()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	f, err := os.ReadFile("testdata/teams-message.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddResource("teams.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("teams.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := compileTeamsSchema(t)
 	d := &Dispatcher{cfg: Config{BaseURL: "https://status.example.com", PageName: "Acme"}}
 	at := time.Date(2026, 3, 4, 10, 5, 0, 0, time.UTC)
 	mt := store.Maintenance{ID: "m1", Name: "DB upgrade", Status: store.MaintenanceScheduled, ScheduledFor: at, ScheduledUntil: at.Add(2 * time.Hour)}
@@ -268,7 +251,7 @@ func TestTeamsCardMatchesSchema(t *testing.T) {
 	}
 	for name, job := range jobs {
 		t.Run(name, func(t *testing.T) {
-			b, err := d.webhookBodies(job)
+			b, err := d.encodeWebhookBodies(job)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -108,7 +108,7 @@ func (s *emailSender) template(ctx context.Context, job *preparedJob, page strin
 			pe.err = fmt.Errorf("job %d: %w", job.ID, err)
 			return
 		}
-		pe.t, pe.err = s.render(ctx, job.Job, site, private, sc)
+		pe.t, pe.err = s.render(ctx, asPageShows(job.Job, sc), site, private)
 	})
 	return pe.t, pe.err
 }
@@ -140,10 +140,8 @@ func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, b
 // render builds the email for a job from the templates, for the
 // subscribers of the page site. Team and account emails are Herald's own:
 // their links go to the console, at the base URL.
-//
-// sc is what that page shows: the components the email names are among
-// them.
-func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site, private bool, sc *store.Scope) (*emailTemplate, error) {
+// The job is as the page shows it (asPageShows).
+func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site, private bool) (*emailTemplate, error) {
 	base, page := site.BaseURL, site.Name
 	v := templates.EmailView{
 		Site:           site,
@@ -153,13 +151,8 @@ func (s *emailSender) render(ctx context.Context, job store.Job, site templates.
 	}
 	t := &emailTemplate{list: true, base: base}
 	p := job.Payload
-	if store.IsTeamKind(job.Kind) {
-		sc = nil // the team hears of every component
-	}
 	for _, c := range p.Components {
-		if sc.ShowsComponent(c.ID) {
-			v.Components = append(v.Components, templates.EmailComponent{Name: c.Name, Status: c.Status.Label()})
-		}
+		v.Components = append(v.Components, templates.EmailComponent{Name: c.Name, Status: c.Status.Label()})
 	}
 	switch {
 	case store.IsTeamKind(job.Kind):

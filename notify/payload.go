@@ -1,8 +1,10 @@
 package notify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/store/statuspage"
@@ -59,8 +61,41 @@ type (
 	}
 )
 
+// asPageShows is job as a page with scope sc shows it: naming only the
+// components the page shows (store.Scope.Incident). The team's jobs go
+// whole.
+func asPageShows(job store.Job, sc *store.Scope) store.Job {
+	if sc == nil || store.IsTeamKind(job.Kind) {
+		return job
+	}
+	p := job.Payload
+	p.Components = slices.DeleteFunc(slices.Clone(p.Components), func(c store.Component) bool { return !sc.ShowsComponent(c.ID) })
+	if p.Incident != nil {
+		inc := sc.Incident(*p.Incident)
+		p.Incident = &inc
+	}
+	if p.Maintenance != nil {
+		m := sc.Maintenance(*p.Maintenance)
+		p.Maintenance = &m
+	}
+	job.Payload = p
+	return job
+}
+
 // webhookBodies renders a job in both formats.
-func (d *Dispatcher) webhookBodies(job store.Job) (*webhookBodies, error) {
+//
+// An operator's endpoint for subscribers is told what the default page
+// shows; the team's, everything.
+func (d *Dispatcher) webhookBodies(ctx context.Context, job store.Job) (*webhookBodies, error) {
+	sc, err := d.st.PageScope(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("job %d: %w", job.ID, err)
+	}
+	return d.encodeWebhookBodies(asPageShows(job, sc))
+}
+
+// encodeWebhookBodies renders job, as it is, in both formats.
+func (d *Dispatcher) encodeWebhookBodies(job store.Job) (*webhookBodies, error) {
 	p := job.Payload
 	page := p.PageStatus()
 	touched := p.Components

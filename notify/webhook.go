@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -29,6 +31,10 @@ type WebhookConfig struct {
 	Concurrency int
 	// Timeout bounds each request. Default 15s.
 	Timeout time.Duration
+	// RootCAs, when set, are the certificate authorities receivers' TLS
+	// certificates are checked against instead of the system's: for
+	// receivers behind a private CA (and tests' receivers).
+	RootCAs *x509.CertPool
 	// Retry is the wait after each failed attempt; when it runs out the
 	// delivery fails for good. Default 5s, 5m, 30m, 2h, 5h, 10h, 10h:
 	// about a day.
@@ -66,7 +72,11 @@ func newWebhookSender(d *Dispatcher, cfg WebhookConfig) (*webhookSender, error) 
 	if cfg.Retry == nil {
 		cfg.Retry = defaultWebhookRetry
 	}
-	return &webhookSender{d: d, cfg: cfg, client: NewWebhookClient(cfg.Guard, cfg.Timeout)}, nil
+	client := NewWebhookClient(cfg.Guard, cfg.Timeout)
+	if cfg.RootCAs != nil {
+		client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs}
+	}
+	return &webhookSender{d: d, cfg: cfg, client: client}, nil
 }
 
 // NewWebhookClient is an HTTP client that dials only what the guard allows,
@@ -126,16 +136,15 @@ func (s *webhookSender) post(ctx context.Context, job *preparedJob, dl store.Del
 	case dl.Webhook == nil:
 		res.Outcome, res.Error = store.Skipped, "the endpoint was deleted"
 		return res
-	case dl.Webhook.Status != store.WebhookActive:
+	case !dl.Webhook.Receives(job.Kind):
 		res.Outcome, res.Error = store.Skipped, "the endpoint is "+string(dl.Webhook.Status)
 		return res
 	}
-	bodies, err := s.bodies(job)
+	body, err := s.body(ctx, job, dl.Webhook)
 	if err != nil {
 		res.Outcome, res.Error = store.Failed, err.Error()
 		return res
 	}
-	body := bodies.of(dl.Webhook.Format)
 	id, ts := dl.IdempotencyID(), time.Now().Unix()
 	sig, err := Sign(dl.Webhook.Secret, id, ts, body)
 	if err != nil {
@@ -162,9 +171,15 @@ func (s *webhookSender) post(ctx context.Context, job *preparedJob, dl store.Del
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	resp.Body.Close()
 	res.Status = resp.StatusCode
+	visitor := dl.Webhook.Origin == store.OriginVisitor
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		res.Outcome = store.Sent
+		return res
+	case visitor && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone):
+		// A chat platform answers so for a deleted channel or webhook:
+		// retrying is no use, and the store retires it on the second.
+		res.Outcome, res.Error, res.Gone = store.Failed, resp.Status, true
 		return res
 	case resp.StatusCode == http.StatusGone:
 		res.Outcome, res.Error, res.Disable = store.Failed, "410 Gone", "the endpoint answered 410 Gone"
@@ -206,8 +221,22 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return min(d, maxRetryAfter)
 }
 
-func (s *webhookSender) bodies(job *preparedJob) (*webhookBodies, error) {
-	job.hookOnce.Do(func() { job.hook, job.hookErr = s.d.webhookBodies(job.Job) })
+// body is what is posted to w: the job's body in w's format, the same
+// bytes for every operator endpoint of that format; a visitor's chat
+// subscription its own, with its links.
+func (s *webhookSender) body(ctx context.Context, job *preparedJob, w *store.WebhookTarget) ([]byte, error) {
+	if w.Origin == store.OriginVisitor {
+		return s.d.chatSubscriptionBody(ctx, job.Job, w)
+	}
+	bodies, err := s.bodies(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	return bodies.of(w.Format), nil
+}
+
+func (s *webhookSender) bodies(ctx context.Context, job *preparedJob) (*webhookBodies, error) {
+	job.hookOnce.Do(func() { job.hook, job.hookErr = s.d.webhookBodies(ctx, job.Job) })
 	return job.hook, job.hookErr
 }
 

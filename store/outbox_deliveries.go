@@ -293,6 +293,9 @@ type DeliveryResult struct {
 	Bounce bool
 	// Disable, when set, disables the webhook endpoint with this reason.
 	Disable string
+	// Gone is an answer saying the endpoint is no more (404, 410), counted
+	// against a chat subscription: ChatGoneLimit in a row retire it.
+	Gone bool
 }
 
 // BounceLimit is how many permanent failures in a row suspend an address.
@@ -513,8 +516,22 @@ func (t *tx) recordWebhookResult(r DeliveryResult) error {
 		return err
 	}
 	if r.Outcome == Sent {
-		_, err := t.exec(`UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, d.RecipientID)
+		_, err := t.exec(`UPDATE webhooks SET failing_since = NULL, gone_count = 0 WHERE id = ? AND (failing_since IS NOT NULL OR gone_count > 0)`, d.RecipientID)
 		return err
+	}
+	if r.Gone {
+		var gone int
+		err := t.QueryRowContext(t.ctx, `UPDATE webhooks SET gone_count = gone_count + 1 WHERE id = ? RETURNING gone_count`, d.RecipientID).Scan(&gone)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if gone >= ChatGoneLimit {
+			times := fmt.Sprintf("%d times", gone)
+			if gone == 2 {
+				times = "twice"
+			}
+			return t.disableWebhook(d.RecipientID, fmt.Sprintf("The URL answered 404 or 410 %s in a row (last: %s): the channel's webhook was probably deleted.", times, r.Error))
+		}
 	}
 	var since time.Time
 	err := t.QueryRowContext(t.ctx, `UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ? RETURNING failing_since`, t.now, d.RecipientID).Scan(&since)

@@ -375,6 +375,18 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 		email = email && slices.Contains(channels, ChannelEmail)
 		webhook = webhook && slices.Contains(channels, ChannelWebhook)
 		switch {
+		case kind == JobChatConfirm:
+			if webhook {
+				res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
+					VALUES (?, 'webhook', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, object, t.now, t.now)
+				if err != nil {
+					return err
+				}
+				n, _ := res.RowsAffected()
+				made = int(n)
+				t.countDeliveries(ChannelWebhook, "", "pending", made)
+			}
+			done = true
 		case sub.Valid:
 			if email {
 				res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
@@ -419,7 +431,7 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 				return err
 			}
 		case webhook && webhookCursor >= 0:
-			n, next, err := t.expandWebhooks(jobID, kind, comps, webhookCursor, batch)
+			n, next, err := t.expandWebhooks(jobID, kind, comps, pages, webhookCursor, batch)
 			if err != nil {
 				return fmt.Errorf("webhook recipients: %w", err)
 			}
@@ -466,16 +478,16 @@ func (t *tx) expandTeamEmail(jobID int64, kind string) (int, error) {
 // expandWebhooks makes deliveries for the active webhooks among the next
 // batch whose audience and filters match the job: team jobs go to team
 // webhooks only, every other job to subscriber webhooks only.
-func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch int) (int, int64, error) {
-	var jobComps []string
-	if err := json.Unmarshal([]byte(comps), &jobComps); err != nil {
+func (t *tx) expandWebhooks(jobID int64, kind, comps, narrowed string, cursor int64, batch int) (int, int64, error) {
+	var jobComps, jobPages []string
+	if err := errors.Join(json.Unmarshal([]byte(comps), &jobComps), json.Unmarshal([]byte(narrowed), &jobPages)); err != nil {
 		return 0, 0, err
 	}
 	audience := AudienceSubscribers
 	if IsTeamKind(kind) {
 		audience = AudienceTeam
 	}
-	rows, err := t.QueryContext(t.ctx, `SELECT seq, id, events, components, status, audience FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, batch)
+	rows, err := t.QueryContext(t.ctx, `SELECT seq, id, events, components, status, audience, page_id, origin FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, batch)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -483,14 +495,15 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 		id                 string
 		events, components []string
 		status             WebhookStatus
-		audience           string
+		audience, page     string
+		origin             string
 	}
 	var list []candidate
 	next := int64(-1)
 	for rows.Next() {
 		var c candidate
 		var ev, co string
-		if err := rows.Scan(&next, &c.id, &ev, &co, &c.status, &c.audience); err != nil {
+		if err := rows.Scan(&next, &c.id, &ev, &co, &c.status, &c.audience, &c.page, &c.origin); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
@@ -504,11 +517,28 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps string, cursor int64, batch
 		return 0, 0, err
 	}
 	made := 0
+	// The pages that show the job (pagesShowing, the email subscribers'
+	// rule), read once: a subscribers' endpoint hears what its page shows
+	// — a visitor's chat subscription its page's, an operator's endpoint
+	// (page '') the default page's. The team's hear of everything.
+	var pages []string
+	pagesRead := false
 	for _, c := range list {
 		// A paused or disabled endpoint gets nothing queued: its log shows
 		// what was sent to it, not what it missed.
 		if c.status != WebhookActive || c.audience != audience || !WebhookWants(c.events, c.components, kind, jobComps) {
 			continue
+		}
+		if audience == AudienceSubscribers {
+			if !pagesRead {
+				if pages, err = t.pagesShowing(jobComps, jobPages); err != nil {
+					return 0, 0, fmt.Errorf("pages showing the job: %w", err)
+				}
+				pagesRead = true
+			}
+			if !slices.Contains(pages, c.page) {
+				continue
+			}
 		}
 		res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
 			VALUES (?, 'webhook', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, c.id, t.now, t.now)

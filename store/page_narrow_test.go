@@ -123,3 +123,50 @@ func TestMaintenanceNarrowedToPages(t *testing.T) {
 		}
 	})
 }
+
+// An operator's webhook for subscribers hears what the default page shows:
+// not an incident on internal components alone, nor one narrowed to
+// another page, nor an internal component's change; the team's hear all.
+func TestSubscriberWebhooksHearTheDefaultPage(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		useClock(st, t0)
+		api := mustCreateComponent(t, st, "API")
+		ledger, err := st.CreateComponent(ctx, ComponentInput{Name: "Ledger", Internal: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inside, err := st.CreatePage(ctx, PageInput{Slug: "inside", Name: "Inside", Components: []string{api.ID, ledger.ID}, Access: AccessSignedIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/public", Description: "public"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreateIncident(t, st, IncidentInput{Name: "On the ledger", Body: "x", Components: map[string]ComponentStatus{ledger.ID: MajorOutage}})
+		mustCreateIncident(t, st, IncidentInput{Name: "Narrowed", Body: "x", Pages: []string{inside.ID}})
+		public := mustCreateIncident(t, st, IncidentInput{Name: "On the API", Body: "x", Components: map[string]ComponentStatus{api.ID: MajorOutage}})
+		expandJobs(t, st, ChannelWebhook)
+		ds, err := st.ClaimDeliveries(ctx, ChannelWebhook, "test", 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range ds {
+			job, err := st.GetJob(ctx, d.JobID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.RecipientID == hook.ID {
+				got = append(got, job.Kind+" "+job.ObjectID)
+			}
+		}
+		// The API's incident, and the API's component change it made.
+		if len(got) != 2 || !slices.Contains(got, JobIncidentCreated+" "+public.ID) {
+			t.Errorf("the subscribers' webhook got %v, want the API's incident and its component change alone", got)
+		}
+	})
+}

@@ -66,30 +66,38 @@ func (l *linkSigner) sign(purpose, id, nonce string) string {
 // after now: 4 bytes of expiry (Unix seconds) and 14 of MAC over the
 // purpose, id, nonce and those 4 bytes.
 func (l *linkSigner) signConfirm(id, nonce string, now time.Time) string {
-	var exp [4]byte
-	binary.BigEndian.PutUint32(exp[:], uint32(now.Add(ConfirmLinkLifetime).Unix()))
-	return id + "." + base64.RawURLEncoding.EncodeToString(l.confirmMAC(id, nonce, exp))
+	return l.signExpiring(purposeConfirm, id, nonce, now)
 }
 
-func (l *linkSigner) confirmMAC(id, nonce string, exp [4]byte) []byte {
+// signExpiring is signConfirm for a confirmation of another kind (a chat
+// subscription's), whose purpose keeps its tokens from passing for a
+// subscriber's.
+func (l *linkSigner) signExpiring(purpose, id, nonce string, now time.Time) string {
+	var exp [4]byte
+	binary.BigEndian.PutUint32(exp[:], uint32(now.Add(ConfirmLinkLifetime).Unix()))
+	return id + "." + base64.RawURLEncoding.EncodeToString(l.confirmMAC(purpose, id, nonce, exp))
+}
+
+func (l *linkSigner) confirmMAC(purpose, id, nonce string, exp [4]byte) []byte {
 	l.mac.Reset()
-	l.buf = append(append(append(append(append(append(l.buf[:0], purposeConfirm...), 0), id...), 0), nonce...), 0)
+	l.buf = append(append(append(append(append(append(l.buf[:0], purpose...), 0), id...), 0), nonce...), 0)
 	l.buf = append(l.buf, exp[:]...)
 	l.mac.Write(l.buf)
 	sum := l.mac.Sum(nil)
 	return append(exp[:], sum[:14]...)
 }
 
-// checkConfirm reports whether token is the confirmation token of id and
-// nonce, and if so whether it has expired by now.
-func (l *linkSigner) checkConfirm(token, id, nonce string, now time.Time) (ok, expired bool) {
+// checkExpiring reports whether token is the expiring token (signConfirm,
+// signExpiring) of purpose, id and nonce, and if so whether it has expired
+// by now.
+func (l *linkSigner) checkExpiring(purpose, token, id, nonce string, now time.Time) (ok, expired bool) {
 	_, enc, _ := strings.Cut(token, ".")
 	raw, err := base64.RawURLEncoding.DecodeString(enc)
 	if err != nil || len(raw) != 18 {
 		return false, false
 	}
 	exp := [4]byte(raw[:4])
-	if !hmac.Equal(l.confirmMAC(id, nonce, exp), raw) {
+	if !hmac.Equal(l.confirmMAC(purpose, id, nonce, exp), raw) {
 		return false, false
 	}
 	return true, now.Unix() > int64(binary.BigEndian.Uint32(exp[:]))
@@ -104,30 +112,9 @@ func (t *tx) subscriberByToken(token, purpose string) (Subscriber, error) {
 // still wanted (pending, or confirmed already): after an unsubscription,
 // only a fresh subscription — which changes the nonce — confirms again.
 func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpose string, now time.Time) (Subscriber, error) {
-	id, _, ok := strings.Cut(token, ".")
-	if !ok || len(id) != 12 || len(token) > 64 {
-		return Subscriber{}, ErrBadLink
-	}
-	var nonce string
-	err := q.QueryRowContext(ctx, `SELECT token_nonce FROM subscribers WHERE id = ?`, id).Scan(&nonce)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Subscriber{}, ErrBadLink
-	}
+	id, expired, err := checkLink(ctx, q, k, `SELECT token_nonce FROM subscribers WHERE id = ?`, token, purpose, purpose == purposeConfirm, now)
 	if err != nil {
 		return Subscriber{}, err
-	}
-	key, err := k.get(ctx, q)
-	if err != nil {
-		return Subscriber{}, err
-	}
-	expired := false
-	if purpose == purposeConfirm {
-		var ok bool
-		if ok, expired = newLinkSigner(key).checkConfirm(token, id, nonce, now); !ok {
-			return Subscriber{}, ErrBadLink
-		}
-	} else if !hmac.Equal([]byte(signToken(key, purpose, id, nonce)), []byte(token)) {
-		return Subscriber{}, ErrBadLink
 	}
 	list, err := querySubscribers(ctx, q, `WHERE s.id = ?`, id)
 	if err != nil {
@@ -141,6 +128,41 @@ func subscriberByToken(ctx context.Context, q querier, k *linkKey, token, purpos
 		return Subscriber{}, ErrLinkExpired
 	}
 	return sub, nil
+}
+
+// checkLink checks a link token — "<id>.<MAC>", its MAC over purpose, the
+// id and the nonce that nonceSQL reads for the id — and returns the id and,
+// for an expiring token (signExpiring), whether it has expired. A token
+// that is malformed, forged or for no row is ErrBadLink.
+func checkLink(ctx context.Context, q querier, k *linkKey, nonceSQL, token, purpose string, expiring bool, now time.Time) (string, bool, error) {
+	id, _, ok := strings.Cut(token, ".")
+	if !ok || len(id) != 12 || len(token) > 64 {
+		return "", false, ErrBadLink
+	}
+	var nonce string
+	err := q.QueryRowContext(ctx, nonceSQL, id).Scan(&nonce)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, ErrBadLink
+	}
+	if err != nil {
+		return "", false, err
+	}
+	key, err := k.get(ctx, q)
+	if err != nil {
+		return "", false, err
+	}
+	signer := newLinkSigner(key)
+	if expiring {
+		ok, expired := signer.checkExpiring(purpose, token, id, nonce, now)
+		if !ok {
+			return "", false, ErrBadLink
+		}
+		return id, expired, nil
+	}
+	if !hmac.Equal([]byte(signer.sign(purpose, id, nonce)), []byte(token)) {
+		return "", false, ErrBadLink
+	}
+	return id, false, nil
 }
 
 func (t *tx) tokenKey() ([]byte, error) { return t.store.links.get(t.ctx, t.sqlTx) }

@@ -107,6 +107,24 @@ func (d WebhookDelivery) SeenBy(role Role, hookURL string) WebhookDelivery {
 type WebhookTarget struct {
 	Webhook
 	Secret string
+	// Origin is OriginOperator or OriginVisitor (a chat subscription).
+	Origin string
+	// A visitor's chat subscription: its page ("" for the default one)
+	// and, once claimed, the tokens of the links its messages carry.
+	PageID       string
+	ManageToken  string
+	ConfirmToken string
+	nonce        string
+}
+
+// Receives reports whether the endpoint is sent a message of kind now: an
+// active one everything, a chat subscription waiting for confirmation only
+// the message that asks for it.
+func (w WebhookTarget) Receives(kind string) bool {
+	if kind == JobChatConfirm {
+		return w.Origin == OriginVisitor && w.Status == ChatPending
+	}
+	return w.Status == WebhookActive
 }
 
 // WebhookInput registers an endpoint.
@@ -356,8 +374,12 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 	return nil
 }
 
+// disableWebhook stops deliveries to an endpoint Herald gave up on: an
+// operator's is disabled (an admin may turn it on again), a visitor's chat
+// subscription retired (the visitor may sign up again).
 func (t *tx) disableWebhook(id, reason string) error {
-	res, err := t.exec(`UPDATE webhooks SET status = 'disabled', disabled_reason = ?, updated_at = ? WHERE id = ? AND status = 'active'`, reason, t.now, id)
+	res, err := t.exec(`UPDATE webhooks SET status = CASE WHEN origin = 'visitor' THEN 'retired' ELSE 'disabled' END, disabled_reason = ?, updated_at = ?
+		WHERE id = ? AND status IN ('active', 'pending')`, reason, t.now, id)
 	if err != nil {
 		return err
 	}
@@ -371,7 +393,7 @@ func (t *tx) disableWebhook(id, reason string) error {
 
 // GetWebhook returns one endpoint.
 func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
-	list, err := queryWebhooks(ctx, s.read, `WHERE id = ?`, id)
+	list, err := queryWebhooks(ctx, s.read, `WHERE id = ? AND origin = 'operator'`, id)
 	if err != nil {
 		return Webhook{}, fmt.Errorf("store: get webhook: %w", err)
 	}
@@ -383,7 +405,7 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
 
 // ListWebhooks returns every endpoint, oldest first.
 func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
-	list, err := queryWebhooks(ctx, s.read, `ORDER BY seq`)
+	list, err := queryWebhooks(ctx, s.read, `WHERE origin = 'operator' ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list webhooks: %w", err)
 	}
@@ -394,8 +416,10 @@ func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
 	return out, nil
 }
 
+// webhook is an operator's endpoint: visitors' chat subscriptions have
+// their own methods (chat_subscription.go).
 func (t *tx) webhook(id string) (Webhook, error) {
-	list, err := queryWebhooks(t.ctx, t.sqlTx, `WHERE id = ?`, id)
+	list, err := queryWebhooks(t.ctx, t.sqlTx, `WHERE id = ? AND origin = 'operator'`, id)
 	if err != nil {
 		return Webhook{}, err
 	}
@@ -406,7 +430,7 @@ func (t *tx) webhook(id string) (Webhook, error) {
 }
 
 func queryWebhooks(ctx context.Context, q querier, cond string, args ...any) ([]WebhookTarget, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, url, description, secret, audience, events, components, format, status, disabled_reason, failing_since, created_at, updated_at FROM webhooks `+cond, args...)
+	rows, err := q.QueryContext(ctx, `SELECT id, url, description, secret, audience, events, components, format, status, disabled_reason, failing_since, created_at, updated_at, origin, page_id, token_nonce FROM webhooks `+cond, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +440,7 @@ func queryWebhooks(ctx context.Context, q querier, cond string, args ...any) ([]
 		var w WebhookTarget
 		var ev, co string
 		var failing sql.NullTime
-		if err := rows.Scan(&w.ID, &w.URL, &w.Description, &w.Secret, &w.Audience, &ev, &co, &w.Format, &w.Status, &w.DisabledReason, &failing, &w.CreatedAt, &w.UpdatedAt); err != nil {
+		if err := rows.Scan(&w.ID, &w.URL, &w.Description, &w.Secret, &w.Audience, &ev, &co, &w.Format, &w.Status, &w.DisabledReason, &failing, &w.CreatedAt, &w.UpdatedAt, &w.Origin, &w.PageID, &w.nonce); err != nil {
 			return nil, err
 		}
 		if err := errors.Join(json.Unmarshal([]byte(ev), &w.Events), json.Unmarshal([]byte(co), &w.Components)); err != nil {
@@ -450,8 +474,23 @@ func (t *tx) loadWebhookTargets(ds []Delivery) error {
 	for i := range list {
 		byID[list[i].ID] = &list[i]
 	}
+	var key []byte
 	for i := range ds {
-		ds[i].Webhook = byID[ds[i].RecipientID]
+		w := byID[ds[i].RecipientID]
+		ds[i].Webhook = w
+		if w == nil || w.Origin != OriginVisitor {
+			continue
+		}
+		if key == nil {
+			if key, err = t.tokenKey(); err != nil {
+				return err
+			}
+		}
+		if w.ManageToken == "" { // two deliveries of one claim may share the endpoint
+			signer := newLinkSigner(key)
+			w.ManageToken = signer.sign(purposeChatManage, w.ID, w.nonce)
+			w.ConfirmToken = signer.signExpiring(purposeChatConfirm, w.ID, w.nonce, t.now)
+		}
 	}
 	return nil
 }
@@ -508,6 +547,9 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, webhookID string, del
 	err := s.inTx(ctx, func(t *tx) error {
 		// Replayed only once it has finished: two replays at once are one.
 		if err := t.lock("delivery", strconv.FormatInt(deliveryID, 10)); err != nil {
+			return err
+		}
+		if _, err := t.webhook(webhookID); err != nil { // an operator's: a visitor's channel is not replayed into
 			return err
 		}
 		list, err := queryWebhookDeliveries(t.ctx, t.sqlTx, `WHERE d.id = ? AND d.recipient_id = ? AND d.channel = 'webhook'`, deliveryID, webhookID)

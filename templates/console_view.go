@@ -453,6 +453,9 @@ type SubscribersPage struct {
 	// Pages are the pages besides the default one: with any, the list
 	// says whose subscriber each is, and the form asks.
 	Pages []store.Page
+	// Visitors' chat subscriptions, and the pages' names by id.
+	ChatSubscriptions []store.ChatSubscription
+	PageNames         map[string]string
 }
 
 // SubscriberPage shows one subscriber and removes it.

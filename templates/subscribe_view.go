@@ -11,6 +11,25 @@ type SubscribePage struct {
 	Selected   map[string]bool // component ids ticked
 	Error      string
 	Subscribed bool // the form was accepted: "check your inbox"
+	// EmailOffered: the email form is shown (email delivery is set up).
+	EmailOffered bool
+	// The chat form: ChatAction is where it posts, "" when chat
+	// subscriptions are not offered on this page.
+	ChatAction     string
+	ChatURL        string
+	ChatPlatform   string // "" to recognise it from the URL
+	ChatSelected   map[string]bool
+	ChatError      string
+	ChatSubscribed bool // the chat form was accepted: "check the channel"
+}
+
+// ChatSubscriptionPage is a page reached from a link posted into a chat
+// channel: confirm or unsubscribe, or the outcome of one of those.
+type ChatSubscriptionPage struct {
+	Site  Site
+	Token string
+	Sub   store.ChatSubscription
+	Step  string // confirm | confirmed | used | unsubscribe | unsubscribed | invalid | expired
 }
 
 // SubscriptionPage is a page reached from a link in an email: confirm,

@@ -75,6 +75,17 @@ func (s *Server) subscribersPage(c echo.Context, status int, view templates.Subs
 		view.Prev = pageURL("/console/subscribers", q, page-1)
 	}
 	view.Subscribers = list
+	if view.ChatSubscriptions, err = s.store.ListChatSubscriptions(ctx); err != nil {
+		return err
+	}
+	pages, err := s.store.ListPages(ctx)
+	if err != nil {
+		return err
+	}
+	view.PageNames = map[string]string{}
+	for _, pg := range pages {
+		view.PageNames[pg.ID] = pg.Name
+	}
 	checked := map[string]bool{}
 	for _, id := range view.New.Components {
 		checked[id] = true

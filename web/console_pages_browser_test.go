@@ -347,13 +347,7 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 		}
 		return false
 	})
-	// Each page is loaded once and seen at each width in each scheme: the
-	// layout and the colours follow the window and the setting live.
-	look := func(page consoleStop) {
-		t.Helper()
-		browse(t, ctx, problems, page.url, chromedp.Navigate(ts.URL+page.url), chromedp.WaitVisible(chromedp.CSS("main h1")))
-		atEveryWidth(t, ctx, problems, dir, page.name(), page.route)
-	}
+	look := func(page consoleStop) { t.Helper(); lookEverywhere(t, ctx, problems, ts, dir, page) }
 	// Signed out: the sign-in page; then every page signed in.
 	look(login)
 	signInWithBrowser(t, ctx, problems, ts, admin.Email, testPassword)
@@ -361,6 +355,15 @@ func TestBrowserConsolePagesLookRight(t *testing.T) {
 		look(page)
 	}
 	noProblems(t, ctx, problems)
+}
+
+// lookEverywhere loads a page once and sees it at each width in each
+// scheme (the layout and the colours follow the window and the setting
+// live): atEveryWidth.
+func lookEverywhere(t *testing.T, ctx context.Context, problems *consoleProblems, ts *testServer, dir string, page consoleStop) {
+	t.Helper()
+	browse(t, ctx, problems, page.url, chromedp.Navigate(ts.URL+page.url), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	atEveryWidth(t, ctx, problems, dir, page.name(), page.route)
 }
 
 // atEveryWidth shows the page the tab has open at a desktop's and a

@@ -210,6 +210,9 @@ func (f privateFixture) walk(t *testing.T, header http.Header, admitted bool, de
 					want = http.StatusNoContent
 				case http.MethodPost: // the subscribe form, empty: refused past the door
 					want = http.StatusUnprocessableEntity
+					if route == "/subscribe/chat" {
+						want = http.StatusNotFound // no chat channel hears a private page
+					}
 				}
 				if got.status != want {
 					t.Errorf("%s: %d, want %d for a visitor who may see the page", where, got.status, want)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,7 +49,11 @@ func (s *Server) subscribePage(c echo.Context, status int, p templates.Subscribe
 	sp := s.pageOf(c)
 	var ctx context.Context
 	p.Site, ctx = s.formSite(c, sp)
-	if p.Groups == nil && !p.Subscribed {
+	p.EmailOffered = s.cfg.Subscriptions
+	if chat := s.chatFormPage(c); chat != nil {
+		p.ChatAction = chat.root + "/subscribe/chat"
+	}
+	if p.Groups == nil && !p.Subscribed && !p.ChatSubscribed {
 		groups, err := s.subscribableGroups(c)
 		if err != nil {
 			return err
@@ -72,15 +78,17 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 	if err != nil {
 		return nil, err
 	}
-	if snap := s.pageOf(c).snap.Load(); snap != nil {
-		comps = filter(comps, func(comp store.Component) bool { return snap.scope.ShowsComponent(comp.ID) })
+	sc := store.DefaultScope(comps)
+	if sp := s.pageOf(c); sp != nil && sp.cfg != nil {
+		sc = store.ScopeOf(*sp.cfg, comps)
 	}
+	comps = slices.DeleteFunc(comps, func(c store.Component) bool { return !sc.ShowsComponent(c.ID) })
 	return withComponents(groupViews(groups, comps, nil)), nil
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
-	if !s.cfg.Subscriptions || s.pageOf(c) == nil {
-		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
+	if s.pageOf(c) == nil || (!s.cfg.Subscriptions && s.chatFormPage(c) == nil) {
+		return s.notFoundPage(c, "Page not found", "Subscriptions are not offered here.")
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{})
 }
@@ -91,14 +99,12 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	if !s.cfg.Subscriptions || s.pageOf(c) == nil {
 		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
 	}
-	allowed, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: "subscribe:" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: 10 * time.Minute})
+	allowed, err := s.subscribeAllowed(c)
 	if err != nil {
 		return err
 	}
 	if !allowed {
-		c.Response().Header().Set("Retry-After", "600")
-		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{
-			Email: c.FormValue("email"), Error: "Too many attempts from your network. Please try again in a few minutes."})
+		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{Email: c.FormValue("email"), Error: tooManySignUps})
 	}
 	form, err := c.FormParams()
 	if err != nil {
@@ -123,6 +129,20 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{Email: email, Subscribed: true})
 }
+
+// subscribeAllowed counts a sign-up, by email or chat, against the client's
+// address: one allowance for both forms, so that neither is a way around
+// the other. When it is spent it sets Retry-After.
+func (s *Server) subscribeAllowed(c echo.Context) (bool, error) {
+	const window = 10 * time.Minute
+	ok, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: "subscribe:" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: window})
+	if err == nil && !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(window.Seconds())))
+	}
+	return ok, err
+}
+
+const tooManySignUps = "Too many attempts from your network. Please try again in a few minutes."
 
 // subscriptionPage renders a link page; an invalid link gets 404, an
 // expired one 410.

@@ -52,6 +52,14 @@ func (s *Server) subscriptionRoutes(g *echo.Group) {
 	g.POST("/subscriptions/manage/:token", s.handleManage, s.linkPage)
 	g.GET("/subscriptions/unsubscribe/:token", s.handleUnsubscribePage, s.linkPage)
 	g.POST("/subscriptions/unsubscribe/:token", s.handleUnsubscribe, s.linkPage)
+	// Chat subscriptions (public_chat_subscribe.go): a public page's
+	// form, and the pages its channel's links lead to, whose token the
+	// store judges.
+	g.POST("/subscribe/chat", s.handleChatSubscribe, s.pageAccess)
+	g.GET("/subscriptions/chat/confirm/:token", s.handleChatConfirmPage)
+	g.POST("/subscriptions/chat/confirm/:token", s.handleChatConfirm)
+	g.GET("/subscriptions/chat/unsubscribe/:token", s.handleChatUnsubscribePage)
+	g.POST("/subscriptions/chat/unsubscribe/:token", s.handleChatUnsubscribe)
 }
 
 // getAndHead registers a GET route on g and the same for HEAD, whose body
@@ -299,6 +307,7 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/subscribers.csv", store.RoleCommander, s.apiExportSubscribers) // the API's export, for a console session
 	con.GET("/subscribers/:id", store.RoleCommander, s.consoleSubscriber)
 	con.POST("/subscribers/:id/delete", store.RoleAdmin, s.consoleRemoveSubscriber)
+	con.POST("/chat-subscriptions/:id/delete", store.RoleAdmin, s.consoleRemoveChatSubscription)
 	con.GET("/webhooks", store.RoleCommander, s.consoleWebhooks)
 	con.POST("/webhooks", store.RoleAdmin, s.consoleCreateWebhook, s.confirm("add a webhook"))
 	con.GET("/webhooks/:id", store.RoleCommander, s.consoleWebhook)

@@ -64,6 +64,13 @@ type Config struct {
 	// Subscriptions offers the public email subscribe form; set it when
 	// email delivery is configured.
 	Subscriptions bool
+	// ChatSubscriptions offers the subscribe page's chat form: a visitor
+	// pastes a Slack, Teams, Discord or Google Chat webhook URL.
+	ChatSubscriptions bool
+	// ChatHosts are host names (host:port) that stand for every chat
+	// platform's own, the platform then told by the URL's path: for a relay
+	// in front of the platforms, and for tests. Default none.
+	ChatHosts []string
 	// SubscribeLimit is how many subscribe-form posts one client address
 	// may make in ten minutes. Default 5.
 	SubscribeLimit int
@@ -194,7 +201,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		log:    cfg.Logger,
 		main:   &sitePage{hub: NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP)},
 		site: templates.Site{
-			Subscribe: cfg.Subscriptions,
+			Subscribe: cfg.Subscriptions || cfg.ChatSubscriptions,
 			Name:      cfg.PageName,
 			BaseURL:   cfg.BaseURL,
 			Assets: templates.Assets{

@@ -16,6 +16,7 @@ type notifyFlags struct {
 	smtpHost, smtpPort, smtpUser, smtpPassword, smtpTLS *string
 	smtpFrom, smtpReplyTo, smtpConcurrency, smtpRate    *string
 	webhookAllow, webhookConcurrency                    *string
+	chatSubscriptions                                   *bool
 	outboxLease                                         *time.Duration
 	deliveryRetention, failedRetention                  *time.Duration
 }
@@ -33,6 +34,7 @@ func addNotifyFlags(fs *flagSet) *notifyFlags {
 		smtpConcurrency:    fs.String("smtp-concurrency", "4", "SMTP connections sending at once"),
 		smtpRate:           fs.String("smtp-rate", "0", "at most this many emails per second (0: no limit)"),
 		webhookAllow:       fs.String("webhook-allow", "", "hosts or CIDRs webhooks may reach although internal, comma-separated (e.g. 10.1.2.3,hooks.internal)"),
+		chatSubscriptions:  fs.Bool("chat-subscriptions", false, "offer visitors chat subscriptions on the subscribe page: a Slack, Microsoft Teams, Discord or Google Chat incoming webhook URL, confirmed from the channel"),
 		webhookConcurrency: fs.String("webhook-concurrency", "200", "webhook requests in flight at once"),
 		outboxLease:        fs.Duration("outbox-lease", 2*time.Minute, "how long a notification claimed by a dispatcher stays claimed: after a crash another replica sends it once this has passed; it must exceed the slowest send"),
 		deliveryRetention:  fs.Duration("delivery-retention", keep.Delivered, "how long sent (and skipped) deliveries are kept, one per recipient; how many each notification sent, failed and skipped is kept for good"),

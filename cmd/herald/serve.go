@@ -146,7 +146,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
-		Subscriptions: emailOn, WebhookGuard: guard,
+		Subscriptions: emailOn, ChatSubscriptions: *notifyOpts.chatSubscriptions, WebhookGuard: guard,
 		MaxStreamsPerIP: *maxStreams, MaxConnsPerIP: *maxConns, TrustedProxies: proxies, SessionIdle: idle, SessionMax: maxAge, OIDC: sso,
 		MirrorDir: *mirrorDir, SharedMaxAge: cdnAge(*cdnMaxAge),
 		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager, Escalation: policy}, st)

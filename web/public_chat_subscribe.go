@@ -1,0 +1,156 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/herald-status/herald/notify"
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
+)
+
+// The public side of chat subscriptions: the subscribe page's chat form,
+// and the pages the links in the channel's messages lead to. As with
+// email, a GET never changes anything (chat tools unfurl links, and link
+// scanners fetch them); the pages' buttons POST, authorised by the token.
+
+// chatFormPage is the page a chat sign-up is for; nil when it is not
+// offered there (no such page, or a page that is not public: its news must
+// not be posted into a channel anyone may read).
+func (s *Server) chatFormPage(c echo.Context) *sitePage {
+	sp := s.pageOf(c)
+	if !s.cfg.ChatSubscriptions || sp == nil || (sp.cfg != nil && sp.cfg.Access != store.AccessPublic) {
+		return nil
+	}
+	return sp
+}
+
+// handleChatSubscribe takes the chat form. Whatever the URL's history, a
+// valid URL gets the same answer; only a URL that cannot be a webhook of
+// the platform chosen, or one the SSRF guard refuses, is told so.
+func (s *Server) handleChatSubscribe(c echo.Context) error {
+	sp := s.chatFormPage(c)
+	if sp == nil {
+		return s.notFoundPage(c, "Page not found", "Chat subscriptions are not offered here.")
+	}
+	ctx := c.Request().Context()
+	form, err := c.FormParams()
+	if err != nil {
+		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{ChatError: "The form could not be read. Please try again."})
+	}
+	in := store.ChatSubscriptionInput{URL: form.Get("chat_url"), Platform: form.Get("platform"), PageID: sp.id(), Components: form["components"], AlsoHosts: s.cfg.ChatHosts}
+	again := templates.SubscribePage{ChatURL: in.URL, ChatPlatform: in.Platform, ChatSelected: map[string]bool{}}
+	for _, id := range in.Components {
+		again.ChatSelected[id] = true
+	}
+	if ok, err := s.subscribeAllowed(c); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		again.ChatError = tooManySignUps
+		return s.subscribePage(c, http.StatusTooManyRequests, again)
+	}
+	if msg, err := s.checkChatTarget(c, in); err != nil || msg != "" {
+		if err != nil {
+			return err
+		}
+		again.ChatError = msg
+		return s.subscribePage(c, http.StatusUnprocessableEntity, again)
+	}
+	err = s.store.SubscribeChat(ctx, in)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		again.ChatError = chatFormMessage(ve)
+		return s.subscribePage(c, http.StatusUnprocessableEntity, again)
+	}
+	if err != nil {
+		return err
+	}
+	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{ChatSubscribed: true})
+}
+
+// checkChatTarget says what is wrong with the URL a visitor pasted: its
+// form (the store's rule, which SubscribeChat applies again) and then
+// whether the SSRF guard lets Herald call it. "" when nothing is.
+func (s *Server) checkChatTarget(c echo.Context, in store.ChatSubscriptionInput) (string, error) {
+	u, _, err := store.CheckChatURL(in.URL, in.Platform, in.AlsoHosts)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return chatFormMessage(ve), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := s.cfg.WebhookGuard.CheckURL(c.Request().Context(), u); err != nil {
+		var be *notify.BlockedError
+		if errors.As(err, &be) {
+			return "Herald may not post to that address: " + be.Error(), nil
+		}
+		return "", err
+	}
+	return "", nil
+}
+
+// chatFormMessage is a refusal as the form shows it.
+func chatFormMessage(ve *store.ValidationError) string {
+	switch ve.Field {
+	case "components":
+		return "One of the chosen components no longer exists. Please choose again."
+	case "url":
+		return "That URL " + ve.Message + "."
+	}
+	return ve.Message + "."
+}
+
+func (s *Server) handleChatConfirmPage(c echo.Context) error {
+	sub, err := s.store.CheckChatConfirmLink(c.Request().Context(), c.Param("token"))
+	return s.chatLinkResult(c, sub, err, "confirm")
+}
+
+func (s *Server) handleChatConfirm(c echo.Context) error {
+	sub, err := s.store.ConfirmChatSubscription(c.Request().Context(), c.Param("token"))
+	return s.chatLinkResult(c, sub, err, "confirmed")
+}
+
+func (s *Server) handleChatUnsubscribePage(c echo.Context) error {
+	sub, err := s.store.ChatByUnsubscribeLink(c.Request().Context(), c.Param("token"))
+	return s.chatLinkResult(c, sub, err, "unsubscribe")
+}
+
+func (s *Server) handleChatUnsubscribe(c echo.Context) error {
+	sub, err := s.store.UnsubscribeChat(c.Request().Context(), c.Param("token"))
+	return s.chatLinkResult(c, sub, err, "unsubscribed")
+}
+
+// chatLinkResult renders the page for a link: step, or why the link does
+// not work (forged 404, expired 410, used already 409).
+func (s *Server) chatLinkResult(c echo.Context, sub store.ChatSubscription, err error, step string) error {
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, store.ErrBadLink):
+		step, status = "invalid", http.StatusNotFound
+	case errors.Is(err, store.ErrLinkExpired):
+		step, status = "expired", http.StatusGone
+	case errors.Is(err, store.ErrLinkUsed):
+		step, status = "used", http.StatusConflict
+	case err != nil:
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Referrer-Policy", "no-referrer") // the token is in the URL
+	c.Response().WriteHeader(status)
+	return templates.ChatSubscription(templates.ChatSubscriptionPage{Site: s.site, Token: c.Param("token"), Sub: sub, Step: step}).
+		Render(c.Request().Context(), c.Response())
+}
+
+// consoleRemoveChatSubscription removes a visitor's chat subscription.
+func (s *Server) consoleRemoveChatSubscription(c echo.Context) error {
+	if err := s.store.DeleteChatSubscription(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return done(c, "/console/subscribers", "chat-subscription-removed")
+}
