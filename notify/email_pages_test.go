@@ -23,7 +23,7 @@ func TestEmailComesFromTheSubscribersPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops, err := st.CreatePage(ctx, store.PageInput{Slug: "ops", Name: "Acme Operations", Host: "ops.acme.test", Components: []string{api.ID, db.ID}, Access: store.AccessSignedIn})
+	ops, err := st.CreatePage(ctx, store.PageInput{Slug: "ops", Name: "Acme Operations", Host: "ops.acme.test", Components: []string{api.ID, db.ID}, Access: store.AccessIP, IPRanges: []string{"10.0.0.0/8"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -319,6 +319,9 @@ func (s *Store) UpdatePage(ctx context.Context, id string, patch PagePatch) (Pag
 			p.Slug, p.Name, p.Host, p.Access, strings.Join(p.IPRanges, " "), strings.Join(p.Viewers, " "), p.UpdatedAt, p.ID); err != nil {
 			return err
 		}
+		if err := t.dropUnheard(p); err != nil {
+			return err
+		}
 		if err := t.endViewerSessions(before, p); err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ func TestIncidentNarrowedToPages(t *testing.T) {
 		st := newTestStore(t)
 		useClock(st, t0)
 		api := mustCreateComponent(t, st, "API")
-		inside, err := st.CreatePage(ctx, PageInput{Slug: "inside", Name: "Inside", Components: []string{api.ID}, Access: AccessSignedIn})
+		inside, err := st.CreatePage(ctx, PageInput{Slug: "inside", Name: "Inside", Components: []string{api.ID}, Access: AccessIP, IPRanges: []string{"10.0.0.0/8"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,6 +167,51 @@ func TestSubscriberWebhooksHearTheDefaultPage(t *testing.T) {
 		// The API's incident, and the API's component change it made.
 		if len(got) != 2 || !slices.Contains(got, JobIncidentCreated+" "+public.ID) {
 			t.Errorf("the subscribers' webhook got %v, want the API's incident and its component change alone", got)
+		}
+	})
+}
+
+// A private page's subscribers are those it is for: a viewer of a page for
+// viewers by email, a console user of one for signed-in people. Others are
+// refused (the public form: the same answer, and nothing kept), and those
+// who leave the list stop hearing from it.
+func TestPrivatePageSubscribersAreItsViewers(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := newTestStore(t)
+		useClock(st, t0)
+		partners, err := st.CreatePage(ctx, PageInput{Slug: "partners", Name: "Partners", Access: AccessEmail, Viewers: []string{"@partner.example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff, err := st.CreatePage(ctx, PageInput{Slug: "staff", Name: "Staff", Access: AccessSignedIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreateUser(t, st, "ops@acme.example", RoleViewer)
+		before := tableCounts(t, st)
+		if err := st.SubscribeEmail(ctx, SubscriberInput{PageID: partners.ID, Email: "eve@elsewhere.example"}); err != nil {
+			t.Fatalf("the public form's answer to an address the page is not for: %v, want the same as any", err)
+		}
+		_, err = st.AddSubscriber(ctx, SubscriberInput{PageID: staff.ID, Email: "eve@elsewhere.example", Confirmed: true})
+		wantValidationError(t, err, "email")
+		wantUnchanged(t, st, before)
+		for _, in := range []SubscriberInput{{PageID: partners.ID, Email: "ana@partner.example", Confirmed: true}, {PageID: staff.ID, Email: "ops@acme.example", Confirmed: true}} {
+			if _, err := st.AddSubscriber(ctx, in); err != nil {
+				t.Fatalf("%+v: %v", in, err)
+			}
+		}
+		// The domain leaves the list: its subscriber stops hearing.
+		if _, err := st.UpdatePage(ctx, partners.ID, PagePatch{Viewers: &[]string{"bo@partner.example"}}); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := st.ListSubscribers(ctx, SubscriberFilter{Email: "ana@"})
+		if len(list) != 1 || list[0].Status != SubscriberUnsubscribed {
+			t.Errorf("after the domain left the list the subscriber is %+v, want unsubscribed", list)
+		}
+		if list, _ := st.ListSubscribers(ctx, SubscriberFilter{Email: "ops@"}); len(list) != 1 || list[0].Status != SubscriberConfirmed {
+			t.Errorf("the staff page's subscriber is %+v, want still confirmed", list)
 		}
 	})
 }

@@ -44,7 +44,7 @@ func TestSubscribersBelongToAPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inside, err := st.CreatePage(ctx, PageInput{Slug: "inside", Name: "Inside", Components: []string{api.ID, db.ID}, Access: AccessSignedIn})
+		inside, err := st.CreatePage(ctx, PageInput{Slug: "inside", Name: "Inside", Components: []string{api.ID, db.ID}, Access: AccessIP, IPRanges: []string{"10.0.0.0/8"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,3 +76,74 @@ func checkViewers(access string, viewers []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// mayHear reports whether the address email may subscribe to the page with
+// id ("" the default page), and go on hearing from it: anyone for a page
+// for everyone or for some networks (its form is only reachable from
+// them), a listed viewer for a page for viewers by email, an active
+// console user for a page for signed-in people. The one home of the rule
+// for subscribers; a page's own visitors are judged by web's pageAccess.
+func (t *tx) mayHear(id, email string) (bool, error) {
+	if id == "" {
+		return true, nil
+	}
+	p, err := t.page(id)
+	if err != nil {
+		return false, asFieldError("page_id", err)
+	}
+	switch p.Access {
+	case AccessEmail:
+		return p.AdmitsEmail(email), nil
+	case AccessSignedIn:
+		var n int
+		if err := t.QueryRowContext(t.ctx, `SELECT count(*) FROM users WHERE email = ? AND disabled_at IS NULL`, strings.ToLower(email)).Scan(&n); err != nil {
+			return false, err
+		}
+		return n > 0, nil
+	}
+	return true, nil
+}
+
+// dropUnheard unsubscribes the subscribers of page p who may no longer
+// hear from it (mayHear), after its access or viewers changed: what it
+// shows goes only to those it is for.
+func (t *tx) dropUnheard(p Page) error {
+	if !p.Private() || p.Access == AccessIP {
+		return nil
+	}
+	rows, err := t.QueryContext(t.ctx, `SELECT id, email FROM subscribers WHERE page_id = ? AND status <> 'unsubscribed'`, p.ID)
+	if err != nil {
+		return err
+	}
+	type sub struct{ id, email string }
+	var subs []sub
+	for rows.Next() {
+		var s sub
+		if err := rows.Scan(&s.id, &s.email); err != nil {
+			rows.Close()
+			return err
+		}
+		subs = append(subs, s)
+	}
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+		return err
+	}
+	dropped := 0
+	for _, s := range subs {
+		ok, err := t.mayHear(p.ID, s.email)
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
+		if _, err := t.exec(`UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ?`, t.now, s.id); err != nil {
+			return err
+		}
+		dropped++
+	}
+	if dropped > 0 {
+		t.record("subscriber.unsubscribe", "page", p.ID, nil, map[string]any{"page": p.ID, "unsubscribed": dropped, "why": "may no longer see the page"})
+	}
+	return nil
+}

@@ -163,6 +163,11 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 		if err != nil {
 			return err
 		}
+		// An address the page is not for gets the same answer as any,
+		// and nothing: the form must not tell who may see the page.
+		if ok, err := t.mayHear(in.PageID, email); err != nil || !ok {
+			return err
+		}
 		before, err := t.subscriberByEmail(in.PageID, email)
 		if errors.Is(err, ErrNotFound) {
 			_, err := t.createSubscriber(in.PageID, email, comps, SubscriberPending)
@@ -222,6 +227,11 @@ func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscrib
 		email, comps, err := t.checkSubscriberInput(in)
 		if err != nil {
 			return err
+		}
+		if ok, err := t.mayHear(in.PageID, email); err != nil {
+			return err
+		} else if !ok {
+			return invalid("email", "%s may not see this page, so may not subscribe to it", email)
 		}
 		if _, err := t.subscriberByEmail(in.PageID, email); err == nil {
 			return &ConflictError{Message: fmt.Sprintf("%s is already a subscriber of this page", email)}
@@ -619,6 +629,11 @@ func (s *Store) ImportSubscribers(ctx context.Context, list []SubscriberInput) (
 			comps, err := t.checkSubscriberComponents(in.PageID, in.Components)
 			if err != nil {
 				return itemError(i, err)
+			}
+			if ok, err := t.mayHear(in.PageID, email); err != nil {
+				return err
+			} else if !ok {
+				return itemError(i, invalid("email", "%s may not see this page, so may not subscribe to it", email))
 			}
 			id := newID()
 			res, err := t.exec(`INSERT INTO subscribers (id, page_id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at)

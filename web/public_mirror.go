@@ -97,12 +97,14 @@ func (s *Server) writeMirror(ctx context.Context) error {
 			paths = append(paths, s.mirrorPaths(sp, sp.snap.Load())...)
 		}
 	}
+	current := map[string]bool{}
 	for _, path := range paths {
 		body, gz, err := s.fetchOwn(ctx, path)
 		if err != nil {
 			return fmt.Errorf("mirror %s: %w", path, err)
 		}
 		file := filepath.Join(m.dir, mirrorFile(path))
+		current[file] = true
 		if bytes.Equal(m.written[file], body) {
 			continue
 		}
@@ -116,34 +118,25 @@ func (s *Server) writeMirror(ctx context.Context) error {
 		}
 		m.written[file] = body
 	}
-	return m.removeGone(pages)
+	return m.removeGone(pages, current)
 }
 
-// removeGone deletes the files of pages that are no longer there (deleted,
-// moved to another slug, or made private), so that the static host stops
-// serving them.
-func (m *mirror) removeGone(pages []*sitePage) error {
-	live := map[string]bool{}
+// removeGone deletes what the mirror no longer holds: the directory of a
+// page made private (whatever it holds, from this process or one before
+// it: a slug is a safe file name, store.checkSlug), and every file written
+// before that the current paths do not have — a page deleted or moved, an
+// incident narrowed away from a page or gone — so that the static host
+// stops serving them.
+func (m *mirror) removeGone(pages []*sitePage, current map[string]bool) error {
 	for _, sp := range pages {
-		switch {
-		case sp.private():
-			// Whatever its directory holds, from this process or one
-			// before it (a slug is a safe file name: store.checkSlug).
+		if sp.private() {
 			if err := os.RemoveAll(filepath.Join(m.dir, "p", sp.cfg.Slug)); err != nil {
 				return fmt.Errorf("mirror: remove the private page %s: %w", sp.cfg.Slug, err)
 			}
-		case sp.cfg != nil:
-			live[sp.cfg.Slug] = true
 		}
 	}
-	under := filepath.Join(m.dir, "p") + string(filepath.Separator)
 	for file := range m.written {
-		rest, ok := strings.CutPrefix(file, under)
-		if !ok {
-			continue
-		}
-		slug, _, _ := strings.Cut(rest, string(filepath.Separator))
-		if live[slug] {
+		if current[file] {
 			continue
 		}
 		for _, f := range []string{file, file + ".gz"} {

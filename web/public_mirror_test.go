@@ -104,6 +104,17 @@ func TestMirrorCarriesEveryPage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
 		t.Errorf("the default page left the mirror: %v", err)
 	}
+	// An incident narrowed away from the default page leaves its part of
+	// the mirror too.
+	eventually(t, "the incident's page in the mirror", same("/incidents/"+inc.ID, "incidents/"+inc.ID+"/index.html"))
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/incidents/"+inc.ID, map[string]any{"pages": []string{p.ID}}, nil)
+	eventually(t, "the narrowed incident's page to leave the default page's mirror", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "incidents", inc.ID, "index.html"))
+		return errors.Is(err, fs.ErrNotExist)
+	})
+	if _, err := os.Stat(filepath.Join(dir, "p/acme-corp/incidents", inc.ID, "index.html")); err != nil {
+		t.Errorf("the narrowed incident left its own page's mirror too: %v", err)
+	}
 }
 
 // Public pages tell a CDN how long it may answer alone and that it may
