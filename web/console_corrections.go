@@ -88,8 +88,12 @@ func (s *Server) consoleEditIncidentForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	pages, err := s.store.ListPages(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, templates.IncidentEdit(templates.IncidentEditPage{
-		Console: s.consoleView(c, "incidents"), Incident: inc, Name: inc.Name, Impact: inc.Impact,
+		Console: s.consoleView(c, "incidents"), Incident: inc, Name: inc.Name, Impact: inc.Impact, Pages: pages, ChosenPages: inc.Pages,
 	}))
 }
 
@@ -98,9 +102,22 @@ func (s *Server) consoleEditIncident(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	pages, err := s.store.ListPages(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	p := templates.IncidentEditPage{Console: s.consoleView(c, "incidents"), Incident: inc,
-		Name: c.FormValue("name"), Impact: store.Impact(c.FormValue("impact"))}
-	_, err = s.store.UpdateIncident(c.Request().Context(), inc.ID, store.IncidentPatch{Name: &p.Name, Impact: &p.Impact})
+		Name: form.Get("name"), Impact: store.Impact(form.Get("impact")), Pages: pages, ChosenPages: form["pages"]}
+	patch := store.IncidentPatch{Name: &p.Name, Impact: &p.Impact}
+	if form.Get("pages_shown") == "1" { // the form asked: none ticked widens it
+		chosen := append([]string{}, p.ChosenPages...)
+		patch.Pages = &chosen
+	}
+	_, err = s.store.UpdateIncident(c.Request().Context(), inc.ID, patch)
 	if err == nil {
 		return done(c, "/console/incidents/"+inc.ID, "incident-edited")
 	}

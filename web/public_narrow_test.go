@@ -145,3 +145,30 @@ func TestMaintenanceNarrowedInTheConsole(t *testing.T) {
 		t.Errorf("an edit with nothing ticked left it narrowed to %v", m.Pages)
 	}
 }
+
+// The console's rename form changes where an incident is shown: ticked,
+// narrowed; nothing ticked, widened again.
+func TestConsoleChangesAnIncidentsPages(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	b := ts.signedIn(t, ts.addUser(t, "cmd@example.com", store.RoleCommander))
+	var inside store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "inside", "name": "Inside"}, &inside)
+	inc := ts.createIncident(t, map[string]any{"name": "Payroll late", "body": "x"})
+	edit := "/console/incidents/" + inc.ID + "/edit"
+	if b.get(edit).Doc.Find(`input[name=pages][value="`+inside.ID+`"]`).Length() != 1 {
+		t.Fatal("the rename form does not offer the pages")
+	}
+	for _, c := range []struct {
+		pages []string
+		want  int
+	}{{[]string{inside.ID}, 1}, {nil, 0}} {
+		form := url.Values{"name": {"Payroll late"}, "impact": {string(inc.Impact)}, "pages_shown": {"1"}, "pages": c.pages}
+		if p := b.post(edit, form); p.Status != http.StatusSeeOther {
+			t.Fatalf("save: %d\n%s", p.Status, p.Body)
+		}
+		if got, _ := ts.store.GetIncident(t.Context(), inc.ID); len(got.Pages) != c.want {
+			t.Errorf("after saving %v the incident is narrowed to %v", c.pages, got.Pages)
+		}
+	}
+}
