@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
 )
 
 // chatMessage is what a job says in a chat, before any chat's markup: each
@@ -95,9 +96,11 @@ func componentsFact(cs []store.Component) []chatFact {
 }
 
 // chatMessageOf words a public job for the chats.
-func (d *Dispatcher) chatMessageOf(job store.Job) (chatMessage, error) {
-	p, base := job.Payload, d.cfg.BaseURL
-	m := chatMessage{Page: d.cfg.PageName, Intro: jobIntro(job), LinkText: "View on the status page", At: job.CreatedAt}
+//
+// site is the page whose news it is: its name, and its address for links.
+func (d *Dispatcher) chatMessageOf(job store.Job, site templates.Site) (chatMessage, error) {
+	p, base := job.Payload, site.BaseURL
+	m := chatMessage{Page: site.Name, Intro: jobIntro(job), LinkText: "View on the status page", At: job.CreatedAt}
 	switch {
 	case p.Incident != nil:
 		inc := p.Incident

@@ -10,6 +10,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates"
 )
 
 // A visitor's channel gets the verification, and every later message with
@@ -38,7 +39,7 @@ func TestChatSubscriptionBodies(t *testing.T) {
 				job  store.Job
 				want string
 			}{{confirm, links[p].confirm}, {long, links[p].unsub}} {
-				b, err := d.encodeChatSubscriptionBody(c.job, w)
+				b, err := d.encodeChatSubscriptionBody(c.job, w, templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL})
 				if err != nil {
 					t.Fatal(err)
 				}

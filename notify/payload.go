@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/store/statuspage"
+	"github.com/herald-status/herald/templates"
 )
 
 // webhookBodies are a job's webhook bodies, built once per job: the same
@@ -137,7 +138,7 @@ func (d *Dispatcher) encodeWebhookBodies(job store.Job) (*webhookBodies, error) 
 	if err != nil {
 		return nil, fmt.Errorf("job %d: statuspage body: %w", job.ID, err)
 	}
-	msg, err := d.chatMessageOf(job)
+	msg, err := d.chatMessageOf(job, templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL})
 	if err != nil {
 		return nil, err
 	}

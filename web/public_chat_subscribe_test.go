@@ -584,3 +584,44 @@ func TestChatSubscriptionRateLimit(t *testing.T) {
 		t.Errorf("%d chat subscriptions, want only the one before the limit", n)
 	}
 }
+
+// A public page's own form subscribes a channel to that page: its
+// verification links back to the page, confirming there works, and the
+// channel is told of the page's news as the page names it.
+func TestChatSubscriptionOnAPage(t *testing.T) {
+	t.Parallel()
+	chat := newChatPlatforms(t)
+	ts := newTestServer(t, withSubscriptions(), withChatSubscriptions(t, chat))
+	api := ts.createComponent(t, "API", nil)
+	ledger := ts.createComponent(t, "Ledger", map[string]any{"internal": true})
+	var acme store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "acme", "name": "Acme Corp", "components": []string{api.ID}}, &acme)
+	ts.startChatDispatcher(t, chat)
+	ts.waitFresh(t)
+	form, _ := ts.getPage(t, "/p/acme/subscribe")
+	if form.Find(`form[action="/p/acme/subscribe/chat"] input[name=chat_url]`).Length() != 1 {
+		t.Fatal("the page's subscribe form offers no chat form of its own")
+	}
+	if doc, status := ts.form(t, "/p/acme/subscribe/chat", url.Values{"chat_url": {chat.url(store.FormatSlack)}}); status != http.StatusOK {
+		t.Fatalf("sign-up: %d %q", status, text(doc.Find("main")))
+	}
+	ts.drainOutbox(t)
+	msgs := chat.messages(t, store.FormatSlack)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want the verification", len(msgs))
+	}
+	link := chatLink(t, store.FormatSlack, msgs[0], "/p/acme"+notify.ChatConfirmPath)
+	if _, status := ts.form(t, link, nil); status != http.StatusOK {
+		t.Fatalf("confirming at %s: %d", link, status)
+	}
+	ts.createIncident(t, map[string]any{"name": "Slow API", "body": "Slow.", "components": map[string]string{api.ID: "degraded_performance", ledger.ID: "major_outage"}})
+	ts.drainOutbox(t)
+	msgs = chat.messages(t, store.FormatSlack)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want the verification and the incident", len(msgs))
+	}
+	body, _ := json.Marshal(msgs[1])
+	if !strings.Contains(string(body), "Acme Corp") || !strings.Contains(string(body), "/p/acme/incidents/") || strings.Contains(string(body), "Ledger") {
+		t.Errorf("the channel's message is not the page's, or names what it does not show: %s", body)
+	}
+}
