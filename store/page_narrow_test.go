@@ -189,7 +189,7 @@ func TestPrivatePageSubscribersAreItsViewers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustCreateUser(t, st, "ops@acme.example", RoleViewer)
+		opsUser, _ := mustCreateUser(t, st, "ops@acme.example", RoleViewer)
 		before := tableCounts(t, st)
 		if err := st.SubscribeEmail(ctx, SubscriberInput{PageID: partners.ID, Email: "eve@elsewhere.example"}); err != nil {
 			t.Fatalf("the public form's answer to an address the page is not for: %v, want the same as any", err)
@@ -212,6 +212,13 @@ func TestPrivatePageSubscribersAreItsViewers(t *testing.T) {
 		}
 		if list, _ := st.ListSubscribers(ctx, SubscriberFilter{Email: "ops@"}); len(list) != 1 || list[0].Status != SubscriberConfirmed {
 			t.Errorf("the staff page's subscriber is %+v, want still confirmed", list)
+		}
+		// A console user disabled stops hearing from the staff page.
+		if _, err := st.UpdateUser(ctx, opsUser.ID, UserPatch{Disabled: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := st.ListSubscribers(ctx, SubscriberFilter{Email: "ops@"}); len(list) != 1 || list[0].Status != SubscriberUnsubscribed {
+			t.Errorf("after the user was disabled the staff page's subscriber is %+v, want unsubscribed", list)
 		}
 	})
 }

@@ -104,6 +104,20 @@ func (t *tx) mayHear(id, email string) (bool, error) {
 	return true, nil
 }
 
+// dropUnheardEverywhere is dropUnheard for every page of access.
+func (t *tx) dropUnheardEverywhere(access string) error {
+	pages, err := listPages(t.ctx, t.sqlTx, `WHERE access = ?`, access)
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		if err := t.dropUnheard(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // dropUnheard unsubscribes the subscribers of page p who may no longer
 // hear from it (mayHear), after its access or viewers changed: what it
 // shows goes only to those it is for.

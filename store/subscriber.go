@@ -158,6 +158,7 @@ func checkDNSName(domain string, dotted bool) string {
 // confirmation, or a reminder with its preferences link). It returns
 // nothing that tells the caller whether the address was known.
 func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
+	in.PageID = subscriberPage(in.PageID)
 	err := s.inTx(ctx, func(t *tx) error {
 		email, comps, err := t.checkSubscriberInput(in)
 		if err != nil {
@@ -222,6 +223,7 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 // AddSubscriber adds an address through the admin API: confirmed at once
 // when in.Confirmed, else sent a confirmation email.
 func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscriber, error) {
+	in.PageID = subscriberPage(in.PageID)
 	var id string
 	err := s.inTx(ctx, func(t *tx) error {
 		email, comps, err := t.checkSubscriberInput(in)
@@ -282,6 +284,15 @@ func (t *tx) mailSubscriber(id, kind string) error {
 	}
 	t.mailOne(kind, id)
 	return nil
+}
+
+// subscriberPage is a subscriber's page id as kept: "" for the default
+// page, which a list of pages calls DefaultPageID; either is taken.
+func subscriberPage(id string) string {
+	if id == DefaultPageID {
+		return ""
+	}
+	return id
 }
 
 // checkSubscriberInput validates an address, its page and its components,
@@ -622,6 +633,7 @@ func (s *Store) ImportSubscribers(ctx context.Context, list []SubscriberInput) (
 	added := 0
 	err := s.inTx(ctx, func(t *tx) error {
 		for i, in := range list {
+			in.PageID = subscriberPage(in.PageID)
 			email, err := CheckEmail(in.Email)
 			if err != nil {
 				return itemError(i, err)

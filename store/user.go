@@ -386,6 +386,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (User, e
 			if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 				return err
 			}
+			// Nor do they go on hearing from the pages for signed-in
+			// people as a subscriber.
+			if err := t.dropUnheardEverywhere(AccessSignedIn); err != nil {
+				return err
+			}
 		}
 		t.record("user.update", "user", id, before, u)
 		return nil
