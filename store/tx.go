@@ -278,8 +278,8 @@ func (t *tx) record(action, kind, id string, before, after any) {
 	case feedObject:
 		t.feed(before == nil, obj)
 	case nil:
-		if _, public := before.(feedObject); public {
-			t.deleted(kind, id)
+		if obj, public := before.(feedObject); public {
+			t.deleted(kind, id, obj)
 		}
 	}
 }
@@ -306,8 +306,26 @@ func (t *tx) feed(created bool, obj feedObject) {
 	t.addEvent(feedEvent{typ: typ, kind: kind, id: id, payload: payload})
 }
 
-func (t *tx) deleted(kind, id string) {
-	payload, _ := json.Marshal(map[string]string{"id": id}) // a map of strings always marshals
+// deleted puts an object's removal on the feed: its id, and for an incident
+// or a maintenance what it concerned and the pages it was narrowed to, so
+// that only the pages that showed it are told (a stream sends the id alone:
+// web's streamPayload). A draft was never public: its discarding is not news.
+func (t *tx) deleted(kind, id string, was feedObject) {
+	v := map[string]any{"id": id}
+	switch o := was.(type) {
+	case Incident:
+		if o.Draft {
+			return
+		}
+		v["components"], v["pages"] = o.Components, o.Pages
+	case Maintenance:
+		v["components"], v["pages"] = o.Components, o.Pages
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		t.fail(fmt.Errorf("event for %s %s: %w", kind, id, err))
+		return
+	}
 	t.addEvent(feedEvent{typ: kind + ".deleted", kind: kind, id: id, payload: payload})
 }
 

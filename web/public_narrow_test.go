@@ -172,3 +172,41 @@ func TestConsoleChangesAnIncidentsPages(t *testing.T) {
 		}
 	}
 }
+
+// A maintenance narrowed to a private page, cancelled, is not news on the
+// public page's stream; one on the public page is, by its id alone.
+func TestCancellationToldWhereItWasShown(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	api := ts.createComponent(t, "API", nil)
+	var inside store.Page
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{
+		"slug": "inside", "name": "Inside", "components": []string{api.ID}, "access": "ip", "ip_ranges": []string{"127.0.0.1", "::1"}}, &inside)
+	from := time.Now().Add(48 * time.Hour)
+	schedule := func(name string, pages []string) store.Maintenance {
+		var m store.Maintenance
+		ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/maintenances", map[string]any{"name": name, "message": "Soon.", "components": []string{api.ID},
+			"pages": pages, "scheduled_for": from, "scheduled_until": from.Add(time.Hour)}, &m)
+		return m
+	}
+	hidden, shown := schedule("Ledger vacuum", []string{inside.ID}), schedule("API upgrade", nil)
+	s := openStream(t, ts, "", nil)
+	for _, m := range []store.Maintenance{hidden, shown} {
+		if err := ts.store.CancelMaintenance(t.Context(), m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		ev := s.next(t)
+		if ev.Event != "maintenance.deleted" {
+			continue
+		}
+		if strings.Contains(ev.Data, hidden.ID) {
+			t.Fatalf("the public stream was told of the inside page's cancellation: %s", ev.Data)
+		}
+		if ev.Data != `{"id":"`+shown.ID+`"}` {
+			t.Errorf("the public cancellation's event is %s, want its id alone", ev.Data)
+		}
+		break
+	}
+}

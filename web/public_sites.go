@@ -195,7 +195,7 @@ func eventShown(e store.Event, sc *store.Scope) bool {
 // nor the pages it is narrowed to. Other events go as they are.
 func streamPayload(e store.Event, sc *store.Scope) (json.RawMessage, error) {
 	if strings.HasSuffix(e.Type, ".deleted") {
-		return e.Payload, nil // its id alone
+		return json.Marshal(map[string]string{"id": e.ObjectID}) // its id alone
 	}
 	switch e.ObjectType {
 	case "incident":
