@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/herald-status/herald/store"
 )
 
 // An incident on a public and an internal component is on the public page
@@ -39,5 +41,29 @@ func TestInternalComponentNamedNowhereInPublic(t *testing.T) {
 	}
 	if _, body := ts.fetch(t, "GET", "/p/inside/incidents/"+inc.ID, nil); !strings.Contains(string(body), "SecretLedger") {
 		t.Error("the inside page does not name the internal component its incident affects")
+	}
+}
+
+// A component moved out of a page's group leaves the page, and one made
+// internal leaves the default page: judged as they are now, not as the
+// page last saw them.
+func TestComponentLeavesThePagesThatShowedIt(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	var g store.ComponentGroup
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/component-groups", map[string]any{"name": "Core"}, &g)
+	api := ts.createComponent(t, "Roaming API", map[string]any{"group_id": g.ID})
+	ts.createComponent(t, "Website", nil)
+	ts.mustCall(t, http.StatusCreated, "POST", "/api/v1/pages", map[string]any{"slug": "core", "name": "Core page", "groups": []string{g.ID}}, nil)
+	ts.waitFresh(t)
+	if _, body := ts.fetch(t, "GET", "/p/core/groups/"+g.ID, nil); !strings.Contains(string(body), "Roaming API") {
+		t.Fatal("the page does not show its group's component")
+	}
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/components/"+api.ID, map[string]any{"group_id": "", "internal": true}, nil)
+	ts.waitFresh(t)
+	for _, path := range []string{"/p/core/", "/p/core/api/v2/components.json", "/", "/api/v2/components.json"} {
+		if _, body := ts.fetch(t, "GET", path, nil); strings.Contains(string(body), "Roaming API") {
+			t.Errorf("GET %s still shows the component that left it", path)
+		}
 	}
 }

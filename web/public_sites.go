@@ -222,16 +222,19 @@ func pageRoute(c echo.Context) string { return strings.TrimPrefix(c.Path(), page
 const pageGroup = "/p/:slug"
 
 // pageTouched reports whether event e changes what page sp shows, whose
-// snapshot is snap: a change to anything the default page shows; for
-// another page, a change to its own settings, to what it shows (or would
-// show: a component added to one of its groups), or to an incident or
-// maintenance it shows now (one that no longer names its components must
-// leave it). The rest leaves its snapshot as it is: with ten pages, a
+// snapshot is snap: for the default page, any public change; for another
+// page, a change to its own settings, to what it shows or showed until now
+// (a component moved out of its groups, deleted), to what it would show (a
+// component added to one of its groups), or to an incident or maintenance
+// it shows now (one narrowed away, or that no longer names its components,
+// must leave it). The rest leaves its snapshot as it is: with ten pages, a
 // change to one rebuilds one.
 func pageTouched(sp *sitePage, snap *snapshot, e store.Event) bool {
 	if sp.cfg == nil {
-		// The default page's own settings (its branding) are a "page"
-		// event with no id.
+		// The default page is rebuilt on every public change, its own
+		// settings included: a change judged by the scope it had before
+		// (a component made internal in the same batch) must not be
+		// missed. Its documents' time of last change moves with it.
 		return e.Public() || (e.ObjectType == "page" && e.ObjectID == "")
 	}
 	if e.ObjectType == "page" {
@@ -242,6 +245,9 @@ func pageTouched(sp *sitePage, snap *snapshot, e store.Event) bool {
 	}
 	switch e.ObjectType {
 	case "component":
+		if _, shown := snap.components[e.ObjectID]; shown {
+			return true // shown until now: it may have left (moved out of the page's groups)
+		}
 		var c struct {
 			GroupID string `json:"group_id"`
 		}
