@@ -27,6 +27,7 @@ func (s *Server) renderLanguages(ctx context.Context, prev, snap *snapshot, home
 		return nil
 	}
 	snap.homes = make(map[string]*page, len(others))
+	snap.matcher = i18n.NewMatcher(snap.site.Languages)
 	snap.langBars = make(map[string]barCache, len(others))
 	home.Site.Live = false
 	for _, lang := range others {
@@ -54,10 +55,8 @@ func (s *Server) renderLanguages(ctx context.Context, prev, snap *snapshot, home
 // visitorLanguage is the language of the page offered that the visitor
 // reads: the one they chose with ?lang= (remembered in a cookie), else the
 // best match for their Accept-Language, else the page's default.
-func visitorLanguage(c echo.Context, offered []string) string {
-	if len(offered) < 2 {
-		return offered[0]
-	}
+func visitorLanguage(c echo.Context, snap *snapshot) string {
+	offered := snap.site.Languages
 	if l := c.QueryParam("lang"); slices.Contains(offered, l) {
 		c.SetCookie(&http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
 		return l
@@ -65,7 +64,7 @@ func visitorLanguage(c echo.Context, offered []string) string {
 	if ck, err := c.Cookie(langCookie); err == nil && slices.Contains(offered, ck.Value) {
 		return ck.Value
 	}
-	return i18n.Match(c.Request().Header.Get("Accept-Language"), offered)
+	return snap.matcher.Match(c.Request().Header.Get("Accept-Language"))
 }
 
 // homeFor is the status page in the visitor's language. A page offering
@@ -75,7 +74,7 @@ func homeFor(c echo.Context, snap *snapshot) (*page, []string) {
 	if len(snap.homes) == 0 {
 		return snap.home, varyEncoding
 	}
-	if p, ok := snap.homes[visitorLanguage(c, snap.site.Languages)]; ok {
+	if p, ok := snap.homes[visitorLanguage(c, snap)]; ok {
 		return p, varyLanguage
 	}
 	return snap.home, varyLanguage

@@ -93,6 +93,7 @@ type snapshot struct {
 	lang     string
 	homes    map[string]*page
 	langBars map[string]barCache
+	matcher  *i18n.Matcher
 }
 
 // newPage renders c and compresses it once.

@@ -123,18 +123,36 @@ func tags(langs []string) []language.Tag {
 // first) that best serves an Accept-Language header; offered[0] when none
 // does.
 func Match(acceptLanguage string, offered []string) string {
+	return NewMatcher(offered).Match(acceptLanguage)
+}
+
+// Matcher picks among a page's languages; made once a snapshot, since a
+// matcher costs far more to make than to ask.
+type Matcher struct {
+	offered []string
+	m       language.Matcher
+}
+
+// NewMatcher matches against offered (shipped tags, the default first).
+func NewMatcher(offered []string) *Matcher {
 	if len(offered) == 0 {
-		return Default
+		offered = []string{Default}
 	}
+	return &Matcher{offered: offered, m: language.NewMatcher(tags(offered))}
+}
+
+// Match is the offered language that best serves an Accept-Language
+// header; the default when none does.
+func (m *Matcher) Match(acceptLanguage string) string {
 	want, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(want) == 0 {
-		return offered[0]
+		return m.offered[0]
 	}
-	_, i, conf := language.NewMatcher(tags(offered)).Match(want...)
+	_, i, conf := m.m.Match(want...)
 	if conf == language.No {
-		return offered[0]
+		return m.offered[0]
 	}
-	return offered[i]
+	return m.offered[i]
 }
 
 type langKey struct{}
