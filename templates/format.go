@@ -77,7 +77,7 @@ func noDataText(ctx context.Context, u store.Uptime) string {
 // dayText is one day of the bar in words: "Mar 3, 2025: Major Outage,
 // major outage 2 h".
 func dayText(ctx context.Context, d store.UptimeDay) string {
-	s := i18n.MediumDate(ctx, d.Date) + ": " + statusLabel(ctx, d.Worst)
+	s := i18n.MediumDate(ctx, d.Date) + ": " + StatusLabel(ctx, d.Worst)
 	if d.MajorOutage > 0 {
 		s += ", " + i18n.T(ctx, "home.day_major", i18n.Args{"Duration": HumanDuration(d.MajorOutage)})
 	}

@@ -645,7 +645,7 @@ func MaintenanceItem(m store.Maintenance, components map[string]store.Component,
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var35 string
-		templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(maintenanceStatusLabel(ctx, m.Status))
+		templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(MaintenanceStatusLabel(ctx, m.Status))
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 72, Col: 69}
 		}
@@ -1024,7 +1024,7 @@ func ComponentGroup(g GroupView, key string, kids []templ.Component) templ.Compo
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var53 string
-			templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(statusLabel(ctx, g.Status))
+			templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(StatusLabel(ctx, g.Status))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 137, Col: 103}
 			}
@@ -1434,7 +1434,7 @@ func PastDay(d DayIncidents, key string) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var75 string
-					templ_7745c5c3_Var75, templ_7745c5c3_Err = templ.JoinStringErrs(incidentStatusLabel(ctx, inc.Updates[0].Status))
+					templ_7745c5c3_Var75, templ_7745c5c3_Err = templ.JoinStringErrs(IncidentStatusLabel(ctx, inc.Updates[0].Status))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 188, Col: 71}
 					}

@@ -12,7 +12,7 @@ import (
 // value; the catalogue's ids follow the values ("status.major_outage"), so
 // a new value needs only its catalogue line (TestEveryStatusHasAMessage).
 
-func statusLabel(ctx context.Context, s store.ComponentStatus) string {
+func StatusLabel(ctx context.Context, s store.ComponentStatus) string {
 	return i18n.T(ctx, "status."+string(s))
 }
 
@@ -20,11 +20,11 @@ func impactLabel(ctx context.Context, i store.Impact) string {
 	return i18n.T(ctx, "impact."+string(i))
 }
 
-func incidentStatusLabel(ctx context.Context, s store.IncidentStatus) string {
+func IncidentStatusLabel(ctx context.Context, s store.IncidentStatus) string {
 	return i18n.T(ctx, "incident."+string(s))
 }
 
-func maintenanceStatusLabel(ctx context.Context, s store.MaintenanceStatus) string {
+func MaintenanceStatusLabel(ctx context.Context, s store.MaintenanceStatus) string {
 	return i18n.T(ctx, "maintenance."+string(s))
 }
 

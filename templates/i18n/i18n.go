@@ -250,6 +250,13 @@ func MediumDate(ctx context.Context, t time.Time) string {
 	return T(ctx, "date.medium_date", Args{"Day": t.Day(), "Month": month(ctx, t, true), "Year": t.Year()})
 }
 
+// FullTime is a moment with its year, for a plain-text email that no
+// script localises: "Nov 25, 2026, 22:50 UTC".
+func FullTime(ctx context.Context, t time.Time) string {
+	t = t.UTC()
+	return T(ctx, "date.full_time", Args{"Day": t.Day(), "Month": month(ctx, t, true), "Year": t.Year(), "Time": clock(ctx, t)})
+}
+
 // ShortDate is a day of this year: "Nov 25", "25. Nov.".
 func ShortDate(ctx context.Context, t time.Time) string {
 	t = t.UTC()

@@ -34,7 +34,8 @@ func TestEveryLanguageTranslatesEveryMessage(t *testing.T) {
 }
 
 // usedID is a message id as the templates and the notify package write it.
-var usedID = regexp.MustCompile(`\b(?:i18n\.)?[TN]\(ctx, "([a-z_.]*[a-z_])"`)
+// (in templ and Go: T(ctx, "id"; in the emails' text template: {{t "id"}}).
+var usedID = regexp.MustCompile(`(?:\b(?:i18n\.)?[TN]\(ctx, |\{\{t )"([a-z_.]*[a-z_])"`)
 
 // Every message id the templates and emails use is in the source catalogue.
 func TestEveryUsedMessageIsInTheCatalogue(t *testing.T) {
