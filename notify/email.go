@@ -86,20 +86,22 @@ type pageEmail struct {
 }
 
 // template is the job's email for the subscribers of the page with id
-// ("" the default page, and everyone who is not a subscriber).
-func (s *emailSender) template(ctx context.Context, job *preparedJob, page string) (*emailTemplate, error) {
+// ("" the default page, and everyone who is not a subscriber) who read
+// lang ("" the page's default language): rendered once for each.
+func (s *emailSender) template(ctx context.Context, job *preparedJob, page, lang string) (*emailTemplate, error) {
+	key := page + "\x00" + lang
 	job.emailMu.Lock()
-	pe := job.emails[page]
+	pe := job.emails[key]
 	if pe == nil {
 		if job.emails == nil {
 			job.emails = map[string]*pageEmail{}
 		}
 		pe = &pageEmail{}
-		job.emails[page] = pe
+		job.emails[key] = pe
 	}
 	job.emailMu.Unlock()
 	pe.once.Do(func() {
-		site, private, lang, err := s.d.pageSite(ctx, page)
+		site, private, pageLang, err := s.d.pageSite(ctx, page)
 		if err != nil {
 			pe.err = fmt.Errorf("job %d: %w", job.ID, err)
 			return
@@ -108,6 +110,9 @@ func (s *emailSender) template(ctx context.Context, job *preparedJob, page strin
 		if err != nil {
 			pe.err = fmt.Errorf("job %d: %w", job.ID, err)
 			return
+		}
+		if lang == "" {
+			lang = pageLang
 		}
 		pe.t, pe.err = s.render(ctx, asPageShows(job.Job, sc), site, private, lang)
 	})
@@ -343,7 +348,7 @@ func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.De
 // most of the header and the encoded body — was made once, with the
 // template; here go the recipient, the date, the ids and the link tokens.
 func (s *emailSender) appendMessage(ctx context.Context, buf []byte, job *preparedJob, dl store.Delivery, now time.Time) ([]byte, error) {
-	t, err := s.template(ctx, job, dl.PageID)
+	t, err := s.template(ctx, job, dl.PageID, dl.Language)
 	if err != nil {
 		return nil, err
 	}

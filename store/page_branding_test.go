@@ -226,5 +226,17 @@ func TestBrandingLanguages(t *testing.T) {
 		if b, _ := st.GetBranding(ctx, ""); strings.Join(b.Offered(), ",") != "de,ja,pt-BR" {
 			t.Errorf("refused input changed the languages: %v", b.Offered())
 		}
+		// A subscriber's language: a shipped one, kept with them.
+		var ve *ValidationError
+		if err := st.SubscribeEmail(ctx, SubscriberInput{Email: "x@example.com", Language: "xx"}); !errors.As(err, &ve) || ve.Field != "language" {
+			t.Errorf("an unknown subscriber language: %v", err)
+		}
+		if err := st.SubscribeEmail(ctx, SubscriberInput{Email: "y@example.com", Language: "ja"}); err != nil {
+			t.Fatal(err)
+		}
+		subs, err := st.ListSubscribers(ctx, SubscriberFilter{})
+		if err != nil || len(subs) != 1 || subs[0].Language != "ja" {
+			t.Errorf("subscribers %+v, %v: want y@ alone, in ja", subs, err)
+		}
 	})
 }

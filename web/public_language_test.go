@@ -154,3 +154,52 @@ func TestLanguageBadInput(t *testing.T) {
 		t.Errorf("the console's refused form changed the language to %q", now.Language)
 	}
 }
+
+// A visitor chooses the language of their emails on the subscribe form
+// (offered the one they read the page in) and gets their confirmation in
+// it, through real SMTP; a language the page does not offer is refused.
+func TestSubscriberChoosesTheirLanguage(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withSubscriptions())
+	ts.mustCall(t, http.StatusOK, "PATCH", "/api/v1/branding", map[string]any{"language": "de", "languages": []string{"ja"}}, nil)
+	mb := newMailbox(t)
+	ts.startDispatcher(t, mb.sendsHere)
+
+	doc, _ := ts.homeIn(t, "/subscribe", map[string]string{"Accept-Language": "ja"})
+	if got := doc.Find(`select[name=language] option[selected]`).AttrOr("value", ""); got != "ja" {
+		t.Errorf("the form offers %q first to a visitor reading Japanese, want ja", got)
+	}
+	if n := doc.Find(`select[name=language] option`).Length(); n != 2 {
+		t.Errorf("the form offers %d languages, want the page's 2", n)
+	}
+	for _, bad := range []string{"xx", "fr"} {
+		doc, status := ts.form(t, "/subscribe", url.Values{"email": {"bad@example.com"}, "language": {bad}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(doc.Find("main").Text(), "Please choose one of the languages offered") {
+			t.Errorf("language %q: %d, want 422 asking for an offered language", bad, status)
+		}
+	}
+	if _, ok := subscriberByEmail(t, ts.store, "bad@example.com"); ok {
+		t.Error("a refused form made a subscriber")
+	}
+
+	if _, status := ts.form(t, "/subscribe", url.Values{"email": {"hana@example.com"}, "language": {"ja"}}); status != 200 {
+		t.Fatalf("subscribing: %d", status)
+	}
+	if _, status := ts.form(t, "/subscribe", url.Values{"email": {"udo@example.com"}}); status != 200 {
+		t.Fatalf("subscribing: %d", status)
+	}
+	if sub, _ := subscriberByEmail(t, ts.store, "hana@example.com"); sub.Language != "ja" {
+		t.Errorf("the subscriber's language is %q, want ja", sub.Language)
+	}
+	ts.drainOutbox(t)
+	got := map[string]string{}
+	for _, m := range mb.messages() {
+		got[m.to[0]] = m.text
+	}
+	if !strings.Contains(got["hana@example.com"], "購読を確認してください") {
+		t.Errorf("the Japanese subscriber's confirmation:\n%s", got["hana@example.com"])
+	}
+	if !strings.Contains(got["udo@example.com"], "Bitte bestätigen Sie Ihr Abonnement") {
+		t.Errorf("without a choice, the page's language:\n%s", got["udo@example.com"])
+	}
+}

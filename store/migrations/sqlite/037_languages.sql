@@ -4,3 +4,6 @@
 -- on its row too (page_id '').
 ALTER TABLE page_branding ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
 ALTER TABLE page_branding ADD COLUMN languages TEXT NOT NULL DEFAULT '';
+-- A subscriber's language, chosen on the subscribe form: their emails'.
+-- '' is their page's default language, whatever it is when an email goes.
+ALTER TABLE subscribers ADD COLUMN language TEXT NOT NULL DEFAULT '';
