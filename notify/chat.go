@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -100,7 +101,7 @@ func componentsFact(cs []store.Component) []chatFact {
 // site is the page whose news it is: its name, and its address for links.
 func (d *Dispatcher) chatMessageOf(job store.Job, site templates.Site) (chatMessage, error) {
 	p, base := job.Payload, site.BaseURL
-	m := chatMessage{Page: site.Name, Intro: jobIntro(job), LinkText: "View on the status page", At: job.CreatedAt}
+	m := chatMessage{Page: site.Name, Intro: jobIntro(context.Background(), job), LinkText: "View on the status page", At: job.CreatedAt}
 	switch {
 	case p.Incident != nil:
 		inc := p.Incident

@@ -22,7 +22,7 @@ const (
 // A job is told as the channel's page shows it, from that page: its name,
 // its links.
 func (d *Dispatcher) chatSubscriptionBody(ctx context.Context, job store.Job, w *store.WebhookTarget) ([]byte, error) {
-	site, _, err := d.pageSite(ctx, w.PageID)
+	site, _, _, err := d.pageSite(ctx, w.PageID)
 	if err != nil {
 		return nil, fmt.Errorf("chat subscription %s: %w", w.ID, err)
 	}

@@ -654,7 +654,8 @@ func (d *Dispatcher) logErr(ctx context.Context, what string, err error, args ..
 type preparedJob struct {
 	store.Job
 	// emails are its email, rendered once for each page whose
-	// subscribers it goes to (by page id, "" the default page).
+	// subscribers it goes to and each language they read (by page id, ""
+	// the default page, and language).
 	emailMu  sync.Mutex
 	emails   map[string]*pageEmail
 	hookOnce sync.Once

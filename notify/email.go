@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // Every delivery of a job gets the same email but for its subscription
@@ -85,20 +86,22 @@ type pageEmail struct {
 }
 
 // template is the job's email for the subscribers of the page with id
-// ("" the default page, and everyone who is not a subscriber).
-func (s *emailSender) template(ctx context.Context, job *preparedJob, page string) (*emailTemplate, error) {
+// ("" the default page, and everyone who is not a subscriber) who read
+// lang ("" the page's default language): rendered once for each.
+func (s *emailSender) template(ctx context.Context, job *preparedJob, page, lang string) (*emailTemplate, error) {
+	key := page + "\x00" + lang
 	job.emailMu.Lock()
-	pe := job.emails[page]
+	pe := job.emails[key]
 	if pe == nil {
 		if job.emails == nil {
 			job.emails = map[string]*pageEmail{}
 		}
 		pe = &pageEmail{}
-		job.emails[page] = pe
+		job.emails[key] = pe
 	}
 	job.emailMu.Unlock()
 	pe.once.Do(func() {
-		site, private, err := s.d.pageSite(ctx, page)
+		site, private, pageLang, err := s.d.pageSite(ctx, page)
 		if err != nil {
 			pe.err = fmt.Errorf("job %d: %w", job.ID, err)
 			return
@@ -108,7 +111,10 @@ func (s *emailSender) template(ctx context.Context, job *preparedJob, page strin
 			pe.err = fmt.Errorf("job %d: %w", job.ID, err)
 			return
 		}
-		pe.t, pe.err = s.render(ctx, asPageShows(job.Job, sc), site, private)
+		if lang == "" {
+			lang = pageLang
+		}
+		pe.t, pe.err = s.render(ctx, asPageShows(job.Job, sc), site, private, lang)
 	})
 	return pe.t, pe.err
 }
@@ -117,13 +123,13 @@ func (s *emailSender) template(ctx context.Context, job *preparedJob, page strin
 // page), which its subscribers' emails carry: the subject, the links, the
 // branding; and
 // whether it is for some people only, whose subscribers read the internal
-// notes it shows.
-func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, bool, error) {
+// notes it shows; and its default language, its subscribers' emails'.
+func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, bool, string, error) {
 	site, private := templates.Site{Name: d.cfg.PageName, BaseURL: d.cfg.BaseURL}, false
 	if id != "" {
 		p, err := d.st.GetPage(ctx, id)
 		if err != nil {
-			return templates.Site{}, false, err
+			return templates.Site{}, false, "", err
 		}
 		site, private = templates.Site{Name: p.Name, BaseURL: p.URL(d.cfg.BaseURL)}, p.Private()
 	}
@@ -134,15 +140,22 @@ func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, b
 		d.log.Warn("email without the page's branding", "page", id, "err", err)
 	}
 	site.Brand = templates.EmailBrand(brand, site.BaseURL)
-	return site, private, nil
+	return site, private, brand.Offered()[0], nil
 }
 
 // render builds the email for a job from the templates, for the
 // subscribers of the page site. Team and account emails are Herald's own:
 // their links go to the console, at the base URL.
 // The job is as the page shows it (asPageShows).
-func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site, private bool) (*emailTemplate, error) {
+//
+// A subscriber's email is in lang, the page's language; the team's, an
+// account's and a viewer's sign-in link are Herald's own, in English.
+func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site, private bool, lang string) (*emailTemplate, error) {
 	base, page := site.BaseURL, site.Name
+	if !store.IsTeamKind(job.Kind) && !store.IsAccountKind(job.Kind) && job.Kind != store.JobViewerLink {
+		ctx = i18n.With(ctx, lang)
+	}
+	tr := func(id string, args ...i18n.Args) string { return i18n.T(ctx, id, args...) }
 	v := templates.EmailView{
 		Site:           site,
 		Kind:           job.Kind,
@@ -152,7 +165,7 @@ func (s *emailSender) render(ctx context.Context, job store.Job, site templates.
 	t := &emailTemplate{list: true, base: base}
 	p := job.Payload
 	for _, c := range p.Components {
-		v.Components = append(v.Components, templates.EmailComponent{Name: c.Name, Status: c.Status.Label()})
+		v.Components = append(v.Components, templates.EmailComponent{Name: c.Name, Status: templates.StatusLabel(ctx, c.Status)})
 	}
 	switch {
 	case store.IsTeamKind(job.Kind):
@@ -197,50 +210,50 @@ func (s *emailSender) render(ctx context.Context, job store.Job, site templates.
 			v.ConfirmURL += "?next=" + url.QueryEscape(vn.Next)
 		}
 	case job.Kind == store.JobSubscriberConfirm:
-		t.subject, t.list = "Confirm your subscription to "+page+" status updates", false
+		t.subject, t.list = tr("email.subject_confirm", i18n.Args{"Page": page}), false
 		v.ConfirmURL = base + ConfirmPath + confirmStandIn
 	case job.Kind == store.JobSubscriberReminder:
-		t.subject, t.list = "Your subscription to "+page+" status updates", false
+		t.subject, t.list = tr("email.subject_reminder", i18n.Args{"Page": page}), false
 	case p.Incident != nil:
 		inc := p.Incident
 		t.subject, t.thread = "["+page+"] "+inc.Name, "incident."+inc.ID
 		t.opensThread = job.Kind == store.JobIncidentCreated
-		v.Heading, v.Status = inc.Name, inc.Status.Label()
-		v.LinkURL, v.LinkText = base+"/incidents/"+inc.ID, "View the incident"
+		v.Heading, v.Status = inc.Name, templates.IncidentStatusLabel(ctx, inc.Status)
+		v.LinkURL, v.LinkText = base+"/incidents/"+inc.ID, tr("email.view_incident")
 		if len(inc.Updates) > 0 {
 			v.Body, v.At = inc.Updates[0].Body, inc.Updates[0].CreatedAt
 			if private {
 				v.InternalNote = inc.Updates[0].InternalNote
 			}
 		}
-		v.Intro = jobIntro(job)
+		v.Intro = jobIntro(ctx, job)
 		switch {
 		case p.Correction != nil:
 			// A message subscribers were sent was wrong: say so first, and
 			// give the corrected text of that update, not the newest one.
-			t.subject = "[" + page + "] Correction: " + inc.Name
+			t.subject = "[" + page + "] " + tr("email.subject_correction", i18n.Args{"Name": inc.Name})
 			v.Body, v.At, v.InternalNote = p.Correction.Body, p.Correction.CreatedAt, ""
 		case job.Kind == store.JobPostmortemPublished:
-			v.Status, v.InternalNote = "Postmortem", ""
+			v.Status, v.InternalNote = tr("email.postmortem"), ""
 			if inc.Postmortem != nil {
 				v.Body, v.At = inc.Postmortem.Body, inc.Postmortem.PublishedAt
 			}
-			v.LinkText = "Read the postmortem"
+			v.LinkText = tr("email.read_postmortem")
 		}
 	case p.Maintenance != nil:
 		m := p.Maintenance
-		t.subject, t.thread = "["+page+"] Maintenance: "+m.Name, "maintenance."+m.ID
+		t.subject, t.thread = "["+page+"] "+tr("email.subject_maintenance", i18n.Args{"Name": m.Name}), "maintenance."+m.ID
 		if job.Kind == store.JobMaintenanceReminder {
-			t.subject = "[" + page + "] Reminder: " + m.Name + " starts " + m.ScheduledFor.UTC().Format("Jan 2 15:04 UTC")
+			t.subject = "[" + page + "] " + tr("email.subject_maintenance_reminder", i18n.Args{"Name": m.Name, "At": i18n.ShortTime(ctx, m.ScheduledFor)})
 		}
 		t.opensThread = job.Kind == store.JobMaintenanceScheduled
-		v.Heading, v.Status = m.Name, m.Status.Label()
+		v.Heading, v.Status = m.Name, templates.MaintenanceStatusLabel(ctx, m.Status)
 		v.From, v.Until = m.ScheduledFor, m.ScheduledUntil
-		v.LinkURL, v.LinkText = base+"/maintenance/"+m.ID, "View the maintenance"
+		v.LinkURL, v.LinkText = base+"/maintenance/"+m.ID, tr("email.view_maintenance")
 		if len(m.Updates) > 0 {
 			v.Body, v.At = m.Updates[0].Body, m.Updates[0].CreatedAt
 		}
-		v.Intro = jobIntro(job)
+		v.Intro = jobIntro(ctx, job)
 	default:
 		return nil, fmt.Errorf("job %d: %s has nothing to tell by email", job.ID, job.Kind)
 	}
@@ -335,7 +348,7 @@ func (s *emailSender) message(ctx context.Context, job *preparedJob, dl store.De
 // most of the header and the encoded body — was made once, with the
 // template; here go the recipient, the date, the ids and the link tokens.
 func (s *emailSender) appendMessage(ctx context.Context, buf []byte, job *preparedJob, dl store.Delivery, now time.Time) ([]byte, error) {
-	t, err := s.template(ctx, job, dl.PageID)
+	t, err := s.template(ctx, job, dl.PageID, dl.Language)
 	if err != nil {
 		return nil, err
 	}

@@ -89,8 +89,8 @@ func TestMaintenanceRemindersByEmail(t *testing.T) {
 		subjects = append(subjects, m.Header.Get("Subject"))
 	}
 	want := []string{
-		"[Acme] Reminder: Database upgrade starts " + start.UTC().Format("Jan 2 15:04 UTC"),
-		"[Acme] Reminder: Moved work starts " + later.UTC().Format("Jan 2 15:04 UTC"),
+		"[Acme] Reminder: Database upgrade starts " + start.UTC().Format("Jan 2, 15:04 UTC"),
+		"[Acme] Reminder: Moved work starts " + later.UTC().Format("Jan 2, 15:04 UTC"),
 	}
 	if strings.Join(subjects, "\n") != strings.Join(want, "\n") {
 		t.Errorf("reminders sent:\n%s\nwant:\n%s", strings.Join(subjects, "\n"), strings.Join(want, "\n"))

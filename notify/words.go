@@ -1,36 +1,49 @@
 package notify
 
-import "github.com/herald-status/herald/store"
+import (
+	"context"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates/i18n"
+)
 
 // jobIntro is the sentence that says what changed, the same by email and
-// in every chat.
-func jobIntro(job store.Job) string {
+// in every chat, in ctx's language (chats are English: i18n.Default).
+func jobIntro(ctx context.Context, job store.Job) string {
+	if id := jobIntroID(job); id != "" {
+		return i18n.T(ctx, id)
+	}
+	return ""
+}
+
+// jobIntroID is jobIntro's message id in the catalogue, "" for none.
+func jobIntroID(job store.Job) string {
 	p := job.Payload
 	switch {
 	case p.Incident != nil && p.Correction != nil:
-		return "A correction to an earlier update on this incident."
+		return "email.intro_correction"
 	case p.Incident != nil:
 		switch job.Kind {
 		case store.JobIncidentCreated:
-			return "We are reporting a new incident."
+			return "email.intro_incident_created"
 		case store.JobIncidentResolved:
-			return "This incident has been resolved."
+			return "email.intro_incident_resolved"
 		case store.JobPostmortemPublished:
-			return "The postmortem for this incident has been published."
+			return "email.intro_postmortem"
 		}
-		return "There is an update on this incident."
+		return "email.intro_incident_update"
 	case p.Maintenance != nil:
 		switch job.Kind {
 		case store.JobMaintenanceScheduled:
-			return "Maintenance has been scheduled."
+			return "email.intro_maintenance_scheduled"
 		case store.JobMaintenanceStarted:
-			return "The scheduled maintenance has started."
+			return "email.intro_maintenance_started"
 		case store.JobMaintenanceCompleted:
-			return "The scheduled maintenance has been completed."
+			return "email.intro_maintenance_completed"
 		case store.JobMaintenanceReminder:
-			return "A reminder: this scheduled maintenance starts soon."
+			return "email.intro_maintenance_reminder"
 		}
-		return "There is an update on this maintenance."
+		return "email.intro_maintenance_update"
 	}
 	return ""
 }

@@ -10,7 +10,7 @@
 
   var timeFormat = null;
   try {
-    timeFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+    timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
   } catch (e) { /* old browser: keep the UTC text */ }
 
   // Show times in the visitor's zone; the UTC original stays in the tooltip.

@@ -213,7 +213,7 @@ func (t *tx) batchRecipients(b batch, job batchJob, limit int) ([]batchRecipient
 	}
 	wants, wantArgs := emailWants(job.kind, job.components, pages)
 	args := append([]any{b.from, b.to}, wantArgs...)
-	rows, err := t.QueryContext(t.ctx, `SELECT s.seq, s.id, s.page_id, s.email, s.status, s.token_nonce, s.bounces FROM subscribers s
+	rows, err := t.QueryContext(t.ctx, `SELECT s.seq, s.id, s.page_id, s.email, s.status, s.token_nonce, s.bounces, s.language FROM subscribers s
 		WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND `+wants+`
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.job_id = ? AND d.channel = 'email' AND d.recipient_id = s.id)
 		ORDER BY s.seq LIMIT ?`, append(args, b.job, limit)...)
@@ -225,7 +225,7 @@ func (t *tx) batchRecipients(b batch, job batchJob, limit int) ([]batchRecipient
 	for rows.Next() {
 		r := batchRecipient{Delivery: Delivery{BatchID: b.id, JobID: b.job, Channel: ChannelEmail}}
 		var bounces int
-		if err := rows.Scan(&r.seq, &r.RecipientID, &r.PageID, &r.Email, &r.SubscriberStatus, &r.nonce, &bounces); err != nil {
+		if err := rows.Scan(&r.seq, &r.RecipientID, &r.PageID, &r.Email, &r.SubscriberStatus, &r.nonce, &bounces, &r.Language); err != nil {
 			return nil, err
 		}
 		r.bounced = bounces > 0

@@ -26,7 +26,9 @@ type Delivery struct {
 	Email string
 	// PageID is the page the subscriber belongs to ("" the default page):
 	// its name and links are the email's.
-	PageID           string
+	PageID string
+	// Language is the subscriber's language, "" for the page's default.
+	Language         string
 	SubscriberStatus SubscriberStatus // "" when the subscriber is gone
 	ManageToken      string           // for the unsubscribe and preferences links
 	ConfirmToken     string
@@ -195,20 +197,20 @@ func (t *tx) loadSubscribers(ds []Delivery) error {
 	for _, d := range ds {
 		ids = append(ids, d.RecipientID)
 	}
-	rows, err := t.QueryContext(t.ctx, `SELECT id, page_id, email, status, token_nonce FROM subscribers WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	rows, err := t.QueryContext(t.ctx, `SELECT id, page_id, email, status, token_nonce, language FROM subscribers WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	type sub struct {
-		page, email, nonce string
-		status             SubscriberStatus
+		page, email, nonce, lang string
+		status                   SubscriberStatus
 	}
 	subs := map[string]sub{}
 	for rows.Next() {
 		var id string
 		var s sub
-		if err := rows.Scan(&id, &s.page, &s.email, &s.status, &s.nonce); err != nil {
+		if err := rows.Scan(&id, &s.page, &s.email, &s.status, &s.nonce, &s.lang); err != nil {
 			return err
 		}
 		subs[id] = s
@@ -223,7 +225,7 @@ func (t *tx) loadSubscribers(ds []Delivery) error {
 			others = append(others, ds[i].RecipientID)
 			continue
 		}
-		ds[i].PageID, ds[i].Email, ds[i].SubscriberStatus = s.page, s.email, s.status
+		ds[i].PageID, ds[i].Email, ds[i].SubscriberStatus, ds[i].Language = s.page, s.email, s.status, s.lang
 		ds[i].ManageToken = signToken(key, purposeManage, ds[i].RecipientID, s.nonce)
 		ds[i].ConfirmToken = signConfirmToken(key, ds[i].RecipientID, s.nonce, t.now)
 	}

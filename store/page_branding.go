@@ -14,9 +14,12 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // Branding is how one page looks: its accent colours, the links back to
@@ -36,10 +39,30 @@ type Branding struct {
 	// The images, by the hex SHA-256 of their bytes ("" for none); their
 	// bytes are read apart (BrandAsset), since a rebuild reads every
 	// page's branding and rarely needs an image it does not hold yet.
-	Logo      BrandImage `json:"logo"`
-	LogoDark  BrandImage `json:"logo_dark"`
-	Favicon   BrandImage `json:"favicon"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	Logo     BrandImage `json:"logo"`
+	LogoDark BrandImage `json:"logo_dark"`
+	Favicon  BrandImage `json:"favicon"`
+	// Language is the page's default language, a shipped one
+	// (templates/i18n): what a visitor reads whose browser asks for none
+	// the page offers. Languages are the others it offers.
+	Language  string    `json:"language"`
+	Languages []string  `json:"languages"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Offered are the languages the page is rendered in: its default first,
+// then the others in the order they were given.
+func (b Branding) Offered() []string {
+	out := []string{b.Language}
+	if b.Language == "" {
+		out[0] = i18n.Default
+	}
+	for _, l := range b.Languages {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // BrandImage is an uploaded image: by its content hash and type.
@@ -89,15 +112,17 @@ const (
 // An image is the uploaded bytes, checked by content (CheckBrandImage);
 // an empty one removes it.
 type BrandingPatch struct {
-	Accent     *string `json:"accent"`
-	AccentDark *string `json:"accent_dark"`
-	SiteURL    *string `json:"site_url"`
-	SupportURL *string `json:"support_url"`
-	Footer     *string `json:"footer"`
-	CSS        *string `json:"css"`
-	Logo       *[]byte `json:"-"`
-	LogoDark   *[]byte `json:"-"`
-	Favicon    *[]byte `json:"-"`
+	Accent     *string   `json:"accent"`
+	AccentDark *string   `json:"accent_dark"`
+	SiteURL    *string   `json:"site_url"`
+	SupportURL *string   `json:"support_url"`
+	Footer     *string   `json:"footer"`
+	CSS        *string   `json:"css"`
+	Logo       *[]byte   `json:"-"`
+	LogoDark   *[]byte   `json:"-"`
+	Favicon    *[]byte   `json:"-"`
+	Language   *string   `json:"language"`
+	Languages  *[]string `json:"languages"`
 }
 
 var colourPattern = regexp.MustCompile(`^#[0-9a-f]{6}$`)
@@ -378,6 +403,23 @@ func checkBranding(b *Branding) error {
 	if b.CSS, err = checkBrandCSS(b.CSS); err != nil {
 		return err
 	}
+	if b.Language == "" {
+		b.Language = i18n.Default
+	}
+	if !i18n.Shipped(b.Language) {
+		return invalid("language", "unknown language %q; use one of %s", b.Language, strings.Join(i18n.Languages(), ", "))
+	}
+	var others []string
+	for _, l := range b.Languages {
+		if l = strings.TrimSpace(l); l == "" || l == b.Language || slices.Contains(others, l) {
+			continue
+		}
+		if !i18n.Shipped(l) {
+			return invalid("languages", "unknown language %q; use some of %s", l, strings.Join(i18n.Languages(), ", "))
+		}
+		others = append(others, l)
+	}
+	b.Languages = others
 	return nil
 }
 
@@ -419,10 +461,13 @@ func (s *Store) SaveBranding(ctx context.Context, pageID string, patch BrandingP
 			dst *string
 			src *string
 		}{{&b.Accent, patch.Accent}, {&b.AccentDark, patch.AccentDark}, {&b.SiteURL, patch.SiteURL},
-			{&b.SupportURL, patch.SupportURL}, {&b.Footer, patch.Footer}, {&b.CSS, patch.CSS}} {
+			{&b.SupportURL, patch.SupportURL}, {&b.Footer, patch.Footer}, {&b.CSS, patch.CSS}, {&b.Language, patch.Language}} {
 			if f.src != nil {
 				*f.dst = *f.src
 			}
+		}
+		if patch.Languages != nil {
+			b.Languages = *patch.Languages
 		}
 		if err := checkBranding(&b); err != nil {
 			return err
@@ -447,12 +492,14 @@ func (s *Store) SaveBranding(ctx context.Context, pageID string, patch BrandingP
 			}
 		}
 		b.PageID, b.UpdatedAt = pageID, t.now
-		if _, err := t.exec(`INSERT INTO page_branding (page_id, accent, accent_dark, site_url, support_url, footer, css, logo_hash, logo_dark_hash, favicon_hash, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := t.exec(`INSERT INTO page_branding (page_id, accent, accent_dark, site_url, support_url, footer, css, logo_hash, logo_dark_hash, favicon_hash, language, languages, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (page_id) DO UPDATE SET accent = excluded.accent, accent_dark = excluded.accent_dark, site_url = excluded.site_url,
 				support_url = excluded.support_url, footer = excluded.footer, css = excluded.css, logo_hash = excluded.logo_hash,
-				logo_dark_hash = excluded.logo_dark_hash, favicon_hash = excluded.favicon_hash, updated_at = excluded.updated_at`,
-			b.PageID, b.Accent, b.AccentDark, b.SiteURL, b.SupportURL, b.Footer, b.CSS, b.Logo.Hash, b.LogoDark.Hash, b.Favicon.Hash, b.UpdatedAt); err != nil {
+				logo_dark_hash = excluded.logo_dark_hash, favicon_hash = excluded.favicon_hash, language = excluded.language,
+				languages = excluded.languages, updated_at = excluded.updated_at`,
+			b.PageID, b.Accent, b.AccentDark, b.SiteURL, b.SupportURL, b.Footer, b.CSS, b.Logo.Hash, b.LogoDark.Hash, b.Favicon.Hash,
+			b.Language, strings.Join(b.Languages, ","), b.UpdatedAt); err != nil {
 			return err
 		}
 		if err := t.pruneBrandAssets(); err != nil {
@@ -536,11 +583,11 @@ func brandingOf(ctx context.Context, q querier, pageID string) (Branding, error)
 	if b, ok := all[pageID]; ok {
 		return b, nil
 	}
-	return Branding{PageID: pageID}, nil
+	return Branding{PageID: pageID, Language: i18n.Default}, nil
 }
 
 func listBrandings(ctx context.Context, q querier, where string, args ...any) (map[string]Branding, error) {
-	rows, err := q.QueryContext(ctx, `SELECT b.page_id, b.accent, b.accent_dark, b.site_url, b.support_url, b.footer, b.css, b.updated_at,
+	rows, err := q.QueryContext(ctx, `SELECT b.page_id, b.accent, b.accent_dark, b.site_url, b.support_url, b.footer, b.css, b.updated_at, b.language, b.languages,
 		b.logo_hash, COALESCE(l.content_type, ''), b.logo_dark_hash, COALESCE(d.content_type, ''), b.favicon_hash, COALESCE(f.content_type, '')
 		FROM page_branding b
 		LEFT JOIN brand_assets l ON l.hash = b.logo_hash
@@ -553,9 +600,13 @@ func listBrandings(ctx context.Context, q querier, where string, args ...any) (m
 	out := map[string]Branding{}
 	for rows.Next() {
 		var b Branding
-		if err := rows.Scan(&b.PageID, &b.Accent, &b.AccentDark, &b.SiteURL, &b.SupportURL, &b.Footer, &b.CSS, &b.UpdatedAt,
+		var langs string
+		if err := rows.Scan(&b.PageID, &b.Accent, &b.AccentDark, &b.SiteURL, &b.SupportURL, &b.Footer, &b.CSS, &b.UpdatedAt, &b.Language, &langs,
 			&b.Logo.Hash, &b.Logo.ContentType, &b.LogoDark.Hash, &b.LogoDark.ContentType, &b.Favicon.Hash, &b.Favicon.ContentType); err != nil {
 			return nil, err
+		}
+		if langs != "" {
+			b.Languages = strings.Split(langs, ",")
 		}
 		out[b.PageID] = b
 	}

@@ -192,3 +192,51 @@ func TestBrandImageKinds(t *testing.T) {
 		t.Error("a PNG's magic alone was taken for a PNG")
 	}
 }
+
+// A page's languages: a shipped default and the others it offers, read
+// back in order without the default or repeats; an unknown one is refused
+// by its field and changes nothing.
+func TestBrandingLanguages(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T) {
+		st := newTestStore(t)
+		useClock(st, t0)
+		ctx := t.Context()
+		b, err := st.GetBranding(ctx, "")
+		if err != nil || b.Language != "en" || strings.Join(b.Offered(), ",") != "en" {
+			t.Fatalf("never set: %q %v, %v", b.Language, b.Offered(), err)
+		}
+		b, err = st.SaveBranding(ctx, "", BrandingPatch{Language: ptr("de"), Languages: &[]string{"ja", "de", " pt-BR ", "ja"}})
+		if err != nil || strings.Join(b.Offered(), ",") != "de,ja,pt-BR" {
+			t.Fatalf("saved %v, %v", b.Offered(), err)
+		}
+		all, err := st.ListBrandings(ctx)
+		if err != nil || strings.Join(all[""].Offered(), ",") != "de,ja,pt-BR" {
+			t.Errorf("read back %v, %v", all[""].Offered(), err)
+		}
+		for _, p := range []struct {
+			patch BrandingPatch
+			field string
+		}{{BrandingPatch{Language: ptr("xx")}, "language"}, {BrandingPatch{Languages: &[]string{"fr", "pt"}}, "languages"}} {
+			var ve *ValidationError
+			if _, err := st.SaveBranding(ctx, "", p.patch); !errors.As(err, &ve) || ve.Field != p.field || !strings.Contains(err.Error(), "unknown language") {
+				t.Errorf("%+v: %v, want refused on %s", p.patch, err, p.field)
+			}
+		}
+		if b, _ := st.GetBranding(ctx, ""); strings.Join(b.Offered(), ",") != "de,ja,pt-BR" {
+			t.Errorf("refused input changed the languages: %v", b.Offered())
+		}
+		// A subscriber's language: a shipped one, kept with them.
+		var ve *ValidationError
+		if err := st.SubscribeEmail(ctx, SubscriberInput{Email: "x@example.com", Language: "xx"}); !errors.As(err, &ve) || ve.Field != "language" {
+			t.Errorf("an unknown subscriber language: %v", err)
+		}
+		if err := st.SubscribeEmail(ctx, SubscriberInput{Email: "y@example.com", Language: "ja"}); err != nil {
+			t.Fatal(err)
+		}
+		subs, err := st.ListSubscribers(ctx, SubscriberFilter{})
+		if err != nil || len(subs) != 1 || subs[0].Language != "ja" {
+			t.Errorf("subscribers %+v, %v: want y@ alone, in ja", subs, err)
+		}
+	})
+}

@@ -145,8 +145,10 @@ func TestPageSubscribersMigrationKeepsSubscribers(t *testing.T) {
 		return out
 	}
 	was := seqs(st)
-	// Back to before the migration, so that it runs again on reopening.
-	for _, undo := range []string{`ALTER TABLE components DROP COLUMN internal`, `DELETE FROM schema_migrations WHERE version = 29`} {
+	// Back to before the migration, so that it runs again on reopening;
+	// and before 37, which adds a column to the table 29 rebuilds.
+	for _, undo := range []string{`ALTER TABLE components DROP COLUMN internal`, `DELETE FROM schema_migrations WHERE version = 29`,
+		`ALTER TABLE page_branding DROP COLUMN language`, `ALTER TABLE page_branding DROP COLUMN languages`, `DELETE FROM schema_migrations WHERE version = 37`} {
 		if _, err := st.write.ExecContext(ctx, undo); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // SubscriberStatus is where an email subscription stands.
@@ -39,12 +41,15 @@ type Subscriber struct {
 	Components []string `json:"components"`
 	// MaintenanceReminders: reminders before a maintenance starts are
 	// wanted (the default; the subscriber may turn them off).
-	MaintenanceReminders bool       `json:"maintenance_reminders"`
-	Bounces              int        `json:"bounces"`
-	LastError            string     `json:"last_error"`
-	CreatedAt            time.Time  `json:"created_at"`
-	UpdatedAt            time.Time  `json:"updated_at"`
-	ConfirmedAt          *time.Time `json:"confirmed_at"`
+	MaintenanceReminders bool `json:"maintenance_reminders"`
+	// Language is the shipped language their emails are in, "" for their
+	// page's default language.
+	Language    string     `json:"language"`
+	Bounces     int        `json:"bounces"`
+	LastError   string     `json:"last_error"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ConfirmedAt *time.Time `json:"confirmed_at"`
 }
 
 // SubscriberInput adds a subscriber. Components empty means all of them.
@@ -54,6 +59,7 @@ type SubscriberInput struct {
 	Email      string
 	Components []string
 	Confirmed  bool
+	Language   string // a shipped language, "" for the page's default
 }
 
 // SubscriberFilter selects subscribers for ListSubscribers.
@@ -171,7 +177,7 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 		}
 		before, err := t.subscriberByEmail(in.PageID, email)
 		if errors.Is(err, ErrNotFound) {
-			_, err := t.createSubscriber(in.PageID, email, comps, SubscriberPending)
+			_, err := t.createSubscriber(in.PageID, email, comps, SubscriberPending, in.Language)
 			return err
 		}
 		if err != nil {
@@ -198,7 +204,7 @@ func (s *Store) SubscribeEmail(ctx context.Context, in SubscriberInput) error {
 		if before.Status != SubscriberPending {
 			nonce = randomString(16)
 		}
-		if _, err := t.exec(`UPDATE subscribers SET status = 'pending', token_nonce = coalesce(?, token_nonce), updated_at = ? WHERE id = ?`, nonce, t.now, before.ID); err != nil {
+		if _, err := t.exec(`UPDATE subscribers SET status = 'pending', token_nonce = coalesce(?, token_nonce), language = ?, updated_at = ? WHERE id = ?`, nonce, in.Language, t.now, before.ID); err != nil {
 			return err
 		}
 		if err := t.setSubscriberComponents(before.ID, comps); err != nil {
@@ -244,7 +250,7 @@ func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscrib
 		if in.Confirmed {
 			status = SubscriberConfirmed
 		}
-		id, err = t.createSubscriber(in.PageID, email, comps, status)
+		id, err = t.createSubscriber(in.PageID, email, comps, status, in.Language)
 		return err
 	})
 	if err != nil {
@@ -253,14 +259,14 @@ func (s *Store) AddSubscriber(ctx context.Context, in SubscriberInput) (Subscrib
 	return s.GetSubscriber(ctx, id)
 }
 
-func (t *tx) createSubscriber(page, email string, comps []string, status SubscriberStatus) (string, error) {
+func (t *tx) createSubscriber(page, email string, comps []string, status SubscriberStatus, lang string) (string, error) {
 	id := newID()
 	var confirmed any
 	if status == SubscriberConfirmed {
 		confirmed = t.now
 	}
-	if _, err := t.exec(`INSERT INTO subscribers (id, page_id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, TRUE, ?, ?, ?, ?)`,
-		id, page, email, status, randomString(16), t.now, t.now, confirmed); err != nil {
+	if _, err := t.exec(`INSERT INTO subscribers (id, page_id, email, status, all_components, token_nonce, created_at, updated_at, confirmed_at, language) VALUES (?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)`,
+		id, page, email, status, randomString(16), t.now, t.now, confirmed, lang); err != nil {
 		return "", fmt.Errorf("insert subscriber: %w", err)
 	}
 	if err := t.setSubscriberComponents(id, comps); err != nil {
@@ -304,6 +310,9 @@ func (t *tx) checkSubscriberInput(in SubscriberInput) (email string, comps []str
 	}
 	if comps, err = t.checkSubscriberComponents(in.PageID, in.Components); err != nil {
 		return "", nil, err
+	}
+	if in.Language != "" && !i18n.Shipped(in.Language) {
+		return "", nil, invalid("language", "unknown language %q; use one of %s", in.Language, strings.Join(i18n.Languages(), ", "))
 	}
 	return email, comps, t.lock("subscriber_email", in.PageID+" "+email)
 }
@@ -560,7 +569,7 @@ func (s *Store) DeleteSubscriber(ctx context.Context, id string) error {
 	return nil
 }
 
-const subscriberSelect = `SELECT s.id, s.page_id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at, s.maintenance_reminders FROM subscribers s `
+const subscriberSelect = `SELECT s.id, s.page_id, s.email, s.status, s.bounces, s.last_error, s.created_at, s.updated_at, s.confirmed_at, s.maintenance_reminders, s.language FROM subscribers s `
 
 // querySubscribers runs subscriberSelect with cond and loads what each
 // subscriber follows with one more query, not one per subscriber.
@@ -574,7 +583,7 @@ func querySubscribers(ctx context.Context, q querier, cond string, args ...any) 
 	for rows.Next() {
 		var sub Subscriber
 		var confirmed sql.NullTime
-		if err := rows.Scan(&sub.ID, &sub.PageID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed, &sub.MaintenanceReminders); err != nil {
+		if err := rows.Scan(&sub.ID, &sub.PageID, &sub.Email, &sub.Status, &sub.Bounces, &sub.LastError, &sub.CreatedAt, &sub.UpdatedAt, &confirmed, &sub.MaintenanceReminders, &sub.Language); err != nil {
 			rows.Close()
 			return nil, err
 		}

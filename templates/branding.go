@@ -46,7 +46,7 @@ func SiteHost(raw string) string {
 // BrandingLabels name the branding fields in the console.
 var BrandingLabels = Labels{
 	"accent": "Accent colour", "accent_dark": "Accent colour, dark theme", "site_url": "Your site", "support_url": "Support link",
-	"footer": "Footer text", "css": "Custom CSS", "logo": "Logo", "logo_dark": "Logo for the dark theme", "favicon": "Favicon",
+	"footer": "Footer text", "css": "Custom CSS", "language": "Default language", "languages": "Other languages offered", "logo": "Logo", "logo_dark": "Logo for the dark theme", "favicon": "Favicon",
 }
 
 // BrandingForm is the console's branding page of one page.
@@ -72,6 +72,8 @@ type BrandingImage struct {
 // BrandingValues are the form's text fields, as typed.
 type BrandingValues struct {
 	Accent, AccentDark, SiteURL, SupportURL, Footer, CSS string
+	Language                                             string
+	Languages                                            []string
 }
 
 // EmailBrand is a page's branding as its emails carry it: the logo at an

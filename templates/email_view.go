@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // EmailView is one notification email, for both its plain-text and HTML
@@ -58,7 +60,16 @@ type EmailComponent struct {
 // RenderEmail renders both parts of an email.
 func RenderEmail(ctx context.Context, v EmailView) (text, html string, err error) {
 	var t bytes.Buffer
-	if err := emailText.Execute(&t, v); err != nil {
+	tmpl, err := emailText.Clone()
+	if err != nil {
+		return "", "", fmt.Errorf("templates: email text: %w", err)
+	}
+	// The words are the language's: ctx's, which the template reads.
+	tmpl.Funcs(template.FuncMap{
+		"time": func(t time.Time) string { return i18n.FullTime(ctx, t) },
+		"t":    func(id string) string { return i18n.T(ctx, id, i18n.Args{"Page": StatusName(v.Site.Name)}) },
+	})
+	if err := tmpl.Execute(&t, v); err != nil {
 		return "", "", fmt.Errorf("templates: email text: %w", err)
 	}
 	var h bytes.Buffer
@@ -72,7 +83,9 @@ func RenderEmail(ctx context.Context, v EmailView) (text, html string, err error
 // and "&" must stay "&" in plain text. The Markdown body is sent as written;
 // Markdown is made to read well as plain text.
 var emailText = template.Must(template.New("email").Funcs(template.FuncMap{
-	"time":   func(t time.Time) string { return t.UTC().Format("Mon Jan 2, 2006 15:04 UTC") },
+	// time and t are replaced for each email (RenderEmail).
+	"time":   func(t time.Time) string { return t.UTC().Format("Jan 2, 2006, 15:04 UTC") },
+	"t":      func(id string) string { return id },
 	"trim":   strings.TrimSpace,
 	"status": StatusName,
 }).Parse(`{{if .ViewerSignIn}}Sign in to view {{.Heading}}.
@@ -81,15 +94,14 @@ Open this link to sign in: {{.ConfirmURL}}
 
 It works once, until {{time .At}}. If you did not ask for it, ignore this
 email: nobody can sign in without it.
-{{else if .ConfirmURL}}Please confirm your subscription to {{status .Site.Name}} updates.
+{{else if .ConfirmURL}}{{t "email.confirm_plain"}}
 
-Confirm: {{.ConfirmURL}}
+{{t "email.confirm_link"}}: {{.ConfirmURL}}
 
-If you did not ask for this, ignore this email: without confirmation you will
-receive nothing more.
-{{else if eq .Kind "subscriber.reminder"}}You are already subscribed to {{status .Site.Name}} updates.
+{{t "email.confirm_ignore"}}
+{{else if eq .Kind "subscriber.reminder"}}{{t "email.reminder_plain"}}
 
-Change what you receive, or unsubscribe: {{.ManageURL}}
+{{t "email.reminder_manage"}}: {{.ManageURL}}
 {{else}}{{.Heading}}
 {{.Status}}{{if not .At.IsZero}} · {{time .At}}{{end}}
 
@@ -100,9 +112,9 @@ Change what you receive, or unsubscribe: {{.ManageURL}}
 Internal note (not on the public page):
 {{trim .InternalNote}}
 {{end}}{{if not .From.IsZero}}
-Scheduled: {{time .From}} – {{time .Until}}
+{{t "email.scheduled"}} {{time .From}} – {{time .Until}}
 {{end}}{{if .Components}}
-Affected components:
+{{t "email.affected"}}:
 {{range .Components}}- {{.Name}}: {{.Status}}
 {{end}}{{end}}
 {{.LinkText}}: {{.LinkURL}}
@@ -112,7 +124,7 @@ Affected components:
 Your account: {{.AccountURL}}
 {{else if .Team}}You receive this because you are a commander of the {{status .Site.Name}} page.
 Choose which team emails you get: {{.AccountURL}}
-{{else}}You receive this because you subscribed to {{status .Site.Name}} updates.
-Manage your subscription: {{.ManageURL}}
-Unsubscribe: {{.UnsubscribeURL}}
+{{else}}{{t "email.why"}}
+{{t "email.manage"}}: {{.ManageURL}}
+{{t "email.unsubscribe"}}: {{.UnsubscribeURL}}
 {{end}}{{end}}`))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // StatusName is what the page is called wherever it names itself (titles,
@@ -52,35 +53,36 @@ func impactClass(i store.Impact) string { return "impact-" + string(i) }
 // uptimePercent is what the legend says under a bar: the percentage, since
 // when for a component younger than the window, or only since when for one
 // younger than a day (store.ComputeUptime decides).
-func uptimePercent(u store.Uptime) string {
+func uptimePercent(ctx context.Context, u store.Uptime) string {
+	pct := fmt.Sprintf("%.2f", u.Percent)
 	switch {
 	case u.HasData && !u.Since.IsZero():
-		return fmt.Sprintf("%.2f%% uptime since %s", u.Percent, u.Since.Format("Jan 2"))
+		return i18n.T(ctx, "home.uptime_since", i18n.Args{"Percent": pct, "Since": i18n.ShortDate(ctx, u.Since)})
 	case u.HasData:
-		return fmt.Sprintf("%.2f%% uptime", u.Percent)
+		return i18n.T(ctx, "home.uptime", i18n.Args{"Percent": pct})
 	case !u.Since.IsZero():
-		return "Since " + u.Since.Format("Jan 2")
+		return i18n.T(ctx, "home.since", i18n.Args{"Since": i18n.ShortDate(ctx, u.Since)})
 	}
-	return "No data"
+	return i18n.T(ctx, "home.no_data")
 }
 
 // noDataText is the segment for the days before the component existed.
-func noDataText(u store.Uptime) string {
+func noDataText(ctx context.Context, u store.Uptime) string {
 	if u.NoData == len(u.Days) {
-		return "No data"
+		return i18n.T(ctx, "home.no_data")
 	}
-	return "No data before " + u.Days[u.NoData].Date.Format("Jan 2")
+	return i18n.T(ctx, "home.no_data_before", i18n.Args{"Date": i18n.ShortDate(ctx, u.Days[u.NoData].Date)})
 }
 
 // dayText is one day of the bar in words: "Mar 3, 2025: Major Outage,
 // major outage 2 h".
-func dayText(d store.UptimeDay) string {
-	s := d.Date.Format("Jan 2, 2006") + ": " + d.Worst.Label()
+func dayText(ctx context.Context, d store.UptimeDay) string {
+	s := i18n.MediumDate(ctx, d.Date) + ": " + StatusLabel(ctx, d.Worst)
 	if d.MajorOutage > 0 {
-		s += ", major outage " + HumanDuration(d.MajorOutage)
+		s += ", " + i18n.T(ctx, "home.day_major", i18n.Args{"Duration": HumanDuration(d.MajorOutage)})
 	}
 	if d.PartialOutage > 0 {
-		s += ", partial outage " + HumanDuration(d.PartialOutage)
+		s += ", " + i18n.T(ctx, "home.day_partial", i18n.Args{"Duration": HumanDuration(d.PartialOutage)})
 	}
 	return s
 }
@@ -172,11 +174,11 @@ type timeValue struct {
 	Long bool
 }
 
-func (t timeValue) Text() string {
+func (t timeValue) Text(ctx context.Context) string {
 	if t.Long {
-		return longDate(t.T)
+		return i18n.LongDate(ctx, t.T)
 	}
-	return shortTime(t.T)
+	return i18n.ShortTime(ctx, t.T)
 }
 
 func at(t time.Time) timeValue  { return timeValue{T: t} }

@@ -11,6 +11,8 @@ type SubscribePage struct {
 	Selected   map[string]bool // component ids ticked
 	Error      string
 	Subscribed bool // the form was accepted: "check your inbox"
+	// Language is the language chosen for the emails (languageChoice).
+	Language string
 	// EmailOffered: the email form is shown (email delivery is set up).
 	EmailOffered bool
 	// The chat form: ChatAction is where it posts, "" when chat

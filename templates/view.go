@@ -32,6 +32,9 @@ type Site struct {
 	ViewerSignOut bool
 	// Brand is the page's branding (branding.go).
 	Brand Brand
+	// Languages are those the page offers, its default first: the
+	// language switcher's (templates/i18n ships them).
+	Languages []string
 }
 
 // Assets are the content-hashed URLs of our static files.

@@ -40,7 +40,8 @@ func (s *Server) brandingPage(c echo.Context, status int, values *templates.Bran
 	if err != nil {
 		return err
 	}
-	f.Values = templates.BrandingValues{Accent: b.Accent, AccentDark: b.AccentDark, SiteURL: b.SiteURL, SupportURL: b.SupportURL, Footer: b.Footer, CSS: b.CSS}
+	f.Values = templates.BrandingValues{Accent: b.Accent, AccentDark: b.AccentDark, SiteURL: b.SiteURL, SupportURL: b.SupportURL, Footer: b.Footer, CSS: b.CSS,
+		Language: b.Language, Languages: b.Languages}
 	if values != nil {
 		f.Values = *values
 	}
@@ -69,9 +70,11 @@ func (s *Server) consoleBranding(c echo.Context) error {
 // again as typed, by its field, and nothing is saved.
 func (s *Server) consoleSaveBranding(c echo.Context) error {
 	v := templates.BrandingValues{Accent: c.FormValue("accent"), AccentDark: c.FormValue("accent_dark"), SiteURL: c.FormValue("site_url"),
-		SupportURL: c.FormValue("support_url"), Footer: c.FormValue("footer"), CSS: c.FormValue("css")}
+		SupportURL: c.FormValue("support_url"), Footer: c.FormValue("footer"), CSS: c.FormValue("css"),
+		Language: c.FormValue("language"), Languages: c.Request().Form["languages"]}
 	_, err := s.store.SaveBranding(c.Request().Context(), brandPageID(c), store.BrandingPatch{Accent: &v.Accent, AccentDark: &v.AccentDark,
-		SiteURL: &v.SiteURL, SupportURL: &v.SupportURL, Footer: &v.Footer, CSS: &v.CSS})
+		SiteURL: &v.SiteURL, SupportURL: &v.SupportURL, Footer: &v.Footer, CSS: &v.CSS,
+		Language: &v.Language, Languages: &v.Languages})
 	return s.brandingSaved(c, err, &v)
 }
 

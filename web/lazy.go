@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // lazyRenderTimeout bounds one rendering on demand. It is not the request's
@@ -25,6 +26,7 @@ type lazyPages struct {
 	pages map[string]*lazyPage
 	root  string // the page's, for the links of what is rendered
 	notes bool   // a private page's: its updates show their internal notes
+	lang  string // the page's default language, what they are rendered in
 }
 
 // lazyPage is one page, being rendered until done is closed.
@@ -36,14 +38,14 @@ type lazyPage struct {
 
 var errRenderPanicked = errors.New("web: rendering the page panicked")
 
-func newLazyPages(root string, notes bool) *lazyPages {
-	return &lazyPages{pages: map[string]*lazyPage{}, root: root, notes: notes}
+func newLazyPages(root string, notes bool, lang string) *lazyPages {
+	return &lazyPages{pages: map[string]*lazyPage{}, root: root, notes: notes, lang: lang}
 }
 
 // get returns the page kept under key, rendering it with render if it is
 // the first request. render returning (nil, nil) means "no such page".
 func (l *lazyPages) get(ctx context.Context, key string, render func(context.Context) (*page, error)) (*page, error) {
-	ctx = templates.WithRoot(ctx, l.root)
+	ctx = i18n.With(templates.WithRoot(ctx, l.root), l.lang)
 	if l.notes {
 		ctx = templates.WithInternalNotes(ctx)
 	}

@@ -13,7 +13,7 @@ import (
 // rendering, which goes on when the visitor who started it gives up.
 func TestLazyPagesRenderOnceForEveryone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLazyPages("", false)
+		l := newLazyPages("", false, "en")
 		want := &page{body: []byte("old incident")}
 		release := make(chan struct{})
 		var renders atomic.Int32
@@ -61,7 +61,7 @@ func TestLazyPagesRenderOnceForEveryone(t *testing.T) {
 
 // What failed, or does not exist, is not kept: the next request tries again.
 func TestLazyPagesKeepOnlyPages(t *testing.T) {
-	l := newLazyPages("", false)
+	l := newLazyPages("", false, "en")
 	ctx := t.Context()
 	var renders int
 	answers := []func() (*page, error){
@@ -90,7 +90,7 @@ func TestLazyPagesKeepOnlyPages(t *testing.T) {
 
 // Past maxLazyPages, pages are rendered for each request and not kept.
 func TestLazyPagesBounded(t *testing.T) {
-	l := newLazyPages("", false)
+	l := newLazyPages("", false, "en")
 	ctx := t.Context()
 	for i := range maxLazyPages {
 		if _, err := l.get(ctx, fmt.Sprint("incident:", i), func(context.Context) (*page, error) { return &page{}, nil }); err != nil {
@@ -112,7 +112,7 @@ func TestLazyPagesBounded(t *testing.T) {
 // A rendering that panics releases whoever waits for it, and is not kept.
 func TestLazyPagesPanicReleasesWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLazyPages("", false)
+		l := newLazyPages("", false, "en")
 		release := make(chan struct{})
 		panicking := func(context.Context) (*page, error) { <-release; panic("template bug") }
 		go func() {

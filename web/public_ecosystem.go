@@ -65,7 +65,7 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 		updated = later(updated, m.UpdatedAt)
 	}
 	d := statuspageData{components: components, groups: groups, active: active, open: open, updatedAt: updated}
-	eco := &ecosystem{enc: newStatuspageEncoder(snap.site, d), scope: snap.scope, openIncidents: len(active), rendered: newLazyPages(snap.root, false)}
+	eco := &ecosystem{enc: newStatuspageEncoder(snap.site, d), scope: snap.scope, openIncidents: len(active), rendered: newLazyPages(snap.root, false, snap.lang)}
 	if eco.hot, err = eco.enc.hotDocuments(d); err != nil {
 		return nil, fmt.Errorf("statuspage API: %w", err)
 	}

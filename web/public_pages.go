@@ -20,11 +20,15 @@ import (
 
 // servePage writes a pre-rendered page: 304 when the client has it, the
 // gzip bytes when the client takes them. No rendering, no query.
-func (s *Server) servePage(c echo.Context, p *page) error {
+// vary, when given, is the Vary header in place of Accept-Encoding alone.
+func (s *Server) servePage(c echo.Context, p *page, vary ...[]string) error {
 	h := c.Response().Header()
 	h["Content-Type"] = p.typeHeader
 	h["Etag"] = p.etagHeader
 	h["Vary"] = varyEncoding
+	if len(vary) > 0 {
+		h["Vary"] = vary[0]
+	}
 	h["Cache-Control"] = s.publicCache
 	if s.cdnCache != nil {
 		h["Cdn-Cache-Control"] = s.cdnCache
@@ -111,7 +115,8 @@ func (s *Server) handleHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.servePage(c, snap.home)
+	p, vary := homeFor(c, snap)
+	return s.servePage(c, p, vary)
 }
 
 func (s *Server) handleIncidentPage(c echo.Context) error {

@@ -67,6 +67,9 @@ func BenchmarkPagesHomeGzip(b *testing.B) {
 		// signed in to the console (a session looked up per request).
 		{"private-ip", "/p/all/", "", store.AccessIP},
 		{"private-signed-in", "/p/all/", "", store.AccessSignedIn},
+		// The same page offering three languages, asked for one by
+		// Accept-Language.
+		{"languages", "/p/all/", "", "languages"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			srv := newBenchServer(b)
@@ -77,7 +80,9 @@ func BenchmarkPagesHomeGzip(b *testing.B) {
 			if c.host != "" {
 				req.Host = c.host
 			}
-			if c.access != "" {
+			if c.access == "languages" {
+				languageBenchPage(b, srv, req)
+			} else if c.access != "" {
 				privateBenchPage(b, srv, c.access, req)
 			}
 			req.Header.Set("Accept-Encoding", "gzip")
@@ -122,6 +127,28 @@ func privateBenchPage(b *testing.B, srv *Server, access string, req *http.Reques
 		}
 		req.AddCookie(&http.Cookie{Name: "herald_session", Value: raw})
 	}
+	if err := srv.rebuildSnapshot(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// languageBenchPage makes the page "all" offer German, English and
+// Japanese, and req ask for Japanese.
+func languageBenchPage(b *testing.B, srv *Server, req *http.Request) {
+	b.Helper()
+	ctx := context.Background()
+	pages, err := srv.store.ListPages(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range pages {
+		if p.Slug == "all" {
+			if _, err := srv.store.SaveBranding(ctx, p.ID, store.BrandingPatch{Language: ptrTo("de"), Languages: &[]string{"en", "ja"}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	req.Header.Set("Accept-Language", "ja-JP,ja;q=0.9,en;q=0.8")
 	if err := srv.rebuildSnapshot(ctx); err != nil {
 		b.Fatal(err)
 	}

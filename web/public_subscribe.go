@@ -50,6 +50,12 @@ func (s *Server) subscribePage(c echo.Context, status int, p templates.Subscribe
 	var ctx context.Context
 	p.Site, ctx = s.formSite(c, sp)
 	p.EmailOffered = s.cfg.Subscriptions
+	if snap := sp.snap.Load(); p.Language == "" && snap != nil {
+		p.Language = snap.lang
+		if len(snap.homes) > 0 {
+			p.Language = visitorLanguage(c, snap)
+		}
+	}
 	if chat := s.chatFormPage(c); chat != nil {
 		p.ChatAction = chat.root + "/subscribe/chat"
 	}
@@ -110,17 +116,25 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 	if err != nil {
 		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{Error: "The form could not be read. Please try again."})
 	}
-	email, comps := form.Get("email"), form["components"]
+	email, comps, lang := form.Get("email"), form["components"], form.Get("language")
 	selected := map[string]bool{}
 	for _, id := range comps {
 		selected[id] = true
 	}
-	err = s.store.SubscribeEmail(c.Request().Context(), store.SubscriberInput{PageID: s.pageOf(c).id(), Email: email, Components: comps})
+	if snap := s.pageOf(c).snap.Load(); lang != "" && snap != nil && !slices.Contains(snap.site.Languages, lang) {
+		// Only a language the page offers; the store knows only the shipped.
+		return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Email: email, Selected: selected,
+			Error: "Please choose one of the languages offered for the emails."})
+	}
+	err = s.store.SubscribeEmail(c.Request().Context(), store.SubscriberInput{PageID: s.pageOf(c).id(), Email: email, Components: comps, Language: lang})
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
 		msg := "Please enter an email address such as name@example.com."
-		if ve.Field == "components" {
+		switch ve.Field {
+		case "components":
 			msg = "One of the chosen components is no longer on this page. Please choose again."
+		case "language":
+			msg = "Please choose one of the languages offered for the emails."
 		}
 		return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Email: email, Selected: selected, Error: msg})
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 const (
@@ -85,6 +86,14 @@ type snapshot struct {
 	componentList *deflated
 	// brand is the page's branding files (public_branding.go).
 	brand *brandAssets
+	// lang is the page's default language, which every page above is
+	// rendered in; homes are its status page in each other language it
+	// offers (public_language.go), with their uptime bars for the next
+	// snapshot to reuse.
+	lang     string
+	homes    map[string]*page
+	langBars map[string]barCache
+	matcher  *i18n.Matcher
 }
 
 // newPage renders c and compresses it once.
@@ -362,7 +371,9 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		return nil, fmt.Errorf("branding: %w", err)
 	}
 	site.Brand = brand
-	ctx = templates.WithRoot(ctx, sp.root)
+	offered := all.brandings[sp.id()].Offered()
+	site.Languages = offered
+	ctx = i18n.With(templates.WithRoot(ctx, sp.root), offered[0])
 	if sp.private() {
 		ctx = templates.WithInternalNotes(ctx)
 	}
@@ -394,7 +405,8 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		site:         site,
 		scope:        sc,
 		root:         sp.root,
-		lazy:         newLazyPages(sp.root, sp.private()),
+		lazy:         newLazyPages(sp.root, sp.private(), offered[0]),
+		lang:         offered[0],
 		uptimes:      up,
 		brand:        brandFiles,
 	}
@@ -405,7 +417,16 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 	if livePage != nil {
 		live = func(snap *snapshot) { livePage(sp, snap) }
 	}
-	if err := s.renderHome(ctx, sp.snap.Load(), snap, &home, live); err != nil {
+	prev := sp.snap.Load()
+	if prev != nil && prev.lang != snap.lang {
+		// What it rendered is in another language: nothing to reuse, and
+		// open pages are sent the whole region.
+		prev = nil
+	}
+	if err := s.renderHome(ctx, prev, snap, &home, live); err != nil {
+		return nil, err
+	}
+	if err := s.renderLanguages(ctx, sp.snap.Load(), snap, home, offered[1:]); err != nil {
 		return nil, err
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on

@@ -1,0 +1,105 @@
+package notify
+
+import (
+	"context"
+	"mime"
+	"strings"
+	"testing"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates/i18n"
+)
+
+// A page's subscribers get their emails in the page's language — subject,
+// plain-text and HTML part — in each shipped language, with nothing left
+// in English.
+func TestEmailInThePagesLanguage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := newStore(t)
+	sink := newSMTPSink(t, sinkOptions{})
+	var subs []store.SubscriberInput
+	for _, lang := range i18n.Languages() {
+		p, err := st.CreatePage(ctx, store.PageInput{Slug: "p-" + strings.ToLower(lang), Name: "Acme " + lang})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.SaveBranding(ctx, p.ID, store.BrandingPatch{Language: ptrTo(lang)}); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, store.SubscriberInput{Email: lang + "@example.com", PageID: p.ID})
+	}
+	if _, err := st.ImportSubscribers(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
+	mustIncident(t, st, store.IncidentInput{Name: "News for everyone", Status: store.Identified})
+	eventually(t, "every page's email to be sent", func() bool { return counts(t, st)["email/sent"] == len(subs) })
+	english := []string{"We are reporting a new incident", "View the incident", "You receive this because", "Unsubscribe", "Identified"}
+	for _, m := range sink.messages() {
+		lang := strings.TrimSuffix(m.To[0], "@example.com") // lower case, as stored
+		for _, l := range i18n.Languages() {
+			if strings.EqualFold(l, lang) {
+				lang = l
+			}
+		}
+		ctx := i18n.With(ctx, lang)
+		subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subject != "[Acme "+lang+"] News for everyone" {
+			t.Errorf("%s: subject %q", lang, subject)
+		}
+		if !strings.Contains(m.HTML, `<html lang="`+lang+`">`) {
+			t.Errorf("%s: the HTML part is not marked as %s", lang, lang)
+		}
+		for _, id := range []string{"email.intro_incident_created", "email.view_incident", "email.manage", "email.unsubscribe", "incident.identified"} {
+			want := i18n.T(ctx, id)
+			if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+				t.Errorf("%s: the email lacks %s (%q):\n%s", lang, id, want, m.Text)
+			}
+		}
+		if lang == i18n.Default {
+			continue
+		}
+		for _, en := range english {
+			if strings.Contains(m.Text, en) || strings.Contains(m.HTML, en) {
+				t.Errorf("%s: the email still says %q:\n%s", lang, en, m.Text)
+			}
+		}
+	}
+}
+
+// The subscribe flow's confirmation email is in the page's language too.
+func TestConfirmationEmailInThePagesLanguage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := newStore(t)
+	sink := newSMTPSink(t, sinkOptions{})
+	p, err := st.CreatePage(ctx, store.PageInput{Slug: "de", Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SaveBranding(ctx, p.ID, store.BrandingPatch{Language: ptrTo("de")}); err != nil {
+		t.Fatal(err)
+	}
+	startDispatcher(t, st, Config{SMTP: sink.smtpConfig("none")})
+	if err := st.SubscribeEmail(ctx, store.SubscriberInput{Email: "neu@example.com", PageID: p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the confirmation to be sent", func() bool { return counts(t, st)["email/sent"] == 1 })
+	m := sink.messages()[0]
+	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if subject != "Bestätigen Sie Ihr Abonnement der Statusmeldungen von Acme" {
+		t.Errorf("subject %q", subject)
+	}
+	for _, want := range []string{"Bitte bestätigen Sie Ihr Abonnement der Meldungen von Acme Status.", "Bestätigen: https://", "ignorieren Sie diese E-Mail"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the text part lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if !strings.Contains(m.HTML, "Abonnement bestätigen</a>") {
+		t.Errorf("the HTML part has no German button:\n%s", m.HTML)
+	}
+}
