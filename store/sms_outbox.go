@@ -103,35 +103,29 @@ func (t *tx) loadSMSTargets(ds []Delivery) error {
 	return nil
 }
 
-// recordSMSResult logs a message sent, with its price, or skipped by a
-// cap; and once a code is sent, drops it from its job.
+// recordSMSResult drops a code from its job once it is sent. (The
+// message itself was logged by the sender as it went: LogSMS.)
 func (t *tx) recordSMSResult(r DeliveryResult) error {
-	d := r.Delivery
-	if r.Outcome != Sent && r.Outcome != Skipped {
+	if r.Outcome != Sent {
 		return nil
 	}
-	var kind, object string
-	if err := t.QueryRowContext(t.ctx, `SELECT kind, object_id FROM outbox_jobs WHERE id = ?`, d.JobID).Scan(&kind, &object); err != nil {
-		return fmt.Errorf("sms job %d: %w", d.JobID, err)
-	}
-	if kind == JobSMSCode {
-		if r.Outcome == Sent {
-			if _, err := t.exec(`UPDATE outbox_jobs SET payload = '{}' WHERE id = ?`, d.JobID); err != nil {
-				return err
-			}
-		}
-		object = ""
-	}
-	skipped := ""
-	if r.Outcome == Skipped {
-		skipped = truncate(r.Error, 200)
-		if skipped == "" {
-			skipped = "skipped"
-		}
-	}
-	_, err := t.exec(`INSERT INTO sms_log (subscriber_id, object_id, provider_id, price, price_unit, skipped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.RecipientID, object, truncate(r.ProviderID, 64), truncate(r.Price, 32), truncate(r.PriceUnit, 8), skipped, t.now)
+	_, err := t.exec(`UPDATE outbox_jobs SET payload = '{}' WHERE id = ? AND kind = ?`, r.Delivery.JobID, JobSMSCode)
 	return err
+}
+
+// LogSMS logs a message the provider took (with the id and price it
+// reported) or one a cap skipped (skipped saying which). The sender logs
+// each before it sends the next, not with the delivery's result, which is
+// recorded later in a batch: the caps count what was sent a moment ago.
+func (s *Store) LogSMS(ctx context.Context, r DeliveryResult, skipped string) error {
+	d := r.Delivery
+	_, err := s.write.ExecContext(ctx, `INSERT INTO sms_log (subscriber_id, object_id, provider_id, price, price_unit, skipped, created_at)
+		SELECT ?, CASE WHEN kind = ? THEN '' ELSE object_id END, ?, ?, ?, ?, ? FROM outbox_jobs WHERE id = ?`,
+		d.RecipientID, JobSMSCode, truncate(r.ProviderID, 64), truncate(r.Price, 32), truncate(r.PriceUnit, 8), truncate(skipped, 200), s.now(), d.JobID)
+	if err != nil {
+		return fmt.Errorf("store: log sms: %w", err)
+	}
+	return nil
 }
 
 // SMSSentCounts is what the bill's caps are checked against before a

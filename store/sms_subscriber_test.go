@@ -166,7 +166,11 @@ func TestSMSSubscriberStore(t *testing.T) {
 		}
 		var results []DeliveryResult
 		for _, d := range ds {
-			results = append(results, DeliveryResult{Delivery: d, Outcome: Sent, Price: "-0.00750", PriceUnit: "USD"})
+			r := DeliveryResult{Delivery: d, Outcome: Sent, Price: "-0.00750", PriceUnit: "USD"}
+			if err := st.LogSMS(ctx, r, ""); err != nil {
+				t.Fatal(err)
+			}
+			results = append(results, r)
 		}
 		if err := st.RecordResults(ctx, "test", results); err != nil {
 			t.Fatal(err)
