@@ -455,6 +455,10 @@ type SubscribersPage struct {
 	Pages []store.Page
 	// Visitors' chat subscriptions, and the pages' names by id.
 	ChatSubscriptions []store.ChatSubscription
+	// SMSSubscribers are the phone numbers subscribed (shown masked), and
+	// SMS what was texted in all.
+	SMSSubscribers []store.SMSSubscriber
+	SMS            store.SMSTotals
 	PageNames         map[string]string
 }
 

@@ -175,3 +175,11 @@ func (s *Server) handleTwilioInbound(c echo.Context) error {
 	}
 	return c.Blob(http.StatusOK, "text/xml; charset=utf-8", []byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`))
 }
+
+// consoleRemoveSMSSubscriber removes an SMS subscriber (an admin's call).
+func (s *Server) consoleRemoveSMSSubscriber(c echo.Context) error {
+	if err := s.store.DeleteSMSSubscriber(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return done(c, "/console/subscribers", "sms-subscriber-removed")
+}

@@ -117,6 +117,28 @@ func TestSMSSubscribeThroughTwilio(t *testing.T) {
 	if n := len(tw.Messages()); n != 2 {
 		t.Errorf("a stopped number was texted: %d messages, want 2", n)
 	}
+
+	// The console shows the number masked, its status, what was texted
+	// and what Twilio said it cost; an admin removes it.
+	admin := ts.signedIn(t, ts.addUser(t, "admin@example.com", store.RoleAdmin))
+	page := admin.get("/console/subscribers")
+	rows := page.Doc.Find(`section[aria-labelledby=sms-subs-heading] tbody tr`)
+	if rows.Length() != 1 || !strings.Contains(text(rows), "+33•••••••78") || !strings.Contains(text(rows), "Stopped") || !strings.Contains(text(rows), "0.0150 USD") {
+		t.Fatalf("console SMS rows %q", text(rows))
+	}
+	if strings.Contains(page.Body, "+33612345678") {
+		t.Error("the console shows the whole number")
+	}
+	if got := text(page.Doc.Find("#sms-totals")); !strings.Contains(got, "2 sent") || !strings.Contains(got, "0.0150 USD") {
+		t.Errorf("SMS totals %q", got)
+	}
+	action, _ := rows.Find("form").Attr("action")
+	if p := admin.post(action, nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("remove: %d", p.Status)
+	}
+	if list, _ := ts.store.ListSMSSubscribers(t.Context()); len(list) != 0 {
+		t.Errorf("after remove: %+v", list)
+	}
 }
 
 // The stop link in a message: a GET shows a button and changes nothing; the

@@ -317,6 +317,7 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/subscribers/:id", store.RoleCommander, s.consoleSubscriber)
 	con.POST("/subscribers/:id/delete", store.RoleAdmin, s.consoleRemoveSubscriber)
 	con.POST("/chat-subscriptions/:id/delete", store.RoleAdmin, s.consoleRemoveChatSubscription)
+	con.POST("/sms-subscribers/:id/delete", store.RoleAdmin, s.consoleRemoveSMSSubscriber)
 	con.GET("/webhooks", store.RoleCommander, s.consoleWebhooks)
 	con.POST("/webhooks", store.RoleAdmin, s.consoleCreateWebhook, s.confirm("add a webhook"))
 	con.GET("/webhooks/:id", store.RoleCommander, s.consoleWebhook)
