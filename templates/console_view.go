@@ -459,7 +459,7 @@ type SubscribersPage struct {
 	// SMS what was texted in all.
 	SMSSubscribers []store.SMSSubscriber
 	SMS            store.SMSTotals
-	PageNames         map[string]string
+	PageNames      map[string]string
 }
 
 // SubscriberPage shows one subscriber and removes it.
