@@ -96,6 +96,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := notify.CheckHeaderText(*pageName); err != nil {
 		return fmt.Errorf("--page-name (HERALD_PAGE_NAME) %q %w", *pageName, err)
 	}
+	// The SMS settings are checked before anything starts, the database
+	// included.
+	smsCfg, twilioToken, err := smsOpts.config()
+	if err != nil {
+		return err
+	}
 	if err := notifyOpts.check(); err != nil {
 		return err
 	}
@@ -141,10 +147,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer ln.Close()
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
-	}
-	smsCfg, twilioToken, err := smsOpts.config()
-	if err != nil {
-		return err
 	}
 	dispatcher, guard, emailOn, err := notifyOpts.build(st, *baseURL, *pageName, logger, smsCfg)
 	if err != nil {
