@@ -1,8 +1,12 @@
 package notify
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/herald-status/herald/notify/twiliotest"
@@ -100,5 +104,48 @@ func TestSMSThroughTwilio(t *testing.T) {
 	list, _ := st.ListSMSSubscribers(ctx)
 	if len(list) != 1 || list[0].Sent != 3 || list[0].Cost != "0.0225 USD" {
 		t.Errorf("subscriber %+v", list)
+	}
+}
+
+// A generic gateway is called at its URL template, the number and the text
+// URL-encoded into {to} and {message}; a 5xx is worth retrying, a 4xx not.
+func TestSMSGateway(t *testing.T) {
+	t.Parallel()
+	var got []*http.Request
+	status := http.StatusOK
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r)
+		s := status
+		mu.Unlock()
+		w.WriteHeader(s)
+	}))
+	t.Cleanup(srv.Close)
+	gw := &Gateway{URL: srv.URL + "/send?key=k&to={to}&text={message}", Method: "get"}
+	if err := gw.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.Send(t.Context(), "+33612345678", "API down & more: 100%"); err != nil {
+		t.Fatal(err)
+	}
+	q := got[0].URL.Query()
+	if got[0].Method != http.MethodGet || q.Get("to") != "+33612345678" || q.Get("text") != "API down & more: 100%" || q.Get("key") != "k" {
+		t.Errorf("the gateway got %s %s", got[0].Method, got[0].URL)
+	}
+	for code, temporary := range map[int]bool{http.StatusServiceUnavailable: true, http.StatusTooManyRequests: true, http.StatusBadRequest: false} {
+		mu.Lock()
+		status = code
+		mu.Unlock()
+		_, err := gw.Send(t.Context(), "+33612345678", "x")
+		var se *SMSError
+		if !errors.As(err, &se) || se.Temporary != temporary || se.Status != code || strings.Contains(se.Error(), "key=k") {
+			t.Errorf("answer %d: %v, want temporary %v and no URL", code, err, temporary)
+		}
+	}
+	for _, bad := range []Gateway{{URL: "https://sms.example/send?to={to}"}, {URL: "ftp://x/{to}/{message}"}, {URL: "https://x/{to}/{message}", Method: "PUT"}} {
+		if err := bad.Check(); err == nil {
+			t.Errorf("%+v passes", bad)
+		}
 	}
 }
