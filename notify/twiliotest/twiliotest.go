@@ -31,9 +31,12 @@ type Server struct {
 	// Price is what it reports each message cost, "" for null (as Twilio
 	// does before the carrier has priced it).
 	Price, PriceUnit string
-	mu               sync.Mutex
-	fail             int
-	messages         []Message
+	// BeforeAnswer, when set, is called with each message taken, before
+	// the answer: a test may hold the answer there.
+	BeforeAnswer func(*http.Request)
+	mu           sync.Mutex
+	fail         int
+	messages     []Message
 }
 
 // Start runs a server for the account sid with token.
@@ -109,6 +112,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	m.SID = fmt.Sprintf("SM%032d", len(s.messages)+1)
 	s.messages = append(s.messages, m)
 	s.mu.Unlock()
+	if s.BeforeAnswer != nil {
+		s.BeforeAnswer(r)
+	}
 	now := time.Now().UTC().Format(time.RFC1123Z)
 	var price, unit any
 	if s.Price != "" {
