@@ -129,11 +129,12 @@ func (s *Server) smsStopResult(c echo.Context, sub store.SMSSubscriber, err erro
 	case err != nil:
 		return err
 	}
-	site, ctx := s.formSite(c, s.pageOf(c))
+	// In Herald's own name, as a chat link's page: the link is not a
+	// page's, and a page's host must not show its name to just anyone.
 	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Response().Header().Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(status)
-	return templates.SMSStop(templates.SMSStopPage{Site: site, Token: c.Param("token"), Sub: sub, Step: step}).Render(ctx, c.Response())
+	return templates.SMSStop(templates.SMSStopPage{Site: s.site, Token: c.Param("token"), Sub: sub, Step: step}).Render(c.Request().Context(), c.Response())
 }
 
 // smsStopWords are the replies that stop, as carriers and Twilio's own
