@@ -30,6 +30,9 @@ type Config struct {
 	// Webhooks configures webhook delivery; nil means the defaults with a
 	// guard that allows nothing internal.
 	Webhooks *WebhookConfig
+	// SMS configures text messages; nil turns them off (no SMS deliveries
+	// are made, and the subscribe form offers no phone number).
+	SMS *SMSConfig
 	// Lease is how long a claimed job or delivery stays claimed without
 	// news of its dispatcher. A live dispatcher renews the leases it holds
 	// (every RenewEvery), so a long queue keeps its claims; a crash leaves
@@ -67,6 +70,7 @@ type Dispatcher struct {
 	wake     chan struct{}
 	email    *emailSender
 	hooks    *webhookSender
+	sms      *smsSender
 	metrics  *deliveryMetrics
 }
 
@@ -161,6 +165,17 @@ func New(st *store.Store, cfg Config) (*Dispatcher, error) {
 		d.channels = append(d.channels, store.ChannelEmail)
 		d.pipes = append(d.pipes, &pipeline{channel: store.ChannelEmail, workers: email.cfg.Concurrency, claimBatch: max(256, 16*email.cfg.Concurrency),
 			batch: maxEmailBatch, newWorker: func() worker { return email.newWorker() }, wake: make(chan struct{}, 1)})
+	}
+	if cfg.SMS != nil {
+		sms, err := newSMSSender(d, *cfg.SMS)
+		if err != nil {
+			return nil, err
+		}
+		d.sms = sms
+		d.channels = append(d.channels, store.ChannelSMS)
+		// One worker: the caps count each message before the next.
+		d.pipes = append(d.pipes, &pipeline{channel: store.ChannelSMS, workers: 1, claimBatch: 16,
+			batch: 1, newWorker: func() worker { return sms }, wake: make(chan struct{}, 1)})
 	}
 	return d, nil
 }

@@ -11,13 +11,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/herald-status/herald/notify/twiliotest"
 	"github.com/herald-status/herald/store"
 )
 
@@ -362,11 +365,99 @@ func TestDispatcherChildProcess(t *testing.T) {
 		}
 		cfg.Webhooks = &WebhookConfig{Guard: g, Concurrency: 8}
 	}
+	if tw := os.Getenv("HERALD_CHILD_TWILIO"); tw != "" {
+		cfg.SMS = &SMSConfig{Provider: &Twilio{BaseURL: tw, AccountSID: childTwilioSID, AuthToken: childTwilioToken, From: "+15005550006"}}
+	}
 	d, err := New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Run(context.Background()) // until killed
+}
+
+const childTwilioSID, childTwilioToken = "AC00000000000000000000000000000042", "child-token"
+
+// The same for text messages: a dispatcher killed with SIGKILL while it
+// texts an incident to 60 numbers through Twilio is restarted on the same
+// file and finishes. Every number gets the incident, none more than twice.
+func TestSIGKILLMidSMSFanOut(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	path := filepath.Join(t.TempDir(), "herald.db")
+	st := openStore(t, path)
+	tw := twiliotest.Start(t, childTwilioSID, childTwilioToken)
+	killed := make(chan struct{})
+	var mu sync.Mutex
+	incident := 0 // incident messages taken
+	tw.BeforeAnswer = func(r *http.Request) {
+		if !strings.Contains(r.PostForm.Get("Body"), "Login failures") {
+			return
+		}
+		mu.Lock()
+		incident++
+		hold := incident > 20
+		mu.Unlock()
+		// Past the twentieth Twilio answers only once the first
+		// dispatcher is killed: it dies with a message in flight.
+		if hold {
+			select {
+			case <-killed:
+			case <-r.Context().Done():
+			}
+		}
+	}
+	const numbers = 60
+	phone := func(i int) string { return fmt.Sprintf("+336123456%02d", i) }
+	for i := range numbers {
+		if err := st.SubscribeSMS(t.Context(), store.SMSSubscriberInput{Phone: phone(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"HERALD_CHILD_DB=" + path, "HERALD_CHILD_TWILIO=" + tw.URL}
+	first := startChildDispatcher(t, 0, env...)
+	eventually(t, "every code to be texted", func() bool { return len(tw.Messages()) == numbers })
+	for _, m := range tw.Messages() {
+		if _, err := st.ConfirmSMS(t.Context(), "", m.To, regexp.MustCompile(`\b\d{6}\b`).FindString(m.Body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustIncident(t, st, store.IncidentInput{Name: "Login failures"})
+	byNumber := func() map[string]int {
+		out := map[string]int{}
+		for _, m := range tw.Messages() {
+			if strings.Contains(m.Body, "Login failures") {
+				out[m.To]++
+			}
+		}
+		return out
+	}
+	eventually(t, "the fan-out to be under way", func() bool { return len(byNumber()) > 20 })
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	close(killed)
+	atKill := len(byNumber())
+	if atKill >= numbers {
+		t.Fatalf("the fan-out finished before the kill (%d reached); the test proves nothing", atKill)
+	}
+	second := startChildDispatcher(t, 2*childLease, env...)
+	eventually(t, "every number to be texted", func() bool { return len(byNumber()) == numbers })
+	eventually(t, "the outbox to record every message", func() bool { return counts(t, st)["sms/sent"] >= 2*numbers })
+	second.Process.Signal(syscall.SIGKILL)
+	second.Wait()
+	dupes := 0
+	for n, got := range byNumber() {
+		switch {
+		case got > 2:
+			t.Errorf("%s was texted the incident %d times, want at most 2", n, got)
+		case got == 2:
+			dupes++
+		}
+	}
+	t.Logf("killed after %d of %d numbers; %d texted twice", atKill, numbers, dupes)
 }
 
 // A database that refuses results for a while — its write lock held by

@@ -19,7 +19,7 @@ var copyOrder = []string{
 	"users", "sessions", "api_tokens", "user_factors", "recovery_codes", "pending_signins", "factor_required_roles", "sso_logins",
 	"webauthn_credentials", "webauthn_ceremonies",
 	"events", "audit_log", "notify_settings",
-	"subscribers", "subscriber_components", "webhooks",
+	"subscribers", "subscriber_components", "webhooks", "sms_subscribers", "sms_log",
 	"outbox_jobs", "outbox_batches", "outbox_deliveries", "webhook_attempts", "outbox_counts", "outbox_results",
 	"incident_templates", "postmortems", "postmortem_actions",
 	"incident_drafts", "alert_groups", "alert_states", "rate_attempts", "settings",

@@ -80,6 +80,13 @@ func fillEveryTable(t *testing.T, st *Store) {
 	if _, err := st.AddSubscriber(ctx, SubscriberInput{Email: "reader@example.com", Components: []string{api.ID}, Confirmed: true}); err != nil {
 		t.Fatal(err)
 	}
+	// An SMS subscriber, and a message logged to it.
+	if err := st.SubscribeSMS(ctx, SMSSubscriberInput{Phone: "+33612345678"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.write.ExecContext(ctx, `INSERT INTO sms_log (subscriber_id, price, price_unit, created_at) SELECT id, '-0.0075', 'USD', created_at FROM sms_subscribers`); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := st.CreateWebhook(ctx, WebhookInput{URL: "https://hooks.example.com/x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +141,7 @@ func dump(t *testing.T, st *Store) map[string][]string {
 			t.Fatal(err)
 		}
 		cols, _ := rows.Columns()
-		bools := map[string]bool{"all_components": true, "must_change_password": true, "auto_transition": true, "email": table == "outbox_jobs", "webhook": table == "outbox_jobs", "done": true, "firing": true, "deliver_notifications": true, "notify_drafts": true, "notify_overdue": true, "maintenance_reminders": true, "internal": table == "components"}
+		bools := map[string]bool{"all_components": true, "must_change_password": true, "auto_transition": true, "email": table == "outbox_jobs", "webhook": table == "outbox_jobs", "sms": table == "outbox_jobs", "done": true, "firing": true, "deliver_notifications": true, "notify_drafts": true, "notify_overdue": true, "maintenance_reminders": true, "internal": table == "components"}
 		for rows.Next() {
 			vals := make([]any, len(cols))
 			ptrs := make([]any, len(cols))

@@ -43,6 +43,10 @@ type Delivery struct {
 	ViewerLink bool
 	// Webhook recipients; nil when the endpoint is gone.
 	Webhook *WebhookTarget
+	// SMS recipients: the number, and the subscription's status ("" when
+	// it is gone). ManageToken is then its stop link's token.
+	Phone     string
+	SMSStatus SMSStatus
 
 	// bounced is set when the subscriber's last messages bounced, so that
 	// one delivered ends the run.
@@ -115,6 +119,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, channel, owner string, limi
 			}
 		case ChannelWebhook:
 			return t.loadWebhookTargets(out)
+		case ChannelSMS:
+			return t.loadSMSTargets(out)
 		}
 		return t.claimMoreBatches(channel, owner, limit, lease, &out)
 	})
@@ -298,6 +304,9 @@ type DeliveryResult struct {
 	// Gone is an answer saying the endpoint is no more (404, 410), counted
 	// against a chat subscription: ChatGoneLimit in a row retire it.
 	Gone bool
+	// SMS: the provider's id for the message and the price it reported
+	// ("" when it reported none), as it wrote them.
+	ProviderID, Price, PriceUnit string
 }
 
 // BounceLimit is how many permanent failures in a row suspend an address.
@@ -381,6 +390,9 @@ func (t *tx) recordResult(owner string, r DeliveryResult) error {
 		return err // lease lost: the new owner records its own result
 	}
 	t.countResult(d.JobID, d.Channel, "sending", state, 1, r.Outcome != Released && r.Outcome != Skipped)
+	if d.Channel == ChannelSMS {
+		return t.recordSMSResult(r)
+	}
 	if r.Outcome == Released || r.Outcome == Skipped {
 		return nil
 	}

@@ -43,6 +43,7 @@ var JobKinds = []string{
 const (
 	ChannelEmail   = "email"
 	ChannelWebhook = "webhook"
+	ChannelSMS     = "sms" // text messages to SMS subscribers (sms_subscriber.go)
 )
 
 // Job is one notification: one change, to be told to every recipient who
@@ -84,6 +85,9 @@ type JobPayload struct {
 	// Correction is the update an incident.updated job corrects, when the
 	// commander asked to tell subscribers of the correction.
 	Correction *IncidentUpdate `json:"correction,omitempty"`
+	// SMSCode is the confirmation code a JobSMSCode carries, until it is
+	// sent (recordSMSResult clears it).
+	SMSCode string `json:"sms_code,omitempty"`
 }
 
 // PageStatus is the page's overall status after the change, for jobs of
@@ -101,7 +105,7 @@ func (p JobPayload) PageStatus() PageStatus {
 // pendingJob is a job collected by a transaction, written at its commit.
 type pendingJob struct {
 	Job
-	email, webhook bool
+	email, webhook, sms bool
 	// withPage fills the payload's components and page status at commit,
 	// from the state everything else in the transaction left.
 	withPage bool
@@ -118,7 +122,7 @@ func (t *tx) notifyIncident(kind string, inc Incident) {
 		}
 	}
 	t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: kind, ObjectType: "incident", ObjectID: inc.ID, Components: sortedCopy(ids), Pages: inc.Pages,
-		Payload: JobPayload{Incident: &inc}}, email: true, webhook: true, withPage: true})
+		Payload: JobPayload{Incident: &inc}}, email: true, webhook: true, sms: true, withPage: true})
 }
 
 // notifyCorrection tells the incident's subscribers that update u was
@@ -131,7 +135,7 @@ func (t *tx) notifyCorrection(inc Incident, u IncidentUpdate) {
 // notifyMaintenance queues the job for a maintenance change.
 func (t *tx) notifyMaintenance(kind string, m Maintenance) {
 	t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: kind, ObjectType: "maintenance", ObjectID: m.ID, Components: sortedCopy(m.Components), Pages: m.Pages,
-		Payload: JobPayload{Maintenance: &m}}, email: true, webhook: true, withPage: true})
+		Payload: JobPayload{Maintenance: &m}}, email: true, webhook: true, sms: true, withPage: true})
 }
 
 // notifyComponent tells webhooks that a component's status changed from
@@ -233,8 +237,8 @@ func (t *tx) insertJob(j pendingJob) error {
 	if j.SubscriberID != "" {
 		sub = j.SubscriberID
 	}
-	if _, err := t.exec(`INSERT INTO outbox_jobs (kind, object_type, object_id, components, pages, payload, subscriber_id, email, webhook, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, j.Kind, j.ObjectType, j.ObjectID, string(comps), string(pages), string(payload), sub, j.email, j.webhook, t.now); err != nil {
+	if _, err := t.exec(`INSERT INTO outbox_jobs (kind, object_type, object_id, components, pages, payload, subscriber_id, email, webhook, sms, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, j.Kind, j.ObjectType, j.ObjectID, string(comps), string(pages), string(payload), sub, j.email, j.webhook, j.sms, t.now); err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
 	return nil
@@ -356,12 +360,12 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 	err = s.inBackgroundTx(ctx, func(t *tx) error {
 		var kind, comps, pages, object string
 		var sub sql.NullString
-		var email, webhook bool
-		var emailCursor, webhookCursor int64
+		var email, webhook, sms bool
+		var emailCursor, webhookCursor, smsCursor int64
 		var leaseOwner sql.NullString
-		err := t.QueryRowContext(t.ctx, `SELECT kind, object_id, components, pages, subscriber_id, email, webhook, email_cursor, webhook_cursor, lease_owner
+		err := t.QueryRowContext(t.ctx, `SELECT kind, object_id, components, pages, subscriber_id, email, webhook, sms, email_cursor, webhook_cursor, sms_cursor, lease_owner
 			FROM outbox_jobs WHERE id = ? AND expanded_at IS NULL`, jobID).
-			Scan(&kind, &object, &comps, &pages, &sub, &email, &webhook, &emailCursor, &webhookCursor, &leaseOwner)
+			Scan(&kind, &object, &comps, &pages, &sub, &email, &webhook, &sms, &emailCursor, &webhookCursor, &smsCursor, &leaseOwner)
 		if errors.Is(err, sql.ErrNoRows) {
 			done = true // expanded meanwhile
 			return nil
@@ -374,28 +378,29 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 		}
 		email = email && slices.Contains(channels, ChannelEmail)
 		webhook = webhook && slices.Contains(channels, ChannelWebhook)
+		sms = sms && slices.Contains(channels, ChannelSMS)
 		switch {
-		case kind == JobChatConfirm:
-			if webhook {
-				res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
-					VALUES (?, 'webhook', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, object, t.now, t.now)
-				if err != nil {
+		case kind == JobSMSCode:
+			if sms {
+				if made, err = t.queueDelivery(jobID, ChannelSMS, object); err != nil {
 					return err
 				}
-				n, _ := res.RowsAffected()
-				made = int(n)
+				t.countDeliveries(ChannelSMS, "", "pending", made)
+			}
+			done = true
+		case kind == JobChatConfirm:
+			if webhook {
+				if made, err = t.queueDelivery(jobID, ChannelWebhook, object); err != nil {
+					return err
+				}
 				t.countDeliveries(ChannelWebhook, "", "pending", made)
 			}
 			done = true
 		case sub.Valid:
 			if email {
-				res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
-					VALUES (?, 'email', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, sub.String, t.now, t.now)
-				if err != nil {
+				if made, err = t.queueDelivery(jobID, ChannelEmail, sub.String); err != nil {
 					return err
 				}
-				n, _ := res.RowsAffected()
-				made = int(n)
 				t.countDeliveries(ChannelEmail, "", "pending", made)
 			}
 			done = true
@@ -440,6 +445,16 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 			if _, err := t.exec(`UPDATE outbox_jobs SET webhook_cursor = ? WHERE id = ?`, next, jobID); err != nil {
 				return err
 			}
+		case sms && smsCursor >= 0:
+			n, next, err := t.expandSMS(jobID, kind, comps, pages, smsCursor, batch)
+			if err != nil {
+				return fmt.Errorf("sms recipients: %w", err)
+			}
+			made = n
+			t.countDeliveries(ChannelSMS, "", "pending", n)
+			if _, err := t.exec(`UPDATE outbox_jobs SET sms_cursor = ? WHERE id = ?`, next, jobID); err != nil {
+				return err
+			}
 		default:
 			done = true
 		}
@@ -454,6 +469,18 @@ func (s *Store) ExpandJob(ctx context.Context, jobID int64, owner string, batch 
 		return 0, false, fmt.Errorf("store: expand job %d: %w", jobID, err)
 	}
 	return made, done, nil
+}
+
+// queueDelivery queues a job's delivery to one recipient, unless it has
+// one, and says whether it did (the caller counts it).
+func (t *tx) queueDelivery(jobID int64, channel, recipient string) (int, error) {
+	res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
+		VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, channel, recipient, t.now, t.now)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // expandTeamEmail makes the deliveries of a team job: one to each active
@@ -540,13 +567,11 @@ func (t *tx) expandWebhooks(jobID int64, kind, comps, narrowed string, cursor in
 				continue
 			}
 		}
-		res, err := t.exec(`INSERT INTO outbox_deliveries (job_id, channel, recipient_id, state, next_attempt_at, created_at)
-			VALUES (?, 'webhook', ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`, jobID, c.id, t.now, t.now)
+		n, err := t.queueDelivery(jobID, ChannelWebhook, c.id)
 		if err != nil {
 			return 0, 0, err
 		}
-		n, _ := res.RowsAffected()
-		made += int(n)
+		made += n
 	}
 	return made, next, nil
 }

@@ -455,7 +455,11 @@ type SubscribersPage struct {
 	Pages []store.Page
 	// Visitors' chat subscriptions, and the pages' names by id.
 	ChatSubscriptions []store.ChatSubscription
-	PageNames         map[string]string
+	// SMSSubscribers are the phone numbers subscribed (shown masked), and
+	// SMS what was texted in all.
+	SMSSubscribers []store.SMSSubscriber
+	SMS            store.SMSTotals
+	PageNames      map[string]string
 }
 
 // SubscriberPage shows one subscriber and removes it.

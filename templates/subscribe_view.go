@@ -23,6 +23,23 @@ type SubscribePage struct {
 	ChatSelected   map[string]bool
 	ChatError      string
 	ChatSubscribed bool // the chat form was accepted: "check the channel"
+	// The phone form: SMSAction is where it posts, "" when text messages
+	// are not offered on this page. SMSCode asks for the code sent to
+	// Phone (posting to SMSAction+"/confirm"); SMSConfirmed says it is done.
+	SMSAction    string
+	Phone        string
+	SMSError     string
+	SMSCode      bool
+	SMSConfirmed bool
+}
+
+// SMSStopPage is the page the stop link of a text message leads to: a
+// button to stop (Step "stop"), or what came of it ("stopped", "invalid").
+type SMSStopPage struct {
+	Site  Site
+	Token string
+	Sub   store.SMSSubscriber
+	Step  string
 }
 
 // ChatSubscriptionPage is a page reached from a link posted into a chat

@@ -50,6 +50,7 @@ var flashes = map[string]string{
 	"subscriber-added":          "Subscriber added.",
 	"subscriber-removed":        "Subscriber removed.",
 	"chat-subscription-removed": "Chat subscription removed.",
+	"sms-subscriber-removed":    "SMS subscriber removed.",
 	"webhook-paused":            "Webhook paused. Deliveries meanwhile are skipped.",
 	"webhook-resumed":           "Webhook resumed.",
 	"webhook-deleted":           "Webhook deleted.",

@@ -78,6 +78,12 @@ func (s *Server) subscribersPage(c echo.Context, status int, view templates.Subs
 	if view.ChatSubscriptions, err = s.store.ListChatSubscriptions(ctx); err != nil {
 		return err
 	}
+	if view.SMSSubscribers, err = s.store.ListSMSSubscribers(ctx); err != nil {
+		return err
+	}
+	if view.SMS, err = s.store.SMSTotals(ctx); err != nil {
+		return err
+	}
 	pages, err := s.store.ListPages(ctx)
 	if err != nil {
 		return err

@@ -196,7 +196,7 @@ func (ts *testServer) drainOutbox(t testing.TB) {
 		if jobs > 0 {
 			return false
 		}
-		for _, channel := range []string{store.ChannelEmail, store.ChannelWebhook} {
+		for _, channel := range []string{store.ChannelEmail, store.ChannelWebhook, store.ChannelSMS} {
 			wait, waiting, err := ts.store.NextDue(ctx, channel, "")
 			if err != nil {
 				t.Fatal(err)
@@ -209,7 +209,7 @@ func (ts *testServer) drainOutbox(t testing.TB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return counts[store.ChannelEmail+"/sending"] == 0 && counts[store.ChannelWebhook+"/sending"] == 0
+		return counts[store.ChannelEmail+"/sending"] == 0 && counts[store.ChannelWebhook+"/sending"] == 0 && counts[store.ChannelSMS+"/sending"] == 0
 	})
 }
 

@@ -210,8 +210,8 @@ func (f privateFixture) walk(t *testing.T, header http.Header, admitted bool, de
 					want = http.StatusNoContent
 				case http.MethodPost: // the subscribe form, empty: refused past the door
 					want = http.StatusUnprocessableEntity
-					if route == "/subscribe/chat" {
-						want = http.StatusNotFound // no chat channel hears a private page
+					if route == "/subscribe/chat" || strings.HasPrefix(route, "/subscribe/sms") {
+						want = http.StatusNotFound // no chat channel nor phone hears a private page
 					}
 				}
 				if got.status != want {

@@ -59,6 +59,9 @@ func (s *Server) subscribePage(c echo.Context, status int, p templates.Subscribe
 	if chat := s.chatFormPage(c); chat != nil {
 		p.ChatAction = chat.root + "/subscribe/chat"
 	}
+	if sms := s.smsFormPage(c); sms != nil {
+		p.SMSAction = sms.root + "/subscribe/sms"
+	}
 	if p.Groups == nil && !p.Subscribed && !p.ChatSubscribed {
 		groups, err := s.subscribableGroups(c)
 		if err != nil {
@@ -93,7 +96,7 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 }
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
-	if s.pageOf(c) == nil || (!s.cfg.Subscriptions && s.chatFormPage(c) == nil) {
+	if s.pageOf(c) == nil || (!s.cfg.Subscriptions && s.chatFormPage(c) == nil && s.smsFormPage(c) == nil) {
 		return s.notFoundPage(c, "Page not found", "Subscriptions are not offered here.")
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{})
@@ -147,9 +150,13 @@ func (s *Server) handleSubscribe(c echo.Context) error {
 // subscribeAllowed counts a sign-up, by email or chat, against the client's
 // address: one allowance for both forms, so that neither is a way around
 // the other. When it is spent it sets Retry-After.
-func (s *Server) subscribeAllowed(c echo.Context) (bool, error) {
+func (s *Server) subscribeAllowed(c echo.Context) (bool, error) { return s.formAllowed(c, "subscribe") }
+
+// formAllowed is subscribeAllowed for one form's own budget (kind): the
+// SMS code form's tries do not use up the sign-ups'.
+func (s *Server) formAllowed(c echo.Context, kind string) (bool, error) {
 	const window = 10 * time.Minute
-	ok, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: "subscribe:" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: window})
+	ok, err := s.store.Attempt(c.Request().Context(), store.Limit{Key: kind + ":" + clientKey(c), Max: s.cfg.SubscribeLimit, Window: window})
 	if err == nil && !ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(window.Seconds())))
 	}

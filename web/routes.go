@@ -60,6 +60,10 @@ func (s *Server) subscriptionRoutes(g *echo.Group) {
 	g.POST("/subscriptions/chat/confirm/:token", s.handleChatConfirm)
 	g.GET("/subscriptions/chat/unsubscribe/:token", s.handleChatUnsubscribePage)
 	g.POST("/subscriptions/chat/unsubscribe/:token", s.handleChatUnsubscribe)
+	// SMS subscriptions (public_sms_subscribe.go): a public page's phone
+	// and code forms.
+	g.POST("/subscribe/sms", s.handleSMSSubscribe, s.pageAccess)
+	g.POST("/subscribe/sms/confirm", s.handleSMSConfirm, s.pageAccess)
 }
 
 // getAndHead registers a GET route on g and the same for HEAD, whose body
@@ -106,6 +110,11 @@ func (s *Server) routes() *echo.Echo {
 	subs := e.Group("", s.accessLog(false), middleware.BodyLimit("64K"))
 	s.subscriptionRoutes(subs)
 	s.subscriptionRoutes(subs.Group(pageGroup))
+	// A text message's stop link (short: it counts against 160
+	// characters), and Twilio's inbound webhook, signed by Twilio.
+	subs.GET("/s/:token", s.handleSMSStopPage)
+	subs.POST("/s/:token", s.handleSMSStop)
+	subs.POST("/sms/twilio/inbound", s.handleTwilioInbound)
 
 	// Viewers by email (public_viewer.go): the way into a page for
 	// viewers by email, outside pageAccess; the link's token authorises
@@ -308,6 +317,7 @@ func (s *Server) routes() *echo.Echo {
 	con.GET("/subscribers/:id", store.RoleCommander, s.consoleSubscriber)
 	con.POST("/subscribers/:id/delete", store.RoleAdmin, s.consoleRemoveSubscriber)
 	con.POST("/chat-subscriptions/:id/delete", store.RoleAdmin, s.consoleRemoveChatSubscription)
+	con.POST("/sms-subscribers/:id/delete", store.RoleAdmin, s.consoleRemoveSMSSubscriber)
 	con.GET("/webhooks", store.RoleCommander, s.consoleWebhooks)
 	con.POST("/webhooks", store.RoleAdmin, s.consoleCreateWebhook, s.confirm("add a webhook"))
 	con.GET("/webhooks/:id", store.RoleCommander, s.consoleWebhook)

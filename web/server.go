@@ -71,6 +71,12 @@ type Config struct {
 	// platform's own, the platform then told by the URL's path: for a relay
 	// in front of the platforms, and for tests. Default none.
 	ChatHosts []string
+	// SMS offers the subscribe page's phone form; set it when an SMS
+	// provider is configured.
+	SMS bool
+	// TwilioAuthToken checks the signature of Twilio's inbound messages
+	// (POST /sms/twilio/inbound); "" serves no inbound webhook.
+	TwilioAuthToken string
 	// SubscribeLimit is how many subscribe-form posts one client address
 	// may make in ten minutes. Default 5.
 	SubscribeLimit int
@@ -201,7 +207,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		log:    cfg.Logger,
 		main:   &sitePage{hub: NewHub(cfg.StreamBuffer, cfg.MaxStreamsPerIP)},
 		site: templates.Site{
-			Subscribe: cfg.Subscriptions || cfg.ChatSubscriptions,
+			Subscribe: cfg.Subscriptions || cfg.ChatSubscriptions || cfg.SMS,
 			Name:      cfg.PageName,
 			BaseURL:   cfg.BaseURL,
 			Assets: templates.Assets{

@@ -66,7 +66,7 @@ func (f *notifyFlags) check() error {
 }
 
 // build makes the dispatcher and what the web server needs to know of it.
-func (f *notifyFlags) build(st *store.Store, baseURL, pageName string, logger *slog.Logger) (*notify.Dispatcher, *notify.Guard, bool, error) {
+func (f *notifyFlags) build(st *store.Store, baseURL, pageName string, logger *slog.Logger, sms *notify.SMSConfig) (*notify.Dispatcher, *notify.Guard, bool, error) {
 	guard, err := notify.NewGuard(*f.webhookAllow)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("--webhook-allow: %w", err)
@@ -79,7 +79,7 @@ func (f *notifyFlags) build(st *store.Store, baseURL, pageName string, logger *s
 		return nil, nil, false, fmt.Errorf("--outbox-lease %s: give at least a second, e.g. 2m", *f.outboxLease)
 	}
 	cfg := notify.Config{BaseURL: baseURL, PageName: pageName, Logger: logger, Lease: *f.outboxLease,
-		Webhooks: &notify.WebhookConfig{Guard: guard, Concurrency: hooks}}
+		Webhooks: &notify.WebhookConfig{Guard: guard, Concurrency: hooks}, SMS: sms}
 	if *f.smtpHost != "" {
 		port := 0
 		if *f.smtpPort != "" {

@@ -40,6 +40,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sessionMax := fs.String("session-max", "168h", "console sessions end this long after sign-in, however active")
 	integrations := addIntegrationFlags(fs)
 	notifyOpts := addNotifyFlags(fs)
+	smsOpts := addSMSFlags(fs)
 	escalation := addEscalationFlags(fs)
 	oidcOpts := addOIDCFlags(fs)
 	if err := refuseBareTrustProxy(args); err != nil {
@@ -95,6 +96,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := notify.CheckHeaderText(*pageName); err != nil {
 		return fmt.Errorf("--page-name (HERALD_PAGE_NAME) %q %w", *pageName, err)
 	}
+	// The SMS settings are checked before anything starts, the database
+	// included.
+	smsCfg, twilioToken, err := smsOpts.config()
+	if err != nil {
+		return err
+	}
 	if err := notifyOpts.check(); err != nil {
 		return err
 	}
@@ -141,12 +148,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
 	}
-	dispatcher, guard, emailOn, err := notifyOpts.build(st, *baseURL, *pageName, logger)
+	dispatcher, guard, emailOn, err := notifyOpts.build(st, *baseURL, *pageName, logger, smsCfg)
 	if err != nil {
 		return err
 	}
 	srv, err := web.New(ctx, web.Config{BaseURL: *baseURL, PageName: *pageName, Logger: logger,
 		Subscriptions: emailOn, ChatSubscriptions: *notifyOpts.chatSubscriptions, WebhookGuard: guard,
+		SMS: smsCfg != nil, TwilioAuthToken: twilioToken,
 		MaxStreamsPerIP: *maxStreams, MaxConnsPerIP: *maxConns, TrustedProxies: proxies, SessionIdle: idle, SessionMax: maxAge, OIDC: sso,
 		MirrorDir: *mirrorDir, SharedMaxAge: cdnAge(*cdnMaxAge),
 		MetricsToken: eco.MetricsToken, MetricsPublic: eco.MetricsPublic, Alertmanager: eco.Alertmanager, Escalation: policy}, st)
