@@ -142,7 +142,13 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 			if err := t.QueryRowContext(t.ctx, `SELECT kind, components, pages FROM outbox_jobs WHERE id = ?`, b.job).Scan(&j.kind, &c, &p); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", b.id, err)
 			}
-			if err := errors.Join(json.Unmarshal([]byte(c), &j.components), json.Unmarshal([]byte(p), &j.pages)); err != nil {
+			var narrowed []string
+			if err := errors.Join(json.Unmarshal([]byte(c), &j.components), json.Unmarshal([]byte(p), &narrowed)); err != nil {
+				return nil, fmt.Errorf("batch %d: %w", b.id, err)
+			}
+			// Once per job and claim, not per batch: a claim of many
+			// small batches reads the pages once.
+			if j.pages, err = t.pagesShowing(j.components, narrowed); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", b.id, err)
 			}
 			jobs[b.job] = j
@@ -193,8 +199,9 @@ func (t *tx) claimBatches(owner string, room int, lease time.Duration) ([]Delive
 // batchJob is what a batch's recipients are chosen by: its job's kind and
 // components.
 type batchJob struct {
-	kind              string
-	components, pages []string
+	kind       string
+	components []string
+	pages      []string // the pages that show it (pagesShowing)
 }
 
 // batchRecipient is a delivery to a batch's recipient, with its place.
@@ -207,11 +214,7 @@ type batchRecipient struct {
 // Their link tokens are signed once the claim has committed (signLinks):
 // the writer is not held for hundreds of HMACs.
 func (t *tx) batchRecipients(b batch, job batchJob, limit int) ([]batchRecipient, error) {
-	pages, err := t.pagesShowing(job.components, job.pages)
-	if err != nil {
-		return nil, err
-	}
-	wants, wantArgs := emailWants(job.kind, job.components, pages)
+	wants, wantArgs := emailWants(job.kind, job.components, job.pages)
 	args := append([]any{b.from, b.to}, wantArgs...)
 	rows, err := t.QueryContext(t.ctx, `SELECT s.seq, s.id, s.page_id, s.email, s.status, s.token_nonce, s.bounces, s.language FROM subscribers s
 		WHERE s.seq > ? AND s.seq <= ? AND s.status = 'confirmed' AND `+wants+`
