@@ -40,6 +40,13 @@
     el.textContent = text;
   }
 
+  // The words the script says are the page's, in its language: the
+  // layout puts them on the elements that show them.
+  function words(id, key, fallback) {
+    var el = document.getElementById(id);
+    return (el && el.dataset[key]) || fallback;
+  }
+
   function announce(text) {
     var el = document.getElementById("live-announcer");
     if (el) { el.textContent = text; }
@@ -121,7 +128,7 @@
     while (next.firstChild) { region.appendChild(next.firstChild); }
     settle(region);
     if (focusedIn) { refocus(focused, focusedIn); }
-    announce("Status updated: " + banner);
+    announce(words("live-announcer", "statusUpdated", "Status updated:") + " " + banner);
   }
 
   // refetchRegion takes the region from the page, parts kept by key as in
@@ -256,11 +263,12 @@
     if (!window.EventSource) { return; }
     var region = document.getElementById("live-region");
     var since = document.body.dataset.eventId || "";
-    var url = pageRoot() + "/events?types=html&parts=1" + (since ? "&last_event_id=" + encodeURIComponent(since) : "");
+    var url = pageRoot() + "/events?types=html&parts=1&lang=" + encodeURIComponent(document.documentElement.lang) +
+      (since ? "&last_event_id=" + encodeURIComponent(since) : "");
     var source = new EventSource(url);
-    source.addEventListener("open", function () { setLiveStatus("Live", "live"); });
+    source.addEventListener("open", function () { setLiveStatus(words("live-status", "liveText", "Live"), "live"); });
     source.addEventListener("error", function () {
-      setLiveStatus("Reconnecting…", "reconnecting");
+      setLiveStatus(words("live-status", "reconnectingText", "Reconnecting…"), "reconnecting");
     });
     source.addEventListener("page", function (ev) {
       var msg;
@@ -269,7 +277,7 @@
       if (region) {
         applyRegion(region, msg.html, msg.banner, msg.version);
       } else {
-        refetch(window.location.href, "main", "This page was updated.");
+        refetch(window.location.href, "main", words("live-announcer", "pageUpdated", "This page was updated."));
       }
     });
     source.addEventListener("reload", function () {

@@ -196,7 +196,7 @@ func Banner(s store.PageStatus, key string) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
-		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(bannerText(ctx, s))
+		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(BannerText(ctx, s))
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 30, Col: 46}
 		}

@@ -28,10 +28,10 @@ func MaintenanceStatusLabel(ctx context.Context, s store.MaintenanceStatus) stri
 	return i18n.T(ctx, "maintenance."+string(s))
 }
 
-// bannerText is the page's overall status in words: the store's
+// BannerText is the page's overall status in words: the store's
 // description (the one rule for it), named in the catalogue by its words
 // ("All Systems Operational" is banner.all_systems_operational).
-func bannerText(ctx context.Context, p store.PageStatus) string {
+func BannerText(ctx context.Context, p store.PageStatus) string {
 	return i18n.T(ctx, bannerID(p.Description()))
 }
 

@@ -52,7 +52,7 @@ func BenchmarkHubBroadcast(b *testing.B) {
 	h := NewHub(2*batch, 0)
 	defer h.Close()
 	subscribe := func(ip string) *streamClient {
-		c, _, _, err := h.subscribe(ip, kindJSON)
+		c, _, _, err := h.subscribe(ip, kindJSON, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -100,13 +100,33 @@ func BenchmarkHubBroadcast(b *testing.B) {
 // sent (whole-bytes). The component is in a group that shows a problem
 // already (open), or in one that opens because of it and closes again.
 //
+// The page of 300 components is measured offering three languages too
+// (languages=3): the rebuild renders the region and its event in each.
+//
 //	go test -run '^$' -bench LiveStatusChange -benchmem -count 3 ./web
 func BenchmarkLiveStatusChange(b *testing.B) {
 	for _, n := range []int{30, 300, 3000} {
-		for _, where := range []string{"open group", "closed group"} {
-			b.Run(fmt.Sprintf("components=%d/%s", n, strings.ReplaceAll(where, " ", "_")), func(b *testing.B) {
+		for _, where := range []string{"open group", "closed group", "open group/languages=3"} {
+			where, langs := strings.CutSuffix(where, "/languages=3")
+			if langs && n != 300 {
+				continue
+			}
+			name := fmt.Sprintf("components=%d/%s", n, strings.ReplaceAll(where, " ", "_"))
+			if langs {
+				name += "/languages=3"
+			}
+			b.Run(name, func(b *testing.B) {
 				srv := newScaledBenchServer(b, n, 0)
 				ctx := context.Background()
+				if langs {
+					offered := []string{"de", "ja"}
+					if _, err := srv.store.SaveBranding(ctx, "", store.BrandingPatch{Languages: &offered}); err != nil {
+						b.Fatal(err)
+					}
+					if err := srv.rebuildSnapshot(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
 				comps, err := srv.store.ListComponents(ctx)
 				if err != nil {
 					b.Fatal(err)

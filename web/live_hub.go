@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +21,8 @@ type Hub struct {
 	mu      sync.Mutex
 	clients map[*streamClient]struct{}
 	perIP   map[string]int // open streams by clientKey
-	lastID  int64          // id of the last change-feed event broadcast
-	page    *frame         // latest page fragment
+	lastID  int64             // id of the last change-feed event broadcast
+	pages   map[string]*frame // latest page fragment, by language
 	closed  bool
 }
 
@@ -30,6 +31,9 @@ type frame struct {
 	id    int64
 	kind  frameKind
 	bytes []byte
+	// lang is a page frame's language: it goes to the streams of pages
+	// shown in that language alone.
+	lang string
 
 	// Page frames (liveFrame) carry the parts that changed since the frame
 	// with id base, for pages at base or later; a page further behind is
@@ -89,6 +93,7 @@ const (
 type streamClient struct {
 	addr  string // clientKey
 	kinds frameKind
+	lang  string // the language of the page it updates
 	ch    chan *frame
 	gone  chan struct{} // closed when the hub drops the client or shuts down
 	once  sync.Once
@@ -104,15 +109,16 @@ var (
 // NewHub makes a hub whose clients buffer bufferSize events and which admits
 // at most maxPerIP streams per client (0: no limit).
 func NewHub(bufferSize, maxPerIP int) *Hub {
-	return &Hub{bufferSize: bufferSize, maxPerIP: maxPerIP, clients: map[*streamClient]struct{}{}, perIP: map[string]int{}}
+	return &Hub{bufferSize: bufferSize, maxPerIP: maxPerIP, clients: map[*streamClient]struct{}{}, perIP: map[string]int{}, pages: map[string]*frame{}}
 }
 
 // subscribe registers a client and returns, atomically with registering,
 // the position it joins at: the last change-feed id already broadcast (the
 // client replays anything after its Last-Event-ID up to here from the
-// database) and the current page fragment. Every later event reaches the
-// client's channel, so nothing falls between replay and live.
-func (h *Hub) subscribe(addr string, kinds frameKind) (*streamClient, int64, *frame, error) {
+// database) and the current page fragment in its language. Every later
+// event reaches the client's channel, so nothing falls between replay and
+// live.
+func (h *Hub) subscribe(addr string, kinds frameKind, lang string) (*streamClient, int64, *frame, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -121,10 +127,10 @@ func (h *Hub) subscribe(addr string, kinds frameKind) (*streamClient, int64, *fr
 	if h.maxPerIP > 0 && h.perIP[addr] >= h.maxPerIP {
 		return nil, 0, nil, errTooManyStreams
 	}
-	c := &streamClient{addr: addr, kinds: kinds, ch: make(chan *frame, h.bufferSize), gone: make(chan struct{})}
+	c := &streamClient{addr: addr, kinds: kinds, lang: lang, ch: make(chan *frame, h.bufferSize), gone: make(chan struct{})}
 	h.clients[c] = struct{}{}
 	h.perIP[addr]++
-	return c, h.lastID, h.page, nil
+	return c, h.lastID, h.pages[lang], nil
 }
 
 // unsubscribe removes a client; safe to call after the hub dropped it.
@@ -145,44 +151,91 @@ func (h *Hub) remove(c *streamClient) {
 	c.drop()
 }
 
-// broadcast hands f to every client that wants its kind, dropping those
-// that cannot take it now.
+// broadcast hands f to every client that wants its kind (a page frame:
+// and its language), dropping those that cannot take it now.
 func (h *Hub) broadcast(f *frame) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.deliver(f)
+}
+
+func (h *Hub) deliver(f *frame) {
 	switch f.kind {
 	case kindJSON:
 		h.lastID = f.id
 	case kindPage:
-		h.page = f
+		h.pages[f.lang] = f
 	}
 	for c := range h.clients {
-		if c.kinds&f.kind == 0 {
+		if c.kinds&f.kind == 0 || f.kind == kindPage && c.lang != f.lang {
 			continue
 		}
-		select {
-		case c.ch <- f:
-		default:
-			h.remove(c) // too slow: its buffer is full
+		h.send(c, f)
+	}
+}
+
+// send hands f to c, dropping c if it cannot take it now.
+func (h *Hub) send(c *streamClient, f *frame) {
+	select {
+	case c.ch <- f:
+	default:
+		h.remove(c) // too slow: its buffer is full
+	}
+}
+
+// publishPages broadcasts the page frames of a snapshot, one a language
+// the page is shown in, each unless open pages already show it. Pages
+// open in a language no longer offered are told to reload: no frame will
+// come for them again.
+func (h *Hub) publishPages(frames []*frame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	offered := make(map[string]bool, len(frames))
+	for _, f := range frames {
+		offered[f.lang] = true
+	}
+	var gone []string
+	for lang := range h.pages {
+		if !offered[lang] {
+			gone = append(gone, lang)
+		}
+	}
+	for _, lang := range gone {
+		delete(h.pages, lang)
+	}
+	if len(gone) > 0 {
+		reload := &frame{kind: kindPage, bytes: reloadFrame(h.lastID, "the page is no longer shown in this language")}
+		for c := range h.clients {
+			if c.kinds&kindPage != 0 && !offered[c.lang] {
+				h.send(c, reload)
+			}
+		}
+	}
+	for _, f := range frames {
+		if f != h.pages[f.lang] {
+			h.deliver(f)
 		}
 	}
 }
 
 // setPosition records the change-feed position at start, before any client
 // connects, so that the first clients replay from the right place.
-func (h *Hub) setPosition(lastID int64, page *frame) {
+func (h *Hub) setPosition(lastID int64, pages map[string]*frame) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.lastID = lastID
-	h.page = page
+	h.pages = maps.Clone(pages)
+	if h.pages == nil {
+		h.pages = map[string]*frame{}
+	}
 }
 
-// position is the change-feed position and page fragment the hub is at,
+// position is the change-feed position and page fragments the hub is at,
 // for a hub that takes over from this one.
-func (h *Hub) position() (int64, *frame) {
+func (h *Hub) position() (int64, map[string]*frame) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.lastID, h.page
+	return h.lastID, maps.Clone(h.pages)
 }
 
 // advance moves the hub's change-feed position to id without an event (for
@@ -193,10 +246,10 @@ func (h *Hub) advance(id int64) {
 	h.lastID = max(h.lastID, id)
 }
 
-func (h *Hub) currentPage() *frame {
+func (h *Hub) currentPage(lang string) *frame {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.page
+	return h.pages[lang]
 }
 
 // Close drops every client and refuses new ones; their handlers return.

@@ -34,6 +34,8 @@ const (
 //	(default: both)
 //	&parts=1      the client applies page events that leave out the parts
 //	              it shows (live_parts.go); the page script says so
+//	&lang=de      the language of the page it updates (default: the
+//	              page's); the page script says so
 //
 // A reconnecting client sends Last-Event-ID (or ?last_event_id= on its
 // first connection, from the page it was served) and receives exactly the
@@ -57,7 +59,13 @@ func (s *Server) handleEvents(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "no such page")
 	}
 	hub := sp.hub
-	client, joinedAt, page, err := hub.subscribe(clientKey(c), kinds)
+	// The page script says the language of the page it updates; a stream
+	// that does not gets the page's default language.
+	lang := c.QueryParam("lang")
+	if lang == "" {
+		lang = sp.snap.Load().lang
+	}
+	client, joinedAt, page, err := hub.subscribe(clientKey(c), kinds, lang)
 	switch {
 	case errors.Is(err, errTooManyStreams):
 		return echo.NewHTTPError(http.StatusTooManyRequests, "too many live streams from your address; close some tabs")
@@ -98,6 +106,13 @@ func (s *Server) handleEvents(c echo.Context) error {
 	}
 	if oldScript {
 		stream.write(reloadFrame(joinedAt, "the page script is out of date"))
+		abandon()
+		return nil
+	}
+	if kinds&kindPage != 0 && page == nil {
+		// No event comes in a language the page is not shown in (or no
+		// longer is): a reload brings the page in one that it is.
+		stream.write(reloadFrame(joinedAt, "the page is not shown in this language"))
 		abandon()
 		return nil
 	}
@@ -278,9 +293,7 @@ func (s *Server) publishEvents(ctx context.Context, upTo int64) (map[string]bool
 // publishPage pushes a snapshot's page fragment, unless open pages already
 // show exactly that.
 func (s *Server) publishPage(sp *sitePage, snap *snapshot) {
-	if snap.liveFrame != nil && snap.liveFrame != sp.hub.currentPage() {
-		sp.hub.broadcast(snap.liveFrame)
-	}
+	sp.hub.publishPages(snap.liveFrames())
 }
 
 // reloadFrame tells a client that its state cannot be brought up to date

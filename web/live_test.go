@@ -249,11 +249,11 @@ func TestLiveStalledClientDoesNotDelayOthers(t *testing.T) {
 func TestHubDropsFullClientWithoutBlocking(t *testing.T) {
 	t.Parallel()
 	h := NewHub(4, 0)
-	slow, _, _, err := h.subscribe("1.2.3.4", kindJSON)
+	slow, _, _, err := h.subscribe("1.2.3.4", kindJSON, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast, _, _, err := h.subscribe("1.2.3.5", kindJSON)
+	fast, _, _, err := h.subscribe("1.2.3.5", kindJSON, "")
 	if err != nil {
 		t.Fatal(err)
 	}

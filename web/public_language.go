@@ -19,35 +19,42 @@ import (
 // langCookie remembers the language a visitor chose with the switcher.
 const langCookie = "herald_lang"
 
-// renderLanguages renders the status page in each of others into snap.
-// These are served as they were rendered, without the live stream (whose
-// updates are in the default language): a reload brings them up to date.
-func (s *Server) renderLanguages(ctx context.Context, prev, snap *snapshot, home templates.HomePage, others []string) error {
+// languageRegions renders the status page's live region in each of
+// others into snap.homes, with the live event that brings open pages in
+// that language up to it from what prev rendered in it.
+func (s *Server) languageRegions(ctx context.Context, prev, snap *snapshot, home templates.HomePage, others []string) error {
 	if len(others) == 0 {
 		return nil
 	}
-	snap.homes = make(map[string]*page, len(others))
+	snap.homes = make(map[string]*langHome, len(others))
 	snap.matcher = i18n.NewMatcher(snap.site.Languages)
-	snap.langBars = make(map[string]barCache, len(others))
-	home.Site.Live = false
 	for _, lang := range others {
 		lctx := i18n.With(ctx, lang)
-		var prevBars barCache
-		if prev != nil {
-			prevBars = prev.langBars[lang]
-		}
-		bars := make(barCache)
-		region, _, err := newPartBuilder(lctx).regionParts(&home, prevBars, bars)
+		prevView, prevBars := prev.viewIn(lang)
+		lh := &langHome{bars: make(barCache)}
+		b := newPartBuilder(lctx)
+		region, _, err := b.regionParts(&home, prevBars, lh.bars)
 		if err != nil {
 			return fmt.Errorf("status page in %s: %w", lang, err)
 		}
-		h := home
-		h.Region = region
-		p, err := newPage(lctx, templates.Home(h))
-		if err != nil {
+		lh.region, lh.shown = region, b.shown
+		if lh.liveFrame, err = liveFrame(lctx, &home, region, prevView); err != nil {
+			return fmt.Errorf("live update in %s: %w", lang, err)
+		}
+		snap.homes[lang] = lh
+	}
+	return nil
+}
+
+// languagePages renders the status page around each language's region.
+func languagePages(ctx context.Context, snap *snapshot, home templates.HomePage) error {
+	for lang, lh := range snap.homes {
+		lctx := i18n.With(ctx, lang)
+		home.Region = lh.region
+		var err error
+		if lh.home, err = newPage(lctx, templates.Home(home)); err != nil {
 			return fmt.Errorf("status page in %s: %w", lang, err)
 		}
-		snap.homes[lang], snap.langBars[lang] = p, bars
 	}
 	return nil
 }
@@ -74,8 +81,8 @@ func homeFor(c echo.Context, snap *snapshot) (*page, []string) {
 	if len(snap.homes) == 0 {
 		return snap.home, varyEncoding
 	}
-	if p, ok := snap.homes[visitorLanguage(c, snap)]; ok {
-		return p, varyLanguage
+	if h, ok := snap.homes[visitorLanguage(c, snap)]; ok {
+		return h.home, varyLanguage
 	}
 	return snap.home, varyLanguage
 }

@@ -55,9 +55,9 @@ type snapshot struct {
 	recent     []string
 	components map[string]store.Component
 	site       templates.Site
-	// liveFrame is the SSE event that brings open status pages up to this
-	// snapshot (liveFrame).
-	liveFrame *frame
+	// liveView is what open status pages in the default language are
+	// brought up to this snapshot with.
+	liveView
 	// eco is what other tools read: the v2 API, feeds, badges.
 	eco *ecosystem
 	// lazy holds the pages rendered on first request (older incidents,
@@ -72,11 +72,6 @@ type snapshot struct {
 	// computed there, from uptimes.
 	groups  map[string]templates.GroupView
 	uptimes *uptimes
-	// region is the status page's live region, in parts (live_parts.go),
-	// and shown every part in it: what open pages show once they are at
-	// this snapshot, which the next snapshot's update leaves out.
-	region *livePart
-	shown  shownParts
 	// bars and componentList are what the next snapshot may reuse: each
 	// shown component's rendered uptime bar, and the component list
 	// compressed on its own. Ninety days a component make the bars most of
@@ -88,12 +83,68 @@ type snapshot struct {
 	brand *brandAssets
 	// lang is the page's default language, which every page above is
 	// rendered in; homes are its status page in each other language it
-	// offers (public_language.go), with their uptime bars for the next
-	// snapshot to reuse.
-	lang     string
-	homes    map[string]*page
-	langBars map[string]barCache
-	matcher  *i18n.Matcher
+	// offers (public_language.go).
+	lang    string
+	homes   map[string]*langHome
+	matcher *i18n.Matcher
+}
+
+// liveView is a status page's live region as a snapshot rendered it in
+// one language, and the SSE event that brings open pages in that language
+// up to it (liveFrame).
+type liveView struct {
+	// region is the live region, in parts (live_parts.go), and shown every
+	// part in it: what open pages show once they are at this snapshot,
+	// which the next snapshot's event leaves out.
+	region    *livePart
+	shown     shownParts
+	liveFrame *frame
+}
+
+// langHome is the status page in a language other than the page's
+// default: the page, its live view, and its uptime bars for the next
+// snapshot to reuse.
+type langHome struct {
+	home *page
+	bars barCache
+	liveView
+}
+
+// viewIn is what the snapshot rendered in lang that the next may build
+// on: its live view and uptime bars (nil for a nil snapshot, or one that
+// did not render lang).
+func (snap *snapshot) viewIn(lang string) (*liveView, barCache) {
+	switch {
+	case snap == nil:
+		return nil, nil
+	case snap.lang == lang:
+		return &snap.liveView, snap.bars
+	case snap.homes[lang] != nil:
+		h := snap.homes[lang]
+		return &h.liveView, h.bars
+	}
+	return nil, nil
+}
+
+// liveFrames are the page events of every language the snapshot renders
+// the status page in, the default's first.
+func (snap *snapshot) liveFrames() []*frame {
+	out := []*frame{snap.liveFrame}
+	for _, lang := range snap.site.Languages[min(1, len(snap.site.Languages)):] {
+		if h := snap.homes[lang]; h != nil {
+			out = append(out, h.liveFrame)
+		}
+	}
+	return out
+}
+
+// liveFramesByLang are liveFrames by their language, for a new hub.
+func (snap *snapshot) liveFramesByLang() map[string]*frame {
+	out := map[string]*frame{}
+	for _, f := range snap.liveFrames() {
+		out[f.lang] = f
+	}
+	return out
 }
 
 // newPage renders c and compresses it once.
@@ -343,7 +394,7 @@ func (s *Server) buildPages(ctx context.Context, version int64, touched map[stri
 	}
 	for i, sp := range pages {
 		if sp.snap.Load() == nil { // a new page: its stream starts here
-			sp.hub.setPosition(snaps[i].version, snaps[i].liveFrame)
+			sp.hub.setPosition(snaps[i].version, snaps[i].liveFramesByLang())
 		}
 		sp.snap.Store(snaps[i])
 	}
@@ -417,16 +468,7 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 	if livePage != nil {
 		live = func(snap *snapshot) { livePage(sp, snap) }
 	}
-	prev := sp.snap.Load()
-	if prev != nil && prev.lang != snap.lang {
-		// What it rendered is in another language: nothing to reuse, and
-		// open pages are sent the whole region.
-		prev = nil
-	}
-	if err := s.renderHome(ctx, prev, snap, &home, live); err != nil {
-		return nil, err
-	}
-	if err := s.renderLanguages(ctx, sp.snap.Load(), snap, home, offered[1:]); err != nil {
+	if err := s.renderHome(ctx, sp.snap.Load(), snap, &home, offered[1:], live); err != nil {
 		return nil, err
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on
@@ -457,11 +499,8 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 // region is rendered in parts (live_parts.go), once for both; what the last
 // snapshot rendered is reused where nothing in it changed: the uptime bars,
 // and the compressed component list.
-func (s *Server) renderHome(ctx context.Context, prev, snap *snapshot, home *templates.HomePage, livePage func(*snapshot)) error {
-	var prevBars barCache
-	if prev != nil {
-		prevBars = prev.bars
-	}
+func (s *Server) renderHome(ctx context.Context, prev, snap *snapshot, home *templates.HomePage, others []string, livePage func(*snapshot)) error {
+	prevView, prevBars := prev.viewIn(snap.lang)
 	b := newPartBuilder(ctx)
 	snap.bars = make(barCache)
 	region, list, err := b.regionParts(home, prevBars, snap.bars)
@@ -469,8 +508,13 @@ func (s *Server) renderHome(ctx context.Context, prev, snap *snapshot, home *tem
 		return fmt.Errorf("live region: %w", err)
 	}
 	snap.region, snap.shown = region, b.shown
-	if snap.liveFrame, err = liveFrame(home, region, prev); err != nil {
+	if snap.liveFrame, err = liveFrame(ctx, home, region, prevView); err != nil {
 		return fmt.Errorf("live update: %w", err)
+	}
+	// The other languages' events too, before any is pushed: a hub takes
+	// a snapshot's events all at once (Hub.publishPages).
+	if err := s.languageRegions(ctx, prev, snap, *home, others); err != nil {
+		return err
 	}
 	if livePage != nil {
 		livePage(snap)
@@ -500,7 +544,7 @@ func (s *Server) renderHome(ctx context.Context, prev, snap *snapshot, home *tem
 	if snap.home, err = newPageWith(page, "text/html; charset=utf-8", snap.componentList); err != nil {
 		return fmt.Errorf("home page: %w", err)
 	}
-	return nil
+	return languagePages(ctx, snap, *home)
 }
 
 // rendered is HTML rendered already, as a component that writes it as it is.
@@ -521,18 +565,19 @@ func render(ctx context.Context, c templ.Component, size int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// liveFrame makes the "page" SSE event that brings open status pages from
-// the last snapshot to this one: {"version","banner","html"}, where html is
-// the region with every part the last snapshot showed too left out, as a
-// placeholder naming its key (writeChanged). A page that was at the last
-// snapshot holds each of those parts; one further behind is sent the whole
-// region instead (frame.complete, in catchUp). When the region has not
-// changed at all, the last frame is reused, so that nothing is pushed.
-func liveFrame(home *templates.HomePage, region *livePart, prev *snapshot) (*frame, error) {
+// liveFrame makes the "page" SSE event that brings open status pages in
+// ctx's language from the last snapshot (prev, nil for none) to this one:
+// {"version","banner","html"}, where html is the region with every part
+// the last snapshot showed too left out, as a placeholder naming its key
+// (writeChanged). A page that was at the last snapshot holds each of those
+// parts; one further behind is sent the whole region instead
+// (frame.complete, in catchUp). When the region has not changed at all,
+// the last frame is reused, so that nothing is pushed.
+func liveFrame(ctx context.Context, home *templates.HomePage, region *livePart, prev *liveView) (*frame, error) {
 	if prev != nil && prev.liveFrame != nil && prev.region != nil && prev.region.key == region.key {
 		return prev.liveFrame, nil
 	}
-	f := &frame{id: home.Site.Version, kind: kindPage, banner: home.Overall.Description(), region: region}
+	f := &frame{id: home.Site.Version, kind: kindPage, lang: i18n.Lang(ctx), banner: templates.BannerText(ctx, home.Overall), region: region}
 	if prev == nil || prev.liveFrame == nil {
 		// Nothing to leave out: what pages show is not known.
 		b, err := f.encode(region.whole())
