@@ -37,6 +37,10 @@ func TestEveryLanguageTranslatesEveryMessage(t *testing.T) {
 // (in templ and Go: T(ctx, "id"; in the emails' text template: {{t "id"}}).
 var usedID = regexp.MustCompile(`(?:\b(?:i18n\.)?[TN]\(ctx, |\{\{t )"([a-z_.]*[a-z_])"`)
 
+// errorID is the title and message ids the web package gives its error
+// pages (errorPage, notFoundPage).
+var errorID = regexp.MustCompile(`(?:errorPage|notFoundPage)\(c, (?:http\.Status\w+, )?"([a-z_.]+)", "([a-z_.]+)"\)`)
+
 // Every message id the templates and emails use is in the source catalogue.
 func TestEveryUsedMessageIsInTheCatalogue(t *testing.T) {
 	known := map[string]bool{}
@@ -58,6 +62,14 @@ func TestEveryUsedMessageIsInTheCatalogue(t *testing.T) {
 				used++
 				if !known[m[1]] {
 					t.Errorf("%s uses %q, which en.toml lacks", filepath.Base(f), m[1])
+				}
+			}
+			for _, m := range errorID.FindAllStringSubmatch(string(b), -1) {
+				for _, id := range m[1:] {
+					used++
+					if !known[id] {
+						t.Errorf("%s's error page says %q, which en.toml lacks", filepath.Base(f), id)
+					}
 				}
 			}
 		}
