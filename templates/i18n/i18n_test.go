@@ -117,3 +117,27 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+// The messages T fills in itself read exactly as go-i18n writes them, in
+// every language, with arguments of each kind a template passes.
+func TestSimpleMessagesAsGoI18n(t *testing.T) {
+	args := i18n.Args{"Count": 3, "Day": 5, "Year": 2026, "Month": "März", "Time": "14:07", "Page": "Acme Status",
+		"Names": "API, Web", "Percent": "99.95", "Duration": "1 h", "Hours": 2, "Minutes": 7, "Name": "API",
+		"Since": "5. März", "Date": "2026-03-05", "Impact": "Major", "At": "now", "From": "\x00", "Until": "\x00", "Owner": "Ann"}
+	n := 0
+	for _, lang := range i18n.Languages() {
+		for _, id := range i18n.IDs() {
+			fast, slow, ok := i18n.CompareSimple(lang, id, args)
+			if !ok {
+				continue
+			}
+			n++
+			if fast != slow {
+				t.Errorf("%s %s: T says %q, go-i18n %q", lang, id, fast, slow)
+			}
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d messages are filled in by T", n)
+	}
+}
