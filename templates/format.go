@@ -40,6 +40,7 @@ func shortTime(t time.Time) string { return t.UTC().Format("Jan 2, 15:04 UTC") }
 // longDate is "November 25, 2026".
 func longDate(t time.Time) string { return t.UTC().Format("January 2, 2006") }
 
+// monthName is a month in English, for the console: "November 2026".
 func monthName(t time.Time) string { return t.UTC().Format("January 2006") }
 
 // feedTime is a moment in a feed entry, which a reader shows without our
@@ -79,28 +80,51 @@ func noDataText(ctx context.Context, u store.Uptime) string {
 func dayText(ctx context.Context, d store.UptimeDay) string {
 	s := i18n.MediumDate(ctx, d.Date) + ": " + StatusLabel(ctx, d.Worst)
 	if d.MajorOutage > 0 {
-		s += ", " + i18n.T(ctx, "home.day_major", i18n.Args{"Duration": HumanDuration(d.MajorOutage)})
+		s += ", " + i18n.T(ctx, "home.day_major", i18n.Args{"Duration": localDuration(ctx, d.MajorOutage)})
 	}
 	if d.PartialOutage > 0 {
-		s += ", " + i18n.T(ctx, "home.day_partial", i18n.Args{"Duration": HumanDuration(d.PartialOutage)})
+		s += ", " + i18n.T(ctx, "home.day_partial", i18n.Args{"Duration": localDuration(ctx, d.PartialOutage)})
 	}
 	return s
 }
 
-// HumanDuration is a duration as people say it: "5 min", "1 h 10 min".
-func HumanDuration(d time.Duration) string {
+// HumanDuration is a duration as people say it, in English: "5 min",
+// "1 h 10 min" (the console, the team's emails).
+func HumanDuration(d time.Duration) string { return localDuration(context.Background(), d) }
+
+// localDuration is a duration as a visitor says it, in the page's
+// language: "1 h 10 min", "1 Std. 10 Min.", "1時間10分".
+func localDuration(ctx context.Context, d time.Duration) string {
 	if d < time.Minute {
-		return "under a minute"
+		return i18n.T(ctx, "duration.under_minute")
 	}
 	d = d.Round(time.Minute)
 	h, m := int(d.Hours()), int(d.Minutes())%60
 	switch {
 	case h == 0:
-		return fmt.Sprintf("%d min", m)
+		return i18n.T(ctx, "duration.minutes", i18n.Args{"Minutes": m})
 	case m == 0:
-		return fmt.Sprintf("%d h", h)
+		return i18n.T(ctx, "duration.hours", i18n.Args{"Hours": h})
 	}
-	return fmt.Sprintf("%d h %d min", h, m)
+	return i18n.T(ctx, "duration.hours_minutes", i18n.Args{"Hours": h, "Minutes": m})
+}
+
+// timeMark stands for a <time> in a message that a template writes around
+// it (phrase): the text/template of a message cannot hold an element.
+const timeMark = "\x00"
+
+// phrase is message id split where its {{.Time}} (or, for two, its
+// {{.From}} and {{.Until}}) go: the words before, between and after the
+// <time> elements the template writes there, in the order the language
+// puts them ("by 14:00" in English, "14:00まで" in Japanese).
+func phrase(ctx context.Context, id string, args ...i18n.Args) []string {
+	a := i18n.Args{"Time": timeMark, "From": timeMark, "Until": timeMark}
+	if len(args) > 0 {
+		for k, v := range args[0] {
+			a[k] = v
+		}
+	}
+	return strings.Split(i18n.T(ctx, id, a), timeMark)
 }
 
 // componentNames lists the names of the given component ids that still exist.
@@ -122,16 +146,14 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 func itoa64(i int64) string { return strconv.FormatInt(i, 10) }
 
-func duration(from time.Time, until *time.Time) string {
-	if until == nil {
-		return ""
-	}
-	return HumanDuration(until.Sub(from))
-}
-
 // incidentDuration is how long a resolved incident lasted: from when its
 // impact began, as its own page says, to its resolution.
-func incidentDuration(inc store.Incident) string { return duration(inc.StartedAt, inc.ResolvedAt) }
+func incidentDuration(ctx context.Context, inc store.Incident) string {
+	if inc.ResolvedAt == nil {
+		return ""
+	}
+	return localDuration(ctx, inc.ResolvedAt.Sub(inc.StartedAt))
+}
 
 // maintenanceWindow is when a maintenance ran, or was to run where it did
 // not say: the times it started and completed, else the scheduled ones.

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"strings"
 
 	"github.com/a-h/templ"
 )
@@ -50,4 +51,26 @@ func home(ctx context.Context) templ.SafeURL {
 		return templ.SafeURL(r + "/")
 	}
 	return "/"
+}
+
+type hereKey struct{}
+
+// WithHere returns ctx for rendering the page at url (a path under the
+// page's root, with its query, without lang): what the language switcher
+// links in each language. Without it the switcher links the front page.
+func WithHere(ctx context.Context, url string) context.Context {
+	return context.WithValue(ctx, hereKey{}, url)
+}
+
+// inLanguage is the page being rendered in language lang: its address
+// with ?lang=, which the server answers in it (and remembers).
+func inLanguage(ctx context.Context, lang string) templ.SafeURL {
+	u, _ := ctx.Value(hereKey{}).(string)
+	if u == "" {
+		u = string(home(ctx))
+	}
+	if strings.Contains(u, "?") {
+		return templ.SafeURL(u + "&lang=" + lang)
+	}
+	return templ.SafeURL(u + "?lang=" + lang)
 }

@@ -132,9 +132,10 @@ type HistoryPage struct {
 	Next       string // URL of the older page, "" on the last
 }
 
-// ErrorPage is a plain page for 404s and the like.
+// ErrorPage is a plain page for 404s and the like; its words are message
+// ids, said in the language the page is rendered in.
 type ErrorPage struct {
-	Site    Site
-	Title   string
-	Message string
+	Site      Site
+	TitleID   string
+	MessageID string
 }

@@ -271,7 +271,7 @@ func (s *Server) httpErrorHandler(err error, c echo.Context) {
 		return
 	}
 	if e.Status == http.StatusNotFound {
-		if werr := s.notFoundPage(c, "Page not found", "There is nothing at this address."); werr != nil {
+		if werr := s.notFoundPage(c, "error.page_not_found", "error.nothing_here"); werr != nil {
 			s.log.Error("write error page", "err", werr)
 		}
 		return

@@ -21,13 +21,19 @@ const lazyRenderTimeout = 10 * time.Second
 // so crawling them cannot exhaust memory; past that, pages are rendered for
 // each request. A failure, or a page that does not exist, is not kept: the
 // next request tries again, and made-up addresses take no room.
+//
+// A page that speaks is kept once per language it was asked in (those
+// that do not, a badge, under the default's); the bound counts them all.
 type lazyPages struct {
 	mu    sync.Mutex
-	pages map[string]*lazyPage
-	root  string // the page's, for the links of what is rendered
-	notes bool   // a private page's: its updates show their internal notes
-	lang  string // the page's default language, what they are rendered in
+	pages map[lazyKey]*lazyPage
+	root  string   // the page's, for the links of what is rendered
+	notes bool     // a private page's: its updates show their internal notes
+	langs []string // the languages the page offers, its default first
 }
+
+// lazyKey is a page kept: what it is ("incident:ID") and its language.
+type lazyKey struct{ name, lang string }
 
 // lazyPage is one page, being rendered until done is closed.
 type lazyPage struct {
@@ -38,14 +44,21 @@ type lazyPage struct {
 
 var errRenderPanicked = errors.New("web: rendering the page panicked")
 
-func newLazyPages(root string, notes bool, lang string) *lazyPages {
-	return &lazyPages{pages: map[string]*lazyPage{}, root: root, notes: notes, lang: lang}
+// newLazyPages keeps pages for a page at root offering langs (its
+// default first; none is English alone).
+func newLazyPages(root string, notes bool, langs []string) *lazyPages {
+	if len(langs) == 0 {
+		langs = []string{i18n.Default}
+	}
+	return &lazyPages{pages: map[lazyKey]*lazyPage{}, root: root, notes: notes, langs: langs}
 }
 
-// get returns the page kept under key, rendering it with render if it is
-// the first request. render returning (nil, nil) means "no such page".
-func (l *lazyPages) get(ctx context.Context, key string, render func(context.Context) (*page, error)) (*page, error) {
-	ctx = i18n.With(templates.WithRoot(ctx, l.root), l.lang)
+// get returns page name in language lang as kept, rendering it with render
+// (in a context saying lang) if it is the first request. render returning
+// (nil, nil) means "no such page".
+func (l *lazyPages) get(ctx context.Context, lang, name string, render func(context.Context) (*page, error)) (*page, error) {
+	ctx = i18n.With(templates.WithRoot(ctx, l.root), lang)
+	key := lazyKey{name, lang}
 	if l.notes {
 		ctx = templates.WithInternalNotes(ctx)
 	}
@@ -79,12 +92,17 @@ func (l *lazyPages) get(ctx context.Context, key string, render func(context.Con
 	return lp.p, lp.err
 }
 
-// has reports whether the page under key is kept (or being rendered).
-func (l *lazyPages) has(key string) bool {
+// has reports whether page name is kept (or being rendered) in any
+// language.
+func (l *lazyPages) has(name string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, ok := l.pages[key]
-	return ok
+	for _, lang := range l.langs {
+		if _, ok := l.pages[lazyKey{name, lang}]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // renderDetached renders with ctx's values but not its cancellation.

@@ -65,7 +65,7 @@ func (s *Server) pageAccess(next echo.HandlerFunc) echo.HandlerFunc {
 		case v == outsideRanges && isPageHTML(c):
 			// A person: told why (in the default page's branding,
 			// since this one's is its own business).
-			return s.errorPage(c, http.StatusForbidden, "Not shown here", "This page is shown on some networks only, and the address you came from is not one of them.")
+			return s.errorPage(c, http.StatusForbidden, "error.not_shown_here", "error.networks_only")
 		case v == outsideRanges:
 			return echo.NewHTTPError(http.StatusForbidden, "this page is not shown to your address")
 		case v == notViewer && isPageHTML(c):

@@ -111,7 +111,7 @@ func (s *Server) handleComponentBadge(c echo.Context) error {
 	}
 	// Rendered on first request and kept for this snapshot: most
 	// components never have a badge asked for.
-	p, err := snap.lazy.get(c.Request().Context(), "badge:"+id, func(context.Context) (*page, error) { return newBadge(comp.Name, comp.Status) })
+	p, err := snap.lazy.get(c.Request().Context(), snap.lang, "badge:"+id, func(context.Context) (*page, error) { return newBadge(comp.Name, comp.Status) })
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func (s *Server) handleCalendar(c echo.Context) error {
 		}
 		key, component = "calendar:"+id, id
 	}
-	p, err := snap.lazy.get(c.Request().Context(), key, func(ctx context.Context) (*page, error) {
+	p, err := snap.lazy.get(c.Request().Context(), snap.lang, key, func(ctx context.Context) (*page, error) {
 		events, err := s.calendarEvents(ctx, snap, component)
 		if err != nil {
 			return nil, err
@@ -80,7 +80,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	p, err := snap.lazy.get(c.Request().Context(), "calendar-maintenance:"+id, func(ctx context.Context) (*page, error) {
+	p, err := snap.lazy.get(c.Request().Context(), snap.lang, "calendar-maintenance:"+id, func(ctx context.Context) (*page, error) {
 		m, err := s.store.GetMaintenance(ctx, id)
 		if err == nil {
 			if !snap.scope.Shows(m.Components, m.Pages) {
@@ -106,7 +106,7 @@ func (s *Server) handleMaintenanceCalendar(c echo.Context) error {
 		return err
 	}
 	if p == nil {
-		return s.notFoundPage(c, "No such maintenance", "This maintenance does not exist, or its address is mistyped.")
+		return s.notFoundPage(c, "error.no_such_maintenance", "error.maintenance_missing")
 	}
 	return s.servePage(c, p)
 }

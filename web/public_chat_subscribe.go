@@ -33,7 +33,7 @@ func (s *Server) chatFormPage(c echo.Context) *sitePage {
 func (s *Server) handleChatSubscribe(c echo.Context) error {
 	sp := s.chatFormPage(c)
 	if sp == nil {
-		return s.notFoundPage(c, "Page not found", "Chat subscriptions are not offered here.")
+		return s.notFoundPage(c, "error.page_not_found", "error.no_chat")
 	}
 	ctx := c.Request().Context()
 	form, err := c.FormParams()

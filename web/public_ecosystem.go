@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // ecosystem is what other tools read, kept with each snapshot so that
@@ -65,7 +66,7 @@ func (s *Server) buildEcosystem(ctx context.Context, snap *snapshot, components 
 		updated = later(updated, m.UpdatedAt)
 	}
 	d := statuspageData{components: components, groups: groups, active: active, open: open, updatedAt: updated}
-	eco := &ecosystem{enc: newStatuspageEncoder(snap.site, d), scope: snap.scope, openIncidents: len(active), rendered: newLazyPages(snap.root, false, snap.lang)}
+	eco := &ecosystem{enc: newStatuspageEncoder(snap.site, d), scope: snap.scope, openIncidents: len(active), rendered: newLazyPages(snap.root, false, nil)}
 	if eco.hot, err = eco.enc.hotDocuments(d); err != nil {
 		return nil, fmt.Errorf("statuspage API: %w", err)
 	}
@@ -114,7 +115,7 @@ func (eco *ecosystem) document(ctx context.Context, route string) (*page, error)
 		return p, nil
 	}
 	if render, ok := eco.history[route]; ok {
-		return eco.rendered.get(ctx, route, render)
+		return eco.rendered.get(ctx, i18n.Default, route, render)
 	}
 	return nil, nil
 }

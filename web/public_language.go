@@ -46,8 +46,8 @@ func (s *Server) languageRegions(ctx context.Context, prev, snap *snapshot, home
 	return nil
 }
 
-// languagePages renders the status page around each language's region.
-func languagePages(ctx context.Context, snap *snapshot, home templates.HomePage) error {
+// renderLanguagePages renders the status page around each language's region.
+func renderLanguagePages(ctx context.Context, snap *snapshot, home templates.HomePage) error {
 	for lang, lh := range snap.homes {
 		lctx := i18n.With(ctx, lang)
 		home.Region = lh.region

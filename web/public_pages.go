@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // servePage writes a pre-rendered page: 304 when the client has it, the
@@ -119,62 +121,113 @@ func (s *Server) handleHome(c echo.Context) error {
 	return s.servePage(c, p, vary)
 }
 
+// pageLanguage is the language to answer a visitor to snap's page in,
+// and the Vary that says what the answer depends on: a page offering one
+// language answers everyone the same, as it always did.
+func pageLanguage(c echo.Context, snap *snapshot) (string, []string) {
+	if len(snap.site.Languages) < 2 || snap.matcher == nil {
+		return snap.lang, varyEncoding
+	}
+	return visitorLanguage(c, snap), varyLanguage
+}
+
+// here is ctx for rendering the page at path (below the page's root),
+// which the language switcher links in each language; only a page that
+// offers more than one shows it.
+func here(ctx context.Context, multilingual bool, path string) context.Context {
+	if !multilingual {
+		return ctx
+	}
+	return templates.WithHere(ctx, templates.Href(ctx, path))
+}
+
+func incidentPath(id string) string    { return "/incidents/" + id }
+func maintenancePath(id string) string { return "/maintenance/" + id }
+
+// handleIncidentPage is an incident's page. An active one in the page's
+// default language is in the snapshot; the rest are rendered on first
+// request (lazyItem).
 func (s *Server) handleIncidentPage(c echo.Context) error {
 	snap, err := s.pageSnap(c)
 	if err != nil {
 		return err
 	}
 	id := c.Param("id")
-	if p, ok := snap.incidents[id]; ok {
-		return s.servePage(c, p)
+	lang, vary := pageLanguage(c, snap)
+	if p, ok := snap.incidents[id]; ok && lang == snap.lang {
+		return s.servePage(c, p, vary)
 	}
-	// Older incidents are rendered on first request and kept for the life
-	// of this snapshot.
-	p, err := snap.lazy.get(c.Request().Context(), "incident:"+id, func(ctx context.Context) (*page, error) {
-		inc, err := s.store.GetIncident(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(inc.Components, inc.Pages)) {
-			return nil, nil
+	p, err := lazyItem(c, snap, lang, "incident:"+id, incidentPath(id), func(ctx context.Context) (templ.Component, error) {
+		inc, ok := snap.active[id]
+		if !ok {
+			found, err := s.store.GetIncident(ctx, id)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(found.Components, found.Pages)) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			inc = snap.scope.Incident(found)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return newPage(ctx, templates.Incident(templates.IncidentPage{Site: snap.site, Incident: snap.scope.Incident(inc), Components: snap.components}))
+		return templates.Incident(templates.IncidentPage{Site: snap.site, Incident: inc, Components: snap.components}), nil
 	})
 	if err != nil {
 		return err
 	}
 	if p == nil {
-		return s.notFoundPage(c, "No such incident", "This incident does not exist, or its address is mistyped.")
+		return s.notFoundPage(c, "error.no_such_incident", "error.incident_missing")
 	}
-	return s.servePage(c, p)
+	return s.servePage(c, p, vary)
 }
 
+// handleMaintenancePage is a maintenance window's page, served as
+// handleIncidentPage serves an incident's.
 func (s *Server) handleMaintenancePage(c echo.Context) error {
 	snap, err := s.pageSnap(c)
 	if err != nil {
 		return err
 	}
 	id := c.Param("id")
-	if p, ok := snap.maintenances[id]; ok {
-		return s.servePage(c, p)
+	lang, vary := pageLanguage(c, snap)
+	if p, ok := snap.maintenances[id]; ok && lang == snap.lang {
+		return s.servePage(c, p, vary)
 	}
-	p, err := snap.lazy.get(c.Request().Context(), "maintenance:"+id, func(ctx context.Context) (*page, error) {
-		m, err := s.store.GetMaintenance(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(m.Components, m.Pages)) {
-			return nil, nil
+	p, err := lazyItem(c, snap, lang, "maintenance:"+id, maintenancePath(id), func(ctx context.Context) (templ.Component, error) {
+		m, ok := snap.open[id]
+		if !ok {
+			found, err := s.store.GetMaintenance(ctx, id)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && !snap.scope.Shows(found.Components, found.Pages)) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			m = snap.scope.Maintenance(found)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: snap.site, Maintenance: snap.scope.Maintenance(m), Components: snap.components}))
+		return templates.Maintenance(templates.MaintenancePage{Site: snap.site, Maintenance: m, Components: snap.components}), nil
 	})
 	if err != nil {
 		return err
 	}
 	if p == nil {
-		return s.notFoundPage(c, "No such maintenance", "This maintenance does not exist, or its address is mistyped.")
+		return s.notFoundPage(c, "error.no_such_maintenance", "error.maintenance_missing")
 	}
-	return s.servePage(c, p)
+	return s.servePage(c, p, vary)
+}
+
+// lazyItem is an incident's or maintenance window's page (name, at path)
+// in lang, rendered from view (nil for no such thing) on first request and
+// kept for the life of the snapshot; nil for no such page. The snapshot
+// holds the active ones' data for the page's other languages, so that
+// they say what the default's say; an older one is read from the store.
+func lazyItem(c echo.Context, snap *snapshot, lang, name, path string, view func(context.Context) (templ.Component, error)) (*page, error) {
+	return snap.lazy.get(c.Request().Context(), lang, name, func(ctx context.Context) (*page, error) {
+		v, err := view(ctx)
+		if v == nil || err != nil {
+			return nil, err
+		}
+		return newPage(here(ctx, true, path), v)
+	})
 }
 
 // handleGroupPage is /groups/{id}: one component group, open, with every
@@ -187,16 +240,20 @@ func (s *Server) handleGroupPage(c echo.Context) error {
 	}
 	g, ok := snap.groups[c.Param("id")]
 	if !ok {
-		return s.notFoundPage(c, "No such group", "This group of components does not exist, or its address is mistyped.")
+		return s.notFoundPage(c, "error.no_such_group", "error.group_missing")
 	}
-	p, err := snap.lazy.get(c.Request().Context(), "group:"+g.Group.ID, func(ctx context.Context) (*page, error) {
+	lang, vary := pageLanguage(c, snap)
+	// The bars the status page rendered in this language, to reuse.
+	_, bars := snap.viewIn(lang)
+	p, err := snap.lazy.get(c.Request().Context(), lang, "group:"+g.Group.ID, func(ctx context.Context) (*page, error) {
 		if !g.Open {
 			g.Components = slices.Clone(g.Components) // the snapshot's are read by others
 			snap.uptimes.fill(&g)
 		}
 		g.Open = true // whatever its status: it is what the page is about
+		ctx = here(ctx, true, "/groups/"+g.Group.ID)
 		b := newPartBuilder(ctx)
-		part, err := b.group(g, snap.bars, barCache{})
+		part, err := b.group(g, bars, barCache{})
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +262,7 @@ func (s *Server) handleGroupPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.servePage(c, p)
+	return s.servePage(c, p, vary)
 }
 
 // HistoryPageSize is how many incidents and maintenance windows one history
@@ -219,9 +276,12 @@ const HistoryPageSize = 25
 func (s *Server) handleHistory(c echo.Context) error {
 	ctx := c.Request().Context()
 	var place historyPlace
-	key, numbered := "history", 0
+	// key names the page kept; path is its address, which the language
+	// switcher links: both from what was understood of the query, so that
+	// what else it held is neither kept nor repeated.
+	key, path, numbered := "history", "/history", 0
 	badCursor := func() error {
-		return s.notFoundPage(c, "No such page", "That history link is not one Herald made.")
+		return s.notFoundPage(c, "error.no_such_page", "error.history_cursor")
 	}
 	switch q := c.QueryParams(); {
 	case q.Get("before") != "":
@@ -230,42 +290,47 @@ func (s *Server) handleHistory(c echo.Context) error {
 			return badCursor()
 		}
 		place.before, key = &k, "history:"+q.Get("before")
+		path += "?before=" + url.QueryEscape(q.Get("before"))
 	case q.Get("after") != "":
 		k, ok := parseHistoryCursor(q.Get("after"))
 		if !ok {
 			return badCursor()
 		}
 		place.after, key = &k, "history:after:"+q.Get("after")
+		path += "?after=" + url.QueryEscape(q.Get("after"))
 	case q.Get("month") != "":
 		m, err := time.Parse("2006-01", q.Get("month"))
 		if err != nil {
-			return s.notFoundPage(c, "No such page", "Months are written YYYY-MM, such as 2025-03.")
+			return s.notFoundPage(c, "error.no_such_page", "error.history_month")
 		}
 		place.before = &store.Keyset{At: m.AddDate(0, 1, 0).Add(-time.Microsecond)}
 		key = "history:month:" + m.Format("2006-01")
+		path += "?month=" + m.Format("2006-01")
 	case q.Get("page") != "" && q.Get("page") != "1" && c.Param("slug") != "":
 		// Numbered pages are from before pages had cursors, and before
 		// there were other pages: none of those links lead here.
-		return s.notFoundPage(c, "No such page", "History pages are reached by the links on them.")
+		return s.notFoundPage(c, "error.no_such_page", "error.history_numbered")
 	case q.Get("page") != "" && q.Get("page") != "1":
 		n, err := strconv.Atoi(q.Get("page"))
 		if err != nil || n < 1 {
-			return s.notFoundPage(c, "No such page", "History pages are numbered from 1.")
+			return s.notFoundPage(c, "error.no_such_page", "error.history_from_one")
 		}
 		k, ok, err := s.store.HistoryPlace(ctx, (n-1)*HistoryPageSize)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return s.notFoundPage(c, "No such page", "The history does not go back that far.")
+			return s.notFoundPage(c, "error.no_such_page", "error.history_too_far")
 		}
 		place.before, key, numbered = &k, "history:"+strconv.Itoa(n), n
+		path += "?page=" + strconv.Itoa(n)
 	}
 	snap, err := s.pageSnap(c)
 	if err != nil {
 		return err
 	}
-	p, err := snap.lazy.get(ctx, key, func(ctx context.Context) (*page, error) {
+	lang, vary := pageLanguage(c, snap)
+	p, err := snap.lazy.get(ctx, lang, key, func(ctx context.Context) (*page, error) {
 		view, err := s.historyView(ctx, snap, place)
 		if err != nil || view == nil {
 			return nil, err
@@ -273,15 +338,15 @@ func (s *Server) handleHistory(c echo.Context) error {
 		if numbered > 0 { // an old numbered page leads to its numbered neighbour
 			view.Prev = "/history?page=" + strconv.Itoa(numbered-1)
 		}
-		return newPage(ctx, templates.History(*view))
+		return newPage(here(ctx, true, path), templates.History(*view))
 	})
 	if err != nil {
 		return err
 	}
 	if p == nil {
-		return s.notFoundPage(c, "No such page", "The history does not go back that far.")
+		return s.notFoundPage(c, "error.no_such_page", "error.history_too_far")
 	}
-	return s.servePage(c, p)
+	return s.servePage(c, p, vary)
 }
 
 // historyPlace is where a history page is: after before (older than it),
@@ -370,6 +435,8 @@ func sortItems(items []templates.HistoryItem) {
 	})
 }
 
+// notFoundPage answers a person with a 404 page; title and message are
+// message ids (the catalogue's error.*), said in the visitor's language.
 func (s *Server) notFoundPage(c echo.Context, title, message string) error {
 	return s.errorPage(c, http.StatusNotFound, title, message)
 }
@@ -388,17 +455,49 @@ func (s *Server) formSite(c echo.Context, sp *sitePage) (templates.Site, context
 }
 
 // errorPage answers a person with status and a page saying why, in the
-// branding of the page they asked for.
+// branding of the page they asked for and in their language among those
+// it offers: title and message are message ids (error.*).
 func (s *Server) errorPage(c echo.Context, status int, title, message string) error {
-	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
-	c.Response().WriteHeader(status)
-	site, ctx := s.defaultSite(), c.Request().Context()
+	site, ctx, snap := s.defaultSite(), c.Request().Context(), s.main.snap.Load()
+	if snap != nil {
+		site.Languages = snap.site.Languages
+	}
 	// A private page's name is its own business: only those who may see
-	// it see it on its error pages.
+	// it see it on its error pages (and its languages).
 	if sp := s.pageOf(c); sp != nil && sp.cfg != nil && s.admitsQuietly(c, sp) {
 		site, ctx = s.formSite(c, sp)
+		snap = sp.snap.Load()
 	}
-	return templates.ErrorView(templates.ErrorPage{Site: site, Title: title, Message: message}).Render(ctx, c.Response())
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if snap != nil {
+		lang, vary := pageLanguage(c, snap)
+		ctx = i18n.With(ctx, lang)
+		h["Vary"] = vary
+		if len(site.Languages) > 1 {
+			ctx = templates.WithHere(ctx, requestPath(c))
+		}
+	}
+	c.Response().WriteHeader(status)
+	return templates.ErrorView(templates.ErrorPage{Site: site, TitleID: title, MessageID: message}).Render(ctx, c.Response())
+}
+
+// requestPath is the address asked for, without lang, for the language
+// switcher of a page rendered for one request (an error page). Only a
+// path on this host: one that a browser would read as another host's
+// ("//elsewhere") is the front page instead.
+func requestPath(c echo.Context) string {
+	u := c.Request().URL
+	path := u.EscapedPath()
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") {
+		return "/"
+	}
+	q := u.Query()
+	q.Del("lang")
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return path
 }
 
 // handleStatic serves an embedded file under its content-hashed URL.

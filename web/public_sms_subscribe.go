@@ -33,7 +33,7 @@ func (s *Server) smsFormPage(c echo.Context) *sitePage {
 func (s *Server) handleSMSSubscribe(c echo.Context) error {
 	sp := s.smsFormPage(c)
 	if sp == nil {
-		return s.notFoundPage(c, "Page not found", "Text messages are not offered here.")
+		return s.notFoundPage(c, "error.page_not_found", "error.no_sms")
 	}
 	form, err := c.FormParams()
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *Server) handleSMSSubscribe(c echo.Context) error {
 func (s *Server) handleSMSConfirm(c echo.Context) error {
 	sp := s.smsFormPage(c)
 	if sp == nil {
-		return s.notFoundPage(c, "Page not found", "Text messages are not offered here.")
+		return s.notFoundPage(c, "error.page_not_found", "error.no_sms")
 	}
 	form, err := c.FormParams()
 	if err != nil {

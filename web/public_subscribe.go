@@ -27,7 +27,7 @@ func (s *Server) linkPage(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		sp := s.pageOf(c)
 		if sp == nil {
-			return s.notFoundPage(c, "Page not found", "There is no status page here.")
+			return s.notFoundPage(c, "error.page_not_found", "error.no_status_page")
 		}
 		c.Set(ctxPage, sp)
 		// The token is in the URL: no cache keeps what it opens, errors
@@ -97,7 +97,7 @@ func (s *Server) subscribableGroups(c echo.Context) ([]templates.GroupView, erro
 
 func (s *Server) handleSubscribeForm(c echo.Context) error {
 	if s.pageOf(c) == nil || (!s.cfg.Subscriptions && s.chatFormPage(c) == nil && s.smsFormPage(c) == nil) {
-		return s.notFoundPage(c, "Page not found", "Subscriptions are not offered here.")
+		return s.notFoundPage(c, "error.page_not_found", "error.no_subscriptions")
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{})
 }
@@ -106,7 +106,7 @@ func (s *Server) handleSubscribeForm(c echo.Context) error {
 // address gets the same answer; only a malformed one is told so.
 func (s *Server) handleSubscribe(c echo.Context) error {
 	if !s.cfg.Subscriptions || s.pageOf(c) == nil {
-		return s.notFoundPage(c, "Page not found", "Email subscriptions are not offered here.")
+		return s.notFoundPage(c, "error.page_not_found", "error.no_email")
 	}
 	allowed, err := s.subscribeAllowed(c)
 	if err != nil {

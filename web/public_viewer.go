@@ -57,7 +57,7 @@ func (s *Server) viewerPageOf(c echo.Context) *sitePage {
 }
 
 func (s *Server) noViewerPage(c echo.Context) error {
-	return s.notFoundPage(c, "Page not found", "There is no page here to sign in to.")
+	return s.notFoundPage(c, "error.page_not_found", "error.no_viewer")
 }
 
 // viewerRoot is where the page's URLs start on this request: its /p/{slug}

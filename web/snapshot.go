@@ -87,6 +87,12 @@ type snapshot struct {
 	lang    string
 	homes   map[string]*langHome
 	matcher *i18n.Matcher
+	// active and open are the active incidents and open maintenance the
+	// pages above show, by id, kept when the page offers other languages:
+	// their pages in those are rendered on first request (lazy), from
+	// what this snapshot shows rather than from a newer read.
+	active map[string]store.Incident
+	open   map[string]store.Maintenance
 }
 
 // liveView is a status page's live region as a snapshot rendered it in
@@ -456,7 +462,7 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 		site:         site,
 		scope:        sc,
 		root:         sp.root,
-		lazy:         newLazyPages(sp.root, sp.private(), offered[0]),
+		lazy:         newLazyPages(sp.root, sp.private(), offered),
 		lang:         offered[0],
 		uptimes:      up,
 		brand:        brandFiles,
@@ -473,20 +479,32 @@ func (s *Server) buildSnapshot(ctx context.Context, sp *sitePage, all *publicDat
 	}
 	// Active incidents are what the crowd opens; older ones are rendered on
 	// first request (lazyPages), which keeps a rebuild's cost flat as the
-	// history grows.
+	// history grows. So are they in the page's other languages: most
+	// visitors read the default, and a rebuild renders them once.
+	multilingual := len(offered) > 1
+	if multilingual {
+		snap.active = make(map[string]store.Incident, len(d.active))
+		snap.open = make(map[string]store.Maintenance, len(d.maint))
+	}
 	for _, inc := range d.active {
-		p, err := newPage(ctx, templates.Incident(templates.IncidentPage{Site: site, Incident: inc, Components: byID}))
+		p, err := newPage(here(ctx, multilingual, incidentPath(inc.ID)), templates.Incident(templates.IncidentPage{Site: site, Incident: inc, Components: byID}))
 		if err != nil {
 			return nil, fmt.Errorf("incident page %s: %w", inc.ID, err)
 		}
 		snap.incidents[inc.ID] = p
+		if multilingual {
+			snap.active[inc.ID] = inc
+		}
 	}
 	for _, m := range d.maint {
-		p, err := newPage(ctx, templates.Maintenance(templates.MaintenancePage{Site: site, Maintenance: m, Components: byID}))
+		p, err := newPage(here(ctx, multilingual, maintenancePath(m.ID)), templates.Maintenance(templates.MaintenancePage{Site: site, Maintenance: m, Components: byID}))
 		if err != nil {
 			return nil, fmt.Errorf("maintenance page %s: %w", m.ID, err)
 		}
 		snap.maintenances[m.ID] = p
+		if multilingual {
+			snap.open[m.ID] = m
+		}
 	}
 	if snap.eco, err = s.buildEcosystem(ctx, snap, d.components, d.groups, d.active, d.maint); err != nil {
 		return nil, fmt.Errorf("public API, feeds and badges: %w", err)
@@ -544,7 +562,7 @@ func (s *Server) renderHome(ctx context.Context, prev, snap *snapshot, home *tem
 	if snap.home, err = newPageWith(page, "text/html; charset=utf-8", snap.componentList); err != nil {
 		return fmt.Errorf("home page: %w", err)
 	}
-	return languagePages(ctx, snap, *home)
+	return renderLanguagePages(ctx, snap, *home)
 }
 
 // rendered is HTML rendered already, as a component that writes it as it is.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,12 @@ var (
 	plural = map[string]bool{}
 	// names are the languages' own names, for the switcher.
 	names = map[string]string{}
+	// simple are, by language, the messages that are text and {{.Name}}
+	// alone, not plural: T fills them in itself. A page asks for hundreds
+	// a rendering (every date is one), and go-i18n's template costs
+	// several allocations each; TestSimpleMessagesAsGoI18n holds the two
+	// to the same text.
+	simple = map[string]map[string]simpleMessage{}
 )
 
 func init() {
@@ -54,14 +61,23 @@ func init() {
 		tag := mf.Tag.String()
 		shipped = append(shipped, tag)
 		ids[tag] = map[string]bool{}
+		simple[tag] = map[string]simpleMessage{}
 		for _, m := range mf.Messages {
 			ids[tag][m.ID] = true
+			if sm, ok := parseSimple(m); ok {
+				simple[tag][m.ID] = sm
+			}
 			if tag == Default && m.One != "" {
 				plural[m.ID] = true
 			}
 			if m.ID == "language.name" {
 				names[tag] = m.Other
 			}
+		}
+	}
+	for _, msgs := range simple {
+		for id := range plural {
+			delete(msgs, id)
 		}
 	}
 	sort.Slice(shipped, func(i, j int) bool {
@@ -197,6 +213,9 @@ func T(ctx context.Context, id string, args ...Args) string {
 	if len(args) > 0 {
 		a = args[0]
 	}
+	if sm, ok := simple[Lang(ctx)][id]; ok {
+		return sm.fill(a)
+	}
 	s, err := localize(Lang(ctx), id, a)
 	if err != nil {
 		slog.Warn("i18n: message", "id", id, "lang", Lang(ctx), "err", err)
@@ -284,4 +303,71 @@ func clock(ctx context.Context, t time.Time) string {
 		return t.Format("3:04 PM")
 	}
 	return t.Format("15:04")
+}
+
+// simpleMessage is a message as text between its arguments' names:
+// len(text) is len(names)+1.
+type simpleMessage struct {
+	text, names []string
+}
+
+// parseSimple reads m as a simpleMessage, if it is one.
+func parseSimple(m *goi18n.Message) (simpleMessage, bool) {
+	if m.Zero != "" || m.One != "" || m.Two != "" || m.Few != "" || m.Many != "" || m.Other == "" ||
+		(m.LeftDelim != "" && m.LeftDelim != "{{") || (m.RightDelim != "" && m.RightDelim != "}}") {
+		return simpleMessage{}, false
+	}
+	var sm simpleMessage
+	rest := m.Other
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			return simpleMessage{}, false
+		}
+		name, ok := strings.CutPrefix(rest[i+2:i+j], ".")
+		if !ok || name == "" || strings.ContainsFunc(name, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_')
+		}) {
+			return simpleMessage{}, false
+		}
+		sm.text, sm.names = append(sm.text, rest[:i]), append(sm.names, name)
+		rest = rest[i+j+2:]
+	}
+	if strings.Contains(rest, "}}") {
+		return simpleMessage{}, false
+	}
+	sm.text = append(sm.text, rest)
+	return sm, true
+}
+
+// fill is the message with args in place, as text/template writes them.
+func (sm simpleMessage) fill(args Args) string {
+	if len(sm.names) == 0 {
+		return sm.text[0]
+	}
+	var b strings.Builder
+	n := 0
+	for _, t := range sm.text {
+		n += len(t)
+	}
+	b.Grow(n + 16*len(sm.names))
+	for i, name := range sm.names {
+		b.WriteString(sm.text[i])
+		switch v := args[name].(type) {
+		case string:
+			b.WriteString(v)
+		case int:
+			b.WriteString(strconv.Itoa(v))
+		case nil:
+			b.WriteString("<no value>")
+		default:
+			fmt.Fprint(&b, v)
+		}
+	}
+	b.WriteString(sm.text[len(sm.names)])
+	return b.String()
 }

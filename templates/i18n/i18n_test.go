@@ -37,6 +37,10 @@ func TestEveryLanguageTranslatesEveryMessage(t *testing.T) {
 // (in templ and Go: T(ctx, "id"; in the emails' text template: {{t "id"}}).
 var usedID = regexp.MustCompile(`(?:\b(?:i18n\.)?[TN]\(ctx, |\{\{t )"([a-z_.]*[a-z_])"`)
 
+// errorID is the title and message ids the web package gives its error
+// pages (errorPage, notFoundPage).
+var errorID = regexp.MustCompile(`(?:errorPage|notFoundPage)\(c, (?:http\.Status\w+, )?"([a-z_.]+)", "([a-z_.]+)"\)`)
+
 // Every message id the templates and emails use is in the source catalogue.
 func TestEveryUsedMessageIsInTheCatalogue(t *testing.T) {
 	known := map[string]bool{}
@@ -58,6 +62,14 @@ func TestEveryUsedMessageIsInTheCatalogue(t *testing.T) {
 				used++
 				if !known[m[1]] {
 					t.Errorf("%s uses %q, which en.toml lacks", filepath.Base(f), m[1])
+				}
+			}
+			for _, m := range errorID.FindAllStringSubmatch(string(b), -1) {
+				for _, id := range m[1:] {
+					used++
+					if !known[id] {
+						t.Errorf("%s's error page says %q, which en.toml lacks", filepath.Base(f), id)
+					}
 				}
 			}
 		}
@@ -103,5 +115,29 @@ func TestMatch(t *testing.T) {
 		if got := i18n.Match(c.header, offered); got != c.want {
 			t.Errorf("Match(%q) = %q, want %q", c.header, got, c.want)
 		}
+	}
+}
+
+// The messages T fills in itself read exactly as go-i18n writes them, in
+// every language, with arguments of each kind a template passes.
+func TestSimpleMessagesAsGoI18n(t *testing.T) {
+	args := i18n.Args{"Count": 3, "Day": 5, "Year": 2026, "Month": "März", "Time": "14:07", "Page": "Acme Status",
+		"Names": "API, Web", "Percent": "99.95", "Duration": "1 h", "Hours": 2, "Minutes": 7, "Name": "API",
+		"Since": "5. März", "Date": "2026-03-05", "Impact": "Major", "At": "now", "From": "\x00", "Until": "\x00", "Owner": "Ann"}
+	n := 0
+	for _, lang := range i18n.Languages() {
+		for _, id := range i18n.IDs() {
+			fast, slow, ok := i18n.CompareSimple(lang, id, args)
+			if !ok {
+				continue
+			}
+			n++
+			if fast != slow {
+				t.Errorf("%s %s: T says %q, go-i18n %q", lang, id, fast, slow)
+			}
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d messages are filled in by T", n)
 	}
 }
