@@ -230,13 +230,16 @@ func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) 
 		site, _ := s.formSite(c, s.main)
 		p.Site, ctx = site, i18n.With(templates.WithRoot(c.Request().Context(), s.main.root), i18n.Lang(ctx))
 	}
+	if p.Error != "" { // a refused form: the link itself is good
+		status = http.StatusUnprocessableEntity
+	}
 	if p.Language == "" {
 		p.Language = p.Subscriber.Language
 	}
 	if p.Language == "" && len(p.Site.Languages) > 0 {
 		p.Language = p.Site.Languages[0]
 	}
-	if p.Step == "manage" || p.Step == "saved" {
+	if p.Step == "manage" || p.Step == "saved" || p.Step == "language-saved" {
 		groups, err := s.subscribableGroups(c)
 		if err != nil {
 			return err
