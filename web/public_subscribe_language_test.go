@@ -292,4 +292,3 @@ func TestEveryLanguageRendersTheSubscribePages(t *testing.T) {
 		}
 	}
 }
-
