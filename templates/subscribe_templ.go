@@ -2060,14 +2060,14 @@ func Subscription(p SubscriptionPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					if len(p.Site.Languages) > 1 {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 186, "<form class=\"subscription-language\" method=\"post\" action=\"")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 186, "<form class=\"subscribe-form\" method=\"post\" action=\"")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var116 string
 						templ_7745c5c3_Var116, templ_7745c5c3_Err = templruntime.NewAttributeExpression(href(ctx, "/subscriptions/manage/"+p.Token)).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/subscribe.templ`, Line: 318, Col: 108}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/subscribe.templ`, Line: 318, Col: 101}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var116)
 						if templ_7745c5c3_Err != nil {
