@@ -16,7 +16,7 @@ type SubscribePage struct {
 	Selected   map[string]bool // component ids ticked
 	Error      string
 	Subscribed bool // the form was accepted: "check your inbox"
-	// Language is the language chosen for the emails (languageChoice).
+	// Language is the language chosen for the emails (emailLanguage).
 	Language string
 	// EmailOffered: the email form is shown (email delivery is set up).
 	EmailOffered bool
