@@ -10,6 +10,24 @@ import (
 	"github.com/herald-status/herald/templates/i18n"
 )
 
+// toLanguage is the shipped language a test's message went to, by its
+// address ("pt-br@example.com": lower case, as stored), and its subject,
+// decoded.
+func toLanguage(t *testing.T, m sinkMessage) (lang, subject string) {
+	t.Helper()
+	lang = strings.TrimSuffix(m.To[0], "@example.com")
+	for _, l := range i18n.Languages() {
+		if strings.EqualFold(l, lang) {
+			lang = l
+		}
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lang, subject
+}
+
 // A page's subscribers get their emails in the page's language — subject,
 // plain-text and HTML part — in each shipped language, with nothing left
 // in English.
@@ -37,17 +55,8 @@ func TestEmailInThePagesLanguage(t *testing.T) {
 	eventually(t, "every page's email to be sent", func() bool { return counts(t, st)["email/sent"] == len(subs) })
 	english := []string{"We are reporting a new incident", "View the incident", "You receive this because", "Unsubscribe", "Identified"}
 	for _, m := range sink.messages() {
-		lang := strings.TrimSuffix(m.To[0], "@example.com") // lower case, as stored
-		for _, l := range i18n.Languages() {
-			if strings.EqualFold(l, lang) {
-				lang = l
-			}
-		}
+		lang, subject := toLanguage(t, m)
 		ctx := i18n.With(ctx, lang)
-		subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-		if err != nil {
-			t.Fatal(err)
-		}
 		if subject != "[Acme "+lang+"] News for everyone" {
 			t.Errorf("%s: subject %q", lang, subject)
 		}
@@ -125,17 +134,8 @@ func TestViewerSignInEmailInTheLanguageAskedIn(t *testing.T) {
 	eventually(t, "every sign-in link to be sent", func() bool { return counts(t, st)["email/sent"] == len(i18n.Languages()) })
 	english := []string{"Sign in to view", "Open this link", "The link works once", "ignore this email"}
 	for _, m := range sink.messages() {
-		lang := strings.TrimSuffix(m.To[0], "@example.com")
-		for _, l := range i18n.Languages() {
-			if strings.EqualFold(l, lang) {
-				lang = l
-			}
-		}
+		lang, subject := toLanguage(t, m)
 		ctx := i18n.With(ctx, lang)
-		subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-		if err != nil {
-			t.Fatal(err)
-		}
 		if want := i18n.T(ctx, "email.subject_viewer", i18n.Args{"Name": "Ops Floor"}); subject != want {
 			t.Errorf("%s: subject %q, want %q", lang, subject, want)
 		}
