@@ -148,11 +148,16 @@ func (d *Dispatcher) pageSite(ctx context.Context, id string) (templates.Site, b
 // their links go to the console, at the base URL.
 // The job is as the page shows it (asPageShows).
 //
-// A subscriber's email is in lang, the page's language; the team's, an
-// account's and a viewer's sign-in link are Herald's own, in English.
+// A subscriber's email is in lang, the page's language; a viewer's
+// sign-in link in the language the visitor asked for it in (the page's,
+// for a job queued before links carried one); the team's and an account's
+// are Herald's own, in English.
 func (s *emailSender) render(ctx context.Context, job store.Job, site templates.Site, private bool, lang string) (*emailTemplate, error) {
 	base, page := site.BaseURL, site.Name
-	if !store.IsTeamKind(job.Kind) && !store.IsAccountKind(job.Kind) && job.Kind != store.JobViewerLink {
+	if job.Kind == store.JobViewerLink && job.Payload.Viewer != nil && i18n.Shipped(job.Payload.Viewer.Language) {
+		lang = job.Payload.Viewer.Language
+	}
+	if !store.IsTeamKind(job.Kind) && !store.IsAccountKind(job.Kind) {
 		ctx = i18n.With(ctx, lang)
 	}
 	tr := func(id string, args ...i18n.Args) string { return i18n.T(ctx, id, args...) }
@@ -202,7 +207,7 @@ func (s *emailSender) render(ctx context.Context, job store.Job, site templates.
 		if vn == nil {
 			return nil, fmt.Errorf("job %d: %s carries no link", job.ID, job.Kind)
 		}
-		t.subject, t.list = "Your sign-in link to "+vn.Page, false
+		t.subject, t.list = tr("email.subject_viewer", i18n.Args{"Name": vn.Page}), false
 		v.ViewerSignIn, v.ManageURL, v.UnsubscribeURL = true, "", ""
 		v.Heading, v.At = vn.Page, vn.ExpiresAt
 		v.ConfirmURL = vn.LinkBase + store.ViewerLinkPath + confirmStandIn

@@ -311,10 +311,19 @@ func (t *tx) checkSubscriberInput(in SubscriberInput) (email string, comps []str
 	if comps, err = t.checkSubscriberComponents(in.PageID, in.Components); err != nil {
 		return "", nil, err
 	}
-	if in.Language != "" && !i18n.Shipped(in.Language) {
-		return "", nil, invalid("language", "unknown language %q; use one of %s", in.Language, strings.Join(i18n.Languages(), ", "))
+	if err := checkLanguage(in.Language); err != nil {
+		return "", nil, err
 	}
 	return email, comps, t.lock("subscriber_email", in.PageID+" "+email)
+}
+
+// checkLanguage refuses, by its field "language", a language Herald does
+// not ship; "" is the page's default.
+func checkLanguage(lang string) error {
+	if lang != "" && !i18n.Shipped(lang) {
+		return invalid("language", "unknown language %q; use one of %s", lang, strings.Join(i18n.Languages(), ", "))
+	}
+	return nil
 }
 
 // checkSubscriberComponents checks that the page exists and shows each of
@@ -407,6 +416,23 @@ func (s *Store) SetSubscriptionPreferences(ctx context.Context, token string, p 
 			return err
 		}
 		_, err = t.exec(`UPDATE subscribers SET maintenance_reminders = ?, updated_at = ? WHERE id = ?`, p.MaintenanceReminders, t.now, sub.ID)
+		return err
+	})
+}
+
+// SetSubscriberLanguage changes, from the preferences link, the language
+// of the subscriber's emails: a shipped one, or "" for the page's default.
+// Whether the page offers it is the caller's to judge (the page's languages
+// may change; a subscriber keeps theirs).
+func (s *Store) SetSubscriberLanguage(ctx context.Context, token, lang string) (Subscriber, error) {
+	if err := checkLanguage(lang); err != nil {
+		return Subscriber{}, fmt.Errorf("store: set subscriber language: %w", err)
+	}
+	return s.changeByLink(ctx, token, purposeManage, "subscriber.language", func(t *tx, sub Subscriber) error {
+		if sub.Language == lang {
+			return nil
+		}
+		_, err := t.exec(`UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?`, lang, t.now, sub.ID)
 		return err
 	})
 }

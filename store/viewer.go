@@ -39,11 +39,16 @@ type ViewerNotice struct {
 	LinkBase  string    `json:"link_base"`
 	Next      string    `json:"next,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Language is the shipped language the visitor asked in, which the
+	// email speaks; "" (a job queued before links carried one) for the
+	// page's default.
+	Language string `json:"language,omitempty"`
 }
 
-// ViewerLinkRequest asks for a sign-in link to page PageID for Email.
+// ViewerLinkRequest asks for a sign-in link to page PageID for Email, in
+// Language (a shipped language, "" for the page's default).
 type ViewerLinkRequest struct {
-	PageID, Email, LinkBase, Next string
+	PageID, Email, LinkBase, Next, Language string
 }
 
 // ViewerLinkPath is where under a page a sign-in link leads.
@@ -87,6 +92,9 @@ func (s *Store) RequestViewerLink(ctx context.Context, in ViewerLinkRequest) (se
 	if err != nil {
 		return false, err
 	}
+	if err := checkLanguage(in.Language); err != nil {
+		return false, err
+	}
 	err = s.inTx(ctx, func(t *tx) error {
 		p, err := t.page(in.PageID)
 		if err != nil {
@@ -105,7 +113,7 @@ func (s *Store) RequestViewerLink(ctx context.Context, in ViewerLinkRequest) (se
 			return err
 		}
 		t.jobs = append(t.jobs, pendingJob{Job: Job{Kind: JobViewerLink, ObjectType: "viewer_link", ObjectID: id, Components: []string{},
-			Payload: JobPayload{Viewer: &ViewerNotice{Email: addr, Page: p.Name, LinkBase: in.LinkBase, Next: in.Next, ExpiresAt: expires}}}, email: true})
+			Payload: JobPayload{Viewer: &ViewerNotice{Email: addr, Page: p.Name, LinkBase: in.LinkBase, Next: in.Next, ExpiresAt: expires, Language: in.Language}}}, email: true})
 		sent = true
 		return nil
 	})

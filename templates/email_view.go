@@ -65,9 +65,13 @@ func RenderEmail(ctx context.Context, v EmailView) (text, html string, err error
 		return "", "", fmt.Errorf("templates: email text: %w", err)
 	}
 	// The words are the language's: ctx's, which the template reads.
+	args := i18n.Args{"Page": StatusName(v.Site.Name), "Name": v.Heading}
+	if v.ViewerSignIn {
+		args["Until"] = i18n.FullTime(ctx, v.At)
+	}
 	tmpl.Funcs(template.FuncMap{
 		"time": func(t time.Time) string { return i18n.FullTime(ctx, t) },
-		"t":    func(id string) string { return i18n.T(ctx, id, i18n.Args{"Page": StatusName(v.Site.Name)}) },
+		"t":    func(id string) string { return i18n.T(ctx, id, args) },
 	})
 	if err := tmpl.Execute(&t, v); err != nil {
 		return "", "", fmt.Errorf("templates: email text: %w", err)
@@ -88,12 +92,11 @@ var emailText = template.Must(template.New("email").Funcs(template.FuncMap{
 	"t":      func(id string) string { return id },
 	"trim":   strings.TrimSpace,
 	"status": StatusName,
-}).Parse(`{{if .ViewerSignIn}}Sign in to view {{.Heading}}.
+}).Parse(`{{if .ViewerSignIn}}{{t "email.viewer_heading"}}.
 
-Open this link to sign in: {{.ConfirmURL}}
+{{t "email.viewer_open"}}: {{.ConfirmURL}}
 
-It works once, until {{time .At}}. If you did not ask for it, ignore this
-email: nobody can sign in without it.
+{{t "email.viewer_until"}} {{t "email.viewer_ignore"}}
 {{else if .ConfirmURL}}{{t "email.confirm_plain"}}
 
 {{t "email.confirm_link"}}: {{.ConfirmURL}}

@@ -34,9 +34,6 @@ func ConfirmLinkDays() string { return strconv.Itoa(int(store.ConfirmLinkLifetim
 // isoTime is the machine-readable form for <time datetime>.
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// shortTime is how a visitor reads a moment: "Nov 25, 22:50 UTC".
-func shortTime(t time.Time) string { return t.UTC().Format("Jan 2, 15:04 UTC") }
-
 // longDate is "November 25, 2026".
 func longDate(t time.Time) string { return t.UTC().Format("January 2, 2006") }
 

@@ -1,6 +1,11 @@
 package templates
 
-import "github.com/herald-status/herald/store"
+import (
+	"context"
+
+	"github.com/herald-status/herald/store"
+	"github.com/herald-status/herald/templates/i18n"
+)
 
 // SubscribePage is the public subscribe form, and the form again with the
 // problem when the address was refused.
@@ -11,7 +16,7 @@ type SubscribePage struct {
 	Selected   map[string]bool // component ids ticked
 	Error      string
 	Subscribed bool // the form was accepted: "check your inbox"
-	// Language is the language chosen for the emails (languageChoice).
+	// Language is the language chosen for the emails (emailLanguage).
 	Language string
 	// EmailOffered: the email form is shown (email delivery is set up).
 	EmailOffered bool
@@ -59,9 +64,13 @@ type SubscriptionPage struct {
 	Subscriber store.Subscriber
 	Groups     []GroupView
 	// Step is what the page offers or reports: "confirm", "confirmed",
-	// "manage", "saved", "unsubscribe", "unsubscribed", "invalid".
+	// "manage", "saved", "language-saved", "unsubscribe", "unsubscribed",
+	// "invalid".
 	Step  string
-	Error string
+	Error string // translated, as the page's other words
+	// Language is the emails' language, as the manage page's choice shows
+	// it: the subscriber's, else the page's default.
+	Language string
 }
 
 // Follows reports whether the subscriber follows component id specifically.
@@ -74,14 +83,16 @@ func (p SubscriptionPage) Follows(id string) bool {
 	return false
 }
 
-func subscriptionState(s store.SubscriberStatus) string {
-	switch s {
+// subscriptionState says where a subscription stands, as one sentence.
+func subscriptionState(ctx context.Context, sub store.Subscriber) string {
+	id := "subscription.state_unsubscribed"
+	switch sub.Status {
 	case store.SubscriberConfirmed:
-		return "subscribed"
+		id = "subscription.state_confirmed"
 	case store.SubscriberPending:
-		return "waiting for confirmation"
+		id = "subscription.state_pending"
 	case store.SubscriberSuspended:
-		return "suspended because messages to it bounced"
+		id = "subscription.state_suspended"
 	}
-	return "unsubscribed"
+	return i18n.T(ctx, id, i18n.Args{"Email": sub.Email})
 }

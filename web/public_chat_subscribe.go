@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/herald-status/herald/notify"
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // The public side of chat subscriptions: the subscribe page's chat form,
@@ -35,10 +37,10 @@ func (s *Server) handleChatSubscribe(c echo.Context) error {
 	if sp == nil {
 		return s.notFoundPage(c, "error.page_not_found", "error.no_chat")
 	}
-	ctx := c.Request().Context()
+	_, ctx := s.formContext(c, sp)
 	form, err := c.FormParams()
 	if err != nil {
-		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{ChatError: "The form could not be read. Please try again."})
+		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{ChatError: i18n.T(ctx, "subscribe.error_form")})
 	}
 	in := store.ChatSubscriptionInput{URL: form.Get("chat_url"), Platform: form.Get("platform"), PageID: sp.id(), Components: form["components"], AlsoHosts: s.cfg.ChatHosts}
 	again := templates.SubscribePage{ChatURL: in.URL, ChatPlatform: in.Platform, ChatSelected: map[string]bool{}}
@@ -49,10 +51,10 @@ func (s *Server) handleChatSubscribe(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		again.ChatError = tooManySignUps
+		again.ChatError = i18n.T(ctx, "subscribe.too_many")
 		return s.subscribePage(c, http.StatusTooManyRequests, again)
 	}
-	if msg, err := s.checkChatTarget(c, in); err != nil || msg != "" {
+	if msg, err := s.checkChatTarget(ctx, in); err != nil || msg != "" {
 		if err != nil {
 			return err
 		}
@@ -62,7 +64,7 @@ func (s *Server) handleChatSubscribe(c echo.Context) error {
 	err = s.store.SubscribeChat(ctx, in)
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
-		again.ChatError = chatFormMessage(ve)
+		again.ChatError = chatFormMessage(ctx, ve)
 		return s.subscribePage(c, http.StatusUnprocessableEntity, again)
 	}
 	if err != nil {
@@ -73,35 +75,40 @@ func (s *Server) handleChatSubscribe(c echo.Context) error {
 
 // checkChatTarget says what is wrong with the URL a visitor pasted: its
 // form (the store's rule, which SubscribeChat applies again) and then
-// whether the SSRF guard lets Herald call it. "" when nothing is.
-func (s *Server) checkChatTarget(c echo.Context, in store.ChatSubscriptionInput) (string, error) {
+// whether the SSRF guard lets Herald call it. "" when nothing is; said in
+// ctx's language.
+func (s *Server) checkChatTarget(ctx context.Context, in store.ChatSubscriptionInput) (string, error) {
 	u, _, err := store.CheckChatURL(in.URL, in.Platform, in.AlsoHosts)
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
-		return chatFormMessage(ve), nil
+		return chatFormMessage(ctx, ve), nil
 	}
 	if err != nil {
 		return "", err
 	}
-	if err := s.cfg.WebhookGuard.CheckURL(c.Request().Context(), u); err != nil {
+	if err := s.cfg.WebhookGuard.CheckURL(ctx, u); err != nil {
 		var be *notify.BlockedError
 		if errors.As(err, &be) {
-			return "Herald may not post to that address: " + be.Error(), nil
+			return i18n.T(ctx, "chat.error_blocked", i18n.Args{"Detail": be.Error()}), nil
 		}
 		return "", err
 	}
 	return "", nil
 }
 
-// chatFormMessage is a refusal as the form shows it.
-func chatFormMessage(ve *store.ValidationError) string {
+// chatFormMessage is a refusal as the form shows it, in ctx's language.
+// The store's reason is English: English says it; the others say the
+// rule in general words.
+func chatFormMessage(ctx context.Context, ve *store.ValidationError) string {
 	switch ve.Field {
 	case "components":
-		return "One of the chosen components no longer exists. Please choose again."
+		return i18n.T(ctx, "subscribe.error_components_gone")
 	case "url":
-		return "That URL " + ve.Message + "."
+		return i18n.T(ctx, "chat.error_url", i18n.Args{"Detail": ve.Message})
+	case "platform":
+		return i18n.T(ctx, "chat.error_platform", i18n.Args{"Detail": ve.Message})
 	}
-	return ve.Message + "."
+	return i18n.T(ctx, "subscribe.error_other", i18n.Args{"Detail": ve.Message})
 }
 
 func (s *Server) handleChatConfirmPage(c echo.Context) error {
@@ -143,8 +150,25 @@ func (s *Server) chatLinkResult(c echo.Context, sub store.ChatSubscription, err 
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("Referrer-Policy", "no-referrer") // the token is in the URL
 	c.Response().WriteHeader(status)
-	return templates.ChatSubscription(templates.ChatSubscriptionPage{Site: s.site, Token: c.Param("token"), Sub: sub, Step: step}).
-		Render(c.Request().Context(), c.Response())
+	site, ctx := s.heraldSite(c)
+	return templates.ChatSubscription(templates.ChatSubscriptionPage{Site: site, Token: c.Param("token"), Sub: sub, Step: step}).
+		Render(ctx, c.Response())
+}
+
+// heraldSite is the site a chat or text message link's page wears,
+// Herald's own (a link is not a page's, and a page's host must not show
+// its name to just anyone), and the context to render it in: in the
+// language the visitor reads the request's page in, with its choice.
+func (s *Server) heraldSite(c echo.Context) (templates.Site, context.Context) {
+	sp := s.pageOf(c)
+	if sp == nil {
+		sp = s.main
+	}
+	site := s.site
+	if snap := sp.snap.Load(); snap != nil {
+		site.Languages = snap.site.Languages
+	}
+	return site, i18n.With(c.Request().Context(), s.formLanguage(c, sp))
 }
 
 // consoleRemoveChatSubscription removes a visitor's chat subscription.

@@ -174,8 +174,9 @@ func TestSubscriberChoosesTheirLanguage(t *testing.T) {
 	}
 	for _, bad := range []string{"xx", "fr"} {
 		doc, status := ts.form(t, "/subscribe", url.Values{"email": {"bad@example.com"}, "language": {bad}})
-		if status != http.StatusUnprocessableEntity || !strings.Contains(doc.Find("main").Text(), "Please choose one of the languages offered") {
-			t.Errorf("language %q: %d, want 422 asking for an offered language", bad, status)
+		// In the page's language, German: the visitor asked for none.
+		if status != http.StatusUnprocessableEntity || !strings.Contains(doc.Find("main").Text(), "Bitte wählen Sie eine der für die E-Mails angebotenen Sprachen") {
+			t.Errorf("language %q: %d, want 422 asking for an offered language, in German", bad, status)
 		}
 	}
 	if _, ok := subscriberByEmail(t, ts.store, "bad@example.com"); ok {

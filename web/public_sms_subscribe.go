@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/herald-status/herald/notify/twiliosig"
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // The public side of SMS subscriptions: the subscribe page's phone form
@@ -35,9 +37,10 @@ func (s *Server) handleSMSSubscribe(c echo.Context) error {
 	if sp == nil {
 		return s.notFoundPage(c, "error.page_not_found", "error.no_sms")
 	}
+	_, ctx := s.formContext(c, sp)
 	form, err := c.FormParams()
 	if err != nil {
-		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{SMSError: "The form could not be read. Please try again."})
+		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{SMSError: i18n.T(ctx, "subscribe.error_form")})
 	}
 	in := store.SMSSubscriberInput{Phone: form.Get("phone"), PageID: sp.id(), Components: form["components"]}
 	again := templates.SubscribePage{Phone: in.Phone, Selected: map[string]bool{}}
@@ -48,13 +51,13 @@ func (s *Server) handleSMSSubscribe(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		again.SMSError = tooManySignUps
+		again.SMSError = i18n.T(ctx, "subscribe.too_many")
 		return s.subscribePage(c, http.StatusTooManyRequests, again)
 	}
-	err = s.store.SubscribeSMS(c.Request().Context(), in)
+	err = s.store.SubscribeSMS(ctx, in)
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
-		again.SMSError = smsFormMessage(ve)
+		again.SMSError = smsFormMessage(ctx, ve)
 		return s.subscribePage(c, http.StatusUnprocessableEntity, again)
 	}
 	if err != nil {
@@ -70,9 +73,10 @@ func (s *Server) handleSMSConfirm(c echo.Context) error {
 	if sp == nil {
 		return s.notFoundPage(c, "error.page_not_found", "error.no_sms")
 	}
+	_, ctx := s.formContext(c, sp)
 	form, err := c.FormParams()
 	if err != nil {
-		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{SMSError: "The form could not be read. Please try again."})
+		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{SMSError: i18n.T(ctx, "subscribe.error_form")})
 	}
 	phone := form.Get("phone")
 	again := templates.SubscribePage{SMSCode: true, Phone: phone}
@@ -80,16 +84,16 @@ func (s *Server) handleSMSConfirm(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		again.SMSError = tooManySignUps
+		again.SMSError = i18n.T(ctx, "subscribe.too_many")
 		return s.subscribePage(c, http.StatusTooManyRequests, again)
 	}
-	sub, err := s.store.ConfirmSMS(c.Request().Context(), sp.id(), phone, form.Get("code"))
+	sub, err := s.store.ConfirmSMS(ctx, sp.id(), phone, form.Get("code"))
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
 		if ve.Field == "phone" { // the hidden field was tampered with: start again
-			return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Phone: phone, SMSError: smsFormMessage(ve)})
+			return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Phone: phone, SMSError: smsFormMessage(ctx, ve)})
 		}
-		again.SMSError = smsFormMessage(ve)
+		again.SMSError = smsFormMessage(ctx, ve)
 		return s.subscribePage(c, http.StatusUnprocessableEntity, again)
 	}
 	if err != nil {
@@ -98,17 +102,18 @@ func (s *Server) handleSMSConfirm(c echo.Context) error {
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{SMSConfirmed: true, Phone: sub.Phone})
 }
 
-// smsFormMessage is a refusal as the forms show it.
-func smsFormMessage(ve *store.ValidationError) string {
+// smsFormMessage is a refusal as the forms show it, in ctx's language
+// (the store's reason in English; general words in the others).
+func smsFormMessage(ctx context.Context, ve *store.ValidationError) string {
 	switch ve.Field {
 	case "components":
-		return "One of the chosen components no longer exists. Please choose again."
+		return i18n.T(ctx, "subscribe.error_components_gone")
 	case "phone":
-		return "That number: " + ve.Message + "."
+		return i18n.T(ctx, "sms.error_phone", i18n.Args{"Detail": ve.Message})
 	case "code":
-		return "The code " + ve.Message + "."
+		return i18n.T(ctx, "sms.error_code", i18n.Args{"Detail": ve.Message})
 	}
-	return ve.Message + "."
+	return i18n.T(ctx, "subscribe.error_other", i18n.Args{"Detail": ve.Message})
 }
 
 func (s *Server) handleSMSStopPage(c echo.Context) error {
@@ -129,12 +134,11 @@ func (s *Server) smsStopResult(c echo.Context, sub store.SMSSubscriber, err erro
 	case err != nil:
 		return err
 	}
-	// In Herald's own name, as a chat link's page: the link is not a
-	// page's, and a page's host must not show its name to just anyone.
 	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.Response().Header().Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(status)
-	return templates.SMSStop(templates.SMSStopPage{Site: s.site, Token: c.Param("token"), Sub: sub, Step: step}).Render(c.Request().Context(), c.Response())
+	site, ctx := s.heraldSite(c)
+	return templates.SMSStop(templates.SMSStopPage{Site: site, Token: c.Param("token"), Sub: sub, Step: step}).Render(ctx, c.Response())
 }
 
 // smsStopWords are the replies that stop, as carriers and Twilio's own

@@ -13,6 +13,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // The public side of email subscriptions: the subscribe form, and the pages
@@ -45,16 +46,53 @@ func (s *Server) linkPage(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// ctxFormLang is the language the subscribe flow speaks on a request,
+// decided once (formLanguage): what a handler says and the page it
+// renders must agree.
+const ctxFormLang = "herald.form_lang"
+
+// formLanguage is the language of the subscribe flow's pages on this
+// request: a subscriber's own (speakAs), else the visitor's among those
+// page sp offers (visitorLanguage), else its default.
+func (s *Server) formLanguage(c echo.Context, sp *sitePage) string {
+	if l, ok := c.Get(ctxFormLang).(string); ok {
+		return l
+	}
+	l := i18n.Default
+	if snap := sp.snap.Load(); snap != nil {
+		l = snap.lang
+		if len(snap.site.Languages) > 1 {
+			l = visitorLanguage(c, snap)
+		}
+	}
+	c.Set(ctxFormLang, l)
+	return l
+}
+
+// speakAs makes the rest of the request speak lang, a subscriber's choice
+// for their emails, when they made one: the pages their links open are in
+// it, whatever the browser asks for.
+func speakAs(c echo.Context, lang string) {
+	if i18n.Shipped(lang) {
+		c.Set(ctxFormLang, lang)
+	}
+}
+
+// formContext is formSite's context in the request's language: what the
+// subscribe flow's pages render in, and handlers translate their
+// messages in.
+func (s *Server) formContext(c echo.Context, sp *sitePage) (templates.Site, context.Context) {
+	site, ctx := s.formSite(c, sp)
+	return site, i18n.With(ctx, s.formLanguage(c, sp))
+}
+
 func (s *Server) subscribePage(c echo.Context, status int, p templates.SubscribePage) error {
 	sp := s.pageOf(c)
 	var ctx context.Context
-	p.Site, ctx = s.formSite(c, sp)
+	p.Site, ctx = s.formContext(c, sp)
 	p.EmailOffered = s.cfg.Subscriptions
-	if snap := sp.snap.Load(); p.Language == "" && snap != nil {
-		p.Language = snap.lang
-		if len(snap.homes) > 0 {
-			p.Language = visitorLanguage(c, snap)
-		}
+	if p.Language == "" {
+		p.Language = i18n.Lang(ctx)
 	}
 	if chat := s.chatFormPage(c); chat != nil {
 		p.ChatAction = chat.root + "/subscribe/chat"
@@ -105,46 +143,56 @@ func (s *Server) handleSubscribeForm(c echo.Context) error {
 // handleSubscribe takes the form. Whatever the address's history, a valid
 // address gets the same answer; only a malformed one is told so.
 func (s *Server) handleSubscribe(c echo.Context) error {
-	if !s.cfg.Subscriptions || s.pageOf(c) == nil {
+	sp := s.pageOf(c)
+	if !s.cfg.Subscriptions || sp == nil {
 		return s.notFoundPage(c, "error.page_not_found", "error.no_email")
 	}
+	_, ctx := s.formContext(c, sp)
 	allowed, err := s.subscribeAllowed(c)
 	if err != nil {
 		return err
 	}
 	if !allowed {
-		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{Email: c.FormValue("email"), Error: tooManySignUps})
+		return s.subscribePage(c, http.StatusTooManyRequests, templates.SubscribePage{Email: c.FormValue("email"), Error: i18n.T(ctx, "subscribe.too_many")})
 	}
 	form, err := c.FormParams()
 	if err != nil {
-		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{Error: "The form could not be read. Please try again."})
+		return s.subscribePage(c, http.StatusBadRequest, templates.SubscribePage{Error: i18n.T(ctx, "subscribe.error_form")})
 	}
 	email, comps, lang := form.Get("email"), form["components"], form.Get("language")
 	selected := map[string]bool{}
 	for _, id := range comps {
 		selected[id] = true
 	}
-	if snap := s.pageOf(c).snap.Load(); lang != "" && snap != nil && !slices.Contains(snap.site.Languages, lang) {
+	again := templates.SubscribePage{Email: email, Selected: selected, Language: lang}
+	if !s.offersLanguage(sp, lang) {
 		// Only a language the page offers; the store knows only the shipped.
-		return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Email: email, Selected: selected,
-			Error: "Please choose one of the languages offered for the emails."})
+		again.Language, again.Error = "", i18n.T(ctx, "subscribe.error_language")
+		return s.subscribePage(c, http.StatusUnprocessableEntity, again)
 	}
-	err = s.store.SubscribeEmail(c.Request().Context(), store.SubscriberInput{PageID: s.pageOf(c).id(), Email: email, Components: comps, Language: lang})
+	err = s.store.SubscribeEmail(ctx, store.SubscriberInput{PageID: sp.id(), Email: email, Components: comps, Language: lang})
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
-		msg := "Please enter an email address such as name@example.com."
+		again.Error = i18n.T(ctx, "subscribe.error_email")
 		switch ve.Field {
 		case "components":
-			msg = "One of the chosen components is no longer on this page. Please choose again."
+			again.Error = i18n.T(ctx, "subscribe.error_components")
 		case "language":
-			msg = "Please choose one of the languages offered for the emails."
+			again.Language, again.Error = "", i18n.T(ctx, "subscribe.error_language")
 		}
-		return s.subscribePage(c, http.StatusUnprocessableEntity, templates.SubscribePage{Email: email, Selected: selected, Error: msg})
+		return s.subscribePage(c, http.StatusUnprocessableEntity, again)
 	}
 	if err != nil {
 		return err
 	}
 	return s.subscribePage(c, http.StatusOK, templates.SubscribePage{Email: email, Subscribed: true})
+}
+
+// offersLanguage reports whether page sp offers lang for its emails ("" is
+// its default, always offered).
+func (s *Server) offersLanguage(sp *sitePage, lang string) bool {
+	snap := sp.snap.Load()
+	return lang == "" || snap == nil || slices.Contains(snap.site.Languages, lang)
 }
 
 // subscribeAllowed counts a sign-up, by email or chat, against the client's
@@ -163,14 +211,12 @@ func (s *Server) formAllowed(c echo.Context, kind string) (bool, error) {
 	return ok, err
 }
 
-const tooManySignUps = "Too many attempts from your network. Please try again in a few minutes."
-
 // subscriptionPage renders a link page; an invalid link gets 404, an
 // expired one 410.
 func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) error {
 	sp := s.pageOf(c)
 	var ctx context.Context
-	p.Site, ctx = s.formSite(c, sp)
+	p.Site, ctx = s.formContext(c, sp)
 	status := http.StatusOK
 	switch p.Step {
 	case "invalid":
@@ -181,9 +227,19 @@ func (s *Server) subscriptionPage(c echo.Context, p templates.SubscriptionPage) 
 	if status != http.StatusOK && sp.private() && !s.admitsQuietly(c, sp) {
 		// A link that names no subscriber of the page is no key to it:
 		// the answer wears the default page's name.
-		p.Site, ctx = s.formSite(c, s.main)
+		site, _ := s.formSite(c, s.main)
+		p.Site, ctx = site, i18n.With(templates.WithRoot(c.Request().Context(), s.main.root), i18n.Lang(ctx))
 	}
-	if p.Step == "manage" || p.Step == "saved" {
+	if p.Error != "" { // a refused form: the link itself is good
+		status = http.StatusUnprocessableEntity
+	}
+	if p.Language == "" {
+		p.Language = p.Subscriber.Language
+	}
+	if p.Language == "" && len(p.Site.Languages) > 0 {
+		p.Language = p.Site.Languages[0]
+	}
+	if p.Step == "manage" || p.Step == "saved" || p.Step == "language-saved" {
 		groups, err := s.subscribableGroups(c)
 		if err != nil {
 			return err
@@ -219,6 +275,7 @@ func (s *Server) linkResult(c echo.Context, sub store.Subscriber, err error, ste
 	if err != nil {
 		return err
 	}
+	speakAs(c, sub.Language)
 	return s.subscriptionPage(c, templates.SubscriptionPage{Token: c.Param("token"), Subscriber: sub, Step: step})
 }
 
@@ -235,6 +292,7 @@ func (s *Server) handleConfirmPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	speakAs(c, sub.Language)
 	if sub.Status == store.SubscriberConfirmed {
 		return s.confirmedPage(c, sub)
 	}
@@ -259,6 +317,7 @@ func (s *Server) confirmedPage(c echo.Context, sub store.Subscriber) error {
 	if err != nil {
 		return err
 	}
+	speakAs(c, sub.Language)
 	return s.subscriptionPage(c, templates.SubscriptionPage{Token: manage, Subscriber: sub, Step: "confirmed"})
 }
 
@@ -285,11 +344,29 @@ func (s *Server) handleManage(c echo.Context) error {
 		if errors.As(err, &ve) {
 			sub, err = s.store.SubscriberByLink(ctx, token)
 			if err == nil {
-				return s.subscriptionPage(c, templates.SubscriptionPage{Token: token, Subscriber: sub, Step: "manage",
-					Error: "One of the chosen components is no longer on this page. Please choose again."})
+				return s.refuseManage(c, sub, "subscribe.error_components")
 			}
 		}
 		return s.linkResult(c, sub, err, "saved")
+	case "language":
+		lang := form.Get("language")
+		if !s.offersLanguage(s.pageOf(c), lang) {
+			// Told before the store is asked, which would take any shipped
+			// language: the page offers its subscribers only its own.
+			sub, err := s.store.SubscriberByLink(ctx, token)
+			if err != nil {
+				return s.linkResult(c, sub, err, "manage")
+			}
+			return s.refuseManage(c, sub, "subscribe.error_language")
+		}
+		sub, err := s.store.SetSubscriberLanguage(ctx, token, lang)
+		var ve *store.ValidationError
+		if errors.As(err, &ve) {
+			if sub, err = s.store.SubscriberByLink(ctx, token); err == nil {
+				return s.refuseManage(c, sub, "subscribe.error_language")
+			}
+		}
+		return s.linkResult(c, sub, err, "language-saved")
 	}
 	// No action this form sends: a bad link is told so first.
 	if _, err := s.store.SubscriberByLink(ctx, token); err != nil {
@@ -299,6 +376,14 @@ func (s *Server) handleManage(c echo.Context) error {
 		return err
 	}
 	return echo.NewHTTPError(http.StatusBadRequest, "unknown action")
+}
+
+// refuseManage shows the preferences again, saying (message id) why what
+// was asked was not done, in the subscriber's language.
+func (s *Server) refuseManage(c echo.Context, sub store.Subscriber, id string) error {
+	speakAs(c, sub.Language)
+	_, ctx := s.formContext(c, s.pageOf(c))
+	return s.subscriptionPage(c, templates.SubscriptionPage{Token: c.Param("token"), Subscriber: sub, Step: "manage", Error: i18n.T(ctx, id)})
 }
 
 func (s *Server) handleUnsubscribePage(c echo.Context) error {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/herald-status/herald/store"
 	"github.com/herald-status/herald/templates"
+	"github.com/herald-status/herald/templates/i18n"
 )
 
 // Viewers by email (issue 13): the way into a page whose access is
@@ -31,10 +33,9 @@ const viewerCookieName = "herald_viewer"
 // Sign-in links asked for, per client and per address, in a window: a
 // person needs one or two; more is someone filling an inbox or probing.
 const (
-	viewerLinkWindow        = 15 * time.Minute
-	viewerLinkClientLimit   = 10
-	viewerLinkAddressLimit  = 3
-	viewerLinkLimitedAnswer = "Too many sign-in links were asked for from your network or for this address. Please try again in a few minutes."
+	viewerLinkWindow       = 15 * time.Minute
+	viewerLinkClientLimit  = 10
+	viewerLinkAddressLimit = 3
 )
 
 func (s *Server) viewerRoutes(g *echo.Group) {
@@ -128,9 +129,28 @@ func (s *Server) setViewerCookie(c echo.Context, sp *sitePage, raw string, maxAg
 // viewerSignInForm answers a visitor to the page without access, in place
 // of what they asked for (pageAccess), or at the form's own address.
 func (s *Server) viewerSignInForm(c echo.Context, sp *sitePage, status int, p templates.ViewerSignInPage) error {
-	p.Site = s.site
+	p.Site = s.viewerSite(c, sp)
 	p.Action = viewerRoot(c, sp) + "/viewer/sign-in"
 	return s.render(c, status, templates.ViewerSignIn(p))
+}
+
+// viewerSite is the default page's site, which the viewer pages wear, with
+// page sp's languages; and it sets the request to render in the one the
+// visitor reads, under the page's root on this request, where the
+// language switcher leads (to the sign-in again, in that language).
+func (s *Server) viewerSite(c echo.Context, sp *sitePage) templates.Site {
+	site := s.site
+	if snap := sp.snap.Load(); snap != nil {
+		site.Languages = snap.site.Languages
+	}
+	c.SetRequest(c.Request().WithContext(s.viewerContext(c, sp)))
+	return site
+}
+
+// viewerContext is the request's context in the visitor's language, under
+// the page's root on this request.
+func (s *Server) viewerContext(c echo.Context, sp *sitePage) context.Context {
+	return i18n.With(templates.WithRoot(c.Request().Context(), viewerRoot(c, sp)), s.formLanguage(c, sp))
 }
 
 func (s *Server) handleViewerSignInForm(c echo.Context) error {
@@ -149,7 +169,7 @@ func (s *Server) handleViewerSignIn(c echo.Context) error {
 	if sp == nil {
 		return s.noViewerPage(c)
 	}
-	ctx := c.Request().Context()
+	ctx := s.viewerContext(c, sp)
 	email, next := strings.TrimSpace(c.FormValue("email")), viewerNext(c, sp, c.FormValue("next"))
 	form := templates.ViewerSignInPage{Email: email, Next: next}
 	addr, err := store.CheckEmail(email)
@@ -159,7 +179,7 @@ func (s *Server) handleViewerSignIn(c echo.Context) error {
 		if ok, lerr := s.store.Attempt(ctx, store.Limit{Key: "viewer-link-client:" + clientKey(c), Max: viewerLinkClientLimit, Window: viewerLinkWindow}); lerr != nil || !ok {
 			return s.viewerLimited(c, sp, form, lerr)
 		}
-		form.Error = "Please enter an email address such as name@example.com."
+		form.Error = i18n.T(ctx, "subscribe.error_email")
 		return s.viewerSignInForm(c, sp, http.StatusUnprocessableEntity, form)
 	}
 	// Counted whether or not the page admits the address, so that the
@@ -170,7 +190,7 @@ func (s *Server) handleViewerSignIn(c echo.Context) error {
 	if err != nil || !ok {
 		return s.viewerLimited(c, sp, form, err)
 	}
-	sent, err := s.store.RequestViewerLink(ctx, store.ViewerLinkRequest{PageID: sp.cfg.ID, Email: addr, LinkBase: s.viewerLinkBase(c, sp), Next: next})
+	sent, err := s.store.RequestViewerLink(ctx, store.ViewerLinkRequest{PageID: sp.cfg.ID, Email: addr, LinkBase: s.viewerLinkBase(c, sp), Next: next, Language: i18n.Lang(ctx)})
 	if err != nil {
 		return err
 	}
@@ -184,13 +204,13 @@ func (s *Server) viewerLimited(c echo.Context, sp *sitePage, form templates.View
 		return err
 	}
 	c.Response().Header().Set("Retry-After", "900")
-	form.Error = viewerLinkLimitedAnswer
+	form.Error = i18n.T(s.viewerContext(c, sp), "viewer.too_many")
 	return s.viewerSignInForm(c, sp, http.StatusTooManyRequests, form)
 }
 
 // viewerLinkPage renders a page reached from a sign-in link.
 func (s *Server) viewerLinkPage(c echo.Context, sp *sitePage, status int, p templates.ViewerLinkPage) error {
-	p.Site = s.site
+	p.Site = s.viewerSite(c, sp)
 	p.Again = viewerRoot(c, sp) + "/viewer/sign-in"
 	// The token is in the URL: keep it out of Referer headers.
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
@@ -200,13 +220,14 @@ func (s *Server) viewerLinkPage(c echo.Context, sp *sitePage, status int, p temp
 // badViewerLink renders why a link does not work; ok false for any other
 // error.
 func (s *Server) badViewerLink(c echo.Context, sp *sitePage, err error) (bool, error) {
-	p := templates.ViewerLinkPage{Step: "bad", Message: "This sign-in link is not valid for this page. Ask for a new one."}
+	ctx := s.viewerContext(c, sp)
+	p := templates.ViewerLinkPage{Step: "bad", Message: i18n.T(ctx, "viewer.bad_text")}
 	status := http.StatusNotFound
 	switch {
 	case errors.Is(err, store.ErrViewerLinkUsed):
-		p.Step, p.Message, status = "used", "This sign-in link has been used already: each link signs in once. Ask for a new one.", http.StatusGone
+		p.Step, p.Message, status = "used", i18n.T(ctx, "viewer.used_text"), http.StatusGone
 	case errors.Is(err, store.ErrViewerLinkExpired):
-		p.Step, p.Message, status = "expired", "This sign-in link has expired: links work for 15 minutes. Ask for a new one.", http.StatusGone
+		p.Step, p.Message, status = "expired", i18n.T(ctx, "viewer.expired_text"), http.StatusGone
 	case !errors.Is(err, store.ErrViewerLinkBad):
 		return false, nil
 	}
