@@ -20,7 +20,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	clients map[*streamClient]struct{}
-	perIP   map[string]int // open streams by clientKey
+	perIP   map[string]int    // open streams by clientKey
 	lastID  int64             // id of the last change-feed event broadcast
 	pages   map[string]*frame // latest page fragment, by language
 	closed  bool
