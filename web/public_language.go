@@ -78,13 +78,21 @@ func visitorLanguage(c echo.Context, snap *snapshot) string {
 // one language answers the same to everyone; one offering more says what
 // the answer depends on.
 func homeFor(c echo.Context, snap *snapshot) (*page, []string) {
-	if len(snap.homes) == 0 {
-		return snap.home, varyEncoding
+	lang, vary := pageLanguage(c, snap)
+	if h, ok := snap.homes[lang]; ok {
+		return h.home, vary
 	}
-	if h, ok := snap.homes[visitorLanguage(c, snap)]; ok {
-		return h.home, varyLanguage
+	return snap.home, vary
+}
+
+// pageLanguage is the language to answer a visitor to snap's page in,
+// and the Vary that says what the answer depends on: a page offering one
+// language answers everyone the same, as it always did.
+func pageLanguage(c echo.Context, snap *snapshot) (string, []string) {
+	if len(snap.site.Languages) < 2 || snap.matcher == nil {
+		return snap.lang, varyEncoding
 	}
-	return snap.home, varyLanguage
+	return visitorLanguage(c, snap), varyLanguage
 }
 
 var varyLanguage = []string{"Accept-Encoding, Accept-Language, Cookie"}

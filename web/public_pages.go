@@ -121,16 +121,6 @@ func (s *Server) handleHome(c echo.Context) error {
 	return s.servePage(c, p, vary)
 }
 
-// pageLanguage is the language to answer a visitor to snap's page in,
-// and the Vary that says what the answer depends on: a page offering one
-// language answers everyone the same, as it always did.
-func pageLanguage(c echo.Context, snap *snapshot) (string, []string) {
-	if len(snap.site.Languages) < 2 || snap.matcher == nil {
-		return snap.lang, varyEncoding
-	}
-	return visitorLanguage(c, snap), varyLanguage
-}
-
 // here is ctx for rendering the page at path (below the page's root),
 // which the language switcher links in each language; only a page that
 // offers more than one shows it.

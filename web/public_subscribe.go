@@ -53,17 +53,14 @@ const ctxFormLang = "herald.form_lang"
 
 // formLanguage is the language of the subscribe flow's pages on this
 // request: a subscriber's own (speakAs), else the visitor's among those
-// page sp offers (visitorLanguage), else its default.
+// page sp offers (pageLanguage), else its default.
 func (s *Server) formLanguage(c echo.Context, sp *sitePage) string {
 	if l, ok := c.Get(ctxFormLang).(string); ok {
 		return l
 	}
 	l := i18n.Default
 	if snap := sp.snap.Load(); snap != nil {
-		l = snap.lang
-		if len(snap.site.Languages) > 1 {
-			l = visitorLanguage(c, snap)
-		}
+		l, _ = pageLanguage(c, snap)
 	}
 	c.Set(ctxFormLang, l)
 	return l
