@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -676,6 +677,47 @@ func (sc *Scope) ShowsNow(c Component) bool {
 		return !c.Internal
 	}
 	return sc.cfg.Shows(c)
+}
+
+// Seeing is the scope once component c is as it is now (a change event's):
+// the live stream judges each event of a batch by the components as the
+// events before it left them, not as the page's last snapshot saw them.
+// An internal component created since then must not pass for a shown one.
+// sc itself is left as it is; nil stays nil.
+func (sc *Scope) Seeing(c Component) *Scope {
+	if sc == nil {
+		return nil
+	}
+	shown := sc.ShowsNow(c)
+	all := sc.all
+	if sc.cfg == nil {
+		// The default page shows all only while no component is internal;
+		// once one is, it stays a list until the next rebuild counts again.
+		all = all && !c.Internal
+	}
+	if shown == sc.components[c.ID] && all == sc.all {
+		return sc
+	}
+	return sc.with(c.ID, shown, all)
+}
+
+// Forgetting is the scope once the component with id is deleted.
+func (sc *Scope) Forgetting(id string) *Scope {
+	if sc == nil || !sc.components[id] {
+		return sc
+	}
+	return sc.with(id, false, sc.all)
+}
+
+func (sc *Scope) with(id string, shown, all bool) *Scope {
+	out := &Scope{page: sc.page, cfg: sc.cfg, all: all, components: maps.Clone(sc.components)}
+	out.ids = slices.DeleteFunc(slices.Clone(sc.ids), func(x string) bool { return x == id })
+	delete(out.components, id)
+	if shown {
+		out.components[id] = true
+		out.ids = append(out.ids, id)
+	}
+	return out
 }
 
 // ShowsComponent reports whether the page shows the component with id.

@@ -62,6 +62,10 @@ type testSetup struct {
 	// writeTimeout, if set, shortens the server's write timeout, so that a
 	// test of a client that never reads need not wait a minute.
 	writeTimeout time.Duration
+	// manualRefresh leaves the background loop unstarted: the test calls
+	// rebuild itself, so that changes it makes between two calls come to
+	// the live stream as one batch, as they may under load.
+	manualRefresh bool
 }
 
 // loopbackProxy trusts the test's own client as a proxy, so that a test
@@ -103,6 +107,9 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if setup.manualRefresh {
+			return
+		}
 		if err := srv.Run(ctx); err != nil {
 			t.Errorf("Run: %v", err)
 		}

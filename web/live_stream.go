@@ -250,6 +250,13 @@ func (s *Server) catchUp(c echo.Context, sc *store.Scope, client *streamClient, 
 // It returns the pages the events touched (pageTouched), by id.
 func (s *Server) publishEvents(ctx context.Context, upTo int64) (map[string]bool, error) {
 	pages := s.allPages()
+	// Each page's scope as the events so far leave it: a component
+	// created, changed or deleted in this batch is judged as it is now
+	// by the events after it, not as the page's snapshot last saw it.
+	scopes := make([]*store.Scope, len(pages))
+	for i, sp := range pages {
+		scopes[i] = sp.snap.Load().scope
+	}
 	touched := map[string]bool{}
 	for s.published < upTo {
 		events, err := s.store.EventsSince(ctx, s.published, 500)
@@ -265,18 +272,19 @@ func (s *Server) publishEvents(ctx context.Context, upTo int64) (map[string]bool
 			}
 			// Encoded once for each page's stream: an incident is told
 			// as each page shows it.
-			for _, sp := range pages {
+			for i, sp := range pages {
 				snap := sp.snap.Load()
-				if eventShown(e, snap.scope) {
-					payload, err := streamPayload(e, snap.scope)
+				if eventShown(e, scopes[i]) {
+					payload, err := streamPayload(e, scopes[i])
 					if err != nil {
 						return touched, err
 					}
 					sp.hub.broadcast(&frame{id: e.ID, kind: kindJSON, bytes: encodeFrame(e.ID, e.Type, payload)})
 				}
-				if pageTouched(sp, snap, e) {
+				if pageTouched(sp, snap, scopes[i], e) {
 					touched[sp.id()] = true
 				}
+				scopes[i] = scopeAfter(scopes[i], e)
 			}
 			s.published = e.ID
 		}

@@ -67,3 +67,44 @@ func TestComponentLeavesThePagesThatShowedIt(t *testing.T) {
 		}
 	}
 }
+
+// An internal component made in the same batch as an incident that names
+// it (the loop rebuilds once for both, as under load) is judged as it is
+// now, not as the page's last snapshot saw it: the snapshot knew no
+// internal component, so it showed "every component".
+func TestInternalComponentMadeInTheSameBatchStaysOffThePublicStream(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(s *testSetup) { s.manualRefresh = true })
+	ctx := t.Context()
+	api, err := ts.store.CreateComponent(ctx, store.ComponentInput{Name: "API"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.srv.rebuildSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := openStream(t, ts, "", nil)
+	ledger, err := ts.store.CreateComponent(ctx, store.ComponentInput{Name: "SecretLedger", Internal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.CreateIncident(ctx, store.IncidentInput{Name: "Slow writes", Body: "Writes are slow.",
+		Components: map[string]store.ComponentStatus{api.ID: store.DegradedPerformance, ledger.ID: store.MajorOutage}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.srv.rebuild(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := s.next(t)
+		if strings.Contains(ev.Data, "SecretLedger") || strings.Contains(ev.Data, ledger.ID) {
+			t.Fatalf("the public stream's %s event names the internal component: %s", ev.Event, ev.Data)
+		}
+		if ev.Event == "incident.created" {
+			if !strings.Contains(ev.Data, api.ID) {
+				t.Errorf("the public stream's incident does not name the public component: %s", ev.Data)
+			}
+			break
+		}
+	}
+}

@@ -189,6 +189,23 @@ func eventShown(e store.Event, sc *store.Scope) bool {
 	}
 }
 
+// scopeAfter is scope sc once component event e has happened (others leave
+// it as it is); an event whose payload is not a component's leaves it too,
+// and the page's rebuild then counts afresh.
+func scopeAfter(sc *store.Scope, e store.Event) *store.Scope {
+	if e.ObjectType != "component" {
+		return sc
+	}
+	if strings.HasSuffix(e.Type, ".deleted") {
+		return sc.Forgetting(e.ObjectID)
+	}
+	var c store.Component
+	if err := json.Unmarshal(e.Payload, &c); err != nil || c.ID == "" {
+		return sc
+	}
+	return sc.Seeing(c)
+}
+
 // streamPayload is an event's payload as the live stream of a page with
 // scope sc sends it: an incident or a maintenance as that page shows it
 // (store.Scope.Incident), naming neither the components it does not show
@@ -229,7 +246,7 @@ const pageGroup = "/p/:slug"
 // it shows now (one narrowed away, or that no longer names its components,
 // must leave it). The rest leaves its snapshot as it is: with ten pages, a
 // change to one rebuilds one.
-func pageTouched(sp *sitePage, snap *snapshot, e store.Event) bool {
+func pageTouched(sp *sitePage, snap *snapshot, sc *store.Scope, e store.Event) bool {
 	if sp.cfg == nil {
 		// The default page is rebuilt on every public change, its own
 		// settings included: a change judged by the scope it had before
@@ -240,7 +257,7 @@ func pageTouched(sp *sitePage, snap *snapshot, e store.Event) bool {
 	if e.ObjectType == "page" {
 		return e.ObjectID == sp.cfg.ID
 	}
-	if eventShown(e, snap.scope) {
+	if eventShown(e, sc) {
 		return true
 	}
 	switch e.ObjectType {
