@@ -22,6 +22,17 @@ func consoleBrowser(t *testing.T, ts *testServer) (context.Context, *consoleProb
 	return ctx, &problems
 }
 
+// waitFlash waits for the confirmation the redirect after a form asks for
+// by code (flashes): not any .flash, which the page the form was on may
+// show too, so that the next step does not act on the page being left.
+func waitFlash(code string) chromedp.Action[chromedp.Void] {
+	text, ok := flashes[code]
+	if !ok || strings.Contains(text, `"`) {
+		panic("waitFlash: no flash " + code + " an XPath string can name")
+	}
+	return chromedp.WaitVisible(chromedp.Search(`//p[@class="flash" and normalize-space(.)="` + text + `"]`))
+}
+
 func browse(t *testing.T, ctx context.Context, problems *consoleProblems, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
@@ -90,7 +101,7 @@ func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
 		// The script previews the message as it is typed.
 		chromedp.WaitVisible(chromedp.CSS("#preview-body p")),
 		chromedp.Click(chromedp.CSS(`button[value="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("incident-created"),
 	)
 	loc := read(t, ctx, "location", chromedp.Location())
 	id := strings.TrimPrefix(strings.Split(loc, "?")[0], ts.URL+"/console/incidents/")
@@ -115,7 +126,7 @@ func TestBrowserConsoleIncidentFromFormToPublicPage(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`input[name=status][value=`+status+`]`)),
 			chromedp.SendKeys(chromedp.CSS("#f-body"), body),
 			chromedp.Click(chromedp.CSS(`button[value="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS(".flash")),
+			waitFlash("update-posted"),
 		)
 	}
 	post("identified", "A database migration locked the users table.")

@@ -167,7 +167,7 @@ func TestBrowserDraftAppearsAndIsPublished(t *testing.T) {
 		chromedp.Clear(chromedp.CSS("#f-body")),
 		chromedp.SendKeys(chromedp.CSS("#f-body"), "Logins are failing for some users. We are on it."),
 		chromedp.Click(chromedp.CSS(`form[action$="/publish"] button[value=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("draft-published"),
 	)
 	if got := read(t, ctx, "flash", chromedp.Text(chromedp.CSS(".flash"))); !strings.Contains(got, "Draft published") {
 		t.Errorf("after publishing the console says %q", got)

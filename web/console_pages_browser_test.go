@@ -547,7 +547,7 @@ func TestBrowserConsoleTimesAndTemplates(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#f-scheduled_for"), "2099-01-15T11:00"),
 		chromedp.SetValue(chromedp.CSS("#f-scheduled_until"), "2099-01-15T12:00"),
 		chromedp.Click(chromedp.CSS(`form[action="/console/maintenances/`+m.ID+`"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("maintenance-saved"),
 	)
 	got, err := ts.store.GetMaintenance(t.Context(), m.ID)
 	if err != nil {

@@ -42,7 +42,7 @@ func TestBrowserCommanderMainPath(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-body"), "We are investigatng failed logins."),
 		chromedp.SetValue(chromedp.CSS("#f-component-"+api.ID), "major_outage"),
 		chromedp.SendKeys(chromedp.CSS("#f-name"), "Logins failing\r"),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("incident-created"),
 	)
 	loc := read(t, ctx, "location", chromedp.Location())
 	id := strings.TrimPrefix(strings.Split(loc, "?")[0], ts.URL+"/console/incidents/")
@@ -56,7 +56,7 @@ func TestBrowserCommanderMainPath(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=status][value=identified]`)),
 		chromedp.SendKeys(chromedp.CSS("#f-body"), "A schema change locked the sessions table; rolling back."),
 		chromedp.Click(chromedp.CSS(`.actions button[value="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("update-posted"),
 	)
 	first := inc.Updates[0]
 	browse(t, ctx, problems, "correct the first update",
@@ -65,7 +65,7 @@ func TestBrowserCommanderMainPath(t *testing.T) {
 		chromedp.Clear(chromedp.CSS("#f-body")),
 		chromedp.SendKeys(chromedp.CSS("#f-body"), "We are investigating failed logins."),
 		chromedp.Click(chromedp.CSS(`button.primary`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("update-corrected"),
 	)
 	if got := read(t, ctx, "entry", chromedp.Text(chromedp.CSS("#update-"+first.ID))); !strings.Contains(got, "We are investigating failed logins.") || !strings.Contains(got, "edited") {
 		t.Errorf("the corrected entry reads %q", got)
@@ -84,7 +84,7 @@ func TestBrowserCommanderMainPath(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=status][value=resolved]`)),
 		chromedp.SendKeys(chromedp.CSS("#f-body"), "Rolled back; logins work again."),
 		chromedp.Click(chromedp.CSS(`.actions button[value="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("update-posted"),
 	)
 	step("resolved")
 	browse(t, ctx, problems, "write the postmortem",
@@ -93,7 +93,7 @@ func TestBrowserCommanderMainPath(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-body"), "Logins failed for 40 minutes."),
 		chromedp.SendKeys(chromedp.CSS("#f-root_cause"), "A schema change took a lock on the sessions table."),
 		chromedp.Click(chromedp.CSS(`button[value="publish"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		waitFlash("postmortem-published"),
 	)
 	step("postmortem")
 	ts.waitFresh(t)
